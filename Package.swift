@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Language mode 5 keeps Sendable diagnostics as warnings while the ports settle; the simulator
+// (not the compiler) is what proves the engine's concurrency, because it controls every interleaving.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["CLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // Typed wrappers for C variadic functions, which Swift cannot call directly.
+        .target(name: "CShims", dependencies: ["CSQLite"]),
+        .target(
+            name: "Core",
+            dependencies: ["CLZ4", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SQLite",
+            dependencies: ["Core", "CSQLite", "CShims"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "IO",
+            dependencies: ["Core", "SQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "CLI",
+            dependencies: [
+                "Core", "IO", "SQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
+        .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,211 @@
+import CLZ4
+
+/// Errors from LZ4 framing.
+public enum LZ4Error: Error, Equatable, CustomStringConvertible {
+    /// liblz4 rejected the input; the text is liblz4's own.
+    case corrupt(String)
+    /// The input ended before the frame's end mark.
+    case truncated
+
+    public var description: String {
+        switch self {
+        case .corrupt(let message): return "corrupt lz4 data: \(message)"
+        case .truncated: return "truncated lz4 data: the frame has no end mark"
+        }
+    }
+}
+
+/// Streaming compressor to one standard LZ4 frame (the format Litestream reads and writes).
+/// Memory is one block buffer, whatever the total size.
+public final class LZ4FrameEncoder {
+    private var context: OpaquePointer?
+    private var preferences = LZ4F_preferences_t()
+    private var started = false
+
+    public init() {
+        var ctx: OpaquePointer?
+        let rc = LZ4F_createCompressionContext(&ctx, UInt32(LZ4F_VERSION))
+        precondition(LZ4F_isError(rc) == 0, "LZ4F_createCompressionContext failed")
+        context = ctx
+        preferences.frameInfo.blockSizeID = LZ4F_max1MB
+        preferences.frameInfo.blockMode = LZ4F_blockLinked
+        preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
+    }
+
+    deinit { LZ4F_freeCompressionContext(context) }
+
+    /// Compresses `input`, returning whatever output is ready (possibly nothing).
+    public func update(_ input: [UInt8]) -> [UInt8] {
+        var output = begin()
+        guard !input.isEmpty else { return output }
+        let bound = LZ4F_compressBound(input.count, &preferences)
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: bound))
+        let written = output.withUnsafeMutableBytes { out in
+            input.withUnsafeBytes { inp in
+                LZ4F_compressUpdate(context, out.baseAddress! + start, bound, inp.baseAddress, inp.count, nil)
+            }
+        }
+        precondition(LZ4F_isError(written) == 0, "LZ4F_compressUpdate: \(String(cString: LZ4F_getErrorName(written)))")
+        output.removeLast(bound - written)
+        return output
+    }
+
+    /// Ends the frame, returning the remaining output including the end mark and checksum.
+    public func finish() -> [UInt8] {
+        var output = begin()
+        let bound = LZ4F_compressBound(0, &preferences)
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: bound))
+        let written = output.withUnsafeMutableBytes { out in
+            LZ4F_compressEnd(context, out.baseAddress! + start, bound, nil)
+        }
+        precondition(LZ4F_isError(written) == 0, "LZ4F_compressEnd: \(String(cString: LZ4F_getErrorName(written)))")
+        output.removeLast(bound - written)
+        return output
+    }
+
+    private func begin() -> [UInt8] {
+        guard !started else { return [] }
+        started = true
+        var header = [UInt8](repeating: 0, count: Int(LZ4F_HEADER_SIZE_MAX))
+        let written = header.withUnsafeMutableBytes { LZ4F_compressBegin(context, $0.baseAddress, $0.count, &preferences) }
+        precondition(LZ4F_isError(written) == 0, "LZ4F_compressBegin failed")
+        return Array(header.prefix(written))
+    }
+
+    /// Compresses a whole buffer into one frame.
+    public static func compress(_ bytes: [UInt8]) -> [UInt8] {
+        let encoder = LZ4FrameEncoder()
+        return encoder.update(bytes) + encoder.finish()
+    }
+}
+
+/// Streaming decompressor of one LZ4 frame; verifies the content checksum when present and
+/// reports a frame that ends early as `.truncated`.
+public final class LZ4FrameDecoder {
+    private var context: OpaquePointer?
+    private var finished = false
+
+    public init() {
+        var ctx: OpaquePointer?
+        let rc = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
+        precondition(LZ4F_isError(rc) == 0, "LZ4F_createDecompressionContext failed")
+        context = ctx
+    }
+
+    deinit { LZ4F_freeDecompressionContext(context) }
+
+    /// Whether the frame's end mark has been seen.
+    public var isFinished: Bool { finished }
+
+    /// Decompresses `input`, returning the bytes it yields. Input after the frame's end is an error.
+    public func update(_ input: [UInt8]) throws -> [UInt8] {
+        var output: [UInt8] = []
+        var consumed = 0
+        let chunk = 1 << 16
+        while consumed < input.count {
+            if finished { throw LZ4Error.corrupt("data after the end of the frame") }
+            var buffer = [UInt8](repeating: 0, count: chunk)
+            var outSize = chunk
+            var inSize = input.count - consumed
+            let hint = buffer.withUnsafeMutableBytes { out in
+                input.withUnsafeBytes { inp in
+                    LZ4F_decompress(context, out.baseAddress, &outSize, inp.baseAddress! + consumed, &inSize, nil)
+                }
+            }
+            if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
+            consumed += inSize
+            output.append(contentsOf: buffer.prefix(outSize))
+            if hint == 0 { finished = true }
+            if inSize == 0 && outSize == 0 { break }
+        }
+        // liblz4 may hold decoded bytes back until asked again with no new input.
+        while !finished {
+            var buffer = [UInt8](repeating: 0, count: chunk)
+            var outSize = chunk
+            var inSize = 0
+            let hint = buffer.withUnsafeMutableBytes { out in
+                LZ4F_decompress(context, out.baseAddress, &outSize, nil, &inSize, nil)
+            }
+            if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
+            if outSize == 0 { break }
+            output.append(contentsOf: buffer.prefix(outSize))
+            if hint == 0 { finished = true }
+        }
+        return output
+    }
+
+    /// Decompresses a whole frame.
+    public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
+        let decoder = LZ4FrameDecoder()
+        let output = try decoder.update(bytes)
+        guard decoder.isFinished else { throw LZ4Error.truncated }
+        return output
+    }
+}
+
+/// Compresses another byte source on the fly into one LZ4 frame.
+public final class LZ4CompressingSource: ByteSource, @unchecked Sendable {
+    private let upstream: any ByteSource
+    private let encoder = LZ4FrameEncoder()
+    private var pending: [UInt8] = []
+    private var pendingOffset = 0
+    private var done = false
+    private let readSize: Int
+
+    public init(_ upstream: any ByteSource, readSize: Int = 1 << 20) {
+        self.upstream = upstream
+        self.readSize = readSize
+    }
+
+    public func read(upTo maxCount: Int) async throws -> [UInt8] {
+        while pendingOffset == pending.count {
+            if done { return [] }
+            let input = try await upstream.read(upTo: readSize)
+            if input.isEmpty {
+                pending = encoder.finish()
+                done = true
+            } else {
+                pending = encoder.update(input)
+            }
+            pendingOffset = 0
+        }
+        let end = min(pending.count, pendingOffset + maxCount)
+        defer { pendingOffset = end }
+        return Array(pending[pendingOffset..<end])
+    }
+
+    public func close() async { await upstream.close() }
+}
+
+/// Decompresses another byte source (one LZ4 frame) on the fly; a stream that ends before the
+/// frame's end mark raises `LZ4Error.truncated`.
+public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
+    private let upstream: any ByteSource
+    private let decoder = LZ4FrameDecoder()
+    private var pending: [UInt8] = []
+    private var pendingOffset = 0
+    private var upstreamDone = false
+
+    public init(_ upstream: any ByteSource) { self.upstream = upstream }
+
+    public func read(upTo maxCount: Int) async throws -> [UInt8] {
+        while pendingOffset == pending.count {
+            if upstreamDone { return [] }
+            let input = try await upstream.read(upTo: 1 << 18)
+            if input.isEmpty {
+                upstreamDone = true
+                guard decoder.isFinished else { throw LZ4Error.truncated }
+                return []
+            }
+            pending = try decoder.update(input)
+            pendingOffset = 0
+        }
+        let end = min(pending.count, pendingOffset + maxCount)
+        defer { pendingOffset = end }
+        return Array(pending[pendingOffset..<end])
+    }
+
+    public func close() async { await upstream.close() }
+}

@@ -1,0 +1,27 @@
+import Logging
+
+/// Every effect the engine may use, injected as one value: production binds real files, clocks
+/// and SQLite; the simulator binds its own. Core reaches the outside world through nothing else.
+public struct Environment: Sendable {
+    public var fileSystem: any FileSystem
+    /// Sleeping and deadlines.
+    public var clock: any Clock<Duration>
+    /// Timestamps for names and listings.
+    public var wallClock: any WallClock
+    public var random: any RandomSource
+    public var sqlite: any SQLiteOpener
+    public var spawner: TaskSpawner
+    public var logger: Logger
+
+    public init(fileSystem: any FileSystem, clock: any Clock<Duration>, wallClock: any WallClock,
+                random: any RandomSource, sqlite: any SQLiteOpener, spawner: TaskSpawner = TaskSpawner(),
+                logger: Logger) {
+        self.fileSystem = fileSystem
+        self.clock = clock
+        self.wallClock = wallClock
+        self.random = random
+        self.sqlite = sqlite
+        self.spawner = spawner
+        self.logger = logger
+    }
+}
