@@ -13,7 +13,7 @@ struct FileReplicaClientTests {
     }
 
     private func compressed(_ bytes: [UInt8]) -> any ByteSource {
-        LZ4CompressingSource(BytesSource(bytes), readSize: 4096)
+        LZ4CompressingSource(BytesSource(bytes))
     }
 
     private func decompressed(_ source: any ByteSource) async throws -> [UInt8] {
