@@ -178,7 +178,8 @@ public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
     public func read(upTo maxCount: Int) async throws -> [UInt8] {
         while pendingOffset == pending.count {
             if upstreamDone { return [] }
-            let input = try await upstream.read(upTo: 1 << 18)
+            // LZ4 expands at most about 255:1, so 16 KiB of input bounds one step near 4 MiB.
+            let input = try await upstream.read(upTo: 1 << 14)
             if input.isEmpty {
                 upstreamDone = true
                 guard decoder.isFinished else { throw LZ4Error.truncated }
