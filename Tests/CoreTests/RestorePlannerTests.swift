@@ -139,12 +139,7 @@ struct RestorePlannerTests {
 
     @Test("position: segments before the offset, with the offset as the byte limit")
     func positionTarget() throws {
-        #expect(throws: RestoreError.targetRequiresGeneration) { try plan(.position(index: 0, offset: 8272)) }
-        let result = try plan(.position(index: 0, offset: 8272), generation: newer)
-        #expect(result.indexes.map(\.index) == [0])
-        #expect(offsets(result.indexes[0]) == [0, 4152])
-        #expect(result.indexes[0].byteLimit == 8272)
-
+        #expect(throws: RestoreError.targetRequiresGeneration) { try plan(.position(index: 1, offset: 4000)) }
         let inside = try plan(.position(index: 1, offset: 4000), generation: newer)
         #expect(inside.indexes.map(\.index) == [0, 1])
         #expect(inside.indexes[0].byteLimit == nil)
@@ -158,8 +153,17 @@ struct RestorePlannerTests {
         let result = try plan(.position(index: 1, offset: 0), generation: newer)
         #expect(result.indexes.map(\.index) == [0])
         #expect(result.indexes[0].byteLimit == nil)
-        let start = try plan(.position(index: 0, offset: 0), generation: newer)
-        #expect(start.isSnapshotOnly)
+    }
+
+    @Test("position: inside the index of the generation's earliest snapshot is refused, not guessed")
+    func positionInsideSnapshotIndex() {
+        // The snapshot labelled 0 may hold pages checkpointed from anywhere in index 0 before it
+        // was read, so it cannot be rewound to an earlier point of that index.
+        for offset: UInt64 in [0, 8272] {
+            #expect(throws: RestoreError.positionInsideSnapshotIndex(generation: newer, index: 0)) {
+                try plan(.position(index: 0, offset: offset), generation: newer)
+            }
+        }
     }
 
     @Test("position: an offset inside the WAL header is not a transaction boundary")

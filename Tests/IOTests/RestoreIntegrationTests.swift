@@ -97,7 +97,13 @@ struct RestoreIntegrationTests {
     func positions() async throws {
         let replica = try await ReplicatedDatabase()
         defer { replica.directory.remove() }
-        for commit in replica.commits {
+        // Positions inside index 0 would need a snapshot older than index 0's own.
+        for commit in replica.commits where commit.position.index == 0 {
+            await #expect(throws: RestoreError.positionInsideSnapshotIndex(generation: replica.generation, index: 0)) {
+                _ = try await replica.restore(.position(index: 0, offset: commit.position.offset), explicit: true)
+            }
+        }
+        for commit in replica.commits where commit.position.index > 0 {
             try? FileManager.default.removeItem(atPath: replica.output)
             let report = try await replica.restore(.position(index: commit.position.index, offset: commit.position.offset), explicit: true)
             #expect(report.finalPosition == commit.position)
@@ -107,11 +113,10 @@ struct RestoreIntegrationTests {
         try FileManager.default.removeItem(atPath: replica.output)
         _ = try await replica.restore(.index(0), explicit: true)
         #expect(try await replica.restoredRows() == replica.commits[2].rows)
-        // Offset 0 of index 0 is the snapshot alone: the table, no rows.
+        // Offset 0 of index 1 is the end of index 0.
         try FileManager.default.removeItem(atPath: replica.output)
-        let snapshotOnly = try await replica.restore(.position(index: 0, offset: 0), explicit: true)
-        #expect(snapshotOnly.appliedIndexes.isEmpty)
-        #expect(try await replica.restoredRows() == [])
+        _ = try await replica.restore(.position(index: 1, offset: 0), explicit: true)
+        #expect(try await replica.restoredRows() == replica.commits[2].rows)
         #expect(try replica.leftovers() == ["restored.db"])
     }
 
@@ -119,10 +124,10 @@ struct RestoreIntegrationTests {
     func positionInsideTransaction() async throws {
         let replica = try await ReplicatedDatabase()
         defer { replica.directory.remove() }
-        let first = replica.commits[0].position
-        let inside = first.offset + UInt64(24 + replica.pageSize)  // one frame into the second transaction
-        await #expect(throws: RestoreError.notACommitBoundary(Position(generation: replica.generation, index: 0, offset: inside))) {
-            _ = try await replica.restore(.position(index: 0, offset: inside), explicit: true)
+        let first = replica.commits[3].position
+        let inside = first.offset + UInt64(24 + replica.pageSize)  // one frame into the next transaction
+        await #expect(throws: RestoreError.notACommitBoundary(Position(generation: replica.generation, index: 1, offset: inside))) {
+            _ = try await replica.restore(.position(index: 1, offset: inside), explicit: true)
         }
         #expect(try replica.leftovers() == [])
     }

@@ -39,9 +39,14 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptObject(object: String, reason: String)
     /// An object could not be read, even after retrying.
     case downloadFailed(object: String, attempts: Int, reason: String)
+    /// An exact position was asked for inside the WAL index of the generation's earliest
+    /// snapshot; that snapshot may already hold pages from later in its own index.
+    case positionInsideSnapshotIndex(generation: Generation, index: UInt64)
 
     public var description: String {
         switch self {
+        case .positionInsideSnapshotIndex(let generation, let index):
+            return "generation \(generation) has no snapshot before WAL index \(Hex.format(index, width: 16)), and a snapshot taken during that index cannot be rewound to a position inside it; restore to the end of the index (--index) or to a timestamp"
         case .noBackups(let replica):
             return "no backups found on \(replica): it holds no generation with a snapshot; check the replica URL or path"
         case .generationNotFound(let generation):

@@ -102,8 +102,17 @@ public enum RestorePlanner {
             found = listing.snapshots.last
         case .timestamp(let time):
             found = listing.snapshots.last { $0.createdAt <= time }
-        case .index(let index), .position(let index, _):
+        case .index(let index):
             found = listing.snapshots.last { $0.index <= index }
+        case .position(let index, _):
+            // A snapshot labelled i is consistent with index i replayed from its start *up to at
+            // least* the frames the database file had absorbed when it was read, which may lie
+            // past the target; only an earlier index's snapshot rewinds exactly. (Timestamp
+            // targets are safe: replicate uploads that WAL before it writes the snapshot.)
+            found = listing.snapshots.last { $0.index < index }
+            if found == nil, listing.snapshots.contains(where: { $0.index == index }) {
+                throw .positionInsideSnapshotIndex(generation: listing.generation, index: index)
+            }
         }
         guard let found else { throw .noSnapshot(generation: listing.generation, target: target.description) }
         return found
