@@ -10,7 +10,7 @@ import Synchronization
 public struct FileReplicaClient: ReplicaClient {
     public let root: String
     public let writeLayout: ReplicaLayout
-    private let fileSystem: any FileSystem
+    let fileSystem: any FileSystem
 
     public var kind: String { "file" }
     public var location: String { root }

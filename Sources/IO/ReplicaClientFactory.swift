@@ -11,6 +11,8 @@ public enum ReplicaClientFactory {
         switch url {
         case .file(let path):
             return FileReplicaClient(root: absolutePath(path), fileSystem: fileSystem, writeLayout: writeLayout)
+        case .sftp(let location):
+            return SFTPReplicaClient(location: location, writeLayout: writeLayout)
         }
     }
 

@@ -9,6 +9,8 @@
 /// `sftp(host:port:user:path:)`), each parsed from its own scheme in `init(parsing:)`.
 public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
     case file(path: String)
+    /// `sftp://user[:password]@host[:port]/path?options`; see `SFTPLocation`.
+    case sftp(SFTPLocation)
 
     /// Parses a replica URL or plain path; a one-line error says what was wrong and what to write.
     public init(parsing text: String) throws(ReplicaURLError) {
@@ -27,6 +29,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         switch scheme.lowercased() {
         case "file":
             self = .file(path: try Self.parseFileURLRest(rest, text: text))
+        case "sftp":
+            self = .sftp(try SFTPLocation.parse(rest: rest, text: text))
         default:
             throw .unsupportedScheme(scheme: scheme, text: ReplicaURLRedaction.redact(text))
         }
@@ -44,6 +48,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         case .file(let path):
             guard path.hasPrefix("/") else { return path }
             return "file://" + Self.percentEncodePath(path)
+        case .sftp(let location):
+            return location.description
         }
     }
 

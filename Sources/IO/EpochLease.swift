@@ -1,0 +1,159 @@
+import Core
+
+/// One stored lease record: its bytes (`Lease.encoded`) and when it was written.
+struct LeaseRecord: Sendable, Equatable {
+    var bytes: [UInt8]
+    var modified: Timestamp
+}
+
+/// Numbered lease records in one folder of a replica (`<root>/lease/<epoch16>.lease`), the only
+/// primitive being an exclusive create: a record is written once and never overwritten.
+///
+/// Files and SFTP have no compare-and-swap, but both have "create unless it exists" (`O_EXCL`;
+/// an SFTP rename, which does not replace an existing target). `EpochLease` builds the lease on
+/// that alone.
+protocol LeaseRecordStore: Sendable {
+    /// The replica, for messages.
+    var replica: String { get }
+    /// The epochs of every record present, in any order.
+    func epochs() async throws -> [UInt64]
+    /// A record, or nil if it is gone.
+    func record(_ epoch: UInt64) async throws -> LeaseRecord?
+    /// Creates a complete record unless one with that epoch exists; false if it did.
+    func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool
+    /// Removes a record; a missing one is not an error.
+    func remove(_ epoch: UInt64) async throws
+}
+
+extension LeaseRecordStore {
+    static func recordName(_ epoch: UInt64) -> String { Hex.format(epoch, width: 16) + ".lease" }
+
+    /// The epoch of a record's file name; nil for temp files and anything else.
+    static func parseRecordName(_ name: String) -> UInt64? {
+        guard name.hasSuffix(".lease") else { return nil }
+        return Hex.parse(name.dropLast(".lease".count), widths: 16...16)
+    }
+}
+
+/// The lease protocol over numbered, write-once records.
+///
+/// The record with the highest epoch is the lease. Every change — acquiring, taking over an
+/// expired lease, renewing, releasing — creates epoch `top + 1` exclusively, so of two racers
+/// that both saw `top` only one can succeed; the other finds the epoch taken and re-reads.
+/// Records are never overwritten and the highest one is never deleted (only lower ones are
+/// pruned), so epochs only grow. A racer acting on a stale listing may re-create a low epoch
+/// that was already pruned; it then lists again and, seeing a higher epoch, withdraws. Renewal
+/// and release are exclusive creates too, so a holder that stalled past its expiry cannot
+/// overwrite the lease of whoever took over: its renewal fails and reports `.lost`.
+///
+/// `Lease.version` is the record's epoch in hex.
+struct EpochLease<Store: LeaseRecordStore>: Sendable {
+    let store: Store
+    /// How often a racing change is re-read before giving up.
+    var attempts = 8
+
+    func acquire(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+        precondition(!token.isEmpty, "a lease token must not be empty")
+        for _ in 0..<attempts {
+            let epochs = try await store.epochs()
+            var next: UInt64 = 1
+            if let top = epochs.max() {
+                // Pruned between the listing and the read: a change is under way, look again.
+                guard let record = try await store.record(top) else { continue }
+                let current = Self.lease(record, epoch: top, duration: duration)
+                switch LeaseDecision.acquire(current: current, token: token, now: now) {
+                case .alreadyHeld: return current
+                case .held: throw LeaseError.held(replica: store.replica, holder: current)
+                case .takeOver: next = top + 1
+                }
+            }
+            let lease = Lease(owner: owner, token: token, expires: now + duration, version: Hex.format(next, width: 16))
+            if try await install(lease, epoch: next) { return lease }
+        }
+        throw ReplicaClientError.unavailable(
+            replica: store.replica, reason: "the lease kept changing while acquiring it; another replicator is racing for it")
+    }
+
+    func renew(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+        guard let mine = Hex.parse(Substring(lease.version), widths: 16...16) else {
+            throw LeaseError.lost(replica: store.replica, reason: "the lease was not acquired on this replica")
+        }
+        let epochs = try await store.epochs()
+        guard let top = epochs.max(), top == mine,
+              let record = try await store.record(mine),
+              Lease.decode(record.bytes)?.token == lease.token
+        else {
+            throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(epochs, duration: duration))
+        }
+        let renewed = Lease(owner: lease.owner, token: lease.token, expires: now + duration,
+                            version: Hex.format(mine + 1, width: 16))
+        guard try await install(renewed, epoch: mine + 1) else {
+            throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(try await store.epochs(), duration: duration))
+        }
+        return renewed
+    }
+
+    func release(_ lease: Lease) async throws {
+        guard let mine = Hex.parse(Substring(lease.version), widths: 16...16) else { return }
+        let epochs = try await store.epochs()
+        guard let top = epochs.max(), top == mine,
+              let record = try await store.record(mine),
+              Lease.decode(record.bytes)?.token == lease.token
+        else { return }
+        // A record that expired long ago, rather than no record: the highest epoch must stay, so
+        // epochs never go back and a stale racer can never win with an old number.
+        let released = Lease(owner: "nobody (released by \(lease.owner))", token: "",
+                             expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(mine + 1, width: 16))
+        _ = try await install(released, epoch: mine + 1)
+    }
+
+    /// Creates `epoch` and checks it is the highest; prunes lower records on success.
+    private func install(_ lease: Lease, epoch: UInt64) async throws -> Bool {
+        guard try await store.create(epoch, bytes: lease.encoded) else { return false }
+        let epochs = try await store.epochs()
+        if let highest = epochs.max(), highest > epoch {
+            // We re-created an epoch that had been passed: the higher record is the lease.
+            try? await store.remove(epoch)
+            return false
+        }
+        for older in epochs.sorted() where older < epoch {
+            try? await store.remove(older)
+        }
+        return true
+    }
+
+    /// Names the current holder for a `.lost` message.
+    private func whoHolds(_ epochs: [UInt64], duration: Duration) async throws -> String {
+        guard let top = epochs.max(), let record = try await store.record(top) else {
+            return "its lease record was removed"
+        }
+        return "it was taken over by \(Self.lease(record, epoch: top, duration: duration))"
+    }
+
+    /// The record as a lease; one that does not parse (written by hand, or by something else)
+    /// counts as held by an unknown owner until `duration` after it was written, so it never
+    /// blocks the replica forever and is never ignored while it may be fresh.
+    static func lease(_ record: LeaseRecord, epoch: UInt64, duration: Duration) -> Lease {
+        let version = Hex.format(epoch, width: 16)
+        return Lease.decode(record.bytes, version: version)
+            ?? Lease(owner: "an unreadable lease record \(Self.recordNameFor(epoch))", token: "",
+                     expires: record.modified + duration, version: version)
+    }
+
+    private static func recordNameFor(_ epoch: UInt64) -> String { Store.recordName(epoch) }
+}
+
+/// The pure decision of `acquire` over the current lease.
+enum LeaseDecision: Equatable {
+    /// The current lease is ours (same token): keep it.
+    case alreadyHeld
+    /// Someone else's lease is still valid.
+    case held
+    /// The current lease has expired (or was released): create the next epoch.
+    case takeOver
+
+    static func acquire(current: Lease, token: String, now: Timestamp) -> LeaseDecision {
+        if !current.token.isEmpty && current.token == token && current.expires > now { return .alreadyHeld }
+        return current.expires > now ? .held : .takeOver
+    }
+}

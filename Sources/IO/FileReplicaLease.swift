@@ -1,0 +1,75 @@
+import Core
+
+/// Leases for folder replicas: write-once records in `<root>/lease/`, each created with
+/// `O_EXCL` (see `EpochLease` for the protocol and why it needs nothing more).
+extension FileReplicaClient: ReplicaLeasing {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await EpochLease(store: leaseStore).acquire(owner: owner, token: token, duration: duration, now: now)
+    }
+
+    public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await EpochLease(store: leaseStore).renew(lease, duration: duration, now: now)
+    }
+
+    public func releaseLease(_ lease: Lease) async throws {
+        try await EpochLease(store: leaseStore).release(lease)
+    }
+
+    private var leaseStore: FileLeaseRecordStore {
+        FileLeaseRecordStore(replica: location, directory: Path.join(root, "lease"), fileSystem: fileSystem)
+    }
+}
+
+/// Lease records as files in one folder.
+struct FileLeaseRecordStore: LeaseRecordStore {
+    let replica: String
+    let directory: String
+    let fileSystem: any FileSystem
+
+    func epochs() async throws -> [UInt64] {
+        do {
+            return try await fileSystem.list(directory).compactMap(Self.parseRecordName)
+        } catch FileSystemError.notFound {
+            return []
+        }
+    }
+
+    func record(_ epoch: UInt64) async throws -> LeaseRecord? {
+        let path = Path.join(directory, Self.recordName(epoch))
+        do {
+            // Stat first: a record is written once, so the time and bytes read belong together.
+            guard let stat = try await fileSystem.stat(path) else { return nil }
+            return LeaseRecord(bytes: try await fileSystem.readAll(path), modified: stat.modified)
+        } catch FileSystemError.notFound {
+            return nil
+        }
+    }
+
+    func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
+        try await fileSystem.createDirectory(directory)
+        let path = Path.join(directory, Self.recordName(epoch))
+        let handle: any FileHandle
+        do {
+            handle = try await fileSystem.open(path, mode: .createNew)
+        } catch FileSystemError.alreadyExists {
+            return false
+        }
+        // Readers may see the file before its bytes; they treat an unreadable record as held
+        // until a lease duration after its creation, so the short window is harmless.
+        do {
+            try await handle.write(bytes, at: 0)
+            try await handle.sync()
+            try await handle.close()
+        } catch {
+            try? await handle.close()
+            try? await fileSystem.remove(path)
+            throw error
+        }
+        try await fileSystem.syncDirectory(directory)
+        return true
+    }
+
+    func remove(_ epoch: UInt64) async throws {
+        try await fileSystem.remove(Path.join(directory, Self.recordName(epoch)))
+    }
+}

@@ -1,0 +1,303 @@
+import CCurl
+import Core
+import Foundation
+import Glibc
+
+/// A replica in a folder on an SFTP server, over libcurl (libssh2).
+///
+/// Layout, listing and reading follow `FileReplicaClient`: writes use `writeLayout`, listings
+/// and reads understand both layouts. Every blocking libcurl call runs on the injected
+/// `BlockingRunner`, and bodies stream through an unlinked local spool file, so memory stays
+/// bounded for objects of any size.
+///
+/// Writes upload to a unique `<key>.<suffix>.tmp` name, then rename it onto the key. SFTP's
+/// rename (as libcurl sends it, SFTP v3 `SSH_FXP_RENAME`) never replaces an existing file, so
+/// a new object appears atomically, but *re*-writing an existing key removes it first and
+/// renames after: in between, the key is briefly missing (keys are derived from positions, so
+/// a re-write only repeats identical bytes). Listings skip `.tmp` names. libcurl exposes no
+/// fsync: an object is as durable as the server makes it.
+///
+/// Object times come from the server's modification time, to the second. Listing a folder
+/// costs one request for the names plus one stat per object, on one reused connection.
+///
+/// Host keys: see `SFTPLocation`. With the default `~/.ssh/known_hosts`, a host missing from
+/// the file is refused, never trusted on first use.
+public struct SFTPReplicaClient: ReplicaClient {
+    public let sftpLocation: SFTPLocation
+    public let writeLayout: ReplicaLayout
+    /// The replica folder on the server, without a trailing slash.
+    let root: String
+    let pool: SFTPConnectionPool
+    private let runner: any BlockingRunner
+    private let spoolDirectory: String
+
+    public var kind: String { "sftp" }
+    /// `sftp://user@host:port/path`: never the password.
+    public var location: String { sftpLocation.address }
+
+    /// - Parameters:
+    ///   - runner: Where libcurl's blocking calls run; a small private pool by default.
+    ///   - spoolDirectory: A local folder for transfer spool files (unlinked as soon as they are
+    ///     created); the system temp folder by default.
+    public init(location: SFTPLocation, runner: any BlockingRunner = ThreadPoolRunner(threads: 2),
+                writeLayout: ReplicaLayout = .grouped, spoolDirectory: String? = nil) {
+        sftpLocation = location
+        self.writeLayout = writeLayout
+        var root = location.path
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        self.root = root
+        self.runner = runner
+        self.spoolDirectory = spoolDirectory ?? FileManager.default.temporaryDirectory.path
+        pool = SFTPConnectionPool(location: location, runner: runner,
+                                  home: ProcessInfo.processInfo.environment["HOME"])
+    }
+
+    // MARK: - Listing
+
+    public func generations() async throws -> [Generation] {
+        let directory = path(ReplicaLayout.generationsDirectory)
+        let names = try await pool.withSession { try $0.listNames(directory) } ?? []
+        return names.compactMap(Generation.init).sorted()
+    }
+
+    public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
+        let directory = path(ReplicaLayout.snapshotsDirectory(generation))
+        let found: [(name: String, index: UInt64, stat: SFTPFileStat)] = try await pool.withSession { session in
+            guard let names = try session.listNames(directory) else { return [] }
+            var found: [(name: String, index: UInt64, stat: SFTPFileStat)] = []
+            for name in names.sorted() where !name.hasSuffix(".tmp") {
+                guard let index = ReplicaLayout.parseSnapshotName(name),
+                      let stat = try session.stat(Path.join(directory, name)) else { continue }
+                found.append((name, index, stat))
+            }
+            return found
+        }
+        var grouped: [UInt64: SnapshotInfo] = [:]
+        var legacy: [UInt64: SnapshotInfo] = [:]
+        for (name, index, stat) in found {
+            let info = SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
+            if name == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index)) {
+                grouped[index] = info
+            } else {
+                legacy[index] = info
+            }
+        }
+        // One snapshot per index; the grouped copy wins, as it does when reading.
+        return legacy.merging(grouped) { _, groupedInfo in groupedInfo }.values.sorted { $0.index < $1.index }
+    }
+
+    public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
+        let walDirectory = path(ReplicaLayout.walDirectory(generation))
+        let rootPath = root
+        let (grouped, legacy): ([WALSegmentInfo], [WALSegmentInfo]) = try await pool.withSession { session in
+            guard let names = try session.listNames(walDirectory) else { return ([], []) }
+            var grouped: [WALSegmentInfo] = []
+            var legacy: [WALSegmentInfo] = []
+            for name in names.sorted() where !name.hasSuffix(".tmp") {
+                if let index = ReplicaLayout.parseIndexDirectoryName(name) {
+                    let indexDirectory = Path.join(rootPath, ReplicaLayout.walIndexDirectory(generation, index: index))
+                    // The folder may vanish between listings when retention prunes it.
+                    guard let segmentNames = try session.listNames(indexDirectory) else { continue }
+                    for segmentName in segmentNames.sorted() where !segmentName.hasSuffix(".tmp") {
+                        guard let offset = ReplicaLayout.parseGroupedSegmentName(segmentName),
+                              let stat = try session.stat(Path.join(indexDirectory, segmentName)) else { continue }
+                        grouped.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
+                                                      size: stat.size, createdAt: stat.modified))
+                    }
+                } else if let (index, offset) = ReplicaLayout.parseLegacySegmentName(name),
+                          let stat = try session.stat(Path.join(walDirectory, name)) {
+                    legacy.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
+                                                 size: stat.size, createdAt: stat.modified))
+                }
+            }
+            return (grouped, legacy)
+        }
+        // One segment per position; the grouped copy wins, as it does when reading.
+        var byPosition: [Position: WALSegmentInfo] = [:]
+        for segment in legacy { byPosition[segment.position] = segment }
+        for segment in grouped { byPosition[segment.position] = segment }
+        return byPosition.values.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+    }
+
+    // MARK: - Writing
+
+    /// Stores a snapshot. `data` is read to its end but not closed: its owner closes it.
+    @discardableResult
+    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
+        let stat = try await writeObject(writeLayout.snapshotKey(generation, index: index), data: data)
+        return SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
+    }
+
+    /// Stores a WAL segment. `data` is read to its end but not closed: its owner closes it.
+    @discardableResult
+    public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
+        let stat = try await writeObject(writeLayout.walSegmentKey(position), data: data)
+        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
+                              size: stat.size, createdAt: stat.modified)
+    }
+
+    // MARK: - Reading
+
+    public func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
+        try await openObject(ReplicaLayout.allCases.map { $0.snapshotKey(generation, index: index) })
+    }
+
+    public func openWALSegment(at position: Position) async throws -> any ByteSource {
+        try await openObject(ReplicaLayout.allCases.map { $0.walSegmentKey(position) })
+    }
+
+    // MARK: - Deleting
+
+    public func deleteSnapshot(generation: Generation, index: UInt64) async throws {
+        let directory = path(ReplicaLayout.snapshotsDirectory(generation))
+        let targets = ReplicaLayout.allCases.map { path($0.snapshotKey(generation, index: index)) }
+        try await pool.withSession { session in
+            try session.run(targets.map { "*rm \(session.quoted($0))" }, near: directory)
+            try Self.verifyGone(targets, session: session, replica: location)
+        }
+    }
+
+    public func deleteWALSegments(_ positions: [Position]) async throws {
+        guard !positions.isEmpty else { return }
+        let targets = positions.flatMap { position in ReplicaLayout.allCases.map { path($0.walSegmentKey(position)) } }
+        var indexDirectories: [String] = []
+        for position in positions {
+            let directory = path(ReplicaLayout.walIndexDirectory(position.generation, index: position.index))
+            if !indexDirectories.contains(directory) { indexDirectories.append(directory) }
+        }
+        let walDirectory = Path.directory(of: indexDirectories[0])
+        let emptiedDirectories = indexDirectories.sorted()
+        try await pool.withSession { session in
+            // Missing objects are fine (`*`); the listing below proves the rest are gone.
+            for batch in stride(from: 0, to: targets.count, by: 256).map({ targets[$0..<min($0 + 256, targets.count)] }) {
+                try session.run(batch.map { "*rm \(session.quoted($0))" }, near: walDirectory)
+            }
+            // rmdir never removes a non-empty folder, so a concurrent upload into it survives.
+            try session.run(emptiedDirectories.map { "*rmdir \(session.quoted($0))" }, near: walDirectory)
+            try Self.verifyGone(targets, session: session, replica: location)
+        }
+    }
+
+    public func deleteGeneration(_ generation: Generation) async throws {
+        let directory = path(ReplicaLayout.generationDirectory(generation))
+        try await pool.withSession { session in
+            try Self.removeTree(directory, session: session, depth: 0)
+            if let left = try session.listNames(directory) {
+                throw ReplicaClientError.unavailable(
+                    replica: location,
+                    reason: "could not delete \(directory): it still holds \(left.sorted().prefix(3).joined(separator: ", "))")
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func path(_ key: String) -> String { Path.join(root, key) }
+
+    /// Removes a folder and what is below it (a generation is at most three levels deep).
+    /// Names are tried as files first; those that stay are folders, removed recursively.
+    private static func removeTree(_ directory: String, session: SFTPSession, depth: Int) throws {
+        guard let names = try session.listNames(directory) else { return }
+        let paths = names.sorted().map { Path.join(directory, $0) }
+        for start in stride(from: 0, to: paths.count, by: 256) {
+            let batch = paths[start..<min(start + 256, paths.count)]
+            try session.run(batch.map { "*rm \(session.quoted($0))" }, near: directory)
+        }
+        if depth < 3, let left = try session.listNames(directory) {
+            for name in left.sorted() {
+                try removeTree(Path.join(directory, name), session: session, depth: depth + 1)
+            }
+        }
+        try session.run(["*rmdir \(session.quoted(directory))"], near: directory)
+    }
+
+    /// Throws unless none of `paths` is listed in its folder any more.
+    private static func verifyGone(_ paths: [String], session: SFTPSession, replica: String) throws {
+        var byDirectory: [String: [String]] = [:]
+        for path in paths { byDirectory[Path.directory(of: path), default: []].append(Path.base(of: path)) }
+        for directory in byDirectory.keys.sorted() {
+            guard let names = try session.listNames(directory) else { continue }
+            let present = Set(names)
+            if let stuck = byDirectory[directory]!.first(where: present.contains) {
+                throw ReplicaClientError.unavailable(replica: replica, reason: "could not delete \(Path.join(directory, stuck))")
+            }
+        }
+    }
+
+    /// A new local spool file, already unlinked so nothing is left behind by a crash.
+    private func makeSpoolFile() async throws -> Int32 {
+        let template = Path.join(spoolDirectory, "sluice-sftp-XXXXXX")
+        let replica = location
+        return try await runner.run { () throws -> Int32 in
+            var bytes = Array(template.utf8CString)
+            let fd = bytes.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else {
+                throw ReplicaClientError.unavailable(
+                    replica: replica, reason: "cannot create a spool file in \(template): \(String(cString: strerror(errno)))")
+            }
+            unlink(bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            return fd
+        }
+    }
+
+    /// Spools `data`, uploads it under a temp name and renames it onto `key`.
+    private func writeObject(_ key: String, data: any ByteSource) async throws -> SFTPFileStat {
+        let target = path(key)
+        let temp = "\(target).\(SFTPTempNames.next()).tmp"
+        let fd = try await makeSpoolFile()
+        // The handle owns the descriptor and closes it; curl reads it by number meanwhile.
+        let spool = POSIXFileHandle(fd: fd, path: "spool file for \(key)", runner: runner)
+        let replica = location
+        do {
+            var size: Int64 = 0
+            while true {
+                let chunk = try await data.read(upTo: 1 << 20)
+                if chunk.isEmpty { break }
+                try await spool.write(chunk, at: size)
+                size += Int64(chunk.count)
+            }
+            let totalSize = size
+            let stat = try await pool.withSession { session -> SFTPFileStat in
+                _ = try session.upload(from: UploadSource(descriptor: fd), size: totalSize, temp: temp, to: target, replacing: true)
+                guard let stat = try session.stat(target) else {
+                    throw ReplicaClientError.notFound(replica: replica, key: key)
+                }
+                return stat
+            }
+            try await spool.close()
+            return stat
+        } catch {
+            try? await spool.close()
+            throw error
+        }
+    }
+
+    /// Downloads the first key that exists into a spool file and streams it from there.
+    private func openObject(_ keys: [String]) async throws -> any ByteSource {
+        let fd = try await makeSpoolFile()
+        let spool = POSIXFileHandle(fd: fd, path: "spool file for \(keys[0])", runner: runner)
+        let paths = keys.map(path)
+        let replica = location
+        let size: Int64?
+        do {
+            size = try await pool.withSession { session -> Int64? in
+                for remote in paths {
+                    guard ftruncate(fd, 0) == 0 else {
+                        throw ReplicaClientError.unavailable(replica: replica, reason: "cannot reset the local spool file")
+                    }
+                    let sink = TransferSink(descriptor: fd)
+                    if try session.download(remote, into: sink) { return sink.written }
+                }
+                return nil
+            }
+        } catch {
+            try? await spool.close()
+            throw error
+        }
+        guard let size else {
+            try? await spool.close()
+            throw ReplicaClientError.notFound(replica: location, key: keys[0])
+        }
+        return FileRangeSource(handle: spool, from: 0, to: size, closesHandle: true)
+    }
+}

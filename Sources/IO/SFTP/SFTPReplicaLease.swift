@@ -1,0 +1,63 @@
+import Core
+
+/// Leases for SFTP replicas: write-once records in `<root>/lease/`. A record is uploaded under
+/// a temp name and renamed onto its epoch's name; SFTP's rename fails when the target exists
+/// (OpenSSH's server links, then unlinks), which makes it the exclusive create `EpochLease`
+/// needs. A server whose rename replaces existing files would break that: see the report in
+/// `SFTPReplicaClient`'s documentation.
+extension SFTPReplicaClient: ReplicaLeasing {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await EpochLease(store: leaseStore).acquire(owner: owner, token: token, duration: duration, now: now)
+    }
+
+    public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await EpochLease(store: leaseStore).renew(lease, duration: duration, now: now)
+    }
+
+    public func releaseLease(_ lease: Lease) async throws {
+        try await EpochLease(store: leaseStore).release(lease)
+    }
+
+    private var leaseStore: SFTPLeaseRecordStore {
+        SFTPLeaseRecordStore(replica: location, directory: Path.join(root, "lease"), pool: pool)
+    }
+}
+
+/// Lease records as files in one folder on the server.
+struct SFTPLeaseRecordStore: LeaseRecordStore {
+    let replica: String
+    let directory: String
+    let pool: SFTPConnectionPool
+
+    func epochs() async throws -> [UInt64] {
+        let directory = self.directory
+        return try await pool.withSession { try $0.listNames(directory) ?? [] }.compactMap(Self.parseRecordName)
+    }
+
+    func record(_ epoch: UInt64) async throws -> LeaseRecord? {
+        let path = Path.join(directory, Self.recordName(epoch))
+        return try await pool.withSession { session -> LeaseRecord? in
+            // Records are small and written once: a stat and a read describe the same bytes.
+            guard let stat = try session.stat(path) else { return nil }
+            let sink = TransferSink(memoryLimit: 64 << 10)
+            guard try session.download(path, into: sink) else { return nil }
+            return LeaseRecord(bytes: sink.bytes, modified: stat.modified)
+        }
+    }
+
+    func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
+        let target = Path.join(directory, Self.recordName(epoch))
+        let temp = "\(target).\(SFTPTempNames.next()).tmp"
+        return try await pool.withSession { session in
+            try session.upload(bytes: bytes, temp: temp, to: target)
+        }
+    }
+
+    func remove(_ epoch: UInt64) async throws {
+        let path = Path.join(directory, Self.recordName(epoch))
+        let directory = self.directory
+        try await pool.withSession { session in
+            try session.run(["*rm \(session.quoted(path))"], near: directory)
+        }
+    }
+}
