@@ -75,10 +75,17 @@ struct SFTPSession {
         let response = perform(SFTPRequest(path: path, body: .none))
         if response.code == CURLE_REMOTE_FILE_NOT_FOUND { return nil }
         try check(response, "stat", path, nil)
-        guard let size = response.size, let modified = response.modified else {
-            throw ReplicaClientError.unavailable(replica: pool.replica, reason: "stat \(path): the server reported no size or time")
+        guard let modified = response.modified else {
+            throw ReplicaClientError.unavailable(replica: pool.replica, reason: "stat \(path): the server reported no time")
         }
-        return SFTPFileStat(size: size, modified: Timestamp(millisecondsSince1970: modified * 1000))
+        var size = response.size
+        if size == nil {
+            // libcurl reports no length for an empty file; prove it is empty by reading it.
+            let sink = TransferSink(memoryLimit: 0)
+            guard try download(path, into: sink) else { return nil }
+            size = 0
+        }
+        return SFTPFileStat(size: size!, modified: Timestamp(millisecondsSince1970: modified * 1000))
     }
 
     /// Downloads a file into `sink`; false if it does not exist.

@@ -16,7 +16,7 @@ final class SSHServer: @unchecked Sendable {
     let strangerKey: String
     /// The host key's SHA-256 fingerprint, unpadded base64.
     let hostKeySHA256: String
-    private let process: Process
+    private let pid: pid_t
 
     enum Failure: Error, CustomStringConvertible {
         case missing(String)
@@ -49,12 +49,12 @@ final class SSHServer: @unchecked Sendable {
         self.directory = directory
         user = String(cString: getpwuid(getuid())!.pointee.pw_name)
         for name in ["host_key", "user_key", "stranger_key"] {
-            _ = try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.file(name)])
+            _ = try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.file(name)], in: directory)
         }
         userKey = directory.file("user_key")
         strangerKey = directory.file("stranger_key")
         try FileManager.default.copyItem(atPath: userKey + ".pub", toPath: directory.file("authorized_keys"))
-        let fingerprint = try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", directory.file("host_key.pub")])
+        let fingerprint = try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", directory.file("host_key.pub")], in: directory)
         guard let range = fingerprint.range(of: "SHA256:") else { throw Failure.command("ssh-keygen -l", fingerprint) }
         hostKeySHA256 = String(fingerprint[range.upperBound...].prefix { $0 != " " })
 
@@ -77,21 +77,16 @@ final class SSHServer: @unchecked Sendable {
                 Subsystem sftp internal-sftp
                 """
             try config.write(toFile: directory.file("sshd_config"), atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            process.arguments = ["-D", "-e", "-f", directory.file("sshd_config")]
-            FileManager.default.createFile(atPath: directory.file("sshd.log"), contents: nil)
-            let log = try Foundation.FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("sshd.log")))
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
-            if await Self.waitForListening(port: port, process: process) {
+            let pid = try Self.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", directory.file("sshd_config")],
+                                     output: directory.file("sshd.log"))
+            if await Self.waitForListening(port: port, pid: pid) {
                 self.port = port
-                self.process = process
+                self.pid = pid
                 return
             }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
             lastLog = (try? String(contentsOfFile: directory.file("sshd.log"), encoding: .utf8)) ?? ""
         }
         throw Failure.notListening(lastLog)
@@ -106,25 +101,43 @@ final class SSHServer: @unchecked Sendable {
 
     /// Stops sshd by its process id and removes the folder.
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
         directory.remove()
     }
 
     // MARK: - Helpers
 
-    private static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure.command(([tool] + arguments).joined(separator: " "), output) }
-        return output
+    /// Runs a tool to its end and returns what it printed. posix_spawn rather than Foundation's
+    /// Process, whose exit monitoring stalls while another child (sshd) keeps running.
+    private static func run(_ tool: String, _ arguments: [String], in directory: TemporaryDirectory) throws -> String {
+        let output = directory.file("command.out")
+        let pid = try spawn(tool, arguments, output: output)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        // Exited normally with status 0.
+        guard status & 0x7f == 0 && (status >> 8) & 0xff == 0 else {
+            throw Failure.command(([tool] + arguments).joined(separator: " "), printed)
+        }
+        return printed
+    }
+
+    /// Starts `tool` with stdout and stderr going to `output` (created or truncated).
+    private static func spawn(_ tool: String, _ arguments: [String], output: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, tool, &actions, nil, argv, environ)
+        guard result == 0 else { throw Failure.command(tool, String(cString: strerror(result))) }
+        return pid
     }
 
     private static func freePort() throws -> Int {
@@ -144,9 +157,10 @@ final class SSHServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    private static func waitForListening(port: Int, process: Process) async -> Bool {
+    private static func waitForListening(port: Int, pid: pid_t) async -> Bool {
         for _ in 0..<100 {
-            guard process.isRunning else { return false }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == 0 else { return false }
             if canConnect(port: port) { return true }
             try? await Task.sleep(for: .milliseconds(50))
         }
