@@ -226,6 +226,15 @@ struct SFTPReplicaClientTests {
         }
     }
 
+    @Test("the factory makes an SFTP client for sftp:// URLs")
+    func factory() throws {
+        let url = try ReplicaURL(parsing: "sftp://me:pw-secret@127.0.0.1:2222/srv/r?insecure-host-key=true")
+        let client = try ReplicaClientFactory.makeClient(for: url, fileSystem: POSIXFileSystem(runner: runner))
+        #expect(client.kind == "sftp")
+        #expect(client.location == "sftp://me@127.0.0.1:2222/srv/r")
+        #expect(client is any ReplicaLeasing)
+    }
+
     // MARK: - Lease
 
     @Test("lease: a second acquire is refused, naming the holder")

@@ -109,8 +109,17 @@ struct SFTPSession {
             try check(response, "upload", target, source.failure)
             return false
         }
-        // The upload landed but the rename failed; most often because the target exists.
-        if replacing {
+        // The upload landed but the rename failed; most often because the target exists. Only
+        // then is the target removed: a rename failing for another reason must not cost the
+        // object that is there.
+        let targetExists: Bool
+        do {
+            targetExists = try stat(target) != nil
+        } catch {
+            removeQuietly(temp)
+            throw error
+        }
+        if replacing && targetExists {
             let retry = perform(SFTPRequest(path: slashTerminated(Path.directory(of: target)), body: .none,
                                             quote: ["*rm \(quoted(target))", rename]))
             if retry.ok { return true }
@@ -119,7 +128,7 @@ struct SFTPSession {
             return false
         }
         removeQuietly(temp)
-        if try stat(target) != nil { return false }
+        if targetExists { return false }
         try check(response, "rename onto", target, nil)
         return false
     }
