@@ -1,6 +1,5 @@
 import CCurl
 import Core
-import Foundation
 import Glibc
 
 /// A replica in a folder on an SFTP server, over libcurl (libssh2).
@@ -47,9 +46,9 @@ public struct SFTPReplicaClient: ReplicaClient {
         while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
         self.root = root
         self.runner = runner
-        self.spoolDirectory = spoolDirectory ?? FileManager.default.temporaryDirectory.path
-        pool = SFTPConnectionPool(location: location, runner: runner,
-                                  home: ProcessInfo.processInfo.environment["HOME"])
+        // Foundation stays out of the binary (memory): the environment is read directly.
+        self.spoolDirectory = spoolDirectory ?? Self.environment("TMPDIR") ?? "/tmp"
+        pool = SFTPConnectionPool(location: location, runner: runner, home: Self.environment("HOME"))
     }
 
     // MARK: - Listing
@@ -193,6 +192,11 @@ public struct SFTPReplicaClient: ReplicaClient {
     // MARK: - Helpers
 
     private func path(_ key: String) -> String { Path.join(root, key) }
+
+    private static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
 
     /// Removes a folder and what is below it (a generation is at most three levels deep).
     /// Names are tried as files first; those that stay are folders, removed recursively.
