@@ -1,0 +1,72 @@
+// TEMPORARY: stand-ins for APIs landing on other branches (io, restore, policies, main).
+// Deleted when those branches are merged; never merged to main.
+import Core
+import Logging
+
+struct ReplicaURL: Sendable {
+    var text: String
+    init(parsing text: String) throws { self.text = text }
+    static func looksLikeURL(_ text: String) -> Bool { text.contains("://") }
+}
+
+enum ReplicaClientFactory {
+    static func makeClient(for url: ReplicaURL, fileSystem: any FileSystem) throws -> any ReplicaClient {
+        fatalError("stub")
+    }
+}
+
+enum ProductionEnvironment {
+    static func make(logger: Logger) -> Environment { fatalError("stub") }
+}
+
+struct CheckpointPolicy: Sendable { init() {} }
+
+struct ReplicationOptions: Sendable {
+    var monitorInterval: Duration = .seconds(1)
+    var syncInterval: Duration = .seconds(1)
+    var snapshotInterval: Duration? = nil
+    var retention: Duration? = .seconds(86400)
+    var retentionCheckInterval: Duration = .seconds(3600)
+    var checkpoint = CheckpointPolicy()
+    var layout: ReplicaLayout = .grouped
+    init() {}
+}
+
+final class Replicator {
+    init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions, environment: Environment) {}
+    func run() async throws {}
+    static func recordedReplicas(databasePath: String, fileSystem: any FileSystem) async throws -> [String] { [] }
+}
+
+enum RestoreTarget: Sendable {
+    case latest
+    case timestamp(Timestamp)
+    case index(UInt64)
+    case position(index: UInt64, offset: UInt64)
+}
+
+struct RestoreRequest: Sendable {
+    var outputPath: String
+    var generation: Generation?
+    var target: RestoreTarget
+    var parallelism: Int
+    var integrityCheck: Bool
+    var overwrite: Bool
+}
+
+struct RestoreReport: Sendable {
+    var generation: Generation
+    var snapshotIndex: UInt64
+    var walIndexes: [UInt64]
+    var finalPosition: Position
+}
+
+final class Restorer {
+    init(client: any ReplicaClient, environment: Environment) {}
+    func restore(_ request: RestoreRequest) async throws -> RestoreReport { fatalError("stub") }
+}
+
+enum DurationParser {
+    static func parse(_ text: String) -> Duration? { nil }
+    static func format(_ duration: Duration) -> String { "" }
+}
