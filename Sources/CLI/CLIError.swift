@@ -4,6 +4,7 @@ import Core
 /// user must act on. Errors from Core and IO pass through as they are; `describe` prints them.
 enum CLIError: Error, CustomStringConvertible {
     case invalidDuration(flag: String, value: String)
+    case zeroInterval(flag: String)
     case invalidTimestamp(String)
     case invalidGeneration(String)
     case invalidNumber(flag: String, value: String)
@@ -16,14 +17,14 @@ enum CLIError: Error, CustomStringConvertible {
     case outputExists(path: String)
     case noBackups(replicas: [String])
     case generationNotFound(Generation, replicas: [String])
-    case allListingsFailed(String)
-    case notADatabase(path: String)
     case databaseMissing(path: String)
 
     var description: String {
         switch self {
         case .invalidDuration(let flag, let value):
             return "--\(flag): '\(value)' is not a duration; use a number with a unit, like 500ms, 10s, 5m, 24h"
+        case .zeroInterval(let flag):
+            return "--\(flag) must be longer than zero"
         case .invalidTimestamp(let value):
             return "--timestamp: '\(value)' is not an RFC 3339 time; use e.g. 2026-01-02T15:04:05Z"
         case .invalidGeneration(let value):
@@ -48,10 +49,6 @@ enum CLIError: Error, CustomStringConvertible {
             return "no backups found on \(replicas.joined(separator: ", "))"
         case .generationNotFound(let generation, let replicas):
             return "generation \(generation) not found on \(replicas.joined(separator: ", ")); see 'sluice generations'"
-        case .allListingsFailed(let detail):
-            return detail
-        case .notADatabase(let path):
-            return "\(path): not a SQLite database"
         case .databaseMissing(let path):
             return "\(path): database does not exist"
         }
@@ -60,9 +57,6 @@ enum CLIError: Error, CustomStringConvertible {
     /// A user-facing line for any error: its `description` when it has one (Core and IO errors all
     /// do), never Swift's structural dump of an enum.
     static func describe(_ error: Error) -> String {
-        if let described = error as? CustomStringConvertible {
-            return described.description
-        }
-        return String(describing: error)
+        String(describing: error)
     }
 }

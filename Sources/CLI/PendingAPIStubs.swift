@@ -3,24 +3,6 @@
 import Core
 import Logging
 
-struct ReplicaURL: Sendable {
-    var text: String
-    init(parsing text: String) throws { self.text = text }
-    static func looksLikeURL(_ text: String) -> Bool { text.contains("://") }
-}
-
-enum ReplicaClientFactory {
-    static func makeClient(for url: ReplicaURL, fileSystem: any FileSystem) throws -> any ReplicaClient {
-        fatalError("stub")
-    }
-}
-
-enum ProductionEnvironment {
-    static func make(logger: Logger) -> Environment { fatalError("stub") }
-}
-
-struct CheckpointPolicy: Sendable { init() {} }
-
 struct ReplicationOptions: Sendable {
     var monitorInterval: Duration = .seconds(1)
     var syncInterval: Duration = .seconds(1)
@@ -66,7 +48,3 @@ final class Restorer {
     func restore(_ request: RestoreRequest) async throws -> RestoreReport { fatalError("stub") }
 }
 
-enum DurationParser {
-    static func parse(_ text: String) -> Duration? { nil }
-    static func format(_ duration: Duration) -> String { "" }
-}

@@ -27,7 +27,10 @@ struct ReplicaArguments: ParsableArguments {
         let path = databasePath
         let recorded = try await Replicator.recordedReplicas(databasePath: path,
                                                              fileSystem: environment.fileSystem)
-        guard !recorded.isEmpty else { throw CLIError.noRecordedReplicas(databasePath: path) }
+        guard !recorded.isEmpty else {
+            if try await environment.fileSystem.stat(path) == nil { throw CLIError.databaseMissing(path: path) }
+            throw CLIError.noRecordedReplicas(databasePath: path)
+        }
         return try recorded.map {
             try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0),
                                                 fileSystem: environment.fileSystem)

@@ -51,7 +51,8 @@ struct ReplicateCommand: AsyncParsableCommand {
             throw ValidationError("replicate needs at least one REPLICA_URL")
         }
         let replicas = try replicaURLs.map {
-            try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem)
+            try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem,
+                                                writeLayout: options.layout)
         }
         let replicator = Replicator(databasePath: AbsolutePath.make(databasePath), replicas: replicas,
                                     options: options, environment: environment)
@@ -69,8 +70,10 @@ struct ReplicateCommand: AsyncParsableCommand {
     /// The engine options the flags ask for, every value checked before anything starts.
     func makeOptions() throws -> ReplicationOptions {
         var options = ReplicationOptions()
-        if let syncInterval { options.syncInterval = try Self.duration(syncInterval, flag: "sync-interval") }
-        if let monitorInterval { options.monitorInterval = try Self.duration(monitorInterval, flag: "monitor-interval") }
+        if let syncInterval { options.syncInterval = try Self.positiveDuration(syncInterval, flag: "sync-interval") }
+        if let monitorInterval {
+            options.monitorInterval = try Self.positiveDuration(monitorInterval, flag: "monitor-interval")
+        }
         if let snapshotInterval {
             let value = try Self.duration(snapshotInterval, flag: "snapshot-interval")
             options.snapshotInterval = value == .zero ? nil : value
@@ -80,7 +83,8 @@ struct ReplicateCommand: AsyncParsableCommand {
             options.retention = value == .zero ? nil : value
         }
         if let retentionCheckInterval {
-            options.retentionCheckInterval = try Self.duration(retentionCheckInterval, flag: "retention-check-interval")
+            options.retentionCheckInterval = try Self.positiveDuration(retentionCheckInterval,
+                                                                       flag: "retention-check-interval")
         }
         if let layout {
             guard let parsed = ReplicaLayout(rawValue: layout) else { throw CLIError.invalidLayout(layout) }
@@ -94,6 +98,13 @@ struct ReplicateCommand: AsyncParsableCommand {
         guard let value = DurationParser.parse(text), value >= .zero else {
             throw CLIError.invalidDuration(flag: flag, value: text)
         }
+        return value
+    }
+
+    /// A duration flag that must be above zero (an interval of zero would spin).
+    static func positiveDuration(_ text: String, flag: String) throws -> Duration {
+        let value = try duration(text, flag: flag)
+        guard value > .zero else { throw CLIError.zeroInterval(flag: flag) }
         return value
     }
 }
