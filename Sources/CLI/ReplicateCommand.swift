@@ -46,7 +46,7 @@ struct ReplicateCommand: AsyncParsableCommand {
     func run() async throws {
         let options = try makeOptions()
         let logger = try logging.makeLogger()
-        let environment = try ProductionEnvironment.make(logger: logger)
+        let environment = ProductionEnvironment.make(logger: logger)
         guard !replicaURLs.isEmpty else {
             throw ValidationError("replicate needs at least one REPLICA_URL")
         }

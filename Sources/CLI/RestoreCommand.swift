@@ -50,7 +50,7 @@ struct RestoreCommand: AsyncParsableCommand {
         guard parallelism >= 1 else { throw CLIError.invalidNumber(flag: "parallelism", value: String(parallelism)) }
         let outputPath = try resolveOutputPath()
         let logger = try logging.makeLogger()
-        let environment = try ProductionEnvironment.make(logger: logger)
+        let environment = ProductionEnvironment.make(logger: logger)
 
         if try await environment.fileSystem.stat(outputPath) != nil {
             if ifDatabaseNotExists {

@@ -15,7 +15,7 @@ struct SnapshotsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let filter = try ListingFilter(generation: generation)
-        let environment = try ProductionEnvironment.make(logger: try logging.makeLogger())
+        let environment = ProductionEnvironment.make(logger: try logging.makeLogger())
         let loaded = try await LoadedReplica.loadAll(try await replica.clients(environment: environment),
                                                      environment: environment)
         var table = TableFormatter(headers: ["replica", "generation", "index", "size", "created"])
