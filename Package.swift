@@ -41,6 +41,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
-        .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
+        .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ]
 )

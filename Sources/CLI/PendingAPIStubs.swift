@@ -20,31 +20,3 @@ final class Replicator {
     static func recordedReplicas(databasePath: String, fileSystem: any FileSystem) async throws -> [String] { [] }
 }
 
-enum RestoreTarget: Sendable {
-    case latest
-    case timestamp(Timestamp)
-    case index(UInt64)
-    case position(index: UInt64, offset: UInt64)
-}
-
-struct RestoreRequest: Sendable {
-    var outputPath: String
-    var generation: Generation?
-    var target: RestoreTarget
-    var parallelism: Int
-    var integrityCheck: Bool
-    var overwrite: Bool
-}
-
-struct RestoreReport: Sendable {
-    var generation: Generation
-    var snapshotIndex: UInt64
-    var walIndexes: [UInt64]
-    var finalPosition: Position
-}
-
-final class Restorer {
-    init(client: any ReplicaClient, environment: Environment) {}
-    func restore(_ request: RestoreRequest) async throws -> RestoreReport { fatalError("stub") }
-}
-

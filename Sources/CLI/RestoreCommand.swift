@@ -72,7 +72,13 @@ struct RestoreCommand: AsyncParsableCommand {
 
         let request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
                                      parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
-        let report = try await Restorer(client: chosen.client, environment: environment).restore(request)
+        let report: RestoreReport
+        do {
+            report = try await Restorer(client: chosen.client, environment: environment).restore(request)
+        } catch RestoreError.noBackups where ifReplicaExists {
+            print("no backups found; skipping restore")
+            return
+        }
         print(RestoreSummary.text(report: report, outputPath: outputPath, replica: chosen.client.location))
     }
 
@@ -146,8 +152,8 @@ struct RestoreCommand: AsyncParsableCommand {
 enum RestoreSummary {
     static func text(report: RestoreReport, outputPath: String, replica: String) -> String {
         let indexes: String
-        if let first = report.walIndexes.first, let last = report.walIndexes.last {
-            indexes = first == last ? "\(first)" : "\(first)-\(last) (\(report.walIndexes.count))"
+        if let first = report.appliedIndexes.first, let last = report.appliedIndexes.last {
+            indexes = first == last ? "\(first)" : "\(first)-\(last) (\(report.appliedIndexes.count))"
         } else {
             indexes = "none"
         }
