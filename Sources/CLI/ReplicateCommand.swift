@@ -64,7 +64,13 @@ struct ReplicateCommand: AsyncParsableCommand {
             replication.cancel()
         }
         defer { withExtendedLifetime(signals) {} }
-        try await replication.value
+        do {
+            try await replication.value
+        } catch is CancellationError where replication.isCancelled {
+            // The engine is meant to return after its final sync; if cancellation escaped it
+            // instead, the stop was still the one the user asked for.
+            logger.warning("replication stopped before its final sync completed")
+        }
     }
 
     /// The engine options the flags ask for, every value checked before anything starts.
