@@ -85,19 +85,23 @@ public final class POSIXFileHandle: FileHandle, @unchecked Sendable {
     private let runner: any BlockingRunner
     // Guarded by `lock`; -1 once closed.
     private var fd: Int32
-    private var lock = pthread_rwlock_t()
+    // Heap-allocated: a pthread lock must not move, and `&storedProperty` promises no fixed address.
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
     init(fd: Int32, path: String, runner: any BlockingRunner) {
         self.fd = fd
         self.path = path
         self.runner = runner
-        pthread_rwlock_init(&lock, nil)
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_rwlock_t())
+        pthread_rwlock_init(lock, nil)
     }
 
     deinit {
         // A handle dropped without close must not leak its descriptor.
         if fd >= 0 { Glibc.close(fd) }
-        pthread_rwlock_destroy(&lock)
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
     }
 
     public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
@@ -158,10 +162,10 @@ public final class POSIXFileHandle: FileHandle, @unchecked Sendable {
     public func close() async throws {
         let path = self.path
         try await runner.run { () throws in
-            pthread_rwlock_wrlock(&self.lock)
+            pthread_rwlock_wrlock(self.lock)
             let fd = self.fd
             self.fd = -1
-            pthread_rwlock_unlock(&self.lock)
+            pthread_rwlock_unlock(self.lock)
             guard fd >= 0 else { throw Self.closedError(path, "close") }
             try POSIX.closeFile(fd, path: path)
         }
@@ -173,8 +177,8 @@ public final class POSIXFileHandle: FileHandle, @unchecked Sendable {
     ) async throws -> T {
         let path = self.path
         return try await runner.run { () throws -> T in
-            pthread_rwlock_rdlock(&self.lock)
-            defer { pthread_rwlock_unlock(&self.lock) }
+            pthread_rwlock_rdlock(self.lock)
+            defer { pthread_rwlock_unlock(self.lock) }
             guard self.fd >= 0 else { throw Self.closedError(path, operation) }
             return try body(self.fd, path)
         }

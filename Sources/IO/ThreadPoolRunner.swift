@@ -19,11 +19,9 @@ public final class ThreadPoolRunner: BlockingRunner, @unchecked Sendable {
     public init(threads: Int = 4) {
         threadCount = max(1, threads)
         queue = WorkQueue()
-        for number in 0..<threadCount {
+        for _ in 0..<threadCount {
             let queue = self.queue
-            let thread = Thread { queue.workLoop() }
-            thread.name = "sluice-blocking-\(number)"
-            thread.start()
+            Thread { queue.workLoop() }.start()
         }
     }
 

@@ -7,15 +7,23 @@ import Darwin
 /// A plain mutex for the few fields a connection guards. The module avoids Foundation so the
 /// simulator can link it without pulling Foundation's threads and timers.
 final class HandleLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
+    // Heap-allocated: a pthread mutex must not move, and `&storedProperty` promises no fixed address.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    init() { pthread_mutex_init(&mutex, nil) }
+    init() {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
 
-    deinit { pthread_mutex_destroy(&mutex) }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 }
