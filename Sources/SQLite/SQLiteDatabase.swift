@@ -110,6 +110,12 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
 
     public func checkpoint(_ mode: CheckpointMode) async throws -> CheckpointResult {
         try await withHandle { db in
+            // A connection learns the journal mode only when it first reads the database header;
+            // until then a checkpoint finds no WAL and reports -1 frames. Reading the schema
+            // cookie outside a transaction opens (and if needed recovers) the WAL first.
+            if sqlite3_get_autocommit(db) != 0 {
+                _ = sqlite3_exec(db, "PRAGMA schema_version", nil, nil, nil)
+            }
             var log: Int32 = 0
             var checkpointed: Int32 = 0
             let rc = sqlite3_wal_checkpoint_v2(db, "main", Self.sqliteMode(mode), &log, &checkpointed)

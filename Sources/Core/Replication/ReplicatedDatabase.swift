@@ -424,6 +424,8 @@ public actor ReplicatedDatabase {
                         truncateExpectation = result.walFrames
                     }
                 }
+                self.logger.debug("checkpoint result", metadata: [
+                    "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
             } catch {
                 try await self.acquireReadLock()
                 self.lockHeldSinceLastCopy = true

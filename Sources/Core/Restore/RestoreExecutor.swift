@@ -100,15 +100,15 @@ struct RestoreExecutor: Sendable {
         try await fileSystem.rename(index.path, to: paths.wal)
         let connection = try await environment.sqlite.open(paths.database, options: SQLiteOpenOptions())
         do {
-            // sqlite3_wal_checkpoint_v2 on a connection that has not read yet sees no WAL (SQLite
-            // 3.40 opens it on first read) and reports -1 frames; one read opens and recovers it.
-            _ = try await connection.query("SELECT count(*) FROM sqlite_master")
+            // A read makes SQLite open and recover the WAL; the checkpoint call alone may not.
+            _ = try await connection.query("SELECT count(*) FROM sqlite_schema")
             // PASSIVE first, to learn how many frames SQLite took from the WAL (TRUNCATE reports
             // zeros once it has reset the log); with no other connection it copies them all.
             let passive = try await connection.checkpoint(.passive)
             guard passive.walFrames == index.frameCount, passive.checkpointedFrames == passive.walFrames else {
+                let applied = passive.walFrames != index.frameCount ? passive.walFrames : passive.checkpointedFrames
                 throw RestoreError.walNotApplied(generation: generation, index: index.index,
-                                                 expectedFrames: index.frameCount, appliedFrames: max(0, passive.checkpointedFrames))
+                                                 expectedFrames: index.frameCount, appliedFrames: max(0, applied))
             }
             let truncate = try await connection.checkpoint(.truncate)
             guard !truncate.busy, !passive.busy else { throw RestoreError.checkpointBusy(generation: generation, index: index.index) }
