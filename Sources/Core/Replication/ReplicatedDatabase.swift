@@ -399,8 +399,10 @@ public actor ReplicatedDatabase {
     /// 3. Take the read lock again *before* releasing the write lock. If the checkpoint was
     ///    complete, the next writer restarts the WAL, and every frame of the old index is
     ///    already in the shadow.
-    /// 4. Emergency only: release the write lock and TRUNCATE, then check that the checkpoint
-    ///    saw exactly the frames the shadow holds; the next WAL header proves no second restart.
+    /// 4. Emergency only, to give the disk space back: TRUNCATE while the read lock is held.
+    ///    SQLite lets it restart and truncate the WAL only if nothing was added since step 3
+    ///    (our read mark blocks backfilling anything newer), so it cannot discard an uncopied
+    ///    frame; otherwise it reports busy and the WAL is simply reused from the start.
     public func checkpoint(_ decision: CheckpointDecision) async throws {
         guard snapshotsInProgress == 0, let checkpointer else { return }
         let emergency: Bool
@@ -412,7 +414,7 @@ public actor ReplicatedDatabase {
             emergency = true
             logger.warning("emergency checkpoint", metadata: ["mode": "TRUNCATE", "reason": "\(reason)"])
         }
-        var truncateExpectation: Int?
+        var complete = false
         let ran = try await withWriteLock { () async throws -> Bool in
             try await self.syncShadow()
             try await self.releaseReadLock()
@@ -425,10 +427,8 @@ public actor ReplicatedDatabase {
                         try await self.environment.clock.sleep(for: .milliseconds(20))
                         result = try await checkpointer.checkpoint(.passive)
                     }
-                    if !result.busy, result.checkpointedFrames == result.walFrames {
-                        truncateExpectation = result.walFrames
-                    }
                 }
+                complete = !result.busy && result.checkpointedFrames == result.walFrames
                 self.logger.debug("checkpoint result", metadata: [
                     "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
             } catch {
@@ -443,30 +443,10 @@ public actor ReplicatedDatabase {
         guard ran == true else { return }
         lastCheckpoint = environment.wallClock.now()
         lastCheckpointPosition = position
-        if let expected = truncateExpectation {
-            try await truncateCheckpoint(expectedFrames: expected)
-        }
-    }
-
-    private func truncateCheckpoint(expectedFrames: Int) async throws {
-        guard let checkpointer else { return }
-        try await releaseReadLock()
-        let result: CheckpointResult
-        do {
-            result = try await checkpointer.checkpoint(.truncate)
-        } catch {
-            try await acquireReadLock()
-            throw error
-        }
-        try await acquireReadLock()
-        // The lock gap is covered by two checks: a frame appended before the truncate shows in
-        // its frame count, and a restart slipped in before it shows as a second restart in the
-        // next WAL header (checked by Continuity with the lock held from here on).
-        lockHeldSinceLastCopy = true
-        if result.busy {
-            logger.warning("TRUNCATE checkpoint could not finish; readers still active")
-        } else if result.walFrames != expectedFrames && result.walFrames > 0 {
-            forceNewGeneration = "frames were committed between the replicator's copy and its TRUNCATE checkpoint"
+        if emergency && complete {
+            let result = try await checkpointer.checkpoint(.truncate)
+            logger.info("TRUNCATE checkpoint", metadata: [
+                "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
         }
     }
 
