@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Core
 import IO
 import Logging
@@ -40,6 +41,22 @@ struct ReplicateCommand: AsyncParsableCommand {
 
     @Option(name: LegacyFlags.names("layout"), help: "Replica layout to write: grouped (default) or legacy (Litestream v0.3).")
     var layout: String?
+
+    @Option(name: LegacyFlags.names("min-checkpoint-page-count"),
+            help: "Checkpoint (PASSIVE) once the current WAL index holds this many frames (default 1000).")
+    var minCheckpointPageCount: Int?
+
+    @Option(name: LegacyFlags.names("checkpoint-interval"),
+            help: "Checkpoint (PASSIVE) after the WAL has been idle this long; 0 disables (default 1m).")
+    var checkpointInterval: String?
+
+    @Option(name: LegacyFlags.names("truncate-page-count"),
+            help: "Emergency TRUNCATE checkpoint once the WAL file holds this many frames; 0 disables (default 500000).")
+    var truncatePageCount: Int?
+
+    @Option(name: LegacyFlags.names("lease-duration"),
+            help: "How long a replica lease lasts without renewal; a crashed replicator blocks a successor at most this long (default 30s).")
+    var leaseDuration: String?
 
     @OptionGroup var logging: LoggingOptions
 
@@ -96,6 +113,17 @@ struct ReplicateCommand: AsyncParsableCommand {
             guard let parsed = ReplicaLayout(rawValue: layout) else { throw CLIError.invalidLayout(layout) }
             options.layout = parsed
         }
+        if let minCheckpointPageCount { options.checkpoint.minimumPages = minCheckpointPageCount }
+        if let checkpointInterval {
+            let value = try Self.duration(checkpointInterval, flag: "checkpoint-interval")
+            options.checkpoint.idleInterval = value == .zero ? nil : value
+        }
+        if let truncatePageCount { options.checkpoint.truncatePages = truncatePageCount == 0 ? nil : truncatePageCount }
+        options.checkpoint = try options.checkpoint.validated()
+        if let leaseDuration {
+            options.leaseDuration = try Self.positiveDuration(leaseDuration, flag: "lease-duration")
+        }
+        options.leaseOwner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         return options
     }
 
