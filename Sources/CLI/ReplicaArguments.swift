@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 import IO
 
 /// The `DB_PATH|REPLICA_URL` argument of restore and the listing commands.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Core
-import Foundation
+import FoundationEssentials
 import IO
 
 /// `sluice restore [flags] DB_PATH|REPLICA_URL`: rebuilds a database from a replica, at its latest

@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import Glibc
+import Synchronization
 
 /// SIGINT and SIGTERM handling for long-running commands.
 ///
@@ -12,8 +13,7 @@ import Foundation
 /// The default dispositions are ignored and the signals are received through dispatch sources,
 /// so the handler runs as ordinary code rather than in async-signal context.
 final class SignalHandling: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+    private let count = Mutex(0)
     private var sources: [DispatchSourceSignal] = []
 
     /// Starts watching SIGINT and SIGTERM; keep the returned value alive while the command runs.
@@ -31,14 +31,14 @@ final class SignalHandling: @unchecked Sendable {
     }
 
     private func received(_ number: Int32, onFirstSignal: (Int32) -> Void) {
-        lock.lock()
-        count += 1
-        let isFirst = count == 1
-        lock.unlock()
+        let isFirst = count.withLock { value in
+            value += 1
+            return value == 1
+        }
         if isFirst {
             onFirstSignal(number)
         } else {
-            FileHandle.standardError.write(Data("error: second signal received; exiting without a final sync\n".utf8))
+            StandardError.write("error: second signal received; exiting without a final sync\n")
             exit(1)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The `sluice` executable: continuous replication of a SQLite database and point-in-time restore.
 ///
@@ -22,6 +23,7 @@ struct Sluice: AsyncParsableCommand {
 
     /// Parses, runs the subcommand, and turns any error into the one-line form.
     static func main() async {
+        MemoryTuning.apply()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -52,9 +54,9 @@ struct Sluice: AsyncParsableCommand {
             message = CLIError.describe(error)
         }
         if !message.isEmpty {
-            FileHandle.standardError.write(Data(("error: " + message.oneLine + "\n").utf8))
+            StandardError.write("error: " + message.oneLine + "\n")
         }
-        Foundation.exit(code == .success ? 1 : code.rawValue)
+        Glibc.exit(code == .success ? 1 : code.rawValue)
     }
 
     /// Errors raised while parsing arguments (as opposed to those thrown by a command's `run`).
@@ -66,7 +68,7 @@ struct Sluice: AsyncParsableCommand {
 extension String {
     /// The text on one line: newlines become "; " so a message never spans lines.
     var oneLine: String {
-        split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }
             .filter { !$0.isEmpty }.joined(separator: "; ")
     }
 }
