@@ -190,10 +190,16 @@ public actor ReplicaSyncer {
         guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
         guard let lease = try await database.beginSnapshot() else { return }
         do {
-            if position == nil || !(position!.isAtOrAfter(lease.requiredUpload)) {
-                if position?.generation == lease.generation {
-                    try await uploadAvailable(upTo: lease.requiredUpload)
-                }
+            // The WAL the file may already contain must be on the replica first; without a known
+            // position in this generation that cannot be checked, so no snapshot is written.
+            guard let current = position, current.generation == lease.generation else {
+                throw ReplicaSyncError.positionUnknown(replica: client.location)
+            }
+            if !current.isAtOrAfter(lease.requiredUpload) {
+                try await uploadAvailable(upTo: lease.requiredUpload)
+            }
+            guard let uploaded = position, uploaded.isAtOrAfter(lease.requiredUpload) else {
+                throw ReplicaSyncError.shadowMissing(position: lease.requiredUpload)
             }
             let data = LZ4CompressingSource(
                 FileRangeSource(handle: lease.handle, from: 0, to: lease.size, closesHandle: false),
@@ -268,9 +274,12 @@ public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
     case replicaAhead(replica: String, position: Position)
     case shadowMissing(position: Position)
     case leaseNotHeld(replica: String)
+    case positionUnknown(replica: String)
 
     public var description: String {
         switch self {
+        case .positionUnknown(let replica):
+            return "not writing a snapshot to \(replica) before its position in the current generation is known; retrying"
         case .leaseNotHeld(let replica):
             return "not writing to \(replica): the lease could not be renewed in time; retrying"
         case .replicaAhead(let replica, let position):

@@ -511,7 +511,10 @@ public actor ReplicatedDatabase {
         guard known.count == uploaded.count, !known.isEmpty else { return }
         let current = known.filter { $0.generation == generation }
         if current.count == known.count, let floor = current.map(\.index).min() {
-            for oldIndex in try await shadowIndexes(of: generation) where oldIndex < floor && oldIndex < index {
+            // One index below the floor is kept: a replica that re-derives its position from its
+            // listing after an error finds it at the end of that index, and continues from there
+            // instead of taking a snapshot.
+            for oldIndex in try await shadowIndexes(of: generation) where oldIndex + 1 < floor && oldIndex < index {
                 try await fs.remove(state.shadowPath(generation, index: oldIndex))
             }
             for name in (try? await fs.list(state.generationsDirectory)) ?? [] where name != generation.description {
