@@ -18,8 +18,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
-        // Typed wrappers for C variadic functions, which Swift cannot call directly.
-        .target(name: "CShims", dependencies: ["CSQLite"]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Typed wrappers for C variadic functions (sqlite3, curl), which Swift cannot call directly.
+        .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
         .target(
             name: "Core",
             dependencies: ["CLZ4", .product(name: "Logging", package: "swift-log")],
@@ -30,17 +32,17 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "IO",
-            dependencies: ["Core", "SQLite", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Core", "IO", "SQLite",
+                "Core", "IO", "SQLite", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
-        .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
+        .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
     ]
 )

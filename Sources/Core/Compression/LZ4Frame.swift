@@ -21,14 +21,14 @@ public final class LZ4FrameEncoder {
     private var context: OpaquePointer?
     private var preferences = LZ4F_preferences_t()
     private var started = false
-    private var scratch: [UInt8] = []
 
     public init() {
         var ctx: OpaquePointer?
         let rc = LZ4F_createCompressionContext(&ctx, UInt32(LZ4F_VERSION))
         precondition(LZ4F_isError(rc) == 0, "LZ4F_createCompressionContext failed")
         context = ctx
-        preferences.frameInfo.blockSizeID = LZ4F_max1MB
+        // 256 KiB blocks: the compression context holds about two blocks, per stream.
+        preferences.frameInfo.blockSizeID = LZ4F_max256KB
         preferences.frameInfo.blockMode = LZ4F_blockLinked
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
     }
@@ -37,38 +37,27 @@ public final class LZ4FrameEncoder {
 
     /// Compresses `input`, returning whatever output is ready (possibly nothing).
     public func update(_ input: [UInt8]) -> [UInt8] {
-        var output = begin()
-        guard !input.isEmpty else { return output }
+        let header = begin()
+        guard !input.isEmpty else { return header }
         let bound = LZ4F_compressBound(input.count, &preferences)
-        output += withScratch(capacity: bound) { out in
+        return header + [UInt8](unsafeUninitializedCapacity: bound) { out, count in
             let written = input.withUnsafeBytes { inp in
-                LZ4F_compressUpdate(context, out, bound, inp.baseAddress, inp.count, nil)
+                LZ4F_compressUpdate(context, out.baseAddress, bound, inp.baseAddress, inp.count, nil)
             }
             precondition(LZ4F_isError(written) == 0, "LZ4F_compressUpdate: \(String(cString: LZ4F_getErrorName(written)))")
-            return written
+            count = written
         }
-        return output
     }
 
     /// Ends the frame, returning the remaining output including the end mark and checksum.
     public func finish() -> [UInt8] {
-        var output = begin()
+        let header = begin()
         let bound = LZ4F_compressBound(0, &preferences)
-        output += withScratch(capacity: bound) { out in
-            let written = LZ4F_compressEnd(context, out, bound, nil)
+        return header + [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+            let written = LZ4F_compressEnd(context, out.baseAddress, bound, nil)
             precondition(LZ4F_isError(written) == 0, "LZ4F_compressEnd: \(String(cString: LZ4F_getErrorName(written)))")
-            return written
+            count = written
         }
-        return output
-    }
-
-    /// Runs `body` over a reused buffer of at least `capacity` bytes and returns the bytes it
-    /// wrote. liblz4 wants room for a whole block (about 1 MiB) even for a 3-byte update;
-    /// reserving and zeroing that per call cost ~0.3 s per update in debug builds.
-    private func withScratch(capacity: Int, _ body: (UnsafeMutableRawPointer) -> Int) -> [UInt8] {
-        if scratch.count < capacity { scratch = [UInt8](repeating: 0, count: capacity) }
-        let written = scratch.withUnsafeMutableBytes { body($0.baseAddress!) }
-        return Array(scratch[0..<written])
     }
 
     private func begin() -> [UInt8] {
@@ -109,38 +98,29 @@ public final class LZ4FrameDecoder {
     public func update(_ input: [UInt8]) throws -> [UInt8] {
         var output: [UInt8] = []
         var consumed = 0
-        let chunk = 1 << 16
-        while consumed < input.count {
-            if finished { throw LZ4Error.corrupt("data after the end of the frame") }
-            var buffer = [UInt8](repeating: 0, count: chunk)
-            var outSize = chunk
+        // Feed input until it is all consumed, then keep asking with no input while liblz4 still
+        // has decoded bytes to hand out.
+        while !finished {
             var inSize = input.count - consumed
-            let hint = buffer.withUnsafeMutableBytes { out in
-                input.withUnsafeBytes { inp in
-                    LZ4F_decompress(context, out.baseAddress, &outSize, inp.baseAddress! + consumed, &inSize, nil)
+            var hint = 0
+            let produced = [UInt8](unsafeUninitializedCapacity: Self.chunk) { out, count in
+                var outSize = Self.chunk
+                hint = input.withUnsafeBytes { inp in
+                    LZ4F_decompress(context, out.baseAddress, &outSize, inSize > 0 ? inp.baseAddress! + consumed : nil, &inSize, nil)
                 }
+                count = LZ4F_isError(hint) != 0 ? 0 : outSize
             }
             if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
             consumed += inSize
-            output.append(contentsOf: buffer.prefix(outSize))
+            output.append(contentsOf: produced)
             if hint == 0 { finished = true }
-            if inSize == 0 && outSize == 0 { break }
+            if inSize == 0 && produced.isEmpty { break }
         }
-        // liblz4 may hold decoded bytes back until asked again with no new input.
-        while !finished {
-            var buffer = [UInt8](repeating: 0, count: chunk)
-            var outSize = chunk
-            var inSize = 0
-            let hint = buffer.withUnsafeMutableBytes { out in
-                LZ4F_decompress(context, out.baseAddress, &outSize, nil, &inSize, nil)
-            }
-            if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
-            if outSize == 0 { break }
-            output.append(contentsOf: buffer.prefix(outSize))
-            if hint == 0 { finished = true }
-        }
+        if consumed < input.count { throw LZ4Error.corrupt("data after the end of the frame") }
         return output
     }
+
+    private static let chunk = 1 << 16
 
     /// Decompresses a whole frame.
     public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
@@ -199,7 +179,8 @@ public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
     public func read(upTo maxCount: Int) async throws -> [UInt8] {
         while pendingOffset == pending.count {
             if upstreamDone { return [] }
-            let input = try await upstream.read(upTo: 1 << 18)
+            // LZ4 expands at most about 255:1, so 16 KiB of input bounds one step near 4 MiB.
+            let input = try await upstream.read(upTo: 1 << 14)
             if input.isEmpty {
                 upstreamDone = true
                 guard decoder.isFinished else { throw LZ4Error.truncated }

@@ -1,0 +1,42 @@
+/// Where the replicator keeps its local state, beside the database:
+///
+///     /data/app.db
+///     /data/.app.db-sluice/generation                       "<generation>\n" (tmp + rename)
+///     /data/.app.db-sluice/replicas                         one replica location per line
+///     /data/.app.db-sluice/generations/<gen>/wal/<index16>.wal   shadow WAL: header + committed frames
+///
+/// Temp files (`*.tmp`) are leftovers of a crash and are removed at start-up.
+public struct LocalState: Sendable, Equatable {
+    public let databasePath: String
+
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+    }
+
+    public var directory: String {
+        Path.join(Path.directory(of: databasePath), ".\(Path.base(of: databasePath))-sluice")
+    }
+
+    public var generationFile: String { Path.join(directory, "generation") }
+    public var replicasFile: String { Path.join(directory, "replicas") }
+    public var generationsDirectory: String { Path.join(directory, "generations") }
+    public var walPath: String { databasePath + "-wal" }
+
+    public func generationDirectory(_ generation: Generation) -> String {
+        Path.join(generationsDirectory, generation.description)
+    }
+
+    public func shadowDirectory(_ generation: Generation) -> String {
+        Path.join(generationDirectory(generation), "wal")
+    }
+
+    public func shadowPath(_ generation: Generation, index: UInt64) -> String {
+        Path.join(shadowDirectory(generation), Hex.format(index, width: 16) + ".wal")
+    }
+
+    /// Parses a shadow file name `<index16>.wal`.
+    public static func parseShadowName(_ name: String) -> UInt64? {
+        guard name.hasSuffix(".wal") else { return nil }
+        return Hex.parse(name.dropLast(4), widths: 16...16)
+    }
+}

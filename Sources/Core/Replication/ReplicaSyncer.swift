@@ -1,0 +1,282 @@
+import Logging
+
+/// Uploads one database's shadow WAL to one replica, takes its snapshots and enforces its
+/// retention.
+///
+/// The replica's own listing is the truth about where it stands: the position is derived from
+/// it when the syncer starts, when the generation changes, and after any error; between those it
+/// is cached, so a steady sync costs one PUT and no LIST (Litestream #234).
+public actor ReplicaSyncer {
+    public nonisolated let client: any ReplicaClient
+    private let database: ReplicatedDatabase
+    private let environment: Environment
+    private let options: ReplicationOptions
+    private var logger: Logger
+
+    /// Everything before this position is on the replica; nil means "unknown, ask the replica".
+    public private(set) var position: Position?
+    private var lastSnapshotTime: Timestamp?
+    private var snapshotTimeKnown = false
+    private var lastRetention: Timestamp?
+    /// Our lease on the replica location, for clients that support leasing.
+    private var lease: Lease?
+
+    public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment) {
+        self.client = client
+        self.database = database
+        self.options = options
+        self.environment = environment
+        self.logger = environment.logger
+        self.logger[metadataKey: "replica"] = "\(client.location)"
+    }
+
+    // MARK: - Lease
+
+    /// Takes the replica's lease before the first write; throws `LeaseError.held` naming the
+    /// holder if another replicator has it.
+    public func acquireLease() async throws {
+        guard let leasing = client as? any ReplicaLeasing else { return }
+        let token = Hex.format(environment.random.next(), width: 16) + Hex.format(environment.random.next(), width: 16)
+        lease = try await leasing.acquireLease(owner: options.leaseOwner, token: token,
+                                               duration: options.leaseDuration, now: environment.wallClock.now())
+        logger.info("lease acquired", metadata: ["expires": "\(lease!.expires)"])
+    }
+
+    /// Renews the lease once a third of it has passed. `LeaseError.lost` is fatal to the caller.
+    public func renewLeaseIfDue() async throws {
+        guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
+        let now = environment.wallClock.now()
+        guard current.expires - now <= options.leaseDuration * (2.0 / 3.0) else { return }
+        lease = try await leasing.renewLease(current, duration: options.leaseDuration, now: now)
+    }
+
+    /// Whether this syncer may write: it holds a lease with at least a third of its time left
+    /// (a margin for clock drift and slow requests), or the client does not lease.
+    private var mayWrite: Bool {
+        guard client is any ReplicaLeasing else { return true }
+        guard let lease else { return false }
+        return lease.expires - environment.wallClock.now() > options.leaseDuration / 3
+    }
+
+    /// Gives the lease back (at shutdown, after the final sync).
+    public func releaseLease() async {
+        guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
+        lease = nil
+        do {
+            try await leasing.releaseLease(current)
+        } catch {
+            logger.warning("could not release the lease; it expires by itself", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: - WAL upload
+
+    /// Uploads everything the shadow WAL holds beyond the replica's position. On error the
+    /// cached position is dropped, so the next call starts again from the replica's listing.
+    public func sync() async throws {
+        do {
+            try await syncUnchecked()
+        } catch {
+            position = nil
+            throw error
+        }
+    }
+
+    private func syncUnchecked() async throws {
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
+        guard let target = await database.position else { return }
+        if let current = position, current.generation != target.generation {
+            // Finish what is left of the old generation while its shadow still exists locally.
+            try await uploadAvailable(upTo: nil)
+        }
+        if position?.generation != target.generation {
+            try await resume(generation: target.generation)
+        }
+        try await uploadAvailable(upTo: target)
+    }
+
+    /// Derives the position from the replica's listing, taking the generation's first snapshot
+    /// if the replica has none.
+    private func resume(generation: Generation) async throws {
+        let segments = try await client.walSegments(in: generation)
+        let snapshots = try await client.snapshots(in: generation)
+        let localIndexes = try await database.shadowIndexes(of: generation)
+        if let last = segments.max(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
+            let length = try await decompressedLength(of: last)
+            let derived = Position(generation: generation, index: last.index, offset: last.offset + length)
+            if let extent = try await database.shadowExtent(generation: generation, index: derived.index) {
+                if Int64(derived.offset) > extent.size {
+                    // The replica holds WAL this machine never had: another writer, or local state
+                    // that was reset. Continuing would interleave two histories.
+                    await database.requestNewGeneration(reason: "replica \(client.location) is ahead of the local WAL at \(derived)")
+                    throw ReplicaSyncError.replicaAhead(replica: client.location, position: derived)
+                }
+                position = derived
+                if snapshots.isEmpty { try await snapshot() }
+                return
+            }
+            logger.warning("local shadow WAL no longer holds the replica's position; taking a snapshot",
+                           metadata: ["position": "\(derived)"])
+        }
+        // Nothing usable on the replica: upload from the first local index, then snapshot.
+        position = Position(generation: generation, index: localIndexes.first ?? 0, offset: 0)
+        if !snapshots.isEmpty, segments.isEmpty, let first = localIndexes.first,
+           snapshots.contains(where: { $0.index <= first }) {
+            return
+        }
+        try await snapshot()
+    }
+
+    private func decompressedLength(of segment: WALSegmentInfo) async throws -> UInt64 {
+        let source = LZ4DecompressingSource(try await client.openWALSegment(at: segment.position))
+        var total: UInt64 = 0
+        do {
+            while true {
+                let chunk = try await source.read(upTo: options.chunkSize)
+                if chunk.isEmpty { break }
+                total += UInt64(chunk.count)
+            }
+        } catch {
+            await source.close()
+            throw error
+        }
+        await source.close()
+        return total
+    }
+
+    /// Uploads shadow bytes from the position on, index by index, up to `target` (or as far as
+    /// the local shadow of the position's generation goes when `target` is nil).
+    private func uploadAvailable(upTo target: Position?) async throws {
+        while var current = position {
+            guard let extent = try await database.shadowExtent(generation: current.generation, index: current.index) else {
+                if target == nil { return }
+                throw ReplicaSyncError.shadowMissing(position: current)
+            }
+            if Int64(current.offset) < extent.size {
+                try await uploadSegment(from: current, to: extent.size)
+                current.offset = UInt64(extent.size)
+                position = current
+            } else if extent.isFinal {
+                if let target, current.index >= target.index, current.generation == target.generation { return }
+                position = Position(generation: current.generation, index: current.index + 1, offset: 0)
+            } else {
+                return
+            }
+        }
+    }
+
+    private func uploadSegment(from start: Position, to end: Int64) async throws {
+        let path = database.state.shadowPath(start.generation, index: start.index)
+        let handle = try await environment.fileSystem.open(path, mode: .readOnly)
+        let source = LZ4CompressingSource(
+            FileRangeSource(handle: handle, from: Int64(start.offset), to: end, closesHandle: true),
+            readSize: options.chunkSize)
+        do {
+            try await client.writeWALSegment(at: start, data: source)
+            await source.close()
+        } catch {
+            await source.close()
+            throw error
+        }
+        logger.trace("uploaded WAL segment", metadata: ["position": "\(start)", "end": "\(end)"])
+    }
+
+    // MARK: - Snapshots
+
+    /// Writes a snapshot of the database file, labelled with the WAL index it is consistent
+    /// with. The WAL the file may already contain is uploaded first, so no restore point can
+    /// combine this snapshot with less WAL than it needs.
+    public func snapshot() async throws {
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
+        guard let lease = try await database.beginSnapshot() else { return }
+        do {
+            if position == nil || !(position!.isAtOrAfter(lease.requiredUpload)) {
+                if position?.generation == lease.generation {
+                    try await uploadAvailable(upTo: lease.requiredUpload)
+                }
+            }
+            let data = LZ4CompressingSource(
+                FileRangeSource(handle: lease.handle, from: 0, to: lease.size, closesHandle: false),
+                readSize: options.chunkSize)
+            let info = try await client.writeSnapshot(generation: lease.generation, index: lease.index, data: data)
+            await database.endSnapshot()
+            lastSnapshotTime = info.createdAt
+            snapshotTimeKnown = true
+            logger.info("snapshot written", metadata: ["generation": "\(lease.generation)", "index": "\(lease.index)"])
+        } catch {
+            await database.endSnapshot()
+            throw error
+        }
+    }
+
+    /// Takes a snapshot when `snapshotInterval` has passed since the replica's latest one.
+    public func snapshotIfDue() async throws {
+        guard options.snapshotInterval != nil else { return }
+        if !snapshotTimeKnown, let generation = position?.generation {
+            lastSnapshotTime = try await client.snapshots(in: generation).map(\.createdAt).max()
+            snapshotTimeKnown = true
+        }
+        let now = environment.wallClock.now()
+        guard let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: options.snapshotInterval, now: now),
+              due <= now else { return }
+        try await snapshot()
+    }
+
+    // MARK: - Retention
+
+    /// Deletes what retention no longer needs, if a retention check is due. A failed listing
+    /// deletes nothing.
+    public func enforceRetentionIfDue() async throws {
+        guard let retention = options.retention else { return }
+        let now = environment.wallClock.now()
+        let every = min(options.retentionCheckInterval, retention)
+        if let last = lastRetention, now - last < every { return }
+        lastRetention = now
+        try await enforceRetention(retention: retention, now: now)
+    }
+
+    public func enforceRetention(retention: Duration, now: Timestamp) async throws {
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
+        let listing = try await ReplicaListing.load(from: client)
+        let current = await database.position?.generation
+        let plan = RetentionPlanner.plan(listing: listing, now: now, retention: retention, currentGeneration: current)
+        if plan.needsSnapshot {
+            try await snapshot()
+            return
+        }
+        for snapshot in plan.snapshotsToDelete {
+            try await client.deleteSnapshot(generation: snapshot.generation, index: snapshot.index)
+        }
+        if !plan.segmentsToDelete.isEmpty {
+            try await client.deleteWALSegments(plan.segmentsToDelete)
+        }
+        for generation in plan.generationsToDelete {
+            try await client.deleteGeneration(generation)
+        }
+        if !plan.snapshotsToDelete.isEmpty || !plan.segmentsToDelete.isEmpty || !plan.generationsToDelete.isEmpty {
+            logger.info("retention", metadata: [
+                "snapshots.deleted": "\(plan.snapshotsToDelete.count)",
+                "segments.deleted": "\(plan.segmentsToDelete.count)",
+                "generations.deleted": "\(plan.generationsToDelete.count)",
+            ])
+        }
+    }
+}
+
+/// Errors of one replica's sync; the syncer recovers from each by re-reading the replica.
+public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
+    case replicaAhead(replica: String, position: Position)
+    case shadowMissing(position: Position)
+    case leaseNotHeld(replica: String)
+
+    public var description: String {
+        switch self {
+        case .leaseNotHeld(let replica):
+            return "not writing to \(replica): the lease could not be renewed in time; retrying"
+        case .replicaAhead(let replica, let position):
+            return "replica \(replica) holds WAL up to \(position), beyond the local WAL; starting a new generation"
+        case .shadowMissing(let position):
+            return "local shadow WAL for \(position) is gone before it was uploaded"
+        }
+    }
+}

@@ -1,0 +1,533 @@
+import Logging
+
+/// The replicator's side of one SQLite database: its connections and locks, the shadow WAL,
+/// generations and checkpoints.
+///
+/// Three connections, each with one job:
+/// - `reader` holds a read transaction at all times except inside `checkpoint`. While it holds a
+///   read mark no other connection can restart the WAL or backfill past that mark, so the WAL is
+///   append-only from the replicator's point of view.
+/// - `writer` takes the write lock (`BEGIN IMMEDIATE`) around every moment the read lock is
+///   swapped, so no frame can be appended, backfilled and overwritten while nobody watches.
+/// - `checkpointer` runs checkpoints; a connection inside a transaction cannot.
+///
+/// The database file itself is opened once, by `databaseHandle`, and closed only at exit: on
+/// systems without OFD locks, closing any descriptor of the file drops every POSIX lock the
+/// process holds on it, SQLite's read lock included (Litestream a14a74d).
+public actor ReplicatedDatabase {
+    public nonisolated let state: LocalState
+    private let environment: Environment
+    private let options: ReplicationOptions
+    private var logger: Logger
+
+    private var databaseHandle: (any FileHandle)?
+    private var reader: (any SQLiteConnection)?
+    private var writer: (any SQLiteConnection)?
+    private var checkpointer: (any SQLiteConnection)?
+
+    private var readLockHeld = false
+    private var writeLockHeld = false
+    /// True while the read lock has been held without a gap since the WAL was last copied under
+    /// the write lock; only then can a WAL restart be proven harmless.
+    private var lockHeldSinceLastCopy = false
+
+    public private(set) var generation: Generation?
+    private var index: UInt64 = 0
+    private var shadow: ShadowWAL?
+    /// The shadow position when the read lock was last taken: the database file cannot contain
+    /// WAL content past it, so a snapshot is safe once replicas have uploaded this far.
+    private var readMarkPosition: Position?
+    private var forceNewGeneration: String?
+
+    private var snapshotsInProgress = 0
+    private var lastWALGrowth: Timestamp
+    private var lastCheckpoint: Timestamp?
+    /// Where the last checkpoint ran. Until the position moves there is nothing new to
+    /// checkpoint: a complete checkpoint waits for the next writer to restart the WAL, and an
+    /// incomplete one (readers holding old marks) is retried once new frames arrive.
+    private var lastCheckpointPosition: Position?
+
+    public init(path: String, options: ReplicationOptions, environment: Environment) {
+        self.state = LocalState(databasePath: path)
+        self.options = options
+        self.environment = environment
+        self.logger = environment.logger
+        self.logger[metadataKey: "db"] = "\(path)"
+        self.lastWALGrowth = environment.wallClock.now()
+    }
+
+    // MARK: - Open and close
+
+    /// Opens the database, converts it to WAL mode, takes the read lock and either continues the
+    /// generation recorded in the local state or starts a new one.
+    public func open() async throws {
+        let fs = environment.fileSystem
+        let path = state.databasePath
+        guard let stat = try await fs.stat(path), !stat.isDirectory else {
+            throw ReplicationError.databaseNotFound(path: path)
+        }
+        let handle = try await fs.open(path, mode: .readOnly)
+        databaseHandle = handle
+        if stat.size > 0 {
+            let magic = try await handle.read(at: 0, count: 16)
+            guard magic == Array("SQLite format 3\u{0}".utf8) else {
+                throw ReplicationError.notADatabase(path: path)
+            }
+        }
+        try await fs.createDirectory(state.directory)
+        try await removeTemporaryFiles(in: state.directory)
+
+        reader = try await openConnection()
+        let mode = try await reader!.query("PRAGMA journal_mode = wal").first?.first?.textValue ?? "?"
+        guard mode.lowercased() == "wal" else {
+            throw ReplicationError.walModeUnavailable(path: path, mode: mode)
+        }
+        writer = try await openConnection()
+        checkpointer = try await openConnection()
+
+        try await withWriteLock { try await self.resumeOrStartGeneration() }
+    }
+
+    /// Ends every transaction and closes the connections and the database handle.
+    public func close() async {
+        try? await releaseReadLock()
+        try? await writer?.execute("ROLLBACK")
+        for connection in [reader, writer, checkpointer] {
+            try? await connection?.close()
+        }
+        reader = nil
+        writer = nil
+        checkpointer = nil
+        await shadow?.close()
+        shadow = nil
+        try? await databaseHandle?.close()
+        databaseHandle = nil
+    }
+
+    private func openConnection() async throws -> any SQLiteConnection {
+        let busy = Int32(clamping: options.busyTimeout.milliseconds)
+        do {
+            let connection = try await environment.sqlite.open(
+                state.databasePath, options: SQLiteOpenOptions(busyTimeoutMilliseconds: busy))
+            // Keep the -wal file when the replicator's connection is the last to close, and never
+            // let SQLite checkpoint on the replicator's behalf: checkpoints are ours.
+            try await connection.setPersistentWAL(true)
+            try await connection.execute("PRAGMA wal_autocheckpoint = 0")
+            return connection
+        } catch let error as SQLiteError where error.isNotADatabase {
+            throw ReplicationError.notADatabase(path: state.databasePath)
+        } catch let error as SQLiteError {
+            throw ReplicationError.sqlite(path: state.databasePath, message: error.description)
+        }
+    }
+
+    private func removeTemporaryFiles(in directory: String) async throws {
+        let fs = environment.fileSystem
+        for name in (try? await fs.list(directory)) ?? [] {
+            let path = Path.join(directory, name)
+            if name.hasSuffix(".tmp") {
+                try await fs.remove(path)
+            } else if let stat = try await fs.stat(path), stat.isDirectory {
+                try await removeTemporaryFiles(in: path)
+            }
+        }
+    }
+
+    // MARK: - Locks
+
+    private func acquireReadLock() async throws {
+        guard !readLockHeld, let reader else { return }
+        try await reader.execute("BEGIN")
+        do {
+            _ = try await reader.query("SELECT count(*) FROM sqlite_master")
+        } catch {
+            try? await reader.execute("ROLLBACK")
+            throw error
+        }
+        readLockHeld = true
+        readMarkPosition = position
+    }
+
+    private func releaseReadLock() async throws {
+        guard readLockHeld, let reader else { return }
+        readLockHeld = false
+        lockHeldSinceLastCopy = false
+        try await reader.execute("ROLLBACK")
+    }
+
+    /// Runs `body` holding SQLite's write lock on the `writer` connection, so no application
+    /// transaction can commit meanwhile. Returns nil without running `body` if the lock could not
+    /// be had within the busy timeout.
+    @discardableResult
+    private func withWriteLock<T>(_ body: () async throws -> T) async throws -> T? {
+        guard let writer else { return nil }
+        if writeLockHeld { return try await body() }
+        do {
+            try await writer.execute("BEGIN IMMEDIATE")
+        } catch let error as SQLiteError where error.isBusy {
+            logger.debug("write lock busy; will retry", metadata: ["error": "\(error)"])
+            return nil
+        }
+        writeLockHeld = true
+        defer { writeLockHeld = false }
+        do {
+            let result = try await body()
+            try await writer.execute("ROLLBACK")
+            return result
+        } catch {
+            try? await writer.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    // MARK: - Generations
+
+    /// The replication position: everything up to here is in the shadow WAL.
+    public var position: Position? {
+        guard let generation else { return nil }
+        return Position(generation: generation, index: index, offset: UInt64(shadow?.size ?? 0))
+    }
+
+    /// Called under the write lock at start-up: continue the recorded generation if the WAL
+    /// provably continues the shadow, else start a new one.
+    private func resumeOrStartGeneration() async throws {
+        let fs = environment.fileSystem
+        if let text = try? await fs.readAll(state.generationFile),
+           let recorded = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()),
+           let latestIndex = try await shadowIndexes(of: recorded).last {
+            let shadowPath = state.shadowPath(recorded, index: latestIndex)
+            do {
+                let existing = try await ShadowWAL.open(path: shadowPath, fileSystem: fs, chunkSize: options.chunkSize)
+                generation = recorded
+                index = latestIndex
+                shadow = existing
+                let observation = try await observeWAL()
+                switch Continuity.decide(shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: false) {
+                case .append:
+                    try await copyFrames(observation)
+                    try await acquireReadLock()
+                    lockHeldSinceLastCopy = true
+                    logger.info("continuing generation", metadata: ["generation": "\(recorded)", "position": "\(position!)"])
+                    return
+                case .idle:
+                    if let handle = observation.handle { try? await handle.close() }
+                    try await acquireReadLock()
+                    lockHeldSinceLastCopy = true
+                    return
+                case .nextIndex:
+                    // Unreachable without the lock held; treated as lost continuity all the same.
+                    if let handle = observation.handle { try? await handle.close() }
+                    try await startGeneration(reason: "WAL restarted while sluice was not running")
+                    return
+                case .newGeneration(let reason):
+                    if let handle = observation.handle { try? await handle.close() }
+                    try await startGeneration(reason: reason)
+                    return
+                }
+            } catch let error as ReplicationError {
+                logger.warning("local shadow WAL unusable", metadata: ["error": "\(error)"])
+            }
+        }
+        try await startGeneration(reason: "no generation exists")
+    }
+
+    /// Starts a new generation. Must run under the write lock (no commit can slip between the
+    /// WAL header we copy and the read lock we take).
+    private func startGeneration(reason: String) async throws {
+        let fs = environment.fileSystem
+        try await releaseReadLock()
+        await shadow?.close()
+        shadow = nil
+        let new = Generation.make(at: environment.wallClock.now(), random: environment.random)
+        generation = new
+        index = 0
+        try await fs.createDirectory(state.shadowDirectory(new))
+        let observation = try await observeWAL()
+        if let header = observation.wal.header {
+            shadow = try await ShadowWAL.create(path: state.shadowPath(new, index: 0), header: header, fileSystem: fs)
+            try await copyFrames(observation)
+        }
+        try await fs.writeAtomically(Array("\(new)\n".utf8), to: state.generationFile)
+        try await acquireReadLock()
+        lockHeldSinceLastCopy = true
+        forceNewGeneration = nil
+        logger.notice("new generation", metadata: ["generation": "\(new)", "reason": "\(reason)"])
+    }
+
+    /// The shadow indexes on disk for a generation, ascending.
+    public func shadowIndexes(of generation: Generation) async throws -> [UInt64] {
+        let names = (try? await environment.fileSystem.list(state.shadowDirectory(generation))) ?? []
+        return names.compactMap(LocalState.parseShadowName).sorted()
+    }
+
+    private func shadowState(_ shadow: ShadowWAL) -> ShadowState {
+        ShadowState(position: Position(generation: generation!, index: index, offset: UInt64(shadow.size)),
+                    header: shadow.header, lastFrame: shadow.lastFrame)
+    }
+
+    // MARK: - Sync
+
+    private struct Observation {
+        var wal: WALObservation
+        var handle: (any FileHandle)?
+    }
+
+    /// Looks at the real WAL: its header, size and the frame at the shadow's last-frame offset.
+    /// The caller must close `handle`. (The -wal file carries no SQLite locks, so opening and
+    /// closing it is safe, unlike the database file.)
+    private func observeWAL() async throws -> Observation {
+        let fs = environment.fileSystem
+        let handle: any FileHandle
+        do {
+            handle = try await fs.open(state.walPath, mode: .readOnly)
+        } catch FileSystemError.notFound {
+            return Observation(wal: WALObservation(header: nil, size: 0, frameAtShadowEnd: nil), handle: nil)
+        }
+        do {
+            let size = try await handle.size()
+            let header = size >= Int64(WALFormat.headerSize) ? WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) : nil
+            var frame: [UInt8]?
+            if let shadow, shadow.lastFrame != nil {
+                let frameSize = shadow.header.frameSize
+                frame = try await handle.read(at: shadow.size - Int64(frameSize), count: frameSize)
+            }
+            return Observation(wal: WALObservation(header: header, size: size, frameAtShadowEnd: frame), handle: handle)
+        } catch {
+            try? await handle.close()
+            throw error
+        }
+    }
+
+    private func copyFrames(_ observation: Observation) async throws {
+        guard let handle = observation.handle else { return }
+        do {
+            if let shadow {
+                let copied = try await shadow.copy(from: handle, walSize: observation.wal.size, chunkSize: options.chunkSize)
+                if copied > 0 { lastWALGrowth = environment.wallClock.now() }
+            }
+            try? await handle.close()
+        } catch {
+            try? await handle.close()
+            throw error
+        }
+    }
+
+    /// The result of one sync pass.
+    public struct SyncResult: Sendable, Equatable {
+        /// The position moved (new frames, a new index or a new generation).
+        public var advanced: Bool
+        public var position: Position?
+    }
+
+    /// Copies new committed frames into the shadow WAL, following WAL restarts and starting a
+    /// new generation when continuity is lost; then checkpoints if the policy says so.
+    @discardableResult
+    public func sync() async throws -> SyncResult {
+        let before = position
+        try await syncShadow()
+        try await checkpointIfNeeded()
+        let after = position
+        return SyncResult(advanced: before != after, position: after)
+    }
+
+    private func syncShadow() async throws {
+        guard generation != nil else {
+            try await withWriteLock { try await self.startGeneration(reason: "no generation exists") }
+            return
+        }
+        if let reason = forceNewGeneration {
+            try await withWriteLock { try await self.startGeneration(reason: reason) }
+            return
+        }
+        let observation = try await observeWAL()
+        guard let shadow else {
+            // A generation whose WAL had no header yet: its first index starts with whatever
+            // header appears, since the read lock kept anything from being checkpointed.
+            if let header = observation.wal.header, lockHeldSinceLastCopy {
+                self.shadow = try await ShadowWAL.create(path: state.shadowPath(generation!, index: index), header: header,
+                                                         fileSystem: environment.fileSystem)
+                try await copyFrames(observation)
+            } else {
+                if let handle = observation.handle { try? await handle.close() }
+                if observation.wal.header != nil {
+                    try await withWriteLock { try await self.startGeneration(reason: "WAL appeared while the read lock was not held") }
+                }
+            }
+            return
+        }
+        switch Continuity.decide(shadow: shadowState(shadow), wal: observation.wal, lockHeldSinceLastCopy: lockHeldSinceLastCopy) {
+        case .append:
+            try await copyFrames(observation)
+        case .idle:
+            if let handle = observation.handle { try? await handle.close() }
+        case .nextIndex(let header):
+            await shadow.close()
+            index += 1
+            self.shadow = try await ShadowWAL.create(path: state.shadowPath(generation!, index: index), header: header,
+                                                     fileSystem: environment.fileSystem)
+            logger.debug("WAL restarted; next index", metadata: ["index": "\(index)"])
+            try await copyFrames(observation)
+        case .newGeneration(let reason):
+            if let handle = observation.handle { try? await handle.close() }
+            try await withWriteLock { try await self.startGeneration(reason: reason) }
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    private func checkpointIfNeeded() async throws {
+        guard let shadow, snapshotsInProgress == 0 else { return }
+        if let last = lastCheckpointPosition, last == position { return }
+        let now = environment.wallClock.now()
+        let walSize = (try? await environment.fileSystem.stat(state.walPath))?.size ?? 0
+        let walFrames = walSize < Int64(WALFormat.headerSize) ? 0
+            : Int((WALFormat.alignToFrame(walSize, pageSize: shadow.header.pageSize) - Int64(WALFormat.headerSize)) / Int64(shadow.header.frameSize))
+        let decision = options.checkpoint.decide(CheckpointState(
+            walFrames: walFrames,
+            shadowFrames: shadow.frameCount,
+            sinceLastNewFrames: now - lastWALGrowth,
+            sinceLastCheckpoint: lastCheckpoint.map { now - $0 }))
+        guard let decision else { return }
+        try await checkpoint(decision)
+    }
+
+    /// Checkpoints under the replicator's control.
+    ///
+    /// 1. Take the write lock; copy the WAL's tail into the shadow. Nothing can commit now.
+    /// 2. Release the read lock and checkpoint PASSIVE from the third connection. An emergency
+    ///    checkpoint repeats PASSIVE until every frame is backfilled, within `writeLockBudget`.
+    /// 3. Take the read lock again *before* releasing the write lock. If the checkpoint was
+    ///    complete, the next writer restarts the WAL, and every frame of the old index is
+    ///    already in the shadow.
+    /// 4. Emergency only, to give the disk space back: TRUNCATE while the read lock is held.
+    ///    SQLite lets it restart and truncate the WAL only if nothing was added since step 3
+    ///    (our read mark blocks backfilling anything newer), so it cannot discard an uncopied
+    ///    frame; otherwise it reports busy and the WAL is simply reused from the start.
+    public func checkpoint(_ decision: CheckpointDecision) async throws {
+        guard snapshotsInProgress == 0, let checkpointer else { return }
+        let emergency: Bool
+        switch decision {
+        case .passive(let reason):
+            emergency = false
+            logger.debug("checkpoint", metadata: ["mode": "PASSIVE", "reason": "\(reason)"])
+        case .truncate(let reason):
+            emergency = true
+            logger.warning("emergency checkpoint", metadata: ["mode": "TRUNCATE", "reason": "\(reason)"])
+        }
+        var complete = false
+        let ran = try await withWriteLock { () async throws -> Bool in
+            try await self.syncShadow()
+            try await self.releaseReadLock()
+            do {
+                var result = try await checkpointer.checkpoint(.passive)
+                if emergency {
+                    let deadline = self.environment.wallClock.now() + self.options.writeLockBudget
+                    while result.busy || result.checkpointedFrames < result.walFrames,
+                          self.environment.wallClock.now() < deadline {
+                        try await self.environment.clock.sleep(for: .milliseconds(20))
+                        result = try await checkpointer.checkpoint(.passive)
+                    }
+                }
+                complete = !result.busy && result.checkpointedFrames == result.walFrames
+                self.logger.debug("checkpoint result", metadata: [
+                    "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
+            } catch {
+                try await self.acquireReadLock()
+                self.lockHeldSinceLastCopy = true
+                throw error
+            }
+            try await self.acquireReadLock()
+            self.lockHeldSinceLastCopy = true
+            return true
+        }
+        guard ran == true else { return }
+        lastCheckpoint = environment.wallClock.now()
+        lastCheckpointPosition = position
+        if emergency && complete {
+            let result = try await checkpointer.checkpoint(.truncate)
+            logger.info("TRUNCATE checkpoint", metadata: [
+                "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
+        }
+    }
+
+    // MARK: - Snapshots
+
+    /// What a snapshot needs: the database file handle, the index the file is consistent with,
+    /// and the position replicas must have uploaded before the snapshot is written.
+    public struct SnapshotLease: Sendable {
+        public var generation: Generation
+        public var index: UInt64
+        public var handle: any FileHandle
+        public var size: Int64
+        public var requiredUpload: Position
+    }
+
+    /// Pins the database for a snapshot: no replicator checkpoint runs until `endSnapshot`, so
+    /// the file can hold nothing past the read mark. Returns nil if there is no generation yet.
+    public func beginSnapshot() async throws -> SnapshotLease? {
+        guard let generation, let handle = databaseHandle, let mark = readMarkPosition ?? position,
+              mark.generation == generation else { return nil }
+        snapshotsInProgress += 1
+        do {
+            let size = try await handle.size()
+            return SnapshotLease(generation: generation, index: index, handle: handle, size: size, requiredUpload: mark)
+        } catch {
+            snapshotsInProgress -= 1
+            throw error
+        }
+    }
+
+    public func endSnapshot() {
+        snapshotsInProgress -= 1
+    }
+
+    // MARK: - Shadow files for replicas
+
+    /// How much of one shadow index is committed, and whether a later index exists (so the
+    /// index is final).
+    public struct ShadowExtent: Sendable, Equatable {
+        public var size: Int64
+        public var isFinal: Bool
+    }
+
+    /// The extent of a shadow index, or nil if the file no longer exists locally.
+    public func shadowExtent(generation: Generation, index: UInt64) async throws -> ShadowExtent? {
+        if generation == self.generation, index == self.index {
+            return ShadowExtent(size: shadow?.size ?? 0, isFinal: false)
+        }
+        guard let stat = try await environment.fileSystem.stat(state.shadowPath(generation, index: index)) else {
+            return nil
+        }
+        // Earlier indexes and other generations are final: their size is their committed end.
+        return ShadowExtent(size: stat.size, isFinal: true)
+    }
+
+    /// Deletes local shadow files every replica has uploaded: indexes below `uploaded.index` in
+    /// the current generation, and other generations once no replica still needs them.
+    public func removeUploadedShadows(uploaded: [Position?]) async throws {
+        guard let generation else { return }
+        let fs = environment.fileSystem
+        let known = uploaded.compactMap { $0 }
+        guard known.count == uploaded.count, !known.isEmpty else { return }
+        let current = known.filter { $0.generation == generation }
+        if current.count == known.count, let floor = current.map(\.index).min() {
+            for oldIndex in try await shadowIndexes(of: generation) where oldIndex < floor && oldIndex < index {
+                try await fs.remove(state.shadowPath(generation, index: oldIndex))
+            }
+            for name in (try? await fs.list(state.generationsDirectory)) ?? [] where name != generation.description {
+                try await fs.removeTree(Path.join(state.generationsDirectory, name))
+            }
+        }
+    }
+
+    /// Records the replica locations, so `sluice restore DB_PATH` knows where to look.
+    public func recordReplicas(_ locations: [String]) async throws {
+        let text = locations.joined(separator: "\n") + "\n"
+        try await environment.fileSystem.writeAtomically(Array(text.utf8), to: state.replicasFile)
+    }
+
+    /// Requests a new generation at the next sync (a replica found history it cannot continue).
+    public func requestNewGeneration(reason: String) {
+        forceNewGeneration = reason
+    }
+}

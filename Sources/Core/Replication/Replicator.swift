@@ -1,0 +1,143 @@
+import Logging
+
+/// Replicates one database to one or more replicas until cancelled.
+///
+/// One loop watches the WAL (`monitorInterval`); one loop per replica uploads, snapshots and
+/// enforces retention (`syncInterval`), so a stalled replica never stops the shadow WAL from
+/// keeping up, nor the other replicas. All loops are child tasks and so run wherever the caller
+/// runs (in the simulator, on its executor).
+public final class Replicator: Sendable {
+    public let databasePath: String
+    private let replicas: [any ReplicaClient]
+    private let options: ReplicationOptions
+    private let environment: Environment
+
+    public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions, environment: Environment) {
+        self.databasePath = databasePath
+        self.replicas = replicas
+        self.options = options
+        self.environment = environment
+    }
+
+    /// Replicates until the calling task is cancelled; then syncs the database and every replica
+    /// one last time and returns. Throws `ReplicationError` for problems no retry can fix.
+    public func run() async throws {
+        guard !replicas.isEmpty else { throw ReplicationError.noReplicas }
+        let logger = environment.logger
+        let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment)
+        do {
+            try await database.open()
+        } catch {
+            await database.close()
+            throw error
+        }
+        let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment) }
+        do {
+            for syncer in syncers { try await syncer.acquireLease() }
+            try await database.recordReplicas(replicas.map(\.location))
+        } catch {
+            for syncer in syncers { await syncer.releaseLease() }
+            await database.close()
+            throw error
+        }
+
+        // A lost lease ends replication everywhere: another replicator owns a location now.
+        let fatal: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask { await Self.monitor(database, syncers: syncers, options: self.options, environment: self.environment); return nil }
+            for syncer in syncers {
+                group.addTask { await Self.replicate(syncer, options: self.options, environment: self.environment) }
+            }
+            for await result in group {
+                if let error = result {
+                    group.cancelAll()
+                    return error
+                }
+            }
+            return nil
+        }
+
+        // Cancelled: one last sync, in a task of its own so that cancellation does not cut it short.
+        let finalSync = environment.spawner.spawn {
+            do {
+                try await database.sync()
+            } catch {
+                logger.error("final sync of the database failed", metadata: ["error": "\(error)"])
+            }
+            for syncer in syncers {
+                do {
+                    if fatal == nil { try await syncer.sync() }
+                } catch {
+                    logger.error("final sync of a replica failed", metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
+                }
+                await syncer.releaseLease()
+            }
+            await database.close()
+        }
+        _ = try? await finalSync.value
+        logger.info("replication stopped", metadata: ["db": "\(databasePath)"])
+        if let fatal { throw fatal }
+    }
+
+    private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], options: ReplicationOptions,
+                                environment: Environment) async {
+        while !Task.isCancelled {
+            do {
+                try await database.sync()
+                var uploaded: [Position?] = []
+                for syncer in syncers { uploaded.append(await syncer.position) }
+                try await database.removeUploadedShadows(uploaded: uploaded)
+            } catch is CancellationError {
+                return
+            } catch {
+                environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
+            }
+            do { try await environment.clock.sleep(for: options.monitorInterval) } catch { return }
+        }
+    }
+
+    /// Returns the error that ended it, if replication of this replica must stop (lost lease).
+    private static func replicate(_ syncer: ReplicaSyncer, options: ReplicationOptions, environment: Environment) async -> (any Error)? {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await syncer.renewLeaseIfDue()
+                try await syncer.sync()
+                try await syncer.snapshotIfDue()
+                try await syncer.enforceRetentionIfDue()
+                failures = 0
+            } catch is CancellationError {
+                return nil
+            } catch let error as LeaseError {
+                environment.logger.critical("\(error)")
+                return error
+            } catch {
+                failures += 1
+                environment.logger.error("replica sync failed", metadata: [
+                    "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])
+            }
+            // Back off after repeated failures, with jitter, up to a minute.
+            var delay = options.syncInterval
+            if failures > 1 {
+                let exponent = min(failures - 1, 6)
+                let base = options.syncInterval * (1 << exponent)
+                let capped = min(base, .seconds(60))
+                let jitter = Double(environment.random.next() % 1000) / 1000.0
+                delay = capped * (0.5 + jitter / 2)
+            }
+            do { try await environment.clock.sleep(for: delay) } catch { return nil }
+        }
+        return nil
+    }
+
+    /// The replica locations a previous `replicate` recorded beside the database.
+    public static func recordedReplicas(databasePath: String, fileSystem: any FileSystem) async throws -> [String] {
+        let state = LocalState(databasePath: databasePath)
+        let bytes: [UInt8]
+        do {
+            bytes = try await fileSystem.readAll(state.replicasFile)
+        } catch FileSystemError.notFound {
+            return []
+        }
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+}

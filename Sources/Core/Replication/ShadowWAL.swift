@@ -1,0 +1,147 @@
+/// The local shadow copy of one WAL index: the index's 32-byte header followed by exactly the
+/// frames the replicator validated, up to the last commit frame it has seen.
+///
+/// Two rules make the shadow trustworthy (Litestream 7f81890, #474):
+/// - Bytes are validated and written in one pass from one read; the WAL is never read twice
+///   (a validating read followed by a copying read lets the WAL change in between).
+/// - Frames go to disk as they are validated, in bounded chunks, so a transaction of any size
+///   costs a fixed amount of memory. Frames past the last commit are cut off again at the end of
+///   a pass: the shadow's size is always a commit boundary, and readers never see more.
+public final class ShadowWAL: @unchecked Sendable {
+    // Mutated only by the database actor that owns it.
+    public let path: String
+    public let header: WALHeader
+    private let handle: any FileHandle
+    /// End of the last committed frame: the shadow's logical size.
+    public private(set) var size: Int64
+    /// Running checksum after the last committed frame.
+    public private(set) var checksum: WALChecksum
+    /// The last committed frame, header plus page, for the overwrite check.
+    public private(set) var lastFrame: [UInt8]?
+
+    public var frameCount: Int {
+        Int((size - Int64(WALFormat.headerSize)) / Int64(header.frameSize))
+    }
+
+    private init(path: String, header: WALHeader, handle: any FileHandle, size: Int64,
+                 checksum: WALChecksum, lastFrame: [UInt8]?) {
+        self.path = path
+        self.header = header
+        self.handle = handle
+        self.size = size
+        self.checksum = checksum
+        self.lastFrame = lastFrame
+    }
+
+    /// Creates a shadow index holding only `header`, durably.
+    public static func create(path: String, header: WALHeader, fileSystem: any FileSystem) async throws -> ShadowWAL {
+        try await fileSystem.createDirectory(Path.directory(of: path))
+        let handle = try await fileSystem.open(path, mode: .truncate)
+        try await handle.write(header.bytes, at: 0)
+        try await handle.sync()
+        try await fileSystem.syncDirectory(Path.directory(of: path))
+        return ShadowWAL(path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
+                         checksum: header.checksum, lastFrame: nil)
+    }
+
+    /// Opens an existing shadow index and re-derives its committed end by validating it, cutting
+    /// off a torn or uncommitted tail left by a crash.
+    public static func open(path: String, fileSystem: any FileSystem, chunkSize: Int) async throws -> ShadowWAL {
+        let handle = try await fileSystem.open(path, mode: .readWrite)
+        let fileSize = try await handle.size()
+        guard let header = WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) else {
+            try? await handle.close()
+            throw ReplicationError.shadowCorrupt(path: path, reason: "missing or invalid WAL header")
+        }
+        let shadow = ShadowWAL(path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
+                               checksum: header.checksum, lastFrame: nil)
+        _ = try await shadow.append(from: handle, sourceSize: fileSize, chunkSize: chunkSize, writes: false)
+        if fileSize > shadow.size {
+            try await handle.truncate(to: shadow.size)
+            try await handle.sync()
+        }
+        return shadow
+    }
+
+    /// Copies newly committed frames from the real WAL (which must share this shadow's header),
+    /// starting at the shadow's end. Returns the number of frames committed into the shadow.
+    @discardableResult
+    public func copy(from wal: any FileHandle, walSize: Int64, chunkSize: Int) async throws -> Int {
+        try await append(from: wal, sourceSize: walSize, chunkSize: chunkSize, writes: true)
+    }
+
+    /// Reads committed shadow bytes, for uploads.
+    public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
+        try await handle.read(at: offset, count: count)
+    }
+
+    public func close() async {
+        try? await handle.close()
+    }
+
+    /// The validating copy loop. With `writes == false` it only scans (start-up recovery of the
+    /// shadow itself, where source and destination are the same file).
+    private func append(from source: any FileHandle, sourceSize: Int64, chunkSize: Int, writes: Bool) async throws -> Int {
+        let frameSize = header.frameSize
+        let framesPerChunk = max(1, chunkSize / frameSize)
+        var validator = WALFrameValidator(header: header, seed: checksum)
+        var readOffset = size
+        var writeOffset = size
+        var pending: [UInt8] = []
+        pending.reserveCapacity(min(chunkSize, framesPerChunk * frameSize))
+        var committedEnd = size
+        var committedChecksum = checksum
+        var committedLastFrame = lastFrame
+        var committedFrames = 0
+        var framesSinceCommit = 0
+
+        func flush() async throws {
+            guard writes, !pending.isEmpty else { pending.removeAll(keepingCapacity: true); return }
+            try await handle.write(pending, at: writeOffset)
+            writeOffset += Int64(pending.count)
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        scan: while readOffset + Int64(frameSize) <= sourceSize {
+            let wanted = min(framesPerChunk, Int((sourceSize - readOffset) / Int64(frameSize)))
+            let chunk = try await source.read(at: readOffset, count: wanted * frameSize)
+            let frames = chunk.count / frameSize
+            for i in 0..<frames {
+                let frame = chunk[(i * frameSize)..<((i + 1) * frameSize)]
+                guard let frameHeader = validator.accept(frame) else { break scan }
+                if writes { pending.append(contentsOf: frame) } else { writeOffset += Int64(frameSize) }
+                framesSinceCommit += 1
+                if frameHeader.isCommit {
+                    try await flush()
+                    committedEnd = writeOffset
+                    committedChecksum = validator.checksum
+                    committedLastFrame = Array(frame)
+                    committedFrames += framesSinceCommit
+                    framesSinceCommit = 0
+                } else if pending.count >= chunkSize {
+                    try await flush()
+                }
+            }
+            readOffset += Int64(frames * frameSize)
+            if frames < wanted { break }
+        }
+
+        if writes {
+            try await flush()
+            if writeOffset > committedEnd {
+                // An uncommitted tail: never part of the shadow. The next pass reads it again
+                // from the WAL, because SQLite may still rewrite frames of an open transaction.
+                try await handle.truncate(to: committedEnd)
+            }
+            if committedEnd > size { try await handle.sync() }
+        }
+        size = committedEnd
+        checksum = committedChecksum
+        lastFrame = committedLastFrame
+        return committedFrames
+    }
+}
+
+extension WALHeader {
+    public var frameSize: Int { WALFormat.frameSize(pageSize: pageSize) }
+}

@@ -1,0 +1,92 @@
+/// Why a restore could not be planned or carried out. Each message is one line saying what is
+/// wrong and what the user can do about it.
+public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The replica holds no generation with a snapshot.
+    case noBackups(replica: String)
+    /// The requested generation is not on the replica.
+    case generationNotFound(Generation)
+    /// No snapshot (in the generation, or in any generation when nil) is at or before the target.
+    case noSnapshot(generation: Generation?, target: String)
+    /// `.index` and `.position` targets were given without a generation.
+    case targetRequiresGeneration
+    /// Parallelism below 1.
+    case invalidParallelism(Int)
+    /// A WAL index between the snapshot and the target has no segments.
+    case missingWALIndex(generation: Generation, index: UInt64)
+    /// An index's first segment is not at offset 0, so its WAL header is missing.
+    case missingInitialSegment(generation: Generation, index: UInt64, firstOffset: UInt64)
+    /// A segment does not start where the previous one ended.
+    case walGap(generation: Generation, index: UInt64, expectedOffset: UInt64, foundOffset: UInt64)
+    /// The replicated WAL of an index ends before the requested position.
+    case positionNotReplicated(Position, replicatedEnd: UInt64)
+    /// The requested offset is not the end of a transaction.
+    case notACommitBoundary(Position)
+    /// The WAL bytes of an index do not form valid frames up to their end.
+    case invalidWAL(generation: Generation, index: UInt64, offset: UInt64, reason: String)
+    /// The snapshot is not a WAL-mode database, so SQLite would ignore the WAL to be applied.
+    case snapshotNotWALMode(generation: Generation, index: UInt64)
+    /// The output file exists and overwriting was not asked for.
+    case outputExists(path: String)
+    /// The output's directory does not exist.
+    case outputDirectoryMissing(path: String)
+    /// SQLite could not finish the checkpoint that applies a WAL index.
+    case checkpointBusy(generation: Generation, index: UInt64)
+    /// SQLite applied fewer frames than the downloaded WAL holds.
+    case walNotApplied(generation: Generation, index: UInt64, expectedFrames: Int, appliedFrames: Int)
+    /// `PRAGMA integrity_check` did not answer "ok".
+    case integrityCheckFailed(details: String)
+    /// An object's bytes are not a valid LZ4 frame (corrupt or truncated).
+    case corruptObject(object: String, reason: String)
+    /// An object could not be read, even after retrying.
+    case downloadFailed(object: String, attempts: Int, reason: String)
+    /// An exact position was asked for inside the WAL index of the generation's earliest
+    /// snapshot; that snapshot may already hold pages from later in its own index.
+    case positionInsideSnapshotIndex(generation: Generation, index: UInt64)
+
+    public var description: String {
+        switch self {
+        case .positionInsideSnapshotIndex(let generation, let index):
+            return "generation \(generation) has no snapshot before WAL index \(Hex.format(index, width: 16)), and a snapshot taken during that index cannot be rewound to a position inside it; restore to the end of the index (--index) or to a timestamp"
+        case .noBackups(let replica):
+            return "no backups found on \(replica): it holds no generation with a snapshot; check the replica URL or path"
+        case .generationNotFound(let generation):
+            return "generation \(generation) does not exist on the replica; list them with `sluice generations`"
+        case .noSnapshot(let generation?, let target):
+            return "generation \(generation) has no snapshot at or before \(target); choose a later target or another generation"
+        case .noSnapshot(nil, let target):
+            return "no generation has a snapshot at or before \(target); choose a later target"
+        case .targetRequiresGeneration:
+            return "restoring to a WAL index or position requires --generation, since indexes restart in every generation"
+        case .invalidParallelism(let value):
+            return "parallelism must be at least 1, got \(value)"
+        case .missingWALIndex(let generation, let index):
+            return "generation \(generation) is missing WAL index \(Hex.format(index, width: 16)); restore to an earlier target or another generation"
+        case .missingInitialSegment(let generation, let index, let firstOffset):
+            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has no initial segment (first offset is \(Hex.format(firstOffset, width: 16))); restore to before this index or choose another generation"
+        case .walGap(let generation, let index, let expected, let found):
+            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has a gap: expected a segment at offset \(Hex.format(expected, width: 16)), found \(Hex.format(found, width: 16)); restore to an earlier target"
+        case .positionNotReplicated(let position, let end):
+            return "position \(position) is beyond the replicated WAL, which ends at offset \(Hex.format(end, width: 16)) in that index; choose an earlier position"
+        case .notACommitBoundary(let position):
+            return "position \(position) is not the end of a transaction; pick an offset listed by `sluice wal`"
+        case .invalidWAL(let generation, let index, let offset, let reason):
+            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) is invalid at offset \(Hex.format(offset, width: 16)): \(reason); restore to an earlier target"
+        case .snapshotNotWALMode(let generation, let index):
+            return "snapshot \(Hex.format(index, width: 16)) of generation \(generation) is not a WAL-mode database, so its WAL cannot be applied; restore to the snapshot's own index"
+        case .outputExists(let path):
+            return "\(path) already exists; remove it or choose another -o"
+        case .outputDirectoryMissing(let path):
+            return "output directory \(path) does not exist; create it or choose another -o"
+        case .checkpointBusy(let generation, let index):
+            return "SQLite could not apply WAL index \(Hex.format(index, width: 16)) of generation \(generation) because the restore file is busy; make sure nothing else opens the output's temp files and retry"
+        case .walNotApplied(let generation, let index, let expected, let applied):
+            return "SQLite applied \(applied) of \(expected) frames of WAL index \(Hex.format(index, width: 16)) of generation \(generation); the WAL does not match the snapshot, restore to an earlier target"
+        case .integrityCheckFailed(let details):
+            return "the restored database failed PRAGMA integrity_check: \(details); nothing was written, try an earlier target"
+        case .corruptObject(let object, let reason):
+            return "\(object) is corrupt (\(reason)); restore to an earlier target or another generation"
+        case .downloadFailed(let object, let attempts, let reason):
+            return "could not read \(object) after \(attempts) attempts: \(reason); check the replica is reachable and retry"
+        }
+    }
+}

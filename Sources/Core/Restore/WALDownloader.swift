@@ -1,0 +1,220 @@
+/// One WAL index downloaded, decompressed and verified, ready to apply.
+public struct DownloadedIndex: Sendable, Equatable {
+    public var index: UInt64
+    /// The temp file holding the index's WAL bytes; the consumer moves it away to apply it.
+    public var path: String
+    /// WAL bytes in the file (header and frames).
+    public var byteCount: UInt64
+    /// Frames in the file; SQLite must apply exactly this many.
+    public var frameCount: Int
+    /// Compressed bytes read from the replica.
+    public var compressedByteCount: Int64
+
+    public init(index: UInt64, path: String, byteCount: UInt64, frameCount: Int, compressedByteCount: Int64) {
+        self.index = index
+        self.path = path
+        self.byteCount = byteCount
+        self.frameCount = frameCount
+        self.compressedByteCount = compressedByteCount
+    }
+}
+
+/// Downloads WAL indexes in parallel and hands them over strictly in index order.
+///
+/// Shape (after Litestream v0.4-dev's `WALDownloader`, with the v0.3 hazards fixed):
+/// - At most `parallelism` indexes are downloading or waiting on disk ahead of the consumer, so
+///   disk and memory use are bounded however long the history is.
+/// - A worker reads its index's segments one after the other, each streamed to its end before
+///   the next is opened: v0.3.13 opened every segment of an index at once and idle bodies timed
+///   out on indexes with thousands of segments (Litestream #585).
+/// - Each segment must start exactly where the bytes so far end; v0.3.13 only checked that
+///   offsets grew, so a missing middle segment silently truncated the WAL.
+/// - The bytes must form a valid WAL ending on a commit (`WALStreamVerifier`), because SQLite
+///   would silently stop at the first bad frame.
+/// - An error for index k reaches the consumer when it asks for k, never earlier and without
+///   waiting for later indexes; nothing after k is handed over.
+///
+/// Everything runs in one task group under the caller's task, so child tasks inherit the
+/// simulator's executor preference. Every temp file is removed by the time
+/// `withDownloads` returns: the consumer must move the files it keeps before its body returns.
+public final class WALDownloader: @unchecked Sendable {
+    // `results` is iterated by the one consumer task only; the continuations are thread-safe.
+    private var results: AsyncThrowingStream<DownloadedIndex, any Error>.AsyncIterator
+    private let requests: AsyncStream<Void>.Continuation
+    private let expectedCount: Int
+    private var deliveredCount = 0
+    private var isFinished = false
+
+    private init(results: AsyncThrowingStream<DownloadedIndex, any Error>, requests: AsyncStream<Void>.Continuation, expectedCount: Int) {
+        self.results = results.makeAsyncIterator()
+        self.requests = requests
+        self.expectedCount = expectedCount
+    }
+
+    /// The next index in order, or nil once every planned index has been handed over.
+    /// - Throws: the error that stopped this index's download (a `RestoreError`, a
+    ///   `ReplicaClientError`, a local file error), or `CancellationError`.
+    public func next() async throws -> DownloadedIndex? {
+        guard !isFinished else { return nil }
+        guard deliveredCount < expectedCount else {
+            isFinished = true
+            return nil
+        }
+        requests.yield(())
+        do {
+            guard let downloaded = try await results.next() else {
+                // The stream only ends early when the task was cancelled.
+                isFinished = true
+                throw CancellationError()
+            }
+            deliveredCount += 1
+            return downloaded
+        } catch {
+            isFinished = true
+            throw error
+        }
+    }
+
+    /// Runs `body` with a downloader for `indexes` of `generation`.
+    /// - Parameters:
+    ///   - indexes: consecutive indexes from a `RestorePlan`.
+    ///   - paths: where temp files go (`RestorePaths.downloadedWAL(index:)`).
+    ///   - parallelism: how many indexes may be in flight or waiting; at least 1.
+    ///   - maxAttempts: tries per segment on transient read errors.
+    public static func withDownloads<Result: Sendable>(
+        of indexes: [IndexPlan], generation: Generation, client: any ReplicaClient,
+        environment: Environment, paths: RestorePaths, parallelism: Int, maxAttempts: Int = 3,
+        body: (WALDownloader) async throws -> Result
+    ) async throws -> Result {
+        precondition(parallelism >= 1, "parallelism must be at least 1")
+        precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
+        let (resultStream, resultContinuation) = AsyncThrowingStream<DownloadedIndex, any Error>.makeStream()
+        let (requestStream, requestContinuation) = AsyncStream<Void>.makeStream()
+        let downloader = WALDownloader(results: resultStream, requests: requestContinuation, expectedCount: indexes.count)
+        let producer = Producer(
+            indexes: indexes, generation: generation, paths: paths, parallelism: parallelism,
+            fileSystem: environment.fileSystem,
+            objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts))
+
+        let outcome: Swift.Result<Result, any Error> = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await producer.run(requests: requestStream, results: resultContinuation)
+            }
+            let outcome: Swift.Result<Result, any Error>
+            do {
+                outcome = .success(try await body(downloader))
+            } catch {
+                outcome = .failure(error)
+            }
+            requestContinuation.finish()
+            group.cancelAll()
+            await group.waitForAll()
+            return outcome
+        }
+        for plan in indexes {
+            try? await environment.fileSystem.remove(paths.downloadedWAL(index: plan.index))
+        }
+        return try outcome.get()
+    }
+}
+
+/// The coordinator: starts workers inside the window and hands results over in order.
+private struct Producer: Sendable {
+    let indexes: [IndexPlan]
+    let generation: Generation
+    let paths: RestorePaths
+    let parallelism: Int
+    let fileSystem: any FileSystem
+    let objects: ObjectDownloader
+
+    func run(requests: AsyncStream<Void>, results: AsyncThrowingStream<DownloadedIndex, any Error>.Continuation) async {
+        var requestIterator = requests.makeAsyncIterator()
+        await withTaskGroup(of: (Int, Result<DownloadedIndex, any Error>).self) { workers in
+            var nextToStart = 0
+            var nextToDeliver = 0
+            var ready: [Int: Result<DownloadedIndex, any Error>] = [:]
+            defer { workers.cancelAll() }
+            while nextToDeliver < indexes.count {
+                // Keep the window full: at most `parallelism` indexes beyond what was handed over.
+                while nextToStart < indexes.count && nextToStart < nextToDeliver + parallelism {
+                    let position = nextToStart
+                    workers.addTask { (position, await download(indexes[position])) }
+                    nextToStart += 1
+                }
+                // Hand over only when asked, so finished files wait on disk, not in a buffer.
+                guard await requestIterator.next() != nil else {
+                    results.finish()
+                    return
+                }
+                while ready[nextToDeliver] == nil {
+                    guard let (position, result) = await workers.next() else {
+                        results.finish(throwing: CancellationError())
+                        return
+                    }
+                    ready[position] = result
+                }
+                switch ready.removeValue(forKey: nextToDeliver)! {
+                case .success(let downloaded):
+                    results.yield(downloaded)
+                    nextToDeliver += 1
+                case .failure(let error):
+                    results.finish(throwing: error)
+                    return
+                }
+            }
+            results.finish()
+        }
+    }
+
+    /// Downloads one index into its temp file; on failure removes the file.
+    private func download(_ plan: IndexPlan) async -> Result<DownloadedIndex, any Error> {
+        let path = paths.downloadedWAL(index: plan.index)
+        do {
+            let handle = try await fileSystem.open(path, mode: .truncate)
+            do {
+                let downloaded = try await download(plan, into: handle, path: path)
+                try await handle.close()
+                return .success(downloaded)
+            } catch {
+                try? await handle.close()
+                throw error
+            }
+        } catch {
+            try? await fileSystem.remove(path)
+            return .failure(error)
+        }
+    }
+
+    private func download(_ plan: IndexPlan, into handle: any FileHandle, path: String) async throws -> DownloadedIndex {
+        var verifier = WALStreamVerifier()
+        var written: UInt64 = 0
+        var compressed: Int64 = 0
+        for segment in plan.segments {
+            if let limit = plan.byteLimit, written >= limit { break }
+            // Segments are sequential: open one, stream it to its end, then the next.
+            guard segment.offset == written else {
+                throw RestoreError.walGap(generation: generation, index: plan.index, expectedOffset: written, foundOffset: segment.offset)
+            }
+            let stats = try await objects.download(
+                .walSegment(segment.position), into: handle, at: written, limit: plan.byteLimit.map { $0 - written },
+                state: &verifier) { verifier, chunk in verifier.consume(chunk) }
+            written += stats.written
+            compressed += stats.compressed
+        }
+        try Task.checkCancellation()
+
+        let target = Position(generation: generation, index: plan.index, offset: plan.byteLimit ?? written)
+        if let limit = plan.byteLimit, written < limit {
+            throw RestoreError.positionNotReplicated(target, replicatedEnd: written)
+        }
+        switch verifier.outcome {
+        case .valid(let frameCount):
+            return DownloadedIndex(index: plan.index, path: path, byteCount: written, frameCount: frameCount, compressedByteCount: compressed)
+        case .corrupt(let offset, let reason):
+            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: offset, reason: reason)
+        case .unfinished(let checkedTo, let reason):
+            if plan.byteLimit != nil { throw RestoreError.notACommitBoundary(target) }
+            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: checkedTo, reason: reason)
+        }
+    }
+}

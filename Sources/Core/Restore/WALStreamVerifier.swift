@@ -1,0 +1,88 @@
+/// Checks a WAL index's bytes as they stream past, holding at most one frame in memory.
+///
+/// SQLite replays a WAL only up to its first invalid frame and ignores frames after the last
+/// commit, silently. A restore that relied on that would report reaching a position it never
+/// reached, so restore verifies the same things first: a valid header, then frames whose salts
+/// and running checksum hold, ending exactly on a commit frame.
+public struct WALStreamVerifier: Sendable {
+    /// The outcome once the stream has ended.
+    public enum Outcome: Sendable, Equatable {
+        /// All bytes are a header and whole valid frames, the last a commit (or no frames at all).
+        case valid(frameCount: Int)
+        /// A header or frame at `offset` is not valid: the bytes are corrupt or do not belong together.
+        case corrupt(offset: UInt64, reason: String)
+        /// Every whole frame is valid, but the bytes stop inside the header, a frame or a
+        /// transaction; `checkedTo` is where the valid part ends (after the last commit frame
+        /// when the stream ends inside a transaction).
+        case unfinished(checkedTo: UInt64, reason: String)
+    }
+
+    private var header: WALHeader?
+    private var validator: WALFrameValidator?
+    private var pending: [UInt8] = []
+    private var failure: (offset: UInt64, reason: String)?
+    /// Bytes fed so far.
+    public private(set) var byteCount: UInt64 = 0
+    /// Bytes checked so far (header and whole frames).
+    public private(set) var checkedCount: UInt64 = 0
+    /// Frames accepted so far.
+    public private(set) var frameCount = 0
+    /// Whether the last accepted frame ended a transaction.
+    public private(set) var endsOnCommit = true
+    /// The byte just after the last commit frame (the header's end before any commit).
+    public private(set) var lastCommitEnd: UInt64 = 0
+
+    public init() {}
+
+    /// The page size from the header, once seen.
+    public var pageSize: Int? { header?.pageSize }
+
+    /// Feeds the next bytes of the stream.
+    public mutating func consume(_ bytes: ArraySlice<UInt8>) {
+        byteCount += UInt64(bytes.count)
+        guard failure == nil else { return }
+        pending.append(contentsOf: bytes)
+        var start = 0
+        defer { pending.removeFirst(start) }
+
+        if header == nil {
+            guard pending.count >= WALFormat.headerSize else { return }
+            guard let parsed = WALHeader(pending[0..<WALFormat.headerSize]) else {
+                failure = (0, "the WAL header is not valid")
+                return
+            }
+            header = parsed
+            validator = WALFrameValidator(header: parsed)
+            start = WALFormat.headerSize
+            checkedCount = UInt64(WALFormat.headerSize)
+            lastCommitEnd = checkedCount
+        }
+        let frameSize = validator!.frameSize
+        while pending.count - start >= frameSize {
+            guard let frame = validator!.accept(pending[start..<start + frameSize]) else {
+                failure = (checkedCount, "frame \(frameCount + 1) has a bad checksum or salt")
+                return
+            }
+            frameCount += 1
+            endsOnCommit = frame.isCommit
+            start += frameSize
+            checkedCount += UInt64(frameSize)
+            if frame.isCommit { lastCommitEnd = checkedCount }
+        }
+    }
+
+    /// The verdict on everything fed so far, taken as the whole stream.
+    public var outcome: Outcome {
+        if let failure { return .corrupt(offset: failure.offset, reason: failure.reason) }
+        if header == nil {
+            return .unfinished(checkedTo: 0, reason: "the WAL ends inside its header after \(byteCount) bytes")
+        }
+        if checkedCount != byteCount {
+            return .unfinished(checkedTo: lastCommitEnd, reason: "the WAL ends inside a frame")
+        }
+        if !endsOnCommit {
+            return .unfinished(checkedTo: lastCommitEnd, reason: "the WAL ends inside a transaction")
+        }
+        return .valid(frameCount: frameCount)
+    }
+}

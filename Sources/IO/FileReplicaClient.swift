@@ -1,0 +1,265 @@
+import Core
+import Synchronization
+
+/// A replica in a local (or mounted) folder.
+///
+/// Writes use `writeLayout`; listings and reads understand both layouts, so Sluice restores
+/// Litestream v0.3 replicas and can write them on request. Every write lands whole or not at
+/// all: the bytes go to a uniquely named `*.tmp` file that is fsynced, renamed onto the key, and
+/// made durable with a directory fsync. Readers and listings never see the temp files.
+public struct FileReplicaClient: ReplicaClient {
+    public let root: String
+    public let writeLayout: ReplicaLayout
+    private let fileSystem: any FileSystem
+
+    public var kind: String { "file" }
+    public var location: String { root }
+
+    /// - Parameter root: An absolute folder path; it is created on the first write.
+    public init(root: String, fileSystem: any FileSystem, writeLayout: ReplicaLayout = .grouped) {
+        // A trailing slash would double up in keys and in messages.
+        var root = root
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        self.root = root
+        self.fileSystem = fileSystem
+        self.writeLayout = writeLayout
+    }
+
+    // MARK: - Listing
+
+    public func generations() async throws -> [Generation] {
+        guard let names = try await listIfPresent(ReplicaLayout.generationsDirectory) else { return [] }
+        return names.compactMap(Generation.init).sorted()
+    }
+
+    public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
+        let directory = ReplicaLayout.snapshotsDirectory(generation)
+        guard let names = try await listIfPresent(directory) else { return [] }
+        var grouped: [UInt64: SnapshotInfo] = [:]
+        var legacy: [UInt64: SnapshotInfo] = [:]
+        for name in names where !name.hasSuffix(".tmp") {
+            guard let index = ReplicaLayout.parseSnapshotName(name),
+                  let stat = try await fileSystem.stat(path(directory, name)), !stat.isDirectory
+            else { continue }
+            let info = SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
+            if name == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index)) {
+                grouped[index] = info
+            } else {
+                legacy[index] = info
+            }
+        }
+        // One snapshot per index; the grouped copy wins, as it does when reading.
+        let byIndex = legacy.merging(grouped) { _, groupedInfo in groupedInfo }
+        return byIndex.values.sorted { $0.index < $1.index }
+    }
+
+    public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
+        let walDirectory = ReplicaLayout.walDirectory(generation)
+        guard let names = try await listIfPresent(walDirectory) else { return [] }
+        var grouped: [WALSegmentInfo] = []
+        var legacy: [WALSegmentInfo] = []
+        for name in names where !name.hasSuffix(".tmp") {
+            if let index = ReplicaLayout.parseIndexDirectoryName(name) {
+                let indexDirectory = ReplicaLayout.walIndexDirectory(generation, index: index)
+                // The folder may vanish between listings when retention prunes it.
+                guard let segmentNames = try await listIfPresent(indexDirectory) else { continue }
+                for segmentName in segmentNames where !segmentName.hasSuffix(".tmp") {
+                    guard let offset = ReplicaLayout.parseGroupedSegmentName(segmentName),
+                          let stat = try await fileSystem.stat(path(indexDirectory, segmentName)), !stat.isDirectory
+                    else { continue }
+                    grouped.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
+                                                  size: stat.size, createdAt: stat.modified))
+                }
+            } else if let (index, offset) = ReplicaLayout.parseLegacySegmentName(name),
+                      let stat = try await fileSystem.stat(path(walDirectory, name)), !stat.isDirectory {
+                legacy.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
+                                             size: stat.size, createdAt: stat.modified))
+            }
+        }
+        // One segment per position; the grouped copy wins, as it does when reading.
+        var byPosition: [Position: WALSegmentInfo] = [:]
+        for segment in legacy { byPosition[segment.position] = segment }
+        for segment in grouped { byPosition[segment.position] = segment }
+        return byPosition.values.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+    }
+
+    // MARK: - Writing
+
+    /// Stores a snapshot. `data` is read to its end but not closed: its owner closes it.
+    @discardableResult
+    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
+        let stat = try await writeObject(writeLayout.snapshotKey(generation, index: index), data: data)
+        return SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
+    }
+
+    /// Stores a WAL segment. `data` is read to its end but not closed: its owner closes it.
+    @discardableResult
+    public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
+        let stat = try await writeObject(writeLayout.walSegmentKey(position), data: data)
+        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
+                              size: stat.size, createdAt: stat.modified)
+    }
+
+    // MARK: - Reading
+
+    public func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
+        try await openObject(ReplicaLayout.allCases.map { $0.snapshotKey(generation, index: index) })
+    }
+
+    public func openWALSegment(at position: Position) async throws -> any ByteSource {
+        try await openObject(ReplicaLayout.allCases.map { $0.walSegmentKey(position) })
+    }
+
+    // MARK: - Deleting
+
+    public func deleteSnapshot(generation: Generation, index: UInt64) async throws {
+        for layout in ReplicaLayout.allCases {
+            try await fileSystem.remove(path(layout.snapshotKey(generation, index: index)))
+        }
+    }
+
+    public func deleteWALSegments(_ positions: [Position]) async throws {
+        var touchedIndexes: Set<IndexKey> = []
+        for position in positions {
+            for layout in ReplicaLayout.allCases {
+                try await fileSystem.remove(path(layout.walSegmentKey(position)))
+            }
+            touchedIndexes.insert(IndexKey(generation: position.generation, index: position.index))
+        }
+        // Sorted so the order of removals never depends on hashing.
+        for key in touchedIndexes.sorted(by: { ($0.generation, $0.index) < ($1.generation, $1.index) }) {
+            try await pruneIfEmpty(ReplicaLayout.walIndexDirectory(key.generation, index: key.index))
+        }
+    }
+
+    public func deleteGeneration(_ generation: Generation) async throws {
+        try await fileSystem.removeTree(path(ReplicaLayout.generationDirectory(generation)))
+    }
+
+    // MARK: - Helpers
+
+    private struct IndexKey: Hashable {
+        var generation: Generation
+        var index: UInt64
+    }
+
+    private func path(_ key: String) -> String { Path.join(root, key) }
+
+    private func path(_ directory: String, _ name: String) -> String { Path.join(root, directory, name) }
+
+    /// Lists a folder under the root, or nil when it does not exist.
+    private func listIfPresent(_ directory: String) async throws -> [String]? {
+        do {
+            return try await fileSystem.list(path(directory))
+        } catch FileSystemError.notFound {
+            return nil
+        } catch FileSystemError.notADirectory(let at) {
+            throw ReplicaClientError.unavailable(replica: location, reason: "\(at) is not a directory")
+        }
+    }
+
+    /// Opens the first key that exists, for reading to its end.
+    private func openObject(_ keys: [String]) async throws -> any ByteSource {
+        for key in keys {
+            let handle: any FileHandle
+            do {
+                handle = try await fileSystem.open(path(key), mode: .readOnly)
+            } catch FileSystemError.notFound {
+                continue
+            }
+            do {
+                let size = try await handle.size()
+                return FileRangeSource(handle: handle, from: 0, to: size, closesHandle: true)
+            } catch {
+                try? await handle.close()
+                throw error
+            }
+        }
+        throw ReplicaClientError.notFound(replica: location, key: keys[0])
+    }
+
+    /// Streams `data` into `key` atomically and durably, returning the stored object's stat.
+    private func writeObject(_ key: String, data: any ByteSource) async throws -> FileStat {
+        let target = path(key)
+        let directory = Path.directory(of: target)
+        let newDirectories = try await ensureDirectory(directory)
+        let temp = "\(target).\(TempNames.next()).tmp"
+
+        let handle: any FileHandle
+        do {
+            handle = try await fileSystem.open(temp, mode: .createNew)
+        } catch FileSystemError.notFound {
+            // Retention pruned the (empty) index folder between our mkdir and open: make it again.
+            _ = try await ensureDirectory(directory)
+            handle = try await fileSystem.open(temp, mode: .createNew)
+        }
+        do {
+            var offset: Int64 = 0
+            while true {
+                let chunk = try await data.read(upTo: 1 << 20)
+                if chunk.isEmpty { break }
+                try await handle.write(chunk, at: offset)
+                offset += Int64(chunk.count)
+            }
+            try await handle.sync()
+            try await handle.close()
+        } catch {
+            try? await handle.close()
+            try? await fileSystem.remove(temp)
+            throw error
+        }
+        do {
+            try await fileSystem.rename(temp, to: target)
+        } catch {
+            try? await fileSystem.remove(temp)
+            throw error
+        }
+        // The rename is durable only once its folder is synced, and a new folder only once its
+        // parent is: sync from the object's folder up through every folder this write created.
+        try await fileSystem.syncDirectory(directory)
+        for created in newDirectories {
+            try await fileSystem.syncDirectory(Path.directory(of: created))
+        }
+        guard let stat = try await fileSystem.stat(target) else {
+            throw ReplicaClientError.notFound(replica: location, key: key)
+        }
+        return stat
+    }
+
+    /// Creates `directory` and missing parents; returns the folders it created, deepest first.
+    private func ensureDirectory(_ directory: String) async throws -> [String] {
+        var missing: [String] = []
+        var current = directory
+        while current != root && current.count > root.count, try await fileSystem.stat(current) == nil {
+            missing.append(current)
+            current = Path.directory(of: current)
+        }
+        if current == root, try await fileSystem.stat(root) == nil { missing.append(root) }
+        if !missing.isEmpty { try await fileSystem.createDirectory(directory) }
+        return missing
+    }
+
+    /// Removes an index folder left empty. A folder that gained a file meanwhile stays: `remove`
+    /// never deletes a non-empty folder, so a concurrent upload is never lost.
+    private func pruneIfEmpty(_ directory: String) async throws {
+        guard let names = try await listIfPresent(directory), names.isEmpty else { return }
+        try? await fileSystem.remove(path(directory))
+    }
+}
+
+/// Unique suffixes for temp files: the process id keeps two processes writing one replica
+/// apart, and a counter keeps this process's concurrent writes apart.
+private enum TempNames {
+    private static let counter = Atomic<UInt64>(0)
+    private static let processID = UInt64(getProcessID())
+
+    static func next() -> String {
+        let n = counter.add(1, ordering: .relaxed).newValue
+        return "\(String(processID, radix: 16))-\(String(n, radix: 16))"
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func getProcessID() -> Int32 { getpid() }
+#endif

@@ -1,0 +1,19 @@
+import Core
+import Logging
+import SQLite
+
+/// The real world, bound to the engine's ports.
+public enum ProductionEnvironment {
+    /// POSIX files, the continuous clock, system time and randomness, and SQLite on its default
+    /// VFS, with every blocking call sharing one pool of `threads` threads.
+    public static func make(logger: Logger, threads: Int = 4) -> Environment {
+        let runner = ThreadPoolRunner(threads: threads)
+        return Environment(
+            fileSystem: POSIXFileSystem(runner: runner),
+            clock: ContinuousClock(),
+            wallClock: SystemWallClock(),
+            random: SystemRandom(),
+            sqlite: SQLiteDatabaseOpener(runner: runner),
+            logger: logger)
+    }
+}

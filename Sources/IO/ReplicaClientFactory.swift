@@ -1,0 +1,36 @@
+import Core
+import FoundationEssentials
+
+/// Turns a parsed replica URL into the client that serves it.
+public enum ReplicaClientFactory {
+    /// Makes the client for `url`. Relative file paths are resolved against the current
+    /// directory now, so a later `chdir` cannot move the replica.
+    public static func makeClient(
+        for url: ReplicaURL, fileSystem: any FileSystem, writeLayout: ReplicaLayout = .grouped
+    ) throws -> any ReplicaClient {
+        switch url {
+        case .file(let path):
+            return FileReplicaClient(root: absolutePath(path), fileSystem: fileSystem, writeLayout: writeLayout)
+        }
+    }
+
+    /// `path` made absolute against the current directory (a leading `~/` against `$HOME`, as a
+    /// config file is not expanded by a shell), with `.` and `..` components and doubled slashes
+    /// removed (lexically: symlinks are left alone).
+    static func absolutePath(_ path: String) -> String {
+        var path = path
+        if path == "~" || path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty {
+            path = home + path.dropFirst()
+        }
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var components: [Substring] = []
+        for component in full.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..": if !components.isEmpty { components.removeLast() }
+            default: components.append(component)
+            }
+        }
+        return "/" + components.joined(separator: "/")
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import Logging
+import Testing
+import Core
+import IO
+import SQLite
+
+/// The engine in-process, on real files and real SQLite: an application connection writes while
+/// the replicator runs; restores must equal the source exactly. (The binary-level tests in
+/// ReplicateRestoreIntegrationTests drive the same paths through `sluice` and a second process.)
+@Suite("Engine round trip", .serialized)
+struct EngineRoundTripTests {
+    let directory: URL
+    let environment: Environment
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var logger = Logger(label: "test")
+        logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        environment = ProductionEnvironment.make(logger: logger)
+    }
+
+    var databasePath: String { directory.appendingPathComponent("app.db").path }
+    var replicaPath: String { directory.appendingPathComponent("replica").path }
+
+    func options() -> ReplicationOptions {
+        var options = ReplicationOptions()
+        options.monitorInterval = .milliseconds(20)
+        options.syncInterval = .milliseconds(20)
+        options.checkpoint.minimumPages = 20
+        return options
+    }
+
+    func openApp() async throws -> any SQLiteConnection {
+        // The application's own TRUNCATE waits out its busy timeout on the replicator's read
+        // lock (by design: only the replicator restarts the WAL), so keep the wait short.
+        let app = try await environment.sqlite.open(databasePath, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 300))
+        _ = try await app.query("PRAGMA journal_mode = wal")
+        try await app.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, payload BLOB)")
+        return app
+    }
+
+    func insert(_ app: any SQLiteConnection, rows: Range<Int>, size: Int = 300) async throws {
+        try await app.execute("BEGIN")
+        for id in rows {
+            _ = try await app.query("INSERT INTO t (id, payload) VALUES (?, randomblob(?))", [.integer(Int64(id)), .integer(Int64(size))])
+        }
+        try await app.execute("COMMIT")
+    }
+
+    func dump(_ path: String) async throws -> [[SQLiteValue]] {
+        let connection = try await environment.sqlite.open(path, options: SQLiteOpenOptions(readOnly: true))
+        let rows = try await connection.query("SELECT id, hex(payload) FROM t ORDER BY id")
+        try await connection.close()
+        return rows
+    }
+
+    /// Runs the replicator while `body` writes, then stops it (final sync) and returns.
+    func replicate(_ body: () async throws -> Void) async throws {
+        let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
+        let replicator = Replicator(databasePath: databasePath, replicas: [client], options: options(), environment: environment)
+        let task = Task { try await replicator.run() }
+        try await Task.sleep(for: .milliseconds(150))
+        try await body()
+        try await Task.sleep(for: .milliseconds(150))
+        task.cancel()
+        try await task.value
+    }
+
+    func restore(_ name: String, target: RestoreTarget = .latest, generation: Generation? = nil) async throws -> String {
+        let output = directory.appendingPathComponent(name).path
+        let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
+        _ = try await Restorer(client: client, environment: environment).restore(
+            RestoreRequest(outputPath: output, generation: generation, target: target, integrityCheck: true))
+        return output
+    }
+
+    @Test("writes, app checkpoints and restarts are restored exactly")
+    func roundTrip() async throws {
+        let app = try await openApp()
+        try await insert(app, rows: 0..<10)
+        try await replicate {
+            for batch in 1..<30 {
+                try await insert(app, rows: (batch * 10)..<(batch * 10 + 10))
+                if batch == 12 { _ = try await app.checkpoint(.truncate) }
+                if batch == 20 { _ = try await app.checkpoint(.passive) }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        let restored = try await restore("restored.db")
+        #expect(try await dump(restored) == (try await dump(databasePath)))
+        let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
+        let generations = try await client.generations()
+        #expect(generations.count == 1)
+        // The replicator's own checkpoints restarted the WAL, so history spans several indexes.
+        let indexes = Set(try await client.walSegments(in: generations[0]).map(\.index))
+        #expect(indexes.count > 2)
+        try await app.close()
+    }
+
+    @Test("writers on fresh connections, as separate processes are, restart the WAL without breaking the generation")
+    func freshConnections() async throws {
+        // Regression: SQLite's WAL header sequence and salts are per connection. A writer that
+        // never restarted the WAL itself writes sequence 1 and, after another connection's
+        // TRUNCATE, random salts; the replicator once read that as a lost WAL lifetime and
+        // started a new generation on every second restart.
+        let setup = try await openApp()
+        try await setup.close()
+        try await replicate {
+            for batch in 0..<40 {
+                let app = try await openApp()
+                try await insert(app, rows: (batch * 10)..<(batch * 10 + 10))
+                if batch % 10 == 9 { _ = try await app.checkpoint(.truncate) }
+                try await app.close()
+                try await Task.sleep(for: .milliseconds(15))
+            }
+        }
+        let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
+        let generations = try await client.generations()
+        #expect(generations.count == 1)
+        #expect(Set(try await client.walSegments(in: generations[0]).map(\.index)).count > 2)
+        let restored = try await restore("restored.db")
+        #expect(try await dump(restored) == (try await dump(databasePath)))
+    }
+
+    @Test("a restart continues the generation; a checkpoint while stopped starts a new one")
+    func restartAndDowntimeCheckpoint() async throws {
+        let app = try await openApp()
+        try await insert(app, rows: 0..<20)
+        try await replicate { try await insert(app, rows: 20..<40) }
+        try await replicate { try await insert(app, rows: 40..<60) }
+        let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
+        #expect(try await client.generations().count == 1)
+
+        // Downtime: the application checkpoints and restarts the WAL on its own.
+        _ = try await app.checkpoint(.truncate)
+        try await insert(app, rows: 60..<80)
+        try await replicate { try await insert(app, rows: 80..<100) }
+        let generations = try await client.generations().sorted()
+        #expect(generations.count == 2)
+        #expect(try await !client.snapshots(in: generations[1]).isEmpty)
+        let restored = try await restore("restored.db")
+        #expect(try await dump(restored) == (try await dump(databasePath)))
+        try await app.close()
+    }
+
+    @Test("a transaction far larger than the copy chunk is replicated whole")
+    func largeTransaction() async throws {
+        let app = try await openApp()
+        try await replicate {
+            try await insert(app, rows: 0..<3000, size: 4000)  // about 12 MB in one transaction
+            try await insert(app, rows: 3000..<3010)
+        }
+        let restored = try await restore("restored.db")
+        #expect(try await dump(restored) == (try await dump(databasePath)))
+        try await app.close()
+    }
+}

@@ -1,0 +1,162 @@
+import Core
+import Foundation
+import SQLite
+import Testing
+
+@Suite("SQLiteDatabase")
+struct SQLiteDatabaseTests {
+    let opener = SQLiteDatabaseOpener(runner: InlineRunner())
+
+    @Test("opening a missing file without create fails; with create makes it")
+    func openCreate() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("db.sqlite")
+
+        await #expect(throws: SQLiteError.self) {
+            _ = try await opener.open(path, options: SQLiteOpenOptions(create: false))
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+
+        let db = try await opener.open(path, options: SQLiteOpenOptions(create: true))
+        try await db.execute("CREATE TABLE t (x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
+        #expect(try await db.scalarInteger("SELECT count(*) FROM t") == 2)
+        try await db.close()
+        try await db.close()  // idempotent
+        #expect(FileManager.default.fileExists(atPath: path))
+
+        await #expect(throws: SQLiteError.self) { try await db.execute("SELECT 1") }
+    }
+
+    @Test("query binds and returns every value type")
+    func valueTypes() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = try await opener.open(dir.file("db.sqlite"), options: SQLiteOpenOptions(create: true))
+        try await db.execute("CREATE TABLE v (a, b, c, d, e, f)")
+        let text = "héllo \u{1F600} \"quoted\""
+        let blob: [UInt8] = [0, 1, 2, 255, 0, 42]
+        let row: [SQLiteValue] = [.null, .integer(Int64.min), .real(3.25), .text(text), .blob(blob), .blob([])]
+        _ = try await db.query("INSERT INTO v VALUES (?, ?, ?, ?, ?, ?)", row)
+        let rows = try await db.query("SELECT a, b, c, d, e, f FROM v")
+        #expect(rows == [row])
+        let types = try await db.query("SELECT typeof(a), typeof(e), typeof(f), length(f) FROM v")
+        #expect(types == [[.text("null"), .text("blob"), .text("blob"), .integer(0)]])
+        try await db.close()
+    }
+
+    @Test("wrong parameter counts and bad SQL fail with the SQL as context")
+    func queryErrors() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = try await opener.open(dir.file("db.sqlite"), options: SQLiteOpenOptions(create: true))
+        await #expect(throws: SQLiteError.self) { _ = try await db.query("SELECT ?", []) }
+        do {
+            _ = try await db.query("SELECT * FROM missing_table WHERE x = 1", [])
+            Issue.record("expected an error")
+        } catch let error as SQLiteError {
+            #expect(error.code & 0xFF == 1)  // SQLITE_ERROR
+            #expect(error.message.contains("missing_table"))
+            #expect(error.context.hasPrefix("SELECT * FROM missing_table"))
+        }
+        let long = "SELECT " + String(repeating: "1 + ", count: 100) + "nonsense_column"
+        do {
+            try await db.execute(long)
+            Issue.record("expected an error")
+        } catch let error as SQLiteError {
+            #expect(error.context.count <= 80)
+            #expect(error.message.contains("nonsense_column"))
+        }
+        try await db.close()
+    }
+
+    @Test("checkpoint on a WAL database reports the frames it copied")
+    func checkpoint() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let db = try await opener.open(dir.file("db.sqlite"), options: SQLiteOpenOptions(create: true))
+        #expect(try await db.query("PRAGMA journal_mode=WAL") == [[.text("wal")]])
+        try await db.execute("PRAGMA wal_autocheckpoint=0; CREATE TABLE t (x)")
+        for i in 0..<20 { _ = try await db.query("INSERT INTO t VALUES (?)", [.integer(Int64(i))]) }
+
+        let passive = try await db.checkpoint(.passive)
+        #expect(!passive.busy)
+        #expect(passive.walFrames >= 20)
+        #expect(passive.checkpointedFrames == passive.walFrames)
+
+        let truncate = try await db.checkpoint(.truncate)
+        #expect(!truncate.busy)
+        #expect(truncate.walFrames == 0)
+        let walSize = try FileManager.default.attributesOfItem(atPath: dir.file("db.sqlite-wal"))[.size] as? Int
+        #expect(walSize == 0)
+        try await db.close()
+    }
+
+    @Test("a checkpoint held up by a reader reports busy rather than failing")
+    func checkpointBusy() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("db.sqlite")
+        let writer = try await opener.open(path, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 50))
+        try await writer.execute("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+        let reader = try await opener.open(path, options: SQLiteOpenOptions())
+        try await reader.execute("BEGIN; SELECT count(*) FROM t;")
+        _ = try await writer.query("INSERT INTO t VALUES (2)", [])
+
+        let result = try await writer.checkpoint(.restart)
+        #expect(result.busy)
+        #expect(result.checkpointedFrames < result.walFrames)
+
+        try await reader.execute("COMMIT")
+        try await reader.close()
+        try await writer.close()
+    }
+
+    @Test("persistent WAL keeps the -wal file after the last connection closes")
+    func persistentWAL() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        for persist in [false, true] {
+            let path = dir.file("db-\(persist).sqlite")
+            let db = try await opener.open(path, options: SQLiteOpenOptions(create: true))
+            try await db.execute("PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+            try await db.setPersistentWAL(persist)
+            try await db.close()
+            #expect(FileManager.default.fileExists(atPath: path + "-wal") == persist)
+        }
+    }
+
+    @Test("a file that is not a database fails with isNotADatabase")
+    func notADatabase() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("junk.db")
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        let db = try await opener.open(path, options: SQLiteOpenOptions())
+        do {
+            _ = try await db.query("SELECT count(*) FROM sqlite_master")
+            Issue.record("expected SQLITE_NOTADB")
+        } catch let error as SQLiteError {
+            #expect(error.isNotADatabase, "\(error)")
+        }
+        try await db.close()
+    }
+
+    @Test("read-only connections refuse writes")
+    func readOnly() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("db.sqlite")
+        let db = try await opener.open(path, options: SQLiteOpenOptions(create: true))
+        try await db.execute("CREATE TABLE t (x)")
+        try await db.close()
+        let reader = try await opener.open(path, options: SQLiteOpenOptions(readOnly: true))
+        do {
+            try await reader.execute("INSERT INTO t VALUES (1)")
+            Issue.record("expected SQLITE_READONLY")
+        } catch let error as SQLiteError {
+            #expect(error.code & 0xFF == 8, "\(error)")
+        }
+        try await reader.close()
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import Testing
+import Core
+import IO
+
+/// The shadow WAL against WAL files written by real SQLite.
+@Suite("Shadow WAL")
+struct ShadowWALTests {
+    let environment = ProductionEnvironment.make(logger: Logger(label: "test"))
+
+    /// A WAL-mode database whose app connection keeps the -wal file and never checkpoints.
+    func makeDatabase(_ dir: TemporaryDirectory) async throws -> any SQLiteConnection {
+        let app = try await environment.sqlite.open(dir.file("db"), options: SQLiteOpenOptions(create: true))
+        _ = try await app.query("PRAGMA journal_mode = wal")
+        try await app.setPersistentWAL(true)
+        try await app.execute("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+        return app
+    }
+
+    func walHeader(_ dir: TemporaryDirectory) async throws -> WALHeader {
+        try #require(WALHeader(try await environment.fileSystem.readAll(dir.file("db-wal"))))
+    }
+
+    func copy(into shadow: ShadowWAL, from dir: TemporaryDirectory) async throws -> Int {
+        let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
+        let copied = try await shadow.copy(from: wal, walSize: try await wal.size(), chunkSize: 8192)
+        try await wal.close()
+        return copied
+    }
+
+    @Test("copies exactly the WAL's committed bytes, never frames of an open transaction")
+    func committedOnly() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let app = try await makeDatabase(dir)
+        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
+                                                fileSystem: environment.fileSystem)
+        _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(100))")
+        let committedSize = try #require(try await environment.fileSystem.stat(dir.file("db-wal"))).size
+
+        // A transaction big enough to spill uncommitted frames into the WAL before COMMIT.
+        try await app.execute("PRAGMA cache_size = 2; BEGIN")
+        for _ in 0..<200 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(2000))") }
+        let spilled = try #require(try await environment.fileSystem.stat(dir.file("db-wal"))).size
+        #expect(spilled > committedSize)
+        _ = try await copy(into: shadow, from: dir)
+        #expect(shadow.size == committedSize)
+        #expect(try #require(try await environment.fileSystem.stat(dir.file("shadow.wal"))).size == committedSize)
+
+        try await app.execute("COMMIT")
+        #expect(try await copy(into: shadow, from: dir) > 0)
+        let wal = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        let copied = try await environment.fileSystem.readAll(dir.file("shadow.wal"))
+        #expect(Int64(copied.count) == shadow.size)
+        #expect(Array(wal.prefix(copied.count)) == copied)
+        #expect(shadow.lastFrame == Array(copied.suffix(24 + 4096)))
+        try await app.close()
+    }
+
+    @Test("re-opening cuts a torn or uncommitted tail and recovers the running checksum")
+    func reopen() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let app = try await makeDatabase(dir)
+        for _ in 0..<5 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(3000))") }
+        let path = dir.file("shadow.wal")
+        let shadow = try await ShadowWAL.create(path: path, header: try await walHeader(dir), fileSystem: environment.fileSystem)
+        _ = try await copy(into: shadow, from: dir)
+        let size = shadow.size
+        let checksum = shadow.checksum
+        await shadow.close()
+
+        // A crash mid-append leaves half a frame behind.
+        let handle = try await environment.fileSystem.open(path, mode: .readWrite)
+        try await handle.write([UInt8](repeating: 7, count: 3000), at: size)
+        try await handle.close()
+
+        let reopened = try await ShadowWAL.open(path: path, fileSystem: environment.fileSystem, chunkSize: 4096)
+        #expect(reopened.size == size)
+        #expect(reopened.checksum == checksum)
+        #expect(try #require(try await environment.fileSystem.stat(path)).size == size)
+
+        // And it continues where it stopped.
+        _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(10))")
+        #expect(try await copy(into: reopened, from: dir) >= 1)
+        let wal = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        let copied = try await environment.fileSystem.readAll(path)
+        #expect(Array(wal.prefix(copied.count)) == copied)
+        try await app.close()
+    }
+
+    @Test("a shadow without a valid header is reported, not guessed at")
+    func corruptHeader() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try await environment.fileSystem.writeAtomically(Array("not a wal".utf8), to: dir.file("shadow.wal"))
+        await #expect(throws: ReplicationError.self) {
+            _ = try await ShadowWAL.open(path: dir.file("shadow.wal"), fileSystem: environment.fileSystem, chunkSize: 4096)
+        }
+    }
+}

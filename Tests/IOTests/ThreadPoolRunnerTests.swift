@@ -1,0 +1,60 @@
+import Core
+import Foundation
+import IO
+import SQLite
+import Testing
+
+@Suite("ThreadPoolRunner")
+struct ThreadPoolRunnerTests {
+    @Test("runs work on its own threads only and returns its value or error")
+    func valuesAndErrors() async throws {
+        let runner = ThreadPoolRunner(threads: 2)
+        let threads = try await withThrowingTaskGroup(of: UInt.self) { group in
+            for _ in 0..<200 { group.addTask { try await runner.run { UInt(bitPattern: Int(bitPattern: pthread_self())) } } }
+            return try await group.reduce(into: Set<UInt>()) { $0.insert($1) }
+        }
+        #expect((1...2).contains(threads.count))
+
+        struct Boom: Error, Equatable {}
+        await #expect(throws: Boom.self) { try await runner.run { () throws -> Int in throw Boom() } }
+        #expect(try await runner.run { 41 + 1 } == 42)
+    }
+
+    @Test("blocking work on every thread runs in parallel, beyond the cooperative pool's width")
+    func parallelism() async throws {
+        let width = 8
+        let runner = ThreadPoolRunner(threads: width)
+        let start = DispatchTime.now().uptimeNanoseconds
+        // Eight 200 ms sleeps on eight threads take about 200 ms, not 1.6 s.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<width {
+                group.addTask { () async throws -> Void in _ = try await runner.run { usleep(200_000) } }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        #expect(elapsed < 0.6, "took \(elapsed) s")
+    }
+
+    @Test("many small jobs all complete with the right results")
+    func manyJobs() async throws {
+        let runner = ThreadPoolRunner(threads: 4)
+        let sum = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<1000 { group.addTask { try await runner.run { i * 2 } } }
+            return try await group.reduce(0, +)
+        }
+        #expect(sum == 999 * 1000)
+    }
+
+    @Test("the SQLite binding works through the pool")
+    func sqliteThroughPool() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let opener = SQLiteDatabaseOpener(runner: ThreadPoolRunner(threads: 2))
+        let db = try await opener.open(dir.file("db.sqlite"), options: SQLiteOpenOptions(create: true))
+        try await db.execute("PRAGMA journal_mode=WAL; CREATE TABLE t (x)")
+        for i in 0..<50 { _ = try await db.query("INSERT INTO t VALUES (?)", [.integer(Int64(i))]) }
+        #expect(try await db.scalarInteger("SELECT sum(x) FROM t") == 49 * 50 / 2)
+        try await db.close()
+    }
+}
