@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Core", "IO", "SQLite",
+                "Core", "IO", "SQLite", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 #include "CShims.h"
+#include <malloc.h>
 
 int sluice_sqlite3_file_control_int(sqlite3 *db, const char *schema, int op, int *value) {
     return sqlite3_file_control(db, schema, op, value);
@@ -50,4 +51,10 @@ CURLcode sluice_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
 
 CURLcode sluice_curl_getinfo_off(CURL *handle, CURLINFO info, curl_off_t *value) {
     return curl_easy_getinfo(handle, info, value);
+}
+
+void sluice_tune_allocator(int arenas, int mmap_threshold, int trim_threshold) {
+    mallopt(M_ARENA_MAX, arenas);
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
 }

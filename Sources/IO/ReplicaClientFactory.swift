@@ -1,5 +1,5 @@
 import Core
-import Foundation
+import FoundationEssentials
 
 /// Turns a parsed replica URL into the client that serves it.
 public enum ReplicaClientFactory {

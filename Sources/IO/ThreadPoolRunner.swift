@@ -1,5 +1,7 @@
 import Core
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The production `BlockingRunner`: a small fixed pool of dedicated threads that run blocking
 /// calls (SQLite, fsync, pread) and resume the waiting task with a continuation, so Swift's
@@ -9,7 +11,9 @@ import Foundation
 /// cancelled once it started; a cancelled task still waits for its call to return, which keeps
 /// file handles and connections consistent.
 ///
-/// The threads stop after the runner is released and the queue has drained.
+/// Built on pthreads rather than Foundation's `Thread`, so the `sluice` binary does not load
+/// Foundation at all (about 9 MB of resident memory). The threads stop after the runner is
+/// released and the queue has drained.
 public final class ThreadPoolRunner: BlockingRunner, @unchecked Sendable {
     /// How many threads run work.
     public let threadCount: Int
@@ -20,8 +24,15 @@ public final class ThreadPoolRunner: BlockingRunner, @unchecked Sendable {
         threadCount = max(1, threads)
         queue = WorkQueue()
         for _ in 0..<threadCount {
-            let queue = self.queue
-            Thread { queue.workLoop() }.start()
+            let context = Unmanaged.passRetained(queue).toOpaque()
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, nil, { context in
+                let queue = Unmanaged<WorkQueue>.fromOpaque(context!).takeRetainedValue()
+                queue.workLoop()
+                return nil
+            }, context)
+            precondition(rc == 0, "pthread_create failed: \(rc)")
+            pthread_detach(thread)
         }
     }
 
@@ -40,41 +51,59 @@ public final class ThreadPoolRunner: BlockingRunner, @unchecked Sendable {
     }
 }
 
-/// The queue the worker threads share, guarded by one condition lock.
+/// A FIFO of jobs guarded by a mutex and a condition variable (heap-allocated: a pthread mutex
+/// stored inline in a Swift class may move and crashed in release builds).
 private final class WorkQueue: @unchecked Sendable {
-    private let condition = NSCondition()
-    // Guarded by `condition`. A head index instead of removeFirst keeps dequeue O(1).
-    private var items: [() -> Void] = []
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    // Guarded by `mutex`. A head index instead of removeFirst keeps dequeue O(1); a taken slot
+    // is cleared at once, because a job's closure holds its captures (a write's 1 MiB buffer)
+    // and dozens of finished jobs waiting for compaction once held tens of megabytes.
+    private var items: [(() -> Void)?] = []
     private var head = 0
     private var isShutDown = false
 
+    init() {
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
     func submit(_ work: @escaping () -> Void) {
-        condition.lock()
+        pthread_mutex_lock(mutex)
         items.append(work)
-        condition.signal()
-        condition.unlock()
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     func shutDown() {
-        condition.lock()
+        pthread_mutex_lock(mutex)
         isShutDown = true
-        condition.broadcast()
-        condition.unlock()
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
-    /// Runs work until the queue is shut down and empty.
     func workLoop() {
         while let work = next() { work() }
     }
 
     private func next() -> (() -> Void)? {
-        condition.lock()
-        defer { condition.unlock() }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         while head == items.count {
             if isShutDown { return nil }
-            condition.wait()
+            pthread_cond_wait(condition, mutex)
         }
         let work = items[head]
+        items[head] = nil
         head += 1
         // Compact once the consumed prefix dominates, so a long-lived pool does not grow forever.
         if head > 64 && head * 2 > items.count {

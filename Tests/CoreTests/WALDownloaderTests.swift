@@ -193,25 +193,26 @@ struct WALDownloaderTests {
 
     @Test("position: the index is cut at a commit boundary inside a segment")
     func positionInsideSegment() async throws {
+        // Index 0 is whole (positions inside the snapshot's own index are refused by the
+        // planner); index 1 is one segment holding three transactions of two frames each.
         let fixture = Fixture(indexes: 1, transactionsPerIndex: 1)
-        // One segment holding three transactions of two frames each.
-        var wal = WALBuilder(salt1: 1)
+        var wal = WALBuilder(salt1: 2)
         for fill in 0..<3 { wal.transaction(pages: 2, fill: UInt8(fill)) }
-        fixture.client.addSegment(Position(generation: fixture.generation, index: 0, offset: 0), raw: wal.bytes)
+        fixture.client.addSegment(Position(generation: fixture.generation, index: 1, offset: 0), raw: wal.bytes)
         let boundary = UInt64(32 + 4 * wal.frameSize)
 
-        let received = try await fixture.download(try await fixture.plan(.position(index: 0, offset: boundary)), parallelism: 1)
-        #expect(received.map(\.bytes) == [Array(wal.bytes.prefix(Int(boundary)))])
-        #expect(received.first?.downloaded.frameCount == 4)
+        let received = try await fixture.download(try await fixture.plan(.position(index: 1, offset: boundary)), parallelism: 1)
+        #expect(received.map(\.bytes) == [fixture.wals[0]!, Array(wal.bytes.prefix(Int(boundary)))])
+        #expect(received.last?.downloaded.frameCount == 4)
 
         let midTransaction = UInt64(32 + 3 * wal.frameSize)
-        await #expect(throws: RestoreError.notACommitBoundary(Position(generation: fixture.generation, index: 0, offset: midTransaction))) {
-            _ = try await fixture.download(try await fixture.plan(.position(index: 0, offset: midTransaction)), parallelism: 1)
+        await #expect(throws: RestoreError.notACommitBoundary(Position(generation: fixture.generation, index: 1, offset: midTransaction))) {
+            _ = try await fixture.download(try await fixture.plan(.position(index: 1, offset: midTransaction)), parallelism: 1)
         }
         let beyond = UInt64(wal.bytes.count + wal.frameSize)
         await #expect(throws: RestoreError.positionNotReplicated(
-            Position(generation: fixture.generation, index: 0, offset: beyond), replicatedEnd: UInt64(wal.bytes.count))) {
-            _ = try await fixture.download(try await fixture.plan(.position(index: 0, offset: beyond)), parallelism: 1)
+            Position(generation: fixture.generation, index: 1, offset: beyond), replicatedEnd: UInt64(wal.bytes.count))) {
+            _ = try await fixture.download(try await fixture.plan(.position(index: 1, offset: beyond)), parallelism: 1)
         }
         #expect(fixture.fileSystem.paths.isEmpty)
     }

@@ -99,6 +99,31 @@ struct EngineRoundTripTests {
         try await app.close()
     }
 
+    @Test("writers on fresh connections, as separate processes are, restart the WAL without breaking the generation")
+    func freshConnections() async throws {
+        // Regression: SQLite's WAL header sequence and salts are per connection. A writer that
+        // never restarted the WAL itself writes sequence 1 and, after another connection's
+        // TRUNCATE, random salts; the replicator once read that as a lost WAL lifetime and
+        // started a new generation on every second restart.
+        let setup = try await openApp()
+        try await setup.close()
+        try await replicate {
+            for batch in 0..<40 {
+                let app = try await openApp()
+                try await insert(app, rows: (batch * 10)..<(batch * 10 + 10))
+                if batch % 10 == 9 { _ = try await app.checkpoint(.truncate) }
+                try await app.close()
+                try await Task.sleep(for: .milliseconds(15))
+            }
+        }
+        let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
+        let generations = try await client.generations()
+        #expect(generations.count == 1)
+        #expect(Set(try await client.walSegments(in: generations[0]).map(\.index)).count > 2)
+        let restored = try await restore("restored.db")
+        #expect(try await dump(restored) == (try await dump(databasePath)))
+    }
+
     @Test("a restart continues the generation; a checkpoint while stopped starts a new one")
     func restartAndDowntimeCheckpoint() async throws {
         let app = try await openApp()

@@ -26,4 +26,9 @@ CURLcode sluice_curl_setopt_header_function(CURL *handle, size_t (*callback)(cha
 CURLcode sluice_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode sluice_curl_getinfo_off(CURL *handle, CURLINFO info, curl_off_t *value);
 
+/* glibc allocator settings for the long-running replicator (see CLI/MemoryTuning.swift):
+   at most `arenas` arenas, and blocks of `mmap_threshold` bytes or more always mmapped, so freed
+   copy buffers go back to the kernel. */
+void sluice_tune_allocator(int arenas, int mmap_threshold, int trim_threshold);
+
 #endif

@@ -27,7 +27,8 @@ public final class LZ4FrameEncoder {
         let rc = LZ4F_createCompressionContext(&ctx, UInt32(LZ4F_VERSION))
         precondition(LZ4F_isError(rc) == 0, "LZ4F_createCompressionContext failed")
         context = ctx
-        preferences.frameInfo.blockSizeID = LZ4F_max1MB
+        // 256 KiB blocks: the compression context holds about two blocks, per stream.
+        preferences.frameInfo.blockSizeID = LZ4F_max256KB
         preferences.frameInfo.blockMode = LZ4F_blockLinked
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
     }

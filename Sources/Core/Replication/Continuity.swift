@@ -42,20 +42,30 @@ public enum ContinuityDecision: Sendable, Equatable {
 /// Decides whether replication can continue from the shadow WAL.
 ///
 /// The rules (DESIGN.md §3, Litestream's `verify` plus the WAL-overrun check it never ported):
-/// a restart is accepted only while the replicator's read lock has been held continuously since
-/// it last copied the WAL under the write lock. Under that lock SQLite can restart the WAL only
-/// after every frame was backfilled, and backfill cannot pass the replicator's read mark, so the
-/// old index is known to be complete in the shadow; exactly one restart then shows as checkpoint
-/// sequence + 1 and salt-1 + 1. Any other change (at start-up, two restarts, a shorter file with
-/// the same header, a rewritten last frame) means frames may be missing.
+/// a WAL restart is accepted only while the replicator's read lock has been held continuously
+/// since it last copied the WAL under the write lock. The proof, from SQLite's WAL locking:
+///
+/// - A restart (by a writer, or by a RESTART/TRUNCATE checkpoint) needs every frame backfilled
+///   and an exclusive lock on read-mark slots 1...N-1.
+/// - If our read transaction holds a slot k > 0, no restart can happen at all.
+/// - If it holds slot 0 (the WAL was fully backfilled when we took it), no backfill can happen,
+///   because backfilling needs slot 0 exclusively. A restart is then possible only while no frame
+///   has been added since we took the lock, i.e. when every frame was copied under the write
+///   lock before. After one restart, the new frames cannot be backfilled either, so no second
+///   restart can discard them before we copy them.
+///
+/// Hence a header change seen with the lock held is one harmless restart, whatever the new
+/// salts and checkpoint sequence (both are per-connection in SQLite and do not count restarts).
+/// Anything else (a change seen at start-up, a shorter file with the same header, a rewritten
+/// last frame) means frames may be missing.
 public enum Continuity {
     public static func decide(shadow: ShadowState, wal: WALObservation, lockHeldSinceLastCopy: Bool) -> ContinuityDecision {
         guard shadow.position.index < maximumWALIndex else {
             return .newGeneration(reason: "maximum WAL index reached")
         }
         guard let header = wal.header else {
-            // An empty or header-less WAL: a TRUNCATE checkpoint ran. While our lock pinned the
-            // WAL that can only happen after everything we copied was backfilled.
+            // An empty or header-less WAL: a TRUNCATE checkpoint ran, which with our lock held
+            // means everything in it had been copied.
             if lockHeldSinceLastCopy { return .idle }
             if wal.size == 0, shadow.lastFrame == nil { return .idle }
             return .newGeneration(reason: "WAL was checkpointed and truncated while sluice was not holding its read lock")
@@ -70,22 +80,12 @@ public enum Continuity {
             }
             return .append
         }
-        if lockHeldSinceLastCopy, isSingleRestart(from: shadow.header, to: header) {
-            return .nextIndex(header)
-        }
         if header.pageSize != shadow.header.pageSize {
             return .newGeneration(reason: "page size changed from \(shadow.header.pageSize) to \(header.pageSize)")
         }
         if lockHeldSinceLastCopy {
-            return .newGeneration(reason: "WAL restarted more than once since the last copy (checkpoint sequence \(shadow.header.checkpointSequence) -> \(header.checkpointSequence))")
+            return .nextIndex(header)
         }
         return .newGeneration(reason: "WAL header changed while sluice was not running")
-    }
-
-    /// Whether `next` is the header SQLite writes after restarting the WAL described by `previous`.
-    public static func isSingleRestart(from previous: WALHeader, to next: WALHeader) -> Bool {
-        next.pageSize == previous.pageSize
-            && next.checkpointSequence == previous.checkpointSequence &+ 1
-            && next.salt1 == previous.salt1 &+ 1
     }
 }

@@ -42,6 +42,10 @@ public actor ReplicatedDatabase {
     private var snapshotsInProgress = 0
     private var lastWALGrowth: Timestamp
     private var lastCheckpoint: Timestamp?
+    /// Where the last checkpoint ran. Until the position moves there is nothing new to
+    /// checkpoint: a complete checkpoint waits for the next writer to restart the WAL, and an
+    /// incomplete one (readers holding old marks) is retried once new frames arrive.
+    private var lastCheckpointPosition: Position?
 
     public init(path: String, options: ReplicationOptions, environment: Environment) {
         self.state = LocalState(databasePath: path)
@@ -373,6 +377,7 @@ public actor ReplicatedDatabase {
 
     private func checkpointIfNeeded() async throws {
         guard let shadow, snapshotsInProgress == 0 else { return }
+        if let last = lastCheckpointPosition, last == position { return }
         let now = environment.wallClock.now()
         let walSize = (try? await environment.fileSystem.stat(state.walPath))?.size ?? 0
         let walFrames = walSize < Int64(WALFormat.headerSize) ? 0
@@ -394,8 +399,10 @@ public actor ReplicatedDatabase {
     /// 3. Take the read lock again *before* releasing the write lock. If the checkpoint was
     ///    complete, the next writer restarts the WAL, and every frame of the old index is
     ///    already in the shadow.
-    /// 4. Emergency only: release the write lock and TRUNCATE, then check that the checkpoint
-    ///    saw exactly the frames the shadow holds; the next WAL header proves no second restart.
+    /// 4. Emergency only, to give the disk space back: TRUNCATE while the read lock is held.
+    ///    SQLite lets it restart and truncate the WAL only if nothing was added since step 3
+    ///    (our read mark blocks backfilling anything newer), so it cannot discard an uncopied
+    ///    frame; otherwise it reports busy and the WAL is simply reused from the start.
     public func checkpoint(_ decision: CheckpointDecision) async throws {
         guard snapshotsInProgress == 0, let checkpointer else { return }
         let emergency: Bool
@@ -407,7 +414,7 @@ public actor ReplicatedDatabase {
             emergency = true
             logger.warning("emergency checkpoint", metadata: ["mode": "TRUNCATE", "reason": "\(reason)"])
         }
-        var truncateExpectation: Int?
+        var complete = false
         let ran = try await withWriteLock { () async throws -> Bool in
             try await self.syncShadow()
             try await self.releaseReadLock()
@@ -420,10 +427,8 @@ public actor ReplicatedDatabase {
                         try await self.environment.clock.sleep(for: .milliseconds(20))
                         result = try await checkpointer.checkpoint(.passive)
                     }
-                    if !result.busy, result.checkpointedFrames == result.walFrames {
-                        truncateExpectation = result.walFrames
-                    }
                 }
+                complete = !result.busy && result.checkpointedFrames == result.walFrames
                 self.logger.debug("checkpoint result", metadata: [
                     "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
             } catch {
@@ -437,30 +442,11 @@ public actor ReplicatedDatabase {
         }
         guard ran == true else { return }
         lastCheckpoint = environment.wallClock.now()
-        if let expected = truncateExpectation {
-            try await truncateCheckpoint(expectedFrames: expected)
-        }
-    }
-
-    private func truncateCheckpoint(expectedFrames: Int) async throws {
-        guard let checkpointer else { return }
-        try await releaseReadLock()
-        let result: CheckpointResult
-        do {
-            result = try await checkpointer.checkpoint(.truncate)
-        } catch {
-            try await acquireReadLock()
-            throw error
-        }
-        try await acquireReadLock()
-        // The lock gap is covered by two checks: a frame appended before the truncate shows in
-        // its frame count, and a restart slipped in before it shows as a second restart in the
-        // next WAL header (checked by Continuity with the lock held from here on).
-        lockHeldSinceLastCopy = true
-        if result.busy {
-            logger.warning("TRUNCATE checkpoint could not finish; readers still active")
-        } else if result.walFrames != expectedFrames && result.walFrames > 0 {
-            forceNewGeneration = "frames were committed between the replicator's copy and its TRUNCATE checkpoint"
+        lastCheckpointPosition = position
+        if emergency && complete {
+            let result = try await checkpointer.checkpoint(.truncate)
+            logger.info("TRUNCATE checkpoint", metadata: [
+                "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
         }
     }
 
@@ -525,7 +511,10 @@ public actor ReplicatedDatabase {
         guard known.count == uploaded.count, !known.isEmpty else { return }
         let current = known.filter { $0.generation == generation }
         if current.count == known.count, let floor = current.map(\.index).min() {
-            for oldIndex in try await shadowIndexes(of: generation) where oldIndex < floor && oldIndex < index {
+            // One index below the floor is kept: a replica that re-derives its position from its
+            // listing after an error finds it at the end of that index, and continues from there
+            // instead of taking a snapshot.
+            for oldIndex in try await shadowIndexes(of: generation) where oldIndex + 1 < floor && oldIndex < index {
                 try await fs.remove(state.shadowPath(generation, index: oldIndex))
             }
             for name in (try? await fs.list(state.generationsDirectory)) ?? [] where name != generation.description {
@@ -543,14 +532,5 @@ public actor ReplicatedDatabase {
     /// Requests a new generation at the next sync (a replica found history it cannot continue).
     public func requestNewGeneration(reason: String) {
         forceNewGeneration = reason
-    }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
-        return String(scalars)
     }
 }

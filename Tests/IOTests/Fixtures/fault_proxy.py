@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy for the test suite: sits between sluice and an S3-compatible
+server on 127.0.0.1 and, by a seeded schedule, answers some requests with faults instead of (or
+after) forwarding them.
+
+Faults, each with its own rate:
+  503       answer 503 SlowDown without forwarding
+  ambiguous forward (the write lands), then answer 500 InternalError: the caller sees a failure
+  reset     drop the connection without an answer (before forwarding)
+  stall     wait --stall-seconds before forwarding
+  truncate  forward, then send the upstream's headers but only half of its body, and close
+
+Decisions come from random.Random(seed) in request order; the schedule is seeded, while the
+order requests arrive in depends on the client. Counts of every outcome are written as JSON to
+--stats when the proxy stops (SIGTERM), so tests can check that faults really fired.
+
+Usage: fault_proxy.py --upstream http://127.0.0.1:PORT --port-file FILE [--seed N] [--rate-503 R]
+       [--rate-ambiguous R] [--rate-reset R] [--rate-stall R] [--rate-truncate R]
+       [--stall-seconds S] [--max-faults N] [--stats FILE]
+"""
+import argparse
+import http.client
+import http.server
+import json
+import random
+import signal
+import socket
+import struct
+import sys
+import threading
+import urllib.parse
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailers", "transfer-encoding", "upgrade"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    for name in ("503", "ambiguous", "reset", "stall", "truncate"):
+        parser.add_argument(f"--rate-{name}", type=float, default=0.0)
+    parser.add_argument("--stall-seconds", type=float, default=2.0)
+    parser.add_argument("--max-faults", type=int, default=-1, help="stop injecting after this many faults")
+    parser.add_argument("--stats", default=None)
+    args = parser.parse_args()
+
+    upstream = urllib.parse.urlsplit(args.upstream)
+    if upstream.hostname not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("fault_proxy: upstream must be on the loopback interface")
+    rng = random.Random(args.seed)
+    lock = threading.Lock()
+    stats = {"requests": 0, "forwarded": 0, "503": 0, "ambiguous": 0, "reset": 0, "stall": 0, "truncate": 0}
+    faults = ["503", "ambiguous", "reset", "stall", "truncate"]
+
+    def decide():
+        with lock:
+            stats["requests"] += 1
+            injected = sum(stats[f] for f in faults)
+            draw = rng.random()
+            if args.max_faults >= 0 and injected >= args.max_faults:
+                return None
+            edge = 0.0
+            for fault in faults:
+                edge += getattr(args, "rate_" + fault)
+                if draw < edge:
+                    stats[fault] += 1
+                    return fault
+            return None
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_):
+            pass
+
+        def handle_any(self):
+            length = int(self.headers.get("Content-Length", "0") or "0")
+            body = self.rfile.read(length) if length else b""
+            fault = decide()
+            if fault == "reset":
+                # RST instead of FIN: the client sees a connection reset.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
+            if fault == "503":
+                self.answer(503, b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code>"
+                                 b"<Message>Please reduce your request rate.</Message></Error>")
+                return
+            if fault == "stall":
+                threading.Event().wait(args.stall_seconds)
+            status, headers, data = self.forward(body)
+            with lock:
+                stats["forwarded"] += 1
+            if fault == "ambiguous":
+                self.answer(500, b"<?xml version=\"1.0\"?><Error><Code>InternalError</Code>"
+                                 b"<Message>We encountered an internal error.</Message></Error>")
+                return
+            self.send_response(status)
+            for name, value in headers:
+                if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if fault == "truncate" and self.command != "HEAD" and len(data) > 1:
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def forward(self, body):
+            connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            result = (response.status, response.getheaders(), data)
+            connection.close()
+            return result
+
+        def answer(self, status, body):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+
+    def stop(*_):
+        if args.stats:
+            with lock, open(args.stats, "w") as out:
+                json.dump(stats, out)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with open(args.port_file + ".tmp", "w") as out:
+        out.write(str(server.server_address[1]))
+    import os
+    os.replace(args.port_file + ".tmp", args.port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
