@@ -188,6 +188,18 @@ struct SFTPReplicaClientTests {
         }
     }
 
+    @Test("a missing key file is named")
+    func missingKey() async throws {
+        var location = SFTPLocation(user: "u", host: "127.0.0.1", port: 1, path: "/x", hostKeyCheck: .insecure)
+        location.privateKeyPath = "/nonexistent/sluice-key"
+        do {
+            _ = try await SFTPReplicaClient(location: location, runner: runner).generations()
+            Issue.record("listed without a key")
+        } catch let error as ReplicaClientError {
+            #expect(error.description == "sftp://u@127.0.0.1:1/x: cannot read the private key file /nonexistent/sluice-key (key= in the URL): No such file or directory")
+        }
+    }
+
     @Test("a host key that does not match the pinned fingerprint is refused")
     func wrongHostKey() async throws {
         try await withServer { server, _ async throws in

@@ -38,6 +38,11 @@ final class SFTPConnectionPool: Sendable {
     /// Runs `body` on the runner with one handle; the handle goes back to the pool afterwards.
     func withSession<T: Sendable>(_ body: @escaping @Sendable (SFTPSession) throws -> T) async throws -> T {
         try await runner.run { [self] in
+            // libssh2's own words for a missing key ("unable to extract public key") mislead.
+            if let key = settings.privateKeyPath, access(key, R_OK) != 0 {
+                throw ReplicaClientError.unavailable(
+                    replica: replica, reason: "cannot read the private key file \(key) (key= in the URL): \(String(cString: strerror(errno)))")
+            }
             let handle = try idle.withLock { $0.popLast() } ?? makeHandle()
             defer { idle.withLock { if $0.count < maxIdle { $0.append(handle) } } }
             return try body(SFTPSession(handle: handle, pool: self))
