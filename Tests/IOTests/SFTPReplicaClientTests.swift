@@ -188,6 +188,21 @@ struct SFTPReplicaClientTests {
         }
     }
 
+    @Test("a host key listed in a known_hosts file is trusted")
+    func knownHosts() async throws {
+        try await withServer { server, _ async throws in
+            let hostKey = try String(contentsOfFile: server.directory.file("host_key.pub"), encoding: .utf8)
+                .split(separator: " ").prefix(2).joined(separator: " ")
+            let knownHosts = server.directory.file("known_hosts")
+            #expect(FileManager.default.createFile(atPath: knownHosts, contents: Data("[127.0.0.1]:\(server.port) \(hostKey)\n".utf8)))
+            var location = server.location()
+            location.hostKeyCheck = .knownHosts(path: knownHosts)
+            let client = SFTPReplicaClient(location: location, runner: runner)
+            try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource([1]))
+            #expect(try await client.generations() == [generation])
+        }
+    }
+
     @Test("a missing key file is named")
     func missingKey() async throws {
         var location = SFTPLocation(user: "u", host: "127.0.0.1", port: 1, path: "/x", hostKeyCheck: .insecure)
@@ -274,6 +289,9 @@ struct SFTPReplicaClientTests {
             let location = server.location()
             let runner = self.runner
             try await LeaseContract.racersTakeOverOnce({ SFTPReplicaClient(location: location, runner: runner) }, racers: 4)
+            // Losers' uploads were renamed nowhere and removed.
+            let names = try FileManager.default.contentsOfDirectory(atPath: server.directory.file("replica/lease"))
+            #expect(!names.isEmpty && names.allSatisfy { $0.hasSuffix(".lease") }, "\(names)")
         }
     }
 }
