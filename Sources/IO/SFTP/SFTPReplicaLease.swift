@@ -3,8 +3,9 @@ import Core
 /// Leases for SFTP replicas: write-once records in `<root>/lease/`. A record is uploaded under
 /// a temp name and renamed onto its epoch's name; SFTP's rename fails when the target exists
 /// (OpenSSH's server links, then unlinks), which makes it the exclusive create `EpochLease`
-/// needs. A server whose rename replaces existing files would break that: see the report in
-/// `SFTPReplicaClient`'s documentation.
+/// needs. OpenSSH's server makes it atomic with link(2); on a file system without hard links it
+/// falls back to a stat then a rename, which two racers can both pass. A server whose rename
+/// replaces existing files (not OpenSSH) cannot hold a lease safely.
 extension SFTPReplicaClient: ReplicaLeasing {
     public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
         try await EpochLease(store: leaseStore).acquire(owner: owner, token: token, duration: duration, now: now)
