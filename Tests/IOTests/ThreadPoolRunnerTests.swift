@@ -22,18 +22,32 @@ struct ThreadPoolRunnerTests {
 
     @Test("blocking work on every thread runs in parallel, beyond the cooperative pool's width")
     func parallelism() async throws {
+        // A rendezvous: each job blocks until all eight are inside the pool at once, which can
+        // only happen if the pool really runs eight blocking calls in parallel (the cooperative
+        // pool here is two threads wide). The bound is a deadlock guard, not a speed check.
         let width = 8
         let runner = ThreadPoolRunner(threads: width)
-        let start = DispatchTime.now().uptimeNanoseconds
-        // Eight 200 ms sleeps on eight threads take about 200 ms, not 1.6 s.
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let arrived = NSCondition()
+        nonisolated(unsafe) var count = 0
+        let met = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<width {
-                group.addTask { () async throws -> Void in _ = try await runner.run { usleep(200_000) } }
+                group.addTask {
+                    try await runner.run { () -> Bool in
+                        arrived.lock()
+                        defer { arrived.unlock() }
+                        count += 1
+                        arrived.broadcast()
+                        let deadline = Date().addingTimeInterval(30)
+                        while count < width {
+                            if !arrived.wait(until: deadline) { return false }
+                        }
+                        return true
+                    }
+                }
             }
-            try await group.waitForAll()
+            return try await group.reduce(true) { $0 && $1 }
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        #expect(elapsed < 0.6, "took \(elapsed) s")
+        #expect(met, "only \(count) of \(width) jobs were ever running at once")
     }
 
     @Test("many small jobs all complete with the right results")
