@@ -9,7 +9,7 @@ import Core
 struct LitestreamCompatibilityTests {
     static var litestream: String? {
         let candidates: [String?] = [ProcessInfo.processInfo.environment["LITESTREAM_BIN"],
-                          SluiceSandbox.packageRoot.appendingPathComponent(".tools/litestream/bin/litestream").path]
+                          SluiceSandbox.packageRoot.appendingPathComponent(".tools/venv/bin/litestream").path]
         return candidates.compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
