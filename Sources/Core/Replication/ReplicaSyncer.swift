@@ -18,6 +18,8 @@ public actor ReplicaSyncer {
     private var lastSnapshotTime: Timestamp?
     private var snapshotTimeKnown = false
     private var lastRetention: Timestamp?
+    /// Our lease on the replica location, for clients that support leasing.
+    private var lease: Lease?
 
     public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment) {
         self.client = client
@@ -26,6 +28,45 @@ public actor ReplicaSyncer {
         self.environment = environment
         self.logger = environment.logger
         self.logger[metadataKey: "replica"] = "\(client.location)"
+    }
+
+    // MARK: - Lease
+
+    /// Takes the replica's lease before the first write; throws `LeaseError.held` naming the
+    /// holder if another replicator has it.
+    public func acquireLease() async throws {
+        guard let leasing = client as? any ReplicaLeasing else { return }
+        let token = Hex.format(environment.random.next(), width: 16) + Hex.format(environment.random.next(), width: 16)
+        lease = try await leasing.acquireLease(owner: options.leaseOwner, token: token,
+                                               duration: options.leaseDuration, now: environment.wallClock.now())
+        logger.info("lease acquired", metadata: ["expires": "\(lease!.expires)"])
+    }
+
+    /// Renews the lease once a third of it has passed. `LeaseError.lost` is fatal to the caller.
+    public func renewLeaseIfDue() async throws {
+        guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
+        let now = environment.wallClock.now()
+        guard current.expires - now <= options.leaseDuration * (2.0 / 3.0) else { return }
+        lease = try await leasing.renewLease(current, duration: options.leaseDuration, now: now)
+    }
+
+    /// Whether this syncer may write: it holds a lease with at least a third of its time left
+    /// (a margin for clock drift and slow requests), or the client does not lease.
+    private var mayWrite: Bool {
+        guard client is any ReplicaLeasing else { return true }
+        guard let lease else { return false }
+        return lease.expires - environment.wallClock.now() > options.leaseDuration / 3
+    }
+
+    /// Gives the lease back (at shutdown, after the final sync).
+    public func releaseLease() async {
+        guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
+        lease = nil
+        do {
+            try await leasing.releaseLease(current)
+        } catch {
+            logger.warning("could not release the lease; it expires by itself", metadata: ["error": "\(error)"])
+        }
     }
 
     // MARK: - WAL upload
@@ -42,6 +83,7 @@ public actor ReplicaSyncer {
     }
 
     private func syncUnchecked() async throws {
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
         guard let target = await database.position else { return }
         if let current = position, current.generation != target.generation {
             // Finish what is left of the old generation while its shadow still exists locally.
@@ -145,6 +187,7 @@ public actor ReplicaSyncer {
     /// with. The WAL the file may already contain is uploaded first, so no restore point can
     /// combine this snapshot with less WAL than it needs.
     public func snapshot() async throws {
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
         guard let lease = try await database.beginSnapshot() else { return }
         do {
             if position == nil || !(position!.isAtOrAfter(lease.requiredUpload)) {
@@ -193,6 +236,7 @@ public actor ReplicaSyncer {
     }
 
     public func enforceRetention(retention: Duration, now: Timestamp) async throws {
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
         let listing = try await ReplicaListing.load(from: client)
         let current = await database.position?.generation
         let plan = RetentionPlanner.plan(listing: listing, now: now, retention: retention, currentGeneration: current)
@@ -223,9 +267,12 @@ public actor ReplicaSyncer {
 public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
     case replicaAhead(replica: String, position: Position)
     case shadowMissing(position: Position)
+    case leaseNotHeld(replica: String)
 
     public var description: String {
         switch self {
+        case .leaseNotHeld(let replica):
+            return "not writing to \(replica): the lease could not be renewed in time; retrying"
         case .replicaAhead(let replica, let position):
             return "replica \(replica) holds WAL up to \(position), beyond the local WAL; starting a new generation"
         case .shadowMissing(let position):

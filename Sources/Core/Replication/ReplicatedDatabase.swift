@@ -42,6 +42,10 @@ public actor ReplicatedDatabase {
     private var snapshotsInProgress = 0
     private var lastWALGrowth: Timestamp
     private var lastCheckpoint: Timestamp?
+    /// Where the last checkpoint ran. Until the position moves there is nothing new to
+    /// checkpoint: a complete checkpoint waits for the next writer to restart the WAL, and an
+    /// incomplete one (readers holding old marks) is retried once new frames arrive.
+    private var lastCheckpointPosition: Position?
 
     public init(path: String, options: ReplicationOptions, environment: Environment) {
         self.state = LocalState(databasePath: path)
@@ -373,6 +377,7 @@ public actor ReplicatedDatabase {
 
     private func checkpointIfNeeded() async throws {
         guard let shadow, snapshotsInProgress == 0 else { return }
+        if let last = lastCheckpointPosition, last == position { return }
         let now = environment.wallClock.now()
         let walSize = (try? await environment.fileSystem.stat(state.walPath))?.size ?? 0
         let walFrames = walSize < Int64(WALFormat.headerSize) ? 0
@@ -437,6 +442,7 @@ public actor ReplicatedDatabase {
         }
         guard ran == true else { return }
         lastCheckpoint = environment.wallClock.now()
+        lastCheckpointPosition = position
         if let expected = truncateExpectation {
             try await truncateCheckpoint(expectedFrames: expected)
         }

@@ -22,6 +22,12 @@ public struct ReplicationOptions: Sendable, Equatable {
     public var layout: ReplicaLayout = .grouped
     /// Bytes of WAL frames copied or uploaded per chunk; bounds the replicator's memory.
     public var chunkSize: Int = 1 << 20
+    /// How long a replica lease lasts without renewal; renewed every third of it. A crashed
+    /// replicator blocks its successor for at most this long.
+    public var leaseDuration: Duration = .seconds(30)
+    /// Names this replicator in leases (`host:pid`), so a refused second replicator can say who
+    /// holds the location.
+    public var leaseOwner: String = "sluice"
 
     public init() {}
 }

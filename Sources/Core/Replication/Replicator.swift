@@ -31,14 +31,29 @@ public final class Replicator: Sendable {
             await database.close()
             throw error
         }
-        try await database.recordReplicas(replicas.map(\.location))
         let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment) }
+        do {
+            for syncer in syncers { try await syncer.acquireLease() }
+            try await database.recordReplicas(replicas.map(\.location))
+        } catch {
+            for syncer in syncers { await syncer.releaseLease() }
+            await database.close()
+            throw error
+        }
 
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.monitor(database, syncers: syncers, options: self.options, environment: self.environment) }
+        // A lost lease ends replication everywhere: another replicator owns a location now.
+        let fatal: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask { await Self.monitor(database, syncers: syncers, options: self.options, environment: self.environment); return nil }
             for syncer in syncers {
                 group.addTask { await Self.replicate(syncer, options: self.options, environment: self.environment) }
             }
+            for await result in group {
+                if let error = result {
+                    group.cancelAll()
+                    return error
+                }
+            }
+            return nil
         }
 
         // Cancelled: one last sync, in a task of its own so that cancellation does not cut it short.
@@ -50,15 +65,17 @@ public final class Replicator: Sendable {
             }
             for syncer in syncers {
                 do {
-                    try await syncer.sync()
+                    if fatal == nil { try await syncer.sync() }
                 } catch {
                     logger.error("final sync of a replica failed", metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
                 }
+                await syncer.releaseLease()
             }
             await database.close()
         }
         _ = try? await finalSync.value
         logger.info("replication stopped", metadata: ["db": "\(databasePath)"])
+        if let fatal { throw fatal }
     }
 
     private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], options: ReplicationOptions,
@@ -78,16 +95,21 @@ public final class Replicator: Sendable {
         }
     }
 
-    private static func replicate(_ syncer: ReplicaSyncer, options: ReplicationOptions, environment: Environment) async {
+    /// Returns the error that ended it, if replication of this replica must stop (lost lease).
+    private static func replicate(_ syncer: ReplicaSyncer, options: ReplicationOptions, environment: Environment) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
             do {
+                try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
                 try await syncer.snapshotIfDue()
                 try await syncer.enforceRetentionIfDue()
                 failures = 0
             } catch is CancellationError {
-                return
+                return nil
+            } catch let error as LeaseError {
+                environment.logger.critical("\(error)")
+                return error
             } catch {
                 failures += 1
                 environment.logger.error("replica sync failed", metadata: [
@@ -102,8 +124,9 @@ public final class Replicator: Sendable {
                 let jitter = Double(environment.random.next() % 1000) / 1000.0
                 delay = capped * (0.5 + jitter / 2)
             }
-            do { try await environment.clock.sleep(for: delay) } catch { return }
+            do { try await environment.clock.sleep(for: delay) } catch { return nil }
         }
+        return nil
     }
 
     /// The replica locations a previous `replicate` recorded beside the database.

@@ -1,0 +1,45 @@
+import Dispatch
+import Foundation
+
+/// SIGINT and SIGTERM handling for long-running commands.
+///
+/// The first signal calls `onFirstSignal` (replicate cancels its task, and the engine does a final
+/// sync of the database and every replica before returning, so exit is clean and status 0). A
+/// second signal while that is under way means the user wants out now: the process exits at once
+/// with status 1, skipping the final sync; nothing is lost that the next run cannot pick up, since
+/// the replica's listing is the truth about where it stands.
+///
+/// The default dispositions are ignored and the signals are received through dispatch sources,
+/// so the handler runs as ordinary code rather than in async-signal context.
+final class SignalHandling: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private var sources: [DispatchSourceSignal] = []
+
+    /// Starts watching SIGINT and SIGTERM; keep the returned value alive while the command runs.
+    static func install(onFirstSignal: @escaping @Sendable (Int32) -> Void) -> SignalHandling {
+        let handling = SignalHandling()
+        let queue = DispatchQueue(label: "sluice.signals")
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [handling] in handling.received(number, onFirstSignal: onFirstSignal) }
+            source.resume()
+            handling.sources.append(source)
+        }
+        return handling
+    }
+
+    private func received(_ number: Int32, onFirstSignal: (Int32) -> Void) {
+        lock.lock()
+        count += 1
+        let isFirst = count == 1
+        lock.unlock()
+        if isFirst {
+            onFirstSignal(number)
+        } else {
+            FileHandle.standardError.write(Data("error: second signal received; exiting without a final sync\n".utf8))
+            exit(1)
+        }
+    }
+}
