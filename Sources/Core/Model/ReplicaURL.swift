@@ -9,6 +9,8 @@
 /// `sftp(host:port:user:path:)`), each parsed from its own scheme in `init(parsing:)`.
 public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
     case file(path: String)
+    /// `s3://bucket/prefix?endpoint=...&region=...&force-path-style=...&skip-verify=...`
+    case s3(S3Location)
 
     /// Parses a replica URL or plain path; a one-line error says what was wrong and what to write.
     public init(parsing text: String) throws(ReplicaURLError) {
@@ -27,6 +29,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         switch scheme.lowercased() {
         case "file":
             self = .file(path: try Self.parseFileURLRest(rest, text: text))
+        case "s3":
+            self = .s3(try S3Location.parse(rest, text: ReplicaURLRedaction.redact(text)))
         default:
             throw .unsupportedScheme(scheme: scheme, text: ReplicaURLRedaction.redact(text))
         }
@@ -44,6 +48,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         case .file(let path):
             guard path.hasPrefix("/") else { return path }
             return "file://" + Self.percentEncodePath(path)
+        case .s3(let location):
+            return location.description
         }
     }
 
