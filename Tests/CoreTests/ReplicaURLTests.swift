@@ -23,7 +23,7 @@ struct ReplicaURLTests {
 
     @Test("bad URLs fail with a one-line message saying what to write", arguments: [
         ("", "empty replica URL: use file:///path or a plain path"),
-        ("s3://bucket/prefix", "unsupported replica URL scheme 's3' in 's3://bucket/prefix': use file:///path or a plain path"),
+        ("gs://bucket/prefix", "unsupported replica URL scheme 'gs' in 'gs://bucket/prefix': use file:///path or a plain path"),
         ("xyz://host/path", "unsupported replica URL scheme 'xyz' in 'xyz://host/path': use file:///path or a plain path"),
         ("ftp://user:hunter2@host/path",
          "unsupported replica URL scheme 'ftp' in 'ftp://user:REDACTED@host/path': use file:///path or a plain path"),

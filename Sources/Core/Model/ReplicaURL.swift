@@ -11,6 +11,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
     case file(path: String)
     /// `sftp://user[:password]@host[:port]/path?options`; see `SFTPLocation`.
     case sftp(SFTPLocation)
+    /// `s3://bucket/prefix?endpoint=...&region=...&force-path-style=...&skip-verify=...`
+    case s3(S3Location)
 
     /// Parses a replica URL or plain path; a one-line error says what was wrong and what to write.
     public init(parsing text: String) throws(ReplicaURLError) {
@@ -31,6 +33,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
             self = .file(path: try Self.parseFileURLRest(rest, text: text))
         case "sftp":
             self = .sftp(try SFTPLocation.parse(rest: rest, text: text))
+        case "s3":
+            self = .s3(try S3Location.parse(rest, text: ReplicaURLRedaction.redact(text)))
         default:
             throw .unsupportedScheme(scheme: scheme, text: ReplicaURLRedaction.redact(text))
         }
@@ -49,6 +53,8 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
             guard path.hasPrefix("/") else { return path }
             return "file://" + Self.percentEncodePath(path)
         case .sftp(let location):
+            return location.description
+        case .s3(let location):
             return location.description
         }
     }

@@ -172,7 +172,7 @@ final class CurlSFTPHandle: @unchecked Sendable {
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     init?() {
-        _ = CurlGlobal.initialized
+        CurlGlobal.initialize()
         guard let curl = curl_easy_init() else { return nil }
         self.curl = curl
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -318,10 +318,4 @@ private let curlReadFromSource: @convention(c) (UnsafeMutablePointer<CChar>?, In
     let source = Unmanaged<UploadSource>.fromOpaque(context!).takeUnretainedValue()
     guard let buffer else { return Int(CURL_READFUNC_ABORT) }
     return source.fill(UnsafeMutableRawBufferPointer(start: buffer, count: size * count)) ?? Int(CURL_READFUNC_ABORT)
-}
-
-/// `curl_global_init` must run once before any handle exists, and is not thread-safe itself:
-/// a static `let` runs it exactly once.
-enum CurlGlobal {
-    static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 }

@@ -1,0 +1,352 @@
+import CCurl
+import CShims
+import Core
+import Foundation
+import Glibc
+
+/// TLS and spooling settings of a `CurlHTTPTransport`.
+public struct CurlTransportOptions: Sendable, Equatable {
+    /// A CA bundle file replacing the system's, or nil for the system default.
+    public var caBundle: String?
+    /// Certificate and host-name verification; off only for test endpoints (`skip-verify`).
+    public var verifyTLS: Bool
+    /// Where large response bodies are spooled (each file is unlinked as soon as it is open).
+    public var spoolDirectory: String
+
+    public init(caBundle: String? = nil, verifyTLS: Bool = true,
+                spoolDirectory: String = FileManager.default.temporaryDirectory.path) {
+        self.caBundle = caBundle
+        self.verifyTLS = verifyTLS
+        self.spoolDirectory = spoolDirectory
+    }
+
+    /// The CA bundle named by the environment: `AWS_CA_BUNDLE`, then `CURL_CA_BUNDLE`, then
+    /// `SSL_CERT_FILE`; nil when none is set.
+    public static func caBundle(from environment: [String: String]) -> String? {
+        for name in ["AWS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
+            if let value = environment[name], !value.isEmpty { return value }
+        }
+        return nil
+    }
+}
+
+/// The production `HTTPTransport` on libcurl's easy interface.
+///
+/// Each request runs on the injected `BlockingRunner` (a dedicated thread pool), so a transfer
+/// never blocks Swift's cooperative pool. Easy handles are pooled and reused, which keeps their
+/// connections (and TLS sessions) alive between requests. HTTP/1.1 only, no redirects followed,
+/// no `Expect: 100-continue` round trip, and no signals (`CURLOPT_NOSIGNAL`), as threads require.
+public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
+    private let runner: any BlockingRunner
+    private let options: CurlTransportOptions
+    private let pool = CurlHandlePool()
+
+    public init(runner: any BlockingRunner, options: CurlTransportOptions = CurlTransportOptions()) {
+        CurlGlobal.initialize()
+        self.runner = runner
+        self.options = options
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let pool = self.pool, options = self.options
+        return try await runner.run { try Self.perform(request, spoolTo: nil, pool: pool, options: options) }
+    }
+
+    public func stream(_ request: HTTPRequest) async throws -> (response: HTTPResponse, body: (any ByteSource)?) {
+        let pool = self.pool, options = self.options
+        let fd = try await runner.run { try Self.openSpoolFile(in: options.spoolDirectory) }
+        let response: HTTPResponse
+        do {
+            response = try await runner.run { try Self.perform(request, spoolTo: fd, pool: pool, options: options) }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        guard response.isSuccess else {
+            Glibc.close(fd)
+            return (response, nil)
+        }
+        let size = Int64(lseek(fd, 0, SEEK_END))
+        return (response, SpooledFileSource(fd: fd, size: size, runner: runner))
+    }
+
+    // MARK: - One transfer (blocking)
+
+    /// A file no other process can reach: created exclusively, then unlinked while open.
+    private static func openSpoolFile(in directory: String) throws -> Int32 {
+        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
+        template += Array("sluice-http-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw HTTPTransportError(kind: .other, code: Int(errno),
+                                     message: "cannot create a spool file in \(directory): \(String(cString: strerror(errno)))")
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    private static func perform(_ request: HTTPRequest, spoolTo fd: Int32?, pool: CurlHandlePool,
+                                options: CurlTransportOptions) throws -> HTTPResponse {
+        guard let handle = pool.take() else {
+            throw HTTPTransportError(kind: .other, code: -1, message: "libcurl could not create a handle")
+        }
+        defer { pool.give(handle) }
+        curl_easy_reset(handle)
+
+        let context = TransferContext(upload: request.body, spoolFD: fd)
+        let contextPointer = Unmanaged.passUnretained(context).toOpaque()
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+
+        let code: CURLcode = withExtendedLifetime(context) {
+            errorBuffer.withUnsafeMutableBufferPointer { errorPointer -> CURLcode in
+                sluice_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorPointer.baseAddress)
+                sluice_curl_setopt_string(handle, CURLOPT_URL, request.url)
+                sluice_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+                sluice_curl_setopt_long(handle, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+                sluice_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+                sluice_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.timeouts.connect.milliseconds))
+                sluice_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, request.timeouts.lowSpeedBytesPerSecond)
+                sluice_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME,
+                                        max(1, Int(request.timeouts.lowSpeedWindow.milliseconds / 1000)))
+                if let total = request.timeouts.total {
+                    sluice_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(total.milliseconds))
+                }
+                sluice_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, options.verifyTLS ? 1 : 0)
+                sluice_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, options.verifyTLS ? 2 : 0)
+                if let bundle = options.caBundle { sluice_curl_setopt_string(handle, CURLOPT_CAINFO, bundle) }
+
+                switch request.method {
+                case "GET":
+                    sluice_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                case "HEAD":
+                    sluice_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+                case "PUT":
+                    // UPLOAD with a known size sends Content-Length, never chunked encoding.
+                    sluice_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+                    sluice_curl_setopt_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
+                case "POST":
+                    sluice_curl_setopt_long(handle, CURLOPT_POST, 1)
+                    sluice_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
+                default:
+                    sluice_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+                    if !request.body.isEmpty {
+                        sluice_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+                        sluice_curl_setopt_off(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.count))
+                    }
+                }
+                sluice_curl_setopt_read_function(handle, curlRead)
+                sluice_curl_setopt_pointer(handle, CURLOPT_READDATA, contextPointer)
+                sluice_curl_setopt_write_function(handle, curlWrite)
+                sluice_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, contextPointer)
+                sluice_curl_setopt_header_function(handle, curlHeader)
+                sluice_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, contextPointer)
+
+                // An empty `Expect:` stops libcurl's 100-continue wait, which costs a second
+                // against servers that never answer it; curl's POST default Content-Type is
+                // replaced by whatever the caller set, or blanked.
+                var lines = request.headers.map { "\($0.name): \($0.value)" }
+                lines.append("Expect:")
+                if !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                    lines.append("Content-Type:")
+                }
+                for line in lines { headerList = curl_slist_append(headerList, line) }
+                sluice_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
+
+                return curl_easy_perform(handle)
+            }
+        }
+
+        if let writeError = context.writeError {
+            throw HTTPTransportError(kind: .other, code: Int(writeError),
+                                     message: "cannot spool the response body: \(String(cString: strerror(writeError)))")
+        }
+        guard code == CURLE_OK else {
+            let detail = String(cString: errorBuffer)
+            let summary = String(cString: curl_easy_strerror(code))
+            return try { throw HTTPTransportError(
+                kind: CurlErrorKind.kind(of: Int(code.rawValue)), code: Int(code.rawValue),
+                message: detail.isEmpty ? summary : detail) }()
+        }
+        var status = 0
+        sluice_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, headers: context.headers, body: context.body)
+    }
+}
+
+/// How libcurl's error numbers map onto the transport's retry-relevant kinds.
+public enum CurlErrorKind {
+    public static func kind(of code: Int) -> HTTPTransportError.Kind {
+        switch code {
+        case 6, 5: return .couldNotResolve                 // COULDNT_RESOLVE_HOST / _PROXY
+        case 7: return .couldNotConnect                    // COULDNT_CONNECT
+        case 28: return .timedOut                          // OPERATION_TIMEDOUT
+        case 18, 52, 55, 56: return .connectionLost        // PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+        case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91: return .tls
+        default: return .other
+        }
+    }
+}
+
+// MARK: - Callbacks
+
+/// What one transfer reads from and writes into; owned by `perform` for the transfer's length.
+private final class TransferContext {
+    let upload: [UInt8]
+    var uploadOffset = 0
+    let spoolFD: Int32?
+    var headers: [HTTPHeader] = []
+    var status = 0
+    var body: [UInt8] = []
+    var writeError: Int32?
+
+    /// Error bodies are a few hundred bytes of XML; anything bigger is not worth keeping.
+    static let inMemoryErrorLimit = 1 << 20
+
+    init(upload: [UInt8], spoolFD: Int32?) {
+        self.upload = upload
+        self.spoolFD = spoolFD
+    }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
+        Unmanaged<TransferContext>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+}
+
+private let curlRead: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    buffer, size, count, userData in
+    let context = TransferContext.from(userData)
+    let n = min(size * count, context.upload.count - context.uploadOffset)
+    guard n > 0, let buffer else { return 0 }
+    context.upload.withUnsafeBytes { bytes in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + context.uploadOffset, byteCount: n)
+    }
+    context.uploadOffset += n
+    return n
+}
+
+private let curlWrite: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    buffer, size, count, userData in
+    let context = TransferContext.from(userData)
+    let n = size * count
+    guard n > 0, let buffer else { return 0 }
+    if let fd = context.spoolFD, (200..<300).contains(context.status) {
+        var done = 0
+        while done < n {
+            let written = Glibc.write(fd, buffer + done, n - done)
+            if written < 0 {
+                if errno == EINTR { continue }
+                context.writeError = errno
+                return 0   // makes libcurl abort the transfer
+            }
+            done += written
+        }
+    } else if context.body.count < TransferContext.inMemoryErrorLimit || context.spoolFD == nil {
+        let raw = UnsafeRawBufferPointer(start: buffer, count: n)
+        context.body.append(contentsOf: raw)
+    }
+    return n
+}
+
+private let curlHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    buffer, size, count, userData in
+    let context = TransferContext.from(userData)
+    let n = size * count
+    guard let buffer else { return n }
+    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: n), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    if line.hasPrefix("HTTP/") {
+        // A new status line (after a 100 Continue, say) starts a new header block.
+        let parts = line.split(separator: " ")
+        context.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        context.headers = []
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        context.headers.append(HTTPHeader(name, value))
+    }
+    return n
+}
+
+// MARK: - Handles
+
+/// libcurl's global state is initialised once, before any thread makes a handle.
+
+/// Idle easy handles; each keeps its own connection cache, so reuse saves TCP and TLS setup.
+private final class CurlHandlePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [UnsafeMutableRawPointer] = []
+    private let maxIdle = 8
+
+    func take() -> UnsafeMutableRawPointer? {
+        lock.lock()
+        let handle = idle.popLast()
+        lock.unlock()
+        return handle ?? curl_easy_init()
+    }
+
+    func give(_ handle: UnsafeMutableRawPointer) {
+        lock.lock()
+        if idle.count < maxIdle {
+            idle.append(handle)
+            lock.unlock()
+        } else {
+            lock.unlock()
+            curl_easy_cleanup(handle)
+        }
+    }
+
+    deinit {
+        for handle in idle { curl_easy_cleanup(handle) }
+    }
+}
+
+/// A spooled response body: an unlinked temp file read from the start, closed (and so freed)
+/// by `close()` or when the source is released.
+final class SpooledFileSource: ByteSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var fd: Int32
+    private var offset: Int64 = 0
+    let size: Int64
+    private let runner: any BlockingRunner
+
+    init(fd: Int32, size: Int64, runner: any BlockingRunner) {
+        self.fd = fd
+        self.size = size
+        self.runner = runner
+    }
+
+    deinit { if fd >= 0 { Glibc.close(fd) } }
+
+    func read(upTo maxCount: Int) async throws -> [UInt8] {
+        let (fd, start) = lock.withLock { (self.fd, offset) }
+        let count = Int(min(Int64(maxCount), size - start))
+        guard fd >= 0, count > 0 else { return [] }
+        let chunk = try await runner.run { () throws -> [UInt8] in
+            var bytes = [UInt8](repeating: 0, count: count)
+            var done = 0
+            while done < count {
+                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(start) + off_t(done)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    throw ByteSourceError.truncated(path: "HTTP response spool", expected: start + Int64(count),
+                                                    actual: start + Int64(done))
+                }
+                done += n
+            }
+            return bytes
+        }
+        lock.withLock { offset = start + Int64(chunk.count) }
+        return chunk
+    }
+
+    func close() async {
+        let fd = lock.withLock { () -> Int32 in
+            let fd = self.fd
+            self.fd = -1
+            return fd
+        }
+        if fd >= 0 { Glibc.close(fd) }
+    }
+}

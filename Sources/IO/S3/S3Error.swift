@@ -1,0 +1,47 @@
+import Core
+
+/// Why an S3 request failed. Every message is one line naming the bucket and the cause, and
+/// never contains a secret key or session token.
+public enum S3Error: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No HTTP answer: DNS, connection, TLS or timeout.
+    case unreachable(bucket: String, endpoint: String, reason: String)
+    case noSuchBucket(bucket: String, endpoint: String)
+    /// 403: wrong or unknown keys, a bad signature, or a policy that forbids the operation.
+    case accessDenied(bucket: String, code: String, message: String)
+    /// 301: the bucket lives in another region than the one configured.
+    case wrongRegion(bucket: String, configured: String, actual: String?)
+    /// Any other failed request.
+    case requestFailed(bucket: String, operation: String, status: Int, code: String, message: String)
+    /// DeleteObjects accepted the batch but could not delete `key`.
+    case deleteFailed(bucket: String, key: String, code: String, message: String)
+    /// An answer that is not what S3 sends.
+    case malformedResponse(bucket: String, operation: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let bucket, let endpoint, let reason):
+            return "s3 bucket \(bucket): cannot reach \(endpoint): \(reason); check the endpoint and the network"
+        case .noSuchBucket(let bucket, let endpoint):
+            return "s3 bucket \(bucket) does not exist at \(endpoint); create it or fix the bucket name"
+        case .accessDenied(let bucket, let code, let message):
+            let hint: String
+            switch code {
+            case "SignatureDoesNotMatch": hint = "the secret access key is wrong"
+            case "InvalidAccessKeyId": hint = "the access key id is unknown"
+            case "ExpiredToken", "InvalidToken": hint = "the session token has expired or is invalid"
+            case "RequestTimeTooSkewed": hint = "the system clock is off; fix it"
+            default: hint = "check the credentials and the bucket policy"
+            }
+            return "s3 bucket \(bucket): access denied (\(code)\(message.isEmpty ? "" : ": \(message)")); \(hint)"
+        case .wrongRegion(let bucket, let configured, let actual):
+            return "s3 bucket \(bucket) is not in region \(configured)"
+                + (actual.map { "; it is in \($0): add region=\($0) to the URL" } ?? "; set region= in the URL")
+        case .requestFailed(let bucket, let operation, let status, let code, let message):
+            return "s3 bucket \(bucket): \(operation) failed with HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(message.isEmpty ? "" : ": \(message)")"
+        case .deleteFailed(let bucket, let key, let code, let message):
+            return "s3 bucket \(bucket): cannot delete \(key): \(code)\(message.isEmpty ? "" : ": \(message)")"
+        case .malformedResponse(let bucket, let operation, let reason):
+            return "s3 bucket \(bucket): unexpected answer to \(operation): \(reason)"
+        }
+    }
+}

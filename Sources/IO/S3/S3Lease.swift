@@ -1,0 +1,98 @@
+import Core
+
+/// The lease on an S3 replica: one object, `<prefix>/lease`, holding `Lease.encoded`.
+///
+/// Every change is one conditional write, never a read followed by a blind write: acquiring
+/// creates it with `If-None-Match: *`; renewing and taking over an expired lease replace it with
+/// `If-Match: <ETag>` of the version we read. A 412 after an attempt that may have applied
+/// unseen (a timeout, a 5xx) is checked by reading the object: if it carries our token and
+/// expiry, the write was ours.
+extension S3ReplicaClient {
+    var leaseKey: String { key("lease") }
+
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+        let wanted = Lease(owner: owner, token: token, expires: now + duration)
+        // The lease can vanish (released) between our failed create and our read: try again a few times.
+        for _ in 0..<3 {
+            let created = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
+                                                         extraHeaders: [HTTPHeader("If-None-Match", "*")]))
+            if created.succeeded { return try stored(wanted, from: created) }
+            guard isPreconditionFailure(created) else { try created.requireSuccess(self, key: nil); continue }
+
+            guard let current = try await readLease() else { continue }
+            if created.earlierAttemptMayHaveApplied, current.token == token { return current }
+            guard current.expires <= now else { throw LeaseError.held(replica: location, holder: current) }
+
+            // The holder's lease expired: replace exactly the version we read.
+            let takeover = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
+                                                          extraHeaders: [HTTPHeader("If-Match", current.version)]))
+            if takeover.succeeded { return try stored(wanted, from: takeover) }
+            guard isPreconditionFailure(takeover) || takeover.response.status == 404 else {
+                try takeover.requireSuccess(self, key: nil)
+                continue
+            }
+            // Someone else changed it first (or our unseen attempt did).
+            if let now = try await readLease() {
+                if takeover.earlierAttemptMayHaveApplied, now.token == token { return now }
+                throw LeaseError.held(replica: location, holder: now)
+            }
+        }
+        throw S3Error.requestFailed(bucket: bucket, operation: "acquire lease", status: 409, code: "ConditionalRequestConflict",
+                                    message: "the lease object kept changing")
+    }
+
+    public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+        let wanted = Lease(owner: lease.owner, token: lease.token, expires: now + duration)
+        let answer = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
+                                                    extraHeaders: [HTTPHeader("If-Match", lease.version)]))
+        if answer.succeeded { return try stored(wanted, from: answer) }
+        guard isPreconditionFailure(answer) || answer.response.status == 404 else {
+            try answer.requireSuccess(self, key: nil)
+            return lease
+        }
+        let current = try await readLease()
+        if let current, answer.earlierAttemptMayHaveApplied, current.token == lease.token, current.expires == wanted.expires {
+            return current
+        }
+        guard let current else { throw LeaseError.lost(replica: location, reason: "the lease object was removed") }
+        if current.token == lease.token {
+            throw LeaseError.lost(replica: location, reason: "the lease object changed under us")
+        }
+        throw LeaseError.lost(replica: location, reason: "it was taken over by \(current)")
+    }
+
+    public func releaseLease(_ lease: Lease) async throws {
+        guard let current = try await readLease(), current.token == lease.token else { return }
+        // Conditional on the version we just read, so a successor's fresh lease is never removed.
+        let answer = try await perform(S3Operation(name: "DeleteObject", method: "DELETE", key: leaseKey,
+                                                   headers: [HTTPHeader("If-Match", current.version)]))
+        if answer.succeeded || answer.response.status == 404 || isPreconditionFailure(answer) { return }
+        try answer.requireSuccess(self, key: nil)
+    }
+
+    /// The stored lease with its ETag as version, or nil when there is none.
+    func readLease() async throws -> Lease? {
+        let answer = try await perform(S3Operation(name: "GetObject", method: "GET", key: leaseKey))
+        if answer.response.status == 404 && answer.errorCode != "NoSuchBucket" { return nil }
+        try answer.requireSuccess(self, key: leaseKey)
+        let version = answer.response.header("ETag") ?? ""
+        guard let lease = Lease.decode(answer.response.body, version: version) else {
+            throw S3Error.malformedResponse(bucket: bucket, operation: "read lease",
+                                            reason: "\(leaseKey) is not a lease object; remove it if no replicator runs")
+        }
+        return lease
+    }
+
+    private func stored(_ lease: Lease, from answer: S3Answer) throws -> Lease {
+        guard let etag = answer.response.header("ETag"), !etag.isEmpty else {
+            throw S3Error.malformedResponse(bucket: bucket, operation: "write lease", reason: "no ETag in the answer")
+        }
+        var stored = lease
+        stored.version = etag
+        return stored
+    }
+
+    private func isPreconditionFailure(_ answer: S3Answer) -> Bool {
+        answer.response.status == 412 || answer.errorCode == "PreconditionFailed"
+    }
+}
