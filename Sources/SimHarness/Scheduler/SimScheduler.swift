@@ -106,7 +106,7 @@ public final class SimScheduler: @unchecked Sendable {
     }
 
     private enum Step {
-        case run(UnownedJob, offset: Int, runnable: Int)
+        case run(UnownedJob, offset: Int, runnable: Int, now: Duration)
         case fire([CheckedContinuation<Void, any Error>], deadline: Duration, sequence: UInt64)
         case skip
         case stop(SimFailure)
@@ -137,7 +137,7 @@ public final class SimScheduler: @unchecked Sendable {
                     } else {
                         state.ready.remove(at: state.readyHead + offset)
                     }
-                    return .run(job, offset: offset, runnable: runnable)
+                    return .run(job, offset: offset, runnable: runnable, now: state.now)
                 }
                 // Idle: jump to the earliest deadline and wake every sleep due then; the pick
                 // above then orders their continuations.
@@ -156,7 +156,7 @@ public final class SimScheduler: @unchecked Sendable {
                 return .fire(due, deadline: deadline, sequence: firstSequence)
             }
             switch step {
-            case .run(let job, let offset, let runnable):
+            case .run(let job, let offset, let runnable, let now):
                 jobs += 1
                 traceLog.append(.pick, at: now, UInt64(offset), UInt64(runnable))
                 job.runSynchronously(on: unownedExecutor)
