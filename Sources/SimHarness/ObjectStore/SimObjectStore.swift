@@ -1,0 +1,244 @@
+import Core
+
+/// An in-memory object store with S3's shape (flat keys, whole-object writes, lexicographic
+/// paginated listings with a delimiter, conditional writes) and seeded faults.
+///
+/// It is an actor, so under the simulator its operations interleave like requests to a real
+/// store: a stalled request suspends on the SimClock while others proceed. Every decision is
+/// a function of the seed: listings sort keys, faults come from the store's own random stream.
+public actor SimObjectStore {
+    /// A stored object's metadata.
+    public struct ObjectInfo: Sendable, Equatable {
+        public var key: String
+        public var size: Int64
+        /// Increases with every write to the store; conditional writes compare it (an ETag).
+        public var version: UInt64
+        public var modified: Timestamp
+    }
+
+    /// One page of a listing.
+    public struct ListPage: Sendable, Equatable {
+        /// Objects directly in the page, sorted.
+        public var objects: [ObjectInfo]
+        /// With a delimiter: the "folders" (key prefixes through the delimiter), sorted.
+        public var commonPrefixes: [String]
+        /// Pass as `startAfter` to get the next page; nil on the last page.
+        public var nextStartAfter: String?
+    }
+
+    /// What the store did, for tests and fault-density reports.
+    public struct Statistics: Sendable, Equatable {
+        public var operations = 0
+        public var errors = 0
+        public var throttles = 0
+        public var ambiguous = 0
+        public var stalls = 0
+        public var pages = 0
+    }
+
+    private struct Stored {
+        var bytes: [UInt8]
+        var version: UInt64
+        var modified: Timestamp
+    }
+
+    private var objects: [String: Stored] = [:]
+    private var nextVersion: UInt64 = 1
+    private let clock: any Clock<Duration>
+    private let wallClock: any WallClock
+    private let random: any RandomSource
+    public private(set) var faults: ObjectStoreFaults
+    public private(set) var statistics = Statistics()
+
+    /// - Parameters:
+    ///   - clock: Where stalls and latency sleep: the run's SimClock.
+    ///   - wallClock: Stamps objects' modification times.
+    ///   - random: The store's own seeded stream (`scheduler.randomSource("object-store")`).
+    public init(clock: any Clock<Duration>, wallClock: any WallClock, random: any RandomSource,
+                faults: ObjectStoreFaults = .none) {
+        self.clock = clock
+        self.wallClock = wallClock
+        self.random = random
+        self.faults = faults
+    }
+
+    /// A store on the scheduler's clocks and a stream of its seed named `stream`.
+    public init(scheduler: SimScheduler, faults: ObjectStoreFaults = .none, stream: String = "object-store") {
+        self.init(clock: scheduler.clock, wallClock: SimWallClock(scheduler: scheduler),
+                  random: scheduler.randomSource(stream), faults: faults)
+    }
+
+    /// Changes the fault mix, e.g. to heal the store for a liveness phase.
+    public func setFaults(_ faults: ObjectStoreFaults) { self.faults = faults }
+
+    // MARK: - Operations (faulty)
+
+    @discardableResult
+    public func put(_ key: String, _ bytes: [UInt8]) async throws -> ObjectInfo {
+        try await perform("PUT", key, mutates: true) { store in store.store(key, bytes) }
+    }
+
+    public func get(_ key: String) async throws -> [UInt8] {
+        try await perform("GET", key, mutates: false) { store in
+            guard let object = store.objects[key] else { throw SimObjectStoreError.notFound(key: key) }
+            return object.bytes
+        }
+    }
+
+    /// An object's bytes and the metadata of that same version (a GET with its ETag).
+    public func getObject(_ key: String) async throws -> (bytes: [UInt8], info: ObjectInfo) {
+        try await perform("GET", key, mutates: false) { store in
+            guard let object = store.objects[key] else { throw SimObjectStoreError.notFound(key: key) }
+            return (object.bytes, store.info(key)!)
+        }
+    }
+
+    public func head(_ key: String) async throws -> ObjectInfo? {
+        try await perform("HEAD", key, mutates: false) { store in store.info(key) }
+    }
+
+    /// Deletes a key; a missing key is not an error, as in S3.
+    public func delete(_ key: String) async throws {
+        try await perform("DELETE", key, mutates: true) { store in store.objects[key] = nil }
+    }
+
+    /// Creates `key` only if it does not exist (`If-None-Match: *`).
+    @discardableResult
+    public func putIfAbsent(_ key: String, _ bytes: [UInt8]) async throws -> ObjectInfo {
+        try await perform("PUT-IF-ABSENT", key, mutates: true) { store in
+            guard store.objects[key] == nil else { throw SimObjectStoreError.preconditionFailed(key: key) }
+            return store.store(key, bytes)
+        }
+    }
+
+    /// Replaces `key` only if its current version is `version` (`If-Match`).
+    @discardableResult
+    public func putIfVersion(_ key: String, _ bytes: [UInt8], version: UInt64) async throws -> ObjectInfo {
+        try await perform("PUT-IF-MATCH", key, mutates: true) { store in
+            guard store.objects[key]?.version == version else { throw SimObjectStoreError.preconditionFailed(key: key) }
+            return store.store(key, bytes)
+        }
+    }
+
+    /// Deletes `key` only if its current version is `version`; a missing key is not an error.
+    public func deleteIfVersion(_ key: String, version: UInt64) async throws {
+        try await perform("DELETE-IF-MATCH", key, mutates: true) { store in
+            guard let current = store.objects[key] else { return }
+            guard current.version == version else { throw SimObjectStoreError.preconditionFailed(key: key) }
+            store.objects[key] = nil
+        }
+    }
+
+    /// One page of the keys under `prefix`, sorted, starting after `startAfter`. With a
+    /// delimiter, keys that continue past it under the prefix are rolled up into common prefixes.
+    public func listPage(prefix: String, delimiter: Character? = nil, startAfter: String? = nil) async throws -> ListPage {
+        statistics.pages += 1
+        if faults.listPageDelay > .zero { try await clock.sleep(for: faults.listPageDelay) }
+        return try await perform("LIST", prefix, mutates: false) { store in
+            store.page(prefix: prefix, delimiter: delimiter, startAfter: startAfter, limit: store.faults.listPageSize)
+        }
+    }
+
+    // MARK: - Inspection (no faults, no time): for oracles and tests
+
+    /// Every key, sorted.
+    public func allKeys() -> [String] { objects.keys.sorted() }
+
+    /// An object's bytes, or nil; never faulty.
+    public func peek(_ key: String) -> [UInt8]? { objects[key]?.bytes }
+
+    // MARK: - Internals
+
+    private func store(_ key: String, _ bytes: [UInt8]) -> ObjectInfo {
+        objects[key] = Stored(bytes: bytes, version: nextVersion, modified: wallClock.now())
+        nextVersion += 1
+        return info(key)!
+    }
+
+    private func info(_ key: String) -> ObjectInfo? {
+        objects[key].map { ObjectInfo(key: key, size: Int64($0.bytes.count), version: $0.version, modified: $0.modified) }
+    }
+
+    private func page(prefix: String, delimiter: Character?, startAfter: String?, limit: Int) -> ListPage {
+        var result = ListPage(objects: [], commonPrefixes: [], nextStartAfter: nil)
+        var entries = 0
+        var lastEntry: String?
+        for key in objects.keys.filter({ $0.hasPrefix(prefix) }).sorted() {
+            var entry = key
+            var isPrefix = false
+            if let delimiter, let cut = key.dropFirst(prefix.count).firstIndex(of: delimiter) {
+                entry = String(key[...cut])
+                isPrefix = true
+            }
+            if entry == lastEntry { continue }
+            if let startAfter, entry <= startAfter { continue }
+            if entries == limit {
+                result.nextStartAfter = lastEntry
+                break
+            }
+            lastEntry = entry
+            entries += 1
+            if isPrefix { result.commonPrefixes.append(entry) } else { result.objects.append(info(key)!) }
+        }
+        return result
+    }
+
+    /// Runs one request: latency and maybe a stall, maybe a refusal, the effect, maybe a lost
+    /// response, maybe another stall. The effect itself is atomic within the actor.
+    private func perform<R: Sendable>(_ operation: String, _ key: String, mutates: Bool,
+                                      _ effect: (isolated SimObjectStore) throws -> R) async throws -> R {
+        statistics.operations += 1
+        try await delay(faults.latency)
+        if chance(faults.stallBeforeRate) {
+            statistics.stalls += 1
+            SimTrace.record("store.stall-before \(operation) \(key)")
+            try await delay(faults.stallDuration)
+        }
+        if chance(faults.throttleRate) {
+            statistics.throttles += 1
+            SimTrace.record("store.throttle \(operation) \(key)")
+            throw SimObjectStoreError.unavailable(operation: operation, key: key, status: 503, reason: "SlowDown: reduce your request rate")
+        }
+        if chance(faults.errorRate) {
+            statistics.errors += 1
+            SimTrace.record("store.error \(operation) \(key)")
+            throw SimObjectStoreError.unavailable(operation: operation, key: key, status: 500, reason: "InternalError")
+        }
+        let result = try effect(self)
+        SimTrace.record("store.\(operation) \(key)")
+        if mutates && chance(faults.ambiguousRate) {
+            statistics.ambiguous += 1
+            SimTrace.record("store.ambiguous \(operation) \(key)")
+            throw SimObjectStoreError.unavailable(operation: operation, key: key, status: 0, reason: "connection reset after the request was sent")
+        }
+        if chance(faults.stallAfterRate) {
+            statistics.stalls += 1
+            SimTrace.record("store.stall-after \(operation) \(key)")
+            try await delay(faults.stallDuration)
+        }
+        return result
+    }
+
+    /// Draws only when the rate is positive, so a fault class switched off consumes no draws
+    /// and leaves the stream of the others unchanged.
+    private func chance(_ rate: Double) -> Bool {
+        guard rate > 0 else { return false }
+        return Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) < rate
+    }
+
+    private func delay(_ range: ClosedRange<Duration>) async throws {
+        guard range.upperBound > .zero else { return }
+        let low = range.lowerBound.nanoseconds, high = range.upperBound.nanoseconds
+        let span = UInt64(high - low)
+        let drawn = span == 0 ? low : low + Int64(random.next() % (span + 1))
+        if drawn > 0 { try await clock.sleep(for: .nanoseconds(drawn)) }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, rounded toward zero.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
