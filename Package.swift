@@ -34,6 +34,7 @@ let package = Package(
             name: "IO",
             dependencies: ["Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
+        .target(name: "SimHarness", dependencies: ["Core", "SQLite", "CSQLite", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
@@ -44,5 +45,6 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
         .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "Simulation", dependencies: ["SimHarness", "Core", "SQLite"], swiftSettings: swiftSettings),
     ]
 )
