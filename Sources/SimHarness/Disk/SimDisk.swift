@@ -144,6 +144,7 @@ public final class SimDisk: @unchecked Sendable {
     public func open(_ path: String, mode: FileOpenMode, by process: SimProcess) throws(DiskError) -> SimFileDescriptor {
         try mutex.withLock { () throws(DiskError) -> SimFileDescriptor in
             try checkFault(.open, node: nil, process: process.id)
+            if try components(path).isEmpty { throw .isADirectory }
             let (directoryID, directory, name) = try resolveParent(path)
             let nodeID: Int
             if let existing = directory.live[name] {
