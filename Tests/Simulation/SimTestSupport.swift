@@ -46,10 +46,11 @@ final class TestProcess: @unchecked Sendable {
     let opener: SQLiteDatabaseOpener
     private(set) var connections: [any SQLiteConnection] = []
 
-    init(disk: SimDisk, name: String, clock: ManualWallClock, seed: UInt64, asDefault: Bool = false) throws {
+    init(disk: SimDisk, name: String, clock: ManualWallClock, seed: UInt64, asDefault: Bool = false,
+         powersafeOverwrite: Bool = true) throws {
         process = disk.startProcess(named: name)
         vfs = SimVFS(disk: disk, process: process, random: SplitMix64(seed: seed), wallClock: { clock.now() },
-                     sleep: { clock.advance(by: $0) })
+                     sleep: { clock.advance(by: $0) }, powersafeOverwrite: powersafeOverwrite)
         try vfs.register(asDefault: asDefault)
         fileSystem = SimFileSystem(disk: disk, process: process)
         opener = SQLiteDatabaseOpener(vfsName: asDefault ? nil : vfs.name, runner: InlineRunner())

@@ -19,38 +19,33 @@ final class FileNode {
 
     init(modified: Timestamp) { self.modified = modified }
 
-    var hasUnsyncedChanges: Bool {
-        !dirtySectors.isEmpty || minimumSizeSinceSync != durable.count || live.count != durable.count
-    }
-
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         guard bytes.count > 0 else { return }
         let end = offset + bytes.count
-        if end > live.count { live.append(contentsOf: repeatElement(0, count: end - live.count)) }
+        if end > live.count { live.resize(to: end) }
         live.withUnsafeMutableBytes { target in
             (target.baseAddress! + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         }
-        for sector in (offset / diskSectorSize)...((end - 1) / diskSectorSize) { dirtySectors.insert(sector) }
+        var sector = offset / diskSectorSize
+        while sector * diskSectorSize < end {
+            dirtySectors.insert(sector)
+            sector += 1
+        }
     }
 
     func truncate(to size: Int) {
-        if size < live.count {
-            live.removeLast(live.count - size)
-            minimumSizeSinceSync = min(minimumSizeSinceSync, size)
-        } else if size > live.count {
-            live.append(contentsOf: repeatElement(0, count: size - live.count))
-        }
+        if size < live.count { minimumSizeSinceSync = min(minimumSizeSinceSync, size) }
+        live.resize(to: size)
     }
 
     /// fsync: the platter now holds exactly `live`.
     func sync() {
-        if durable.count > minimumSizeSinceSync { durable.removeLast(durable.count - minimumSizeSinceSync) }
-        if durable.count < live.count { durable.append(contentsOf: repeatElement(0, count: live.count - durable.count)) }
-        if durable.count > live.count { durable.removeLast(durable.count - live.count) }
+        durable.resize(to: min(durable.count, minimumSizeSinceSync))
+        durable.resize(to: live.count)
         for sector in dirtySectors {
             let start = sector * diskSectorSize
             let end = min(start + diskSectorSize, live.count)
-            if start < end { durable.replaceSubrange(start..<end, with: live[start..<end]) }
+            if start < end { durable.copy(from: live, range: start..<end) }
         }
         dirtySectors = []
         minimumSizeSinceSync = live.count
@@ -63,23 +58,57 @@ final class FileNode {
         var result = durable
         let sizeChanged = minimumSizeSinceSync < durable.count || live.count != durable.count
         if sizeChanged && random.chance(model.sizeChangeSurvivalRate) {
-            if result.count > minimumSizeSinceSync { result.removeLast(result.count - minimumSizeSinceSync) }
-            if result.count < live.count { result.append(contentsOf: repeatElement(0, count: live.count - result.count)) }
-            if result.count > live.count { result.removeLast(result.count - live.count) }
+            result.resize(to: min(result.count, minimumSizeSinceSync))
+            result.resize(to: live.count)
         }
         for sector in dirtySectors.sorted() {
             let start = sector * diskSectorSize
             let end = min(start + diskSectorSize, live.count)
             guard start < end else { continue }
             if random.chance(model.sectorSurvivalRate) {
-                if result.count < end { result.append(contentsOf: repeatElement(0, count: end - result.count)) }
-                result.replaceSubrange(start..<end, with: live[start..<end])
+                if result.count < end { result.resize(to: end) }
+                result.copy(from: live, range: start..<end)
             } else if random.chance(model.sectorGarbageRate) {
-                if result.count < end { result.append(contentsOf: repeatElement(0, count: end - result.count)) }
-                for index in start..<end { result[index] = UInt8(truncatingIfNeeded: random.next()) }
+                if result.count < end { result.resize(to: end) }
+                result.withUnsafeMutableBytes { bytes in
+                    var index = start
+                    while index < end {
+                        bytes[index] = UInt8(truncatingIfNeeded: random.next())
+                        index += 1
+                    }
+                }
             }
         }
         return result
+    }
+}
+
+/// Whole-buffer operations written with raw memory: the generic collection paths run byte by
+/// byte in debug builds, where the simulator's tests spend most of their time.
+extension Array where Element == UInt8 {
+    private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
+
+    /// Cuts, or extends with zeros, to `count` bytes.
+    mutating func resize(to count: Int) {
+        if count < self.count {
+            removeSubrange(count..<self.count)
+            return
+        }
+        var missing = count - self.count
+        while missing > 0 {
+            let chunk = Swift.min(missing, Self.zeros.count)
+            Self.zeros.withUnsafeBufferPointer { append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<chunk])) }
+            missing -= chunk
+        }
+    }
+
+    /// Copies `source[range]` over the same range of this array (which must cover it).
+    mutating func copy(from source: [UInt8], range: Range<Int>) {
+        source.withUnsafeBytes { from in
+            withUnsafeMutableBytes { to in
+                (to.baseAddress! + range.lowerBound).copyMemory(from: from.baseAddress! + range.lowerBound, byteCount: range.count)
+            }
+        }
     }
 }
 
