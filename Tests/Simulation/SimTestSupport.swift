@@ -1,11 +1,12 @@
 import Core
+import Foundation
 import SQLite
 import SimHarness
 import Testing
 
 /// A simulated wall clock that tests (and `xSleep`) advance by hand.
 final class ManualWallClock: @unchecked Sendable {
-    private let lock = NSLockLike()
+    private let lock = NSLock()
     private var milliseconds: Int64
 
     init(millisecondsSince1970: Int64 = 1_700_000_000_000) { milliseconds = millisecondsSince1970 }
@@ -13,28 +14,6 @@ final class ManualWallClock: @unchecked Sendable {
     func now() -> Timestamp { lock.withLock { Timestamp(millisecondsSince1970: milliseconds) } }
 
     func advance(by duration: Duration) { lock.withLock { milliseconds += duration.milliseconds } }
-}
-
-/// A tiny lock for test helpers (SimHarness's own lock is internal).
-final class NSLockLike: @unchecked Sendable {
-    private var flag = Atomicish()
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        flag.lock()
-        defer { flag.unlock() }
-        return try body()
-    }
-}
-
-import Glibc
-struct Atomicish {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        m.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(m, nil)
-        return m
-    }()
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
 }
 
 /// One simulated process in a test: its VFS (registered under its own name), its view of the
