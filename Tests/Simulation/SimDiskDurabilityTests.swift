@@ -1,4 +1,5 @@
 import Core
+import Foundation
 import Glibc
 import SimHarness
 import Testing
@@ -110,12 +111,17 @@ struct SimDiskDurabilityTests {
     @Test("SimDisk: crash after N mutations halts the disk at the N+1th until the crash reboots it")
     func crashAfterMutations() throws {
         let disk = SimDisk(faults: DiskFaults(crashAfterMutations: 2))
+        let calls = PowerLossCounter()
+        disk.onPowerLoss { calls.increment() }
         let process = disk.startProcess(named: "p")
         let fd = try disk.open("/f", mode: .create, by: process)  // 1
         try disk.write(fd, [1, 2, 3], at: 0)                        // 2
         #expect(throws: DiskError(EIO, "power lost")) { try disk.sync(fd) }
         #expect(disk.isHalted)
+        #expect(calls.value == 1)
         #expect(throws: DiskError.self) { try disk.stat("/f", by: process) }
+        #expect(throws: DiskError.self) { try disk.write(fd, [4], at: 0) }
+        #expect(calls.value == 1)
         #expect(disk.mutationCount == 2)
         disk.crash(random: SplitMix64(seed: 3))
         #expect(!disk.isHalted)
@@ -163,4 +169,11 @@ struct SimDiskDurabilityTests {
         #expect(disk.posixLocks(on: "/db").isEmpty)
         #expect(try disk.lock(lockFD, .write, 0..<10))
     }
+}
+
+final class PowerLossCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }

@@ -7,7 +7,7 @@ extension SimDisk {
     /// stat: size, kind and modification time, or nil when nothing is at `path` (including when
     /// a component on the way is a file).
     public func stat(_ path: String, by process: SimProcess) throws(DiskError) -> FileStat? {
-        try mutex.withLock { () throws(DiskError) -> FileStat? in
+        try locked { () throws(DiskError) -> FileStat? in
             try checkFault(.metadata, node: nil, process: process.id)
             let id: Int
             do throws(DiskError) {
@@ -26,7 +26,7 @@ extension SimDisk {
 
     /// The names in a directory, sorted bytewise.
     public func list(_ path: String, by process: SimProcess) throws(DiskError) -> [String] {
-        try mutex.withLock { () throws(DiskError) -> [String] in
+        try locked { () throws(DiskError) -> [String] in
             try checkFault(.metadata, node: nil, process: process.id)
             let id = try resolve(path)
             guard case .directory(let directory) = nodes[id]! else { throw .notADirectory }
@@ -37,7 +37,7 @@ extension SimDisk {
 
     /// mkdir of one directory: the parent must exist; EEXIST if anything is at `path`.
     public func makeDirectory(_ path: String, by process: SimProcess) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             try checkFault(.namespace, node: nil, process: process.id)
             let (parentID, parent, name) = try resolveParent(path)
             if parent.live[name] != nil { throw .exists }
@@ -51,7 +51,7 @@ extension SimDisk {
 
     /// unlink of a file (EISDIR for a directory, ENOENT when missing). Open descriptors keep working.
     public func unlink(_ path: String, by process: SimProcess) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             try checkFault(.namespace, node: nil, process: process.id)
             let (parentID, parent, name) = try resolveParent(path)
             guard let id = parent.live[name] else { throw .notFound }
@@ -65,7 +65,7 @@ extension SimDisk {
 
     /// rmdir of an empty directory (ENOTEMPTY otherwise, ENOTDIR for a file).
     public func removeDirectory(_ path: String, by process: SimProcess) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             try checkFault(.namespace, node: nil, process: process.id)
             let (parentID, parent, name) = try resolveParent(path)
             guard let id = parent.live[name] else { throw .notFound }
@@ -85,7 +85,7 @@ extension SimDisk {
     /// entry first and the source's directory loses it second; they are synced separately, so
     /// after a crash the file may have both names or (in `.independent` mode) neither.
     public func rename(_ source: String, to target: String, by process: SimProcess) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             try checkFault(.namespace, node: nil, process: process.id)
             let (sourceParentID, sourceParent, sourceName) = try resolveParent(source)
             guard let id = sourceParent.live[sourceName] else { throw .notFound }
@@ -119,7 +119,7 @@ extension SimDisk {
 
     /// fsync of a directory: its current entries become durable.
     public func syncDirectory(_ path: String, by process: SimProcess) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             try checkFault(.open, node: nil, process: process.id)
             let id = try resolve(path)
             guard case .directory(let directory) = nodes[id]! else { throw .notADirectory }

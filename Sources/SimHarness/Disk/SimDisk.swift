@@ -56,6 +56,8 @@ public final class SimDisk: @unchecked Sendable {
     var halted = false
     var mutations = 0
     var boots = 0
+    var powerLossHandler: (@Sendable () -> Void)?
+    var powerLossPending = false
 
     /// - Parameters:
     ///   - faults: Fault injection; none by default.
@@ -83,6 +85,13 @@ public final class SimDisk: @unchecked Sendable {
     /// True after power failed (`crashAfterMutations` fired): every call fails with EIO until
     /// `crash(random:model:)` reboots the disk.
     public var isHalted: Bool { mutex.withLock { halted } }
+
+    /// Called once, right after the call during which `crashAfterMutations` cut the power has
+    /// released the disk (never with the disk locked), so the harness can stop the machine's
+    /// tasks and then call `crash(random:model:)`. The failing call itself still returns EIO.
+    public func onPowerLoss(_ handler: (@Sendable () -> Void)?) {
+        mutex.withLock { powerLossHandler = handler }
+    }
 
     /// Mutations performed so far (see `DiskFaults.crashAfterMutations`), across reboots.
     public var mutationCount: Int { mutex.withLock { mutations } }
@@ -142,7 +151,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// Opens (or creates) a file for `process`, with `FileSystem.open`'s modes.
     public func open(_ path: String, mode: FileOpenMode, by process: SimProcess) throws(DiskError) -> SimFileDescriptor {
-        try mutex.withLock { () throws(DiskError) -> SimFileDescriptor in
+        try locked { () throws(DiskError) -> SimFileDescriptor in
             try checkFault(.open, node: nil, process: process.id)
             if try components(path).isEmpty { throw .isADirectory }
             let (directoryID, directory, name) = try resolveParent(path)
@@ -171,7 +180,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// A new read-write file with no name (open + unlink), as SQLite's temporary files are.
     public func openAnonymous(by process: SimProcess) throws(DiskError) -> SimFileDescriptor {
-        try mutex.withLock { () throws(DiskError) -> SimFileDescriptor in
+        try locked { () throws(DiskError) -> SimFileDescriptor in
             try checkFault(.open, node: nil, process: process.id)
             let nodeID = makeNode(.file(FileNode(modified: wallClock())))
             return makeDescriptor(node: nodeID, process: process.id, path: "(anonymous \(nodeID))", isWritable: true)
@@ -180,7 +189,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// pread into `buffer`; returns the bytes read, fewer only at end of file.
     public func read(_ descriptor: SimFileDescriptor, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskError) -> Int {
-        try mutex.withLock { () throws(DiskError) -> Int in
+        try locked { () throws(DiskError) -> Int in
             let (open, file) = try openFile(descriptor)
             try checkFault(.read, node: open.node, process: open.process)
             guard offset >= 0 else { throw .invalid }
@@ -204,7 +213,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// pwrite of all of `bytes`, extending the file (with zeros in any gap) if needed.
     public func write(_ descriptor: SimFileDescriptor, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
             guard open.isWritable else { throw .badDescriptor }
             try checkFault(.write, node: open.node, process: open.process)
@@ -223,7 +232,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// The live size in bytes (fstat).
     public func size(_ descriptor: SimFileDescriptor) throws(DiskError) -> Int64 {
-        try mutex.withLock { () throws(DiskError) -> Int64 in
+        try locked { () throws(DiskError) -> Int64 in
             let (open, file) = try openFile(descriptor)
             try checkFault(.metadata, node: open.node, process: open.process)
             return Int64(file.live.count)
@@ -232,7 +241,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// ftruncate: cuts the file, or extends it with zeros.
     public func truncate(_ descriptor: SimFileDescriptor, to size: Int64) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
             guard open.isWritable else { throw .invalid }
             try checkFault(.truncate, node: open.node, process: open.process)
@@ -246,7 +255,7 @@ public final class SimDisk: @unchecked Sendable {
 
     /// fsync: the file's live bytes and size become durable. Its name does not (see `syncDirectory`).
     public func sync(_ descriptor: SimFileDescriptor) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
             try checkFault(.sync, node: open.node, process: open.process)
             try countMutation()
@@ -258,7 +267,7 @@ public final class SimDisk: @unchecked Sendable {
     /// the same file through *any* descriptor. Never fails for a descriptor that is open, even
     /// after a power loss; fails with EBADF for one that is not.
     public func close(_ descriptor: SimFileDescriptor) throws(DiskError) {
-        try mutex.withLock { () throws(DiskError) in
+        try locked { () throws(DiskError) in
             guard let open = descriptors.removeValue(forKey: descriptor.number) else { throw .badDescriptor }
             lockTables[open.node]?.dropAll(process: open.process)
             collectGarbage()
@@ -268,7 +277,7 @@ public final class SimDisk: @unchecked Sendable {
     /// A number naming the file a descriptor refers to (its inode), equal for every descriptor of
     /// the same file.
     public func fileID(of descriptor: SimFileDescriptor) throws(DiskError) -> Int {
-        try mutex.withLock { () throws(DiskError) -> Int in
+        try locked { () throws(DiskError) -> Int in
             guard let open = descriptors[descriptor.number] else { throw .badDescriptor }
             return open.node
         }
@@ -287,6 +296,19 @@ public final class SimDisk: @unchecked Sendable {
     }
 
     // MARK: - Internals (call with the mutex held)
+
+    /// The mutex around a call that may cut the power; runs the power-loss handler after it.
+    func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        defer {
+            let handler = mutex.withLock { () -> (@Sendable () -> Void)? in
+                guard powerLossPending else { return nil }
+                powerLossPending = false
+                return powerLossHandler
+            }
+            handler?()
+        }
+        return try mutex.withLock(body)
+    }
 
     /// Narrows an untyped rethrow (the standard library's buffer closures) back to `DiskError`.
     func rethrowingDiskError<T>(_ body: () throws -> T) throws(DiskError) -> T {
@@ -341,6 +363,7 @@ public final class SimDisk: @unchecked Sendable {
         if let limit = currentFaults.crashAfterMutations, mutations >= limit {
             currentFaults.crashAfterMutations = nil
             halted = true
+            powerLossPending = true
             throw DiskError(EIO, "power lost")
         }
         mutations += 1
