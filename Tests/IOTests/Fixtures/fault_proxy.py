@@ -11,8 +11,9 @@ Faults, each with its own rate:
   truncate  forward, then send the upstream's headers but only half of its body, and close
 
 Decisions come from random.Random(seed) in request order; the schedule is seeded, while the
-order requests arrive in depends on the client. Counts of every outcome are written as JSON to
---stats when the proxy stops (SIGTERM), so tests can check that faults really fired.
+order requests arrive in depends on the client. Counts of every outcome are rewritten as JSON to
+--stats after every request (atomically), so tests can check that faults really fired, however
+the proxy is stopped.
 
 Usage: fault_proxy.py --upstream http://127.0.0.1:PORT --port-file FILE [--seed N] [--rate-503 R]
        [--rate-ambiguous R] [--rate-reset R] [--rate-stall R] [--rate-truncate R]
@@ -22,6 +23,7 @@ import argparse
 import http.client
 import http.server
 import json
+import os
 import random
 import signal
 import socket
@@ -54,9 +56,17 @@ def main():
     stats = {"requests": 0, "forwarded": 0, "503": 0, "ambiguous": 0, "reset": 0, "stall": 0, "truncate": 0}
     faults = ["503", "ambiguous", "reset", "stall", "truncate"]
 
+    def save_stats():
+        # Called with `lock` held.
+        if args.stats:
+            with open(args.stats + ".tmp", "w") as out:
+                json.dump(stats, out)
+            os.replace(args.stats + ".tmp", args.stats)
+
     def decide():
         with lock:
             stats["requests"] += 1
+            save_stats()
             injected = sum(stats[f] for f in faults)
             draw = rng.random()
             if args.max_faults >= 0 and injected >= args.max_faults:
@@ -66,6 +76,7 @@ def main():
                 edge += getattr(args, "rate_" + fault)
                 if draw < edge:
                     stats[fault] += 1
+                    save_stats()
                     return fault
             return None
 
@@ -135,16 +146,12 @@ def main():
     server.daemon_threads = True
 
     def stop(*_):
-        if args.stats:
-            with lock, open(args.stats, "w") as out:
-                json.dump(stats, out)
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with open(args.port_file + ".tmp", "w") as out:
         out.write(str(server.server_address[1]))
-    import os
     os.replace(args.port_file + ".tmp", args.port_file)
     server.serve_forever()
 
