@@ -15,7 +15,8 @@ struct XMLNode: Sendable, Equatable {
 /// A strict, non-validating reader for the XML S3 sends, in place of Foundation's `XMLParser`
 /// (whose library costs megabytes of resident memory the replicator cannot spare).
 ///
-/// It reads one UTF-8 document: an optional BOM and XML declaration, comments and processing
+/// It reads one UTF-8 document: an optional BOM and XML declaration (white space before it is
+/// tolerated, see `processingInstruction`), comments and processing
 /// instructions, one root element with attributes, nested elements, self-closing tags, text with
 /// the five predefined and numeric character references, and CDATA sections. Anything else is
 /// rejected rather than guessed at: document type declarations (so no entity expansion), unknown
@@ -156,9 +157,13 @@ private struct Cursor {
 
     /// `</name>`, which must match the open element's qualified name.
     private mutating func endTag(matching qualified: [UInt8]) throws(XMLReader.Failure) {
+        let start = index
         index += 2   // "</"
         let closing = try name()
-        guard closing == qualified else { throw failure("end tag does not match its start tag") }
+        guard closing == qualified else {
+            index = start
+            throw failure("end tag does not match its start tag")
+        }
         skipSpaces()
         guard index < bytes.count, bytes[index] == UInt8(ascii: ">") else { throw failure("unterminated end tag") }
         index += 1
@@ -285,12 +290,16 @@ private struct Cursor {
 
     /// `<?target ... ?>`, the XML declaration included; its content is not interpreted.
     private mutating func processingInstruction() throws(XMLReader.Failure) {
+        let start = index
         index += 2
         let target = try name()
         if target.map({ $0 | 0x20 }) == Array("xml".utf8) {
-            // The name is reserved for the declaration, which only the document's first bytes
-            // (after a BOM) may hold.
-            guard index == 5 || (index == 8 && bytes.starts(with: [0xEF, 0xBB, 0xBF])) else {
+            // The name is reserved for the declaration, which must start the document. White
+            // space before it is let through: S3 sends spaces to keep a slow
+            // CompleteMultipartUpload answer alive, then the document, declaration and all.
+            let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+            guard start >= bom, bytes[bom..<start].allSatisfy(isSpace) else {
+                index = start
                 throw failure("XML declaration not at the start of the document")
             }
         }
