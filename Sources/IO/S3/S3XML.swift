@@ -75,9 +75,13 @@ enum S3XML {
     }
 
     /// The ETag of a CompleteMultipartUpload answer, or nil if the body is not one (an `<Error>`
-    /// in a 200 answer is found by `error(_:)` first).
+    /// in a 200 answer is found by `error(_:)` first). A body cut short is not one either: S3
+    /// answers 200 at once and reports a failure later in the body, so a truncated body proves
+    /// nothing. moto names the root `CompleteMultipartUploadResponse`; both names are accepted.
     static func completedETag(_ bytes: [UInt8]) -> String? {
-        guard let root = parse(bytes), root.name == "CompleteMultipartUploadResult" else { return nil }
+        guard let root = parse(bytes),
+              root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse"
+        else { return nil }
         return root.value("ETag") ?? ""
     }
 
