@@ -1,8 +1,8 @@
 import CCurl
 import CShims
 import Core
-import Foundation
 import Glibc
+import Synchronization
 
 /// TLS and spooling settings of a `CurlHTTPTransport`.
 public struct CurlTransportOptions: Sendable, Equatable {
@@ -14,10 +14,17 @@ public struct CurlTransportOptions: Sendable, Equatable {
     public var spoolDirectory: String
 
     public init(caBundle: String? = nil, verifyTLS: Bool = true,
-                spoolDirectory: String = FileManager.default.temporaryDirectory.path) {
+                spoolDirectory: String = CurlTransportOptions.defaultSpoolDirectory()) {
         self.caBundle = caBundle
         self.verifyTLS = verifyTLS
         self.spoolDirectory = spoolDirectory
+    }
+
+    /// `TMPDIR` when set, else `/tmp`: where `FileManager.temporaryDirectory` points on Linux,
+    /// without the library that provides it.
+    public static func defaultSpoolDirectory() -> String {
+        if let value = getenv("TMPDIR"), value.pointee != 0 { return String(cString: value) }
+        return "/tmp"
     }
 
     /// The CA bundle named by the environment: `AWS_CA_BUNDLE`, then `CURL_CA_BUNDLE`, then
@@ -254,19 +261,29 @@ private let curlHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, 
     let context = TransferContext.from(userData)
     let n = size * count
     guard let buffer else { return n }
-    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: n), as: UTF8.self)
-        .trimmingCharacters(in: .whitespacesAndNewlines)
-    if line.hasPrefix("HTTP/") {
+    let line = HeaderLine.trimmed(UnsafeRawBufferPointer(start: buffer, count: n)[...])
+    if line.starts(with: "HTTP/".utf8) {
         // A new status line (after a 100 Continue, say) starts a new header block.
-        let parts = line.split(separator: " ")
-        context.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        let parts = line.split(separator: UInt8(ascii: " "))
+        context.status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
         context.headers = []
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        let name = String(decoding: HeaderLine.trimmed(line[..<colon]), as: UTF8.self)
+        let value = String(decoding: HeaderLine.trimmed(line[(colon + 1)...]), as: UTF8.self)
         context.headers.append(HTTPHeader(name, value))
     }
     return n
+}
+
+/// Header lines arrive as raw bytes ending in CR LF.
+enum HeaderLine {
+    /// `bytes` without leading and trailing spaces, tabs, CRs and LFs.
+    static func trimmed<Bytes: BidirectionalCollection>(_ bytes: Bytes) -> Bytes.SubSequence where Bytes.Element == UInt8 {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+              let last = bytes.lastIndex(where: { !isSpace($0) }) else { return bytes[bytes.endIndex...] }
+        return bytes[first...last]
+    }
 }
 
 // MARK: - Handles
@@ -275,52 +292,52 @@ private let curlHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, 
 
 /// Idle easy handles; each keeps its own connection cache, so reuse saves TCP and TLS setup.
 private final class CurlHandlePool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var idle: [UnsafeMutableRawPointer] = []
+    /// An easy handle is used by one thread at a time: whoever took it from the pool.
+    private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
+
+    private let idle = Mutex<[Handle]>([])
     private let maxIdle = 8
 
     func take() -> UnsafeMutableRawPointer? {
-        lock.lock()
-        let handle = idle.popLast()
-        lock.unlock()
-        return handle ?? curl_easy_init()
+        let handle = idle.withLock { $0.popLast() }
+        return handle?.pointer ?? curl_easy_init()
     }
 
     func give(_ handle: UnsafeMutableRawPointer) {
-        lock.lock()
-        if idle.count < maxIdle {
-            idle.append(handle)
-            lock.unlock()
-        } else {
-            lock.unlock()
-            curl_easy_cleanup(handle)
+        let kept = idle.withLock { idle -> Bool in
+            guard idle.count < maxIdle else { return false }
+            idle.append(Handle(pointer: handle))
+            return true
         }
+        if !kept { curl_easy_cleanup(handle) }
     }
 
     deinit {
-        for handle in idle { curl_easy_cleanup(handle) }
+        for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
     }
 }
 
 /// A spooled response body: an unlinked temp file read from the start, closed (and so freed)
 /// by `close()` or when the source is released.
 final class SpooledFileSource: ByteSource, @unchecked Sendable {
-    private let lock = NSLock()
-    private var fd: Int32
-    private var offset: Int64 = 0
+    /// The descriptor (-1 once closed) and the read offset.
+    private let state: Mutex<(fd: Int32, offset: Int64)>
     let size: Int64
     private let runner: any BlockingRunner
 
     init(fd: Int32, size: Int64, runner: any BlockingRunner) {
-        self.fd = fd
+        self.state = Mutex((fd: fd, offset: 0))
         self.size = size
         self.runner = runner
     }
 
-    deinit { if fd >= 0 { Glibc.close(fd) } }
+    deinit {
+        let fd = state.withLock { $0.fd }
+        if fd >= 0 { Glibc.close(fd) }
+    }
 
     func read(upTo maxCount: Int) async throws -> [UInt8] {
-        let (fd, start) = lock.withLock { (self.fd, offset) }
+        let (fd, start) = state.withLock { ($0.fd, $0.offset) }
         let count = Int(min(Int64(maxCount), size - start))
         guard fd >= 0, count > 0 else { return [] }
         let chunk = try await runner.run { () throws -> [UInt8] in
@@ -337,14 +354,14 @@ final class SpooledFileSource: ByteSource, @unchecked Sendable {
             }
             return bytes
         }
-        lock.withLock { offset = start + Int64(chunk.count) }
+        state.withLock { $0.offset = start + Int64(chunk.count) }
         return chunk
     }
 
     func close() async {
-        let fd = lock.withLock { () -> Int32 in
-            let fd = self.fd
-            self.fd = -1
+        let fd = state.withLock { state -> Int32 in
+            let fd = state.fd
+            state.fd = -1
             return fd
         }
         if fd >= 0 { Glibc.close(fd) }

@@ -1,5 +1,4 @@
 import CCrypto
-import Foundation
 
 /// SHA-256, MD5 and HMAC-SHA256 from the system's libcrypto, which libcurl already links.
 enum Digests {
@@ -30,7 +29,24 @@ enum Digests {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    /// Standard base64 (RFC 4648 §4) with padding.
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i < bytes.count {
+            let remaining = bytes.count - i
+            let chunk = UInt32(bytes[i]) << 16 | (remaining > 1 ? UInt32(bytes[i + 1]) << 8 : 0)
+                | (remaining > 2 ? UInt32(bytes[i + 2]) : 0)
+            out.append(alphabet[Int(chunk >> 18 & 0x3F)])
+            out.append(alphabet[Int(chunk >> 12 & 0x3F)])
+            out.append(remaining > 1 ? alphabet[Int(chunk >> 6 & 0x3F)] : UInt8(ascii: "="))
+            out.append(remaining > 2 ? alphabet[Int(chunk & 0x3F)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// The `Content-MD5` header value for a body.
     static func contentMD5(_ bytes: [UInt8]) -> String { base64(md5(bytes)) }

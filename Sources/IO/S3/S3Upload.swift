@@ -88,6 +88,10 @@ extension S3ReplicaClient {
         operation.successMayCarryError = true
         let answer = try await perform(operation)
         try answer.requireSuccess(self, key: nil)
+        guard S3XML.completedETag(answer.response.body) != nil else {
+            throw S3Error.malformedResponse(bucket: bucket, operation: "CompleteMultipartUpload",
+                                            reason: "the body is not a CompleteMultipartUploadResult")
+        }
     }
 
     /// Best effort: a failed abort leaves parts that a bucket lifecycle rule

@@ -1,43 +1,30 @@
 import Core
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-
-/// A parsed XML element: enough of a tree for S3's small response documents.
-struct XMLNode: Sendable, Equatable {
-    var name: String
-    var text: String
-    var children: [XMLNode]
-
-    func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
-    func all(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
-    func value(_ name: String) -> String? { child(name)?.text }
-}
 
 /// S3's XML documents: listings, errors, delete results and multipart answers.
 enum S3XML {
     /// The root element, or nil if the bytes are not well-formed XML.
     static func parse(_ bytes: [UInt8]) -> XMLNode? {
-        guard !bytes.isEmpty else { return nil }
-        let builder = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
-        parser.delegate = builder
-        guard parser.parse() else { return nil }
-        return builder.root
+        try? XMLReader.parse(bytes)
     }
 
-    /// An `<Error>` document's code, message and request id.
+    /// An `<Error>` document: code, message, request id, and what some errors add (the
+    /// resource, the bucket, and for redirects the bucket's region or endpoint).
     struct ErrorBody: Equatable {
         var code: String
         var message: String
         var requestID: String?
+        var resource: String? = nil
+        var bucketName: String? = nil
+        var region: String? = nil
+        var endpoint: String? = nil
     }
 
     static func error(_ bytes: [UInt8]) -> ErrorBody? {
         guard let root = parse(bytes), root.name == "Error" else { return nil }
         return ErrorBody(code: root.value("Code") ?? "", message: root.value("Message") ?? "",
-                         requestID: root.value("RequestId"))
+                         requestID: root.value("RequestId"), resource: root.value("Resource"),
+                         bucketName: root.value("BucketName"), region: root.value("Region"),
+                         endpoint: root.value("Endpoint"))
     }
 
     /// One page of a ListObjectsV2 answer.
@@ -57,17 +44,20 @@ enum S3XML {
         guard let root = parse(bytes), root.name == "ListBucketResult" else { return nil }
         // Keys come back URL-encoded only when the answer says so (some services ignore the ask).
         let urlEncoded = root.value("EncodingType") == "url"
-        func decode(_ text: String) -> String {
-            urlEncoded ? (text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text) : text
-        }
+        func decode(_ text: String) -> String? { urlEncoded ? formDecoded(text) : text }
         var objects: [ListPage.Object] = []
         for node in root.all("Contents") {
-            guard let key = node.value("Key") else { return nil }
+            guard let encoded = node.value("Key"), let key = decode(encoded) else { return nil }
             objects.append(ListPage.Object(
-                key: decode(key), size: Int64(node.value("Size") ?? "") ?? 0,
+                key: key, size: Int64(node.value("Size") ?? "") ?? 0,
                 lastModified: RFC3339.parse(node.value("LastModified") ?? "") ?? Timestamp(millisecondsSince1970: 0)))
         }
-        let prefixes = root.all("CommonPrefixes").compactMap { $0.value("Prefix").map(decode) }
+        var prefixes: [String] = []
+        for node in root.all("CommonPrefixes") {
+            guard let encoded = node.value("Prefix") else { continue }
+            guard let prefix = decode(encoded) else { return nil }
+            prefixes.append(prefix)
+        }
         return ListPage(objects: objects, commonPrefixes: prefixes,
                         nextContinuationToken: root.value("NextContinuationToken"),
                         isTruncated: root.value("IsTruncated") == "true")
@@ -82,6 +72,43 @@ enum S3XML {
     static func uploadID(_ bytes: [UInt8]) -> String? {
         guard let root = parse(bytes), root.name == "InitiateMultipartUploadResult" else { return nil }
         return root.value("UploadId")
+    }
+
+    /// The ETag of a CompleteMultipartUpload answer, or nil if the body is not one (an `<Error>`
+    /// in a 200 answer is found by `error(_:)` first). A body cut short is not one either: S3
+    /// answers 200 at once and reports a failure later in the body, so a truncated body proves
+    /// nothing. moto names the root `CompleteMultipartUploadResponse`; both names are accepted.
+    static func completedETag(_ bytes: [UInt8]) -> String? {
+        guard let root = parse(bytes),
+              root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse"
+        else { return nil }
+        return root.value("ETag") ?? ""
+    }
+
+    /// `application/x-www-form-urlencoded` decoding, as S3 applies to keys with
+    /// `encoding-type=url`: `+` is a space and `%XX` a byte; nil for a broken escape or bytes
+    /// that are not UTF-8.
+    static func formDecoded(_ text: String) -> String? {
+        var out: [UInt8] = []
+        var bytes = text.utf8.makeIterator()
+        func hexValue(_ byte: UInt8?) -> UInt8? {
+            switch byte {
+            case let b? where b >= 0x30 && b <= 0x39: return b - 0x30
+            case let b? where b >= 0x41 && b <= 0x46: return b - 0x41 + 10
+            case let b? where b >= 0x61 && b <= 0x66: return b - 0x61 + 10
+            default: return nil
+            }
+        }
+        while let byte = bytes.next() {
+            switch byte {
+            case UInt8(ascii: "+"): out.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard let high = hexValue(bytes.next()), let low = hexValue(bytes.next()) else { return nil }
+                out.append(high << 4 | low)
+            default: out.append(byte)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
     }
 
     /// The DeleteObjects request body (quiet mode: only failures are reported).
@@ -115,31 +142,5 @@ enum S3XML {
             }
         }
         return out
-    }
-}
-
-/// Builds an `XMLNode` tree from parser events; element names lose any namespace prefix.
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    private var stack: [XMLNode] = []
-    var root: XMLNode?
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        stack.append(XMLNode(name: local, text: "", children: []))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += string
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        guard let node = stack.popLast() else { return }
-        if stack.isEmpty {
-            root = node
-        } else {
-            stack[stack.count - 1].children.append(node)
-        }
     }
 }

@@ -12,9 +12,16 @@ final class MotoServer: @unchecked Sendable {
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    /// Whether `python3 -m moto.server` can run here.
+    /// The interpreter with moto installed: `SLUICE_TEST_PYTHON` (for instance the virtual
+    /// environment `Scripts/test-tools` makes, `.tools/venv/bin/python3`), else `python3` on the PATH.
+    static let python: String = {
+        if let value = ProcessInfo.processInfo.environment["SLUICE_TEST_PYTHON"], !value.isEmpty { return value }
+        return "python3"
+    }()
+
+    /// Whether `python -m moto.server` can run here.
     static let isAvailable: Bool = {
-        let status = run(["python3", "-c", "import moto.server, flask, werkzeug"], environment: [:])
+        let status = run([python, "-c", "import moto.server, flask, werkzeug"], environment: [:])
         return status == 0
     }()
 
@@ -31,7 +38,7 @@ final class MotoServer: @unchecked Sendable {
         // Small multipart parts keep multipart tests fast.
         env["S3_UPLOAD_PART_MIN_SIZE"] = "65536"
         for (key, value) in environment { env[key] = value }
-        let pid = try spawn(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], environment: env)
+        let pid = try spawn([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], environment: env)
         let server = MotoServer(port: port, pid: pid, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 2)))
         for _ in 0..<300 {
             if let response = try? await server.transport.send(HTTPRequest(method: "GET", url: server.endpoint + "/moto-api/")),
