@@ -39,7 +39,7 @@ final class SignalHandling: @unchecked Sendable {
             onFirstSignal(number)
         } else {
             StandardError.write("error: second signal received; exiting without a final sync\n")
-            exit(1)
+            Sluice.terminate(1)
         }
     }
 }

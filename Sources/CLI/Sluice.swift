@@ -34,6 +34,17 @@ struct Sluice: AsyncParsableCommand {
         } catch {
             exit(reporting: error)
         }
+        terminate(0)
+    }
+
+    /// Ends the process without running the C libraries' exit handlers. OpenSSL (under libcurl
+    /// and libssh2) frees its locks in an atexit handler, while a pool thread may still be
+    /// closing an S3 or SFTP connection through it: a plain exit crashed `sluice generations
+    /// sftp://...` in about one run in four (SIGSEGV in pthread_rwlock_rdlock). Every file the
+    /// command wrote is already closed and synced; only stdio needs flushing.
+    static func terminate(_ status: Int32) -> Never {
+        fflush(nil)
+        _exit(status)
     }
 
     /// Prints `error` in one line (or help, for help requests) and exits with its code.
@@ -56,7 +67,7 @@ struct Sluice: AsyncParsableCommand {
         if !message.isEmpty {
             StandardError.write("error: " + message.oneLine + "\n")
         }
-        Glibc.exit(code == .success ? 1 : code.rawValue)
+        terminate(code == .success ? 1 : code.rawValue)
     }
 
     /// Errors raised while parsing arguments (as opposed to those thrown by a command's `run`).

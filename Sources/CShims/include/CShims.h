@@ -23,6 +23,7 @@ CURLcode sluice_curl_setopt_slist(CURL *handle, CURLoption option, struct curl_s
 CURLcode sluice_curl_setopt_write_function(CURL *handle, size_t (*callback)(char *, size_t, size_t, void *));
 CURLcode sluice_curl_setopt_read_function(CURL *handle, size_t (*callback)(char *, size_t, size_t, void *));
 CURLcode sluice_curl_setopt_header_function(CURL *handle, size_t (*callback)(char *, size_t, size_t, void *));
+CURLcode sluice_curl_setopt_seek_function(CURL *handle, int (*callback)(void *, curl_off_t, int));
 CURLcode sluice_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode sluice_curl_getinfo_off(CURL *handle, CURLINFO info, curl_off_t *value);
 

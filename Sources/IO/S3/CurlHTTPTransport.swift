@@ -145,6 +145,11 @@ public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
                 }
                 sluice_curl_setopt_read_function(handle, curlRead)
                 sluice_curl_setopt_pointer(handle, CURLOPT_READDATA, contextPointer)
+                // A body curl has started sending must be rewound when it resends the request
+                // (a connection reset mid-upload): without this it fails with "necessary data
+                // rewind wasn't possible" instead of retrying the same bytes.
+                sluice_curl_setopt_seek_function(handle, curlSeek)
+                sluice_curl_setopt_pointer(handle, CURLOPT_SEEKDATA, contextPointer)
                 sluice_curl_setopt_write_function(handle, curlWrite)
                 sluice_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, contextPointer)
                 sluice_curl_setopt_header_function(handle, curlHeader)
@@ -231,6 +236,16 @@ private let curlRead: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, Un
     }
     context.uploadOffset += n
     return n
+}
+
+private let curlSeek: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, Int32) -> Int32 = {
+    userData, offset, origin in
+    let context = TransferContext.from(userData)
+    guard origin == SEEK_SET, offset >= 0, offset <= curl_off_t(context.upload.count) else {
+        return Int32(CURL_SEEKFUNC_CANTSEEK)
+    }
+    context.uploadOffset = Int(offset)
+    return Int32(CURL_SEEKFUNC_OK)
 }
 
 private let curlWrite: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
