@@ -33,12 +33,20 @@ struct EngineRoundTripTests {
     }
 
     func openApp() async throws -> any SQLiteConnection {
-        // The application's own TRUNCATE waits out its busy timeout on the replicator's read
-        // lock (by design: only the replicator restarts the WAL), so keep the wait short.
-        let app = try await environment.sqlite.open(databasePath, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 300))
+        // Like a real application: writes wait out the replicator's brief write lock.
+        let app = try await environment.sqlite.open(databasePath, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 5000))
         _ = try await app.query("PRAGMA journal_mode = wal")
         try await app.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, payload BLOB)")
         return app
+    }
+
+    /// The application's own checkpoint, on a connection of its own. Its TRUNCATE waits out its
+    /// busy timeout on the replicator's read lock (by design: only the replicator restarts the
+    /// WAL while it runs), so that wait is kept short.
+    func appCheckpoint(_ mode: CheckpointMode) async throws {
+        let connection = try await environment.sqlite.open(databasePath, options: SQLiteOpenOptions(busyTimeoutMilliseconds: 300))
+        _ = try await connection.checkpoint(mode)
+        try await connection.close()
     }
 
     func insert(_ app: any SQLiteConnection, rows: Range<Int>, size: Int = 300) async throws {
@@ -83,8 +91,8 @@ struct EngineRoundTripTests {
         try await replicate {
             for batch in 1..<30 {
                 try await insert(app, rows: (batch * 10)..<(batch * 10 + 10))
-                if batch == 12 { _ = try await app.checkpoint(.truncate) }
-                if batch == 20 { _ = try await app.checkpoint(.passive) }
+                if batch == 12 { try await appCheckpoint(.truncate) }
+                if batch == 20 { try await appCheckpoint(.passive) }
                 try await Task.sleep(for: .milliseconds(5))
             }
         }
@@ -111,7 +119,7 @@ struct EngineRoundTripTests {
             for batch in 0..<40 {
                 let app = try await openApp()
                 try await insert(app, rows: (batch * 10)..<(batch * 10 + 10))
-                if batch % 10 == 9 { _ = try await app.checkpoint(.truncate) }
+                if batch % 10 == 9 { try await appCheckpoint(.truncate) }
                 try await app.close()
                 try await Task.sleep(for: .milliseconds(15))
             }
