@@ -10,6 +10,11 @@ Faults, each with its own rate:
   stall     wait --stall-seconds before forwarding
   truncate  forward, then send the upstream's headers but only half of its body, and close
 
+Every request is also counted by S3 operation (LIST, GET, HEAD, PUT, PUT_PART, DELETE,
+DELETE_OBJECTS, CREATE_MULTIPART, COMPLETE_MULTIPART, ABORT_MULTIPART, LEASE_<method> for the
+lease object, OTHER) under "by_type",
+so with all rates at zero it is a plain request counter (bench/s3-requests.sh).
+
 Decisions come from random.Random(seed) in request order; the schedule is seeded, while the
 order requests arrive in depends on the client. Counts of every outcome are rewritten as JSON to
 --stats after every request (atomically), so tests can check that faults really fired, however
@@ -53,7 +58,8 @@ def main():
         sys.exit("fault_proxy: upstream must be on the loopback interface")
     rng = random.Random(args.seed)
     lock = threading.Lock()
-    stats = {"requests": 0, "forwarded": 0, "503": 0, "ambiguous": 0, "reset": 0, "stall": 0, "truncate": 0}
+    stats = {"requests": 0, "forwarded": 0, "503": 0, "ambiguous": 0, "reset": 0, "stall": 0, "truncate": 0,
+             "by_type": {}}
     faults = ["503", "ambiguous", "reset", "stall", "truncate"]
 
     def save_stats():
@@ -63,9 +69,33 @@ def main():
                 json.dump(stats, out)
             os.replace(args.stats + ".tmp", args.stats)
 
-    def decide():
+    def classify(method, path):
+        parts = urllib.parse.urlsplit(path)
+        query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+        if parts.path.endswith("/lease"):
+            return "LEASE_" + method
+        if method == "GET":
+            return "LIST" if "list-type" in query or path.rstrip("/").count("/") <= 1 else "GET"
+        if method == "PUT":
+            return "PUT_PART" if "partNumber" in query else "PUT"
+        if method == "POST":
+            if "delete" in query:
+                return "DELETE_OBJECTS"
+            if "uploads" in query:
+                return "CREATE_MULTIPART"
+            if "uploadId" in query:
+                return "COMPLETE_MULTIPART"
+        if method == "DELETE":
+            return "ABORT_MULTIPART" if "uploadId" in query else "DELETE"
+        if method == "HEAD":
+            return "HEAD"
+        return "OTHER"
+
+    def decide(method, path):
         with lock:
             stats["requests"] += 1
+            kind = classify(method, path)
+            stats["by_type"][kind] = stats["by_type"].get(kind, 0) + 1
             save_stats()
             injected = sum(stats[f] for f in faults)
             draw = rng.random()
@@ -89,7 +119,7 @@ def main():
         def handle_any(self):
             length = int(self.headers.get("Content-Length", "0") or "0")
             body = self.rfile.read(length) if length else b""
-            fault = decide()
+            fault = decide(self.command, self.path)
             if fault == "reset":
                 # RST instead of FIN: the client sees a connection reset.
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -3,8 +3,9 @@
 
 Usage: writer.py DB COMMAND [options]
   init                          create the table (WAL mode)
-  small --count N [--delay S] [--batch NAME] [--checkpoint-after K]
-                                N one-row transactions, S seconds apart; optionally run
+  small --count N [--delay S | --rate R] [--batch NAME] [--checkpoint-after K]
+                                N one-row transactions, S seconds apart (or paced at R per
+                                second on a fixed schedule); optionally run
                                 PRAGMA wal_checkpoint(TRUNCATE) after the K-th one
   big --mb M [--batch NAME]     one transaction inserting M MB of random blobs
   checkpoint                    PRAGMA wal_checkpoint(TRUNCATE); prints busy,log,checkpointed
@@ -53,7 +54,14 @@ def main():
         delay = option(args, "--delay", 0.0, float)
         batch = option(args, "--batch", "small")
         checkpoint_after = option(args, "--checkpoint-after", -1, int)
+        rate = option(args, "--rate", 0.0, float)
+        start = time.monotonic()
         for i in range(count):
+            if rate > 0:
+                # Commit i is due at start + i/rate; late commits catch up without sleeping.
+                wait = start + i / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
             db.execute("BEGIN IMMEDIATE")
             insert(db, batch, os.urandom(100 + (i * 37) % 900))
             db.execute("COMMIT")
