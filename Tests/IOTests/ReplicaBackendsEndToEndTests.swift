@@ -125,19 +125,33 @@ struct ReplicaBackendsEndToEndTests {
         #expect(injected >= 5, "faults injected: \(stats)")
     }
 
-    @Test("lease: a second replicator on a held location is refused naming the holder; after SIGKILL a new one takes over within the lease period")
-    func leaseTakeover() throws {
+    @Test("lease: a second replicator on a held location is refused naming the holder; after SIGKILL a new one takes over within the lease period",
+          arguments: ["file", "s3"])
+    func leaseTakeover(kind: String) async throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
+        var moto: MotoServer?
+        defer { moto?.stop() }
+        let replica: String
+        if kind == "s3" {
+            let server = try await MotoServer.start()
+            moto = server
+            try await server.createBucket("sluice-lease")
+            Self.setCredentials()
+            replica = Self.s3URL(bucket: "sluice-lease", endpoint: server.endpoint)
+        } else {
+            replica = box.url("replica")
+        }
         for name in ["first.db", "second.db"] { try box.writer(name, ["init"]) }
         let lease = ["--lease-duration", "3s"]
-        let first = try box.startReplicate("first.db", replicas: [box.url("replica")], extra: lease)
+        let first = try box.startReplicate("first.db", replicas: [replica], extra: lease)
         try box.writer("first.db", ["small", "--count", "3", "--batch", "one"])
-        #expect(try eventually { FileManager.default.fileExists(atPath: box.path("replica/generations")) },
+        // Written: `generations` lists a row below its header.
+        #expect(try eventually { try box.sluice(["generations", replica]).stdout.split(separator: "\n").count > 1 },
                 "the first replicator never wrote:\n\(first.log)")
 
         // A second replicator, for another database, on the same location.
-        let refused = try box.sluice(["replicate", box.path("second.db"), box.url("replica")] + lease, timeout: .seconds(30))
+        let refused = try box.sluice(["replicate", box.path("second.db"), replica] + lease, timeout: .seconds(30))
         #expect(refused.status != 0)
         let lines = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
         #expect(lines.count == 1, "stderr: \(refused.stderr)")
@@ -150,7 +164,7 @@ struct ReplicaBackendsEndToEndTests {
         let killedAt = Date()
         var successor: BackgroundProcess?
         while successor == nil, Date().timeIntervalSince(killedAt) < 10 {
-            let attempt = try box.startReplicate("second.db", replicas: [box.url("replica")], extra: lease)
+            let attempt = try box.startReplicate("second.db", replicas: [replica], extra: lease)
             Thread.sleep(forTimeInterval: 0.5)
             if attempt.process.isRunning { successor = attempt } else { Thread.sleep(forTimeInterval: 0.25) }
         }
@@ -160,7 +174,7 @@ struct ReplicaBackendsEndToEndTests {
         #expect(try next.terminate() == 0, "successor log:\n\(next.log)")
 
         // The successor's history is restorable.
-        let restore = try box.sluice(["restore", "-o", box.path("restored.db"), box.url("replica")])
+        let restore = try box.sluice(["restore", "-o", box.path("restored.db"), replica])
         try #require(restore.status == 0, "restore failed: \(restore.stderr)")
         #expect(try dump(box, "restored.db") == (try dump(box, "second.db")))
     }
