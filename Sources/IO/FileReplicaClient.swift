@@ -35,52 +35,33 @@ public struct FileReplicaClient: ReplicaClient {
     public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
         let directory = ReplicaLayout.snapshotsDirectory(generation)
         guard let names = try await listIfPresent(directory) else { return [] }
-        var grouped: [UInt64: SnapshotInfo] = [:]
-        var legacy: [UInt64: SnapshotInfo] = [:]
-        for name in names where !name.hasSuffix(".tmp") {
-            guard let index = ReplicaLayout.parseSnapshotName(name),
-                  let stat = try await fileSystem.stat(path(directory, name)), !stat.isDirectory
-            else { continue }
-            let info = SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
-            if name == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index)) {
-                grouped[index] = info
-            } else {
-                legacy[index] = info
-            }
+        var entries: [ReplicaObjectEntry] = []
+        for name in names where ReplicaLayout.parseSnapshotName(name) != nil {
+            guard let stat = try await fileSystem.stat(path(directory, name)), !stat.isDirectory else { continue }
+            entries.append(ReplicaObjectEntry(key: name, size: stat.size, modified: stat.modified))
         }
-        // One snapshot per index; the grouped copy wins, as it does when reading.
-        let byIndex = legacy.merging(grouped) { _, groupedInfo in groupedInfo }
-        return byIndex.values.sorted { $0.index < $1.index }
+        return ReplicaLayout.snapshots(of: generation, from: entries)
     }
 
     public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
         let walDirectory = ReplicaLayout.walDirectory(generation)
         guard let names = try await listIfPresent(walDirectory) else { return [] }
-        var grouped: [WALSegmentInfo] = []
-        var legacy: [WALSegmentInfo] = []
-        for name in names where !name.hasSuffix(".tmp") {
-            if let index = ReplicaLayout.parseIndexDirectoryName(name) {
-                let indexDirectory = ReplicaLayout.walIndexDirectory(generation, index: index)
+        var entries: [ReplicaObjectEntry] = []
+        for name in names {
+            if ReplicaLayout.parseIndexDirectoryName(name) != nil {
+                let indexDirectory = Path.join(walDirectory, name)
                 // The folder may vanish between listings when retention prunes it.
                 guard let segmentNames = try await listIfPresent(indexDirectory) else { continue }
-                for segmentName in segmentNames where !segmentName.hasSuffix(".tmp") {
-                    guard let offset = ReplicaLayout.parseGroupedSegmentName(segmentName),
-                          let stat = try await fileSystem.stat(path(indexDirectory, segmentName)), !stat.isDirectory
-                    else { continue }
-                    grouped.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
-                                                  size: stat.size, createdAt: stat.modified))
+                for segmentName in segmentNames where ReplicaLayout.parseGroupedSegmentName(segmentName) != nil {
+                    guard let stat = try await fileSystem.stat(path(indexDirectory, segmentName)), !stat.isDirectory else { continue }
+                    entries.append(ReplicaObjectEntry(key: name + "/" + segmentName, size: stat.size, modified: stat.modified))
                 }
-            } else if let (index, offset) = ReplicaLayout.parseLegacySegmentName(name),
+            } else if ReplicaLayout.parseLegacySegmentName(name) != nil,
                       let stat = try await fileSystem.stat(path(walDirectory, name)), !stat.isDirectory {
-                legacy.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
-                                             size: stat.size, createdAt: stat.modified))
+                entries.append(ReplicaObjectEntry(key: name, size: stat.size, modified: stat.modified))
             }
         }
-        // One segment per position; the grouped copy wins, as it does when reading.
-        var byPosition: [Position: WALSegmentInfo] = [:]
-        for segment in legacy { byPosition[segment.position] = segment }
-        for segment in grouped { byPosition[segment.position] = segment }
-        return byPosition.values.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+        return ReplicaLayout.walSegments(of: generation, from: entries)
     }
 
     // MARK: - Writing

@@ -55,47 +55,18 @@ public struct S3ReplicaClient: ReplicaClient, ReplicaLeasing {
 
     public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
         let base = key(ReplicaLayout.snapshotsDirectory(generation) + "/")
-        var grouped: [UInt64: SnapshotInfo] = [:]
-        var legacy: [UInt64: SnapshotInfo] = [:]
-        for object in try await list(prefix: base, delimiter: nil).objects {
-            let name = String(object.key.dropFirst(base.count))
-            guard let index = ReplicaLayout.parseSnapshotName(name) else { continue }
-            let info = SnapshotInfo(generation: generation, index: index, size: object.size, createdAt: object.lastModified)
-            if name == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index)) {
-                grouped[index] = info
-            } else {
-                legacy[index] = info
-            }
+        let entries = try await list(prefix: base, delimiter: nil).objects.map {
+            ReplicaObjectEntry(key: String($0.key.dropFirst(base.count)), size: $0.size, modified: $0.lastModified)
         }
-        // One snapshot per index; the grouped copy wins, as it does when reading.
-        return legacy.merging(grouped) { _, groupedInfo in groupedInfo }.values.sorted { $0.index < $1.index }
+        return ReplicaLayout.snapshots(of: generation, from: entries)
     }
 
     public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
         let base = key(ReplicaLayout.walDirectory(generation) + "/")
-        var byPosition: [Position: WALSegmentInfo] = [:]
-        var groupedPositions: Set<Position> = []
-        for object in try await list(prefix: base, delimiter: nil).objects {
-            let name = String(object.key.dropFirst(base.count))
-            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-            let parsed: (index: UInt64, offset: UInt64, grouped: Bool)
-            if parts.count == 2, let index = ReplicaLayout.parseIndexDirectoryName(String(parts[0])),
-               let offset = ReplicaLayout.parseGroupedSegmentName(String(parts[1])) {
-                parsed = (index, offset, true)
-            } else if parts.count == 1, let (index, offset) = ReplicaLayout.parseLegacySegmentName(name) {
-                parsed = (index, offset, false)
-            } else {
-                continue
-            }
-            let info = WALSegmentInfo(generation: generation, index: parsed.index, offset: parsed.offset,
-                                      size: object.size, createdAt: object.lastModified)
-            // One segment per position; the grouped copy wins, as it does when reading.
-            if parsed.grouped || !groupedPositions.contains(info.position) {
-                byPosition[info.position] = info
-            }
-            if parsed.grouped { groupedPositions.insert(info.position) }
+        let entries = try await list(prefix: base, delimiter: nil).objects.map {
+            ReplicaObjectEntry(key: String($0.key.dropFirst(base.count)), size: $0.size, modified: $0.lastModified)
         }
-        return byPosition.values.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+        return ReplicaLayout.walSegments(of: generation, from: entries)
     }
 
     /// Every object (and, with a delimiter, every common prefix) under `prefix`, all pages.

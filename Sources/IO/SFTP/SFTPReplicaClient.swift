@@ -61,61 +61,40 @@ public struct SFTPReplicaClient: ReplicaClient {
 
     public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
         let directory = path(ReplicaLayout.snapshotsDirectory(generation))
-        let found: [(name: String, index: UInt64, stat: SFTPFileStat)] = try await pool.withSession { session in
+        let entries: [ReplicaObjectEntry] = try await pool.withSession { session in
             guard let names = try session.listNames(directory) else { return [] }
-            var found: [(name: String, index: UInt64, stat: SFTPFileStat)] = []
-            for name in names.sorted() where !name.hasSuffix(".tmp") {
-                guard let index = ReplicaLayout.parseSnapshotName(name),
-                      let stat = try session.stat(Path.join(directory, name)) else { continue }
-                found.append((name, index, stat))
+            var entries: [ReplicaObjectEntry] = []
+            for name in names.sorted() where ReplicaLayout.parseSnapshotName(name) != nil {
+                guard let stat = try session.stat(Path.join(directory, name)) else { continue }
+                entries.append(ReplicaObjectEntry(key: name, size: stat.size, modified: stat.modified))
             }
-            return found
+            return entries
         }
-        var grouped: [UInt64: SnapshotInfo] = [:]
-        var legacy: [UInt64: SnapshotInfo] = [:]
-        for (name, index, stat) in found {
-            let info = SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
-            if name == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index)) {
-                grouped[index] = info
-            } else {
-                legacy[index] = info
-            }
-        }
-        // One snapshot per index; the grouped copy wins, as it does when reading.
-        return legacy.merging(grouped) { _, groupedInfo in groupedInfo }.values.sorted { $0.index < $1.index }
+        return ReplicaLayout.snapshots(of: generation, from: entries)
     }
 
     public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
         let walDirectory = path(ReplicaLayout.walDirectory(generation))
-        let rootPath = root
-        let (grouped, legacy): ([WALSegmentInfo], [WALSegmentInfo]) = try await pool.withSession { session in
-            guard let names = try session.listNames(walDirectory) else { return ([], []) }
-            var grouped: [WALSegmentInfo] = []
-            var legacy: [WALSegmentInfo] = []
-            for name in names.sorted() where !name.hasSuffix(".tmp") {
-                if let index = ReplicaLayout.parseIndexDirectoryName(name) {
-                    let indexDirectory = Path.join(rootPath, ReplicaLayout.walIndexDirectory(generation, index: index))
+        let entries: [ReplicaObjectEntry] = try await pool.withSession { session in
+            guard let names = try session.listNames(walDirectory) else { return [] }
+            var entries: [ReplicaObjectEntry] = []
+            for name in names.sorted() {
+                if ReplicaLayout.parseIndexDirectoryName(name) != nil {
+                    let indexDirectory = Path.join(walDirectory, name)
                     // The folder may vanish between listings when retention prunes it.
                     guard let segmentNames = try session.listNames(indexDirectory) else { continue }
-                    for segmentName in segmentNames.sorted() where !segmentName.hasSuffix(".tmp") {
-                        guard let offset = ReplicaLayout.parseGroupedSegmentName(segmentName),
-                              let stat = try session.stat(Path.join(indexDirectory, segmentName)) else { continue }
-                        grouped.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
-                                                      size: stat.size, createdAt: stat.modified))
+                    for segmentName in segmentNames.sorted() where ReplicaLayout.parseGroupedSegmentName(segmentName) != nil {
+                        guard let stat = try session.stat(Path.join(indexDirectory, segmentName)) else { continue }
+                        entries.append(ReplicaObjectEntry(key: name + "/" + segmentName, size: stat.size, modified: stat.modified))
                     }
-                } else if let (index, offset) = ReplicaLayout.parseLegacySegmentName(name),
+                } else if ReplicaLayout.parseLegacySegmentName(name) != nil,
                           let stat = try session.stat(Path.join(walDirectory, name)) {
-                    legacy.append(WALSegmentInfo(generation: generation, index: index, offset: offset,
-                                                 size: stat.size, createdAt: stat.modified))
+                    entries.append(ReplicaObjectEntry(key: name, size: stat.size, modified: stat.modified))
                 }
             }
-            return (grouped, legacy)
+            return entries
         }
-        // One segment per position; the grouped copy wins, as it does when reading.
-        var byPosition: [Position: WALSegmentInfo] = [:]
-        for segment in legacy { byPosition[segment.position] = segment }
-        for segment in grouped { byPosition[segment.position] = segment }
-        return byPosition.values.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+        return ReplicaLayout.walSegments(of: generation, from: entries)
     }
 
     // MARK: - Writing

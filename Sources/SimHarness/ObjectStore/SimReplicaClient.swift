@@ -38,40 +38,17 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
     public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
         let prefix = key(ReplicaLayout.snapshotsDirectory(generation)) + "/"
         let (objects, _) = try await list(prefix: prefix, delimiter: "/")
-        var byIndex: [UInt64: (info: SnapshotInfo, grouped: Bool)] = [:]
-        for object in objects {
-            let name = String(object.key.dropFirst(prefix.count))
-            guard let index = ReplicaLayout.parseSnapshotName(name) else { continue }
-            let grouped = name == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index))
-            if let existing = byIndex[index], existing.grouped, !grouped { continue }
-            byIndex[index] = (SnapshotInfo(generation: generation, index: index, size: object.size, createdAt: object.modified), grouped)
-        }
-        return byIndex.values.map(\.info).sorted { $0.index < $1.index }
+        return ReplicaLayout.snapshots(of: generation, from: objects.map {
+            ReplicaObjectEntry(key: String($0.key.dropFirst(prefix.count)), size: $0.size, modified: $0.modified)
+        })
     }
 
     public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
         let prefix = key(ReplicaLayout.walDirectory(generation)) + "/"
         let (objects, _) = try await list(prefix: prefix, delimiter: nil)
-        var byPosition: [Position: (info: WALSegmentInfo, grouped: Bool)] = [:]
-        for object in objects {
-            let rest = object.key.dropFirst(prefix.count)
-            let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-            let parsed: (index: UInt64, offset: UInt64, grouped: Bool)?
-            if parts.count == 2, let index = ReplicaLayout.parseIndexDirectoryName(String(parts[0])),
-               let offset = ReplicaLayout.parseGroupedSegmentName(String(parts[1])) {
-                parsed = (index, offset, true)
-            } else if parts.count == 1, let (index, offset) = ReplicaLayout.parseLegacySegmentName(String(parts[0])) {
-                parsed = (index, offset, false)
-            } else {
-                parsed = nil
-            }
-            guard let parsed else { continue }
-            let info = WALSegmentInfo(generation: generation, index: parsed.index, offset: parsed.offset,
-                                      size: object.size, createdAt: object.modified)
-            if let existing = byPosition[info.position], existing.grouped, !parsed.grouped { continue }
-            byPosition[info.position] = (info, parsed.grouped)
-        }
-        return byPosition.values.map(\.info).sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+        return ReplicaLayout.walSegments(of: generation, from: objects.map {
+            ReplicaObjectEntry(key: String($0.key.dropFirst(prefix.count)), size: $0.size, modified: $0.modified)
+        })
     }
 
     // MARK: - Writing
