@@ -8,21 +8,14 @@ struct GenerationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generations", abstract: "List the generations on each replica.")
 
-    @Option(name: LegacyFlags.names("generation"), help: "Show only this generation.")
-    var generation: String?
-
-    @OptionGroup var replica: ReplicaArguments
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var listing: ListingArguments
 
     func run() async throws {
-        let filter = try ListingFilter(generation: generation)
-        let environment = ProductionEnvironment.make(logger: try logging.makeLogger())
-        let loaded = try await LoadedReplica.loadAll(try await replica.clients(environment: environment),
-                                                     environment: environment)
+        let (replicas, environment) = try await listing.load()
         let now = environment.wallClock.now()
         var table = TableFormatter(headers: ["name", "generation", "lag", "start", "end"])
-        for replica in loaded {
-            for listing in filter.apply(to: replica.listing) {
+        for replica in replicas {
+            for listing in replica.generations {
                 guard let bounds = listing.timeBounds else {
                     table.append([replica.client.location, "\(listing.generation)", "-", "-", "-"])
                     continue
@@ -33,23 +26,6 @@ struct GenerationsCommand: AsyncParsableCommand {
             }
         }
         print(table.render(), terminator: "")
-    }
-}
-
-/// `--generation` of the listing commands.
-struct ListingFilter {
-    var generation: Generation?
-
-    init(generation text: String?) throws {
-        if let text {
-            guard let value = Generation(text) else { throw CLIError.invalidGeneration(text) }
-            generation = value
-        }
-    }
-
-    func apply(to listing: ReplicaListing) -> [GenerationListing] {
-        guard let generation else { return listing.generations }
-        return listing.generations.filter { $0.generation == generation }
     }
 }
 

@@ -7,20 +7,13 @@ struct WALCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wal", abstract: "List the WAL segments on each replica.")
 
-    @Option(name: LegacyFlags.names("generation"), help: "Show only this generation.")
-    var generation: String?
-
-    @OptionGroup var replica: ReplicaArguments
-    @OptionGroup var logging: LoggingOptions
+    @OptionGroup var listing: ListingArguments
 
     func run() async throws {
-        let filter = try ListingFilter(generation: generation)
-        let environment = ProductionEnvironment.make(logger: try logging.makeLogger())
-        let loaded = try await LoadedReplica.loadAll(try await replica.clients(environment: environment),
-                                                     environment: environment)
+        let replicas = try await listing.load().replicas
         var table = TableFormatter(headers: ["replica", "generation", "index", "offset", "size", "created"])
-        for replica in loaded {
-            for listing in filter.apply(to: replica.listing) {
+        for replica in replicas {
+            for listing in replica.generations {
                 for segment in listing.segments {
                     table.append([replica.client.location, "\(segment.generation)", "\(segment.index)",
                                   "\(segment.offset)", "\(segment.size)", RFC3339.format(segment.createdAt)])

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Core
+import IO
+
+/// What the listing commands (generations, snapshots, wal) share: the replica argument, the
+/// `--generation` filter and logging; `load()` lists every replica once.
+struct ListingArguments: ParsableArguments {
+    @Option(name: LegacyFlags.names("generation"), help: "Show only this generation.")
+    var generation: String?
+
+    @OptionGroup var replica: ReplicaArguments
+    @OptionGroup var logging: LoggingOptions
+
+    /// Each replica's client with the generations the filter keeps, and the environment used.
+    func load() async throws -> (replicas: [(client: any ReplicaClient, generations: [GenerationListing])], environment: Environment) {
+        let filter = try ListingFilter(generation: generation)
+        let environment = ProductionEnvironment.make(logger: try logging.makeLogger())
+        let loaded = try await LoadedReplica.loadAll(try await replica.clients(environment: environment),
+                                                     environment: environment)
+        return (loaded.map { ($0.client, filter.apply(to: $0.listing)) }, environment)
+    }
+}
+
+/// `--generation` of the listing commands.
+struct ListingFilter {
+    var generation: Generation?
+
+    init(generation text: String?) throws {
+        if let text {
+            guard let value = Generation(text) else { throw CLIError.invalidGeneration(text) }
+            generation = value
+        }
+    }
+
+    func apply(to listing: ReplicaListing) -> [GenerationListing] {
+        guard let generation else { return listing.generations }
+        return listing.generations.filter { $0.generation == generation }
+    }
+}
