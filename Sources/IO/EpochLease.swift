@@ -157,3 +157,24 @@ enum LeaseDecision: Equatable {
         return current.expires > now ? .held : .takeOver
     }
 }
+
+/// A replica client whose lease is `EpochLease` over a record store of its own: the three
+/// `ReplicaLeasing` calls come from here, so each client only says where its records live.
+protocol EpochLeasedReplica: ReplicaLeasing {
+    associatedtype Records: LeaseRecordStore
+    var leaseRecords: Records { get }
+}
+
+extension EpochLeasedReplica {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await EpochLease(store: leaseRecords).acquire(owner: owner, token: token, duration: duration, now: now)
+    }
+
+    public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await EpochLease(store: leaseRecords).renew(lease, duration: duration, now: now)
+    }
+
+    public func releaseLease(_ lease: Lease) async throws {
+        try await EpochLease(store: leaseRecords).release(lease)
+    }
+}

@@ -2,20 +2,8 @@ import Core
 
 /// Leases for folder replicas: write-once records in `<root>/lease/`, each created with
 /// `O_EXCL` (see `EpochLease` for the protocol and why it needs nothing more).
-extension FileReplicaClient: ReplicaLeasing {
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await EpochLease(store: leaseStore).acquire(owner: owner, token: token, duration: duration, now: now)
-    }
-
-    public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await EpochLease(store: leaseStore).renew(lease, duration: duration, now: now)
-    }
-
-    public func releaseLease(_ lease: Lease) async throws {
-        try await EpochLease(store: leaseStore).release(lease)
-    }
-
-    private var leaseStore: FileLeaseRecordStore {
+extension FileReplicaClient: EpochLeasedReplica {
+    var leaseRecords: FileLeaseRecordStore {
         FileLeaseRecordStore(replica: location, directory: Path.join(root, "lease"), fileSystem: fileSystem)
     }
 }

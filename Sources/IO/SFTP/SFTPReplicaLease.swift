@@ -6,20 +6,8 @@ import Core
 /// needs. OpenSSH's server makes it atomic with link(2); on a file system without hard links it
 /// falls back to a stat then a rename, which two racers can both pass. A server whose rename
 /// replaces existing files (not OpenSSH) cannot hold a lease safely.
-extension SFTPReplicaClient: ReplicaLeasing {
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await EpochLease(store: leaseStore).acquire(owner: owner, token: token, duration: duration, now: now)
-    }
-
-    public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await EpochLease(store: leaseStore).renew(lease, duration: duration, now: now)
-    }
-
-    public func releaseLease(_ lease: Lease) async throws {
-        try await EpochLease(store: leaseStore).release(lease)
-    }
-
-    private var leaseStore: SFTPLeaseRecordStore {
+extension SFTPReplicaClient: EpochLeasedReplica {
+    var leaseRecords: SFTPLeaseRecordStore {
         SFTPLeaseRecordStore(replica: location, directory: Path.join(root, "lease"), pool: pool)
     }
 }
