@@ -120,8 +120,8 @@ struct ReplicaBackendsEndToEndTests {
         // SIGKILL: a child started by Foundation's Process may inherit a blocked SIGTERM.
         kill(proxy.processIdentifier, SIGKILL)
         proxy.waitUntilExit()
-        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats")))) as? [String: Int] ?? [:]
-        let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) { $0 + (stats[$1] ?? 0) }
+        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats")))) as? [String: Any] ?? [:]
+        let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) { $0 + ((stats[$1] as? Int) ?? 0) }
         #expect(injected >= 5, "faults injected: \(stats)")
     }
 
