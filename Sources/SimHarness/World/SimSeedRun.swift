@@ -63,7 +63,7 @@ public enum SimSeedRun {
             result.commits = run.value.commits
             result.probes = run.value.probes
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
-            if keepTrace { result.traceTail = ["(trace of a passing run: \(run.traceEvents) events, digest \(String(run.traceDigest, radix: 16)))"] }
+            if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {
             result.simulated = error.elapsed
             result.jobs = error.jobs
