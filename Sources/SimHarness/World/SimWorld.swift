@@ -18,7 +18,9 @@ final class SimWorld: @unchecked Sendable {
     let store: SimObjectStore
     let client: SimReplicaClient
     let app: SimNode
-    let replicatorNode: SimNode
+    private(set) var replicatorNode: SimNode
+    private let logLevel: Logger.Level
+    private var replicatorStarts = 0
     let restoreNode: SimNode
     private let workload: AppWorkload
     private var random: SplitMix64
@@ -31,6 +33,7 @@ final class SimWorld: @unchecked Sendable {
     init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws {
         self.scheduler = scheduler
         self.parameters = parameters
+        self.logLevel = logLevel
         let wallClock = SimWallClock(scheduler: scheduler)
         let appDisk = SimDisk(wallClock: { wallClock.now() })
         app = try SimNode(disk: appDisk, name: "app", scheduler: scheduler, asDefault: registerDefaultVFS)
@@ -52,6 +55,7 @@ final class SimWorld: @unchecked Sendable {
         var probes: Int
         var skippedProbes: Int
         var busyRetries: Int
+        var replicatorStarts: Int
         var storeStatistics: SimObjectStore.Statistics
     }
 
@@ -63,12 +67,7 @@ final class SimWorld: @unchecked Sendable {
         }
         try await restoreNode.fileSystem.createDirectory("/restore")
         try await workload.setUp()
-        let log = self.log
-        let replicator = Replicator(databasePath: Self.databasePath, replicas: [client], options: parameters.replication,
-                                    environment: replicatorNode.environment) { replica, position in
-            log.reportReplicated(replica: replica, position: position)
-        }
-        let replication = scheduler.spawner.spawn { try await replicator.run() }
+        let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
         do {
             let clock = scheduler.clock
             let span = parameters.span
@@ -105,7 +104,39 @@ final class SimWorld: @unchecked Sendable {
             throw error
         }
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
-                       busyRetries: workload.busyRetries, storeStatistics: await store.statistics)
+                       busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: await store.statistics)
+    }
+
+    /// Runs the real `Replicator` until cancelled, restarting it as a supervisor (systemd's
+    /// `Restart=always`) would when it exits with an error: the old process is killed, which
+    /// drops its locks, and a new one starts after a pause. With a perfect store an exit is
+    /// itself a failure.
+    private func superviseReplicator() async throws {
+        let log = self.log
+        while true {
+            replicatorStarts += 1
+            if replicatorStarts > 1 {
+                replicatorNode.disk.kill(replicatorNode.process)
+                replicatorNode.shutdown()
+                replicatorNode = try SimNode(disk: app.disk, name: "replicator-\(replicatorStarts)", scheduler: scheduler,
+                                             logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
+            }
+            let replicator = Replicator(databasePath: Self.databasePath, replicas: [client], options: parameters.replication,
+                                        environment: replicatorNode.environment) { replica, position in
+                log.reportReplicated(replica: replica, position: position)
+            }
+            do {
+                try await replicator.run()
+                return
+            } catch {
+                if Task.isCancelled { throw error }
+                SimTrace.record("replicator exited: \(error)", UInt64(replicatorStarts))
+                if parameters.storeFaults == .none {
+                    throw InvariantViolation.replicatorFailed("with a perfect store the replicator exited: \(error)")
+                }
+                try await scheduler.clock.sleep(for: .seconds(5))
+            }
+        }
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
