@@ -229,6 +229,17 @@ final class SimWorld: @unchecked Sendable {
     private func restoreAndRead(_ request: RestoreRequest, label: String) async throws -> DatabaseState {
         let restorer = Restorer(client: client, environment: restoreNode.environment)
         _ = try await restorer.restore(request)
+        do {
+            return try await check(request, label: label)
+        } catch let violation as InvariantViolation {
+            throw violation
+        } catch {
+            // The restore reported success; a file SQLite cannot read is a broken restore.
+            throw InvariantViolation.tornRestore("\(label): the restored database cannot be read: \(error)")
+        }
+    }
+
+    private func check(_ request: RestoreRequest, label: String) async throws -> DatabaseState {
         let connection = try await restoreNode.open(request.outputPath)
         let state: DatabaseState
         do {
