@@ -38,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Core", "IO", "SQLite", "CShims",
+                "Core", "IO", "SQLite", "CShims", "SimHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

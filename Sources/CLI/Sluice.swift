@@ -19,6 +19,7 @@ struct Sluice: AsyncParsableCommand {
             SnapshotsCommand.self,
             WALCommand.self,
             VersionCommand.self,
+            SimCommand.self,
         ])
 
     /// Parses, runs the subcommand, and turns any error into the one-line form.

@@ -1,5 +1,10 @@
 import Logging
 
+/// Told, after each successful upload, the replica location and the position up to which that
+/// replica now holds the WAL: everything the replicator considers replicated. The simulator's
+/// oracle checks that a restore includes it. Called on the syncer's actor; must not block.
+public typealias ReplicationObserver = @Sendable (_ replica: String, _ position: Position) -> Void
+
 /// Uploads one database's shadow WAL to one replica, takes its snapshots and enforces its
 /// retention.
 ///
@@ -12,6 +17,7 @@ public actor ReplicaSyncer {
     private let environment: Environment
     private let options: ReplicationOptions
     private var logger: Logger
+    private let observer: ReplicationObserver?
 
     /// Everything before this position is on the replica; nil means "unknown, ask the replica".
     public private(set) var position: Position?
@@ -21,8 +27,10 @@ public actor ReplicaSyncer {
     /// Our lease on the replica location, for clients that support leasing.
     private var lease: Lease?
 
-    public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment) {
+    public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
+                observer: ReplicationObserver? = nil) {
         self.client = client
+        self.observer = observer
         self.database = database
         self.options = options
         self.environment = environment
@@ -156,6 +164,7 @@ public actor ReplicaSyncer {
                 try await uploadSegment(from: current, to: extent.size)
                 current.offset = UInt64(extent.size)
                 position = current
+                observer?(client.location, current)
             } else if extent.isFinal {
                 if let target, current.index >= target.index, current.generation == target.generation { return }
                 position = Position(generation: current.generation, index: current.index + 1, offset: 0)

@@ -11,12 +11,17 @@ public final class Replicator: Sendable {
     private let replicas: [any ReplicaClient]
     private let options: ReplicationOptions
     private let environment: Environment
+    private let observer: ReplicationObserver?
 
-    public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions, environment: Environment) {
+    /// - Parameter observer: Told of every position a replica reached (for the simulator's
+    ///   oracle); nil in production.
+    public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions, environment: Environment,
+                observer: ReplicationObserver? = nil) {
         self.databasePath = databasePath
         self.replicas = replicas
         self.options = options
         self.environment = environment
+        self.observer = observer
     }
 
     /// Replicates until the calling task is cancelled; then syncs the database and every replica
@@ -31,7 +36,7 @@ public final class Replicator: Sendable {
             await database.close()
             throw error
         }
-        let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment) }
+        let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment, observer: observer) }
         do {
             for syncer in syncers { try await syncer.acquireLease() }
             try await database.recordReplicas(replicas.map(\.location))

@@ -91,4 +91,6 @@ public struct SimRunResult<T> {
     /// FNV-1a over every traced event: two runs with the same digest made the same choices.
     public var traceDigest: UInt64
     public var traceEvents: Int
+    /// The last `SchedulerOptions.traceTailLength` trace events, oldest first (`--trace`).
+    public var traceTail: [String] = []
 }

@@ -101,7 +101,7 @@ public final class SimScheduler: @unchecked Sendable {
         case .success(let value):
             return SimRunResult(value: value, seed: seed, elapsed: elapsed, jobs: scheduler.jobs,
                                 timersFired: scheduler.timersFired, traceDigest: scheduler.traceLog.digest,
-                                traceEvents: scheduler.traceLog.count)
+                                traceEvents: scheduler.traceLog.count, traceTail: scheduler.traceLog.tail())
         }
     }
 

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Core
+import Glibc
+import SimHarness
+
+/// `sluice sim`: runs seeds of the deterministic simulator (the real engine against a simulated
+/// disk, clock, object store and SQLite VFS) and prints a summary as its last line.
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Run the deterministic simulator over one seed or a range of seeds.",
+        discussion: """
+            Each seed decides the workload, the fault mix, the replicator's knobs and every \
+            scheduling choice; a failing seed prints the broken invariant, its swarm parameters, \
+            the trace tail and the command that reproduces it. The last line is always \
+            `seeds N, failed F, simulated S s, wall W s, speed X x`.
+            """)
+
+    @Option(name: .long, help: "Run this one seed.")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Run a range of seeds, A..B inclusive.")
+    var seeds: String?
+
+    @Option(name: .long, help: "Swarm profile: \(SwarmProfile.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var profile: String = SwarmProfile.default.rawValue
+
+    @Option(name: .long, help: "Simulated seconds the app writes in each seed (a catch-up phase follows).")
+    var span: Int = 300
+
+    @Flag(name: .long, help: "Print the whole event trace of each seed.")
+    var trace = false
+
+    @Flag(name: .long, help: "Run each seed twice and fail it if the two trace digests differ.")
+    var checkDeterminism = false
+
+    func validate() throws {
+        if (seed == nil) == (seeds == nil) { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
+        if let seeds, SimCommand.parseRange(seeds) == nil { throw ValidationError("--seeds wants A..B with A <= B, got \(seeds)") }
+        if SwarmProfile(rawValue: profile) == nil {
+            if profile == "power-loss" { throw ValidationError("the power-loss profile is not implemented yet") }
+            throw ValidationError("unknown profile \(profile); known: \(SwarmProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if span < 1 { throw ValidationError("--span must be at least 1 second") }
+    }
+
+    static func parseRange(_ text: String) -> ClosedRange<UInt64>? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: true)
+        guard text.contains(".."), parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high else { return nil }
+        return low...high
+    }
+
+    func run() throws {
+        Self.ensureDeterministicHashing()
+        let profile = SwarmProfile(rawValue: profile)!
+        let range = seed.map { $0...$0 } ?? Self.parseRange(seeds!)!
+        let span = Duration.seconds(span)
+        let started = Self.monotonicSeconds()
+        var count = 0
+        var failed = 0
+        var simulated = Duration.zero
+        for seed in range {
+            count += 1
+            let tail = trace ? 10_000_000 : 64
+            var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
+                                        traceTailLength: tail, keepTrace: trace)
+            simulated += result.simulated
+            if result.passed && checkDeterminism {
+                let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
+                                            traceTailLength: tail)
+                simulated += replay.simulated
+                if replay.traceDigest != result.traceDigest {
+                    result.failure = "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
+                }
+            }
+            if !result.passed {
+                failed += 1
+                print(result.report)
+                print("reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(self.span) --trace")
+            } else if range.count == 1 || trace {
+                print("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, trace digest \(Self.hex(result.traceDigest))")
+                print("swarm: \(result.parameters)")
+            }
+            if trace && result.passed {
+                print("trace (\(result.traceTail.count) events):")
+                for line in result.traceTail { print("  " + line) }
+            }
+            fflush(stdout)
+        }
+        let wall = Self.monotonicSeconds() - started
+        let simulatedSeconds = Double(simulated.components.seconds) + Double(simulated.components.attoseconds) / 1e18
+        let speed = wall > 0 ? simulatedSeconds / wall : 0
+        print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
+        if failed > 0 { throw ExitCode.failure }
+    }
+
+    private static func hex(_ value: UInt64?) -> String { value.map { String($0, radix: 16) } ?? "none" }
+
+    private static func monotonicSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// Swift seeds its hashing per process unless told otherwise; Set and Dictionary orders (and
+    /// so any code that forgets to sort) would then differ between runs of one seed. Re-executes
+    /// this process with `SWIFT_DETERMINISTIC_HASHING=1` when it is not set.
+    private static func ensureDeterministicHashing() {
+        guard getenv("SWIFT_DETERMINISTIC_HASHING") == nil else { return }
+        setenv("SWIFT_DETERMINISTIC_HASHING", "1", 1)
+        fflush(nil)
+        let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", arguments)
+        // Only reached if exec failed: carry on, the run is still seeded, only less strictly.
+        fputs("warning: could not re-execute with SWIFT_DETERMINISTIC_HASHING=1 (errno \(errno))\n", stderr)
+    }
+}
+
+extension String {
+    /// `value` with one decimal.
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(tenths % 10)"
+    }
+}

@@ -1,0 +1,206 @@
+import Core
+import Glibc
+
+/// The application: a seeded stream of transactions against one WAL database through its own
+/// SQLite connection, sleeping on the SimClock between commits, with its own checkpoints.
+///
+/// Every transaction increments `meta.n`, so any copy of the database says which commit it is;
+/// the digest of the table after each commit goes into the `CommitLog`.
+final class AppWorkload: @unchecked Sendable {
+    static let schema = """
+        CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);
+        CREATE TABLE meta (k INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+        INSERT INTO meta VALUES (0, 0);
+        """
+
+    private let node: SimNode
+    private let path: String
+    private let mix: WorkloadMix
+    private let log: CommitLog
+    private var random: SplitMix64
+    private var connection: (any SQLiteConnection)?
+    /// The model of the table: row values by id, ids in insertion order for seeded picks.
+    private var rows: [Int64: [UInt8]] = [:]
+    private var ids: [Int64] = []
+    private var nextID: Int64 = 1
+    private var digest = ContentDigest()
+    private(set) var commits = 0
+    private(set) var busyRetries = 0
+
+    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64) {
+        self.node = node
+        self.path = path
+        self.mix = mix
+        self.log = log
+        self.random = random
+    }
+
+    /// Creates the database in WAL mode with the schema: commit 0.
+    func setUp() async throws {
+        let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
+        self.connection = connection
+        _ = try await connection.query("PRAGMA journal_mode = wal")
+        // A tiny page cache makes large transactions spill uncommitted frames into the WAL.
+        try await connection.execute("PRAGMA cache_size = 8; PRAGMA synchronous = NORMAL")
+        try await connection.execute("BEGIN; " + Self.schema + " COMMIT")
+        log.record(commit: 0, digest: digest)
+    }
+
+    /// Commits transactions until simulated time reaches `end`.
+    func run(until end: Duration, clock: SimClock) async throws {
+        while clock.now.offset < end {
+            try await commitOne(clock: clock)
+            if unit() < mix.checkpointRate {
+                let mode: CheckpointMode = unit() < 0.7 ? .passive : .truncate
+                do {
+                    let result = try await connection!.checkpoint(mode)
+                    SimTrace.record("app checkpoint \(mode) busy=\(result.busy) frames=\(result.walFrames)/\(result.checkpointedFrames)")
+                } catch let error as SQLiteError where error.isBusy {
+                    SimTrace.record("app checkpoint \(mode) SQLITE_BUSY")
+                }
+            }
+            let mean = Double(mix.meanCommitInterval.milliseconds)
+            let pause = mean * Self.negativeLog1p(unit() * 0.999)
+            try await clock.sleep(for: .microseconds(Int64(pause * 1000)))
+        }
+    }
+
+    private enum Operation {
+        case insert(Int64, [UInt8])
+        case update(Int64, [UInt8])
+        case delete(Int64)
+    }
+
+    /// Draws one transaction, runs it (retrying on SQLITE_BUSY after a simulated pause), then
+    /// applies it to the model and logs the new digest.
+    private func commitOne(clock: SimClock) async throws {
+        var operations: [Operation] = []
+        var plannedID = nextID
+        var touched: Set<Int64> = []
+        let large = unit() < mix.largeTransactionRate
+        let count = large ? 50 + Int(random.next() % 250) : 1 + Int(random.next() % 3)
+        for _ in 0..<count {
+            let roll = unit()
+            let candidates = large ? [] : ids.filter { !touched.contains($0) }
+            if !large, roll < mix.deleteRate, !candidates.isEmpty, ids.count > 20 {
+                let id = candidates[Int(random.next() % UInt64(candidates.count))]
+                touched.insert(id)
+                operations.append(.delete(id))
+            } else if !large, roll < mix.deleteRate + mix.updateRate, !candidates.isEmpty {
+                let id = candidates[Int(random.next() % UInt64(candidates.count))]
+                touched.insert(id)
+                operations.append(.update(id, blob(large: false)))
+            } else {
+                operations.append(.insert(plannedID, blob(large: large)))
+                plannedID += 1
+            }
+        }
+
+        var attempt = 0
+        while true {
+            do {
+                try await execute(operations)
+                break
+            } catch let error as SQLiteError where error.isBusy {
+                _ = try? await connection!.execute("ROLLBACK")
+                attempt += 1
+                busyRetries += 1
+                SimTrace.record("app busy", UInt64(attempt))
+                try await clock.sleep(for: .milliseconds(Int64(1 + random.next() % UInt64(min(attempt, 10) * 10))))
+            }
+        }
+
+        for operation in operations {
+            switch operation {
+            case .insert(let id, let value):
+                rows[id] = value
+                ids.append(id)
+                digest.insert(id: id, value: value)
+            case .update(let id, let value):
+                digest.remove(id: id, value: rows[id]!)
+                rows[id] = value
+                digest.insert(id: id, value: value)
+            case .delete(let id):
+                digest.remove(id: id, value: rows.removeValue(forKey: id)!)
+                ids.removeAll { $0 == id }
+            }
+        }
+        nextID = plannedID
+        commits += 1
+        log.record(commit: commits, digest: digest)
+    }
+
+    /// One transaction; a large one runs statement by statement, each its own await, so other
+    /// tasks (the replicator) run while its uncommitted frames sit in the WAL.
+    private func execute(_ operations: [Operation]) async throws {
+        let connection = connection!
+        try await connection.execute("BEGIN IMMEDIATE")
+        for operation in operations {
+            switch operation {
+            case .insert(let id, let value):
+                _ = try await connection.query("INSERT INTO t (id, v) VALUES (?, ?)", [.integer(id), .blob(value)])
+            case .update(let id, let value):
+                _ = try await connection.query("UPDATE t SET v = ? WHERE id = ?", [.blob(value), .integer(id)])
+            case .delete(let id):
+                _ = try await connection.query("DELETE FROM t WHERE id = ?", [.integer(id)])
+            }
+            if operations.count > 10 { await Task.yield() }
+        }
+        try await connection.execute("UPDATE meta SET n = n + 1 WHERE k = 0; COMMIT")
+    }
+
+    /// Checks the source itself: integrity, the commit counter and the content (invariant 4).
+    func checkSource() async throws {
+        let connection = connection!
+        let integrity = try await connection.query("PRAGMA integrity_check").first?.first?.textValue
+        guard integrity == "ok" else {
+            throw InvariantViolation.sourceHarmed("integrity_check says \(integrity ?? "nothing")")
+        }
+        let state = try await DatabaseState.read(connection)
+        guard state.commit == commits, state.digest == digest else {
+            throw InvariantViolation.sourceHarmed("source holds commit \(state.commit) with \(state.digest), the app committed \(commits) with \(digest)")
+        }
+    }
+
+    func close() async {
+        try? await connection?.close()
+        connection = nil
+    }
+
+    private func blob(large: Bool) -> [UInt8] {
+        let size = large ? 1000 + Int(random.next() % 3000) : 1 + Int(random.next() % UInt64(mix.maxRowSize))
+        var seed = random.next()
+        var bytes = [UInt8](repeating: 0, count: size)
+        // Half pattern, half noise: compressible like real rows, unique enough to catch a wrong page.
+        for index in 0..<size {
+            if index % 16 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
+            bytes[index] = index % 2 == 0 ? UInt8(truncatingIfNeeded: seed >> UInt64((index % 8) * 8)) : UInt8(truncatingIfNeeded: index)
+        }
+        return bytes
+    }
+
+    /// -ln(1 - x): an exponential draw from a uniform one.
+    static func negativeLog1p(_ x: Double) -> Double { -log1p(-x) }
+
+    private func unit() -> Double {
+        Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+    }
+}
+
+/// What a copy of the database holds: its commit counter and the digest of its table.
+struct DatabaseState: Equatable {
+    var commit: Int
+    var digest: ContentDigest
+
+    static func read(_ connection: any SQLiteConnection) async throws -> DatabaseState {
+        let counter = try await connection.query("SELECT n FROM meta WHERE k = 0").first?.first?.integerValue
+        var digest = ContentDigest()
+        for row in try await connection.query("SELECT id, v FROM t ORDER BY id") {
+            guard case .integer(let id) = row[0], case .blob(let value) = row[1] else {
+                throw InvariantViolation.tornRestore("row of unexpected type \(row)")
+            }
+            digest.insert(id: id, value: value)
+        }
+        return DatabaseState(commit: Int(counter ?? -1), digest: digest)
+    }
+}

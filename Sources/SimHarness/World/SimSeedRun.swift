@@ -1,0 +1,81 @@
+import Core
+import Logging
+
+/// The outcome of one seed: what it drew, how far it got, and, if it failed, why.
+public struct SimSeedResult: Sendable {
+    public var seed: UInt64
+    public var parameters: SwarmParameters
+    /// Simulated time the run covered.
+    public var simulated: Duration
+    /// The trace digest of a run that finished (determinism checks compare it).
+    public var traceDigest: UInt64?
+    public var jobs: Int
+    public var commits: Int
+    public var probes: Int
+    /// One line: the broken invariant (or the scheduler's failure) and its details.
+    public var failure: String?
+    /// The trace tail of a failed run, or of any run when the whole trace was asked for.
+    public var traceTail: [String]
+
+    public var passed: Bool { failure == nil }
+
+    /// Everything a developer needs to reproduce and debug a failure.
+    public var report: String {
+        var lines = ["seed \(seed) \(failure.map { "FAILED: \($0)" } ?? "passed") at \(simulated)",
+                     "swarm: \(parameters)",
+                     "commits \(commits), probes \(probes), jobs \(jobs)"]
+        if !traceTail.isEmpty {
+            lines.append("trace tail (\(traceTail.count) events):")
+            lines += traceTail.map { "  " + $0 }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Runs single seeds of the whole simulated world.
+public enum SimSeedRun {
+    /// Runs `seed` under `profile`.
+    ///
+    /// - Parameters:
+    ///   - span: How long the app writes (simulated); the catch-up phase adds `SimWorld.catchUpBound`.
+    ///   - registerDefaultVFS: Registers the app's SimVFS as SQLite's default and reseeds SQLite's
+    ///     PRNG, so `randomblob` and WAL salts replay too. Only in a process of its own.
+    ///   - traceTailLength: Trace events kept for the report; `--trace` asks for all of them.
+    ///   - keepTrace: Return the trace tail of a passing run too.
+    public static func run(seed: UInt64, profile: SwarmProfile, span: Duration = .seconds(60),
+                           registerDefaultVFS: Bool = false, traceTailLength: Int = 64, keepTrace: Bool = false,
+                           logLevel: Logger.Level = .info) -> SimSeedResult {
+        let parameters = SwarmParameters.draw(seed: seed, profile: profile, span: span)
+        let options = SchedulerOptions(randomPickProbability: parameters.randomPickProbability,
+                                       maxSimulatedTime: span + SimWorld.catchUpBound + .seconds(3600),
+                                       traceTailLength: traceTailLength)
+        var result = SimSeedResult(seed: seed, parameters: parameters, simulated: .zero, traceDigest: nil, jobs: 0,
+                                   commits: 0, probes: 0, failure: nil, traceTail: [])
+        do {
+            let run = try SimScheduler.run(seed: seed, options: options) { scheduler in
+                let world = try SimWorld(scheduler: scheduler, parameters: parameters,
+                                         registerDefaultVFS: registerDefaultVFS, logLevel: logLevel)
+                return try await world.run()
+            }
+            result.simulated = run.elapsed
+            result.traceDigest = run.traceDigest
+            result.jobs = run.jobs
+            result.commits = run.value.commits
+            result.probes = run.value.probes
+            // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
+            if keepTrace { result.traceTail = run.traceTail }
+        } catch let error as SimRunError {
+            result.simulated = error.elapsed
+            result.jobs = error.jobs
+            if let violation = error.underlying as? InvariantViolation {
+                result.failure = violation.description
+            } else {
+                result.failure = error.failure.description
+            }
+            result.traceTail = error.traceTail
+        } catch {
+            result.failure = "\(error)"
+        }
+        return result
+    }
+}

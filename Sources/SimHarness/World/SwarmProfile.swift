@@ -1,0 +1,123 @@
+import Core
+
+/// A named family of swarm draws: which fault classes a seed may turn on.
+public enum SwarmProfile: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Each fault class on or off per seed, at moderate rates.
+    case `default`
+    /// A perfect object store: only scheduling and the workload vary.
+    case noFaults = "no-faults"
+    /// Every object-store fault class on, at high rates, with slow paginated listings.
+    case s3Hell = "s3-hell"
+
+    public var description: String { rawValue }
+}
+
+/// Everything one seed decided about its run besides the scheduling: fault rates, the
+/// replicator's knobs and the workload mix. Printed with every failure.
+public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
+    public var profile: SwarmProfile
+    public var storeFaults: ObjectStoreFaults
+    public var replication: ReplicationOptions
+    public var workload: WorkloadMix
+    /// How long the app writes, in simulated time.
+    public var span: Duration
+    /// Mean time between restore probes while the app writes.
+    public var probeInterval: Duration
+    public var randomPickProbability: Double
+
+    /// Draws the parameters of `seed` under `profile`, from a stream of their own.
+    public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
+        var random = SplitMix64(seed: seed ^ 0x5357_4152_4d21_0001)
+        func chance(_ p: Double) -> Bool { unit(&random) < p }
+        func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
+        func rate(_ range: ClosedRange<Double>) -> Double { range.lowerBound + unit(&random) * (range.upperBound - range.lowerBound) }
+
+        var faults = ObjectStoreFaults.none
+        switch profile {
+        case .noFaults:
+            break
+        case .default:
+            faults = ObjectStoreFaults(
+                errorRate: chance(0.5) ? rate(0.01...0.1) : 0,
+                throttleRate: chance(0.3) ? rate(0.01...0.05) : 0,
+                ambiguousRate: chance(0.4) ? rate(0.01...0.1) : 0,
+                stallBeforeRate: chance(0.3) ? rate(0.005...0.03) : 0,
+                stallAfterRate: chance(0.3) ? rate(0.005...0.03) : 0,
+                stallDuration: .milliseconds(500) ... .seconds(pick([2, 10, 30])),
+                latency: .zero ... .milliseconds(pick([0, 5, 50])),
+                listPageSize: pick([2, 10, 1000]),
+                listPageDelay: .milliseconds(pick([0, 0, 20])))
+        case .s3Hell:
+            faults = ObjectStoreFaults(
+                errorRate: rate(0.1...0.3), throttleRate: rate(0.05...0.2), ambiguousRate: rate(0.1...0.3),
+                stallBeforeRate: rate(0.02...0.1), stallAfterRate: rate(0.02...0.1),
+                stallDuration: .seconds(1) ... .seconds(60), latency: .milliseconds(5) ... .milliseconds(200),
+                listPageSize: pick([1, 2, 5]), listPageDelay: .milliseconds(50))
+        }
+
+        var options = ReplicationOptions()
+        options.monitorInterval = .milliseconds(pick([100, 250, 500, 1000]))
+        options.syncInterval = .milliseconds(pick([100, 500, 1000, 2000]))
+        let minimumPages = pick([8, 32, 128, 1000])
+        options.checkpoint = CheckpointPolicy(
+            minimumPages: minimumPages,
+            idleInterval: pick([nil, .seconds(2), .seconds(10), .seconds(60)]),
+            truncatePages: chance(0.5) ? minimumPages * pick([2, 4, 16]) : nil)
+        options.snapshotInterval = chance(0.4) ? .seconds(pick([5, 15, 60])) : nil
+        options.retention = chance(0.4) ? .seconds(pick([10, 30, 120])) : nil
+        options.retentionCheckInterval = .seconds(pick([5, 20, 60]))
+        options.chunkSize = pick([4096, 65536, 256 << 10])
+        options.layout = chance(0.5) ? .grouped : .legacy
+        options.leaseDuration = .seconds(30)
+
+        let workload = WorkloadMix(
+            meanCommitInterval: .milliseconds(pick([10, 25, 50, 100])),
+            largeTransactionRate: pick([0, 0.01, 0.05]),
+            checkpointRate: pick([0, 0.02, 0.1]),
+            deleteRate: pick([0.1, 0.3]),
+            updateRate: pick([0.2, 0.4]),
+            maxRowSize: pick([200, 1500, 6000]))
+
+        return SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
+                               span: span, probeInterval: .seconds(pick([2, 5, 10])),
+                               randomPickProbability: pick([0, 0.1, 0.5, 1]))
+    }
+
+    private static func unit(_ random: inout SplitMix64) -> Double {
+        Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+    }
+
+    public var description: String {
+        let f = storeFaults
+        let o = replication
+        let p = o.checkpoint
+        func ms(_ d: Duration) -> String { "\(d.milliseconds)ms" }
+        return "profile=\(profile) span=\(span) probe=\(probeInterval) pick=\(randomPickProbability)"
+            + " store[error=\(f.errorRate) throttle=\(f.throttleRate) ambiguous=\(f.ambiguousRate)"
+            + " stallBefore=\(f.stallBeforeRate) stallAfter=\(f.stallAfterRate) stall=\(f.stallDuration)"
+            + " latency=\(f.latency) page=\(f.listPageSize)]"
+            + " replicator[monitor=\(ms(o.monitorInterval)) sync=\(ms(o.syncInterval)) minPages=\(p.minimumPages)"
+            + " idle=\(p.idleInterval.map(ms) ?? "off") truncatePages=\(p.truncatePages.map(String.init) ?? "off")"
+            + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
+            + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) layout=\(o.layout)]"
+            + " workload[\(workload)]"
+    }
+}
+
+/// The app's mix of work.
+public struct WorkloadMix: Sendable, Equatable, CustomStringConvertible {
+    /// Mean simulated time between commits (exponentially distributed).
+    public var meanCommitInterval: Duration
+    /// Chance that a transaction is a large one that spills to the WAL before it commits.
+    public var largeTransactionRate: Double
+    /// Chance, after a commit, that the app runs a checkpoint of its own (PASSIVE or TRUNCATE).
+    public var checkpointRate: Double
+    public var deleteRate: Double
+    public var updateRate: Double
+    public var maxRowSize: Int
+
+    public var description: String {
+        "commitEvery=\(meanCommitInterval.milliseconds)ms large=\(largeTransactionRate) checkpoint=\(checkpointRate)"
+            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize)"
+    }
+}

@@ -1,0 +1,34 @@
+import Core
+import SimHarness
+import Testing
+
+/// Whole-world runs: the real Replicator and Restorer against a seeded app workload, with the
+/// oracle checking invariants 1, 2, 4 and 6 (see `SimWorld`).
+@Suite("Swarm runs", .serialized)
+struct SwarmRunTests {
+    static let span: Duration = .seconds(8)
+
+    @Test("Swarm: 20 seeds of each profile keep invariants 1, 2, 4 and 6", arguments: [SwarmProfile.noFaults, .default])
+    func seeds(profile: SwarmProfile) {
+        var failures: [String] = []
+        for seed in UInt64(1)...20 {
+            let result = SimSeedRun.run(seed: seed, profile: profile, span: Self.span)
+            if !result.passed { failures.append(result.report) }
+            #expect(result.commits > 0 || !result.passed, "seed \(seed) committed nothing")
+        }
+        #expect(failures.isEmpty, "\(failures.count) seeds failed; first:\n\(failures.first ?? "")")
+    }
+
+    @Test("Swarm: a seed replays with the same trace digest; another seed differs")
+    func determinism() throws {
+        let first = SimSeedRun.run(seed: 7, profile: .default, span: Self.span)
+        let again = SimSeedRun.run(seed: 7, profile: .default, span: Self.span)
+        let other = SimSeedRun.run(seed: 8, profile: .default, span: Self.span)
+        #expect(first.passed, "\(first.report)")
+        #expect(first.traceDigest != nil)
+        #expect(first.traceDigest == again.traceDigest)
+        #expect(first.simulated == again.simulated)
+        #expect(first.commits == again.commits)
+        #expect(first.traceDigest != other.traceDigest)
+    }
+}
