@@ -31,4 +31,15 @@ struct SwarmRunTests {
         #expect(first.commits == again.commits)
         #expect(first.traceDigest != other.traceDigest)
     }
+
+    @Test("Regression (s3-hell seeds 1 and 3, span 20 s): an ambiguous first lease write no longer stops the replicator",
+          arguments: [UInt64(1), 3])
+    func ambiguousLeaseAtStartUp(seed: UInt64) {
+        // The replicator exited when its first lease PUT-IF-ABSENT landed but reported a failure;
+        // the supervisor then had to restart it. It now retries with the same token and finds
+        // its own lease, so it starts once.
+        let result = SimSeedRun.run(seed: seed, profile: .s3Hell, span: .seconds(20))
+        #expect(result.passed, "\(result.report)")
+        #expect(result.replicatorStarts == 1, "the replicator was started \(result.replicatorStarts) times")
+    }
 }

@@ -42,13 +42,39 @@ public actor ReplicaSyncer {
 
     /// Takes the replica's lease before the first write; throws `LeaseError.held` naming the
     /// holder if another replicator has it.
+    ///
+    /// Other errors (a store that is briefly down, a timeout) are retried with backoff for about
+    /// a minute before giving up, with the same token throughout: an attempt that landed although
+    /// its caller saw a failure (an ambiguous success) left a lease with our token, and every
+    /// client accepts its own token as held rather than refusing it. Found by the simulator
+    /// (`sluice sim --profile s3-hell`): a replicator whose first lease write was ambiguous exited.
     public func acquireLease() async throws {
         guard let leasing = client as? any ReplicaLeasing else { return }
         let token = Hex.format(environment.random.next(), width: 16) + Hex.format(environment.random.next(), width: 16)
-        lease = try await leasing.acquireLease(owner: options.leaseOwner, token: token,
-                                               duration: options.leaseDuration, now: environment.wallClock.now())
-        logger.info("lease acquired", metadata: ["expires": "\(lease!.expires)"])
+        var delay = Duration.seconds(1)
+        var attempt = 1
+        while true {
+            do {
+                lease = try await leasing.acquireLease(owner: options.leaseOwner, token: token,
+                                                       duration: options.leaseDuration, now: environment.wallClock.now())
+                logger.info("lease acquired", metadata: ["expires": "\(lease!.expires)"])
+                return
+            } catch let error as LeaseError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                guard attempt < Self.leaseAttempts else { throw error }
+                logger.warning("could not take the lease; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await environment.clock.sleep(for: delay)
+                delay = min(delay * 2, .seconds(16))
+                attempt += 1
+            }
+        }
     }
+
+    /// Attempts at taking the lease at start-up: 1+2+4+8+16+16 s of backoff, about a minute.
+    static let leaseAttempts = 7
 
     /// Renews the lease once a third of it has passed. `LeaseError.lost` is fatal to the caller.
     public func renewLeaseIfDue() async throws {

@@ -12,6 +12,8 @@ public struct SimSeedResult: Sendable {
     public var jobs: Int
     public var commits: Int
     public var probes: Int
+    /// How many times the supervisor started the replicator (1 means it never exited).
+    public var replicatorStarts: Int = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -62,6 +64,7 @@ public enum SimSeedRun {
             result.jobs = run.jobs
             result.commits = run.value.commits
             result.probes = run.value.probes
+            result.replicatorStarts = run.value.replicatorStarts
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {
