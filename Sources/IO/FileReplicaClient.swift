@@ -7,7 +7,7 @@ import Synchronization
 /// Litestream v0.3 replicas and can write them on request. Every write lands whole or not at
 /// all: the bytes go to a uniquely named `*.tmp` file that is fsynced, renamed onto the key, and
 /// made durable with a directory fsync. Readers and listings never see the temp files.
-public struct FileReplicaClient: ReplicaClient {
+public struct FileReplicaClient: KeyedObjectReplica {
     public let root: String
     public let writeLayout: ReplicaLayout
     let fileSystem: any FileSystem
@@ -64,33 +64,6 @@ public struct FileReplicaClient: ReplicaClient {
         return ReplicaLayout.walSegments(of: generation, from: entries)
     }
 
-    // MARK: - Writing
-
-    /// Stores a snapshot. `data` is read to its end but not closed: its owner closes it.
-    @discardableResult
-    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        let stat = try await writeObject(writeLayout.snapshotKey(generation, index: index), data: data)
-        return SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
-    }
-
-    /// Stores a WAL segment. `data` is read to its end but not closed: its owner closes it.
-    @discardableResult
-    public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
-        let stat = try await writeObject(writeLayout.walSegmentKey(position), data: data)
-        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                              size: stat.size, createdAt: stat.modified)
-    }
-
-    // MARK: - Reading
-
-    public func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        try await openObject(ReplicaLayout.allCases.map { $0.snapshotKey(generation, index: index) })
-    }
-
-    public func openWALSegment(at position: Position) async throws -> any ByteSource {
-        try await openObject(ReplicaLayout.allCases.map { $0.walSegmentKey(position) })
-    }
-
     // MARK: - Deleting
 
     public func deleteSnapshot(generation: Generation, index: UInt64) async throws {
@@ -140,7 +113,7 @@ public struct FileReplicaClient: ReplicaClient {
     }
 
     /// Opens the first key that exists, for reading to its end.
-    private func openObject(_ keys: [String]) async throws -> any ByteSource {
+    func openObject(_ keys: [String]) async throws -> any ByteSource {
         for key in keys {
             let handle: any FileHandle
             do {
@@ -159,8 +132,14 @@ public struct FileReplicaClient: ReplicaClient {
         throw ReplicaClientError.notFound(replica: location, key: keys[0])
     }
 
+    /// `KeyedObjectReplica`: stores an object, reporting its size and time.
+    func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+        let stat = try await storeObject(key, data: data)
+        return (stat.size, stat.modified)
+    }
+
     /// Streams `data` into `key` atomically and durably, returning the stored object's stat.
-    private func writeObject(_ key: String, data: any ByteSource) async throws -> FileStat {
+    private func storeObject(_ key: String, data: any ByteSource) async throws -> FileStat {
         let target = path(key)
         let directory = Path.directory(of: target)
         let newDirectories = try await ensureDirectory(directory)

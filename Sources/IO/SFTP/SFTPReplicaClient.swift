@@ -21,7 +21,7 @@ import Glibc
 ///
 /// Host keys: see `SFTPLocation`. With the default `~/.ssh/known_hosts`, a host missing from
 /// the file is refused, never trusted on first use.
-public struct SFTPReplicaClient: ReplicaClient {
+public struct SFTPReplicaClient: KeyedObjectReplica {
     public let sftpLocation: SFTPLocation
     public let writeLayout: ReplicaLayout
     /// The replica folder on the server, without a trailing slash.
@@ -95,33 +95,6 @@ public struct SFTPReplicaClient: ReplicaClient {
             return entries
         }
         return ReplicaLayout.walSegments(of: generation, from: entries)
-    }
-
-    // MARK: - Writing
-
-    /// Stores a snapshot. `data` is read to its end but not closed: its owner closes it.
-    @discardableResult
-    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        let stat = try await writeObject(writeLayout.snapshotKey(generation, index: index), data: data)
-        return SnapshotInfo(generation: generation, index: index, size: stat.size, createdAt: stat.modified)
-    }
-
-    /// Stores a WAL segment. `data` is read to its end but not closed: its owner closes it.
-    @discardableResult
-    public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
-        let stat = try await writeObject(writeLayout.walSegmentKey(position), data: data)
-        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                              size: stat.size, createdAt: stat.modified)
-    }
-
-    // MARK: - Reading
-
-    public func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        try await openObject(ReplicaLayout.allCases.map { $0.snapshotKey(generation, index: index) })
-    }
-
-    public func openWALSegment(at position: Position) async throws -> any ByteSource {
-        try await openObject(ReplicaLayout.allCases.map { $0.walSegmentKey(position) })
     }
 
     // MARK: - Deleting
@@ -223,8 +196,14 @@ public struct SFTPReplicaClient: ReplicaClient {
         }
     }
 
+    /// `KeyedObjectReplica`: stores an object, reporting its size and time.
+    func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+        let stat = try await storeObject(key, data: data)
+        return (stat.size, stat.modified)
+    }
+
     /// Spools `data`, uploads it under a temp name and renames it onto `key`.
-    private func writeObject(_ key: String, data: any ByteSource) async throws -> SFTPFileStat {
+    private func storeObject(_ key: String, data: any ByteSource) async throws -> SFTPFileStat {
         let target = path(key)
         let temp = "\(target).\(SFTPTempNames.next()).tmp"
         let fd = try await makeSpoolFile()
@@ -256,7 +235,7 @@ public struct SFTPReplicaClient: ReplicaClient {
     }
 
     /// Downloads the first key that exists into a spool file and streams it from there.
-    private func openObject(_ keys: [String]) async throws -> any ByteSource {
+    func openObject(_ keys: [String]) async throws -> any ByteSource {
         let fd = try await makeSpoolFile()
         let spool = POSIXFileHandle(fd: fd, path: "spool file for \(keys[0])", runner: runner)
         let paths = keys.map(path)
