@@ -41,6 +41,12 @@ public actor ReplicatedDatabase {
 
     private var snapshotsInProgress = 0
     private var lastWALGrowth: Timestamp
+    /// The real WAL's size at the last observation; the checkpoint decision uses it instead of
+    /// statting the file again right after a sync pass read it.
+    private var observedWALSize: Int64 = 0
+    /// The (generation, replica floor) the local shadow files were last cleaned for; cleaning
+    /// lists two folders, so it runs only when that changes, not on every monitor tick.
+    private var cleanedFor: (generation: Generation, floor: UInt64)?
     private var lastCheckpoint: Timestamp?
     /// Where the last checkpoint ran. Until the position moves there is nothing new to
     /// checkpoint: a complete checkpoint waits for the next writer to restart the WAL, and an
@@ -281,10 +287,12 @@ public actor ReplicatedDatabase {
         do {
             handle = try await fs.open(state.walPath, mode: .readOnly)
         } catch FileSystemError.notFound {
+            observedWALSize = 0
             return Observation(wal: WALObservation(header: nil, size: 0, frameAtShadowEnd: nil), handle: nil)
         }
         do {
             let size = try await handle.size()
+            observedWALSize = size
             let header = size >= Int64(WALFormat.headerSize) ? WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) : nil
             var frame: [UInt8]?
             if let shadow, shadow.lastFrame != nil {
@@ -379,7 +387,7 @@ public actor ReplicatedDatabase {
         guard let shadow, snapshotsInProgress == 0 else { return }
         if let last = lastCheckpointPosition, last == position { return }
         let now = environment.wallClock.now()
-        let walSize = (try? await environment.fileSystem.stat(state.walPath))?.size ?? 0
+        let walSize = observedWALSize
         let walFrames = walSize < Int64(WALFormat.headerSize) ? 0
             : Int((WALFormat.alignToFrame(walSize, pageSize: shadow.header.pageSize) - Int64(WALFormat.headerSize)) / Int64(shadow.header.frameSize))
         let decision = options.checkpoint.decide(CheckpointState(
@@ -511,6 +519,7 @@ public actor ReplicatedDatabase {
         guard known.count == uploaded.count, !known.isEmpty else { return }
         let current = known.filter { $0.generation == generation }
         if current.count == known.count, let floor = current.map(\.index).min() {
+            if let cleaned = cleanedFor, cleaned.generation == generation, cleaned.floor == floor { return }
             // One index below the floor is kept: a replica that re-derives its position from its
             // listing after an error finds it at the end of that index, and continues from there
             // instead of taking a snapshot.
@@ -520,6 +529,7 @@ public actor ReplicatedDatabase {
             for name in (try? await fs.list(state.generationsDirectory)) ?? [] where name != generation.description {
                 try await fs.removeTree(Path.join(state.generationsDirectory, name))
             }
+            cleanedFor = (generation, floor)
         }
     }
 
