@@ -140,6 +140,7 @@ final class MemoryReplicaClient: ReplicaClient, @unchecked Sendable {
 
     func opens(of position: Position) -> Int { state.withLock { $0.opens[position] ?? 0 } }
     var maxOpenStreams: Int { state.withLock { $0.maxOpenNow } }
+    var openStreams: Int { state.withLock { $0.openNow } }
     var maxOpenStreamsPerIndex: Int { state.withLock { $0.maxOpenPerIndex } }
 
     func generations() async throws -> [Generation] {

@@ -100,22 +100,24 @@ struct WALDownloaderTests {
         #expect(maxAhead.value <= 3 + 1)  // the window, plus the file the consumer holds
     }
 
-    @Test("errors: a failed index is reported when reached, after the earlier ones, without waiting for later ones")
+    // Index 3 never finishes on its own: if the downloader waited for it, the time limit fails
+    // the test. No wall-clock assertion, which a loaded CI machine would break.
+    @Test("errors: a failed index is reported when reached, after the earlier ones, without waiting for later ones",
+          .timeLimit(.minutes(1)))
     func errorInOrder() async throws {
         let fixture = Fixture(indexes: 5)
-        // Index 2 loses its middle segment from the store after planning; index 3 would take ages.
+        // Index 2 loses its middle segment from the store after planning.
         let plan = try await fixture.plan()
         fixture.client.state.withLock { _ = $0.segments.removeValue(forKey: fixture.position(2, 1)) }
-        fixture.client.setBehaviour(.slow(.seconds(30)), at: fixture.position(3, 0))
+        fixture.client.setBehaviour(.slow(.seconds(86_400)), at: fixture.position(3, 0))
 
-        let clock = ContinuousClock()
-        let start = clock.now
         var delivered: [UInt64] = []
         await #expect(throws: ReplicaClientError.notFound(replica: "memory://replica", key: "\(fixture.position(2, 1))")) {
             _ = try await fixture.download(plan, parallelism: 4) { delivered.append($0.index) }
         }
         #expect(delivered == [0, 1])
-        #expect(clock.now - start < .seconds(10))
+        #expect(fixture.client.maxOpenStreams >= 1)
+        #expect(fixture.client.openStreams == 0, "a stream was left open")
         #expect(fixture.fileSystem.paths.isEmpty)
     }
 

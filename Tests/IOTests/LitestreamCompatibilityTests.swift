@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Core
 
 /// Either tool restores the other's replicas (DESIGN.md §4): the real Litestream v0.3.13 binary
@@ -29,48 +30,52 @@ struct LitestreamCompatibilityTests {
     }
 
     @Test("sluice restores a replica that Litestream v0.3.13 wrote (flat layout, random generation names)")
-    func sluiceRestoresLitestream() throws {
-        let litestream = try litestreamBinary()
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        try box.writer("app.db", ["init"])
-        let replicator = try BackgroundProcess(executable: litestream, arguments: ["replicate", box.path("app.db"), box.url("replica")],
-                                               logPath: box.path("litestream.log"))
-        Thread.sleep(forTimeInterval: 1.5)
-        try write(box)
-        Thread.sleep(forTimeInterval: 2.5)
-        #expect(try replicator.terminate() == 0, "litestream log:\n\(replicator.log)")
-        // Litestream's own layout: flat WAL segment names.
-        let flat = try FileManager.default.subpathsOfDirectory(atPath: box.path("replica")).filter { $0.hasSuffix(".wal.lz4") }
-        try #require(!flat.isEmpty)
-        #expect(flat.allSatisfy { ReplicaLayout.parseLegacySegmentName(URL(fileURLWithPath: $0).lastPathComponent) != nil })
+    func sluiceRestoresLitestream() async throws {
+        try await blocking {
+            let litestream = try litestreamBinary()
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            try box.writer("app.db", ["init"])
+            let replicator = try BackgroundProcess(executable: litestream, arguments: ["replicate", box.path("app.db"), box.url("replica")],
+                                                   logPath: box.path("litestream.log"))
+            try await Task.sleep(for: .milliseconds(1500))
+            try write(box)
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(try replicator.terminate() == 0, "litestream log:\n\(replicator.log)")
+            // Litestream's own layout: flat WAL segment names.
+            let flat = try FileManager.default.subpathsOfDirectory(atPath: box.path("replica")).filter { $0.hasSuffix(".wal.lz4") }
+            try #require(!flat.isEmpty)
+            #expect(flat.allSatisfy { ReplicaLayout.parseLegacySegmentName(URL(fileURLWithPath: $0).lastPathComponent) != nil })
 
-        let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica")])
-        try #require(restore.status == 0, "sluice restore failed: \(restore.stderr)")
-        #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
+            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica")])
+            try #require(restore.status == 0, "sluice restore failed: \(restore.stderr)")
+            #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
+        }
     }
 
     @Test("Litestream v0.3.13 restores a replica that sluice wrote with --layout legacy")
-    func litestreamRestoresSluice() throws {
-        let litestream = try litestreamBinary()
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        try box.writer("app.db", ["init"])
-        let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")],
-                                                extra: ["--layout", "legacy", "--min-checkpoint-page-count", "200"])
-        try write(box)
-        #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+    func litestreamRestoresSluice() async throws {
+        try await blocking {
+            let litestream = try litestreamBinary()
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            try box.writer("app.db", ["init"])
+            let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")],
+                                                    extra: ["--layout", "legacy", "--min-checkpoint-page-count", "200"])
+            try write(box)
+            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: litestream)
-        process.arguments = ["restore", "-o", box.path("restored.db"), box.url("replica")]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "litestream restore failed: \(stderr)")
-        #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: litestream)
+            process.arguments = ["restore", "-o", box.path("restored.db"), box.url("replica")]
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            try #require(process.terminationStatus == 0, "litestream restore failed: \(stderr)")
+            #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import Core
 import IO
 
@@ -31,17 +32,19 @@ struct ReplicaBackendsEndToEndTests {
 
     @Test("SFTP: replicate to sshd on loopback, restore, compare row for row")
     func sftp() async throws {
-        let server = try await SSHServer.start()
-        defer { server.stop() }
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        let location = server.location("replica")
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~/")
-        let fingerprint = server.hostKeySHA256.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let url = "sftp://\(location.user)@127.0.0.1:\(server.port)\(location.path.addingPercentEncoding(withAllowedCharacters: allowed)!)"
-            + "?key=\(server.userKey.addingPercentEncoding(withAllowedCharacters: allowed)!)&host-key-sha256=\(fingerprint)"
-        try roundTrip(box, replica: url)
+        try await blocking {
+            let server = try await SSHServer.start()
+            defer { server.stop() }
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            let location = server.location("replica")
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~/")
+            let fingerprint = server.hostKeySHA256.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let url = "sftp://\(location.user)@127.0.0.1:\(server.port)\(location.path.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+                + "?key=\(server.userKey.addingPercentEncoding(withAllowedCharacters: allowed)!)&host-key-sha256=\(fingerprint)"
+            try roundTrip(box, replica: url)
+        }
     }
 
     /// Credentials moto accepts; the binary reads them from the environment it inherits.
@@ -58,124 +61,130 @@ struct ReplicaBackendsEndToEndTests {
 
     @Test("S3 (moto): replicate, restore, compare row for row")
     func s3() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        try await moto.createBucket("sluice-e2e")
-        Self.setCredentials()
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        try roundTrip(box, replica: Self.s3URL(bucket: "sluice-e2e", endpoint: moto.endpoint))
+        try await blocking {
+            let moto = try await MotoServer.start()
+            defer { moto.stop() }
+            try await moto.createBucket("sluice-e2e")
+            Self.setCredentials()
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            try roundTrip(box, replica: Self.s3URL(bucket: "sluice-e2e", endpoint: moto.endpoint))
+        }
     }
 
     @Test("S3 behind a fault proxy (503s, ambiguous successes, resets, stalls, truncated bodies): replication catches up and the restore is exact")
     func s3UnderFaults() async throws {
-        let moto = try await MotoServer.start()
-        defer { moto.stop() }
-        try await moto.createBucket("sluice-faults")
-        Self.setCredentials()
-        let box = try SluiceSandbox()
-        defer { box.remove() }
+        try await blocking {
+            let moto = try await MotoServer.start()
+            defer { moto.stop() }
+            try await moto.createBucket("sluice-faults")
+            Self.setCredentials()
+            let box = try SluiceSandbox()
+            defer { box.remove() }
 
-        let proxy = Process()
-        proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        proxy.arguments = ["python3", SluiceSandbox.packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/fault_proxy.py").path,
-                           "--upstream", moto.endpoint, "--port-file", box.path("proxy.port"), "--seed", "7",
-                           "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
-                           "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
-                           "--stats", box.path("proxy.stats")]
-        proxy.standardOutput = FileHandle.nullDevice
-        proxy.standardError = FileHandle.nullDevice
-        try proxy.run()
-        defer {
-            if proxy.isRunning { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+            let proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            proxy.arguments = ["python3", SluiceSandbox.packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/fault_proxy.py").path,
+                               "--upstream", moto.endpoint, "--port-file", box.path("proxy.port"), "--seed", "7",
+                               "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
+                               "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
+                               "--stats", box.path("proxy.stats")]
+            proxy.standardOutput = FileHandle.nullDevice
+            proxy.standardError = FileHandle.nullDevice
+            try proxy.run()
+            defer {
+                if proxy.isRunning { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+            }
+            #expect(try eventually(timeout: .seconds(10)) { box.exists("proxy.port") }, "the proxy never started")
+            let proxyPort = try String(contentsOfFile: box.path("proxy.port"), encoding: .utf8)
+            let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: "http://127.0.0.1:\(proxyPort)")
+            let direct = Self.s3URL(bucket: "sluice-faults", endpoint: moto.endpoint)
+
+            try box.writer("app.db", ["init"])
+            let replicator = try box.startReplicate("app.db", replicas: [throughProxy], extra: ["--min-checkpoint-page-count", "200"])
+            try box.writer("app.db", ["small", "--count", "40", "--batch", "a", "--delay", "0.02"])
+            try box.writer("app.db", ["big", "--mb", "3"])
+            try box.writer("app.db", ["checkpoint"])
+            try box.writer("app.db", ["small", "--count", "40", "--batch", "b", "--delay", "0.02"])
+            let source = try dump(box, "app.db")
+
+            // Caught up: a restore straight from moto (no faults) equals the source.
+            let caughtUp = try eventually(timeout: .seconds(60)) {
+                try? FileManager.default.removeItem(atPath: box.path("probe.db"))
+                let probe = try box.sluice(["restore", "-o", box.path("probe.db"), direct])
+                guard probe.status == 0 else { return false }
+                return try dump(box, "probe.db") == source
+            }
+            #expect(caughtUp, "replication never caught up; replicate log:\n\(replicator.log)")
+            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+
+            // A restore through the faults retries its way to the same exact state.
+            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), throughProxy])
+            try #require(restore.status == 0, "restore through the proxy failed: \(restore.stderr)")
+            #expect(try dump(box, "restored.db") == source)
+
+            // SIGKILL: a child started by Foundation's Process may inherit a blocked SIGTERM.
+            kill(proxy.processIdentifier, SIGKILL)
+            proxy.waitUntilExit()
+            let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats")))) as? [String: Any] ?? [:]
+            let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) { $0 + ((stats[$1] as? Int) ?? 0) }
+            #expect(injected >= 5, "faults injected: \(stats)")
         }
-        #expect(try eventually(timeout: .seconds(10)) { box.exists("proxy.port") }, "the proxy never started")
-        let proxyPort = try String(contentsOfFile: box.path("proxy.port"), encoding: .utf8)
-        let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: "http://127.0.0.1:\(proxyPort)")
-        let direct = Self.s3URL(bucket: "sluice-faults", endpoint: moto.endpoint)
-
-        try box.writer("app.db", ["init"])
-        let replicator = try box.startReplicate("app.db", replicas: [throughProxy], extra: ["--min-checkpoint-page-count", "200"])
-        try box.writer("app.db", ["small", "--count", "40", "--batch", "a", "--delay", "0.02"])
-        try box.writer("app.db", ["big", "--mb", "3"])
-        try box.writer("app.db", ["checkpoint"])
-        try box.writer("app.db", ["small", "--count", "40", "--batch", "b", "--delay", "0.02"])
-        let source = try dump(box, "app.db")
-
-        // Caught up: a restore straight from moto (no faults) equals the source.
-        let caughtUp = try eventually(timeout: .seconds(60)) {
-            try? FileManager.default.removeItem(atPath: box.path("probe.db"))
-            let probe = try box.sluice(["restore", "-o", box.path("probe.db"), direct])
-            guard probe.status == 0 else { return false }
-            return try dump(box, "probe.db") == source
-        }
-        #expect(caughtUp, "replication never caught up; replicate log:\n\(replicator.log)")
-        #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
-
-        // A restore through the faults retries its way to the same exact state.
-        let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), throughProxy])
-        try #require(restore.status == 0, "restore through the proxy failed: \(restore.stderr)")
-        #expect(try dump(box, "restored.db") == source)
-
-        // SIGKILL: a child started by Foundation's Process may inherit a blocked SIGTERM.
-        kill(proxy.processIdentifier, SIGKILL)
-        proxy.waitUntilExit()
-        let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats")))) as? [String: Any] ?? [:]
-        let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) { $0 + ((stats[$1] as? Int) ?? 0) }
-        #expect(injected >= 5, "faults injected: \(stats)")
     }
 
     @Test("lease: a second replicator on a held location is refused naming the holder; after SIGKILL a new one takes over within the lease period",
           arguments: ["file", "s3"])
     func leaseTakeover(kind: String) async throws {
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        var moto: MotoServer?
-        defer { moto?.stop() }
-        let replica: String
-        if kind == "s3" {
-            let server = try await MotoServer.start()
-            moto = server
-            try await server.createBucket("sluice-lease")
-            Self.setCredentials()
-            replica = Self.s3URL(bucket: "sluice-lease", endpoint: server.endpoint)
-        } else {
-            replica = box.url("replica")
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            var moto: MotoServer?
+            defer { moto?.stop() }
+            let replica: String
+            if kind == "s3" {
+                let server = try await MotoServer.start()
+                moto = server
+                try await server.createBucket("sluice-lease")
+                Self.setCredentials()
+                replica = Self.s3URL(bucket: "sluice-lease", endpoint: server.endpoint)
+            } else {
+                replica = box.url("replica")
+            }
+            for name in ["first.db", "second.db"] { try box.writer(name, ["init"]) }
+            let lease = ["--lease-duration", "3s"]
+            let first = try box.startReplicate("first.db", replicas: [replica], extra: lease)
+            try box.writer("first.db", ["small", "--count", "3", "--batch", "one"])
+            // Written: `generations` lists a row below its header.
+            #expect(try eventually { try box.sluice(["generations", replica]).stdout.split(separator: "\n").count > 1 },
+                    "the first replicator never wrote:\n\(first.log)")
+
+            // A second replicator, for another database, on the same location.
+            let refused = try box.sluice(["replicate", box.path("second.db"), replica] + lease, timeout: .seconds(30))
+            #expect(refused.status != 0)
+            let lines = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(lines.count == 1, "stderr: \(refused.stderr)")
+            #expect(refused.stderr.contains("in use by another replicator"), "stderr: \(refused.stderr)")
+            #expect(refused.stderr.contains(":\(first.process.processIdentifier)"), "the holder's pid is named: \(refused.stderr)")
+
+            // The holder dies without releasing; its lease must expire within the lease period.
+            kill(first.process.processIdentifier, SIGKILL)
+            first.process.waitUntilExit()
+            let killedAt = Date()
+            var successor: BackgroundProcess?
+            while successor == nil, Date().timeIntervalSince(killedAt) < 10 {
+                let attempt = try box.startReplicate("second.db", replicas: [replica], extra: lease)
+                try await Task.sleep(for: .milliseconds(500))
+                if attempt.process.isRunning { successor = attempt } else { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            let next = try #require(successor, "no replicator could take the location over after the holder was killed")
+            #expect(Date().timeIntervalSince(killedAt) < 3 + 2, "takeover took longer than the lease period plus start-up")
+            try box.writer("second.db", ["small", "--count", "5", "--batch", "two"])
+            #expect(try next.terminate() == 0, "successor log:\n\(next.log)")
+
+            // The successor's history is restorable.
+            let restore = try box.sluice(["restore", "-o", box.path("restored.db"), replica])
+            try #require(restore.status == 0, "restore failed: \(restore.stderr)")
+            #expect(try dump(box, "restored.db") == (try dump(box, "second.db")))
         }
-        for name in ["first.db", "second.db"] { try box.writer(name, ["init"]) }
-        let lease = ["--lease-duration", "3s"]
-        let first = try box.startReplicate("first.db", replicas: [replica], extra: lease)
-        try box.writer("first.db", ["small", "--count", "3", "--batch", "one"])
-        // Written: `generations` lists a row below its header.
-        #expect(try eventually { try box.sluice(["generations", replica]).stdout.split(separator: "\n").count > 1 },
-                "the first replicator never wrote:\n\(first.log)")
-
-        // A second replicator, for another database, on the same location.
-        let refused = try box.sluice(["replicate", box.path("second.db"), replica] + lease, timeout: .seconds(30))
-        #expect(refused.status != 0)
-        let lines = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
-        #expect(lines.count == 1, "stderr: \(refused.stderr)")
-        #expect(refused.stderr.contains("in use by another replicator"), "stderr: \(refused.stderr)")
-        #expect(refused.stderr.contains(":\(first.process.processIdentifier)"), "the holder's pid is named: \(refused.stderr)")
-
-        // The holder dies without releasing; its lease must expire within the lease period.
-        kill(first.process.processIdentifier, SIGKILL)
-        first.process.waitUntilExit()
-        let killedAt = Date()
-        var successor: BackgroundProcess?
-        while successor == nil, Date().timeIntervalSince(killedAt) < 10 {
-            let attempt = try box.startReplicate("second.db", replicas: [replica], extra: lease)
-            Thread.sleep(forTimeInterval: 0.5)
-            if attempt.process.isRunning { successor = attempt } else { Thread.sleep(forTimeInterval: 0.25) }
-        }
-        let next = try #require(successor, "no replicator could take the location over after the holder was killed")
-        #expect(Date().timeIntervalSince(killedAt) < 3 + 2, "takeover took longer than the lease period plus start-up")
-        try box.writer("second.db", ["small", "--count", "5", "--batch", "two"])
-        #expect(try next.terminate() == 0, "successor log:\n\(next.log)")
-
-        // The successor's history is restorable.
-        let restore = try box.sluice(["restore", "-o", box.path("restored.db"), replica])
-        try #require(restore.status == 0, "restore failed: \(restore.stderr)")
-        #expect(try dump(box, "restored.db") == (try dump(box, "second.db")))
     }
 }

@@ -2,6 +2,7 @@ import Core
 import SQLite
 import SimHarness
 import Testing
+import TestSupport
 
 /// Crash at every mutation of a short WAL workload, recover, and check SQLite's promises.
 ///
@@ -100,42 +101,44 @@ struct CrashSweepTests {
 
     @Test("Crash sweep: power loss at every mutation of a two-process WAL workload keeps every FULL commit")
     func sweep() async throws {
-        let clock = ManualWallClock()
-        // One clean run counts the workload's mutations.
-        let probe = SimDisk()
-        let base = try await Self.setUp(probe, clock: clock)
-        var complete = Acknowledged()
-        await Self.workload(probe, clock: clock, acknowledged: &complete)
-        #expect(complete.present.count == 24 - 4)
-        let total = probe.mutationCount - base
-        #expect(total > 100)
+        try await blocking {
+            let clock = ManualWallClock()
+            // One clean run counts the workload's mutations.
+            let probe = SimDisk()
+            let base = try await Self.setUp(probe, clock: clock)
+            var complete = Acknowledged()
+            await Self.workload(probe, clock: clock, acknowledged: &complete)
+            #expect(complete.present.count == 24 - 4)
+            let total = probe.mutationCount - base
+            #expect(total > 100)
 
-        var failures: [String] = []
-        var runs = 0
-        let models = [
-            DiskCrashModel(sectorSurvivalRate: 0, sizeChangeSurvivalRate: 0, directoryChangeSurvivalRate: 0),
-            DiskCrashModel(sectorSurvivalRate: 0.5, sizeChangeSurvivalRate: 0.5, directoryChangeSurvivalRate: 0.5),
-            DiskCrashModel(sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 1),
-            // Torn sectors full of garbage break powersafe overwrite; SQLite is told so.
-            DiskCrashModel(sectorSurvivalRate: 0.5, sectorGarbageRate: 0.5, sizeChangeSurvivalRate: 0.5,
-                           directoryChangeSurvivalRate: 0.5, directoryMode: .journalPrefix),
-        ]
-        for k in 0...total {
-            for (modelIndex, model) in models.enumerated() {
-                let disk = SimDisk()
-                let setupMutations = try await Self.setUp(disk, clock: clock)
-                disk.faults = DiskFaults(crashAfterMutations: setupMutations + k)
-                var acknowledged = Acknowledged()
-                await Self.workload(disk, clock: clock, powersafeOverwrite: model.sectorGarbageRate == 0, acknowledged: &acknowledged)
-                disk.crash(random: SplitMix64(seed: UInt64(k * 10 + modelIndex)), model: model)
-                disk.faults = .none  // at k == total the workload finished before the trigger
-                if let problem = try await Self.check(disk, clock: clock, acknowledged: acknowledged) {
-                    failures.append("k=\(k) model=\(modelIndex): \(problem)")
+            var failures: [String] = []
+            var runs = 0
+            let models = [
+                DiskCrashModel(sectorSurvivalRate: 0, sizeChangeSurvivalRate: 0, directoryChangeSurvivalRate: 0),
+                DiskCrashModel(sectorSurvivalRate: 0.5, sizeChangeSurvivalRate: 0.5, directoryChangeSurvivalRate: 0.5),
+                DiskCrashModel(sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 1),
+                // Torn sectors full of garbage break powersafe overwrite; SQLite is told so.
+                DiskCrashModel(sectorSurvivalRate: 0.5, sectorGarbageRate: 0.5, sizeChangeSurvivalRate: 0.5,
+                               directoryChangeSurvivalRate: 0.5, directoryMode: .journalPrefix),
+            ]
+            for k in 0...total {
+                for (modelIndex, model) in models.enumerated() {
+                    let disk = SimDisk()
+                    let setupMutations = try await Self.setUp(disk, clock: clock)
+                    disk.faults = DiskFaults(crashAfterMutations: setupMutations + k)
+                    var acknowledged = Acknowledged()
+                    await Self.workload(disk, clock: clock, powersafeOverwrite: model.sectorGarbageRate == 0, acknowledged: &acknowledged)
+                    disk.crash(random: SplitMix64(seed: UInt64(k * 10 + modelIndex)), model: model)
+                    disk.faults = .none  // at k == total the workload finished before the trigger
+                    if let problem = try await Self.check(disk, clock: clock, acknowledged: acknowledged) {
+                        failures.append("k=\(k) model=\(modelIndex): \(problem)")
+                    }
+                    runs += 1
                 }
-                runs += 1
             }
+            #expect(failures.isEmpty, "\(failures.count) of \(runs) crash points failed, first: \(failures.prefix(5))")
+            #expect(runs == (total + 1) * models.count)
         }
-        #expect(failures.isEmpty, "\(failures.count) of \(runs) crash points failed, first: \(failures.prefix(5))")
-        #expect(runs == (total + 1) * models.count)
     }
 }

@@ -37,7 +37,7 @@ struct DefaultVFSTests {
 
     @Test("SimVFS as default: randomblob, WAL salts and the disk image follow the seed; datetime('now') is simulated")
     func determinism() async throws {
-        guard ExclusiveProcess.isChild else { return try ExclusiveProcess.run(filter: "DefaultVFSTests") }
+        guard ExclusiveProcess.isChild else { return try await ExclusiveProcess.run(filter: "DefaultVFSTests") }
         let first = try await Self.run(seed: 42)
         let again = try await Self.run(seed: 42)
         let other = try await Self.run(seed: 43)

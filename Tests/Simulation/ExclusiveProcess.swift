@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs a test body in a child copy of the test binary, alone.
 ///
@@ -15,7 +16,11 @@ enum ExclusiveProcess {
     static var isChild: Bool { ProcessInfo.processInfo.environment[variable] == "1" }
 
     /// Runs the tests matching `filter` in a child test process and records its failure output.
-    static func run(filter: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func run(filter: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await blocking { try runAndWait(filter: filter, sourceLocation: sourceLocation) }
+    }
+
+    private static func runAndWait(filter: String, sourceLocation: SourceLocation) throws {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         child.arguments = ["--testing-library", "swift-testing", "--filter", filter]

@@ -1,6 +1,7 @@
 import Core
 import SimHarness
 import Testing
+import TestSupport
 
 /// Whole-world runs: the real Replicator and Restorer against a seeded app workload, with the
 /// oracle checking invariants 1, 2, 4 and 6 (see `SimWorld`).
@@ -9,37 +10,43 @@ struct SwarmRunTests {
     static let span: Duration = .seconds(8)
 
     @Test("Swarm: 20 seeds of each profile keep invariants 1, 2, 4 and 6", arguments: [SwarmProfile.noFaults, .default])
-    func seeds(profile: SwarmProfile) {
-        var failures: [String] = []
-        for seed in UInt64(1)...20 {
-            let result = SimSeedRun.run(seed: seed, profile: profile, span: Self.span)
-            if !result.passed { failures.append(result.report) }
-            #expect(result.commits > 0 || !result.passed, "seed \(seed) committed nothing")
+    func seeds(profile: SwarmProfile) async throws {
+        try await blocking {
+            var failures: [String] = []
+            for seed in UInt64(1)...20 {
+                let result = SimSeedRun.run(seed: seed, profile: profile, span: Self.span)
+                if !result.passed { failures.append(result.report) }
+                #expect(result.commits > 0 || !result.passed, "seed \(seed) committed nothing")
+            }
+            #expect(failures.isEmpty, "\(failures.count) seeds failed; first:\n\(failures.first ?? "")")
         }
-        #expect(failures.isEmpty, "\(failures.count) seeds failed; first:\n\(failures.first ?? "")")
     }
 
     @Test("Swarm: a seed replays with the same trace digest; another seed differs")
-    func determinism() throws {
-        let first = SimSeedRun.run(seed: 7, profile: .default, span: Self.span)
-        let again = SimSeedRun.run(seed: 7, profile: .default, span: Self.span)
-        let other = SimSeedRun.run(seed: 8, profile: .default, span: Self.span)
-        #expect(first.passed, "\(first.report)")
-        #expect(first.traceDigest != nil)
-        #expect(first.traceDigest == again.traceDigest)
-        #expect(first.simulated == again.simulated)
-        #expect(first.commits == again.commits)
-        #expect(first.traceDigest != other.traceDigest)
+    func determinism() async throws {
+        try await blocking {
+            let first = SimSeedRun.run(seed: 7, profile: .default, span: Self.span)
+            let again = SimSeedRun.run(seed: 7, profile: .default, span: Self.span)
+            let other = SimSeedRun.run(seed: 8, profile: .default, span: Self.span)
+            #expect(first.passed, "\(first.report)")
+            #expect(first.traceDigest != nil)
+            #expect(first.traceDigest == again.traceDigest)
+            #expect(first.simulated == again.simulated)
+            #expect(first.commits == again.commits)
+            #expect(first.traceDigest != other.traceDigest)
+        }
     }
 
     @Test("Regression (s3-hell seeds 1 and 3, span 20 s): an ambiguous first lease write no longer stops the replicator",
           arguments: [UInt64(1), 3])
-    func ambiguousLeaseAtStartUp(seed: UInt64) {
-        // The replicator exited when its first lease PUT-IF-ABSENT landed but reported a failure;
-        // the supervisor then had to restart it. It now retries with the same token and finds
-        // its own lease, so it starts once.
-        let result = SimSeedRun.run(seed: seed, profile: .s3Hell, span: .seconds(20))
-        #expect(result.passed, "\(result.report)")
-        #expect(result.replicatorStarts == 1, "the replicator was started \(result.replicatorStarts) times")
+    func ambiguousLeaseAtStartUp(seed: UInt64) async throws {
+        try await blocking {
+            // The replicator exited when its first lease PUT-IF-ABSENT landed but reported a failure;
+            // the supervisor then had to restart it. It now retries with the same token and finds
+            // its own lease, so it starts once.
+            let result = SimSeedRun.run(seed: seed, profile: .s3Hell, span: .seconds(20))
+            #expect(result.passed, "\(result.report)")
+            #expect(result.replicatorStarts == 1, "the replicator was started \(result.replicatorStarts) times")
+        }
     }
 }
