@@ -160,7 +160,7 @@ public final class SimDisk: @unchecked Sendable {
                 if mode == .createNew { throw .exists }
                 guard case .file(let file) = nodes[existing]! else { throw .isADirectory }
                 try checkFault(.open, node: existing, process: process.id)
-                if mode == .truncate && !file.live.isEmpty {
+                if mode == .truncate && file.size > 0 {
                     try countMutation()
                     file.truncate(to: 0)
                     file.modified = wallClock()
@@ -193,13 +193,8 @@ public final class SimDisk: @unchecked Sendable {
             let (open, file) = try openFile(descriptor)
             try checkFault(.read, node: open.node, process: open.process)
             guard offset >= 0 else { throw .invalid }
-            guard offset < Int64(file.live.count), buffer.count > 0 else { return 0 }
-            let start = Int(offset)
-            let count = min(buffer.count, file.live.count - start)
-            file.live.withUnsafeBytes { source in
-                buffer.baseAddress!.copyMemory(from: source.baseAddress! + start, byteCount: count)
-            }
-            return count
+            guard offset < Int64(file.size) else { return 0 }
+            return file.read(at: Int(offset), into: buffer)
         }
     }
 
@@ -218,7 +213,7 @@ public final class SimDisk: @unchecked Sendable {
             guard open.isWritable else { throw .badDescriptor }
             try checkFault(.write, node: open.node, process: open.process)
             guard offset >= 0 else { throw .invalid }
-            try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.live.count))
+            try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.size))
             try countMutation()
             file.write(bytes, at: Int(offset))
             file.modified = wallClock()
@@ -235,7 +230,7 @@ public final class SimDisk: @unchecked Sendable {
         try locked { () throws(DiskError) -> Int64 in
             let (open, file) = try openFile(descriptor)
             try checkFault(.metadata, node: open.node, process: open.process)
-            return Int64(file.live.count)
+            return Int64(file.size)
         }
     }
 
@@ -246,7 +241,7 @@ public final class SimDisk: @unchecked Sendable {
             guard open.isWritable else { throw .invalid }
             try checkFault(.truncate, node: open.node, process: open.process)
             guard size >= 0 else { throw .invalid }
-            try checkCapacity(growingBy: size - Int64(file.live.count))
+            try checkCapacity(growingBy: size - Int64(file.size))
             try countMutation()
             file.truncate(to: Int(size))
             file.modified = wallClock()
@@ -382,7 +377,7 @@ public final class SimDisk: @unchecked Sendable {
         while let id = stack.popLast() {
             guard seen.insert(id).inserted, let node = nodes[id] else { continue }
             switch node {
-            case .file(let file): total += Int64(file.live.count)
+            case .file(let file): total += Int64(file.size)
             case .directory(let directory): stack.append(contentsOf: directory.live.values)
             }
         }
