@@ -19,9 +19,11 @@ final class AppWorkload: @unchecked Sendable {
     private let log: CommitLog
     private var random: SplitMix64
     private var connection: (any SQLiteConnection)?
-    /// The model of the table: row values by id, ids in insertion order for seeded picks.
+    /// The model of the table: row values by id, and the ids in an array (with each id's index)
+    /// so a seeded pick and a removal are O(1).
     private var rows: [Int64: [UInt8]] = [:]
     private var ids: [Int64] = []
+    private var idIndex: [Int64: Int] = [:]
     private var nextID: Int64 = 1
     private var digest = ContentDigest()
     private(set) var commits = 0
@@ -76,20 +78,16 @@ final class AppWorkload: @unchecked Sendable {
     private func commitOne(clock: SimClock) async throws {
         var operations: [Operation] = []
         var plannedID = nextID
-        var touched: Set<Int64> = []
+        // Rows this transaction already touched sit in `ids[available...]`, out of the draw.
+        var available = ids.count
         let large = unit() < mix.largeTransactionRate
         let count = large ? 50 + Int(random.next() % 250) : 1 + Int(random.next() % 3)
         for _ in 0..<count {
             let roll = unit()
-            let candidates = large ? [] : ids.filter { !touched.contains($0) }
-            if !large, roll < mix.deleteRate, !candidates.isEmpty, ids.count > 20 {
-                let id = candidates[Int(random.next() % UInt64(candidates.count))]
-                touched.insert(id)
-                operations.append(.delete(id))
-            } else if !large, roll < mix.deleteRate + mix.updateRate, !candidates.isEmpty {
-                let id = candidates[Int(random.next() % UInt64(candidates.count))]
-                touched.insert(id)
-                operations.append(.update(id, blob(large: false)))
+            if !large, roll < mix.deleteRate, available > 0, ids.count > 20 {
+                operations.append(.delete(pickUntouched(&available)))
+            } else if !large, roll < mix.deleteRate + mix.updateRate, available > 0 {
+                operations.append(.update(pickUntouched(&available), blob(large: false)))
             } else {
                 operations.append(.insert(plannedID, blob(large: large)))
                 plannedID += 1
@@ -114,6 +112,7 @@ final class AppWorkload: @unchecked Sendable {
             switch operation {
             case .insert(let id, let value):
                 rows[id] = value
+                idIndex[id] = ids.count
                 ids.append(id)
                 digest.insert(id: id, value: value)
             case .update(let id, let value):
@@ -122,12 +121,33 @@ final class AppWorkload: @unchecked Sendable {
                 digest.insert(id: id, value: value)
             case .delete(let id):
                 digest.remove(id: id, value: rows.removeValue(forKey: id)!)
-                ids.removeAll { $0 == id }
+                let index = idIndex.removeValue(forKey: id)!
+                let last = ids.removeLast()
+                if index < ids.count {
+                    ids[index] = last
+                    idIndex[last] = index
+                }
             }
         }
         nextID = plannedID
         commits += 1
         log.record(commit: commits, digest: digest)
+    }
+
+    /// Draws one of the first `available` ids and swaps it behind them, so the same
+    /// transaction cannot draw it again.
+    private func pickUntouched(_ available: inout Int) -> Int64 {
+        let index = Int(random.next() % UInt64(available))
+        available -= 1
+        let id = ids[index]
+        if index != available {
+            let other = ids[available]
+            ids[index] = other
+            idIndex[other] = index
+            ids[available] = id
+            idIndex[id] = available
+        }
+        return id
     }
 
     /// One transaction; a large one runs statement by statement, each its own await, so other

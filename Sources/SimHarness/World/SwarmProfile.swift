@@ -21,7 +21,9 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var workload: WorkloadMix
     /// How long the app writes, in simulated time.
     public var span: Duration
-    /// Mean time between restore probes while the app writes.
+    /// Mean time between restore probes while the app writes: a tenth to a thirtieth of the span,
+    /// so a seed restores a few dozen times whatever its length (each probe restores the whole
+    /// database twice).
     public var probeInterval: Duration
     public var randomPickProbability: Double
 
@@ -79,7 +81,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             maxRowSize: pick([200, 1500, 6000]))
 
         return SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
-                               span: span, probeInterval: .seconds(pick([2, 5, 10])),
+                               span: span, probeInterval: span / pick([10, 20, 30]),
                                randomPickProbability: pick([0, 0.1, 0.5, 1]))
     }
 
