@@ -24,6 +24,7 @@ final class AppWorkload: @unchecked Sendable {
     private var rows: [Int64: [UInt8]] = [:]
     private var ids: [Int64] = []
     private var idIndex: [Int64: Int] = [:]
+    private var tableBytes = 0
     private var nextID: Int64 = 1
     private var digest = ContentDigest()
     private(set) var commits = 0
@@ -81,6 +82,7 @@ final class AppWorkload: @unchecked Sendable {
         // Rows this transaction already touched sit in `ids[available...]`, out of the draw.
         var available = ids.count
         let large = unit() < mix.largeTransactionRate
+        let full = tableBytes > mix.maxTableBytes
         let count = large ? 50 + Int(random.next() % 250) : 1 + Int(random.next() % 3)
         for _ in 0..<count {
             let roll = unit()
@@ -88,6 +90,8 @@ final class AppWorkload: @unchecked Sendable {
                 operations.append(.delete(pickUntouched(&available)))
             } else if !large, roll < mix.deleteRate + mix.updateRate, available > 0 {
                 operations.append(.update(pickUntouched(&available), blob(large: false)))
+            } else if full, available * 2 > ids.count, ids.count > 20 {
+                operations.append(.delete(pickUntouched(&available)))
             } else {
                 operations.append(.insert(plannedID, blob(large: large)))
                 plannedID += 1
@@ -112,15 +116,19 @@ final class AppWorkload: @unchecked Sendable {
             switch operation {
             case .insert(let id, let value):
                 rows[id] = value
+                tableBytes += value.count
                 idIndex[id] = ids.count
                 ids.append(id)
                 digest.insert(id: id, value: value)
             case .update(let id, let value):
                 digest.remove(id: id, value: rows[id]!)
+                tableBytes += value.count - rows[id]!.count
                 rows[id] = value
                 digest.insert(id: id, value: value)
             case .delete(let id):
-                digest.remove(id: id, value: rows.removeValue(forKey: id)!)
+                let value = rows.removeValue(forKey: id)!
+                tableBytes -= value.count
+                digest.remove(id: id, value: value)
                 let index = idIndex.removeValue(forKey: id)!
                 let last = ids.removeLast()
                 if index < ids.count {

@@ -21,7 +21,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var workload: WorkloadMix
     /// How long the app writes, in simulated time.
     public var span: Duration
-    /// Mean time between restore probes while the app writes: a tenth to a thirtieth of the span,
+    /// Mean time between restore probes while the app writes: a tenth to a twentieth of the span,
     /// so a seed restores a few dozen times whatever its length (each probe restores the whole
     /// database twice).
     public var probeInterval: Duration
@@ -73,15 +73,16 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         options.leaseDuration = .seconds(30)
 
         let workload = WorkloadMix(
-            meanCommitInterval: .milliseconds(pick([10, 25, 50, 100])),
+            meanCommitInterval: .milliseconds(pick([20, 40, 50, 80])),
             largeTransactionRate: pick([0, 0.01, 0.05]),
             checkpointRate: pick([0, 0.02, 0.1]),
             deleteRate: pick([0.1, 0.3]),
             updateRate: pick([0.2, 0.4]),
-            maxRowSize: pick([200, 1500, 6000]))
+            maxRowSize: pick([200, 1500, 6000]),
+            maxTableBytes: pick([256 << 10, 1 << 20, 4 << 20]))
 
         return SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
-                               span: span, probeInterval: span / pick([10, 20, 30]),
+                               span: span, probeInterval: span / pick([10, 15, 20]),
                                randomPickProbability: pick([0, 0.1, 0.5, 1]))
     }
 
@@ -117,9 +118,12 @@ public struct WorkloadMix: Sendable, Equatable, CustomStringConvertible {
     public var deleteRate: Double
     public var updateRate: Double
     public var maxRowSize: Int
+    /// Past this many bytes of row values, an insert becomes a delete, so the database (which
+    /// every snapshot compresses and every probe restores whole) stays small however long the run.
+    public var maxTableBytes: Int
 
     public var description: String {
         "commitEvery=\(meanCommitInterval.milliseconds)ms large=\(largeTransactionRate) checkpoint=\(checkpointRate)"
-            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize)"
+            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes)"
     }
 }
