@@ -200,10 +200,13 @@ public final class SimDisk: @unchecked Sendable {
 
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
     public func read(_ descriptor: SimFileDescriptor, at offset: Int64, count: Int) throws(DiskError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let filled = try rethrowingDiskError { try bytes.withUnsafeMutableBytes { try read(descriptor, at: offset, into: $0) } }
-        bytes.removeLast(count - filled)
-        return bytes
+        let bytes = try rethrowingDiskError {
+            try [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+                filled = try read(descriptor, at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            }
+        }
+        // A short read near the end of a file must not pin a buffer sized for the whole request.
+        return bytes.count >= count / 2 ? bytes : bytes.withUnsafeBufferPointer { [UInt8]($0) }
     }
 
     /// pwrite of all of `bytes`, extending the file (with zeros in any gap) if needed.

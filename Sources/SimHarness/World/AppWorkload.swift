@@ -198,13 +198,25 @@ final class AppWorkload: @unchecked Sendable {
     private func blob(large: Bool) -> [UInt8] {
         let size = large ? 1000 + Int(random.next() % 3000) : 1 + Int(random.next() % UInt64(mix.maxRowSize))
         var seed = random.next()
-        var bytes = [UInt8](repeating: 0, count: size)
         // Half pattern, half noise: compressible like real rows, unique enough to catch a wrong page.
-        for index in 0..<size {
-            if index % 16 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
-            bytes[index] = index % 2 == 0 ? UInt8(truncatingIfNeeded: seed >> UInt64((index % 8) * 8)) : UInt8(truncatingIfNeeded: index)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var index = 0
+            while index < size {
+                if index & 15 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
+                if index & 7 == 0 && index + 8 <= size {
+                    // Even bytes from the seed, odd bytes their own index: one store for eight.
+                    let odd = UInt64(UInt8(truncatingIfNeeded: index + 1)) << 8 | UInt64(UInt8(truncatingIfNeeded: index + 3)) << 24
+                        | UInt64(UInt8(truncatingIfNeeded: index + 5)) << 40 | UInt64(UInt8(truncatingIfNeeded: index + 7)) << 56
+                    raw.storeBytes(of: ((seed & 0x00ff_00ff_00ff_00ff) | odd).littleEndian, toByteOffset: index, as: UInt64.self)
+                    index += 8
+                    continue
+                }
+                buffer[index] = index & 1 == 0 ? UInt8(truncatingIfNeeded: seed >> UInt64((index & 7) * 8)) : UInt8(truncatingIfNeeded: index)
+                index += 1
+            }
+            initialized = size
         }
-        return bytes
     }
 
     /// -ln(1 - x): an exponential draw from a uniform one.

@@ -74,7 +74,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
 
         let workload = WorkloadMix(
             meanCommitInterval: .milliseconds(pick([20, 40, 50, 80])),
-            largeTransactionRate: pick([0, 0.01, 0.05]),
+            largeTransactionRate: pick([0, 0.005, 0.02]),
             checkpointRate: pick([0, 0.02, 0.1]),
             deleteRate: pick([0.1, 0.3]),
             updateRate: pick([0.2, 0.4]),
