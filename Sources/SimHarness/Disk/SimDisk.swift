@@ -297,15 +297,18 @@ public final class SimDisk: @unchecked Sendable {
 
     /// The mutex around a call that may cut the power; runs the power-loss handler after it.
     func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        defer {
-            let handler = mutex.withLock { () -> (@Sendable () -> Void)? in
-                guard powerLossPending else { return nil }
-                powerLossPending = false
-                return powerLossHandler
+        var handler: (@Sendable () -> Void)?
+        defer { handler?() }
+        return try mutex.withLock { () throws(E) -> T in
+            // Taken under the same lock as the call: one lock per call on the I/O path.
+            defer {
+                if powerLossPending {
+                    powerLossPending = false
+                    handler = powerLossHandler
+                }
             }
-            handler?()
+            return try body()
         }
-        return try mutex.withLock(body)
     }
 
     /// Narrows an untyped rethrow (the standard library's buffer closures) back to `DiskError`.
@@ -345,13 +348,15 @@ public final class SimDisk: @unchecked Sendable {
         if halted { throw DiskError(EIO, "power lost") }
         guard liveProcesses[process] != nil else { throw DiskError(EIO, "process \(process) is not running") }
         guard let node else { return }
-        let key = BrokenOperation(node: node, kind: kind)
-        if brokenOperations.contains(key) { throw DiskError(EIO, "persistent \(kind.rawValue) fault") }
-        if faultRandom.chance(currentFaults.transientErrorRate[kind] ?? 0) {
+        // The empty checks skip hashing on every call of a disk without faults; a zero rate draws nothing anyway.
+        if !brokenOperations.isEmpty && brokenOperations.contains(BrokenOperation(node: node, kind: kind)) {
+            throw DiskError(EIO, "persistent \(kind.rawValue) fault")
+        }
+        if !currentFaults.transientErrorRate.isEmpty && faultRandom.chance(currentFaults.transientErrorRate[kind] ?? 0) {
             throw DiskError(EIO, "injected \(kind.rawValue) fault")
         }
-        if faultRandom.chance(currentFaults.persistentErrorRate[kind] ?? 0) {
-            brokenOperations.insert(key)
+        if !currentFaults.persistentErrorRate.isEmpty && faultRandom.chance(currentFaults.persistentErrorRate[kind] ?? 0) {
+            brokenOperations.insert(BrokenOperation(node: node, kind: kind))
             throw DiskError(EIO, "persistent \(kind.rawValue) fault")
         }
     }

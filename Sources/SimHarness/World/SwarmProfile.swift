@@ -65,7 +65,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             minimumPages: minimumPages,
             idleInterval: pick([nil, .seconds(2), .seconds(10), .seconds(60)]),
             truncatePages: chance(0.5) ? minimumPages * pick([2, 4, 16]) : nil)
-        options.snapshotInterval = chance(0.4) ? .seconds(pick([5, 15, 60])) : nil
+        // Without snapshots every restore replays the whole run's WAL: kept, but for a quarter of seeds.
+        options.snapshotInterval = chance(0.75) ? .seconds(pick([5, 15, 60])) : nil
         options.retention = chance(0.4) ? .seconds(pick([10, 30, 120])) : nil
         options.retentionCheckInterval = .seconds(pick([5, 20, 60]))
         options.chunkSize = pick([4096, 65536, 256 << 10])
@@ -78,8 +79,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             checkpointRate: pick([0, 0.02, 0.1]),
             deleteRate: pick([0.1, 0.3]),
             updateRate: pick([0.2, 0.4]),
-            maxRowSize: pick([200, 1500, 6000]),
-            maxTableBytes: pick([256 << 10, 1 << 20, 4 << 20]))
+            maxRowSize: pick([200, 1000, 4500]),
+            maxTableBytes: pick([256 << 10, 1 << 20, 2 << 20]))
 
         return SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
                                span: span, probeInterval: span / pick([10, 15, 20]),
