@@ -24,9 +24,11 @@ struct Sluice: AsyncParsableCommand {
 
     /// Parses, runs the subcommand, and turns any error into the one-line form.
     static func main() async {
-        MemoryTuning.apply()
         do {
             var command = try parseAsRoot()
+            // The simulator is one thread that allocates and frees large buffers millions of
+            // times: a 64 KiB mmap threshold would turn each into an mmap, page faults and munmap.
+            if !(command is SimCommand) { MemoryTuning.apply() }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -5,32 +5,63 @@ let diskSectorSize = 512
 
 /// A regular file's bytes in two layers.
 ///
-/// `live` is what reads see (the page cache). `durable` is what is on the platter. Between two
-/// fsyncs the file remembers which 512-byte sectors were written (`dirtySectors`) and the smallest
-/// size it had (`minimumSizeSinceSync`); every byte at or past that size that is not in a dirty
-/// sector is zero in `live`. That is enough both to make `durable` equal `live` on fsync in time
-/// proportional to the changes, and to build the torn states a power loss may leave.
+/// `live` is what reads see (the page cache). `durable` is what is on the platter; the two share
+/// every page not written since the last fsync. Between two fsyncs the file remembers which
+/// 512-byte sectors were written (a bit mask per page, plus the pages in the order they first got
+/// dirty) and the smallest size it had (`minimumSizeSinceSync`); every byte at or past that size
+/// that is not in a dirty sector is zero in `live`. That is enough both to make `durable` equal
+/// `live` on fsync in time proportional to the changes, and to build the torn states a power
+/// loss may leave.
 final class FileNode {
-    var live: [UInt8] = []
-    var durable: [UInt8] = []
-    var dirtySectors: Set<Int> = []
-    var minimumSizeSinceSync = 0
+    static let sectorsPerPage = PagedBytes.pageSize / diskSectorSize
+
+    private(set) var live = PagedBytes()
+    private(set) var durable = PagedBytes()
+    /// Dirty sectors of page `i` as bits of `dirtyMasks[i]`; never shrunk before an fsync, so a
+    /// sector written, cut away and grown back again is still dirty, as a set of sectors would say.
+    private var dirtyMasks: [UInt8] = []
+    /// Every page with a non-zero mask, each once.
+    private var dirtyPages: [Int] = []
+    private(set) var minimumSizeSinceSync = 0
     var modified: Timestamp
 
     init(modified: Timestamp) { self.modified = modified }
 
+    var size: Int { live.count }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        live.read(at: offset, into: buffer)
+    }
+
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         guard bytes.count > 0 else { return }
+        live.write(bytes, at: offset)
         let end = offset + bytes.count
-        if end > live.count { live.resize(to: end) }
-        live.withUnsafeMutableBytes { target in
-            (target.baseAddress! + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        }
         var sector = offset / diskSectorSize
         while sector * diskSectorSize < end {
-            dirtySectors.insert(sector)
+            markDirty(sector)
             sector += 1
         }
+    }
+
+    private func markDirty(_ sector: Int) {
+        let page = sector / Self.sectorsPerPage
+        let bit = UInt8(1) << UInt8(sector % Self.sectorsPerPage)
+        if page >= dirtyMasks.count { dirtyMasks.append(contentsOf: repeatElement(0, count: page + 1 - dirtyMasks.count)) }
+        if dirtyMasks[page] == 0 { dirtyPages.append(page) }
+        dirtyMasks[page] |= bit
+    }
+
+    /// The dirty sectors in offset order.
+    var dirtySectors: [Int] {
+        var result: [Int] = []
+        for page in dirtyPages.sorted() {
+            let mask = dirtyMasks[page]
+            for bit in 0..<Self.sectorsPerPage where mask & (UInt8(1) << UInt8(bit)) != 0 {
+                result.append(page * Self.sectorsPerPage + bit)
+            }
+        }
+        return result
     }
 
     func truncate(to size: Int) {
@@ -38,77 +69,52 @@ final class FileNode {
         live.resize(to: size)
     }
 
-    /// fsync: the platter now holds exactly `live`.
+    /// fsync: the platter now holds exactly `live`. Given the invariant above, the durable bytes
+    /// cut to the smallest size, grown to the live size, with every dirty page taken from `live`,
+    /// are `live`; the pages are shared, not copied.
     func sync() {
         durable.resize(to: min(durable.count, minimumSizeSinceSync))
         durable.resize(to: live.count)
-        for sector in dirtySectors {
-            let start = sector * diskSectorSize
-            let end = min(start + diskSectorSize, live.count)
-            if start < end { durable.copy(from: live, range: start..<end) }
+        let pageCount = live.pages.count
+        for page in dirtyPages {
+            if page < pageCount { durable.sharePage(page, from: live) }
+            dirtyMasks[page] = 0
         }
-        dirtySectors = []
+        dirtyPages.removeAll(keepingCapacity: true)
         minimumSizeSinceSync = live.count
+    }
+
+    /// After a power loss: both layers hold `content`, nothing is dirty.
+    func reboot(with content: PagedBytes) {
+        live = content
+        durable = content
+        dirtyMasks = []
+        dirtyPages = []
+        minimumSizeSinceSync = content.count
     }
 
     /// What a power loss leaves of this file: the durable bytes, the un-synced size change or not,
     /// and each dirty sector kept, dropped or trashed. Sectors are visited in order so a seed
     /// always draws the same way.
-    func crashedContent(random: any RandomSource, model: DiskCrashModel) -> [UInt8] {
+    func crashedContent(random: any RandomSource, model: DiskCrashModel) -> PagedBytes {
         var result = durable
         let sizeChanged = minimumSizeSinceSync < durable.count || live.count != durable.count
         if sizeChanged && random.chance(model.sizeChangeSurvivalRate) {
             result.resize(to: min(result.count, minimumSizeSinceSync))
             result.resize(to: live.count)
         }
-        for sector in dirtySectors.sorted() {
+        for sector in dirtySectors {
             let start = sector * diskSectorSize
             let end = min(start + diskSectorSize, live.count)
             guard start < end else { continue }
             if random.chance(model.sectorSurvivalRate) {
-                if result.count < end { result.resize(to: end) }
                 result.copy(from: live, range: start..<end)
             } else if random.chance(model.sectorGarbageRate) {
                 if result.count < end { result.resize(to: end) }
-                result.withUnsafeMutableBytes { bytes in
-                    var index = start
-                    while index < end {
-                        bytes[index] = UInt8(truncatingIfNeeded: random.next())
-                        index += 1
-                    }
-                }
+                result.fill(start..<end) { UInt8(truncatingIfNeeded: random.next()) }
             }
         }
         return result
-    }
-}
-
-/// Whole-buffer operations written with raw memory: the generic collection paths run byte by
-/// byte in debug builds, where the simulator's tests spend most of their time.
-extension Array where Element == UInt8 {
-    private static let zeros = [UInt8](repeating: 0, count: 64 * 1024)
-
-    /// Cuts, or extends with zeros, to `count` bytes.
-    mutating func resize(to count: Int) {
-        if count < self.count {
-            removeSubrange(count..<self.count)
-            return
-        }
-        var missing = count - self.count
-        while missing > 0 {
-            let chunk = Swift.min(missing, Self.zeros.count)
-            Self.zeros.withUnsafeBufferPointer { append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<chunk])) }
-            missing -= chunk
-        }
-    }
-
-    /// Copies `source[range]` over the same range of this array (which must cover it).
-    mutating func copy(from source: [UInt8], range: Range<Int>) {
-        source.withUnsafeBytes { from in
-            withUnsafeMutableBytes { to in
-                (to.baseAddress! + range.lowerBound).copyMemory(from: from.baseAddress! + range.lowerBound, byteCount: range.count)
-            }
-        }
     }
 }
 

@@ -54,11 +54,7 @@ extension SimDisk {
 
             for id in nodes.keys.sorted() {
                 guard case .file(let file) = nodes[id]! else { continue }
-                let content = file.crashedContent(random: random, model: model)
-                file.live = content
-                file.durable = content
-                file.dirtySectors = []
-                file.minimumSizeSinceSync = content.count
+                file.reboot(with: file.crashedContent(random: random, model: model))
             }
         }
     }
@@ -119,7 +115,7 @@ extension SimDisk {
         func visit(_ id: Int, _ path: String) {
             switch nodes[id] {
             case .file(let file)?:
-                result.append(DiskImageEntry(path: path, isDirectory: false, bytes: durable ? file.durable : file.live))
+                result.append(DiskImageEntry(path: path, isDirectory: false, bytes: durable ? file.durable.array : file.live.array))
             case .directory(let directory)?:
                 if id != Self.rootNode { result.append(DiskImageEntry(path: path, isDirectory: true, bytes: [])) }
                 let entries = durable ? directory.durable : directory.live

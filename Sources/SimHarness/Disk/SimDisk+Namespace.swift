@@ -18,7 +18,7 @@ extension SimDisk {
             }
             try checkFault(.metadata, node: id, process: process.id)
             switch nodes[id]! {
-            case .file(let file): return FileStat(size: Int64(file.live.count), isDirectory: false, modified: file.modified)
+            case .file(let file): return FileStat(size: Int64(file.size), isDirectory: false, modified: file.modified)
             case .directory(let directory): return FileStat(size: 0, isDirectory: true, modified: directory.modified)
             }
         }

@@ -160,7 +160,7 @@ public final class SimDisk: @unchecked Sendable {
                 if mode == .createNew { throw .exists }
                 guard case .file(let file) = nodes[existing]! else { throw .isADirectory }
                 try checkFault(.open, node: existing, process: process.id)
-                if mode == .truncate && !file.live.isEmpty {
+                if mode == .truncate && file.size > 0 {
                     try countMutation()
                     file.truncate(to: 0)
                     file.modified = wallClock()
@@ -193,22 +193,20 @@ public final class SimDisk: @unchecked Sendable {
             let (open, file) = try openFile(descriptor)
             try checkFault(.read, node: open.node, process: open.process)
             guard offset >= 0 else { throw .invalid }
-            guard offset < Int64(file.live.count), buffer.count > 0 else { return 0 }
-            let start = Int(offset)
-            let count = min(buffer.count, file.live.count - start)
-            file.live.withUnsafeBytes { source in
-                buffer.baseAddress!.copyMemory(from: source.baseAddress! + start, byteCount: count)
-            }
-            return count
+            guard offset < Int64(file.size) else { return 0 }
+            return file.read(at: Int(offset), into: buffer)
         }
     }
 
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
     public func read(_ descriptor: SimFileDescriptor, at offset: Int64, count: Int) throws(DiskError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let filled = try rethrowingDiskError { try bytes.withUnsafeMutableBytes { try read(descriptor, at: offset, into: $0) } }
-        bytes.removeLast(count - filled)
-        return bytes
+        let bytes = try rethrowingDiskError {
+            try [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+                filled = try read(descriptor, at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            }
+        }
+        // A short read near the end of a file must not pin a buffer sized for the whole request.
+        return bytes.count >= count / 2 ? bytes : bytes.withUnsafeBufferPointer { [UInt8]($0) }
     }
 
     /// pwrite of all of `bytes`, extending the file (with zeros in any gap) if needed.
@@ -218,7 +216,7 @@ public final class SimDisk: @unchecked Sendable {
             guard open.isWritable else { throw .badDescriptor }
             try checkFault(.write, node: open.node, process: open.process)
             guard offset >= 0 else { throw .invalid }
-            try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.live.count))
+            try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.size))
             try countMutation()
             file.write(bytes, at: Int(offset))
             file.modified = wallClock()
@@ -235,7 +233,7 @@ public final class SimDisk: @unchecked Sendable {
         try locked { () throws(DiskError) -> Int64 in
             let (open, file) = try openFile(descriptor)
             try checkFault(.metadata, node: open.node, process: open.process)
-            return Int64(file.live.count)
+            return Int64(file.size)
         }
     }
 
@@ -246,7 +244,7 @@ public final class SimDisk: @unchecked Sendable {
             guard open.isWritable else { throw .invalid }
             try checkFault(.truncate, node: open.node, process: open.process)
             guard size >= 0 else { throw .invalid }
-            try checkCapacity(growingBy: size - Int64(file.live.count))
+            try checkCapacity(growingBy: size - Int64(file.size))
             try countMutation()
             file.truncate(to: Int(size))
             file.modified = wallClock()
@@ -299,15 +297,18 @@ public final class SimDisk: @unchecked Sendable {
 
     /// The mutex around a call that may cut the power; runs the power-loss handler after it.
     func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        defer {
-            let handler = mutex.withLock { () -> (@Sendable () -> Void)? in
-                guard powerLossPending else { return nil }
-                powerLossPending = false
-                return powerLossHandler
+        var handler: (@Sendable () -> Void)?
+        defer { handler?() }
+        return try mutex.withLock { () throws(E) -> T in
+            // Taken under the same lock as the call: one lock per call on the I/O path.
+            defer {
+                if powerLossPending {
+                    powerLossPending = false
+                    handler = powerLossHandler
+                }
             }
-            handler?()
+            return try body()
         }
-        return try mutex.withLock(body)
     }
 
     /// Narrows an untyped rethrow (the standard library's buffer closures) back to `DiskError`.
@@ -347,13 +348,15 @@ public final class SimDisk: @unchecked Sendable {
         if halted { throw DiskError(EIO, "power lost") }
         guard liveProcesses[process] != nil else { throw DiskError(EIO, "process \(process) is not running") }
         guard let node else { return }
-        let key = BrokenOperation(node: node, kind: kind)
-        if brokenOperations.contains(key) { throw DiskError(EIO, "persistent \(kind.rawValue) fault") }
-        if faultRandom.chance(currentFaults.transientErrorRate[kind] ?? 0) {
+        // The empty checks skip hashing on every call of a disk without faults; a zero rate draws nothing anyway.
+        if !brokenOperations.isEmpty && brokenOperations.contains(BrokenOperation(node: node, kind: kind)) {
+            throw DiskError(EIO, "persistent \(kind.rawValue) fault")
+        }
+        if !currentFaults.transientErrorRate.isEmpty && faultRandom.chance(currentFaults.transientErrorRate[kind] ?? 0) {
             throw DiskError(EIO, "injected \(kind.rawValue) fault")
         }
-        if faultRandom.chance(currentFaults.persistentErrorRate[kind] ?? 0) {
-            brokenOperations.insert(key)
+        if !currentFaults.persistentErrorRate.isEmpty && faultRandom.chance(currentFaults.persistentErrorRate[kind] ?? 0) {
+            brokenOperations.insert(BrokenOperation(node: node, kind: kind))
             throw DiskError(EIO, "persistent \(kind.rawValue) fault")
         }
     }
@@ -382,7 +385,7 @@ public final class SimDisk: @unchecked Sendable {
         while let id = stack.popLast() {
             guard seen.insert(id).inserted, let node = nodes[id] else { continue }
             switch node {
-            case .file(let file): total += Int64(file.live.count)
+            case .file(let file): total += Int64(file.size)
             case .directory(let directory): stack.append(contentsOf: directory.live.values)
             }
         }

@@ -19,9 +19,12 @@ final class AppWorkload: @unchecked Sendable {
     private let log: CommitLog
     private var random: SplitMix64
     private var connection: (any SQLiteConnection)?
-    /// The model of the table: row values by id, ids in insertion order for seeded picks.
+    /// The model of the table: row values by id, and the ids in an array (with each id's index)
+    /// so a seeded pick and a removal are O(1).
     private var rows: [Int64: [UInt8]] = [:]
     private var ids: [Int64] = []
+    private var idIndex: [Int64: Int] = [:]
+    private var tableBytes = 0
     private var nextID: Int64 = 1
     private var digest = ContentDigest()
     private(set) var commits = 0
@@ -76,20 +79,20 @@ final class AppWorkload: @unchecked Sendable {
     private func commitOne(clock: SimClock) async throws {
         var operations: [Operation] = []
         var plannedID = nextID
-        var touched: Set<Int64> = []
+        // Rows this transaction already touched sit in `ids[available...]`, out of the draw.
+        var available = ids.count
         let large = unit() < mix.largeTransactionRate
-        let count = large ? 50 + Int(random.next() % 250) : 1 + Int(random.next() % 3)
+        let full = tableBytes > mix.maxTableBytes
+        // A large transaction (20-120 rows of 1-4 KB) is many times the 8-page cache, so it spills.
+        let count = large ? 20 + Int(random.next() % 100) : 1 + Int(random.next() % 3)
         for _ in 0..<count {
             let roll = unit()
-            let candidates = large ? [] : ids.filter { !touched.contains($0) }
-            if !large, roll < mix.deleteRate, !candidates.isEmpty, ids.count > 20 {
-                let id = candidates[Int(random.next() % UInt64(candidates.count))]
-                touched.insert(id)
-                operations.append(.delete(id))
-            } else if !large, roll < mix.deleteRate + mix.updateRate, !candidates.isEmpty {
-                let id = candidates[Int(random.next() % UInt64(candidates.count))]
-                touched.insert(id)
-                operations.append(.update(id, blob(large: false)))
+            if !large, roll < mix.deleteRate, available > 0, ids.count > 20 {
+                operations.append(.delete(pickUntouched(&available)))
+            } else if !large, roll < mix.deleteRate + mix.updateRate, available > 0 {
+                operations.append(.update(pickUntouched(&available), blob(large: false)))
+            } else if full, available * 2 > ids.count, ids.count > 20 {
+                operations.append(.delete(pickUntouched(&available)))
             } else {
                 operations.append(.insert(plannedID, blob(large: large)))
                 plannedID += 1
@@ -114,20 +117,46 @@ final class AppWorkload: @unchecked Sendable {
             switch operation {
             case .insert(let id, let value):
                 rows[id] = value
+                tableBytes += value.count
+                idIndex[id] = ids.count
                 ids.append(id)
                 digest.insert(id: id, value: value)
             case .update(let id, let value):
                 digest.remove(id: id, value: rows[id]!)
+                tableBytes += value.count - rows[id]!.count
                 rows[id] = value
                 digest.insert(id: id, value: value)
             case .delete(let id):
-                digest.remove(id: id, value: rows.removeValue(forKey: id)!)
-                ids.removeAll { $0 == id }
+                let value = rows.removeValue(forKey: id)!
+                tableBytes -= value.count
+                digest.remove(id: id, value: value)
+                let index = idIndex.removeValue(forKey: id)!
+                let last = ids.removeLast()
+                if index < ids.count {
+                    ids[index] = last
+                    idIndex[last] = index
+                }
             }
         }
         nextID = plannedID
         commits += 1
         log.record(commit: commits, digest: digest)
+    }
+
+    /// Draws one of the first `available` ids and swaps it behind them, so the same
+    /// transaction cannot draw it again.
+    private func pickUntouched(_ available: inout Int) -> Int64 {
+        let index = Int(random.next() % UInt64(available))
+        available -= 1
+        let id = ids[index]
+        if index != available {
+            let other = ids[available]
+            ids[index] = other
+            idIndex[other] = index
+            ids[available] = id
+            idIndex[id] = available
+        }
+        return id
     }
 
     /// One transaction; a large one runs statement by statement, each its own await, so other
@@ -170,13 +199,25 @@ final class AppWorkload: @unchecked Sendable {
     private func blob(large: Bool) -> [UInt8] {
         let size = large ? 1000 + Int(random.next() % 3000) : 1 + Int(random.next() % UInt64(mix.maxRowSize))
         var seed = random.next()
-        var bytes = [UInt8](repeating: 0, count: size)
         // Half pattern, half noise: compressible like real rows, unique enough to catch a wrong page.
-        for index in 0..<size {
-            if index % 16 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
-            bytes[index] = index % 2 == 0 ? UInt8(truncatingIfNeeded: seed >> UInt64((index % 8) * 8)) : UInt8(truncatingIfNeeded: index)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var index = 0
+            while index < size {
+                if index & 15 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
+                if index & 7 == 0 && index + 8 <= size {
+                    // Even bytes from the seed, odd bytes their own index: one store for eight.
+                    let odd = UInt64(UInt8(truncatingIfNeeded: index + 1)) << 8 | UInt64(UInt8(truncatingIfNeeded: index + 3)) << 24
+                        | UInt64(UInt8(truncatingIfNeeded: index + 5)) << 40 | UInt64(UInt8(truncatingIfNeeded: index + 7)) << 56
+                    raw.storeBytes(of: ((seed & 0x00ff_00ff_00ff_00ff) | odd).littleEndian, toByteOffset: index, as: UInt64.self)
+                    index += 8
+                    continue
+                }
+                buffer[index] = index & 1 == 0 ? UInt8(truncatingIfNeeded: seed >> UInt64((index & 7) * 8)) : UInt8(truncatingIfNeeded: index)
+                index += 1
+            }
+            initialized = size
         }
-        return bytes
     }
 
     /// -ln(1 - x): an exponential draw from a uniform one.

@@ -17,19 +17,37 @@ public struct ContentDigest: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func rowHash(id: Int64, value: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var idBits = UInt64(bitPattern: id)
-        for _ in 0..<8 {
-            hash = (hash ^ (idBits & 0xff)) &* 0x0000_0100_0000_01b3
-            idBits >>= 8
+        // Eight bytes per step (a multiply and a shift each): the oracle hashes every row the
+        // app writes and every row of every restore, so this is on the simulator's hot path.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(truncatingIfNeeded: value.count)
+        hash = mix(hash, UInt64(bitPattern: id))
+        value.withUnsafeBytes { bytes in
+            let count = bytes.count
+            var offset = 0
+            while offset + 8 <= count {
+                hash = mix(hash, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                offset += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < count {
+                tail |= UInt64(bytes[offset]) << shift
+                shift += 8
+                offset += 1
+            }
+            hash = mix(hash, tail)
         }
-        for byte in value { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        hash = (hash ^ UInt64(value.count)) &* 0x0000_0100_0000_01b3
         // Finalise so that sums of similar rows do not cancel.
         hash ^= hash >> 33
         hash &*= 0xff51_afd7_ed55_8ccd
         hash ^= hash >> 33
         return hash
+    }
+
+    @inline(__always)
+    private static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+        let mixed = (hash ^ word) &* 0x9e37_79b9_7f4a_7c15
+        return mixed ^ (mixed >> 29)
     }
 
     public var description: String { "\(rows) rows, sum \(String(sum, radix: 16))" }

@@ -21,7 +21,9 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var workload: WorkloadMix
     /// How long the app writes, in simulated time.
     public var span: Duration
-    /// Mean time between restore probes while the app writes.
+    /// Mean time between restore probes while the app writes: a tenth to a twentieth of the span,
+    /// so a seed restores a few dozen times whatever its length (each probe restores the whole
+    /// database twice).
     public var probeInterval: Duration
     public var randomPickProbability: Double
 
@@ -63,7 +65,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             minimumPages: minimumPages,
             idleInterval: pick([nil, .seconds(2), .seconds(10), .seconds(60)]),
             truncatePages: chance(0.5) ? minimumPages * pick([2, 4, 16]) : nil)
-        options.snapshotInterval = chance(0.4) ? .seconds(pick([5, 15, 60])) : nil
+        // Without snapshots every restore replays the whole run's WAL: kept, but for a quarter of seeds.
+        options.snapshotInterval = chance(0.75) ? .seconds(pick([5, 15, 60])) : nil
         options.retention = chance(0.4) ? .seconds(pick([10, 30, 120])) : nil
         options.retentionCheckInterval = .seconds(pick([5, 20, 60]))
         options.chunkSize = pick([4096, 65536, 256 << 10])
@@ -71,15 +74,16 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         options.leaseDuration = .seconds(30)
 
         let workload = WorkloadMix(
-            meanCommitInterval: .milliseconds(pick([10, 25, 50, 100])),
-            largeTransactionRate: pick([0, 0.01, 0.05]),
+            meanCommitInterval: .milliseconds(pick([20, 40, 50, 80])),
+            largeTransactionRate: pick([0, 0.005, 0.02]),
             checkpointRate: pick([0, 0.02, 0.1]),
             deleteRate: pick([0.1, 0.3]),
             updateRate: pick([0.2, 0.4]),
-            maxRowSize: pick([200, 1500, 6000]))
+            maxRowSize: pick([200, 1000, 4500]),
+            maxTableBytes: pick([256 << 10, 1 << 20, 2 << 20]))
 
         return SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
-                               span: span, probeInterval: .seconds(pick([2, 5, 10])),
+                               span: span, probeInterval: span / pick([10, 15, 20]),
                                randomPickProbability: pick([0, 0.1, 0.5, 1]))
     }
 
@@ -115,9 +119,12 @@ public struct WorkloadMix: Sendable, Equatable, CustomStringConvertible {
     public var deleteRate: Double
     public var updateRate: Double
     public var maxRowSize: Int
+    /// Past this many bytes of row values, an insert becomes a delete, so the database (which
+    /// every snapshot compresses and every probe restores whole) stays small however long the run.
+    public var maxTableBytes: Int
 
     public var description: String {
         "commitEvery=\(meanCommitInterval.milliseconds)ms large=\(largeTransactionRate) checkpoint=\(checkpointRate)"
-            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize)"
+            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes)"
     }
 }
