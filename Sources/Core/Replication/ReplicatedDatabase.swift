@@ -369,10 +369,16 @@ public actor ReplicatedDatabase {
         case .idle:
             if let handle = observation.handle { try? await handle.close() }
         case .nextIndex(let header):
-            await shadow.close()
-            index += 1
-            self.shadow = try await ShadowWAL.create(path: state.shadowPath(generation!, index: index), header: header,
+            // Move to the next index only once its shadow exists. If creating it fails (ENOSPC,
+            // EIO), the next pass must decide `.nextIndex` from the same old shadow and retry the
+            // same index; advancing first made the retry skip it, so that index never had a
+            // shadow and every replica waited for it forever (found by sluice sim, default seed 36).
+            let next = index + 1
+            let created = try await ShadowWAL.create(path: state.shadowPath(generation!, index: next), header: header,
                                                      fileSystem: environment.fileSystem)
+            await shadow.close()
+            index = next
+            self.shadow = created
             logger.debug("WAL restarted; next index", metadata: ["index": "\(index)"])
             try await copyFrames(observation)
         case .newGeneration(let reason):

@@ -71,6 +71,22 @@ extension SimWorld {
         }
     }
 
+    /// Makes the freshly created database durable, as a database that existed long before the
+    /// run would be: fsyncs its files and their directory from a process of its own (closing a
+    /// descriptor in the app's process would drop SQLite's locks). Without it a power loss
+    /// before SQLite's first WAL sync loses the schema itself.
+    func makeSetUpDurable() async throws {
+        let process = app.disk.startProcess(named: "setup-sync")
+        let fileSystem = SimFileSystem(disk: app.disk, process: process)
+        for path in [Self.databasePath, Self.databasePath + "-wal"] where try await fileSystem.stat(path) != nil {
+            let handle = try await fileSystem.open(path, mode: .readWrite)
+            try await handle.sync()
+            try await handle.close()
+        }
+        try await fileSystem.syncDirectory("/")
+        app.disk.kill(process)
+    }
+
     /// Faults heal for the liveness phase.
     func healChaos() {
         fileFaults.errorRate = 0

@@ -102,6 +102,7 @@ final class SimWorld: @unchecked Sendable {
         }
         try await restoreNode.fileSystem.createDirectory("/restore")
         try await workload.setUp()
+        if parameters.chaos.powerLosses > 0 { try await makeSetUpDurable() }
         let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
         do {
             let clock = scheduler.clock
@@ -111,7 +112,8 @@ final class SimWorld: @unchecked Sendable {
                 group.addTask { try await self.probeLoop(until: span, clock: clock) }
                 group.addTask { try await self.chaosLoop(until: span, clock: clock) }
                 group.addTask { try await self.appOperationsLoop(until: span, clock: clock) }
-                try await group.waitForAll()
+                // The first failure ends the run: `waitForAll` would wait for the other loops.
+                while try await group.next() != nil {}
             }
             healChaos()
 
