@@ -34,14 +34,17 @@ struct SimCommand: ParsableCommand {
     @Flag(name: .long, help: "Run each seed twice and fail it if the two trace digests differ.")
     var checkDeterminism = false
 
+    @Option(name: .long, help: "Run seeds on this many threads at once; output stays in seed order. With more than one, SQLite's own PRNG (WAL salts) is shared between threads: reproduce a failure with --seed.")
+    var jobs: Int = 1
+
     func validate() throws {
         if (seed == nil) == (seeds == nil) { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
         if let seeds, SimCommand.parseRange(seeds) == nil { throw ValidationError("--seeds wants A..B with A <= B, got \(seeds)") }
         if SwarmProfile(rawValue: profile) == nil {
-            if profile == "power-loss" { throw ValidationError("the power-loss profile is not implemented yet") }
             throw ValidationError("unknown profile \(profile); known: \(SwarmProfile.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if span < 1 { throw ValidationError("--span must be at least 1 second") }
+        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     static func parseRange(_ text: String) -> ClosedRange<UInt64>? {
@@ -59,32 +62,17 @@ struct SimCommand: ParsableCommand {
         var count = 0
         var failed = 0
         var simulated = Duration.zero
-        for seed in range {
+        let seeds = Array(range)
+        // Each seed runs on its own thread's SimScheduler; with --jobs J, J threads take seeds
+        // in order and the reports are printed in seed order as they complete.
+        let runner = ParallelSeedRunner(count: seeds.count, jobs: min(jobs, seeds.count)) { index in
+            self.runSeed(seeds[index], profile: profile, span: span, single: seeds.count == 1)
+        }
+        runner.forEachInOrder { outcome in
             count += 1
-            let tail = trace ? 10_000_000 : 64
-            var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                        traceTailLength: tail, keepTrace: trace)
-            simulated += result.simulated
-            if result.passed && checkDeterminism {
-                let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                            traceTailLength: tail)
-                simulated += replay.simulated
-                if replay.traceDigest != result.traceDigest {
-                    result.failure = "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
-                }
-            }
-            if !result.passed {
-                failed += 1
-                print(result.report)
-                print("reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(self.span) --trace")
-            } else if range.count == 1 || trace {
-                print("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, trace digest \(Self.hex(result.traceDigest))")
-                print("swarm: \(result.parameters)")
-            }
-            if trace && result.passed {
-                print("trace (\(result.traceTail.count) events):")
-                for line in result.traceTail { print("  " + line) }
-            }
+            simulated += outcome.simulated
+            if outcome.failed { failed += 1 }
+            if !outcome.output.isEmpty { print(outcome.output) }
             fflush(stdout)
         }
         let wall = Self.monotonicSeconds() - started
@@ -92,6 +80,43 @@ struct SimCommand: ParsableCommand {
         let speed = wall > 0 ? simulatedSeconds / wall : 0
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// What one seed printed and counted.
+    struct SeedOutcome: Sendable {
+        var simulated: Duration
+        var failed: Bool
+        var output: String
+    }
+
+    private func runSeed(_ seed: UInt64, profile: SwarmProfile, span: Duration, single: Bool) -> SeedOutcome {
+        let tail = trace ? 10_000_000 : 64
+        var lines: [String] = []
+        // The default VFS is process-global: only a single-threaded run may register it.
+        let asDefault = jobs == 1
+        var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: asDefault,
+                                    traceTailLength: tail, keepTrace: trace)
+        var simulated = result.simulated
+        if result.passed && checkDeterminism {
+            let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: asDefault,
+                                        traceTailLength: tail)
+            simulated += replay.simulated
+            if replay.traceDigest != result.traceDigest {
+                result.failure = "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
+            }
+        }
+        if !result.passed {
+            lines.append(result.report)
+            lines.append("reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(self.span) --trace")
+        } else if single || trace {
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, trace digest \(Self.hex(result.traceDigest))")
+            lines.append("swarm: \(result.parameters)")
+        }
+        if trace && result.passed {
+            lines.append("trace (\(result.traceTail.count) events):")
+            lines += result.traceTail.map { "  " + $0 }
+        }
+        return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"))
     }
 
     private static func hex(_ value: UInt64?) -> String { value.map { String($0, radix: 16) } ?? "none" }

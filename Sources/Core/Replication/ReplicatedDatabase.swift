@@ -40,6 +40,10 @@ public actor ReplicatedDatabase {
     private var forceNewGeneration: String?
 
     private var snapshotsInProgress = 0
+    /// True while `checkpoint` runs. Its awaits let a snapshot begin meanwhile (the actor is
+    /// reentrant), and a snapshot must not read the database file while a checkpoint copies
+    /// pages into it.
+    private var checkpointInProgress = false
     private var lastWALGrowth: Timestamp
     /// The real WAL's size at the last observation; the checkpoint decision uses it instead of
     /// statting the file again right after a sync pass read it.
@@ -369,10 +373,16 @@ public actor ReplicatedDatabase {
         case .idle:
             if let handle = observation.handle { try? await handle.close() }
         case .nextIndex(let header):
-            await shadow.close()
-            index += 1
-            self.shadow = try await ShadowWAL.create(path: state.shadowPath(generation!, index: index), header: header,
+            // Move to the next index only once its shadow exists. If creating it fails (ENOSPC,
+            // EIO), the next pass must decide `.nextIndex` from the same old shadow and retry the
+            // same index; advancing first made the retry skip it, so that index never had a
+            // shadow and every replica waited for it forever (found by sluice sim, default seed 36).
+            let next = index + 1
+            let created = try await ShadowWAL.create(path: state.shadowPath(generation!, index: next), header: header,
                                                      fileSystem: environment.fileSystem)
+            await shadow.close()
+            index = next
+            self.shadow = created
             logger.debug("WAL restarted; next index", metadata: ["index": "\(index)"])
             try await copyFrames(observation)
         case .newGeneration(let reason):
@@ -412,7 +422,9 @@ public actor ReplicatedDatabase {
     ///    (our read mark blocks backfilling anything newer), so it cannot discard an uncopied
     ///    frame; otherwise it reports busy and the WAL is simply reused from the start.
     public func checkpoint(_ decision: CheckpointDecision) async throws {
-        guard snapshotsInProgress == 0, let checkpointer else { return }
+        guard snapshotsInProgress == 0, !checkpointInProgress, let checkpointer else { return }
+        checkpointInProgress = true
+        defer { checkpointInProgress = false }
         let emergency: Bool
         switch decision {
         case .passive(let reason):
@@ -473,6 +485,11 @@ public actor ReplicatedDatabase {
     /// Pins the database for a snapshot: no replicator checkpoint runs until `endSnapshot`, so
     /// the file can hold nothing past the read mark. Returns nil if there is no generation yet.
     public func beginSnapshot() async throws -> SnapshotLease? {
+        // A checkpoint only bars snapshots when it starts; one already running (an emergency
+        // checkpoint retries PASSIVE across awaits, then TRUNCATEs) copies pages into the file
+        // this snapshot would read, and may restart the WAL under its index label, so the
+        // snapshot was torn (found by sluice sim, no-faults seed 42, span 30 s). Wait it out.
+        while checkpointInProgress { try await environment.clock.sleep(for: .milliseconds(10)) }
         guard let generation, let handle = databaseHandle, let mark = readMarkPosition ?? position,
               mark.generation == generation else { return nil }
         snapshotsInProgress += 1

@@ -196,6 +196,36 @@ final class AppWorkload: @unchecked Sendable {
         connection = nil
     }
 
+    /// Takes over the database as a restarted app finds it (after a kill or a power loss): opens
+    /// it with the app's settings and rebuilds the model from the table, which the caller has
+    /// checked is the state of the commit `state.commit`. Ids were inserted in ascending order,
+    /// so reading them by id restores the model's insertion order.
+    func reopen(expecting state: DatabaseState) async throws {
+        let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
+        self.connection = connection
+        try await connection.execute("PRAGMA cache_size = 8; PRAGMA synchronous = NORMAL")
+        rows = [:]
+        ids = []
+        digest = ContentDigest()
+        for row in try await connection.query("SELECT id, v FROM t ORDER BY id") {
+            guard case .integer(let id) = row[0], case .blob(let value) = row[1] else { continue }
+            rows[id] = value
+            ids.append(id)
+            digest.insert(id: id, value: value)
+        }
+        nextID = (ids.last ?? 0) + 1
+        commits = state.commit
+        precondition(digest == state.digest, "the reopened table differs from the state the caller checked")
+    }
+
+    /// `PRAGMA wal_autocheckpoint` on the app's writing connection, whose commits run it.
+    func setAutocheckpoint(_ pages: Int) async throws {
+        _ = try await connection?.query("PRAGMA wal_autocheckpoint = \(pages)")
+    }
+
+    /// Busy retries of earlier incarnations of the app, for the summary.
+    func inherit(busyRetries earlier: Int) { busyRetries += earlier }
+
     private func blob(large: Bool) -> [UInt8] {
         let size = large ? 1000 + Int(random.next() % 3000) : 1 + Int(random.next() % UInt64(mix.maxRowSize))
         var seed = random.next()

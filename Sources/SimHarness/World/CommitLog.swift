@@ -2,27 +2,96 @@ import Core
 
 /// What the oracle knows about the source database and the replicator: the content digest after
 /// every committed transaction (numbered by the `meta.n` counter each one increments, which is
-/// also the WAL-visible commit order, the app being the only writer), and the last position each
-/// replica was reported to hold. Touched only on the simulator thread.
+/// also the WAL-visible commit order, the app being the only writer), when each was committed,
+/// and the positions the replicator reported replicated. Touched only on the simulator thread.
+///
+/// ### Epochs
+/// A power loss may cut the source back to an earlier commit k (the app runs with
+/// `synchronous=NORMAL`, so commits since the last WAL sync are not durable). Commits k+1... of
+/// the old history stay real for the replica, which may hold them, but the source continues
+/// with a *different* commit k+1. Each such cut starts a new epoch: `digests` and `commitTimes`
+/// are the current epoch's history (sharing 0...k with the previous one), and `retired` keeps the
+/// whole history of every earlier epoch, so a restore can be matched to the history it came from.
 public final class CommitLog: @unchecked Sendable {
-    /// `digests[n]` is the table's content after commit n.
+    /// `digests[n]` is the table's content after commit n, in the current epoch.
     public private(set) var digests: [ContentDigest] = []
-    /// Per replica location, the furthest position reported replicated, and the commit count
-    /// when it was reported.
-    public private(set) var replicated: [String: (position: Position, commitsThen: Int)] = [:]
+    /// `commitTimes[n]` is the simulated wall-clock time commit n returned to the app.
+    public private(set) var commitTimes: [Timestamp] = []
+    /// Earlier epochs' complete histories (digests and times), oldest first; epoch e < `epoch`
+    /// is `retired[e]`.
+    public private(set) var retired: [(digests: [ContentDigest], times: [Timestamp])] = []
+    /// Per replica location, the furthest position reported replicated, the commit count when it
+    /// was reported, the epoch of the source then and when.
+    public private(set) var replicated: [String: Report] = [:]
+    /// Reported positions a probe restored exactly, with the commit each holds, in report order:
+    /// lower bounds for point-in-time restores (invariant 3) and retention checks (invariant 5).
+    public private(set) var verified: [VerifiedReport] = []
+
+    /// A position a replicator reported replicated.
+    public struct Report: Sendable {
+        public var position: Position
+        public var commitsThen: Int
+        public var epoch: Int
+        public var time: Timestamp
+    }
+
+    /// A reported position together with the commit a restore to exactly it holds.
+    public struct VerifiedReport: Sendable {
+        public var report: Report
+        public var commit: Int
+    }
+
+    /// The simulated wall clock commit and report times are read from; set by the world.
+    var wallClock: () -> Timestamp = { Timestamp(millisecondsSince1970: 0) }
 
     public init() {}
+
+    /// The current epoch: how many power losses cut commits from the source.
+    public var epoch: Int { retired.count }
 
     public var lastCommit: Int { digests.count - 1 }
 
     func record(commit: Int, digest: ContentDigest) {
         precondition(commit == digests.count, "commits must be recorded in order")
         digests.append(digest)
+        commitTimes.append(wallClock())
         SimTrace.record("commit", UInt64(commit))
     }
 
     func reportReplicated(replica: String, position: Position) {
-        replicated[replica] = (position, digests.count - 1)
+        replicated[replica] = Report(position: position, commitsThen: digests.count - 1, epoch: epoch, time: wallClock())
         SimTrace.record("replicated \(position)")
+    }
+
+    func recordVerified(_ report: Report, commit: Int) {
+        if let last = verified.last, last.report.position == report.position, last.report.time == report.time { return }
+        verified.append(VerifiedReport(report: report, commit: commit))
+    }
+
+    /// The source came back at `commit` after a power loss: later commits of the current history
+    /// are gone from it. Starts a new epoch when any were lost.
+    func cut(to commit: Int) {
+        precondition(commit <= lastCommit && commit >= 0, "cut to \(commit) of \(lastCommit)")
+        guard commit < lastCommit else { return }
+        retired.append((digests, commitTimes))
+        digests.removeSubrange((commit + 1)...)
+        commitTimes.removeSubrange((commit + 1)...)
+        SimTrace.record("epoch \(epoch) starts at commit", UInt64(commit))
+    }
+
+    /// The epochs whose history holds `digest` as commit `commit`, ascending (the current epoch
+    /// last). Empty means no history ever held that state.
+    func epochs(holding commit: Int, digest: ContentDigest) -> [Int] {
+        var result: [Int] = []
+        for (number, history) in retired.enumerated() where commit >= 0 && commit < history.digests.count && history.digests[commit] == digest {
+            result.append(number)
+        }
+        if commit >= 0, commit < digests.count, digests[commit] == digest { result.append(epoch) }
+        return result
+    }
+
+    /// When commit `commit` of epoch `epoch` returned to the app.
+    func commitTime(_ commit: Int, epoch number: Int) -> Timestamp {
+        number == epoch ? commitTimes[commit] : retired[number].times[commit]
     }
 }

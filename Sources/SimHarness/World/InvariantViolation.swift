@@ -5,6 +5,11 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case replicatedCommitLost(String)
     /// Invariant 2: a restore is not the state at any commit boundary, or fails integrity_check.
     case tornRestore(String)
+    /// Invariant 3: a point-in-time restore yielded a commit later than its target, or earlier
+    /// than what was replicated by then.
+    case pointInTimeWrong(String)
+    /// Invariant 5: retention removed something a restore point inside the window needs.
+    case retentionLostRestorePoint(String)
     /// Invariant 4: the source database was harmed.
     case sourceHarmed(String)
     /// Invariant 6: after the workload stopped and faults healed, replication did not catch up.
@@ -18,6 +23,8 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         switch self {
         case .replicatedCommitLost: return "invariant 1 (replicated commit restorable)"
         case .tornRestore: return "invariant 2 (restore at a commit boundary)"
+        case .pointInTimeWrong: return "invariant 3 (point-in-time restore)"
+        case .retentionLostRestorePoint: return "invariant 5 (retention keeps the window restorable)"
         case .sourceHarmed: return "invariant 4 (source never harmed)"
         case .noCatchUp: return "invariant 6 (catch-up after faults heal)"
         case .restoreFailed: return "restore failed"
@@ -27,7 +34,8 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
 
     public var details: String {
         switch self {
-        case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .noCatchUp(let d),
+        case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
+             .retentionLostRestorePoint(let d), .noCatchUp(let d),
              .restoreFailed(let d), .replicatorFailed(let d):
             return d
         }

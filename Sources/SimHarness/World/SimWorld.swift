@@ -1,5 +1,6 @@
 import Core
 import Logging
+import SQLite
 
 /// One seed's world: the app machine (a disk shared by the app and the replicator process), the
 /// object store holding the replica, and a separate restore machine. `run()` drives the real
@@ -17,23 +18,46 @@ final class SimWorld: @unchecked Sendable {
     let log = CommitLog()
     let store: SimObjectStore
     let client: SimReplicaClient
-    let app: SimNode
-    private(set) var replicatorNode: SimNode
-    private let logLevel: Logger.Level
-    private var replicatorStarts = 0
+    /// The app's process on the app machine; replaced when the app restarts.
+    var app: SimNode
+    var replicatorNode: SimNode
+    let logLevel: Logger.Level
+    var replicatorStarts = 0
     let restoreNode: SimNode
-    private let workload: AppWorkload
-    private var random: SplitMix64
-    private var faultsActive: Bool
-    private var probes = 0
-    private var skippedProbes = 0
-    /// The highest commit any restore to latest has shown: a later one may not show less.
-    private var restoredHighWater = 0
+    var workload: AppWorkload
+    var random: SplitMix64
+    var faultsActive: Bool
+    var probes = 0
+    var skippedProbes = 0
+    /// The highest commit any restore to latest has shown in the current epoch: a later one may
+    /// not show less (a power loss that cuts commits starts the count again).
+    var restoredHighWater = (epoch: 0, commit: 0)
+    /// The running replicator process, if any (see `ReplicatorChaos.swift`).
+    var incarnation: ReplicatorIncarnation?
+    /// The replicator's own disk faults (EIO, ENOSPC windows).
+    let fileFaults: FileFaultSwitch
+    /// Seeded draws of the chaos classes: event times, crash cuts.
+    var chaosRandom: SplitMix64
+    /// Nodes of dead processes, unregistered when the run ends.
+    var retiredNodes: [SimNode] = []
+    /// True while the app machine is down or the app restarts.
+    var appDown = false
+    var appRestarts = 0
+    var powerLosses = 0
+    /// Whether a kill or power loss has ended a replicator process: its lease then blocks the
+    /// successor until it expires, so the successor may exit with `LeaseError.held`.
+    var replicatorWasKilled = false
+    let registerDefaultVFS: Bool
+    /// The app workload's running task, cancelled when the app dies.
+    var appTask: Task<Void, any Error>?
+    /// The app's second connection (long readers, VACUUM, checkpoints), in the current process.
+    var appAuxiliary: (any SQLiteConnection)?
 
     init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws {
         self.scheduler = scheduler
         self.parameters = parameters
         self.logLevel = logLevel
+        self.registerDefaultVFS = registerDefaultVFS
         let wallClock = SimWallClock(scheduler: scheduler)
         let appDisk = SimDisk(wallClock: { wallClock.now() })
         app = try SimNode(disk: appDisk, name: "app", scheduler: scheduler, asDefault: registerDefaultVFS)
@@ -47,6 +71,10 @@ final class SimWorld: @unchecked Sendable {
                                random: scheduler.randomSource("workload"))
         random = scheduler.randomSource("probes")
         faultsActive = parameters.storeFaults != .none
+        fileFaults = FileFaultSwitch(errorRate: parameters.chaos.replicatorIOErrorRate,
+                                     random: scheduler.randomSource("replicator-disk-faults"))
+        chaosRandom = scheduler.randomSource("chaos")
+        log.wallClock = { wallClock.now() }
     }
 
     /// What a passing run did, for the summary.
@@ -57,25 +85,37 @@ final class SimWorld: @unchecked Sendable {
         var busyRetries: Int
         var replicatorStarts: Int
         var storeStatistics: SimObjectStore.Statistics
+        var appRestarts = 0
+        var powerLosses = 0
     }
 
     func run() async throws -> Outcome {
         defer {
+            // Connections first, while the VFSs they call on close are alive.
+            incarnation = nil
+            appTask = nil
+            appAuxiliary = nil
             app.shutdown()
             replicatorNode.shutdown()
             restoreNode.shutdown()
+            for node in retiredNodes { node.shutdown() }
         }
         try await restoreNode.fileSystem.createDirectory("/restore")
         try await workload.setUp()
+        if parameters.chaos.powerLosses > 0 { try await makeSetUpDurable() }
         let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
         do {
             let clock = scheduler.clock
             let span = parameters.span
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.workload.run(until: span, clock: clock) }
+                group.addTask { try await self.appLoop(until: span, clock: clock) }
                 group.addTask { try await self.probeLoop(until: span, clock: clock) }
-                try await group.waitForAll()
+                group.addTask { try await self.chaosLoop(until: span, clock: clock) }
+                group.addTask { try await self.appOperationsLoop(until: span, clock: clock) }
+                // The first failure ends the run: `waitForAll` would wait for the other loops.
+                while try await group.next() != nil {}
             }
+            healChaos()
 
             // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
             SimTrace.record("workload done; faults healed", UInt64(log.lastCommit))
@@ -104,39 +144,8 @@ final class SimWorld: @unchecked Sendable {
             throw error
         }
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
-                       busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: await store.statistics)
-    }
-
-    /// Runs the real `Replicator` until cancelled, restarting it as a supervisor (systemd's
-    /// `Restart=always`) would when it exits with an error: the old process is killed, which
-    /// drops its locks, and a new one starts after a pause. With a perfect store an exit is
-    /// itself a failure.
-    private func superviseReplicator() async throws {
-        let log = self.log
-        while true {
-            replicatorStarts += 1
-            if replicatorStarts > 1 {
-                replicatorNode.disk.kill(replicatorNode.process)
-                replicatorNode.shutdown()
-                replicatorNode = try SimNode(disk: app.disk, name: "replicator-\(replicatorStarts)", scheduler: scheduler,
-                                             logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
-            }
-            let replicator = Replicator(databasePath: Self.databasePath, replicas: [client], options: parameters.replication,
-                                        environment: replicatorNode.environment) { replica, position in
-                log.reportReplicated(replica: replica, position: position)
-            }
-            do {
-                try await replicator.run()
-                return
-            } catch {
-                if Task.isCancelled { throw error }
-                SimTrace.record("replicator exited: \(error)", UInt64(replicatorStarts))
-                if parameters.storeFaults == .none {
-                    throw InvariantViolation.replicatorFailed("with a perfect store the replicator exited: \(error)")
-                }
-                try await scheduler.clock.sleep(for: .seconds(5))
-            }
-        }
+                       busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: await store.statistics,
+                       appRestarts: appRestarts, powerLosses: powerLosses)
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
@@ -168,7 +177,16 @@ final class SimWorld: @unchecked Sendable {
                                          parallelism: 1 + Int(random.next() % 4))
             do {
                 let state = try await restoreAndRead(request, label: "\(label) #\(number) exact \(reported.position)")
-                requiredCommit = state.commit
+                // The replicator reported it while the source had this history: the restore must
+                // be a state of that history, not one of a history a power loss cut off.
+                guard log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
+                    throw InvariantViolation.replicatedCommitLost("\(label) #\(number): position \(reported.position), reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
+                }
+                guard state.commit <= reported.commitsThen else {
+                    throw InvariantViolation.tornRestore("\(label) #\(number): position \(reported.position) restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
+                }
+                requiredCommit = reported.epoch == log.epoch ? state.commit : 0
+                log.recordVerified(reported, commit: state.commit)
             } catch let error as RestoreError where Self.mayRefuseExact(error) {
                 SimTrace.record("\(label) #\(number) exact restore refused: \(error)")
             } catch let error as RestoreError {
@@ -204,13 +222,25 @@ final class SimWorld: @unchecked Sendable {
             }
             throw InvariantViolation.restoreFailed("\(label) #\(number) latest (reported \(reported.map { "\($0.position)" } ?? "none")): \(error)")
         }
-        guard latest.commit >= requiredCommit else {
+        let latestEpochs = log.epochs(holding: latest.commit, digest: latest.digest)
+        let latestIsCurrent = latestEpochs.last == log.epoch
+        if final && !latestIsCurrent {
+            throw InvariantViolation.noCatchUp("\(label) #\(number): restore to latest holds commit \(latest.commit) of a history a power loss cut off (epoch \(latestEpochs.last ?? -1), the source is in epoch \(log.epoch))")
+        }
+        if let reported, reported.epoch == log.epoch, !latestIsCurrent {
+            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit) of an earlier history, but \(reported.position) of the current one was reported replicated")
+        }
+        guard latest.commit >= requiredCommit || !latestIsCurrent else {
             throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), but \(reported!.position), reported replicated, holds commit \(requiredCommit)")
         }
-        guard latest.commit >= restoredHighWater else {
-            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), an earlier restore held commit \(restoredHighWater)")
+        if latestIsCurrent {
+            if restoredHighWater.epoch != log.epoch { restoredHighWater = (log.epoch, 0) }
+            guard latest.commit >= restoredHighWater.commit else {
+                throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), an earlier restore held commit \(restoredHighWater.commit)")
+            }
+            restoredHighWater.commit = latest.commit
         }
-        restoredHighWater = latest.commit
+        try await pointInTimeProbes(label: "\(label) #\(number)")
         SimTrace.record("\(label) #\(number) restored commit \(latest.commit) (required \(requiredCommit)) of", UInt64(log.lastCommit))
         return latest.commit
     }
@@ -226,11 +256,16 @@ final class SimWorld: @unchecked Sendable {
 
     /// Restores into the restore machine, checks integrity and that the content is exactly the
     /// recorded state of the commit it claims to be (invariant 2), and removes the files.
-    private func restoreAndRead(_ request: RestoreRequest, label: String) async throws -> DatabaseState {
+    func restoreAndRead(_ request: RestoreRequest, label: String) async throws -> DatabaseState {
+        try await restoreAndReadReport(request, label: label).state
+    }
+
+    /// `restoreAndRead`, also returning the generation the restore used.
+    func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws -> (state: DatabaseState, generation: Generation) {
         let restorer = Restorer(client: client, environment: restoreNode.environment)
-        _ = try await restorer.restore(request)
+        let report = try await restorer.restore(request)
         do {
-            return try await check(request, label: label)
+            return (try await check(request, label: label), report.generation)
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
@@ -253,11 +288,11 @@ final class SimWorld: @unchecked Sendable {
             try? await connection.close()
             throw error
         }
-        guard state.commit >= 0, state.commit <= log.lastCommit else {
+        guard state.commit >= 0, state.commit <= log.lastCommit || log.retired.contains(where: { state.commit < $0.digests.count }) else {
             throw InvariantViolation.tornRestore("\(label): restored commit counter \(state.commit) was never committed (last is \(log.lastCommit))")
         }
-        guard log.digests[state.commit] == state.digest else {
-            throw InvariantViolation.tornRestore("\(label): restored commit \(state.commit) holds \(state.digest), the source held \(log.digests[state.commit])")
+        guard !log.epochs(holding: state.commit, digest: state.digest).isEmpty else {
+            throw InvariantViolation.tornRestore("\(label): restored commit \(state.commit) holds \(state.digest), the source held \(state.commit < log.digests.count ? "\(log.digests[state.commit])" : "no such commit")")
         }
         let fileSystem = restoreNode.fileSystem
         for suffix in ["", "-wal", "-shm"] where try await fileSystem.stat(request.outputPath + suffix) != nil {

@@ -8,6 +8,9 @@ public enum SwarmProfile: String, Sendable, CaseIterable, CustomStringConvertibl
     case noFaults = "no-faults"
     /// Every object-store fault class on, at high rates, with slow paginated listings.
     case s3Hell = "s3-hell"
+    /// Whole-machine power losses on almost every seed (the app's disk crashes and SQLite
+    /// recovers its WAL), with the default profile's other classes.
+    case powerLoss = "power-loss"
 
     public var description: String { rawValue }
 }
@@ -26,6 +29,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     /// database twice).
     public var probeInterval: Duration
     public var randomPickProbability: Double
+    /// Process, machine, app and disk fault classes.
+    public var chaos: ChaosParameters = .none
 
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
@@ -38,7 +43,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         switch profile {
         case .noFaults:
             break
-        case .default:
+        case .default, .powerLoss:
             faults = ObjectStoreFaults(
                 errorRate: chance(0.5) ? rate(0.01...0.1) : 0,
                 throttleRate: chance(0.3) ? rate(0.01...0.05) : 0,
@@ -82,9 +87,11 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             maxRowSize: pick([200, 1000, 4500]),
             maxTableBytes: pick([256 << 10, 1 << 20, 2 << 20]))
 
-        return SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
-                               span: span, probeInterval: span / pick([10, 15, 20]),
-                               randomPickProbability: pick([0, 0.1, 0.5, 1]))
+        var parameters = SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
+                                         span: span, probeInterval: span / pick([10, 15, 20]),
+                                         randomPickProbability: pick([0, 0.1, 0.5, 1]))
+        parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
+        return parameters
     }
 
     private static func unit(_ random: inout SplitMix64) -> Double {
@@ -104,7 +111,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             + " idle=\(p.idleInterval.map(ms) ?? "off") truncatePages=\(p.truncatePages.map(String.init) ?? "off")"
             + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
             + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) layout=\(o.layout)]"
-            + " workload[\(workload)]"
+            + " workload[\(workload)] chaos[\(chaos)]"
     }
 }
 
