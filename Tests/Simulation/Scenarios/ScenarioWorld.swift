@@ -56,7 +56,7 @@ final class ScenarioApp: @unchecked Sendable {
     init(node: SimNode, path: String, scheduler: SimScheduler, settings: String = "PRAGMA synchronous = NORMAL") {
         self.node = node
         self.path = path
-        self.random = scheduler.randomSource("scenario-app")
+        self.random = scheduler.randomSource("scenario-app-\(node.process.name)")
         self.clock = scheduler.clock
         self.settings = settings
     }
