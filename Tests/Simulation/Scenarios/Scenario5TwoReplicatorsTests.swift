@@ -45,7 +45,10 @@ struct Scenario5TwoReplicatorsTests {
             }
 
             for (name, replicator) in [("same database", overlapping), ("other machine", other)] {
-                switch await replicator.outcome() {
+                switch try await replicator.outcome(within: .seconds(10), clock: world.scheduler.clock) {
+                case nil:
+                    Issue.record("\(name): the second replicator was not refused; it is still replicating")
+                    await replicator.stop()
                 case .success:
                     Issue.record("\(name): the second replicator was not refused")
                 case .failure(let error as LeaseError):

@@ -201,9 +201,25 @@ final class ReplicatorProcess: @unchecked Sendable {
         self.replicator = replicator
     }
 
+    /// True once `run()` has returned or thrown.
+    private(set) var finished = false
+
     func start(spawner: TaskSpawner) {
         let replicator = self.replicator
-        task = spawner.spawn { try await replicator.run() }
+        task = spawner.spawn {
+            defer { self.finished = true }
+            try await replicator.run()
+        }
+    }
+
+    /// How `run()` ended, if it ends within `limit` of simulated time; nil if it still runs.
+    func outcome(within limit: Duration, clock: SimClock) async throws -> Result<Void, any Error>? {
+        let deadline = clock.now.advanced(by: limit)
+        while !finished {
+            guard clock.now < deadline else { return nil }
+            try await clock.sleep(for: .milliseconds(100))
+        }
+        return await task!.result
     }
 
     /// A clean stop: cancel, let the final sync run, and return how `run()` ended.
