@@ -214,6 +214,11 @@ public actor ReplicatedDatabase {
                 let observation = try await observeWAL()
                 switch Continuity.decide(shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: false) {
                 case .append:
+                    guard try await walStillHolds(existing, handle: observation.handle) else {
+                        if let handle = observation.handle { try? await handle.close() }
+                        try await startGeneration(reason: "the WAL no longer holds every frame the shadow copied (torn by a power loss?)")
+                        return
+                    }
                     try await copyFrames(observation)
                     try await acquireReadLock()
                     lockHeldSinceLastCopy = true
@@ -239,6 +244,28 @@ public actor ReplicatedDatabase {
             }
         }
         try await startGeneration(reason: "no generation exists")
+    }
+
+    /// Whether the real WAL still holds, byte for byte, everything the shadow copied.
+    ///
+    /// At start-up Continuity only compares the header, the size and the last copied frame. That
+    /// is enough after a process crash (the page cache keeps every write), but not after a power
+    /// loss: with `synchronous = NORMAL` SQLite does not fsync the WAL at commit, so the disk can
+    /// keep the last copied frame while losing a sector of an earlier one. SQLite's recovery then
+    /// stops at the torn frame, the source forgets the commits after it and the app writes new
+    /// ones over them, while the replica, continuing the generation, keeps the forgotten history
+    /// and later appends the new one to it. Found by the simulator (Scenario 7, crash sweep).
+    /// Comparing the whole prefix costs one read of the WAL per start-up.
+    private func walStillHolds(_ shadow: ShadowWAL, handle: (any FileHandle)?) async throws -> Bool {
+        guard let handle else { return shadow.size <= Int64(WALFormat.headerSize) }
+        var offset: Int64 = 0
+        while offset < shadow.size {
+            let count = Int(min(Int64(options.chunkSize), shadow.size - offset))
+            let expected = try await shadow.read(at: offset, count: count)
+            guard try await handle.read(at: offset, count: count) == expected, expected.count == count else { return false }
+            offset += Int64(count)
+        }
+        return true
     }
 
     /// Starts a new generation. Must run under the write lock (no commit can slip between the
