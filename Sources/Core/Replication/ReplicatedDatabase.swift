@@ -73,17 +73,7 @@ public actor ReplicatedDatabase {
     public func open() async throws {
         let fs = environment.fileSystem
         let path = state.databasePath
-        guard let stat = try await fs.stat(path), !stat.isDirectory else {
-            throw ReplicationError.databaseNotFound(path: path)
-        }
-        let handle = try await fs.open(path, mode: .readOnly)
-        databaseHandle = handle
-        if stat.size > 0 {
-            let magic = try await handle.read(at: 0, count: 16)
-            guard magic == Array("SQLite format 3\u{0}".utf8) else {
-                throw ReplicationError.notADatabase(path: path)
-            }
-        }
+        try await validate()
         try await fs.createDirectory(state.directory)
         try await removeTemporaryFiles(in: state.directory)
 
@@ -96,6 +86,27 @@ public actor ReplicatedDatabase {
         checkpointer = try await openConnection()
 
         try await withWriteLock { try await self.resumeOrStartGeneration() }
+    }
+
+    /// Checks that the database exists and is a SQLite file, and opens the long-lived handle,
+    /// without changing anything: no connection, no lock, no local state. The replicator runs it
+    /// before taking its leases, so a bad path fails with one clear error and leaves the replica
+    /// untouched; `open()` runs it too when it has not run.
+    public func validate() async throws {
+        guard databaseHandle == nil else { return }
+        let fs = environment.fileSystem
+        let path = state.databasePath
+        guard let stat = try await fs.stat(path), !stat.isDirectory else {
+            throw ReplicationError.databaseNotFound(path: path)
+        }
+        let handle = try await fs.open(path, mode: .readOnly)
+        databaseHandle = handle
+        if stat.size > 0 {
+            let magic = try await handle.read(at: 0, count: 16)
+            guard magic == Array("SQLite format 3\u{0}".utf8) else {
+                throw ReplicationError.notADatabase(path: path)
+            }
+        }
     }
 
     /// Ends every transaction and closes the connections and the database handle.

@@ -30,15 +30,15 @@ public final class Replicator: Sendable {
         guard !replicas.isEmpty else { throw ReplicationError.noReplicas }
         let logger = environment.logger
         let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment)
-        do {
-            try await database.open()
-        } catch {
-            await database.close()
-            throw error
-        }
         let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment, observer: observer) }
+        // Leases come before the database is opened: a replicator refused by a location's holder
+        // must not touch the database or its local state (shadow WAL, generation file, read lock,
+        // checkpoints), which the holder on the same machine is using. A bad database path is
+        // found first, read-only, so it never leaves a lease behind either.
         do {
+            try await database.validate()
             for syncer in syncers { try await syncer.acquireLease() }
+            try await database.open()
             try await database.recordReplicas(replicas.map(\.location))
         } catch {
             for syncer in syncers { await syncer.releaseLease() }

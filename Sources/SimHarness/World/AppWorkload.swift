@@ -206,11 +206,15 @@ final class AppWorkload: @unchecked Sendable {
         try await connection.execute("PRAGMA cache_size = 8; PRAGMA synchronous = NORMAL")
         rows = [:]
         ids = []
+        idIndex = [:]
+        tableBytes = 0
         digest = ContentDigest()
         for row in try await connection.query("SELECT id, v FROM t ORDER BY id") {
             guard case .integer(let id) = row[0], case .blob(let value) = row[1] else { continue }
             rows[id] = value
+            idIndex[id] = ids.count
             ids.append(id)
+            tableBytes += value.count
             digest.insert(id: id, value: value)
         }
         nextID = (ids.last ?? 0) + 1
