@@ -1,3 +1,4 @@
+import CLZ4
 import Testing
 @testable import Core
 
@@ -165,6 +166,69 @@ struct LZ4FrameTests {
             if case LZ4Error.corrupt = error { return true }
             return false
         }
+    }
+
+    @Test("XXH32: the reference vectors, in one call and fed in pieces of every size")
+    func xxh32Vectors() {
+        // Published XXH32 values (seed 0 unless given).
+        #expect(XXH32.hash([UInt8]()) == 0x02CC_5D05)
+        #expect(XXH32.hash(Array("a".utf8)) == 0x550D_7456)
+        #expect(XXH32.hash(Array("abc".utf8)) == 0x32D1_53FF)
+        #expect(XXH32.hash(Array("Nobody inspects the spammish repetition".utf8)) == 0xE229_3B2F)
+        #expect(XXH32.hash([UInt8](), seed: 1) == 0x0B2C_B792)
+        let input = Self.sample(count: 1000, seed: 9)
+        let whole = XXH32.hash(input)
+        for piece in [1, 3, 15, 16, 17, 64, 999] {
+            var state = XXH32()
+            var offset = 0
+            while offset < input.count {
+                let end = min(input.count, offset + piece)
+                state.update(Array(input[offset..<end]))
+                offset = end
+            }
+            #expect(state.digest() == whole, "pieces of \(piece)")
+        }
+    }
+
+    @Test("LZ4: our content checksum and header byte are what liblz4 verifies", arguments: [0, 1, 15, 16, 17, 300_000])
+    func liblz4VerifiesOurChecksum(count: Int) throws {
+        let input = Self.sample(count: count, seed: 10)
+        let frame = LZ4FrameEncoder.compress(input)
+        #expect(frame[4] & LZ4FrameEncoder.contentChecksumBit != 0)
+        // Decode with liblz4's own checksum verification on (default options).
+        var context: OpaquePointer?
+        _ = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
+        defer { LZ4F_freeDecompressionContext(context) }
+        var output = [UInt8](repeating: 0, count: max(count, 1))
+        var outSize = output.count
+        var inSize = frame.count
+        let rc = frame.withUnsafeBytes { inp in
+            output.withUnsafeMutableBytes { out in
+                LZ4F_decompress(context, out.baseAddress, &outSize, inp.baseAddress, &inSize, nil)
+            }
+        }
+        try #require(LZ4F_isError(rc) == 0, "liblz4 refused our frame: \(String(cString: LZ4F_getErrorName(rc)))")
+        #expect(rc == 0, "liblz4 did not reach the frame's end")
+        #expect(inSize == frame.count)
+        #expect(Array(output.prefix(outSize)) == input)
+    }
+
+    @Test("LZ4: a wrong stored content checksum is refused; a frame without one is accepted")
+    func storedChecksum() throws {
+        let input = Self.sample(count: 20_000, seed: 11)
+        var frame = LZ4FrameEncoder.compress(input)
+        frame[frame.count - 1] ^= 0x01
+        #expect(throws: LZ4Error.corrupt("ERROR_contentChecksum_invalid")) { try LZ4FrameDecoder.decompress(frame) }
+        // liblz4's own frame without a content checksum (as other writers may produce).
+        var preferences = LZ4F_preferences_t()
+        preferences.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum
+        let bound = LZ4F_compressFrameBound(input.count, &preferences)
+        var plain = [UInt8](repeating: 0, count: bound)
+        let written = plain.withUnsafeMutableBytes { out in
+            input.withUnsafeBytes { LZ4F_compressFrame(out.baseAddress, bound, $0.baseAddress, input.count, &preferences) }
+        }
+        try #require(LZ4F_isError(written) == 0)
+        #expect(try LZ4FrameDecoder.decompress(Array(plain.prefix(written))) == input)
     }
 
     @Test("LZ4: errors read as one line")

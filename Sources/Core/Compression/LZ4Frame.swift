@@ -15,12 +15,17 @@ public enum LZ4Error: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Streaming compressor to one standard LZ4 frame (the format Litestream reads and writes).
-/// Memory is one block buffer, whatever the total size.
+/// Streaming compressor to one standard LZ4 frame (the format Litestream reads and writes), with
+/// a content checksum. Memory is one block buffer, whatever the total size.
+///
+/// liblz4 compresses; the content checksum is computed here with `XXH32` (liblz4's is slow on
+/// Debian) and declared in the frame header, so the frame is byte for byte what liblz4 itself
+/// would write with its content checksum on.
 public final class LZ4FrameEncoder {
     private var context: OpaquePointer?
     private var preferences = LZ4F_preferences_t()
     private var started = false
+    private var checksum = XXH32()
 
     public init() {
         var ctx: OpaquePointer?
@@ -30,7 +35,8 @@ public final class LZ4FrameEncoder {
         // 256 KiB blocks: the compression context holds about two blocks, per stream.
         preferences.frameInfo.blockSizeID = LZ4F_max256KB
         preferences.frameInfo.blockMode = LZ4F_blockLinked
-        preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
+        // liblz4 writes the frame without its own checksum; `begin` and `finish` add ours.
+        preferences.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum
     }
 
     deinit { LZ4F_freeCompressionContext(context) }
@@ -39,6 +45,7 @@ public final class LZ4FrameEncoder {
     public func update(_ input: [UInt8]) -> [UInt8] {
         let header = begin()
         guard !input.isEmpty else { return header }
+        checksum.update(input)
         let bound = LZ4F_compressBound(input.count, &preferences)
         return header + [UInt8](unsafeUninitializedCapacity: bound) { out, count in
             let written = input.withUnsafeBytes { inp in
@@ -53,11 +60,13 @@ public final class LZ4FrameEncoder {
     public func finish() -> [UInt8] {
         let header = begin()
         let bound = LZ4F_compressBound(0, &preferences)
-        return header + [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+        let end = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
             let written = LZ4F_compressEnd(context, out.baseAddress, bound, nil)
             precondition(LZ4F_isError(written) == 0, "LZ4F_compressEnd: \(String(cString: LZ4F_getErrorName(written)))")
             count = written
         }
+        let digest = checksum.digest()
+        return header + end + (0..<4).map { UInt8(truncatingIfNeeded: digest >> ($0 * 8)) }
     }
 
     private func begin() -> [UInt8] {
@@ -66,8 +75,15 @@ public final class LZ4FrameEncoder {
         var header = [UInt8](repeating: 0, count: Int(LZ4F_HEADER_SIZE_MAX))
         let written = header.withUnsafeMutableBytes { LZ4F_compressBegin(context, $0.baseAddress, $0.count, &preferences) }
         precondition(LZ4F_isError(written) == 0, "LZ4F_compressBegin failed")
+        // Magic, FLG, BD, header checksum: no content size or dictionary with our preferences.
+        precondition(written == 7, "unexpected LZ4 frame header size \(written)")
+        header[4] |= Self.contentChecksumBit
+        header[6] = UInt8(truncatingIfNeeded: XXH32.hash(header[4..<6]) >> 8)
         return Array(header.prefix(written))
     }
+
+    /// FLG's content-checksum bit (LZ4 frame format 1.6.x, section "Frame descriptor").
+    static let contentChecksumBit: UInt8 = 0x04
 
     /// Compresses a whole buffer into one frame.
     public static func compress(_ bytes: [UInt8]) -> [UInt8] {
@@ -78,15 +94,26 @@ public final class LZ4FrameEncoder {
 
 /// Streaming decompressor of one LZ4 frame; verifies the content checksum when present and
 /// reports a frame that ends early as `.truncated`.
+///
+/// liblz4 decodes with its own checksum work switched off; the content checksum, when the frame
+/// has one, is verified here with `XXH32` against the four bytes after the end mark.
 public final class LZ4FrameDecoder {
     private var context: OpaquePointer?
     private var finished = false
+    private var options = LZ4F_decompressOptions_t()
+    private var checksum = XXH32()
+    /// The last four input bytes consumed: after the end mark, the stored content checksum.
+    private var tail: [UInt8] = []
+    /// Input bytes consumed so far, and the frame descriptor's FLG byte (the fifth) once seen.
+    private var inputConsumed = 0
+    private var flags: UInt8?
 
     public init() {
         var ctx: OpaquePointer?
         let rc = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
         precondition(LZ4F_isError(rc) == 0, "LZ4F_createDecompressionContext failed")
         context = ctx
+        options.skipChecksums = 1
     }
 
     deinit { LZ4F_freeDecompressionContext(context) }
@@ -106,14 +133,24 @@ public final class LZ4FrameDecoder {
             let produced = [UInt8](unsafeUninitializedCapacity: Self.chunk) { out, count in
                 var outSize = Self.chunk
                 hint = input.withUnsafeBytes { inp in
-                    LZ4F_decompress(context, out.baseAddress, &outSize, inSize > 0 ? inp.baseAddress! + consumed : nil, &inSize, nil)
+                    LZ4F_decompress(context, out.baseAddress, &outSize, inSize > 0 ? inp.baseAddress! + consumed : nil, &inSize, &options)
                 }
                 count = LZ4F_isError(hint) != 0 ? 0 : outSize
             }
             if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
+            if inSize > 0 {
+                if flags == nil, inputConsumed + inSize > 4 { flags = input[consumed + 4 - inputConsumed] }
+                inputConsumed += inSize
+                tail.append(contentsOf: input[max(consumed, consumed + inSize - 4)..<(consumed + inSize)])
+                if tail.count > 4 { tail.removeFirst(tail.count - 4) }
+            }
             consumed += inSize
+            checksum.update(produced)
             output.append(contentsOf: produced)
-            if hint == 0 { finished = true }
+            if hint == 0 {
+                finished = true
+                try verifyContentChecksum()
+            }
             if inSize == 0 && produced.isEmpty { break }
         }
         if consumed < input.count { throw LZ4Error.corrupt("data after the end of the frame") }
@@ -121,6 +158,14 @@ public final class LZ4FrameDecoder {
     }
 
     private static let chunk = 1 << 16
+
+    private func verifyContentChecksum() throws {
+        guard let flags, flags & LZ4FrameEncoder.contentChecksumBit != 0 else { return }
+        guard tail.count == 4 else { throw LZ4Error.corrupt("ERROR_contentChecksum_invalid: no stored checksum") }
+        let stored = UInt32(tail[0]) | UInt32(tail[1]) << 8 | UInt32(tail[2]) << 16 | UInt32(tail[3]) << 24
+        // liblz4's own name for this error, so messages read the same as before.
+        guard stored == checksum.digest() else { throw LZ4Error.corrupt("ERROR_contentChecksum_invalid") }
+    }
 
     /// Decompresses a whole frame.
     public static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
