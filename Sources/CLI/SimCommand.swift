@@ -34,8 +34,11 @@ struct SimCommand: ParsableCommand {
     @Flag(name: .long, help: "Run each seed twice and fail it if the two trace digests differ.")
     var checkDeterminism = false
 
-    @Option(name: .long, help: "Run seeds on this many threads at once; output stays in seed order. With more than one, SQLite's own PRNG (WAL salts) is shared between threads: reproduce a failure with --seed.")
-    var jobs: Int = 1
+    @Option(name: .long, help: "Run seeds on this many threads at once (default: one per online CPU); output stays in seed order. With more than one, SQLite's own PRNG (WAL salts) is shared between threads; trace digests are the same either way, and a failure is reproduced with --seed.")
+    var jobs: Int = SimCommand.onlineCPUs
+
+    /// Like `make -j$(nproc)`: seeds are independent, so a range uses every core by default.
+    static var onlineCPUs: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     func validate() throws {
         if (seed == nil) == (seeds == nil) { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
@@ -93,7 +96,7 @@ struct SimCommand: ParsableCommand {
         let tail = trace ? 10_000_000 : 64
         var lines: [String] = []
         // The default VFS is process-global: only a single-threaded run may register it.
-        let asDefault = jobs == 1
+        let asDefault = jobs == 1 || single
         var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: asDefault,
                                     traceTailLength: tail, keepTrace: trace)
         var simulated = result.simulated

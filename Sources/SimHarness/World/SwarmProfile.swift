@@ -24,9 +24,10 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var workload: WorkloadMix
     /// How long the app writes, in simulated time.
     public var span: Duration
-    /// Mean time between restore probes while the app writes: a tenth to a twentieth of the span,
-    /// so a seed restores a few dozen times whatever its length (each probe restores the whole
-    /// database twice).
+    /// Mean time between restore probes while the app writes: a fifth to a tenth of the span, so
+    /// a seed probes about five to ten times whatever its length. Each probe restores three or
+    /// four times (exact, latest, point in time, retention), which makes probes the simulator's
+    /// largest cost.
     public var probeInterval: Duration
     public var randomPickProbability: Double
     /// Process, machine, app and disk fault classes.
@@ -88,7 +89,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             maxTableBytes: pick([256 << 10, 1 << 20, 2 << 20]))
 
         var parameters = SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
-                                         span: span, probeInterval: span / pick([10, 15, 20]),
+                                         span: span, probeInterval: span / pick([5, 8, 10]),
                                          randomPickProbability: pick([0, 0.1, 0.5, 1]))
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
         return parameters

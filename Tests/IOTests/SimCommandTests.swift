@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `sluice sim` as a user runs it: the real binary, its summary line, its exit status, and a
+/// seed that replays with the same trace digest whether it ran alone or beside others.
+@Suite("sluice sim, end to end", .serialized)
+struct SimCommandTests {
+    static let summary = #/^seeds (\d+), failed (\d+), simulated (\d+) s, wall [0-9.]+ s, speed (\d+) x$/#
+
+    @Test("a seed range on two threads passes and ends with the summary line; a seed's digest is the same alone")
+    func rangeAndReplay() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            let range = try box.sluice(["sim", "--seeds", "1..3", "--span", "4", "--jobs", "2", "--trace"])
+            #expect(range.status == 0, "sim failed:\n\(range.stdout)\n\(range.stderr)")
+            let last = try #require(range.stdout.split(separator: "\n").last.map(String.init))
+            let match = try #require(last.wholeMatch(of: Self.summary), "last line is not the summary: \(last)")
+            #expect(match.1 == "3" && match.2 == "0")
+            #expect(Int(match.3)! >= 3 * 4, "three seeds of at least 4 simulated seconds each")
+
+            let alone = try box.sluice(["sim", "--seed", "2", "--span", "4"])
+            #expect(alone.status == 0, "sim --seed 2 failed:\n\(alone.stdout)\n\(alone.stderr)")
+            let digest = { (text: String) in
+                text.split(separator: "\n").first { $0.hasPrefix("seed 2 passed") }?.split(separator: " ").last.map(String.init)
+            }
+            #expect(digest(alone.stdout) != nil)
+            #expect(digest(alone.stdout) == digest(range.stdout), "seed 2 replays differently beside other seeds")
+        }
+    }
+
+    @Test("bad arguments: one error line and a non-zero exit")
+    func badArguments() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            for arguments in [["sim", "--seeds", "5..1"], ["sim", "--seed", "1", "--profile", "nope"], ["sim"],
+                              ["sim", "--seed", "1", "--jobs", "0"]] {
+                let outcome = try box.sluice(arguments)
+                #expect(outcome.status != 0, "\(arguments): exit status 0")
+                #expect(outcome.stderr.contains("Error") || outcome.stderr.contains("error"), "\(arguments): \(outcome.stderr)")
+            }
+        }
+    }
+}
