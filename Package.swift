@@ -44,7 +44,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         // Test-only helpers shared by the test targets; no product depends on it.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["IO"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
         .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "Simulation", dependencies: ["SimHarness", "Core", "SQLite", "TestSupport"], swiftSettings: swiftSettings),

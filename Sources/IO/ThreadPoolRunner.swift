@@ -38,6 +38,12 @@ public final class ThreadPoolRunner: BlockingRunner, @unchecked Sendable {
 
     deinit { queue.shutDown() }
 
+    /// Queues `work` without waiting for it: for callers that are not async (a task executor's
+    /// `enqueue`, say) and collect results their own way.
+    public func submit(_ work: @escaping @Sendable () -> Void) {
+        queue.submit(work)
+    }
+
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             queue.submit {
