@@ -1,11 +1,12 @@
 import ArgumentParser
 import Core
 import Glibc
+import IO
 import SimHarness
 
 /// `sluice sim`: runs seeds of the deterministic simulator (the real engine against a simulated
 /// disk, clock, object store and SQLite VFS) and prints a summary as its last line.
-struct SimCommand: ParsableCommand {
+struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Run the deterministic simulator over one seed or a range of seeds.",
@@ -56,7 +57,7 @@ struct SimCommand: ParsableCommand {
         return low...high
     }
 
-    func run() throws {
+    func run() async throws {
         Self.ensureDeterministicHashing()
         let profile = SwarmProfile(rawValue: profile)!
         let range = seed.map { $0...$0 } ?? Self.parseRange(seeds!)!
@@ -66,17 +67,40 @@ struct SimCommand: ParsableCommand {
         var failed = 0
         var simulated = Duration.zero
         let seeds = Array(range)
-        // Each seed runs on its own thread's SimScheduler; with --jobs J, J threads take seeds
-        // in order and the reports are printed in seed order as they complete.
-        let runner = ParallelSeedRunner(count: seeds.count, jobs: min(jobs, seeds.count)) { index in
-            self.runSeed(seeds[index], profile: profile, span: span, single: seeds.count == 1)
-        }
-        runner.forEachInOrder { outcome in
-            count += 1
-            simulated += outcome.simulated
-            if outcome.failed { failed += 1 }
-            if !outcome.output.isEmpty { print(outcome.output) }
-            fflush(stdout)
+        // Each seed owns a pool thread while it runs (`SimScheduler.run` drives its world on the
+        // calling thread). At most `jobs` seeds are in flight; reports are printed in seed order.
+        let threads = ThreadPoolRunner(threads: min(jobs, seeds.count))
+        let command = self
+        try await withThrowingTaskGroup(of: (Int, SeedOutcome).self) { group in
+            func start(_ index: Int) {
+                group.addTask {
+                    (index, try await threads.run {
+                        command.runSeed(seeds[index], profile: profile, span: span, single: seeds.count == 1)
+                    })
+                }
+            }
+            var nextToStart = 0
+            while nextToStart < min(jobs, seeds.count) {
+                start(nextToStart)
+                nextToStart += 1
+            }
+            var finished: [Int: SeedOutcome] = [:]
+            var nextToPrint = 0
+            while let (index, outcome) = try await group.next() {
+                if nextToStart < seeds.count {
+                    start(nextToStart)
+                    nextToStart += 1
+                }
+                finished[index] = outcome
+                while let outcome = finished.removeValue(forKey: nextToPrint) {
+                    count += 1
+                    simulated += outcome.simulated
+                    if outcome.failed { failed += 1 }
+                    if !outcome.output.isEmpty { print(outcome.output) }
+                    fflush(stdout)
+                    nextToPrint += 1
+                }
+            }
         }
         let wall = Self.monotonicSeconds() - started
         let simulatedSeconds = Double(simulated.components.seconds) + Double(simulated.components.attoseconds) / 1e18
