@@ -68,8 +68,9 @@ struct SimCommand: AsyncParsableCommand {
         var simulated = Duration.zero
         let seeds = Array(range)
         // Each seed owns a pool thread while it runs (`SimScheduler.run` drives its world on the
-        // calling thread). At most `jobs` seeds are in flight; reports are printed in seed order.
-        let threads = ThreadPoolRunner(threads: min(jobs, seeds.count))
+        // calling thread, SQLite's deep call stacks included: 64 MiB each). At most `jobs` seeds
+        // are in flight; reports are printed in seed order.
+        let threads = ThreadPoolRunner(threads: min(jobs, seeds.count), stackSize: 64 << 20)
         let command = self
         try await withThrowingTaskGroup(of: (Int, SeedOutcome).self) { group in
             func start(_ index: Int) {

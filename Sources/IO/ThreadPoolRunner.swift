@@ -19,14 +19,19 @@ public final class ThreadPoolRunner: BlockingRunner, @unchecked Sendable {
     public let threadCount: Int
     private let queue: WorkQueue
 
-    /// Starts `threads` worker threads (at least one).
-    public init(threads: Int = 4) {
+    /// Starts `threads` worker threads (at least one), each with `stackSize` bytes of stack when
+    /// given (the system default otherwise).
+    public init(threads: Int = 4, stackSize: Int? = nil) {
         threadCount = max(1, threads)
         queue = WorkQueue()
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
         for _ in 0..<threadCount {
             let context = Unmanaged.passRetained(queue).toOpaque()
             var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { context in
+            let rc = pthread_create(&thread, &attributes, { context in
                 let queue = Unmanaged<WorkQueue>.fromOpaque(context!).takeRetainedValue()
                 queue.workLoop()
                 return nil
