@@ -16,7 +16,7 @@ public enum ReplicaClientFactory {
         case .file(let path):
             return FileReplicaClient(root: absolutePath(path), fileSystem: fileSystem, writeLayout: writeLayout)
         case .sftp(let location):
-            return SFTPReplicaClient(location: location, writeLayout: writeLayout)
+            return SFTPReplicaClient(location: location, runner: runner ?? networkRunner, writeLayout: writeLayout)
         case .s3(let location):
             let configuration = try S3Configuration.resolve(location, environment: environment) {
                 try? String(contentsOfFile: $0, encoding: .utf8)
