@@ -7,7 +7,7 @@ import Core
 /// are multipart uploads of equal parts, aborted on failure. Listings page through
 /// ListObjectsV2; deletes go in DeleteObjects batches of at most 1000 keys. Requests are signed
 /// afresh and retried per `S3RetryPolicy`.
-public struct S3ReplicaClient: ReplicaClient, ReplicaLeasing {
+public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
     public let configuration: S3Configuration
     public let writeLayout: ReplicaLayout
     /// Bytes per multipart part, and the largest object sent as a single PUT.
@@ -96,32 +96,15 @@ public struct S3ReplicaClient: ReplicaClient, ReplicaLeasing {
         return (objects, prefixes)
     }
 
-    // MARK: - Writing
+    // MARK: - Writing and reading (KeyedObjectReplica)
 
-    @discardableResult
-    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        let size = try await upload(key(writeLayout.snapshotKey(generation, index: index)), data: data)
-        return SnapshotInfo(generation: generation, index: index, size: size, createdAt: wallClock.now())
+    func writeObject(_ objectKey: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+        let size = try await upload(key(objectKey), data: data)
+        return (size, wallClock.now())
     }
 
-    @discardableResult
-    public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
-        let size = try await upload(key(writeLayout.walSegmentKey(position)), data: data)
-        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                              size: size, createdAt: wallClock.now())
-    }
-
-    // MARK: - Reading
-
-    public func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        try await openFirst(ReplicaLayout.allCases.map { key($0.snapshotKey(generation, index: index)) })
-    }
-
-    public func openWALSegment(at position: Position) async throws -> any ByteSource {
-        try await openFirst(ReplicaLayout.allCases.map { key($0.walSegmentKey(position)) })
-    }
-
-    private func openFirst(_ keys: [String]) async throws -> any ByteSource {
+    func openObject(_ objectKeys: [String]) async throws -> any ByteSource {
+        let keys = objectKeys.map(key)
         for key in keys {
             let answer = try await perform(S3Operation(name: "GetObject", method: "GET", key: key), streaming: true)
             if answer.response.status == 404 && answer.errorCode != "NoSuchBucket" { continue }
