@@ -223,7 +223,7 @@ public actor SimObjectStore {
     /// and leaves the stream of the others unchanged.
     private func chance(_ rate: Double) -> Bool {
         guard rate > 0 else { return false }
-        return Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) < rate
+        return random.unitInterval() < rate
     }
 
     private func delay(_ range: ClosedRange<Duration>) async throws {

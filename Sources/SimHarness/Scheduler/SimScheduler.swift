@@ -124,7 +124,7 @@ public final class SimScheduler: @unchecked Sendable {
                 if runnable > 0 {
                     var offset = 0
                     if runnable > 1 && pickProbability > 0
-                        && (pickProbability >= 1 || Self.unit(pickRandom.next()) < pickProbability) {
+                        && (pickProbability >= 1 || pickRandom.unitInterval() < pickProbability) {
                         offset = Int(pickRandom.next() % UInt64(runnable))
                     }
                     let job = state.ready[state.readyHead + offset]
@@ -291,10 +291,6 @@ public final class SimScheduler: @unchecked Sendable {
     private var isOnSimThread: Bool { pthread_equal(pthread_self(), simThread) != 0 }
 
     // MARK: - Helpers
-
-    private static func unit(_ draw: UInt64) -> Double {
-        Double(draw >> 11) * (1.0 / 9_007_199_254_740_992.0)
-    }
 
     private static func streamSeed(_ seed: UInt64, _ stream: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325

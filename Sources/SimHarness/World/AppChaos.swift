@@ -10,11 +10,11 @@ extension SimWorld {
         let random = scheduler.randomSource("app-operations")
         let mean = Double(interval.milliseconds)
         while true {
-            let pause = mean * AppWorkload.negativeLog1p(random.unit() * 0.999)
+            let pause = mean * AppWorkload.negativeLog1p(random.unitInterval() * 0.999)
             try await clock.sleep(for: .milliseconds(Int64(pause)))
             if clock.now.offset >= end { return }
             if appDown { continue }
-            let roll = random.unit()
+            let roll = random.unitInterval()
             do {
                 if roll < 0.3 {
                     try await longReader(hold: .milliseconds(Int64(random.next() % UInt64(max(parameters.chaos.longReaderHold.milliseconds, 1)))))

@@ -53,8 +53,8 @@ final class AppWorkload: @unchecked Sendable {
     func run(until end: Duration, clock: SimClock) async throws {
         while clock.now.offset < end {
             try await commitOne(clock: clock)
-            if unit() < mix.checkpointRate {
-                let mode: CheckpointMode = unit() < 0.7 ? .passive : .truncate
+            if random.unitInterval() < mix.checkpointRate {
+                let mode: CheckpointMode = random.unitInterval() < 0.7 ? .passive : .truncate
                 do {
                     let result = try await connection!.checkpoint(mode)
                     SimTrace.record("app checkpoint \(mode) busy=\(result.busy) frames=\(result.walFrames)/\(result.checkpointedFrames)")
@@ -63,7 +63,7 @@ final class AppWorkload: @unchecked Sendable {
                 }
             }
             let mean = Double(mix.meanCommitInterval.milliseconds)
-            let pause = mean * Self.negativeLog1p(unit() * 0.999)
+            let pause = mean * Self.negativeLog1p(random.unitInterval() * 0.999)
             try await clock.sleep(for: .microseconds(Int64(pause * 1000)))
         }
     }
@@ -81,12 +81,12 @@ final class AppWorkload: @unchecked Sendable {
         var plannedID = nextID
         // Rows this transaction already touched sit in `ids[available...]`, out of the draw.
         var available = ids.count
-        let large = unit() < mix.largeTransactionRate
+        let large = random.unitInterval() < mix.largeTransactionRate
         let full = tableBytes > mix.maxTableBytes
         // A large transaction (20-120 rows of 1-4 KB) is many times the 8-page cache, so it spills.
         let count = large ? 20 + Int(random.next() % 100) : 1 + Int(random.next() % 3)
         for _ in 0..<count {
-            let roll = unit()
+            let roll = random.unitInterval()
             if !large, roll < mix.deleteRate, available > 0, ids.count > 20 {
                 operations.append(.delete(pickUntouched(&available)))
             } else if !large, roll < mix.deleteRate + mix.updateRate, available > 0 {
@@ -256,10 +256,6 @@ final class AppWorkload: @unchecked Sendable {
 
     /// -ln(1 - x): an exponential draw from a uniform one.
     static func negativeLog1p(_ x: Double) -> Double { -log1p(-x) }
-
-    private func unit() -> Double {
-        Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-    }
 }
 
 /// What a copy of the database holds: its commit counter and the digest of its table.

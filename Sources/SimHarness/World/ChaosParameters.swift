@@ -42,8 +42,7 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
     /// Draws the classes of `seed` under `profile`.
     static func draw(seed: UInt64, profile: SwarmProfile) -> ChaosParameters {
         let random = SplitMix64(seed: seed ^ 0x4348_414f_5321_0002)
-        func unit() -> Double { Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
-        func chance(_ p: Double) -> Bool { unit() < p }
+        func chance(_ p: Double) -> Bool { random.unitInterval() < p }
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
 
         var chaos = ChaosParameters()

@@ -56,7 +56,7 @@ extension SimWorld {
             case .killReplicator: killReplicator("scheduled")
             case .killApp: try await killApp()
             case .powerLoss:
-                if chaosRandom.unit() < parameters.chaos.powerLossInCheckpointRate {
+                if chaosRandom.unitInterval() < parameters.chaos.powerLossInCheckpointRate {
                     try await powerLossInCheckpoint()
                 } else {
                     try await powerLoss("scheduled")
@@ -188,9 +188,4 @@ extension SimWorld {
         try await next.reopen(expecting: state)
         workload = next
     }
-}
-
-extension SplitMix64 {
-    /// A uniform draw in 0..<1.
-    func unit() -> Double { Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0) }
 }

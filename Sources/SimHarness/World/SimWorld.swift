@@ -151,7 +151,7 @@ final class SimWorld: @unchecked Sendable {
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
         let mean = Double(parameters.probeInterval.milliseconds)
         while true {
-            let pause = mean * AppWorkload.negativeLog1p(unit() * 0.999)
+            let pause = mean * AppWorkload.negativeLog1p(random.unitInterval() * 0.999)
             try await clock.sleep(for: .milliseconds(Int64(pause)))
             if clock.now.offset >= end { return }
             _ = try await probe("probe", final: false)
@@ -299,9 +299,5 @@ final class SimWorld: @unchecked Sendable {
             try await fileSystem.remove(request.outputPath + suffix)
         }
         return state
-    }
-
-    private func unit() -> Double {
-        Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 }

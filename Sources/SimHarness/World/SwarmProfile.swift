@@ -36,9 +36,9 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
         var random = SplitMix64(seed: seed ^ 0x5357_4152_4d21_0001)
-        func chance(_ p: Double) -> Bool { unit(&random) < p }
+        func chance(_ p: Double) -> Bool { random.unitInterval() < p }
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
-        func rate(_ range: ClosedRange<Double>) -> Double { range.lowerBound + unit(&random) * (range.upperBound - range.lowerBound) }
+        func rate(_ range: ClosedRange<Double>) -> Double { range.lowerBound + random.unitInterval() * (range.upperBound - range.lowerBound) }
 
         var faults = ObjectStoreFaults.none
         switch profile {
@@ -93,10 +93,6 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
                                          randomPickProbability: pick([0, 0.1, 0.5, 1]))
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
         return parameters
-    }
-
-    private static func unit(_ random: inout SplitMix64) -> Double {
-        Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 
     public var description: String {
