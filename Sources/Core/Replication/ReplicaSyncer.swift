@@ -294,7 +294,7 @@ public actor ReplicaSyncer {
         for generation in plan.generationsToDelete {
             try await client.deleteGeneration(generation)
         }
-        if !plan.snapshotsToDelete.isEmpty || !plan.segmentsToDelete.isEmpty || !plan.generationsToDelete.isEmpty {
+        if !plan.isEmpty {
             logger.info("retention", metadata: [
                 "snapshots.deleted": "\(plan.snapshotsToDelete.count)",
                 "segments.deleted": "\(plan.segmentsToDelete.count)",
