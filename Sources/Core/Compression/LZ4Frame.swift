@@ -47,13 +47,15 @@ public final class LZ4FrameEncoder {
         guard !input.isEmpty else { return header }
         checksum.update(input)
         let bound = LZ4F_compressBound(input.count, &preferences)
-        return header + [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+        let body = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
             let written = input.withUnsafeBytes { inp in
                 LZ4F_compressUpdate(context, out.baseAddress, bound, inp.baseAddress, inp.count, nil)
             }
             precondition(LZ4F_isError(written) == 0, "LZ4F_compressUpdate: \(String(cString: LZ4F_getErrorName(written)))")
             count = written
         }
+        // Only the first call carries the header; the others hand the compressed bytes over uncopied.
+        return header.isEmpty ? body : header + body
     }
 
     /// Ends the frame, returning the remaining output including the end mark and checksum.
