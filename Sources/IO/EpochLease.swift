@@ -136,11 +136,9 @@ struct EpochLease<Store: LeaseRecordStore>: Sendable {
     static func lease(_ record: LeaseRecord, epoch: UInt64, duration: Duration) -> Lease {
         let version = Hex.format(epoch, width: 16)
         return Lease.decode(record.bytes, version: version)
-            ?? Lease(owner: "an unreadable lease record \(Self.recordNameFor(epoch))", token: "",
+            ?? Lease(owner: "an unreadable lease record \(Store.recordName(epoch))", token: "",
                      expires: record.modified + duration, version: version)
     }
-
-    private static func recordNameFor(_ epoch: UInt64) -> String { Store.recordName(epoch) }
 }
 
 /// The pure decision of `acquire` over the current lease.

@@ -121,7 +121,7 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
             let rc = sqlite3_wal_checkpoint_v2(db, "main", Self.sqliteMode(mode), &log, &checkpointed)
             // SQLITE_BUSY here is an outcome, not a failure: the checkpoint ran as far as readers
             // and writers allowed, exactly what `PRAGMA wal_checkpoint` reports as busy = 1.
-            if rc == SQLITE_BUSY || rc & 0xFF == SQLITE_BUSY {
+            if rc & 0xFF == SQLITE_BUSY {
                 return CheckpointResult(busy: true, walFrames: Int(log), checkpointedFrames: Int(checkpointed))
             }
             guard rc == SQLITE_OK else { throw Self.error(db, "checkpoint \(mode.rawValue)") }

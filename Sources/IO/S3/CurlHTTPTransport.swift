@@ -177,9 +177,9 @@ public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
         guard code == CURLE_OK else {
             let detail = String(cString: errorBuffer)
             let summary = String(cString: curl_easy_strerror(code))
-            return try { throw HTTPTransportError(
+            throw HTTPTransportError(
                 kind: CurlErrorKind.kind(of: Int(code.rawValue)), code: Int(code.rawValue),
-                message: detail.isEmpty ? summary : detail) }()
+                message: detail.isEmpty ? summary : detail)
         }
         var status = 0
         sluice_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
@@ -302,8 +302,6 @@ enum HeaderLine {
 }
 
 // MARK: - Handles
-
-/// libcurl's global state is initialised once, before any thread makes a handle.
 
 /// Idle easy handles; each keeps its own connection cache, so reuse saves TCP and TLS setup.
 private final class CurlHandlePool: @unchecked Sendable {

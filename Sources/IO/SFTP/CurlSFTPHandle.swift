@@ -59,13 +59,6 @@ final class TransferSink: @unchecked Sendable {
     /// Writes through `fd` from offset 0.
     init(descriptor fd: Int32) { target = .descriptor(fd) }
 
-    /// Forgets what a failed attempt wrote, so a retry on another path starts clean.
-    func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        written = 0
-        failure = nil
-    }
-
     /// Takes one chunk; false stops the transfer.
     func accept(_ data: UnsafeRawBufferPointer) -> Bool {
         switch target {
