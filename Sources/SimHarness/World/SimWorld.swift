@@ -295,7 +295,8 @@ final class SimWorld: @unchecked Sendable {
             throw InvariantViolation.tornRestore("\(label): restored commit \(state.commit) holds \(state.digest), the source held \(state.commit < log.digests.count ? "\(log.digests[state.commit])" : "no such commit")")
         }
         let fileSystem = restoreNode.fileSystem
-        for suffix in ["", "-wal", "-shm"] where try await fileSystem.stat(request.outputPath + suffix) != nil {
+        // `remove` accepts a missing file, so no stat first.
+        for suffix in ["", "-wal", "-shm"] {
             try await fileSystem.remove(request.outputPath + suffix)
         }
         return state
