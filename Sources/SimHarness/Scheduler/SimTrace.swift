@@ -24,8 +24,8 @@ public final class SimTrace {
     private let capacity: Int
 
     init(capacity: Int) {
+        // No reserve: `--trace` asks for ten million events, which most runs never reach.
         self.capacity = capacity
-        ring.reserveCapacity(capacity)
     }
 
     /// Appends an event to the current run's trace. Call it only inside a run, on the simulator
