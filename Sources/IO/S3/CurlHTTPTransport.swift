@@ -74,7 +74,9 @@ public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
             return (response, nil)
         }
         let size = Int64(lseek(fd, 0, SEEK_END))
-        return (response, SpooledFileSource(fd: fd, size: size, runner: runner))
+        // The unlinked spool file is read like any file; closing the source frees it.
+        let spool = POSIXFileHandle(fd: fd, path: "HTTP response spool", runner: runner)
+        return (response, FileRangeSource(handle: spool, from: 0, to: size, closesHandle: true))
     }
 
     // MARK: - One transfer (blocking)
@@ -327,56 +329,5 @@ private final class CurlHandlePool: @unchecked Sendable {
 
     deinit {
         for handle in idle.withLock({ $0 }) { curl_easy_cleanup(handle.pointer) }
-    }
-}
-
-/// A spooled response body: an unlinked temp file read from the start, closed (and so freed)
-/// by `close()` or when the source is released.
-final class SpooledFileSource: ByteSource, @unchecked Sendable {
-    /// The descriptor (-1 once closed) and the read offset.
-    private let state: Mutex<(fd: Int32, offset: Int64)>
-    let size: Int64
-    private let runner: any BlockingRunner
-
-    init(fd: Int32, size: Int64, runner: any BlockingRunner) {
-        self.state = Mutex((fd: fd, offset: 0))
-        self.size = size
-        self.runner = runner
-    }
-
-    deinit {
-        let fd = state.withLock { $0.fd }
-        if fd >= 0 { Glibc.close(fd) }
-    }
-
-    func read(upTo maxCount: Int) async throws -> [UInt8] {
-        let (fd, start) = state.withLock { ($0.fd, $0.offset) }
-        let count = Int(min(Int64(maxCount), size - start))
-        guard fd >= 0, count > 0 else { return [] }
-        let chunk = try await runner.run { () throws -> [UInt8] in
-            var bytes = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(start) + off_t(done)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    throw ByteSourceError.truncated(path: "HTTP response spool", expected: start + Int64(count),
-                                                    actual: start + Int64(done))
-                }
-                done += n
-            }
-            return bytes
-        }
-        state.withLock { $0.offset = start + Int64(chunk.count) }
-        return chunk
-    }
-
-    func close() async {
-        let fd = state.withLock { state -> Int32 in
-            let fd = state.fd
-            state.fd = -1
-            return fd
-        }
-        if fd >= 0 { Glibc.close(fd) }
     }
 }
