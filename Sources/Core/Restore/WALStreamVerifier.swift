@@ -37,38 +37,55 @@ public struct WALStreamVerifier: Sendable {
     /// The page size from the header, once seen.
     public var pageSize: Int? { header?.pageSize }
 
-    /// Feeds the next bytes of the stream.
+    /// Feeds the next bytes of the stream. Whole headers and frames are checked where they lie
+    /// in `bytes`; only a header or frame split across calls is gathered in `pending`.
     public mutating func consume(_ bytes: ArraySlice<UInt8>) {
         byteCount += UInt64(bytes.count)
         guard failure == nil else { return }
-        pending.append(contentsOf: bytes)
-        var start = 0
-        defer { pending.removeFirst(start) }
+        var input = bytes
+        if !pending.isEmpty {
+            let take = min(unitSize - pending.count, input.count)
+            pending.append(contentsOf: input.prefix(take))
+            input = input.dropFirst(take)
+            guard pending.count == unitSize else { return }
+            let unit = pending
+            pending.removeAll(keepingCapacity: true)
+            guard accept(unit[...]) else { return }
+        }
+        while input.count >= unitSize {
+            // Taken before `accept`, which turns the unit size from the header's to a frame's.
+            let size = unitSize
+            guard accept(input.prefix(size)) else { return }
+            input = input.dropFirst(size)
+        }
+        pending.append(contentsOf: input)
+    }
 
-        if header == nil {
-            guard pending.count >= WALFormat.headerSize else { return }
-            guard let parsed = WALHeader(pending[0..<WALFormat.headerSize]) else {
+    /// What the next check needs: the header, then one frame at a time.
+    private var unitSize: Int { validator?.frameSize ?? WALFormat.headerSize }
+
+    /// Checks one header or frame; false (with `failure` set) if it is not valid.
+    private mutating func accept(_ unit: ArraySlice<UInt8>) -> Bool {
+        if validator == nil {
+            guard let parsed = WALHeader(unit) else {
                 failure = (0, "the WAL header is not valid")
-                return
+                return false
             }
             header = parsed
             validator = WALFrameValidator(header: parsed)
-            start = WALFormat.headerSize
             checkedCount = UInt64(WALFormat.headerSize)
             lastCommitEnd = checkedCount
+            return true
         }
-        let frameSize = validator!.frameSize
-        while pending.count - start >= frameSize {
-            guard let frame = validator!.accept(pending[start..<start + frameSize]) else {
-                failure = (checkedCount, "frame \(frameCount + 1) has a bad checksum or salt")
-                return
-            }
-            frameCount += 1
-            endsOnCommit = frame.isCommit
-            start += frameSize
-            checkedCount += UInt64(frameSize)
-            if frame.isCommit { lastCommitEnd = checkedCount }
+        guard let frame = validator!.accept(unit) else {
+            failure = (checkedCount, "frame \(frameCount + 1) has a bad checksum or salt")
+            return false
         }
+        frameCount += 1
+        endsOnCommit = frame.isCommit
+        checkedCount += UInt64(unit.count)
+        if frame.isCommit { lastCommitEnd = checkedCount }
+        return true
     }
 
     /// The verdict on everything fed so far, taken as the whole stream.
