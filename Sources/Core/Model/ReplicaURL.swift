@@ -124,10 +124,14 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
 
     /// Escapes what would not survive a round trip through `init(parsing:)`.
     static func percentEncodePath(_ path: String) -> String {
+        percentEncode(path, keeping: "/-._~!$&'()*+,;=:@")
+    }
+
+    /// Escapes every byte of `text` but ASCII letters, digits and `kept` as `%XX`.
+    static func percentEncode(_ text: String, keeping kept: String) -> String {
         var result = ""
-        for byte in path.utf8 {
-            let keep = isLetter(byte) || isDigit(byte) || "/-._~!$&'()*+,;=:@".utf8.contains(byte)
-            if keep {
+        for byte in text.utf8 {
+            if isLetter(byte) || isDigit(byte) || kept.utf8.contains(byte) {
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
                 result += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)

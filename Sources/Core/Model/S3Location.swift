@@ -107,7 +107,7 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
     /// The canonical URL: options in a fixed order, values escaped so it parses back equal.
     public var description: String {
         var text = "s3://\(bucket)"
-        if !prefix.isEmpty { text += "/" + ReplicaURL.percentEncodePath(prefix).replacingQuestionMarks() }
+        if !prefix.isEmpty { text += "/" + ReplicaURL.percentEncodePath(prefix) }
         var options: [String] = []
         if let endpoint { options.append("endpoint=" + Self.escapeQueryValue(endpoint)) }
         if let region { options.append("region=" + Self.escapeQueryValue(region)) }
@@ -125,15 +125,6 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out
-    }
-}
-
-private extension String {
-    /// `percentEncodePath` keeps `?`-free paths as is; a literal `?` in a prefix must be escaped.
-    func replacingQuestionMarks() -> String {
-        var out = ""
-        for character in self { out += character == "?" ? "%3F" : String(character) }
         return out
     }
 }

@@ -192,17 +192,4 @@ extension ReplicaURL {
     static func percentEncodeQueryValue(_ text: String) -> String {
         percentEncode(text, keeping: "-._~!$'()*+,;:@/")
     }
-
-    private static func percentEncode(_ text: String, keeping kept: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            let isAlphanumeric = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            if isAlphanumeric || kept.utf8.contains(byte) {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                result += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return result
-    }
 }
