@@ -28,6 +28,16 @@ enum POSIX {
         error(errno, operation: operation, path: path)
     }
 
+    /// A file no other process can reach, for spooling transfers: created exclusively by
+    /// mkstemp as `<directory>/<prefix>XXXXXX`, then unlinked while open, so a crash leaves
+    /// nothing behind. Returns -1 with errno set when it cannot be created.
+    static func openUnlinkedTempFile(in directory: String, prefix: String) -> Int32 {
+        var template = Array(Path.join(directory, prefix + "XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if fd >= 0 { template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) } }
+        return fd
+    }
+
     static func openFile(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(FileSystemError) -> Int32 {
         let fd = retryingInterrupts { Glibc.open(path, flags | O_CLOEXEC, mode) }
         guard fd >= 0 else { throw fail("open", path) }

@@ -81,16 +81,12 @@ public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
 
     // MARK: - One transfer (blocking)
 
-    /// A file no other process can reach: created exclusively, then unlinked while open.
     private static func openSpoolFile(in directory: String) throws -> Int32 {
-        var template = Array((directory.hasSuffix("/") ? directory : directory + "/").utf8CString.dropLast())
-        template += Array("sluice-http-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = POSIX.openUnlinkedTempFile(in: directory, prefix: "sluice-http-")
         guard fd >= 0 else {
             throw HTTPTransportError(kind: .other, code: Int(errno),
                                      message: "cannot create a spool file in \(directory): \(String(cString: strerror(errno)))")
         }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
     }
 

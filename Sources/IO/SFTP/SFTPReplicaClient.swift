@@ -182,16 +182,14 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
 
     /// A new local spool file, already unlinked so nothing is left behind by a crash.
     private func makeSpoolFile() async throws -> Int32 {
-        let template = Path.join(spoolDirectory, "sluice-sftp-XXXXXX")
+        let directory = spoolDirectory
         let replica = location
         return try await runner.run { () throws -> Int32 in
-            var bytes = Array(template.utf8CString)
-            let fd = bytes.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            let fd = POSIX.openUnlinkedTempFile(in: directory, prefix: "sluice-sftp-")
             guard fd >= 0 else {
                 throw ReplicaClientError.unavailable(
-                    replica: replica, reason: "cannot create a spool file in \(template): \(String(cString: strerror(errno)))")
+                    replica: replica, reason: "cannot create a spool file in \(Path.join(directory, "sluice-sftp-XXXXXX")): \(String(cString: strerror(errno)))")
             }
-            unlink(bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
             return fd
         }
     }
