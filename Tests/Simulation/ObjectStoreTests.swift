@@ -261,4 +261,46 @@ struct ObjectStoreTests {
         #expect(replay.traceDigest == result.traceDigest)
         #expect(replay.elapsed == result.elapsed)
     }
+
+    @Test("paginated listings with and without a delimiter equal a sort of the whole store, after puts and deletes",
+          arguments: [1, 2, 3, 1000])
+    func listingMatchesModel(pageSize: Int) throws {
+        _ = try SimScheduler.run(seed: 9) { sim in
+            let store = SimObjectStore(scheduler: sim, faults: ObjectStoreFaults(listPageSize: pageSize))
+            let random = SplitMix64(seed: UInt64(pageSize))
+            var model: Set<String> = []
+            // Keys shaped like a replica's, with folders of several sizes (and one empty name part).
+            for _ in 0..<300 {
+                let key = "r/g\(random.next() % 3)/" + ["s/", "w/\(random.next() % 4)/", "", "w/"][Int(random.next() % 4)]
+                    + "\(random.next() % 20)"
+                if random.next() % 4 == 0, let victim = model.sorted().first(where: { $0 >= key }) {
+                    try await store.delete(victim)
+                    model.remove(victim)
+                } else {
+                    try await store.put(key, [1])
+                    model.insert(key)
+                }
+            }
+            #expect(await store.allKeys() == model.sorted())
+            for prefix in ["", "r/", "r/g1/", "r/g1/w/", "r/g2/w/3/", "r/g", "x/"] {
+                for delimiter in [nil, Character("/")] {
+                    var listed: [String] = []
+                    var startAfter: String?
+                    repeat {
+                        let page = try await store.listPage(prefix: prefix, delimiter: delimiter, startAfter: startAfter)
+                        #expect(page.objects.count + page.commonPrefixes.count <= pageSize)
+                        listed += (page.objects.map(\.key) + page.commonPrefixes).sorted()
+                        startAfter = page.nextStartAfter
+                    } while startAfter != nil
+                    var expected: [String] = []
+                    for key in model.sorted() where key.hasPrefix(prefix) {
+                        var entry = key
+                        if let delimiter, let cut = key.dropFirst(prefix.count).firstIndex(of: delimiter) { entry = String(key[...cut]) }
+                        if expected.last != entry { expected.append(entry) }
+                    }
+                    #expect(listed == expected, "prefix \(prefix) delimiter \(delimiter.map(String.init) ?? "none")")
+                }
+            }
+        }
+    }
 }

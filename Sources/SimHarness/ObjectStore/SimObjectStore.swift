@@ -43,6 +43,9 @@ public actor SimObjectStore {
     }
 
     private var objects: [String: Stored] = [:]
+    /// The keys of `objects` in listing order, so a page is a binary search and a walk over the
+    /// page's own keys instead of a sort of the whole store.
+    private var sortedKeys: [String] = []
     private var nextVersion: UInt64 = 1
     private let clock: any Clock<Duration>
     private let wallClock: any WallClock
@@ -99,7 +102,7 @@ public actor SimObjectStore {
 
     /// Deletes a key; a missing key is not an error, as in S3.
     public func delete(_ key: String) async throws {
-        try await perform("DELETE", key, mutates: true) { store in store.objects[key] = nil }
+        try await perform("DELETE", key, mutates: true) { store in store.remove(key) }
     }
 
     /// Creates `key` only if it does not exist (`If-None-Match: *`).
@@ -125,7 +128,7 @@ public actor SimObjectStore {
         try await perform("DELETE-IF-MATCH", key, mutates: true) { store in
             guard let current = store.objects[key] else { return }
             guard current.version == version else { throw SimObjectStoreError.preconditionFailed(key: key) }
-            store.objects[key] = nil
+            store.remove(key)
         }
     }
 
@@ -142,7 +145,7 @@ public actor SimObjectStore {
     // MARK: - Inspection (no faults, no time): for oracles and tests
 
     /// Every key, sorted.
-    public func allKeys() -> [String] { objects.keys.sorted() }
+    public func allKeys() -> [String] { sortedKeys }
 
     /// An object's bytes, or nil; never faulty.
     public func peek(_ key: String) -> [UInt8]? { objects[key]?.bytes }
@@ -150,9 +153,28 @@ public actor SimObjectStore {
     // MARK: - Internals
 
     private func store(_ key: String, _ bytes: [UInt8]) -> ObjectInfo {
-        objects[key] = Stored(bytes: bytes, version: nextVersion, modified: wallClock.now())
+        if objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key) == nil {
+            sortedKeys.insert(key, at: firstIndex { $0 >= key })
+        }
         nextVersion += 1
         return info(key)!
+    }
+
+    private func remove(_ key: String) {
+        guard objects.removeValue(forKey: key) != nil else { return }
+        sortedKeys.remove(at: firstIndex { $0 >= key })
+    }
+
+    /// The first position in `sortedKeys` whose key satisfies `isPast`, which must be false for
+    /// a prefix of the keys and true for the rest.
+    private func firstIndex(where isPast: (String) -> Bool) -> Int {
+        var low = 0
+        var high = sortedKeys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if isPast(sortedKeys[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     private func info(_ key: String) -> ObjectInfo? {
@@ -163,15 +185,23 @@ public actor SimObjectStore {
         var result = ListPage(objects: [], commonPrefixes: [], nextStartAfter: nil)
         var entries = 0
         var lastEntry: String?
-        for key in objects.keys.filter({ $0.hasPrefix(prefix) }).sorted() {
+        // Keys with the prefix are one run of `sortedKeys`; nothing at or before `startAfter` is listed.
+        let floor = startAfter.map { max($0, prefix) } ?? prefix
+        var position = firstIndex { $0 >= floor }
+        while position < sortedKeys.count {
+            let key = sortedKeys[position]
+            guard key.hasPrefix(prefix) else { break }
             var entry = key
             var isPrefix = false
             if let delimiter, let cut = key.dropFirst(prefix.count).firstIndex(of: delimiter) {
                 entry = String(key[...cut])
                 isPrefix = true
             }
-            if entry == lastEntry { continue }
-            if let startAfter, entry <= startAfter { continue }
+            if entry == lastEntry || startAfter.map({ entry <= $0 }) == true {
+                // A folder already listed or passed: its keys are one run, skip them all.
+                position = isPrefix ? firstIndex { $0 >= entry && !$0.hasPrefix(entry) } : position + 1
+                continue
+            }
             if entries == limit {
                 result.nextStartAfter = lastEntry
                 break
@@ -179,6 +209,7 @@ public actor SimObjectStore {
             lastEntry = entry
             entries += 1
             if isPrefix { result.commonPrefixes.append(entry) } else { result.objects.append(info(key)!) }
+            position = isPrefix ? firstIndex { $0 >= entry && !$0.hasPrefix(entry) } : position + 1
         }
         return result
     }
