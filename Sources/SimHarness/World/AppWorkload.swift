@@ -13,6 +13,10 @@ final class AppWorkload: @unchecked Sendable {
         INSERT INTO meta VALUES (0, 0);
         """
 
+    /// The app connection's settings. A tiny page cache (32 KiB, whatever the page size) makes
+    /// large transactions spill uncommitted frames into the WAL.
+    static let settings = "PRAGMA cache_size = -32; PRAGMA synchronous = NORMAL"
+
     private let node: SimNode
     private let path: String
     private let mix: WorkloadMix
@@ -42,9 +46,9 @@ final class AppWorkload: @unchecked Sendable {
     func setUp() async throws {
         let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
         self.connection = connection
+        try await connection.execute("PRAGMA page_size = \(mix.pageSize)")
         _ = try await connection.query("PRAGMA journal_mode = wal")
-        // A tiny page cache makes large transactions spill uncommitted frames into the WAL.
-        try await connection.execute("PRAGMA cache_size = 8; PRAGMA synchronous = NORMAL")
+        try await connection.execute(Self.settings)
         try await connection.execute("BEGIN; " + Self.schema + " COMMIT")
         log.record(commit: 0, digest: digest)
     }
@@ -203,7 +207,7 @@ final class AppWorkload: @unchecked Sendable {
     func reopen(expecting state: DatabaseState) async throws {
         let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
         self.connection = connection
-        try await connection.execute("PRAGMA cache_size = 8; PRAGMA synchronous = NORMAL")
+        try await connection.execute(Self.settings)
         rows = [:]
         ids = []
         idIndex = [:]

@@ -26,23 +26,26 @@ import Core
 /// must restore exactly to its commit, or be refused only by the planner's documented limit
 /// (`positionInsideSnapshotIndex`).
 extension SimWorld {
-    func pointInTimeProbes(label: String) async throws {
+    /// Runs the point-in-time and retention restores among `kinds`.
+    func pointInTimeProbes(label: String, kinds: [ProbeKind]) async throws {
         let now = SimWallClock(scheduler: scheduler).now()
-        let origin = SimWallClock.defaultEpoch
-        let elapsed = max((now - origin).milliseconds, 1)
-        let target = origin + .milliseconds(Int64(random.next() % UInt64(elapsed + 1)))
-        try await restoreToTime(target, label: "\(label) at-time", mustSucceed: false)
+        if kinds.contains(.atTime) {
+            let origin = SimWallClock.defaultEpoch
+            let elapsed = max((now - origin).milliseconds, 1)
+            let target = origin + .milliseconds(Int64(random.next() % UInt64(elapsed + 1)))
+            try await restoreToTime(target, label: "\(label) at-time", mustSucceed: false)
+        }
 
         guard let retention = parameters.replication.retention else { return }
         let windowStart = now - retention
         // Invariant 5 by time: a target inside the window, after something was replicated.
-        if let anchor = log.verified.last(where: { $0.report.time >= windowStart && $0.report.time <= now }) {
+        if kinds.contains(.retentionAtTime), let anchor = log.verified.last(where: { $0.report.time >= windowStart && $0.report.time <= now }) {
             let span = max((now - anchor.report.time).milliseconds, 0)
             let inside = anchor.report.time + .milliseconds(Int64(random.next() % UInt64(span + 1)))
             try await restoreToTime(inside, label: "\(label) retention at-time", mustSucceed: true)
         }
         // Invariant 5 by position: a verified position of the current generation inside the window.
-        if let current = log.replicated[client.location],
+        if kinds.contains(.retentionExact), let current = log.replicated[client.location],
            let chosen = log.verified.last(where: { $0.report.time >= windowStart && $0.report.position.generation == current.position.generation }) {
             let position = chosen.report.position
             let request = RestoreRequest(outputPath: "/restore/retained-\(probes).db", generation: position.generation,

@@ -131,7 +131,8 @@ final class SimWorld: @unchecked Sendable {
             if case .failure(let error) = await replication.result {
                 throw InvariantViolation.replicatorFailed("\(error)")
             }
-            let final = try await probe("after shutdown", final: true)
+            // The point-in-time kinds ran at catch-up; what is left to show is the final commit.
+            let final = try await probe("after shutdown", final: true, kinds: [.exact, .latest])
             guard final == log.lastCommit else {
                 throw InvariantViolation.noCatchUp("after the replicator's final sync the replica restores commit \(final) of \(log.lastCommit)")
             }
@@ -158,20 +159,25 @@ final class SimWorld: @unchecked Sendable {
         }
     }
 
-    /// Restores the replica (exactly at the last reported position, then to latest) and checks
-    /// both against the log. Returns the commit the latest restore holds, or -1 when the probe
-    /// could not restore while faults were active.
+    /// Restores the replica and checks the restores against the log: exactly at the last
+    /// reported position, to latest, to a random time, and inside the retention window. An
+    /// interim probe runs one of these, drawn per probe (each restore is the run's largest
+    /// cost, and over a run's probes every kind comes up); a final probe runs `finalKinds`.
+    /// Returns the commit a restore to latest holds, or -1 when the probe did not restore to
+    /// latest (another kind was drawn, or faults were active).
     @discardableResult
-    private func probe(_ label: String, final: Bool) async throws -> Int {
+    private func probe(_ label: String, final: Bool, kinds finalKinds: [ProbeKind] = ProbeKind.allCases) async throws -> Int {
         probes += 1
         let number = probes
         let reported = log.replicated[client.location]
         let committedBefore = log.lastCommit
-        SimTrace.record("\(label) #\(number) reported=\(reported.map { "\($0.position)" } ?? "none")", UInt64(committedBefore))
+        let kinds = final ? finalKinds : [drawProbeKind(reported: reported != nil)]
+        SimTrace.record("\(label) #\(number) \(kinds.count == 1 ? "\(kinds[0])" : "all") reported=\(reported.map { "\($0.position)" } ?? "none")", UInt64(committedBefore))
 
         // Invariant 1, part one: the reported position itself restores to a commit boundary.
-        var requiredCommit = 0
-        if let reported {
+        // A latest restore must hold at least the highest commit verified so far in this epoch.
+        var requiredCommit = log.verified.last(where: { $0.report.epoch == log.epoch })?.commit ?? 0
+        if let reported, kinds.contains(.exact) {
             let request = RestoreRequest(outputPath: "/restore/exact-\(number).db", generation: reported.position.generation,
                                          target: .position(index: reported.position.index, offset: reported.position.offset),
                                          parallelism: 1 + Int(random.next() % 4))
@@ -185,7 +191,7 @@ final class SimWorld: @unchecked Sendable {
                 guard state.commit <= reported.commitsThen else {
                     throw InvariantViolation.tornRestore("\(label) #\(number): position \(reported.position) restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
                 }
-                requiredCommit = reported.epoch == log.epoch ? state.commit : 0
+                if reported.epoch == log.epoch { requiredCommit = max(requiredCommit, state.commit) }
                 log.recordVerified(reported, commit: state.commit)
             } catch let error as RestoreError where Self.mayRefuseExact(error) {
                 SimTrace.record("\(label) #\(number) exact restore refused: \(error)")
@@ -203,6 +209,10 @@ final class SimWorld: @unchecked Sendable {
             }
         }
 
+        guard kinds.contains(.latest) else {
+            try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
+            return -1
+        }
         let latest: DatabaseState
         do {
             latest = try await restoreAndRead(RestoreRequest(outputPath: "/restore/latest-\(number).db",
@@ -231,7 +241,7 @@ final class SimWorld: @unchecked Sendable {
             throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit) of an earlier history, but \(reported.position) of the current one was reported replicated")
         }
         guard latest.commit >= requiredCommit || !latestIsCurrent else {
-            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), but \(reported!.position), reported replicated, holds commit \(requiredCommit)")
+            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), but a position reported replicated in this history restored commit \(requiredCommit)")
         }
         if latestIsCurrent {
             if restoredHighWater.epoch != log.epoch { restoredHighWater = (log.epoch, 0) }
@@ -240,9 +250,32 @@ final class SimWorld: @unchecked Sendable {
             }
             restoredHighWater.commit = latest.commit
         }
-        try await pointInTimeProbes(label: "\(label) #\(number)")
+        try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
         SimTrace.record("\(label) #\(number) restored commit \(latest.commit) (required \(requiredCommit)) of", UInt64(log.lastCommit))
         return latest.commit
+    }
+
+    /// The restores a probe can run.
+    enum ProbeKind: CaseIterable {
+        /// Exactly at the last reported position (invariant 1).
+        case exact
+        /// To latest (invariants 1 and 2, and that the replica never goes back).
+        case latest
+        /// To a random time since the run began (invariant 3).
+        case atTime
+        /// To a time inside the retention window (invariant 5).
+        case retentionAtTime
+        /// Exactly at a verified position inside the retention window (invariant 5).
+        case retentionExact
+    }
+
+    /// One kind for an interim probe, among those that apply: the exact kind needs a reported
+    /// position, the retention kinds need retention.
+    private func drawProbeKind(reported: Bool) -> ProbeKind {
+        var kinds: [ProbeKind] = [.latest, .atTime]
+        if reported { kinds.append(.exact) }
+        if parameters.replication.retention != nil { kinds += [.retentionAtTime, .retentionExact] }
+        return kinds[Int(random.next() % UInt64(kinds.count))]
     }
 
     /// Restore refusals that are the planner's documented limits, not failures: an exact

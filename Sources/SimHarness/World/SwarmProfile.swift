@@ -71,8 +71,12 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             minimumPages: minimumPages,
             idleInterval: pick([nil, .seconds(2), .seconds(10), .seconds(60)]),
             truncatePages: chance(0.5) ? minimumPages * pick([2, 4, 16]) : nil)
-        // Without snapshots every restore replays the whole run's WAL: kept, but for a quarter of seeds.
-        options.snapshotInterval = chance(0.75) ? .seconds(pick([5, 15, 60])) : nil
+        // Without snapshots every restore replays the whole run's WAL, one SQLite checkpoint per
+        // WAL index: kept for a quarter of the seeds that checkpoint at 128 pages or more. Below
+        // that, a run has thousands of indexes and restores that replay them all dominate it.
+        let snapshots = chance(0.75)
+        let snapshotInterval = Duration.seconds(pick([5, 15, 60]))
+        options.snapshotInterval = snapshots || minimumPages < 128 ? snapshotInterval : nil
         options.retention = chance(0.4) ? .seconds(pick([10, 30, 120])) : nil
         options.retentionCheckInterval = .seconds(pick([5, 20, 60]))
         options.chunkSize = pick([4096, 65536, 256 << 10])
@@ -91,6 +95,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         var parameters = SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
                                          span: span, probeInterval: span / pick([5, 8, 10]),
                                          randomPickProbability: pick([0, 0.1, 0.5, 1]))
+        // Drawn last, so adding it left every earlier draw of a seed as it was.
+        parameters.workload.pageSize = pick([1024, 2048, 4096])
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
         return parameters
     }
@@ -126,9 +132,12 @@ public struct WorkloadMix: Sendable, Equatable, CustomStringConvertible {
     /// Past this many bytes of row values, an insert becomes a delete, so the database (which
     /// every snapshot compresses and every probe restores whole) stays small however long the run.
     public var maxTableBytes: Int
+    /// The database's page size. Smaller pages mean fewer WAL bytes per commit, deeper trees and
+    /// more overflow pages; the replicator and restore must handle any size.
+    public var pageSize = 4096
 
     public var description: String {
         "commitEvery=\(meanCommitInterval.milliseconds)ms large=\(largeTransactionRate) checkpoint=\(checkpointRate)"
-            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes)"
+            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes) page=\(pageSize)"
     }
 }
