@@ -10,5 +10,23 @@ import CShims
 enum MemoryTuning {
     static func apply() {
         sluice_tune_allocator(2, 64 * 1024, 128 * 1024)
+        disableSQLiteMemoryStatistics()
+    }
+
+    /// The simulator's settings: `sluice sim` runs one seed per thread, each allocating and
+    /// freeing large buffers millions of times. An arena per thread, and thresholds high enough
+    /// that those buffers neither become an mmap, page faults and munmap each, nor make glibc
+    /// give the heap's top back to the kernel and fault it in again.
+    static func applyForSimulator() {
+        sluice_tune_allocator(64, 32 << 20, 1 << 30)
+        disableSQLiteMemoryStatistics()
+    }
+
+    /// SQLite counts every allocation under one process-wide mutex (nothing here reads the
+    /// counts). Threads that run SQLite at the same time, seeds of `sluice sim --jobs` or the
+    /// replicator's blocking-call pool, queued on that mutex: two simulator threads kept only
+    /// 1.3 cores busy. Must run before anything opens a database.
+    private static func disableSQLiteMemoryStatistics() {
+        _ = sluice_sqlite3_disable_memory_statistics()
     }
 }

@@ -35,8 +35,12 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run each seed twice and fail it if the two trace digests differ.")
     var checkDeterminism = false
 
-    @Option(name: .long, help: "Run seeds on this many threads at once (default: one per online CPU); output stays in seed order. With more than one, SQLite's own PRNG (WAL salts) is shared between threads; trace digests are the same either way, and a failure is reproduced with --seed.")
+    @Option(name: .long, help: "Run this many seeds at once (default: one per online CPU), each in a process of its own; output stays in seed order.")
     var jobs: Int = SimCommand.onlineCPUs
+
+    /// Set by `--jobs` on the child processes it starts (`SimWorkerProcess`).
+    @Flag(name: .long, help: .hidden)
+    var worker = false
 
     /// Like `make -j$(nproc)`: seeds are independent, so a range uses every core by default.
     static var onlineCPUs: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
@@ -49,6 +53,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         if span < 1 { throw ValidationError("--span must be at least 1 second") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if worker && seed == nil { throw ValidationError("--worker runs one --seed") }
     }
 
     static func parseRange(_ text: String) -> ClosedRange<UInt64>? {
@@ -67,16 +72,26 @@ struct SimCommand: AsyncParsableCommand {
         var failed = 0
         var simulated = Duration.zero
         let seeds = Array(range)
-        // Each seed owns a pool thread while it runs (`SimScheduler.run` drives its world on the
-        // calling thread, SQLite's deep call stacks included: 64 MiB each). At most `jobs` seeds
-        // are in flight; reports are printed in seed order.
+        if worker {
+            let outcome = runSeed(seeds[0], profile: profile, span: span, printPasses: false)
+            if !outcome.output.isEmpty { print(outcome.output) }
+            print(SimWorkerProcess.resultLine(failed: outcome.failed, simulated: outcome.simulated))
+            return
+        }
+        // Seeds run one at a time in this process, or `jobs` at a time each in a child process
+        // (see `SimWorkerProcess` for why not threads). A seed in this process owns a pool thread
+        // while it runs (`SimScheduler.run` drives its world on the calling thread, SQLite's deep
+        // call stacks included: 64 MiB); with children, a thread waits for each. Reports are
+        // printed in seed order.
+        let inChildren = jobs > 1 && seeds.count > 1
         let threads = ThreadPoolRunner(threads: min(jobs, seeds.count), stackSize: 64 << 20)
         let command = self
         try await withThrowingTaskGroup(of: (Int, SeedOutcome).self) { group in
             func start(_ index: Int) {
                 group.addTask {
                     (index, try await threads.run {
-                        command.runSeed(seeds[index], profile: profile, span: span, single: seeds.count == 1)
+                        inChildren ? command.runSeedInChild(seeds[index], profile: profile)
+                            : command.runSeed(seeds[index], profile: profile, span: span, printPasses: seeds.count == 1)
                     })
                 }
             }
@@ -117,17 +132,17 @@ struct SimCommand: AsyncParsableCommand {
         var output: String
     }
 
-    private func runSeed(_ seed: UInt64, profile: SwarmProfile, span: Duration, single: Bool) -> SeedOutcome {
+    /// Runs one seed in this process, which runs no other seed at the same time, so the seed
+    /// registers the simulated VFS as SQLite's (process-wide) default.
+    private func runSeed(_ seed: UInt64, profile: SwarmProfile, span: Duration, printPasses: Bool) -> SeedOutcome {
         let tail = trace ? 10_000_000 : 64
         var lines: [String] = []
-        // The default VFS is process-global: only a single-threaded run may register it.
-        let asDefault = jobs == 1 || single
-        var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: asDefault,
+        var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
                                     traceTailLength: tail, keepTrace: trace)
         var simulated = result.simulated
         if result.passed && checkDeterminism {
             // Only the replay's digest is compared, and the digest covers every event: keep no tail.
-            let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: asDefault,
+            let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
                                         traceTailLength: 0)
             simulated += replay.simulated
             if replay.traceDigest != result.traceDigest {
@@ -136,8 +151,8 @@ struct SimCommand: AsyncParsableCommand {
         }
         if !result.passed {
             lines.append(result.report)
-            lines.append("reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(self.span) --trace")
-        } else if single || trace {
+            lines.append(reproduceLine(seed, profile: profile))
+        } else if printPasses || trace {
             lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
@@ -146,6 +161,17 @@ struct SimCommand: AsyncParsableCommand {
             lines += result.traceTail.map { "  " + $0 }
         }
         return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"))
+    }
+
+    private func runSeedInChild(_ seed: UInt64, profile: SwarmProfile) -> SeedOutcome {
+        var arguments = ["sim", "--seed", "\(seed)", "--profile", profile.rawValue, "--span", "\(span)", "--worker"]
+        if checkDeterminism { arguments.append("--check-determinism") }
+        if trace { arguments.append("--trace") }
+        return SimWorkerProcess.run(seed: seed, arguments: arguments, reproduce: reproduceLine(seed, profile: profile))
+    }
+
+    private func reproduceLine(_ seed: UInt64, profile: SwarmProfile) -> String {
+        "reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(span) --trace"
     }
 
     private static func hex(_ value: UInt64?) -> String { value.map { String($0, radix: 16) } ?? "none" }

@@ -26,9 +26,9 @@ struct Sluice: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
-            // The simulator is one thread that allocates and frees large buffers millions of
-            // times: a 64 KiB mmap threshold would turn each into an mmap, page faults and munmap.
-            if !(command is SimCommand) { MemoryTuning.apply() }
+            // A simulator thread allocates and frees large buffers millions of times: a 64 KiB
+            // mmap threshold would turn each into an mmap, page faults and munmap.
+            if command is SimCommand { MemoryTuning.applyForSimulator() } else { MemoryTuning.apply() }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

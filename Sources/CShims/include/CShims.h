@@ -32,4 +32,8 @@ CURLcode sluice_curl_getinfo_off(CURL *handle, CURLINFO info, curl_off_t *value)
    copy buffers go back to the kernel. */
 void sluice_tune_allocator(int arenas, int mmap_threshold, int trim_threshold);
 
+/* sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0): SQLite stops counting its allocations, which it
+   does under one process-wide mutex on every malloc and free. Only before SQLite initializes. */
+int sluice_sqlite3_disable_memory_statistics(void);
+
 #endif
