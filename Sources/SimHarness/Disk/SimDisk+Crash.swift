@@ -26,6 +26,8 @@ extension SimDisk {
     /// history give one result. Afterwards live = durable everywhere.
     public func crash(random: any RandomSource, model: DiskCrashModel = DiskCrashModel()) {
         mutex.withLock {
+            // Collection is lazy; the draws below must see exactly the nodes still reachable.
+            collectGarbage()
             descriptors = [:]
             liveProcesses = [:]
             lockTables = [:]

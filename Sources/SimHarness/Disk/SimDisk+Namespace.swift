@@ -126,7 +126,7 @@ extension SimDisk {
             try checkFault(.syncDirectory, node: id, process: process.id)
             try countMutation()
             directory.sync()
-            collectGarbage()
+            collectGarbageIfDue()
         }
     }
 

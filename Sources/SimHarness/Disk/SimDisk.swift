@@ -40,6 +40,8 @@ public final class SimDisk: @unchecked Sendable {
     static let rootNode = 0
     var nodes: [Int: DiskNode]
     var nextNode = 1
+    /// The node count at which `collectGarbageIfDue` collects.
+    var garbageThreshold = 256
     var nextChangeSequence = 0
     var descriptors: [Int: OpenFile] = [:]
     var nextDescriptor = 3
@@ -133,7 +135,7 @@ public final class SimDisk: @unchecked Sendable {
                     graveyard.append(node)
                 }
             }
-            collectGarbage()
+            collectGarbageIfDue()
         }
     }
 
@@ -268,7 +270,7 @@ public final class SimDisk: @unchecked Sendable {
         try locked { () throws(DiskError) in
             guard let open = descriptors.removeValue(forKey: descriptor.number) else { throw .badDescriptor }
             lockTables[open.node]?.dropAll(process: open.process)
-            collectGarbage()
+            collectGarbageIfDue()
         }
     }
 
@@ -392,9 +394,18 @@ public final class SimDisk: @unchecked Sendable {
         return total
     }
 
+    /// `collectGarbage` once the node table has doubled since the last collection. A node
+    /// nothing reaches can never be reached again (no name, no descriptor, no pending entry a
+    /// crash could bring back), so collecting it late changes nothing but memory; collecting on
+    /// every close and directory sync made each a walk over the whole disk.
+    func collectGarbageIfDue() {
+        if nodes.count >= garbageThreshold { collectGarbage() }
+    }
+
     /// Drops nodes nothing can reach any more: not by a live, durable or pending entry from the
     /// root (a crash could bring those back), nor by an open descriptor.
     func collectGarbage() {
+        defer { garbageThreshold = max(256, 2 * nodes.count) }
         var reachable: Set<Int> = []
         var stack = [Self.rootNode] + descriptors.values.map(\.node)
         while let id = stack.popLast() {
