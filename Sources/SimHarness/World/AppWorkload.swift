@@ -48,7 +48,7 @@ final class AppWorkload: @unchecked Sendable {
         self.connection = connection
         try await connection.execute("PRAGMA page_size = \(mix.pageSize)")
         _ = try await connection.query("PRAGMA journal_mode = wal")
-        try await connection.execute(Self.settings)
+        try await connection.execute(Self.settings + "; PRAGMA wal_autocheckpoint = \(mix.autocheckpoint)")
         try await connection.execute("BEGIN; " + Self.schema + " COMMIT")
         log.record(commit: 0, digest: digest)
     }
@@ -207,7 +207,7 @@ final class AppWorkload: @unchecked Sendable {
     func reopen(expecting state: DatabaseState) async throws {
         let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
         self.connection = connection
-        try await connection.execute(Self.settings)
+        try await connection.execute(Self.settings + "; PRAGMA wal_autocheckpoint = \(mix.autocheckpoint)")
         rows = [:]
         ids = []
         idIndex = [:]

@@ -97,6 +97,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
                                          randomPickProbability: pick([0, 0.1, 0.5, 1]))
         // Drawn last, so adding it left every earlier draw of a seed as it was.
         parameters.workload.pageSize = pick([1024, 2048, 4096])
+        parameters.workload.autocheckpoint = pick([0, 0, 1000])
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
         return parameters
     }
@@ -135,9 +136,14 @@ public struct WorkloadMix: Sendable, Equatable, CustomStringConvertible {
     /// The database's page size. Smaller pages mean fewer WAL bytes per commit, deeper trees and
     /// more overflow pages; the replicator and restore must handle any size.
     public var pageSize = 4096
+    /// The app's `wal_autocheckpoint` when it opens the database: SQLite's default (1000), or 0
+    /// as Litestream advises for busy databases, leaving checkpoints to the replicator. With the
+    /// replicator's read lock pinning the WAL, the default makes every commit past 1000 frames
+    /// run a checkpoint that can only partly succeed (and sorts every frame it cannot copy).
+    public var autocheckpoint = 1000
 
     public var description: String {
         "commitEvery=\(meanCommitInterval.milliseconds)ms large=\(largeTransactionRate) checkpoint=\(checkpointRate)"
-            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes) page=\(pageSize)"
+            + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes) page=\(pageSize) autocheckpoint=\(autocheckpoint)"
     }
 }
