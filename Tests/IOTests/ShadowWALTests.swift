@@ -99,4 +99,64 @@ struct ShadowWALTests {
             _ = try await ShadowWAL.open(path: dir.file("shadow.wal"), fileSystem: environment.fileSystem, chunkSize: 4096)
         }
     }
+
+    @Test("an I/O error part way through a pass keeps the transactions already copied whole, and the next pass goes on from there")
+    func errorKeepsCommittedProgress() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let app = try await makeDatabase(dir)
+        for _ in 0..<10 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(100))") }
+        let walBytes = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        let frameSize = 24 + 4096
+        let commitEnds = stride(from: 32, to: walBytes.count, by: frameSize).compactMap { start -> Int? in
+            // A commit frame stores the database size in pages (non-zero) at offset 4 of its header.
+            walBytes[(start + 4)..<(start + 8)].contains { $0 != 0 } ? start + frameSize : nil
+        }
+        #expect(commitEnds.count == 11, "the CREATE TABLE and ten inserts")
+
+        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
+                                                fileSystem: environment.fileSystem)
+        // The source fails on its fourth read of one frame: three frames were read and copied.
+        let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
+        let failing = FailingReads(base: wal, failAt: 4)
+        await #expect(throws: FailingReads.Injected.self) {
+            _ = try await shadow.copy(from: failing, walSize: Int64(walBytes.count), chunkSize: frameSize)
+        }
+        let kept = try #require(commitEnds.last { $0 <= 32 + 3 * frameSize })
+        #expect(shadow.size == Int64(kept), "the transactions copied whole before the error are kept")
+        #expect(try #require(try await environment.fileSystem.stat(dir.file("shadow.wal"))).size == Int64(kept))
+        #expect(shadow.lastFrame == Array(walBytes[(kept - frameSize)..<kept]))
+
+        // The next pass copies the rest, starting where the failed one left off.
+        let copied = try await shadow.copy(from: wal, walSize: Int64(walBytes.count), chunkSize: frameSize)
+        #expect(copied == (walBytes.count - kept) / frameSize)
+        #expect(try await environment.fileSystem.readAll(dir.file("shadow.wal")) == walBytes)
+        try await wal.close()
+        try await app.close()
+    }
+
+    /// A source whose `failAt`-th read throws.
+    private final class FailingReads: Core.FileHandle, @unchecked Sendable {
+        struct Injected: Error {}
+        let base: any Core.FileHandle
+        let failAt: Int
+        private var reads = 0
+
+        init(base: any Core.FileHandle, failAt: Int) {
+            self.base = base
+            self.failAt = failAt
+        }
+
+        var path: String { base.path }
+        func read(at offset: Int64, count: Int) async throws -> [UInt8] {
+            reads += 1
+            if reads == failAt { throw Injected() }
+            return try await base.read(at: offset, count: count)
+        }
+        func write(_ bytes: [UInt8], at offset: Int64) async throws { try await base.write(bytes, at: offset) }
+        func size() async throws -> Int64 { try await base.size() }
+        func truncate(to size: Int64) async throws { try await base.truncate(to: size) }
+        func sync() async throws { try await base.sync() }
+        func close() async throws { try await base.close() }
+    }
 }
