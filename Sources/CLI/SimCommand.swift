@@ -38,7 +38,8 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Run this many seeds at once (default: one per online CPU), each in a process of its own; output stays in seed order.")
     var jobs: Int = SimCommand.onlineCPUs
 
-    /// Set by `--jobs` on the child processes it starts (`SimWorkerProcess`).
+    /// Set by `--jobs` on the worker processes it starts (`SimWorkerPool`): run the seeds of the
+    /// range read one per line from stdin.
     @Flag(name: .long, help: .hidden)
     var worker = false
 
@@ -53,7 +54,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         if span < 1 { throw ValidationError("--span must be at least 1 second") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if worker && seed == nil { throw ValidationError("--worker runs one --seed") }
+        if worker && seeds == nil { throw ValidationError("--worker runs seeds of a --seeds range, read from stdin") }
     }
 
     static func parseRange(_ text: String) -> ClosedRange<UInt64>? {
@@ -73,25 +74,27 @@ struct SimCommand: AsyncParsableCommand {
         var simulated = Duration.zero
         let seeds = Array(range)
         if worker {
-            let outcome = runSeed(seeds[0], profile: profile, span: span, printPasses: false)
-            if !outcome.output.isEmpty { print(outcome.output) }
-            print(SimWorkerProcess.resultLine(failed: outcome.failed, simulated: outcome.simulated))
+            let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
+            let command = self
+            try await threads.run { command.serveSeeds(range, profile: profile, span: span) }
             return
         }
-        // Seeds run one at a time in this process, or `jobs` at a time each in a child process
-        // (see `SimWorkerProcess` for why not threads). A seed in this process owns a pool thread
-        // while it runs (`SimScheduler.run` drives its world on the calling thread, SQLite's deep
-        // call stacks included: 64 MiB); with children, a thread waits for each. Reports are
-        // printed in seed order.
-        let inChildren = jobs > 1 && seeds.count > 1
+        // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
+        // `SimWorkerPool` for why not threads). A seed in this process owns a pool thread while
+        // it runs (`SimScheduler.run` drives its world on the calling thread, SQLite's deep call
+        // stacks included: 64 MiB); with workers, a thread waits for each. Reports are printed
+        // in seed order.
+        let workers = jobs > 1 && seeds.count > 1 ? SimWorkerPool(arguments: workerArguments(profile: profile)) : nil
         let threads = ThreadPoolRunner(threads: min(jobs, seeds.count), stackSize: 64 << 20)
         let command = self
         try await withThrowingTaskGroup(of: (Int, SeedOutcome).self) { group in
             func start(_ index: Int) {
                 group.addTask {
                     (index, try await threads.run {
-                        inChildren ? command.runSeedInChild(seeds[index], profile: profile)
-                            : command.runSeed(seeds[index], profile: profile, span: span, printPasses: seeds.count == 1)
+                        if let workers {
+                            return workers.run(seed: seeds[index], reproduce: command.reproduceLine(seeds[index], profile: profile))
+                        }
+                        return command.runSeed(seeds[index], profile: profile, span: span, printPasses: seeds.count == 1)
                     })
                 }
             }
@@ -163,14 +166,29 @@ struct SimCommand: AsyncParsableCommand {
         return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"))
     }
 
-    private func runSeedInChild(_ seed: UInt64, profile: SwarmProfile) -> SeedOutcome {
-        var arguments = ["sim", "--seed", "\(seed)", "--profile", profile.rawValue, "--span", "\(span)", "--worker"]
+    private func workerArguments(profile: SwarmProfile) -> [String] {
+        var arguments = ["sim", "--worker", "--seeds", seeds!, "--profile", profile.rawValue, "--span", "\(span)"]
         if checkDeterminism { arguments.append("--check-determinism") }
         if trace { arguments.append("--trace") }
-        return SimWorkerProcess.run(seed: seed, arguments: arguments, reproduce: reproduceLine(seed, profile: profile))
+        return arguments
     }
 
-    private func reproduceLine(_ seed: UInt64, profile: SwarmProfile) -> String {
+    /// The worker's loop: a seed number per line of stdin, each run and reported in turn, until
+    /// end of input. A number outside the range ends the worker with an error.
+    private func serveSeeds(_ range: ClosedRange<UInt64>, profile: SwarmProfile, span: Duration) {
+        while let line = readLine() {
+            guard let seed = UInt64(line), range.contains(seed) else {
+                fputs("error: sim worker got \(line), not a seed of \(range.lowerBound)..\(range.upperBound)\n", stderr)
+                Glibc.exit(2)
+            }
+            let outcome = runSeed(seed, profile: profile, span: span, printPasses: false)
+            if !outcome.output.isEmpty { print(outcome.output) }
+            print(SimWorkerPool.resultLine(failed: outcome.failed, simulated: outcome.simulated))
+            fflush(stdout)
+        }
+    }
+
+    fileprivate func reproduceLine(_ seed: UInt64, profile: SwarmProfile) -> String {
         "reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(span) --trace"
     }
 

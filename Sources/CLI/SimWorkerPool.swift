@@ -1,0 +1,176 @@
+import Glibc
+
+/// The child processes `sluice sim --jobs J` runs its seeds in: J long-lived workers
+/// (`sluice sim --worker ...`), each running one seed at a time, fed seed numbers on its stdin.
+/// Seeds running at the same time then share nothing:
+///
+/// - SQLite's process-wide state. Debian's SQLite is built with unlock-notify, which takes one
+///   global mutex at the end of every transaction; two seeds on two threads of one process queued
+///   on it.
+/// - The default VFS and SQLite's PRNG, which only one seed per process may own. In a worker every
+///   seed registers the simulated VFS as the default and resets the PRNG, so a seed's bytes (WAL
+///   salts included), not only its trace digest, are the same in a range as alone.
+///
+/// A worker stays alive across seeds so that it reuses its memory; a process per seed spent a
+/// sixth of its time faulting in a fresh heap. For each seed it prints what a seed of a range
+/// prints, then one line `sim-worker <failed> <seconds> <attoseconds>`.
+final class SimWorkerPool: @unchecked Sendable {
+    static let resultPrefix = "sim-worker "
+
+    private let arguments: [String]
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var idle: [Worker] = []
+
+    /// - Parameter arguments: The worker's arguments after the executable.
+    init(arguments: [String]) {
+        self.arguments = arguments
+        pthread_mutex_init(lock, nil)
+    }
+
+    deinit {
+        for worker in idle { worker.finish() }
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// Runs `seed` on an idle worker (starting one if none is idle) and returns its outcome. A
+    /// worker that dies or prints no result line makes the seed a failure and is replaced.
+    func run(seed: UInt64, reproduce: String) -> SimCommand.SeedOutcome {
+        pthread_mutex_lock(lock)
+        var worker = idle.popLast()
+        pthread_mutex_unlock(lock)
+        if worker == nil {
+            do {
+                worker = try Worker(arguments: arguments)
+            } catch {
+                return SimCommand.SeedOutcome(simulated: .zero, failed: true,
+                                              output: "seed \(seed) FAILED: could not start a worker process: \(error)\n\(reproduce)")
+            }
+        }
+        let running = worker!
+        var lines: [String] = []
+        if running.send("\(seed)\n") {
+            while let line = running.readLine() {
+                if let outcome = Self.parse(line) {
+                    pthread_mutex_lock(lock)
+                    idle.append(running)
+                    pthread_mutex_unlock(lock)
+                    return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed, output: lines.joined(separator: "\n"))
+                }
+                lines.append(line)
+            }
+        }
+        let status = running.finish()
+        let how = (status & 0x7f) != 0 ? "was killed by signal \(status & 0x7f)" : "exited with status \((status >> 8) & 0xff)"
+        lines.append("seed \(seed) FAILED: its worker process \(how) before reporting")
+        lines.append(reproduce)
+        return SimCommand.SeedOutcome(simulated: .zero, failed: true, output: lines.joined(separator: "\n"))
+    }
+
+    /// The result line a worker prints after each seed.
+    static func resultLine(failed: Bool, simulated: Duration) -> String {
+        let (seconds, attoseconds) = simulated.components
+        return "\(resultPrefix)\(failed ? 1 : 0) \(seconds) \(attoseconds)"
+    }
+
+    static func parse(_ line: String) -> (failed: Bool, simulated: Duration)? {
+        guard line.hasPrefix(resultPrefix) else { return nil }
+        let fields = line.dropFirst(resultPrefix.count).split(separator: " ")
+        guard fields.count == 3, let failed = Int(fields[0]), failed == 0 || failed == 1,
+              let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]) else { return nil }
+        return (failed == 1, Duration(secondsComponent: seconds, attosecondsComponent: attoseconds))
+    }
+
+    struct SpawnError: Error, CustomStringConvertible {
+        var call: String
+        var code: Int32
+        var description: String { "\(call): \(String(cString: strerror(code)))" }
+    }
+
+    /// One worker process: /proc/self/exe with the pool's arguments, its stdin and stdout piped
+    /// to this process; stderr is inherited.
+    private final class Worker {
+        let pid: pid_t
+        private var input: Int32
+        private let output: Int32
+        private var buffered: [UInt8] = []
+        private var ended = false
+
+        init(arguments: [String]) throws {
+            let (toChildRead, toChildWrite) = try Self.pipe()
+            let (fromChildRead, fromChildWrite) = try Self.pipe()
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            // dup2 clears close-on-exec on descriptors 0 and 1; every pipe end itself closes.
+            posix_spawn_file_actions_adddup2(&actions, toChildRead, 0)
+            posix_spawn_file_actions_adddup2(&actions, fromChildWrite, 1)
+            let argv = (["sluice"] + arguments).map { strdup($0) } + [nil]
+            defer { for pointer in argv { free(pointer) } }
+            var pid = pid_t()
+            let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nil, argv, environ)
+            close(toChildRead)
+            close(fromChildWrite)
+            guard spawned == 0 else {
+                close(toChildWrite)
+                close(fromChildRead)
+                throw SpawnError(call: "posix_spawn", code: spawned)
+            }
+            self.pid = pid
+            input = toChildWrite
+            output = fromChildRead
+        }
+
+        /// A pipe whose ends close on exec, so no sibling worker inherits them.
+        private static func pipe() throws -> (Int32, Int32) {
+            var fds: [Int32] = [0, 0]
+            guard Glibc.pipe(&fds) == 0 else { throw SpawnError(call: "pipe", code: errno) }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            return (fds[0], fds[1])
+        }
+
+        func send(_ text: String) -> Bool {
+            var bytes = Array(text.utf8)
+            var done = 0
+            while done < bytes.count {
+                let count = bytes.withUnsafeMutableBytes { write(input, $0.baseAddress! + done, $0.count - done) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { return false }
+                done += count
+            }
+            return true
+        }
+
+        /// The next line of the worker's output, without its newline; nil at end of output.
+        func readLine() -> String? {
+            while true {
+                if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: buffered[..<newline], as: UTF8.self)
+                    buffered.removeSubrange(...newline)
+                    return line
+                }
+                if ended {
+                    guard !buffered.isEmpty else { return nil }
+                    defer { buffered = [] }
+                    return String(decoding: buffered, as: UTF8.self)
+                }
+                var chunk = [UInt8](repeating: 0, count: 64 << 10)
+                let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { ended = true } else { buffered += chunk[..<count] }
+            }
+        }
+
+        /// Closes its stdin (a worker exits at end of input), waits for it and returns the wait
+        /// status.
+        @discardableResult
+        func finish() -> Int32 {
+            if input >= 0 { close(input); input = -1 }
+            close(output)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return status
+        }
+    }
+}
