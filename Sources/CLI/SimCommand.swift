@@ -72,6 +72,7 @@ struct SimCommand: AsyncParsableCommand {
         var count = 0
         var failed = 0
         var simulated = Duration.zero
+        var commits = 0
         let seeds = Array(range)
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
@@ -114,6 +115,7 @@ struct SimCommand: AsyncParsableCommand {
                 while let outcome = finished.removeValue(forKey: nextToPrint) {
                     count += 1
                     simulated += outcome.simulated
+                    commits += outcome.commits
                     if outcome.failed { failed += 1 }
                     if !outcome.output.isEmpty { print(outcome.output) }
                     fflush(stdout)
@@ -124,6 +126,9 @@ struct SimCommand: AsyncParsableCommand {
         let wall = Self.monotonicSeconds() - started
         let simulatedSeconds = Double(simulated.components.seconds) + Double(simulated.components.attoseconds) / 1e18
         let speed = wall > 0 ? simulatedSeconds / wall : 0
+        // The workload's rate, over the time the app writes (the span; the catch-up phase after it is idle).
+        let rate = Double(commits) / Double(max(count, 1)) / Double(self.span)
+        print("app commits \(commits), \(String(format1: rate)) per simulated second of the \(self.span) s span")
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }
     }
@@ -133,6 +138,8 @@ struct SimCommand: AsyncParsableCommand {
         var simulated: Duration
         var failed: Bool
         var output: String
+        /// Transactions the app committed (in the first run, with --check-determinism).
+        var commits = 0
     }
 
     /// Runs one seed in this process, which runs no other seed at the same time, so the seed
@@ -163,7 +170,7 @@ struct SimCommand: AsyncParsableCommand {
             lines.append("trace (\(result.traceTail.count) events):")
             lines += result.traceTail.map { "  " + $0 }
         }
-        return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"))
+        return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"), commits: result.commits)
     }
 
     private func workerArguments(profile: SwarmProfile) -> [String] {
@@ -183,7 +190,7 @@ struct SimCommand: AsyncParsableCommand {
             }
             let outcome = runSeed(seed, profile: profile, span: span, printPasses: false)
             if !outcome.output.isEmpty { print(outcome.output) }
-            print(SimWorkerPool.resultLine(failed: outcome.failed, simulated: outcome.simulated))
+            print(SimWorkerPool.resultLine(outcome))
             fflush(stdout)
         }
     }

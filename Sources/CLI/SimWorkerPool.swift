@@ -13,7 +13,7 @@ import Glibc
 ///
 /// A worker stays alive across seeds so that it reuses its memory; a process per seed spent a
 /// sixth of its time faulting in a fresh heap. For each seed it prints what a seed of a range
-/// prints, then one line `sim-worker <failed> <seconds> <attoseconds>`.
+/// prints, then one line `sim-worker <failed> <seconds> <attoseconds> <commits>`.
 final class SimWorkerPool: @unchecked Sendable {
     static let resultPrefix = "sim-worker "
 
@@ -55,7 +55,8 @@ final class SimWorkerPool: @unchecked Sendable {
                     pthread_mutex_lock(lock)
                     idle.append(running)
                     pthread_mutex_unlock(lock)
-                    return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed, output: lines.joined(separator: "\n"))
+                    return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed,
+                                                  output: lines.joined(separator: "\n"), commits: outcome.commits)
                 }
                 lines.append(line)
             }
@@ -68,17 +69,17 @@ final class SimWorkerPool: @unchecked Sendable {
     }
 
     /// The result line a worker prints after each seed.
-    static func resultLine(failed: Bool, simulated: Duration) -> String {
-        let (seconds, attoseconds) = simulated.components
-        return "\(resultPrefix)\(failed ? 1 : 0) \(seconds) \(attoseconds)"
+    static func resultLine(_ outcome: SimCommand.SeedOutcome) -> String {
+        let (seconds, attoseconds) = outcome.simulated.components
+        return "\(resultPrefix)\(outcome.failed ? 1 : 0) \(seconds) \(attoseconds) \(outcome.commits)"
     }
 
-    static func parse(_ line: String) -> (failed: Bool, simulated: Duration)? {
+    static func parse(_ line: String) -> (failed: Bool, simulated: Duration, commits: Int)? {
         guard line.hasPrefix(resultPrefix) else { return nil }
         let fields = line.dropFirst(resultPrefix.count).split(separator: " ")
-        guard fields.count == 3, let failed = Int(fields[0]), failed == 0 || failed == 1,
-              let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]) else { return nil }
-        return (failed == 1, Duration(secondsComponent: seconds, attosecondsComponent: attoseconds))
+        guard fields.count == 4, let failed = Int(fields[0]), failed == 0 || failed == 1,
+              let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]), let commits = Int(fields[3]) else { return nil }
+        return (failed == 1, Duration(secondsComponent: seconds, attosecondsComponent: attoseconds), commits)
     }
 
     struct SpawnError: Error, CustomStringConvertible {

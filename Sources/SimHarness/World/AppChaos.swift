@@ -18,7 +18,9 @@ extension SimWorld {
             do {
                 if roll < 0.3 {
                     try await longReader(hold: .milliseconds(Int64(random.next() % UInt64(max(parameters.chaos.longReaderHold.milliseconds, 1)))))
-                } else if roll < 0.45 {
+                } else if roll < 0.35 {
+                    // Rarer than the rest: each VACUUM writes the whole database into the WAL,
+                    // and at one every two seconds they were most of some seeds' replication.
                     try await auxiliary().execute("VACUUM")
                     SimTrace.record("app vacuum")
                 } else if roll < 0.7, !parameters.chaos.autocheckpointValues.isEmpty {

@@ -84,7 +84,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         options.leaseDuration = .seconds(30)
 
         let workload = WorkloadMix(
-            meanCommitInterval: .milliseconds(pick([20, 40, 50, 80])),
+            meanCommitInterval: .milliseconds(pick([30, 40, 50, 60])),
             largeTransactionRate: pick([0, 0.005, 0.02]),
             checkpointRate: pick([0, 0.02, 0.1]),
             deleteRate: pick([0.1, 0.3]),
