@@ -1,8 +1,10 @@
 import Logging
 
 /// Told, after each successful upload, the replica location and the position up to which that
-/// replica now holds the WAL: everything the replicator considers replicated. The simulator's
-/// oracle checks that a restore includes it. Called on the syncer's actor; must not block.
+/// replica now holds the WAL: everything the replicator considers replicated. Only positions of
+/// a generation that has a snapshot on the replica are reported (before its first snapshot a
+/// generation restores nothing). The simulator's oracle checks that a restore includes it.
+/// Called on the syncer's actor; must not block.
 public typealias ReplicationObserver = @Sendable (_ replica: String, _ position: Position) -> Void
 
 /// Uploads one database's shadow WAL to one replica, takes its snapshots and enforces its
@@ -23,6 +25,10 @@ public actor ReplicaSyncer {
     public private(set) var position: Position?
     private var lastSnapshotTime: Timestamp?
     private var snapshotTimeKnown = false
+    /// A generation known to have a snapshot on this replica. WAL uploaded for a generation
+    /// without one restores nothing yet (a restore to latest falls back to an older generation),
+    /// so it is reported replicated only once the snapshot is there.
+    private var restorableGeneration: Generation?
     private var lastRetention: Timestamp?
     /// Our lease on the replica location, for clients that support leasing.
     private var lease: Lease?
@@ -134,6 +140,7 @@ public actor ReplicaSyncer {
     private func resume(generation: Generation) async throws {
         let segments = try await client.walSegments(in: generation)
         let snapshots = try await client.snapshots(in: generation)
+        if !snapshots.isEmpty { restorableGeneration = generation }
         let localIndexes = try await database.shadowIndexes(of: generation)
         if let last = segments.max(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
             let length = try await decompressedLength(of: last)
@@ -190,7 +197,7 @@ public actor ReplicaSyncer {
                 try await uploadSegment(from: current, to: extent.size)
                 current.offset = UInt64(extent.size)
                 position = current
-                observer?(client.location, current)
+                if restorableGeneration == current.generation { observer?(client.location, current) }
             } else if extent.isFinal {
                 if let target, current.index >= target.index, current.generation == target.generation { return }
                 position = Position(generation: current.generation, index: current.index + 1, offset: 0)
@@ -243,6 +250,13 @@ public actor ReplicaSyncer {
             await database.endSnapshot()
             lastSnapshotTime = info.createdAt
             snapshotTimeKnown = true
+            if restorableGeneration != lease.generation {
+                // The generation's first snapshot: what was uploaded before it is now restorable
+                // (found by sluice sim, power-loss seed 92: a failed first snapshot left segments
+                // reported replicated that a restore to latest could not reach).
+                restorableGeneration = lease.generation
+                if let position, position.generation == lease.generation { observer?(client.location, position) }
+            }
             logger.info("snapshot written", metadata: ["generation": "\(lease.generation)", "index": "\(lease.index)"])
         } catch {
             await database.endSnapshot()
@@ -256,6 +270,7 @@ public actor ReplicaSyncer {
         if !snapshotTimeKnown, let generation = position?.generation {
             lastSnapshotTime = try await client.snapshots(in: generation).map(\.createdAt).max()
             snapshotTimeKnown = true
+            if lastSnapshotTime != nil { restorableGeneration = generation }
         }
         let now = environment.wallClock.now()
         guard let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: options.snapshotInterval, now: now),
