@@ -126,8 +126,9 @@ struct SimCommand: AsyncParsableCommand {
         let wall = Self.monotonicSeconds() - started
         let simulatedSeconds = Double(simulated.components.seconds) + Double(simulated.components.attoseconds) / 1e18
         let speed = wall > 0 ? simulatedSeconds / wall : 0
-        // The workload's rate, over the time the app writes (the span; the catch-up phase after it is idle).
-        let rate = Double(commits) / Double(max(count, 1)) / Double(self.span)
+        // The workload's rate over the time the app writes (the span; the catch-up phase after it
+        // is idle), for the seeds that passed (a failed run reports no count).
+        let rate = Double(commits) / Double(max(count - failed, 1)) / Double(self.span)
         print("app commits \(commits), \(String(format1: rate)) per simulated second of the \(self.span) s span")
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }

@@ -25,6 +25,9 @@ final class SimWorkerPool: @unchecked Sendable {
     init(arguments: [String]) {
         self.arguments = arguments
         pthread_mutex_init(lock, nil)
+        // A worker that died leaves its stdin pipe without a reader: writing to it must fail
+        // with EPIPE (handled below), not kill this process.
+        signal(SIGPIPE, SIG_IGN)
     }
 
     deinit {
@@ -34,11 +37,16 @@ final class SimWorkerPool: @unchecked Sendable {
     }
 
     /// Runs `seed` on an idle worker (starting one if none is idle) and returns its outcome. A
-    /// worker that dies or prints no result line makes the seed a failure and is replaced.
+    /// worker that dies or prints no result line while running the seed makes the seed a failure
+    /// and is replaced; one found dead before the seed was handed over is just replaced.
     func run(seed: UInt64, reproduce: String) -> SimCommand.SeedOutcome {
         pthread_mutex_lock(lock)
         var worker = idle.popLast()
         pthread_mutex_unlock(lock)
+        if let idle = worker, !idle.send("\(seed)\n") {
+            idle.finish()
+            worker = nil
+        }
         if worker == nil {
             do {
                 worker = try Worker(arguments: arguments)
@@ -46,20 +54,23 @@ final class SimWorkerPool: @unchecked Sendable {
                 return SimCommand.SeedOutcome(simulated: .zero, failed: true,
                                               output: "seed \(seed) FAILED: could not start a worker process: \(error)\n\(reproduce)")
             }
+            guard worker!.send("\(seed)\n") else {
+                let status = worker!.finish()
+                return SimCommand.SeedOutcome(simulated: .zero, failed: true,
+                                              output: "seed \(seed) FAILED: a new worker process ended at once (wait status \(status))\n\(reproduce)")
+            }
         }
         let running = worker!
         var lines: [String] = []
-        if running.send("\(seed)\n") {
-            while let line = running.readLine() {
-                if let outcome = Self.parse(line) {
-                    pthread_mutex_lock(lock)
-                    idle.append(running)
-                    pthread_mutex_unlock(lock)
-                    return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed,
-                                                  output: lines.joined(separator: "\n"), commits: outcome.commits)
-                }
-                lines.append(line)
+        while let line = running.readLine() {
+            if let outcome = Self.parse(line) {
+                pthread_mutex_lock(lock)
+                idle.append(running)
+                pthread_mutex_unlock(lock)
+                return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed,
+                                              output: lines.joined(separator: "\n"), commits: outcome.commits)
             }
+            lines.append(line)
         }
         let status = running.finish()
         let how = (status & 0x7f) != 0 ? "was killed by signal \(status & 0x7f)" : "exited with status \((status >> 8) & 0xff)"
