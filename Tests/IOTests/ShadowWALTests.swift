@@ -135,22 +135,107 @@ struct ShadowWALTests {
         try await app.close()
     }
 
-    /// A source whose `failAt`-th read throws.
+    @Test("a transaction longer than what one pass copies between two I/O errors is still copied: each pass goes on where the last stopped")
+    func largeTransactionUnderSteadyErrors() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let app = try await makeDatabase(dir)
+        try await app.execute("BEGIN")
+        for _ in 0..<60 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(3000))") }
+        try await app.execute("COMMIT")
+        let walBytes = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        let frameSize = 24 + 4096
+        #expect(walBytes.count > 32 + 40 * frameSize, "one transaction of many frames")
+
+        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
+                                                fileSystem: environment.fileSystem)
+        let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
+        // Every seventh read fails, so no pass reads more than six frames: a pass that started
+        // over at the last commit would never reach the end of the transaction.
+        let failing = FailingReads(base: wal, failAt: 7, repeating: true)
+        var passes = 0
+        while shadow.size < Int64(walBytes.count), passes < 200 {
+            passes += 1
+            _ = try? await shadow.copy(from: failing, walSize: Int64(walBytes.count), chunkSize: frameSize)
+        }
+        #expect(shadow.size == Int64(walBytes.count), "after \(passes) passes the shadow holds \(shadow.size) of \(walBytes.count) bytes")
+        #expect(try await environment.fileSystem.readAll(dir.file("shadow.wal")) == walBytes)
+        #expect(shadow.lastFrame == Array(walBytes.suffix(frameSize)))
+        try await wal.close()
+        try await app.close()
+    }
+
+    @Test("a pass stopped inside a transaction that SQLite then rolled back starts that transaction over")
+    func partialTransactionRolledBack() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let app = try await makeDatabase(dir)
+        _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(100))")
+        let committed = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        // A transaction big enough to spill uncommitted frames into the WAL.
+        try await app.execute("PRAGMA cache_size = 2; BEGIN")
+        for _ in 0..<40 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(3000))") }
+        let spilled = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        #expect(spilled.count > committed.count + 8 * (24 + 4096))
+
+        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
+                                                fileSystem: environment.fileSystem)
+        let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
+        // The pass writes the spilled frames, one per flush, and fails part way through them.
+        await #expect(throws: FailingReads.Injected.self) {
+            _ = try await shadow.copy(from: FailingReads(base: wal, failAt: 6), walSize: Int64(spilled.count), chunkSize: 24 + 4096)
+        }
+        #expect(shadow.size == Int64(committed.count))
+
+        // SQLite rolls the transaction back and writes another one over the same frames.
+        try await app.execute("ROLLBACK")
+        try await app.execute("BEGIN")
+        for _ in 0..<3 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(50))") }
+        try await app.execute("COMMIT")
+        let now = try await environment.fileSystem.readAll(dir.file("db-wal"))
+        let end = try #require(Self.lastCommitEnd(now))
+        _ = try await shadow.copy(from: wal, walSize: Int64(now.count), chunkSize: 24 + 4096)
+        #expect(shadow.size == Int64(end))
+        #expect(try await environment.fileSystem.readAll(dir.file("shadow.wal")) == Array(now.prefix(end)))
+        // Moving on to the next index leaves the file at its committed end.
+        await shadow.close()
+        #expect(try #require(try await environment.fileSystem.stat(dir.file("shadow.wal"))).size == Int64(end))
+        try await wal.close()
+        try await app.close()
+    }
+
+    /// The end of the last commit frame of a 4 KiB-page WAL image whose frames all validate.
+    private static func lastCommitEnd(_ wal: [UInt8]) -> Int? {
+        guard let header = WALHeader(wal) else { return nil }
+        var validator = WALFrameValidator(header: header)
+        var end: Int?
+        var offset = 32
+        while offset + header.frameSize <= wal.count, let frame = validator.accept(wal[offset..<(offset + header.frameSize)]) {
+            offset += header.frameSize
+            if frame.isCommit { end = offset }
+        }
+        return end
+    }
+
+    /// A source whose reads fail on a schedule.
     private final class FailingReads: Core.FileHandle, @unchecked Sendable {
         struct Injected: Error {}
         let base: any Core.FileHandle
         let failAt: Int
+        let repeating: Bool
         private var reads = 0
 
-        init(base: any Core.FileHandle, failAt: Int) {
+        /// Fails the `failAt`-th read, or with `repeating` every `failAt`-th.
+        init(base: any Core.FileHandle, failAt: Int, repeating: Bool = false) {
             self.base = base
             self.failAt = failAt
+            self.repeating = repeating
         }
 
         var path: String { base.path }
         func read(at offset: Int64, count: Int) async throws -> [UInt8] {
             reads += 1
-            if reads == failAt { throw Injected() }
+            if repeating ? reads % failAt == 0 : reads == failAt { throw Injected() }
             return try await base.read(at: offset, count: count)
         }
         func write(_ bytes: [UInt8], at offset: Int64) async throws { try await base.write(bytes, at: offset) }

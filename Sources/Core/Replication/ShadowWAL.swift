@@ -18,6 +18,28 @@ public final class ShadowWAL: @unchecked Sendable {
     public private(set) var checksum: WALChecksum
     /// The last committed frame, header plus page, for the overwrite check.
     public private(set) var lastFrame: [UInt8]?
+    /// Frames a failed pass validated and wrote past `size` before it saw their commit frame.
+    private var partial: PartialTransaction?
+    /// Whether the file may hold bytes past `size`: a failed pass's frames, kept as `partial` or
+    /// not. They are cut before the index is final, since an earlier index's extent is its
+    /// file's size.
+    private var tailOnDisk = false
+
+    /// Where a failed pass stopped inside a transaction. The next pass goes on from `end` if the
+    /// WAL still holds `firstFrame` at `size` and `lastFrame` just before `end`. A transaction
+    /// that was rolled back is overwritten from its first frame on, which the first comparison
+    /// sees (stale frames of it may survive further on); SQLite's running checksum covers every
+    /// frame in between, and a commit that rewrites an overwritten frame rewrites the checksums
+    /// of all frames after it, which the second sees. Otherwise the pass starts again at `size`.
+    /// Without this, a transaction longer than what one pass copies between two I/O errors was
+    /// never copied at all.
+    private struct PartialTransaction {
+        var end: Int64
+        var checksum: WALChecksum
+        var frames: Int
+        var firstFrame: [UInt8]
+        var lastFrame: [UInt8]
+    }
 
     public var frameCount: Int {
         Int((size - Int64(WALFormat.headerSize)) / Int64(header.frameSize))
@@ -76,6 +98,11 @@ public final class ShadowWAL: @unchecked Sendable {
     }
 
     public func close() async {
+        // An index's file size is its committed end once a later index exists.
+        partial = nil
+        if tailOnDisk, (try? await handle.truncate(to: size)) != nil, (try? await handle.sync()) != nil {
+            tailOnDisk = false
+        }
         try? await handle.close()
     }
 
@@ -88,6 +115,13 @@ public final class ShadowWAL: @unchecked Sendable {
         var readOffset = size
         var writeOffset = size
         var pending: [UInt8] = []
+        // What is on disk past the committed end, for a failed pass to leave as `partial`.
+        var flushedEnd = size
+        var flushedChecksum = checksum
+        var flushedFrames = 0
+        var flushedLastFrame: ArraySlice<UInt8> = []
+        var lastAppended: ArraySlice<UInt8> = []
+        var firstUncommitted: ArraySlice<UInt8> = []
         pending.reserveCapacity(min(chunkSize, framesPerChunk * frameSize))
         var committedEnd = size
         var committedChecksum = checksum
@@ -100,9 +134,27 @@ public final class ShadowWAL: @unchecked Sendable {
             try await handle.write(pending, at: writeOffset)
             writeOffset += Int64(pending.count)
             pending.removeAll(keepingCapacity: true)
+            // Always called right after a frame was appended: the validator is at `writeOffset`.
+            flushedEnd = writeOffset
+            flushedChecksum = validator.checksum
+            flushedFrames = framesSinceCommit
+            flushedLastFrame = lastAppended
         }
 
+        let resume = partial
+        partial = nil
         do {
+            if writes, let resume, resume.end <= sourceSize,
+               try await source.read(at: size, count: frameSize) == resume.firstFrame,
+               try await source.read(at: resume.end - Int64(frameSize), count: frameSize) == resume.lastFrame {
+                validator = WALFrameValidator(header: header, seed: resume.checksum)
+                readOffset = resume.end
+                writeOffset = resume.end
+                framesSinceCommit = resume.frames
+                (flushedEnd, flushedChecksum, flushedFrames) = (resume.end, resume.checksum, resume.frames)
+                flushedLastFrame = resume.lastFrame[...]
+                firstUncommitted = resume.firstFrame[...]
+            }
             scan: while readOffset + Int64(frameSize) <= sourceSize {
                 let wanted = min(framesPerChunk, Int((sourceSize - readOffset) / Int64(frameSize)))
                 let chunk = try await source.read(at: readOffset, count: wanted * frameSize)
@@ -111,6 +163,8 @@ public final class ShadowWAL: @unchecked Sendable {
                     let frame = chunk[(i * frameSize)..<((i + 1) * frameSize)]
                     guard let frameHeader = validator.accept(frame) else { break scan }
                     if writes { pending.append(contentsOf: frame) } else { writeOffset += Int64(frameSize) }
+                    lastAppended = frame
+                    if framesSinceCommit == 0 { firstUncommitted = frame }
                     framesSinceCommit += 1
                     if frameHeader.isCommit {
                         try await flush()
@@ -129,10 +183,13 @@ public final class ShadowWAL: @unchecked Sendable {
 
             if writes {
                 try await flush()
-                if writeOffset > committedEnd {
-                    // An uncommitted tail: never part of the shadow. The next pass reads it again
-                    // from the WAL, because SQLite may still rewrite frames of an open transaction.
+                if writeOffset > committedEnd || tailOnDisk {
+                    // An uncommitted tail (this pass's, or an earlier failed one's): never part
+                    // of the shadow. The next pass reads it again from the WAL, because SQLite
+                    // may still rewrite frames of an open transaction.
                     try await handle.truncate(to: committedEnd)
+                    flushedEnd = committedEnd
+                    tailOnDisk = false
                 }
                 if committedEnd > size { try await handle.sync() }
             }
@@ -141,14 +198,22 @@ public final class ShadowWAL: @unchecked Sendable {
             // pass was all or nothing: under intermittent I/O errors a backlog longer than what
             // one pass copies between two errors was never copied, while the WAL (which the
             // replicator's read lock keeps from restarting) grew without bound (found by sluice
-            // sim, default seed 23: one error in a hundred writes left 187 MB behind). The tail
-            // past `committedEnd` goes first, as on success: an earlier index's extent is its
-            // file's size.
-            if writes, committedEnd > size, (try? await handle.truncate(to: committedEnd)) != nil,
+            // sim, default seed 23: one error in a hundred writes left 187 MB behind). Frames
+            // written since the last commit stay as `partial` for the next pass to go on from
+            // (default seed 93: a VACUUM's transaction never got through); anything past them is
+            // cut first.
+            let keepPartial = flushedEnd > committedEnd
+            if writes { tailOnDisk = true }
+            if writes, (try? await handle.truncate(to: keepPartial ? flushedEnd : committedEnd)) != nil,
                (try? await handle.sync()) != nil {
                 size = committedEnd
                 checksum = committedChecksum
                 lastFrame = committedLastFrame
+                tailOnDisk = keepPartial
+                if keepPartial {
+                    partial = PartialTransaction(end: flushedEnd, checksum: flushedChecksum, frames: flushedFrames,
+                                                 firstFrame: Array(firstUncommitted), lastFrame: Array(flushedLastFrame))
+                }
             }
             throw error
         }
