@@ -73,13 +73,13 @@ struct SimCommand: AsyncParsableCommand {
         var failed = 0
         var simulated = Duration.zero
         var commits = 0
-        let seeds = Array(range)
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
             try await threads.run { command.serveSeeds(range, profile: profile, span: span) }
             return
         }
+        let seeds = Array(range)
         // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
         // `SimWorkerPool` for why not threads). A seed in this process owns a pool thread while
         // it runs (`SimScheduler.run` drives its world on the calling thread, SQLite's deep call

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The child processes `sluice sim --jobs J` runs its seeds in: J long-lived workers
 /// (`sluice sim --worker ...`), each running one seed at a time, fed seed numbers on its stdin.
@@ -18,33 +19,27 @@ final class SimWorkerPool: @unchecked Sendable {
     static let resultPrefix = "sim-worker "
 
     private let arguments: [String]
-    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var idle: [Worker] = []
+    private let idle = Mutex<[Worker]>([])
 
     /// - Parameter arguments: The worker's arguments after the executable.
     init(arguments: [String]) {
         self.arguments = arguments
-        pthread_mutex_init(lock, nil)
         // A worker that died leaves its stdin pipe without a reader: writing to it must fail
         // with EPIPE (handled below), not kill this process.
         signal(SIGPIPE, SIG_IGN)
     }
 
     deinit {
-        for worker in idle { worker.finish() }
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
+        for worker in idle.withLock({ $0 }) { worker.finish() }
     }
 
     /// Runs `seed` on an idle worker (starting one if none is idle) and returns its outcome. A
     /// worker that dies or prints no result line while running the seed makes the seed a failure
     /// and is replaced; one found dead before the seed was handed over is just replaced.
     func run(seed: UInt64, reproduce: String) -> SimCommand.SeedOutcome {
-        pthread_mutex_lock(lock)
-        var worker = idle.popLast()
-        pthread_mutex_unlock(lock)
-        if let idle = worker, !idle.send("\(seed)\n") {
-            idle.finish()
+        var worker = idle.withLock { $0.popLast() }
+        if let found = worker, !found.send("\(seed)\n") {
+            found.finish()
             worker = nil
         }
         if worker == nil {
@@ -64,9 +59,7 @@ final class SimWorkerPool: @unchecked Sendable {
         var lines: [String] = []
         while let line = running.readLine() {
             if let outcome = Self.parse(line) {
-                pthread_mutex_lock(lock)
-                idle.append(running)
-                pthread_mutex_unlock(lock)
+                idle.withLock { $0.append(running) }
                 return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed,
                                               output: lines.joined(separator: "\n"), commits: outcome.commits)
             }
@@ -100,12 +93,14 @@ final class SimWorkerPool: @unchecked Sendable {
     }
 
     /// One worker process: /proc/self/exe with the pool's arguments, its stdin and stdout piped
-    /// to this process; stderr is inherited.
-    private final class Worker {
+    /// to this process; stderr is inherited. Used by one pool thread at a time, handed between
+    /// them through the pool's lock.
+    private final class Worker: @unchecked Sendable {
         let pid: pid_t
         private var input: Int32
         private let output: Int32
         private var buffered: [UInt8] = []
+        private var chunk = [UInt8](repeating: 0, count: 64 << 10)
         private var ended = false
 
         init(arguments: [String]) throws {
@@ -143,10 +138,10 @@ final class SimWorkerPool: @unchecked Sendable {
         }
 
         func send(_ text: String) -> Bool {
-            var bytes = Array(text.utf8)
+            let bytes = Array(text.utf8)
             var done = 0
             while done < bytes.count {
-                let count = bytes.withUnsafeMutableBytes { write(input, $0.baseAddress! + done, $0.count - done) }
+                let count = bytes.withUnsafeBytes { write(input, $0.baseAddress! + done, $0.count - done) }
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { return false }
                 done += count
@@ -167,7 +162,6 @@ final class SimWorkerPool: @unchecked Sendable {
                     defer { buffered = [] }
                     return String(decoding: buffered, as: UTF8.self)
                 }
-                var chunk = [UInt8](repeating: 0, count: 64 << 10)
                 let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { ended = true } else { buffered += chunk[..<count] }
