@@ -16,6 +16,12 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     // never touches a freed handle.
     private var handle: OpaquePointer?
     private let lock = HandleLock()
+    /// Prepared statements of `query`, by SQL text, each reset and unbound when put back; guarded
+    /// by `lock`. A statement in use is out of the cache, so two calls never share one. Preparing
+    /// cost about as much as running the simulator's one-row statements.
+    private var statements: [String: OpaquePointer] = [:]
+    /// Distinct texts kept prepared; past it a statement is finalized after its call.
+    public static let statementCacheLimit = 32
 
     private init(path: String, handle: OpaquePointer, runner: any BlockingRunner) {
         self.path = path
@@ -24,6 +30,7 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     }
 
     deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
         if let handle { sqlite3_close_v2(handle) }
     }
 
@@ -74,12 +81,15 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
 
     public func query(_ sql: String, _ parameters: [SQLiteValue]) async throws -> [[SQLiteValue]] {
         try await withHandle { db in
-            var statement: OpaquePointer?
-            var rc = sqlite3_prepare_v2(db, sql, -1, &statement, nil)
-            guard rc == SQLITE_OK else { throw Self.error(db, sql) }
+            var statement = self.lock.withLock { self.statements.removeValue(forKey: sql) }
+            var rc = SQLITE_OK
+            if statement == nil {
+                rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+                guard rc == SQLITE_OK else { throw Self.error(db, sql) }
+            }
             // An empty or comment-only statement prepares to nil: it has no rows.
             guard let statement else { return [] }
-            defer { sqlite3_finalize(statement) }
+            defer { self.putBack(statement, sql: sql) }
 
             let expected = Int(sqlite3_bind_parameter_count(statement))
             guard expected == parameters.count else {
@@ -92,11 +102,13 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
             }
 
             var rows: [[SQLiteValue]] = []
-            let columns = sqlite3_column_count(statement)
             while true {
                 rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else { throw Self.error(db, sql) }
+                // Counted after the step: a kept statement re-prepared there after a schema
+                // change (an added column under `SELECT *`) has its new count only now.
+                let columns = sqlite3_column_count(statement)
                 var row: [SQLiteValue] = []
                 row.reserveCapacity(Int(columns))
                 for column in 0..<columns {
@@ -140,14 +152,16 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     }
 
     public func close() async throws {
-        guard let handle = lock.withLock({ () -> OpaquePointer? in
-            defer { self.handle = nil }
-            return self.handle
+        guard let (handle, cached) = lock.withLock({ () -> (OpaquePointer, [OpaquePointer])? in
+            defer { self.handle = nil; self.statements = [:] }
+            return self.handle.map { ($0, Array(self.statements.values)) }
         }) else { return }
         let sendable = SendableHandle(handle)
+        let statements = cached.map(SendableHandle.init)
         try await runner.run {
-            // close_v2 defers the real close until outstanding statements finish; ours are all
-            // finalized before each call returns, so this closes now.
+            // close_v2 defers the real close until outstanding statements finish; the cached ones
+            // are finalized here and the others before their call returns, so this closes now.
+            for statement in statements { sqlite3_finalize(statement.pointer) }
             let rc = sqlite3_close_v2(sendable.pointer)
             guard rc == SQLITE_OK else {
                 throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc)), context: "close")
@@ -156,6 +170,20 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Resets a statement after its call (ending its read, dropping bound copies) and keeps it
+    /// for the next call of the same text, unless the connection closed meanwhile or the cache
+    /// is full.
+    private func putBack(_ statement: OpaquePointer, sql: String) {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        let kept = lock.withLock { () -> Bool in
+            guard handle != nil, statements.count < Self.statementCacheLimit, statements[sql] == nil else { return false }
+            statements[sql] = statement
+            return true
+        }
+        if !kept { sqlite3_finalize(statement) }
+    }
 
     /// Runs `body` on the runner with the open handle; fails if the connection was closed.
     private func withHandle<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {

@@ -126,6 +126,38 @@ struct SQLiteDatabaseTests {
         }
     }
 
+    @Test("kept prepared statements: rebound on reuse, reset after an error, re-prepared after a schema change, past the cache limit, and finalized by close")
+    func statementReuse() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("db.sqlite")
+        let db = try await opener.open(path, options: SQLiteOpenOptions(create: true))
+        try await db.execute("PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+        let insert = "INSERT INTO t (id, v) VALUES (?, ?)"
+        for id in 1...3 { _ = try await db.query(insert, [.integer(Int64(id)), .blob([UInt8(id)])]) }
+        // The same text again, failing inside its step (a duplicate key), then reused.
+        await #expect(throws: SQLiteError.self) { _ = try await db.query(insert, [.integer(2), .blob([9])]) }
+        _ = try await db.query(insert, [.integer(4), .blob([4])])
+        let select = "SELECT * FROM t WHERE id >= ? ORDER BY id"
+        #expect(try await db.query(select, [.integer(3)]) == [[.integer(3), .blob([3])], [.integer(4), .blob([4])]])
+        // Kept statements are reset, none active: VACUUM, which refuses to run beside an active
+        // statement, goes through.
+        #expect(try await db.query(select, [.integer(1)]).count == 4)
+        try await db.execute("VACUUM")
+        // A schema change: the kept `SELECT *` sees the new column.
+        try await db.execute("ALTER TABLE t ADD COLUMN w INTEGER DEFAULT 7")
+        #expect(try await db.query(select, [.integer(4)]) == [[.integer(4), .blob([4]), .integer(7)]])
+        // More distinct texts than the cache keeps.
+        for n in 0..<(SQLiteDatabase.statementCacheLimit + 8) {
+            #expect(try await db.query("SELECT \(n) + ?", [.integer(1)]) == [[.integer(Int64(n) + 1)]])
+        }
+        #expect(try await db.query(select, [.integer(4)]).count == 1)
+        // Closing finalizes the kept statements: the close is real, so SQLite removes the WAL.
+        try await db.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        await #expect(throws: SQLiteError.self) { _ = try await db.query(select, [.integer(1)]) }
+    }
+
     @Test("a file that is not a database fails with isNotADatabase")
     func notADatabase() async throws {
         let dir = try TemporaryDirectory()
