@@ -42,5 +42,17 @@ struct ReplicaObjectEntryTests {
         #expect(ReplicaLayout.parseWALKey("00000003_00000020.wal.lz4")! == (3, 0x20, false))
         #expect(ReplicaLayout.parseWALKey("0000000000000003") == nil)
         #expect(ReplicaLayout.parseWALKey("3/20.wal.lz4") == nil)
+        #expect(ReplicaLayout.parseWALKey("fedcba9876543210/00000000000000ff.wal.lz4")! == (0xfedc_ba98_7654_3210, 0xff, true))
+        #expect(ReplicaLayout.parseWALKey("00000000000000000003_00000020.wal.lz4") == nil, "more than 16 digits")
+        #expect(ReplicaLayout.parseWALKey("0000000000000003/00000000000000200.wal.lz4") == nil, "a 17-digit offset")
+        #expect(ReplicaLayout.parseWALKey("0000000A_00000020.wal.lz4") == nil, "uppercase")
+        #expect(ReplicaLayout.parseWALKey("00000003_00000020_1.wal.lz4") == nil)
+        #expect(ReplicaLayout.parseWALKey("0000000000000003/0000000000000020/x.wal.lz4") == nil)
+        #expect(ReplicaLayout.parseWALKey("_00000020.wal.lz4") == nil)
+        #expect(ReplicaLayout.parseWALKey("00000003_.wal.lz4") == nil)
+        #expect(ReplicaLayout.parseWALKey("0000000000000003_0000000000000020.wal.lz4")! == (3, 0x20, false), "16-digit legacy names")
+        #expect(ReplicaLayout.parseWALKey("0000000000000003/0000000000000020.wal.lz4.tmp") == nil)
+        #expect(ReplicaLayout.parseWALKey(".wal.lz4") == nil)
+        #expect(ReplicaLayout.parseWALKey("") == nil)
     }
 }

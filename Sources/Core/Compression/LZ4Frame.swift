@@ -204,12 +204,23 @@ public final class LZ4CompressingSource: ByteSource, @unchecked Sendable {
             }
             pendingOffset = 0
         }
-        let end = min(pending.count, pendingOffset + maxCount)
-        defer { pendingOffset = end }
-        return Array(pending[pendingOffset..<end])
+        return takePending(&pending, offset: &pendingOffset, upTo: maxCount)
     }
 
     public func close() async { await upstream.close() }
+}
+
+/// Up to `maxCount` bytes of `pending` from `offset` on, advancing `offset`. When they are all of
+/// `pending`, the array itself is handed over (emptied here) instead of copied.
+@inline(__always)
+func takePending(_ pending: inout [UInt8], offset: inout Int, upTo maxCount: Int) -> [UInt8] {
+    if offset == 0 && pending.count <= maxCount {
+        defer { pending = [] }
+        return pending
+    }
+    let end = min(pending.count, offset + maxCount)
+    defer { offset = end }
+    return Array(pending[offset..<end])
 }
 
 /// Decompresses another byte source (one LZ4 frame) on the fly; a stream that ends before the
@@ -236,9 +247,7 @@ public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
             pending = try decoder.update(input)
             pendingOffset = 0
         }
-        let end = min(pending.count, pendingOffset + maxCount)
-        defer { pendingOffset = end }
-        return Array(pending[pendingOffset..<end])
+        return takePending(&pending, offset: &pendingOffset, upTo: maxCount)
     }
 
     public func close() async { await upstream.close() }

@@ -14,7 +14,8 @@ extension ByteSource {
         while true {
             let chunk = try await read(upTo: chunkSize)
             if chunk.isEmpty { break }
-            result.append(contentsOf: chunk)
+            // The first chunk is taken as it is: a source that yields everything at once is not copied.
+            if result.isEmpty { result = chunk } else { result.append(contentsOf: chunk) }
         }
         return result
     }
