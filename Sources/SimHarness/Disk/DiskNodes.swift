@@ -36,20 +36,25 @@ final class FileNode {
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
         guard bytes.count > 0 else { return }
         live.write(bytes, at: offset)
-        let end = offset + bytes.count
-        var sector = offset / diskSectorSize
-        while sector * diskSectorSize < end {
-            markDirty(sector)
-            sector += 1
-        }
+        markDirty(firstSector: offset / diskSectorSize, lastSector: (offset + bytes.count - 1) / diskSectorSize)
     }
 
-    private func markDirty(_ sector: Int) {
-        let page = sector / Self.sectorsPerPage
-        let bit = UInt8(1) << UInt8(sector % Self.sectorsPerPage)
-        if page >= dirtyMasks.count { dirtyMasks.append(contentsOf: repeatElement(0, count: page + 1 - dirtyMasks.count)) }
-        if dirtyMasks[page] == 0 { dirtyPages.append(page) }
-        dirtyMasks[page] |= bit
+    /// Marks sectors `firstSector...lastSector` dirty, a page's mask at a time (pages join
+    /// `dirtyPages` in ascending order, as sector by sector would add them).
+    private func markDirty(firstSector: Int, lastSector: Int) {
+        let lastPage = lastSector / Self.sectorsPerPage
+        if lastPage >= dirtyMasks.count { dirtyMasks.append(contentsOf: repeatElement(0, count: lastPage + 1 - dirtyMasks.count)) }
+        var sector = firstSector
+        while sector <= lastSector {
+            let page = sector / Self.sectorsPerPage
+            let from = sector % Self.sectorsPerPage
+            let to = min(lastSector - page * Self.sectorsPerPage, Self.sectorsPerPage - 1)
+            // Bits from...to, set.
+            let mask = UInt8(truncatingIfNeeded: (0xff << from) & (0xff >> (Self.sectorsPerPage - 1 - to)))
+            if dirtyMasks[page] == 0 { dirtyPages.append(page) }
+            dirtyMasks[page] |= mask
+            sector = (page + 1) * Self.sectorsPerPage
+        }
     }
 
     /// The dirty sectors in offset order.

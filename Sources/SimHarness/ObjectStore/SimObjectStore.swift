@@ -188,12 +188,16 @@ public actor SimObjectStore {
         // Keys with the prefix are one run of `sortedKeys`; nothing at or before `startAfter` is listed.
         let floor = startAfter.map { max($0, prefix) } ?? prefix
         var position = firstIndex { $0 >= floor }
+        // Byte offsets, not Characters: a listing walks every key of a generation's WAL.
+        let prefixLength = prefix.utf8.count
+        precondition(delimiter?.isASCII ?? true, "listing delimiters are ASCII")
+        let delimiterByte = delimiter?.asciiValue
         while position < sortedKeys.count {
             let key = sortedKeys[position]
             guard key.hasPrefix(prefix) else { break }
             var entry = key
             var isPrefix = false
-            if let delimiter, let cut = key.dropFirst(prefix.count).firstIndex(of: delimiter) {
+            if let delimiterByte, let cut = key.utf8.dropFirst(prefixLength).firstIndex(of: delimiterByte) {
                 entry = String(key[...cut])
                 isPrefix = true
             }

@@ -39,7 +39,7 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
         let prefix = key(ReplicaLayout.snapshotsDirectory(generation)) + "/"
         let (objects, _) = try await list(prefix: prefix, delimiter: "/")
         return ReplicaLayout.snapshots(of: generation, from: objects.map {
-            ReplicaObjectEntry(key: String($0.key.dropFirst(prefix.count)), size: $0.size, modified: $0.modified)
+            ReplicaObjectEntry(key: Self.relative($0.key, to: prefix), size: $0.size, modified: $0.modified)
         })
     }
 
@@ -47,8 +47,14 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
         let prefix = key(ReplicaLayout.walDirectory(generation)) + "/"
         let (objects, _) = try await list(prefix: prefix, delimiter: nil)
         return ReplicaLayout.walSegments(of: generation, from: objects.map {
-            ReplicaObjectEntry(key: String($0.key.dropFirst(prefix.count)), size: $0.size, modified: $0.modified)
+            ReplicaObjectEntry(key: Self.relative($0.key, to: prefix), size: $0.size, modified: $0.modified)
         })
+    }
+
+    /// `key` without `prefix` (which it starts with), cut by bytes: listings of a generation's
+    /// WAL cut thousands of keys, and a Character-wise cut walks each one.
+    private static func relative(_ key: String, to prefix: String) -> String {
+        String(decoding: key.utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
     }
 
     // MARK: - Writing
