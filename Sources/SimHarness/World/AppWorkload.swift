@@ -167,7 +167,8 @@ final class AppWorkload: @unchecked Sendable {
     /// tasks (the replicator) run while its uncommitted frames sit in the WAL.
     private func execute(_ operations: [Operation]) async throws {
         let connection = connection!
-        try await connection.execute("BEGIN IMMEDIATE")
+        // Single statements through `query`, whose prepared statements the connection keeps.
+        _ = try await connection.query("BEGIN IMMEDIATE")
         for operation in operations {
             switch operation {
             case .insert(let id, let value):
@@ -179,7 +180,8 @@ final class AppWorkload: @unchecked Sendable {
             }
             if operations.count > 10 { await Task.yield() }
         }
-        try await connection.execute("UPDATE meta SET n = n + 1 WHERE k = 0; COMMIT")
+        _ = try await connection.query("UPDATE meta SET n = n + 1 WHERE k = 0")
+        _ = try await connection.query("COMMIT")
     }
 
     /// Checks the source itself: integrity, the commit counter and the content (invariant 4).

@@ -75,7 +75,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         // WAL index: kept for a quarter of the seeds that checkpoint at 128 pages or more. Below
         // that, a run has thousands of indexes and restores that replay them all dominate it.
         let snapshots = chance(0.75)
-        let snapshotInterval = Duration.seconds(pick([5, 15, 60]))
+        let snapshotInterval = Duration.seconds(pick([10, 15, 60]))
         options.snapshotInterval = snapshots || minimumPages < 128 ? snapshotInterval : nil
         options.retention = chance(0.4) ? .seconds(pick([10, 30, 120])) : nil
         options.retentionCheckInterval = .seconds(pick([5, 20, 60]))
@@ -84,13 +84,13 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         options.leaseDuration = .seconds(30)
 
         let workload = WorkloadMix(
-            meanCommitInterval: .milliseconds(pick([30, 40, 50, 60])),
+            meanCommitInterval: .milliseconds(pick([40, 45, 50])),
             largeTransactionRate: pick([0, 0.005, 0.02]),
             checkpointRate: pick([0, 0.02, 0.1]),
             deleteRate: pick([0.1, 0.3]),
             updateRate: pick([0.2, 0.4]),
             maxRowSize: pick([200, 1000, 4500]),
-            maxTableBytes: pick([256 << 10, 1 << 20, 2 << 20]))
+            maxTableBytes: pick([256 << 10, 512 << 10, 1 << 20]))
 
         var parameters = SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
                                          span: span, probeInterval: span / pick([5, 8, 10]),
