@@ -19,7 +19,7 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     /// Prepared statements of `query`, by SQL text, each reset and unbound when put back; guarded
     /// by `lock`. A statement in use is out of the cache, so two calls never share one. Preparing
     /// cost about as much as running the simulator's one-row statements.
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [StatementKey: OpaquePointer] = [:]
     /// Distinct texts kept prepared; past it a statement is finalized after its call.
     public static let statementCacheLimit = 32
 
@@ -81,7 +81,8 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
 
     public func query(_ sql: String, _ parameters: [SQLiteValue]) async throws -> [[SQLiteValue]] {
         try await withHandle { db in
-            var statement = self.lock.withLock { self.statements.removeValue(forKey: sql) }
+            let key = StatementKey(sql)
+            var statement = self.lock.withLock { self.statements.removeValue(forKey: key) }
             var rc = SQLITE_OK
             if statement == nil {
                 rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -89,7 +90,7 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
             }
             // An empty or comment-only statement prepares to nil: it has no rows.
             guard let statement else { return [] }
-            defer { self.putBack(statement, sql: sql) }
+            defer { self.putBack(statement, key: key) }
 
             let expected = Int(sqlite3_bind_parameter_count(statement))
             guard expected == parameters.count else {
@@ -174,12 +175,12 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     /// Resets a statement after its call (ending its read, dropping bound copies) and keeps it
     /// for the next call of the same text, unless the connection closed meanwhile or the cache
     /// is full.
-    private func putBack(_ statement: OpaquePointer, sql: String) {
+    private func putBack(_ statement: OpaquePointer, key: StatementKey) {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
         let kept = lock.withLock { () -> Bool in
-            guard handle != nil, statements.count < Self.statementCacheLimit, statements[sql] == nil else { return false }
-            statements[sql] = statement
+            guard handle != nil, statements.count < Self.statementCacheLimit, statements[key] == nil else { return false }
+            statements[key] = statement
             return true
         }
         if !kept { sqlite3_finalize(statement) }
@@ -263,6 +264,23 @@ extension Substring {
         while slice.first == " " { slice = slice.dropFirst() }
         while slice.last == " " { slice = slice.dropLast() }
         return String(slice)
+    }
+}
+
+/// SQL text as the statement cache's key, compared byte for byte as SQLite reads it. Swift's own
+/// `String` equality is Unicode canonical equivalence: `'café'` spelt with a combined é and with
+/// e plus an accent would share one prepared statement, and one of them return the other's rows.
+private struct StatementKey: Hashable {
+    let sql: String
+    init(_ sql: String) { self.sql = sql }
+
+    static func == (a: StatementKey, b: StatementKey) -> Bool { a.sql.utf8.elementsEqual(b.sql.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        // The same bytes hash the same whichever way the string is stored.
+        if sql.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            Array(sql.utf8).withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 }
 

@@ -126,7 +126,7 @@ struct SQLiteDatabaseTests {
         }
     }
 
-    @Test("kept prepared statements: rebound on reuse, reset after an error, re-prepared after a schema change, past the cache limit, and finalized by close")
+    @Test("kept prepared statements: rebound on reuse, reset after an error, re-prepared after a schema change, keyed by bytes, past the cache limit, and finalized by close")
     func statementReuse() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -147,6 +147,12 @@ struct SQLiteDatabaseTests {
         // A schema change: the kept `SELECT *` sees the new column.
         try await db.execute("ALTER TABLE t ADD COLUMN w INTEGER DEFAULT 7")
         #expect(try await db.query(select, [.integer(4)]) == [[.integer(4), .blob([4]), .integer(7)]])
+        // Texts Swift calls equal (canonically equivalent) but SQLite reads as different bytes
+        // get statements of their own.
+        let composed = try await db.query("SELECT 'caf\u{E9}'").first?.first?.textValue
+        let decomposed = try await db.query("SELECT 'cafe\u{301}'").first?.first?.textValue
+        #expect(composed.map { Array($0.utf8) } == Array("caf\u{E9}".utf8))
+        #expect(decomposed.map { Array($0.utf8) } == Array("cafe\u{301}".utf8))
         // More distinct texts than the cache keeps.
         for n in 0..<(SQLiteDatabase.statementCacheLimit + 8) {
             #expect(try await db.query("SELECT \(n) + ?", [.integer(1)]) == [[.integer(Int64(n) + 1)]])

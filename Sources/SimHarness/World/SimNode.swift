@@ -50,8 +50,14 @@ public final class SimNode: @unchecked Sendable {
 /// and no lock can change hands: every retry finds the locks as they were, and the call ends in
 /// SQLITE_BUSY after the handler's whole schedule of retries (about sixty, at 5 s). Without the
 /// handler the call ends in the same SQLITE_BUSY at once; callers handle it by sleeping on the
-/// SimClock, which is where waiting for a lock happens in a simulated run. Trace digests are the
-/// same with and without the handler; the retries cost up to 7% of a seed's time.
+/// SimClock, which is where waiting for a lock happens in a simulated run. Every timeout a
+/// caller asks for (the app's 5 s, Core's `busyTimeout`) is overridden so.
+///
+/// With the world's fault classes trace digests are the same with and without the handler (the
+/// retries cost up to 7% of a seed's time). A disk with per-call fault rates for reads or
+/// metadata (`DiskFaults`, set by some tests) would differ: each futile retry repeats file calls,
+/// and each of those draws a fault. Those draws are an artifact of retrying without time passing,
+/// and are gone with the handler.
 public struct SimSQLiteOpener: SQLiteOpener {
     public let base: SQLiteDatabaseOpener
 
