@@ -58,24 +58,41 @@ public enum ReplicaLayout: String, Sendable, CaseIterable {
 
     /// Parses a grouped-layout WAL index folder name.
     public static func parseIndexDirectoryName(_ name: String) -> UInt64? {
-        Hex.parse(Substring(name), widths: 16...16)
+        parseIndexDirectoryName(utf8: Substring(name).utf8)
     }
 
     /// Parses a grouped-layout segment file name (inside its index folder) into its offset.
     public static func parseGroupedSegmentName(_ name: String) -> UInt64? {
-        guard name.hasSuffix(".wal.lz4") else { return nil }
-        return Hex.parse(name.dropLast(".wal.lz4".count), widths: 16...16)
+        parseGroupedSegmentName(utf8: Substring(name).utf8)
     }
 
     /// Parses a legacy flat segment name `<index>_<offset>.wal.lz4` into (index, offset).
     public static func parseLegacySegmentName(_ name: String) -> (index: UInt64, offset: UInt64)? {
-        guard name.hasSuffix(".wal.lz4") else { return nil }
-        let stem = name.dropLast(".wal.lz4".count)
-        let parts = stem.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 2,
-              let index = Hex.parse(parts[0], widths: 8...16),
-              let offset = Hex.parse(parts[1], widths: 8...16)
+        parseLegacySegmentName(utf8: Substring(name).utf8)
+    }
+
+    // The same three over UTF-8 bytes, which `parseWALKey` cuts a key into without copying.
+
+    static func parseIndexDirectoryName(utf8 name: Substring.UTF8View) -> UInt64? {
+        Hex.parse(utf8: name, widths: 16...16)
+    }
+
+    static func parseGroupedSegmentName(utf8 name: Substring.UTF8View) -> UInt64? {
+        walStem(name).flatMap { Hex.parse(utf8: $0, widths: 16...16) }
+    }
+
+    static func parseLegacySegmentName(utf8 name: Substring.UTF8View) -> (index: UInt64, offset: UInt64)? {
+        guard let stem = walStem(name), let cut = stem.firstIndex(of: UInt8(ascii: "_")),
+              let index = Hex.parse(utf8: stem[..<cut], widths: 8...16),
+              let offset = Hex.parse(utf8: stem[stem.index(after: cut)...], widths: 8...16)
         else { return nil }
         return (index, offset)
+    }
+
+    /// `name` without its `.wal.lz4` suffix, or nil if it has none.
+    private static func walStem(_ name: Substring.UTF8View) -> Substring.UTF8View? {
+        let suffix = ".wal.lz4".utf8
+        guard name.count >= suffix.count, name.suffix(suffix.count).elementsEqual(suffix) else { return nil }
+        return name.dropLast(suffix.count)
     }
 }

@@ -43,54 +43,16 @@ extension ReplicaLayout {
     }
 
     /// Parses a key relative to a wal folder in either layout: `<index16>/<offset16>.wal.lz4`
-    /// (grouped) or `<index>_<offset>.wal.lz4` with 8 to 16 digits each (legacy), lowercase hex.
-    /// One pass over the bytes: a restore and every resumed sync parse a whole generation's keys.
+    /// (grouped) or `<index>_<offset>.wal.lz4` (legacy), cut by bytes into the layout's own
+    /// name parsers.
     public static func parseWALKey(_ key: String) -> (index: UInt64, offset: UInt64, grouped: Bool)? {
-        var key = key
-        return key.withUTF8 { parseWALKey(bytes: $0) }
-    }
-
-    private static let walSuffix = Array(".wal.lz4".utf8)
-
-    private static func parseWALKey(bytes: UnsafeBufferPointer<UInt8>) -> (index: UInt64, offset: UInt64, grouped: Bool)? {
-        let stemEnd = bytes.count - walSuffix.count
-        guard stemEnd > 0, walSuffix.indices.allSatisfy({ bytes[stemEnd + $0] == walSuffix[$0] }) else { return nil }
-        var index: UInt64 = 0
-        var position = 0
-        while position < stemEnd, let digit = hexDigit(bytes[position]) {
-            guard position < 16 else { return nil }
-            index = index << 4 | digit
-            position += 1
+        let bytes = Substring(key).utf8
+        guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else {
+            return parseLegacySegmentName(utf8: bytes).map { ($0.index, $0.offset, false) }
         }
-        guard position < stemEnd else { return nil }
-        let separator = bytes[position]
-        let indexWidth = position
-        position += 1
-        var offset: UInt64 = 0
-        let offsetStart = position
-        while position < stemEnd, let digit = hexDigit(bytes[position]) {
-            guard position - offsetStart < 16 else { return nil }
-            offset = offset << 4 | digit
-            position += 1
-        }
-        guard position == stemEnd else { return nil }
-        let offsetWidth = stemEnd - offsetStart
-        switch separator {
-        case UInt8(ascii: "/") where indexWidth == 16 && offsetWidth == 16:
-            return (index, offset, true)
-        case UInt8(ascii: "_") where (8...16).contains(indexWidth) && (8...16).contains(offsetWidth):
-            return (index, offset, false)
-        default:
-            return nil
-        }
-    }
-
-    @inline(__always)
-    private static func hexDigit(_ byte: UInt8) -> UInt64? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return UInt64(byte &- UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return UInt64(byte &- UInt8(ascii: "a") &+ 10)
-        default: return nil
-        }
+        guard let index = parseIndexDirectoryName(utf8: bytes[..<slash]),
+              let offset = parseGroupedSegmentName(utf8: bytes[bytes.index(after: slash)...])
+        else { return nil }
+        return (index, offset, true)
     }
 }

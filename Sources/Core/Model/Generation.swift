@@ -43,9 +43,22 @@ public enum Hex {
 
     /// Parses lowercase hex of exactly `width` digits (or any of `widths`).
     public static func parse(_ text: Substring, widths: ClosedRange<Int>) -> UInt64? {
-        guard widths.contains(text.utf8.count),
-              text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
-        else { return nil }
-        return UInt64(text, radix: 16)
+        parse(utf8: text.utf8, widths: widths)
+    }
+
+    /// The same over UTF-8 bytes, so key parsers can cut names by byte offsets. One pass: every
+    /// restore and every resumed sync parse a whole generation's WAL keys.
+    public static func parse(utf8 bytes: Substring.UTF8View, widths: ClosedRange<Int>) -> UInt64? {
+        precondition(widths.upperBound <= 16, "more than 16 hex digits do not fit a UInt64")
+        guard widths.contains(bytes.count) else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt64(byte &- UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt64(byte &- UInt8(ascii: "a") &+ 10)
+            default: return nil
+            }
+        }
+        return value
     }
 }
