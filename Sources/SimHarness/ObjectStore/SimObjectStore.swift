@@ -201,11 +201,9 @@ public actor SimObjectStore {
                 entry = String(key[...cut])
                 isPrefix = true
             }
-            if entry == lastEntry || startAfter.map({ entry <= $0 }) == true {
-                // A folder already listed or passed: its keys are one run, skip them all.
-                position = isPrefix ? firstIndex { $0 >= entry && !$0.hasPrefix(entry) } : position + 1
-                continue
-            }
+            // A folder's keys are one run: whether it is listed or skipped, go past all of them.
+            position = isPrefix ? firstIndex { $0 >= entry && !$0.hasPrefix(entry) } : position + 1
+            if entry == lastEntry || startAfter.map({ entry <= $0 }) == true { continue }
             if entries == limit {
                 result.nextStartAfter = lastEntry
                 break
@@ -213,7 +211,6 @@ public actor SimObjectStore {
             lastEntry = entry
             entries += 1
             if isPrefix { result.commonPrefixes.append(entry) } else { result.objects.append(info(key)!) }
-            position = isPrefix ? firstIndex { $0 >= entry && !$0.hasPrefix(entry) } : position + 1
         }
         return result
     }

@@ -69,7 +69,7 @@ extension SimWorld {
     /// The app's second connection, opened in the current app process.
     private func auxiliary() async throws -> any SQLiteConnection {
         if let appAuxiliary { return appAuxiliary }
-        let connection = try await app.open(Self.databasePath, busyTimeoutMilliseconds: 100)
+        let connection = try await app.open(Self.databasePath)
         appAuxiliary = connection
         return connection
     }

@@ -15,7 +15,9 @@ final class AppWorkload: @unchecked Sendable {
 
     /// The app connection's settings. A tiny page cache (32 KiB, whatever the page size) makes
     /// large transactions spill uncommitted frames into the WAL.
-    static let settings = "PRAGMA cache_size = -32; PRAGMA synchronous = NORMAL"
+    private var settings: String {
+        "PRAGMA cache_size = -32; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = \(mix.autocheckpoint)"
+    }
 
     private let node: SimNode
     private let path: String
@@ -44,11 +46,11 @@ final class AppWorkload: @unchecked Sendable {
 
     /// Creates the database in WAL mode with the schema: commit 0.
     func setUp() async throws {
-        let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
+        let connection = try await node.open(path)
         self.connection = connection
         try await connection.execute("PRAGMA page_size = \(mix.pageSize)")
         _ = try await connection.query("PRAGMA journal_mode = wal")
-        try await connection.execute(Self.settings + "; PRAGMA wal_autocheckpoint = \(mix.autocheckpoint)")
+        try await connection.execute(settings)
         try await connection.execute("BEGIN; " + Self.schema + " COMMIT")
         log.record(commit: 0, digest: digest)
     }
@@ -207,9 +209,9 @@ final class AppWorkload: @unchecked Sendable {
     /// checked is the state of the commit `state.commit`. Ids were inserted in ascending order,
     /// so reading them by id restores the model's insertion order.
     func reopen(expecting state: DatabaseState) async throws {
-        let connection = try await node.open(path, busyTimeoutMilliseconds: 5000)
+        let connection = try await node.open(path)
         self.connection = connection
-        try await connection.execute(Self.settings + "; PRAGMA wal_autocheckpoint = \(mix.autocheckpoint)")
+        try await connection.execute(settings)
         rows = [:]
         ids = []
         idIndex = [:]

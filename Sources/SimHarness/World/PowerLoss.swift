@@ -160,7 +160,7 @@ extension SimWorld {
         retiredNodes.append(app)
         app = try SimNode(disk: app.disk, name: "app-\(appRestarts + 1)", scheduler: scheduler)
         appAuxiliary = nil
-        let connection = try await app.open(Self.databasePath, busyTimeoutMilliseconds: 5000)
+        let connection = try await app.open(Self.databasePath)
         let state: DatabaseState
         do {
             let integrity = try await connection.query("PRAGMA integrity_check").first?.first?.textValue

@@ -22,9 +22,9 @@ public final class SimNode: @unchecked Sendable {
         self.disk = disk
         process = disk.startProcess(named: name)
         let wallClock = SimWallClock(scheduler: scheduler)
-        // xSleep cannot suspend a simulated task (it runs inside one synchronous job), so a busy
-        // wait costs no simulated time: SQLite's busy handler gives up after its fixed schedule
-        // of sleeps and the caller sees SQLITE_BUSY, which it must handle by sleeping on the SimClock.
+        // xSleep cannot suspend a simulated task (it runs inside one synchronous job), so it
+        // passes no simulated time; SQLite's own short waits (inside a WAL read's retries) are
+        // instant, and connections have no busy handler (`SimSQLiteOpener`).
         vfs = SimVFS(disk: disk, process: process, random: scheduler.randomSource("vfs-\(name)"),
                      wallClock: { wallClock.now() })
         try vfs.register(asDefault: asDefault)
@@ -34,8 +34,9 @@ public final class SimNode: @unchecked Sendable {
                                           randomStream: "env-\(name)", wallClock: wallClock, logger: logger)
     }
 
-    public func open(_ path: String, busyTimeoutMilliseconds: Int32 = 0) async throws -> any SQLiteConnection {
-        try await opener.open(path, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds))
+    /// Opens (creating) `path` in this process, without a busy handler (see `SimSQLiteOpener`).
+    public func open(_ path: String) async throws -> any SQLiteConnection {
+        try await opener.open(path, options: SQLiteOpenOptions(create: true))
     }
 
     public func shutdown() {

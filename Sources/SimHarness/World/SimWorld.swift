@@ -259,7 +259,7 @@ final class SimWorld: @unchecked Sendable {
     }
 
     /// The restores a probe can run.
-    enum ProbeKind: CaseIterable {
+    enum ProbeKind {
         /// Exactly at the last reported position (invariant 1).
         case exact
         /// To latest (invariants 1 and 2, and that the replica never goes back).

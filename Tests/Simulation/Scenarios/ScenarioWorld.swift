@@ -72,7 +72,7 @@ final class ScenarioApp: @unchecked Sendable {
     }
 
     func open() async throws {
-        let connection = try await node.open(path, busyTimeoutMilliseconds: 1000)
+        let connection = try await node.open(path)
         try await connection.execute("PRAGMA cache_size = 8; " + settings)
         self.connection = connection
     }
