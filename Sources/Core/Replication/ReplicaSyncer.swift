@@ -32,6 +32,9 @@ public actor ReplicaSyncer {
     private var lastRetention: Timestamp?
     /// Our lease on the replica location, for clients that support leasing.
     private var lease: Lease?
+    /// Counts writes that moved the replica forward (WAL segments and snapshots), so a caller
+    /// can tell an attempt that failed part-way from one that got nowhere (`SyncBackoff`).
+    public private(set) var progress: UInt64 = 0
 
     public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
                 observer: ReplicationObserver? = nil) {
@@ -197,6 +200,7 @@ public actor ReplicaSyncer {
                 try await uploadSegment(from: current, to: extent.size)
                 current.offset = UInt64(extent.size)
                 position = current
+                progress += 1
                 if restorableGeneration == current.generation { observer?(client.location, current) }
             } else if extent.isFinal {
                 if let target, current.index >= target.index, current.generation == target.generation { return }
@@ -248,6 +252,7 @@ public actor ReplicaSyncer {
                 readSize: options.chunkSize)
             let info = try await client.writeSnapshot(generation: lease.generation, index: lease.index, data: data)
             await database.endSnapshot()
+            progress += 1
             lastSnapshotTime = info.createdAt
             snapshotTimeKnown = true
             if restorableGeneration != lease.generation {

@@ -104,6 +104,7 @@ public final class Replicator: Sendable {
     private static func replicate(_ syncer: ReplicaSyncer, options: ReplicationOptions, environment: Environment) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
+            let progressBefore = await syncer.progress
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
@@ -116,18 +117,15 @@ public final class Replicator: Sendable {
                 environment.logger.critical("\(error)")
                 return error
             } catch {
-                failures += 1
+                let madeProgress = await syncer.progress != progressBefore
+                failures = SyncBackoff.failures(afterFailedAttempt: failures, madeProgress: madeProgress)
                 environment.logger.error("replica sync failed", metadata: [
                     "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])
             }
-            // Back off after repeated failures, with jitter, up to a minute.
             var delay = options.syncInterval
             if failures > 1 {
-                let exponent = min(failures - 1, 6)
-                let base = options.syncInterval * (1 << exponent)
-                let capped = min(base, .seconds(60))
                 let jitter = Double(environment.random.next() % 1000) / 1000.0
-                delay = capped * (0.5 + jitter / 2)
+                delay = SyncBackoff.delay(failures: failures, syncInterval: options.syncInterval, jitter: jitter)
             }
             do { try await environment.clock.sleep(for: delay) } catch { return nil }
         }

@@ -18,7 +18,15 @@ struct RegressionReportBeforeSnapshotTests {
             try await app.create()
             for _ in 0..<3 { try await app.commit(inserts: 2) }
 
-            let client = SnapshotFailingClient(base: world.client)
+            let client = InterceptingReplicaClient(base: world.client)
+            var failsSnapshots = true
+            var failedSnapshots = 0
+            // A store that rejects the large PUT and takes the small ones.
+            client.beforeSnapshotWrite = { generation, index in
+                guard failsSnapshots else { return }
+                failedSnapshots += 1
+                throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)")
+            }
             let node = try world.startNode("replicator")
             var reported: [Position] = []
             let replicator = Replicator(databasePath: ScenarioWorld.databasePath, replicas: [client],
@@ -37,10 +45,10 @@ struct RegressionReportBeforeSnapshotTests {
             #expect(generations.count == 1)
             let segments = try await world.client.walSegments(in: generations[0])
             #expect(!segments.isEmpty, "the replicator should have uploaded WAL while its snapshots failed")
-            #expect(client.failedSnapshots > 0)
+            #expect(failedSnapshots > 0)
             #expect(reported.isEmpty, "positions reported replicated with no snapshot on the replica: \(reported)")
 
-            client.failsSnapshots = false
+            failsSnapshots = false
             try await world.sleep(.seconds(5))
             let last = try #require(reported.last, "nothing reported once snapshots went through")
             // The snapshot was taken in a later WAL index than the early segments, so an exact
@@ -51,37 +59,4 @@ struct RegressionReportBeforeSnapshotTests {
             _ = await process.stop()
         }
     }
-}
-
-/// The world's replica client, with snapshot uploads failing while `failsSnapshots` is set (a
-/// store that rejects the large PUT but takes the small ones).
-private final class SnapshotFailingClient: ReplicaClient, @unchecked Sendable {
-    let base: SimReplicaClient
-    var failsSnapshots = true
-    private(set) var failedSnapshots = 0
-
-    init(base: SimReplicaClient) { self.base = base }
-
-    var kind: String { base.kind }
-    var location: String { base.location }
-    func generations() async throws -> [Generation] { try await base.generations() }
-    func snapshots(in generation: Generation) async throws -> [SnapshotInfo] { try await base.snapshots(in: generation) }
-    func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] { try await base.walSegments(in: generation) }
-    func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        if failsSnapshots {
-            failedSnapshots += 1
-            throw SimObjectStoreError.unavailable(operation: "PUT", key: "snapshot \(generation)/\(index)", status: 500, reason: "injected by the test")
-        }
-        return try await base.writeSnapshot(generation: generation, index: index, data: data)
-    }
-    func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
-        try await base.writeWALSegment(at: position, data: data)
-    }
-    func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        try await base.openSnapshot(generation: generation, index: index)
-    }
-    func openWALSegment(at position: Position) async throws -> any ByteSource { try await base.openWALSegment(at: position) }
-    func deleteSnapshot(generation: Generation, index: UInt64) async throws { try await base.deleteSnapshot(generation: generation, index: index) }
-    func deleteWALSegments(_ positions: [Position]) async throws { try await base.deleteWALSegments(positions) }
-    func deleteGeneration(_ generation: Generation) async throws { try await base.deleteGeneration(generation) }
 }

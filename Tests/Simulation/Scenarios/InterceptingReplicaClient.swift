@@ -1,0 +1,39 @@
+import Core
+import SimHarness
+
+/// The world's replica client with a hook before each upload, so a scenario can fail snapshot
+/// or WAL writes on purpose (a hook that throws stops the write before it reaches the store).
+/// Everything else goes straight to the world's store.
+final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
+    let base: SimReplicaClient
+    var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
+    var beforeWALWrite: (_ position: Position) throws -> Void = { _ in }
+
+    init(base: SimReplicaClient) { self.base = base }
+
+    /// The error a hook throws for an upload the store "refuses".
+    static func refusal(_ what: String) -> SimObjectStoreError {
+        .unavailable(operation: "PUT", key: what, status: 503, reason: "injected by the test")
+    }
+
+    var kind: String { base.kind }
+    var location: String { base.location }
+    func generations() async throws -> [Generation] { try await base.generations() }
+    func snapshots(in generation: Generation) async throws -> [SnapshotInfo] { try await base.snapshots(in: generation) }
+    func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] { try await base.walSegments(in: generation) }
+    func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
+        try beforeSnapshotWrite(generation, index)
+        return try await base.writeSnapshot(generation: generation, index: index, data: data)
+    }
+    func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
+        try beforeWALWrite(position)
+        return try await base.writeWALSegment(at: position, data: data)
+    }
+    func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
+        try await base.openSnapshot(generation: generation, index: index)
+    }
+    func openWALSegment(at position: Position) async throws -> any ByteSource { try await base.openWALSegment(at: position) }
+    func deleteSnapshot(generation: Generation, index: UInt64) async throws { try await base.deleteSnapshot(generation: generation, index: index) }
+    func deleteWALSegments(_ positions: [Position]) async throws { try await base.deleteWALSegments(positions) }
+    func deleteGeneration(_ generation: Generation) async throws { try await base.deleteGeneration(generation) }
+}

@@ -1,0 +1,61 @@
+import Core
+import SimHarness
+import Testing
+
+/// Regression (found reading `sluice sim` default seed 37, fifth session): with a few per cent of
+/// store errors, every sync attempt that had a backlog of several WAL indexes to upload got part
+/// of the way and then met an error. Each such attempt counted as one more failure in a row, so
+/// the retry delay grew to its one-minute cap although every attempt moved the replica forward;
+/// the replica fell a minute or more behind and no scheduled snapshot was taken in the whole run.
+/// Here a store outage leaves a backlog, then every third WAL upload fails: the replica must
+/// catch up at the sync interval's pace, not at one attempt a minute.
+@Suite("Regression: a sync that fails part-way after progress does not back off", .serialized)
+struct RegressionBackoffAfterProgressTests {
+    @Test("after an outage, a store that fails every third upload still lets the replica catch up within seconds")
+    func catchesUpThroughIntermittentErrors() async throws {
+        try await runScenario(seed: 37) { world in
+            let app = world.app
+            try await app.create()
+            try await app.commit(inserts: 2)
+
+            let client = InterceptingReplicaClient(base: world.client)
+            var outage = false
+            var failsEveryThird = false
+            var writes = 0
+            var failedWrites = 0
+            client.beforeWALWrite = { position in
+                writes += 1
+                if failsEveryThird, writes % 3 == 0 { failedWrites += 1 } else if !outage { return }
+                throw InterceptingReplicaClient.refusal("wal \(position)")
+            }
+            let node = try world.startNode("replicator")
+            let replicator = Replicator(databasePath: ScenarioWorld.databasePath, replicas: [client],
+                                        options: ScenarioWorld.options(), environment: node.environment)
+            let process = ReplicatorProcess(node: node, replicator: replicator)
+            process.start(spawner: world.scheduler.spawner)
+            try await world.sleep(.seconds(3))
+
+            // An outage while the app writes: with checkpoints every 8 pages, the backlog spans
+            // many WAL indexes, one upload each.
+            outage = true
+            for _ in 0..<40 {
+                try await app.commit(inserts: 3)
+                try await world.sleep(.milliseconds(500))
+            }
+            let backlogStart = try await world.client.walSegments(in: try #require(try await world.client.generations().last)).count
+
+            outage = false
+            failsEveryThird = true
+            try await world.sleep(.seconds(45))
+            let generation = try #require(try await world.client.generations().last)
+            let segments = try await world.client.walSegments(in: generation)
+            #expect(failedWrites > 2, "the store should have failed some uploads after the outage")
+            #expect(segments.count > backlogStart + 10, "the backlog should have spanned many WAL indexes")
+            // 45 s after the outage, at most one minute-long backoff would have let a handful of
+            // attempts through, each uploading two segments.
+            let state = try await world.restore(.latest)
+            #expect(state.commit == app.lastCommit, "45 s after the outage the replica restores commit \(state.commit) of \(app.lastCommit)")
+            _ = await process.stop()
+        }
+    }
+}
