@@ -24,6 +24,8 @@ public actor ReplicaSyncer {
     /// Everything before this position is on the replica; nil means "unknown, ask the replica".
     public private(set) var position: Position?
     private var lastSnapshotTime: Timestamp?
+    /// The shadow's end when this syncer's last snapshot began.
+    private var lastSnapshotSource: Position?
     private var snapshotTimeKnown = false
     /// A generation known to have a snapshot on this replica. WAL uploaded for a generation
     /// without one restores nothing yet (a restore to latest falls back to an older generation),
@@ -234,6 +236,7 @@ public actor ReplicaSyncer {
     /// combine this snapshot with less WAL than it needs.
     public func snapshot() async throws {
         guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
+        let source = await database.position
         guard let lease = try await database.beginSnapshot() else { return }
         do {
             // The WAL the file may already contain must be on the replica first; without a known
@@ -254,6 +257,7 @@ public actor ReplicaSyncer {
             await database.endSnapshot()
             progress += 1
             lastSnapshotTime = info.createdAt
+            lastSnapshotSource = source
             snapshotTimeKnown = true
             if restorableGeneration != lease.generation {
                 // The generation's first snapshot: what was uploaded before it is now restorable
@@ -269,7 +273,10 @@ public actor ReplicaSyncer {
         }
     }
 
-    /// Takes a snapshot when `snapshotInterval` has passed since the replica's latest one.
+    /// Takes a snapshot when `snapshotInterval` has passed since the replica's latest one and
+    /// something was committed since this syncer's last snapshot began. An idle database is not
+    /// uploaded whole again every interval: its last snapshot, with the WAL after it, restores the
+    /// same states, and retention asks for a snapshot of its own when its window needs one.
     public func snapshotIfDue() async throws {
         guard options.snapshotInterval != nil else { return }
         if !snapshotTimeKnown, let generation = position?.generation {
@@ -280,6 +287,7 @@ public actor ReplicaSyncer {
         let now = environment.wallClock.now()
         guard let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: options.snapshotInterval, now: now),
               due <= now else { return }
+        if let last = lastSnapshotSource, await database.position == last { return }
         try await snapshot()
     }
 

@@ -1,0 +1,54 @@
+import Core
+import SimHarness
+import Testing
+
+/// Scheduled snapshots of a database nothing has written to since the last one would upload the
+/// same file again every interval; the last snapshot, with no WAL after it, restores the same
+/// state. The replicator skips them and takes the next one once something was committed.
+@Suite("Scheduled snapshots skip an unchanged database", .serialized)
+struct IdleDatabaseSnapshotTests {
+    @Test("an idle database gets no new scheduled snapshot; the first commit after it brings the next one")
+    func idleDatabaseIsNotSnapshottedAgain() async throws {
+        try await runScenario(seed: 5) { world in
+            let app = world.app
+            try await app.create()
+            try await app.commit(inserts: 2)
+            var options = ScenarioWorld.options()
+            options.snapshotInterval = .seconds(5)
+            // Snapshots are counted as uploads: one of an unchanged index replaces the object.
+            let client = InterceptingReplicaClient(base: world.client)
+            var uploads = 0
+            client.beforeSnapshotWrite = { _, _ in uploads += 1 }
+            let node = try world.startNode("replicator")
+            let process = ReplicatorProcess(node: node, replicator: Replicator(
+                databasePath: ScenarioWorld.databasePath, replicas: [client], options: options, environment: node.environment))
+            process.start(spawner: world.scheduler.spawner)
+            try await world.sleep(.seconds(3))
+
+            // Writes for a while: snapshots every 5 s.
+            for _ in 0..<20 {
+                try await app.commit()
+                try await world.sleep(.seconds(1))
+            }
+            let busy = uploads
+            #expect(busy >= 4, "a database written to should be snapshotted every 5 s: \(busy) snapshots")
+
+            // The last commits are in no snapshot yet: the next interval brings one. After that,
+            // a minute idle is twelve intervals with no new snapshot.
+            try await world.sleep(.seconds(10))
+            let settled = uploads
+            #expect(settled == busy + 1, "the commits after the last snapshot should bring one more: \(settled - busy)")
+            try await world.sleep(.seconds(60))
+            let idle = uploads
+            #expect(idle == settled, "an unchanged database was snapshotted again: \(settled) snapshots before the idle minute, \(idle) after")
+
+            // One commit: the overdue snapshot follows at the next sync.
+            try await app.commit()
+            try await world.sleep(.seconds(3))
+            #expect(uploads == idle + 1, "the commit after the idle minute should bring one snapshot: \(uploads - idle)")
+            let state = try await world.restore(.latest)
+            #expect(state.commit == app.lastCommit)
+            _ = await process.stop()
+        }
+    }
+}
