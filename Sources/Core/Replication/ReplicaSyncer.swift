@@ -199,8 +199,7 @@ public actor ReplicaSyncer {
                 throw ReplicaSyncError.shadowMissing(position: current)
             }
             if Int64(current.offset) < extent.size {
-                try await uploadSegment(from: current, to: extent.size)
-                current.offset = UInt64(extent.size)
+                current.offset = UInt64(try await uploadSegment(from: current, to: extent.size))
                 position = current
                 progress += 1
                 if restorableGeneration == current.generation { observer?(client.location, current) }
@@ -213,12 +212,30 @@ public actor ReplicaSyncer {
         }
     }
 
-    private func uploadSegment(from start: Position, to end: Int64) async throws {
+    /// Uploads shadow bytes from `start` towards `end` as one segment and returns where it ended:
+    /// at `end`, or, for a backlog longer than `maxSegmentSize`, at the first commit boundary past
+    /// that size (`CommitBoundedSource`).
+    private func uploadSegment(from start: Position, to end: Int64) async throws -> Int64 {
         let path = database.state.shadowPath(start.generation, index: start.index)
         let handle = try await environment.fileSystem.open(path, mode: .readOnly)
-        let source = LZ4CompressingSource(
-            FileRangeSource(handle: handle, from: Int64(start.offset), to: end, closesHandle: true),
-            readSize: options.chunkSize)
+        var bounded: CommitBoundedSource?
+        let source: LZ4CompressingSource
+        do {
+            var range: any ByteSource = FileRangeSource(handle: handle, from: Int64(start.offset), to: end, closesHandle: true)
+            if end - Int64(start.offset) > Int64(options.maxSegmentSize) {
+                guard let header = WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) else {
+                    throw ReplicationError.shadowCorrupt(path: path, reason: "missing or invalid WAL header")
+                }
+                let cutter = CommitBoundedSource(range, pageSize: header.pageSize, startsWithHeader: start.offset == 0,
+                                                 limit: Int64(options.maxSegmentSize))
+                bounded = cutter
+                range = cutter
+            }
+            source = LZ4CompressingSource(range, readSize: options.chunkSize)
+        } catch {
+            try? await handle.close()
+            throw error
+        }
         do {
             try await client.writeWALSegment(at: start, data: source)
             await source.close()
@@ -226,7 +243,9 @@ public actor ReplicaSyncer {
             await source.close()
             throw error
         }
-        logger.trace("uploaded WAL segment", metadata: ["position": "\(start)", "end": "\(end)"])
+        let segmentEnd = bounded.map { Int64(start.offset) + $0.emitted } ?? end
+        logger.trace("uploaded WAL segment", metadata: ["position": "\(start)", "end": "\(segmentEnd)"])
+        return segmentEnd
     }
 
     // MARK: - Snapshots

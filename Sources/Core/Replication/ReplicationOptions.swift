@@ -22,6 +22,9 @@ public struct ReplicationOptions: Sendable, Equatable {
     public var layout: ReplicaLayout = .grouped
     /// Bytes of WAL frames copied or uploaded per chunk; bounds the replicator's memory.
     public var chunkSize: Int = 256 << 10
+    /// A WAL backlog longer than this goes up as several segments, each ending after a commit,
+    /// so an upload that fails part-way loses at most one segment's work.
+    public var maxSegmentSize: Int = 16 << 20
     /// How long a replica lease lasts without renewal; renewed every third of it. A crashed
     /// replicator blocks its successor for at most this long.
     public var leaseDuration: Duration = .seconds(30)

@@ -98,6 +98,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         // Drawn last, so adding it left every earlier draw of a seed as it was.
         parameters.workload.pageSize = pick([1024, 2048, 4096])
         parameters.workload.autocheckpoint = pick([0, 0, 1000])
+        // Small caps split every backlog into many segments (and every restore reads them back).
+        parameters.replication.maxSegmentSize = pick([64 << 10, 1 << 20, 16 << 20])
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
         return parameters
     }
@@ -114,7 +116,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             + " replicator[monitor=\(ms(o.monitorInterval)) sync=\(ms(o.syncInterval)) minPages=\(p.minimumPages)"
             + " idle=\(p.idleInterval.map(ms) ?? "off") truncatePages=\(p.truncatePages.map(String.init) ?? "off")"
             + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
-            + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) layout=\(o.layout)]"
+            + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) maxSegment=\(o.maxSegmentSize) layout=\(o.layout)]"
             + " workload[\(workload)] chaos[\(chaos)]"
     }
 }

@@ -19,10 +19,7 @@ struct IdleDatabaseSnapshotTests {
             let client = InterceptingReplicaClient(base: world.client)
             var uploads = 0
             client.beforeSnapshotWrite = { _, _ in uploads += 1 }
-            let node = try world.startNode("replicator")
-            let process = ReplicatorProcess(node: node, replicator: Replicator(
-                databasePath: ScenarioWorld.databasePath, replicas: [client], options: options, environment: node.environment))
-            process.start(spawner: world.scheduler.spawner)
+            let process = try world.startReplicator("replicator", options: options, client: client)
             try await world.sleep(.seconds(3))
 
             // Writes for a while: snapshots every 5 s.

@@ -8,6 +8,8 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     let base: SimReplicaClient
     var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
     var beforeWALWrite: (_ position: Position) throws -> Void = { _ in }
+    /// A connection that breaks during any WAL upload larger than this (compressed bytes).
+    var walUploadBreaksAfter: Int?
 
     init(base: SimReplicaClient) { self.base = base }
 
@@ -27,7 +29,10 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     }
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
         try beforeWALWrite(position)
-        return try await base.writeWALSegment(at: position, data: data)
+        guard let limit = walUploadBreaksAfter else { return try await base.writeWALSegment(at: position, data: data) }
+        let bytes = try await data.readToEnd()
+        if bytes.count > limit { throw Self.refusal("wal \(position): connection reset after \(limit) bytes") }
+        return try await base.writeWALSegment(at: position, data: BytesSource(bytes))
     }
     func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
         try await base.openSnapshot(generation: generation, index: index)

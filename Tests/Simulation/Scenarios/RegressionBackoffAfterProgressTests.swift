@@ -28,11 +28,7 @@ struct RegressionBackoffAfterProgressTests {
                 if failsEveryThird, writes % 3 == 0 { failedWrites += 1 } else if !outage { return }
                 throw InterceptingReplicaClient.refusal("wal \(position)")
             }
-            let node = try world.startNode("replicator")
-            let replicator = Replicator(databasePath: ScenarioWorld.databasePath, replicas: [client],
-                                        options: ScenarioWorld.options(), environment: node.environment)
-            let process = ReplicatorProcess(node: node, replicator: replicator)
-            process.start(spawner: world.scheduler.spawner)
+            let process = try world.startReplicator("replicator", client: client)
             try await world.sleep(.seconds(3))
 
             // An outage while the app writes: with checkpoints every 8 pages, the backlog spans

@@ -27,14 +27,7 @@ struct RegressionReportBeforeSnapshotTests {
                 failedSnapshots += 1
                 throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)")
             }
-            let node = try world.startNode("replicator")
-            var reported: [Position] = []
-            let replicator = Replicator(databasePath: ScenarioWorld.databasePath, replicas: [client],
-                                        options: ScenarioWorld.options(), environment: node.environment) { _, position in
-                reported.append(position)
-            }
-            let process = ReplicatorProcess(node: node, replicator: replicator)
-            process.start(spawner: world.scheduler.spawner)
+            let process = try world.startReplicator("replicator", client: client)
 
             for _ in 0..<10 {
                 try await app.commit(inserts: 2)
@@ -46,11 +39,11 @@ struct RegressionReportBeforeSnapshotTests {
             let segments = try await world.client.walSegments(in: generations[0])
             #expect(!segments.isEmpty, "the replicator should have uploaded WAL while its snapshots failed")
             #expect(failedSnapshots > 0)
-            #expect(reported.isEmpty, "positions reported replicated with no snapshot on the replica: \(reported)")
+            #expect(world.reported.isEmpty, "positions reported replicated with no snapshot on the replica: \(world.reported.map(\.position))")
 
             failsSnapshots = false
             try await world.sleep(.seconds(5))
-            let last = try #require(reported.last, "nothing reported once snapshots went through")
+            let last = try #require(world.reported.last?.position, "nothing reported once snapshots went through")
             // The snapshot was taken in a later WAL index than the early segments, so an exact
             // restore of the last report may be refused (inside the snapshot's index); to latest
             // it must hold everything.

@@ -292,7 +292,7 @@ final class ScenarioWorld: @unchecked Sendable {
     /// A new simulated process (on `disk`, the app machine by default) running the real
     /// `Replicator` against `client` (this world's replica by default).
     func startReplicator(_ name: String, options: ReplicationOptions = ScenarioWorld.options(), disk: SimDisk? = nil,
-                         databasePath: String = ScenarioWorld.databasePath, client: SimReplicaClient? = nil,
+                         databasePath: String = ScenarioWorld.databasePath, client: (any ReplicaClient)? = nil,
                          logLevel: Logger.Level = .info) throws -> ReplicatorProcess {
         let node = try SimNode(disk: disk ?? self.disk, name: name, scheduler: scheduler,
                                logger: SimLogHandler.logger(label: name, logLevel: logLevel))
