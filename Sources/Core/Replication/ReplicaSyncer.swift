@@ -37,6 +37,10 @@ public actor ReplicaSyncer {
     /// Counts writes that moved the replica forward (WAL segments and snapshots), so a caller
     /// can tell an attempt that failed part-way from one that got nowhere (`SyncBackoff`).
     public private(set) var progress: UInt64 = 0
+    /// Counts WAL segment uploads the store refused. An attempt that moved `progress` and then
+    /// failed here was cut short by the store mid-backlog; one that failed elsewhere (a snapshot,
+    /// retention) was not.
+    public private(set) var walUploadFailures: UInt64 = 0
 
     public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
                 observer: ReplicationObserver? = nil) {
@@ -213,8 +217,8 @@ public actor ReplicaSyncer {
     }
 
     /// Uploads shadow bytes from `start` towards `end` as one segment and returns where it ended:
-    /// at `end`, or, for a backlog longer than `maxSegmentSize`, at the first commit boundary past
-    /// that size (`CommitBoundedSource`).
+    /// at `end`, or, for a backlog longer than `maxSegmentSize`, at the first commit boundary at
+    /// or past that size (`CommitBoundedSource`).
     private func uploadSegment(from start: Position, to end: Int64) async throws -> Int64 {
         let path = database.state.shadowPath(start.generation, index: start.index)
         let handle = try await environment.fileSystem.open(path, mode: .readOnly)
@@ -226,10 +230,15 @@ public actor ReplicaSyncer {
                 guard let header = WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) else {
                     throw ReplicationError.shadowCorrupt(path: path, reason: "missing or invalid WAL header")
                 }
-                let cutter = CommitBoundedSource(range, pageSize: header.pageSize, startsWithHeader: start.offset == 0,
-                                                 limit: Int64(options.maxSegmentSize))
-                bounded = cutter
-                range = cutter
+                // The cutter reads frames from the start, so it needs a start on a frame boundary;
+                // every position Sluice makes is one, and from any other the range goes up whole.
+                let frames = Int64(start.offset) - Int64(WALFormat.headerSize)
+                if start.offset == 0 || (frames >= 0 && frames % Int64(header.frameSize) == 0) {
+                    let cutter = CommitBoundedSource(range, pageSize: header.pageSize, startsWithHeader: start.offset == 0,
+                                                     limit: Int64(options.maxSegmentSize))
+                    bounded = cutter
+                    range = cutter
+                }
             }
             source = LZ4CompressingSource(range, readSize: options.chunkSize)
         } catch {
@@ -241,6 +250,7 @@ public actor ReplicaSyncer {
             await source.close()
         } catch {
             await source.close()
+            walUploadFailures += 1
             throw error
         }
         let segmentEnd = bounded.map { Int64(start.offset) + $0.emitted } ?? end

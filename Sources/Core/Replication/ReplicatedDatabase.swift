@@ -374,11 +374,43 @@ public actor ReplicatedDatabase {
     @discardableResult
     public func sync() async throws -> SyncResult {
         let before = position
-        try await syncShadow()
+        try await syncShadowRetrying()
         try await checkpointIfNeeded()
         let after = position
         return SyncResult(advanced: before != after, position: after)
     }
+
+    /// Copies into the shadow, retrying a failed pass at once while the retries keep copying (up
+    /// to `quickRetryLimit`, until `fruitlessRetryLimit` in a row copy nothing). A pass keeps what
+    /// it copied, and the run of retries ends with one that gets through, so the caller can then
+    /// checkpoint. Waiting a whole monitor interval after each error let intermittent I/O errors
+    /// hold the shadow behind a WAL that grew faster than one pass per interval copied, and that
+    /// the read lock kept from restarting (found by sluice sim, default seed 997: one error in a
+    /// hundred I/O calls left 100 MB behind, and every application checkpoint sorted all of it).
+    /// Only the copy is retried: errors of a checkpoint or a clean-up wait for the next interval.
+    private func syncShadowRetrying() async throws {
+        var retries = 0
+        var fruitless = 0
+        while true {
+            let start = position
+            do {
+                try await syncShadow()
+                return
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                fruitless = position == start ? fruitless + 1 : 0
+                guard retries < Self.quickRetryLimit, fruitless < Self.fruitlessRetryLimit, !Task.isCancelled else { throw error }
+                retries += 1
+                logger.debug("shadow pass failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
+            }
+        }
+    }
+
+    /// Failed shadow passes retried without waiting, per sync.
+    static let quickRetryLimit = 64
+    /// Failed passes in a row that copied nothing, after which the error goes to the caller.
+    static let fruitlessRetryLimit = 3
 
     private func syncShadow() async throws {
         guard generation != nil else {

@@ -85,11 +85,7 @@ public final class Replicator: Sendable {
 
     private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], options: ReplicationOptions,
                                 environment: Environment) async {
-        // Failed passes retried at once in this interval, and how many of the last ones copied nothing.
-        var quickRetries = 0
-        var fruitless = 0
         while !Task.isCancelled {
-            let before = await database.position
             do {
                 try await database.sync()
                 var uploaded: [Position?] = []
@@ -99,35 +95,17 @@ public final class Replicator: Sendable {
                 return
             } catch {
                 environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
-                // A failed pass is retried at once while retries keep copying: a pass keeps what
-                // it copied, and the retries end with one that gets through, which may then
-                // checkpoint. Waiting a whole interval after each error let intermittent I/O
-                // errors hold the shadow behind a WAL that grew faster than one pass per interval
-                // copied, and that the read lock kept from restarting (found by sluice sim,
-                // default seed 997: one error in a hundred I/O calls left 100 MB behind, and
-                // every application checkpoint sorted all of it).
-                fruitless = await database.position == before ? fruitless + 1 : 0
-                if quickRetries < Self.quickRetryLimit, fruitless < Self.fruitlessRetryLimit {
-                    quickRetries += 1
-                    continue
-                }
             }
-            quickRetries = 0
-            fruitless = 0
             do { try await environment.clock.sleep(for: options.monitorInterval) } catch { return }
         }
     }
-
-    /// Failed passes retried without waiting, per monitor interval.
-    static let quickRetryLimit = 64
-    /// Failed passes in a row that copied nothing, after which the monitor waits its interval.
-    static let fruitlessRetryLimit = 3
 
     /// Returns the error that ended it, if replication of this replica must stop (lost lease).
     private static func replicate(_ syncer: ReplicaSyncer, options: ReplicationOptions, environment: Environment) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
             let progressBefore = await syncer.progress
+            let uploadFailuresBefore = await syncer.walUploadFailures
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
@@ -140,7 +118,12 @@ public final class Replicator: Sendable {
                 environment.logger.critical("\(error)")
                 return error
             } catch {
-                let madeProgress = await syncer.progress != progressBefore
+                // Only a WAL upload the store cut short after others went through counts as
+                // progress: a snapshot or retention that keeps failing while the app keeps
+                // committing (so every attempt uploads a little WAL first) must still back off.
+                let progressAfter = await syncer.progress
+                let uploadFailuresAfter = await syncer.walUploadFailures
+                let madeProgress = progressAfter != progressBefore && uploadFailuresAfter != uploadFailuresBefore
                 failures = SyncBackoff.failures(afterFailedAttempt: failures, madeProgress: madeProgress)
                 environment.logger.error("replica sync failed", metadata: [
                     "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])

@@ -54,4 +54,41 @@ struct RegressionBackoffAfterProgressTests {
             _ = await process.stop()
         }
     }
+
+    @Test("a scheduled snapshot that keeps failing while the app commits still backs off")
+    func failingSnapshotBacksOff() async throws {
+        try await runScenario(seed: 38) { world in
+            let app = world.app
+            try await app.create()
+            try await app.commit(inserts: 2)
+
+            // The generation's first snapshot lands; every later one is refused.
+            let client = InterceptingReplicaClient(base: world.client)
+            var snapshots = 0
+            var refusing = true
+            client.beforeSnapshotWrite = { generation, index in
+                snapshots += 1
+                if snapshots > 1, refusing { throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)") }
+            }
+            var options = ScenarioWorld.options()
+            options.snapshotInterval = .seconds(5)
+            let process = try world.startReplicator("replicator", options: options, client: client)
+            // Every attempt uploads the app's newest commits before its snapshot fails: that
+            // upload must not count as progress that resets the backoff.
+            for _ in 0..<120 {
+                try await app.commit()
+                try await world.sleep(.milliseconds(500))
+            }
+            let refused = snapshots - 1
+            #expect(refused > 2, "the scheduled snapshots should have been tried: \(refused)")
+            // Backing off (1, 2, 4, ... up to 60 s) allows about eight attempts in a minute; one
+            // per sync interval would be about fifty-five.
+            #expect(refused < 15, "a failing snapshot was retried \(refused) times in 60 s")
+            // Once the store takes snapshots again, the replica catches up within one backoff.
+            refusing = false
+            try await world.sleep(.seconds(70))
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+            _ = await process.stop()
+        }
+    }
 }
