@@ -232,8 +232,8 @@ public actor ReplicaSyncer {
                 }
                 // The cutter reads frames from the start, so it needs a start on a frame boundary;
                 // every position Sluice makes is one, and from any other the range goes up whole.
-                let frames = Int64(start.offset) - Int64(WALFormat.headerSize)
-                if start.offset == 0 || (frames >= 0 && frames % Int64(header.frameSize) == 0) {
+                let offset = Int64(start.offset)
+                if offset == 0 || WALFormat.alignToFrame(offset, pageSize: header.pageSize) == offset {
                     let cutter = CommitBoundedSource(range, pageSize: header.pageSize, startsWithHeader: start.offset == 0,
                                                      limit: Int64(options.maxSegmentSize))
                     bounded = cutter

@@ -1,8 +1,9 @@
 /// How long a replica's loop waits before its next attempt, after a run of failed ones.
 ///
 /// The count that drives the backoff is of attempts in a row that failed *without moving the
-/// replica forward*. An attempt that uploaded a segment or wrote a snapshot before it failed is
-/// progress: the store answers, just not every time. Counting it as one more failure grew the
+/// replica forward*. An attempt whose WAL upload the store cut short after earlier uploads went
+/// through is progress: the store answers, just not every time. (A snapshot or retention that
+/// fails after WAL went up is not: it keeps failing however much WAL each attempt uploads.) Counting it as one more failure grew the
 /// delay to its one-minute cap under a few per cent of errors, while a backlog of many WAL
 /// indexes needed one request each; every attempt then got part of the way and failed, the
 /// replica fell minutes behind and no scheduled snapshot was ever reached (found by `sluice sim`,
