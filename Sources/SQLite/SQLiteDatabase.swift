@@ -1,6 +1,7 @@
 import CShims
 import CSQLite
 import Core
+import Glibc
 
 /// One SQLite connection over the C API, the production (and simulated) `SQLiteConnection`.
 ///
@@ -270,17 +271,42 @@ extension Substring {
 /// SQL text as the statement cache's key, compared byte for byte as SQLite reads it. Swift's own
 /// `String` equality is Unicode canonical equivalence: `'café'` spelt with a combined é and with
 /// e plus an accent would share one prepared statement, and one of them return the other's rows.
+///
+/// Every `query` looks its text up here, so the key is cheap: equality is one `memcmp` of the
+/// UTF-8 bytes, and the hash takes only the length and the first and last eight bytes (the
+/// cache holds at most `statementCacheLimit` texts, so a rare collision costs one comparison).
 private struct StatementKey: Hashable {
     let sql: String
-    init(_ sql: String) { self.sql = sql }
+    init(_ sql: String) {
+        var sql = sql
+        // Native strings keep their UTF-8 contiguous already; this only copies a bridged one.
+        sql.makeContiguousUTF8()
+        self.sql = sql
+    }
 
-    static func == (a: StatementKey, b: StatementKey) -> Bool { a.sql.utf8.elementsEqual(b.sql.utf8) }
+    static func == (a: StatementKey, b: StatementKey) -> Bool {
+        a.withBytes { left in
+            b.withBytes { right in
+                left.count == right.count && (left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+            }
+        }
+    }
 
     func hash(into hasher: inout Hasher) {
-        // The same bytes hash the same whichever way the string is stored.
-        if sql.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
-            Array(sql.utf8).withUnsafeBytes { hasher.combine(bytes: $0) }
+        withBytes { bytes in
+            hasher.combine(bytes.count)
+            guard bytes.count >= 8 else {
+                hasher.combine(bytes: bytes)
+                return
+            }
+            hasher.combine(bytes.loadUnaligned(as: UInt64.self))
+            hasher.combine(bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self))
         }
+    }
+
+    private func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var sql = sql
+        return sql.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 }
 

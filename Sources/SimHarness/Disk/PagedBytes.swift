@@ -56,8 +56,14 @@ struct PagedBytes: Equatable {
             let page = position / Self.pageSize
             let inPage = position % Self.pageSize
             let chunk = min(bytes.count - done, Self.pageSize - inPage)
-            pages[page].withUnsafeMutableBytes { target in
-                (target.baseAddress! + inPage).copyMemory(from: bytes.baseAddress! + done, byteCount: chunk)
+            if chunk == Self.pageSize {
+                // A whole page: a fresh buffer from the bytes, instead of first copying the old
+                // page out of a buffer the durable layer (or the zero page) still shares.
+                pages[page] = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[done..<(done + chunk)]))
+            } else {
+                pages[page].withUnsafeMutableBytes { target in
+                    (target.baseAddress! + inPage).copyMemory(from: bytes.baseAddress! + done, byteCount: chunk)
+                }
             }
             done += chunk
         }

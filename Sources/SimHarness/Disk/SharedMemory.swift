@@ -16,7 +16,7 @@ final class SharedMemoryNode {
 
     var regions: [UnsafeMutableRawPointer] = []
     var regionSize = 0
-    var mappings: [Int: Mapping] = [:]
+    var mappings = MappingList()
 
     /// The region `index`, extended (zero-filled) when `extend` is set; nil when it does not exist
     /// and may not be created.
@@ -61,5 +61,33 @@ final class SharedMemoryNode {
     func free() {
         for region in regions { region.deallocate() }
         regions = []
+    }
+}
+
+/// A shared-memory node's mappings by number: a handful at most (one per SQLite connection to
+/// the database), so a linear scan beats hashing on every `xShmLock`.
+struct MappingList: Sequence {
+    private var entries: [(key: Int, value: SharedMemoryNode.Mapping)] = []
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    subscript(id: Int) -> SharedMemoryNode.Mapping? {
+        get {
+            for entry in entries where entry.key == id { return entry.value }
+            return nil
+        }
+        set {
+            let index = entries.firstIndex { $0.key == id }
+            switch (index, newValue) {
+            case (let index?, let value?): entries[index].value = value
+            case (let index?, nil): entries.remove(at: index)
+            case (nil, let value?): entries.append((id, value))
+            case (nil, nil): break
+            }
+        }
+    }
+
+    func makeIterator() -> IndexingIterator<[(key: Int, value: SharedMemoryNode.Mapping)]> {
+        entries.makeIterator()
     }
 }

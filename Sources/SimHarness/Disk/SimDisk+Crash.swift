@@ -28,12 +28,12 @@ extension SimDisk {
         mutex.withLock {
             // Collection is lazy; the draws below must see exactly the nodes still reachable.
             collectGarbage()
-            descriptors = [:]
+            descriptors.removeAll()
             liveProcesses = [:]
             lockTables = [:]
             graveyard.append(contentsOf: sharedMemory.values)
             sharedMemory = [:]
-            mappingOwners = [:]
+            mappingOwners.removeAll()
             brokenOperations = []
             halted = false
             boots += 1

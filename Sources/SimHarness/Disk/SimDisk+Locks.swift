@@ -62,7 +62,7 @@ extension SimDisk {
             let mapping = nextMapping
             nextMapping += 1
             node.mappings[mapping] = SharedMemoryNode.Mapping(process: process.id)
-            mappingOwners[mapping] = node
+            mappingOwners.insert(node, at: mapping)
             return mapping
         }
     }
@@ -100,7 +100,7 @@ extension SimDisk {
     /// the WAL next time). A mapping already dropped by a kill or power loss is ignored.
     public func unmapSharedMemory(_ mapping: Int) {
         mutex.withLock {
-            guard let node = mappingOwners.removeValue(forKey: mapping) else { return }
+            guard let node = mappingOwners.remove(mapping) else { return }
             node.mappings[mapping] = nil
             guard node.mappings.isEmpty else { return }
             if let path = sharedMemory.first(where: { $0.value === node })?.key { sharedMemory[path] = nil }

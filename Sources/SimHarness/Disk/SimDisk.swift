@@ -22,6 +22,8 @@ import Glibc
 public final class SimDisk: @unchecked Sendable {
     struct OpenFile {
         var node: Int
+        /// The node itself when it is a file, so reads and writes need no node lookup.
+        var file: FileNode?
         var process: Int
         var path: String
         var isWritable: Bool
@@ -43,13 +45,13 @@ public final class SimDisk: @unchecked Sendable {
     /// The node count at which `collectGarbageIfDue` collects.
     var garbageThreshold = 256
     var nextChangeSequence = 0
-    var descriptors: [Int: OpenFile] = [:]
+    var descriptors = NumberTable<OpenFile>()
     var nextDescriptor = 3
     var liveProcesses: [Int: SimProcess] = [:]
     var nextProcess = 1
     var lockTables: [Int: POSIXLockTable] = [:]
     var sharedMemory: [String: SharedMemoryNode] = [:]
-    var mappingOwners: [Int: SharedMemoryNode] = [:]
+    var mappingOwners = NumberTable<SharedMemoryNode>()
     var nextMapping = 1
     // Shared memory a dead process may still point into; freed with the disk.
     var graveyard: [SharedMemoryNode] = []
@@ -118,8 +120,8 @@ public final class SimDisk: @unchecked Sendable {
     public func kill(_ process: SimProcess) {
         mutex.withLock {
             guard liveProcesses.removeValue(forKey: process.id) != nil else { return }
-            for (number, file) in descriptors.sorted(by: { $0.key < $1.key }) where file.process == process.id {
-                descriptors[number] = nil
+            for (number, file) in descriptors.entries where file.process == process.id {
+                descriptors.remove(number)
                 lockTables[file.node]?.dropAll(process: process.id)
             }
             for (path, node) in sharedMemory.sorted(by: { $0.key < $1.key }) {
@@ -127,7 +129,7 @@ public final class SimDisk: @unchecked Sendable {
                 guard !dead.isEmpty else { continue }
                 for mapping in dead {
                     node.mappings[mapping] = nil
-                    mappingOwners[mapping] = nil
+                    mappingOwners.remove(mapping)
                 }
                 // The killed connections may still hold pointers into the regions: never free them now.
                 if node.mappings.isEmpty {
@@ -193,7 +195,7 @@ public final class SimDisk: @unchecked Sendable {
     public func read(_ descriptor: SimFileDescriptor, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskError) -> Int {
         try locked { () throws(DiskError) -> Int in
             let (open, file) = try openFile(descriptor)
-            try checkFault(.read, node: open.node, process: open.process)
+            try checkInjectedFault(.read, node: open.node)
             guard offset >= 0 else { throw .invalid }
             guard offset < Int64(file.size) else { return 0 }
             return file.read(at: Int(offset), into: buffer)
@@ -216,7 +218,7 @@ public final class SimDisk: @unchecked Sendable {
         try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
             guard open.isWritable else { throw .badDescriptor }
-            try checkFault(.write, node: open.node, process: open.process)
+            try checkInjectedFault(.write, node: open.node)
             guard offset >= 0 else { throw .invalid }
             try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.size))
             try countMutation()
@@ -234,7 +236,7 @@ public final class SimDisk: @unchecked Sendable {
     public func size(_ descriptor: SimFileDescriptor) throws(DiskError) -> Int64 {
         try locked { () throws(DiskError) -> Int64 in
             let (open, file) = try openFile(descriptor)
-            try checkFault(.metadata, node: open.node, process: open.process)
+            try checkInjectedFault(.metadata, node: open.node)
             return Int64(file.size)
         }
     }
@@ -244,7 +246,7 @@ public final class SimDisk: @unchecked Sendable {
         try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
             guard open.isWritable else { throw .invalid }
-            try checkFault(.truncate, node: open.node, process: open.process)
+            try checkInjectedFault(.truncate, node: open.node)
             guard size >= 0 else { throw .invalid }
             try checkCapacity(growingBy: size - Int64(file.size))
             try countMutation()
@@ -257,7 +259,7 @@ public final class SimDisk: @unchecked Sendable {
     public func sync(_ descriptor: SimFileDescriptor) throws(DiskError) {
         try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
-            try checkFault(.sync, node: open.node, process: open.process)
+            try checkInjectedFault(.sync, node: open.node)
             try countMutation()
             file.sync()
         }
@@ -268,7 +270,7 @@ public final class SimDisk: @unchecked Sendable {
     /// after a power loss; fails with EBADF for one that is not.
     public func close(_ descriptor: SimFileDescriptor) throws(DiskError) {
         try locked { () throws(DiskError) in
-            guard let open = descriptors.removeValue(forKey: descriptor.number) else { throw .badDescriptor }
+            guard let open = descriptors.remove(descriptor.number) else { throw .badDescriptor }
             lockTables[open.node]?.dropAll(process: open.process)
             collectGarbageIfDue()
         }
@@ -291,7 +293,7 @@ public final class SimDisk: @unchecked Sendable {
     /// The open descriptors of a process, for traces and leak checks.
     public func descriptors(of process: SimProcess) -> [SimFileDescriptor] {
         mutex.withLock {
-            descriptors.filter { $0.value.process == process.id }.keys.sorted().map(SimFileDescriptor.init(number:))
+            descriptors.entries.filter { $0.entry.process == process.id }.map { SimFileDescriptor(number: $0.number) }
         }
     }
 
@@ -333,13 +335,15 @@ public final class SimDisk: @unchecked Sendable {
     func makeDescriptor(node: Int, process: Int, path: String, isWritable: Bool) -> SimFileDescriptor {
         let number = nextDescriptor
         nextDescriptor += 1
-        descriptors[number] = OpenFile(node: node, process: process, path: path, isWritable: isWritable)
+        var file: FileNode?
+        if case .file(let node) = nodes[node]! { file = node }
+        descriptors.insert(OpenFile(node: node, file: file, process: process, path: path, isWritable: isWritable), at: number)
         return SimFileDescriptor(number: number)
     }
 
     func openFile(_ descriptor: SimFileDescriptor) throws(DiskError) -> (OpenFile, FileNode) {
         if halted { throw DiskError(EIO, "power lost") }
-        guard let open = descriptors[descriptor.number], case .file(let file) = nodes[open.node]! else {
+        guard let open = descriptors[descriptor.number], let file = open.file else {
             throw .badDescriptor
         }
         return (open, file)
@@ -350,6 +354,12 @@ public final class SimDisk: @unchecked Sendable {
         if halted { throw DiskError(EIO, "power lost") }
         guard liveProcesses[process] != nil else { throw DiskError(EIO, "process \(process) is not running") }
         guard let node else { return }
+        try checkInjectedFault(kind, node: node)
+    }
+
+    /// The injected faults alone, for a call through a descriptor `openFile` resolved: an open
+    /// descriptor means power and a live owner (a kill or a crash closes every one).
+    func checkInjectedFault(_ kind: DiskOperationKind, node: Int) throws(DiskError) {
         // The empty checks skip hashing on every call of a disk without faults; a zero rate draws nothing anyway.
         if !brokenOperations.isEmpty && brokenOperations.contains(BrokenOperation(node: node, kind: kind)) {
             throw DiskError(EIO, "persistent \(kind.rawValue) fault")
@@ -382,7 +392,7 @@ public final class SimDisk: @unchecked Sendable {
     /// Live bytes of every file a process can still reach: by a live name or an open descriptor.
     func usedBytes() -> Int64 {
         var seen: Set<Int> = []
-        var stack = [Self.rootNode] + descriptors.values.map(\.node)
+        var stack = [Self.rootNode] + descriptors.entries.map(\.entry.node)
         var total: Int64 = 0
         while let id = stack.popLast() {
             guard seen.insert(id).inserted, let node = nodes[id] else { continue }
@@ -407,7 +417,7 @@ public final class SimDisk: @unchecked Sendable {
     func collectGarbage() {
         defer { garbageThreshold = max(256, 2 * nodes.count) }
         var reachable: Set<Int> = []
-        var stack = [Self.rootNode] + descriptors.values.map(\.node)
+        var stack = [Self.rootNode] + descriptors.entries.map(\.entry.node)
         while let id = stack.popLast() {
             guard reachable.insert(id).inserted, case .directory(let directory)? = nodes[id] else { continue }
             stack.append(contentsOf: directory.live.values)
