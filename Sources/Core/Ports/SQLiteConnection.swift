@@ -68,7 +68,9 @@ public protocol SQLiteConnection: AnyObject, Sendable {
     func execute(_ sql: String) async throws
     /// Runs one statement with bound parameters and returns every row.
     func query(_ sql: String, _ parameters: [SQLiteValue]) async throws -> [[SQLiteValue]]
-    /// `sqlite3_wal_checkpoint_v2` on the main schema.
+    /// `sqlite3_wal_checkpoint_v2` on the main schema. Outside a transaction it first reads the
+    /// database header, so a WAL another connection left behind is opened and recovered before
+    /// the checkpoint counts it (a restore applies each downloaded WAL this way).
     func checkpoint(_ mode: CheckpointMode) async throws -> CheckpointResult
     /// `SQLITE_FCNTL_PERSIST_WAL`: keep the `-wal` file when this connection is the last to close.
     func setPersistentWAL(_ enabled: Bool) async throws

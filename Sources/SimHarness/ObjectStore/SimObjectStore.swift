@@ -147,6 +147,19 @@ public actor SimObjectStore {
     /// Every key, sorted.
     public func allKeys() -> [String] { sortedKeys }
 
+    /// Every key under `prefix` with its version, in key order: equal results mean no object
+    /// under it was written, replaced or deleted in between.
+    public func versions(under prefix: String) -> [(key: String, version: UInt64)] {
+        var result: [(key: String, version: UInt64)] = []
+        var position = firstIndex { $0 >= prefix }
+        while position < sortedKeys.count, sortedKeys[position].hasPrefix(prefix) {
+            let key = sortedKeys[position]
+            result.append((key, objects[key]!.version))
+            position += 1
+        }
+        return result
+    }
+
     /// An object's bytes, or nil; never faulty.
     public func peek(_ key: String) -> [UInt8]? { objects[key]?.bytes }
 
