@@ -134,8 +134,11 @@ extension SimDisk {
 
     /// The components of an absolute path; "." and ".." are not interpreted.
     func components(_ path: String) throws(DiskError) -> [Substring] {
-        guard path.hasPrefix("/") else { throw DiskError(EINVAL, "not an absolute path: \(path)") }
-        return path.split(separator: "/")
+        guard path.utf8.first == UInt8(ascii: "/") else { throw DiskError(EINVAL, "not an absolute path: \(path)") }
+        // Split on the byte, not the Character: every open, stat and rename comes through here,
+        // and walking grapheme clusters was most of it. A "/" byte is never inside another
+        // character in UTF-8, so the parts are the same.
+        return path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
     }
 
     /// The node a path names through live entries.
