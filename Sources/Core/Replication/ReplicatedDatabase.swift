@@ -381,7 +381,7 @@ public actor ReplicatedDatabase {
     }
 
     /// Copies into the shadow, retrying a failed pass at once while the retries keep copying (up
-    /// to `quickRetryLimit`, until `fruitlessRetryLimit` in a row copy nothing). A pass keeps what
+    /// to `quickRetryLimit`, until `fruitlessRetryLimit` in a row copy nothing, committed or not). A pass keeps what
     /// it copied, and the run of retries ends with one that gets through, so the caller can then
     /// checkpoint. Waiting a whole monitor interval after each error let intermittent I/O errors
     /// hold the shadow behind a WAL that grew faster than one pass per interval copied, and that
@@ -392,14 +392,19 @@ public actor ReplicatedDatabase {
         var retries = 0
         var fruitless = 0
         while true {
-            let start = position
+            // Progress includes frames of a transaction not yet committed: a VACUUM's is longer
+            // than a pass copies between errors, and counting only commits ended the retries
+            // while each pass was still getting further into it (found by sluice sim, default
+            // seed 20: one I/O error in twenty calls, a VACUUM every second or two, and the WAL
+            // grew to 53 MB with the shadow stuck in one transaction after another).
+            let start = (position, shadow?.copiedEnd)
             do {
                 try await syncShadow()
                 return
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                fruitless = position == start ? fruitless + 1 : 0
+                fruitless = position == start.0 && shadow?.copiedEnd == start.1 ? fruitless + 1 : 0
                 guard retries < Self.quickRetryLimit, fruitless < Self.fruitlessRetryLimit, !Task.isCancelled else { throw error }
                 retries += 1
                 logger.debug("shadow pass failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
@@ -410,7 +415,7 @@ public actor ReplicatedDatabase {
     /// Failed shadow passes retried without waiting, per sync.
     static let quickRetryLimit = 64
     /// Failed passes in a row that copied nothing, after which the error goes to the caller.
-    static let fruitlessRetryLimit = 3
+    static let fruitlessRetryLimit = 8
 
     private func syncShadow() async throws {
         guard generation != nil else {

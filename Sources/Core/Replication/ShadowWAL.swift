@@ -20,6 +20,10 @@ public final class ShadowWAL: @unchecked Sendable {
     public private(set) var lastFrame: [UInt8]?
     /// Frames a failed pass validated and wrote past `size` before it saw their commit frame.
     private var partial: PartialTransaction?
+
+    /// How far copying has got: `size`, or the end of the frames kept for an unfinished
+    /// transaction. It grows when a pass copies anything, committed or not.
+    public var copiedEnd: Int64 { partial?.end ?? size }
     /// Whether the file may hold bytes past `size`: a failed pass's frames, kept as `partial` or
     /// not. They are cut before the index is final, since an earlier index's extent is its
     /// file's size.
