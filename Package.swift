@@ -35,7 +35,7 @@ let package = Package(
             dependencies: ["Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         // The simulator's hot paths are class properties touched millions of times per seed;
-        // their dynamic exclusivity checks cost about 2% of a run. Debug builds keep them.
+        // their dynamic exclusivity checks cost about a tenth of a run. Debug builds keep them.
         .target(name: "SimHarness", dependencies: ["Core", "SQLite", "CSQLite", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(

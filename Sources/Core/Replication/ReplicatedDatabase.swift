@@ -381,9 +381,9 @@ public actor ReplicatedDatabase {
     }
 
     /// Copies into the shadow, retrying a failed pass at once while the retries keep copying (up
-    /// to `quickRetryLimit`, until `fruitlessRetryLimit` in a row copy nothing, committed or not). A pass keeps what
-    /// it copied, and the run of retries ends with one that gets through, so the caller can then
-    /// checkpoint. Waiting a whole monitor interval after each error let intermittent I/O errors
+    /// to `quickRetryLimit`, until `fruitlessRetryLimit` in a row copy nothing, committed or
+    /// not). A pass keeps what it copied, and the run of retries ends with one that gets
+    /// through, so the caller can then checkpoint. Waiting a whole monitor interval after each error let intermittent I/O errors
     /// hold the shadow behind a WAL that grew faster than one pass per interval copied, and that
     /// the read lock kept from restarting (found by sluice sim, default seed 997: one error in a
     /// hundred I/O calls left 100 MB behind, and every application checkpoint sorted all of it).

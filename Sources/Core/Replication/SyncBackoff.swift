@@ -3,11 +3,12 @@
 /// The count that drives the backoff is of attempts in a row that failed *without moving the
 /// replica forward*. An attempt whose WAL upload the store cut short after earlier uploads went
 /// through is progress: the store answers, just not every time. (A snapshot or retention that
-/// fails after WAL went up is not: it keeps failing however much WAL each attempt uploads.) Counting it as one more failure grew the
-/// delay to its one-minute cap under a few per cent of errors, while a backlog of many WAL
-/// indexes needed one request each; every attempt then got part of the way and failed, the
-/// replica fell minutes behind and no scheduled snapshot was ever reached (found by `sluice sim`,
-/// default seed 37: at 7% errors, no snapshot in the whole 300 s run and a replica 60 s behind).
+/// fails after WAL went up is not: it keeps failing however much WAL each attempt uploads.)
+/// Counting such an attempt as one more failure grew the delay to its one-minute cap under a few
+/// per cent of errors, while a backlog of many WAL indexes needed one request each; every
+/// attempt then got part of the way and failed, the replica fell minutes behind and no scheduled
+/// snapshot was ever reached (found by `sluice sim`, default seed 37: at 7% errors, no snapshot
+/// in the whole 300 s run and a replica 60 s behind).
 public enum SyncBackoff {
     /// The longest wait between attempts.
     public static let cap: Duration = .seconds(60)

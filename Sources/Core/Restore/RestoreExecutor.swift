@@ -104,8 +104,8 @@ struct RestoreExecutor: Sendable {
             // zeros once it has reset the log); with no other connection it copies them all.
             // `checkpoint` opens and recovers the WAL itself on a fresh connection (a header read
             // outside a transaction); a WAL it did not recover shows as a frame count that
-            // differs from the index's, below. No schema read: parsing the schema once per index
-            // was a fifth of applying a small one.
+            // differs from the index's, below. No schema read: nothing here needs the schema, and
+            // parsing it again for every index was a cost on every restore.
             let passive = try await connection.checkpoint(.passive)
             guard passive.walFrames == index.frameCount, passive.checkpointedFrames == passive.walFrames else {
                 let applied = passive.walFrames != index.frameCount ? passive.walFrames : passive.checkpointedFrames

@@ -336,7 +336,7 @@ public final class SimDisk: @unchecked Sendable {
         let number = nextDescriptor
         nextDescriptor += 1
         var file: FileNode?
-        if case .file(let node) = nodes[node]! { file = node }
+        if case .file(let fileNode) = nodes[node]! { file = fileNode }
         descriptors.insert(OpenFile(node: node, file: file, process: process, path: path, isWritable: isWritable), at: number)
         return SimFileDescriptor(number: number)
     }

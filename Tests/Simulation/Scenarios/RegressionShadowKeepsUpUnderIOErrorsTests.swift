@@ -19,25 +19,13 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
 
             let (faults, process) = try Self.startReplicator(in: world, errorRate: 0.01)
 
-            let walPath = ScenarioWorld.databasePath + "-wal"
-            var largestWAL: Int64 = 0
-            for _ in 0..<1200 {
-                try await app.commit(inserts: 4, size: 2000)
-                try await world.sleep(.milliseconds(50))
-                largestWAL = max(largestWAL, try await app.node.fileSystem.stat(walPath)?.size ?? 0)
-            }
+            let largestWAL = try await Self.largestWAL(in: world) { _ in try await app.commit(inserts: 4, size: 2000) }
             #expect(faults.injected > 100, "the replicator's disk should have failed often: \(faults.injected)")
             // 60 s of writes come to about 35 MB (what the WAL reached without the fix);
             // checkpoints every 1,000 pages keep a WAL that restarts at a few MB.
             #expect(largestWAL < 8 << 20, "the WAL grew to \(largestWAL) bytes: the shadow fell behind and pinned it")
 
-            // Uploads fail as well (each reads the shadow), so the replica catches up once the
-            // errors stop, after at most one full backoff.
-            faults.errorRate = 0
-            try await world.sleep(.seconds(90))
-            let state = try await world.restore(.latest)
-            #expect(state.commit == app.lastCommit, "90 s after the errors stopped the replica restores commit \(state.commit) of \(app.lastCommit)")
-            _ = await process.stop()
+            try await Self.expectCatchUp(in: world, faults: faults, process: process)
         }
     }
 
@@ -56,6 +44,29 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
         let process = ReplicatorProcess(node: node, replicator: replicator)
         process.start(spawner: world.scheduler.spawner)
         return (faults, process)
+    }
+
+    /// Runs `commit(step)` every 50 ms for 60 s of simulated time and returns the largest size
+    /// the app's WAL reached, read after each commit.
+    private static func largestWAL(in world: ScenarioWorld, commit: (Int) async throws -> Void) async throws -> Int64 {
+        let walPath = ScenarioWorld.databasePath + "-wal"
+        var largest: Int64 = 0
+        for step in 0..<1200 {
+            try await commit(step)
+            try await world.sleep(.milliseconds(50))
+            largest = max(largest, try await world.app.node.fileSystem.stat(walPath)?.size ?? 0)
+        }
+        return largest
+    }
+
+    /// Uploads fail as well (each reads the shadow), so the replica catches up once the errors
+    /// stop, after at most one full backoff; then the replicator stops.
+    private static func expectCatchUp(in world: ScenarioWorld, faults: FileFaultSwitch, process: ReplicatorProcess) async throws {
+        faults.errorRate = 0
+        try await world.sleep(.seconds(90))
+        let state = try await world.restore(.latest)
+        #expect(state.commit == world.app.lastCommit, "90 s after the errors stopped the replica restores commit \(state.commit) of \(world.app.lastCommit)")
+        _ = await process.stop()
     }
 
     /// Regression (default seed 20, sixth session): at one I/O error in twenty calls a pass gets
@@ -79,25 +90,17 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
             try await world.sleep(.seconds(3))
             faults.errorRate = 0.05
 
-            let walPath = ScenarioWorld.databasePath + "-wal"
-            var largestWAL: Int64 = 0
-            for step in 0..<1200 {
+            let largestWAL = try await Self.largestWAL(in: world) { step in
                 if step % 20 == 0 {
                     try await app.commit(inserts: 60, size: 2000)
                 } else {
                     try await app.commit(inserts: 1, size: 500)
                 }
-                try await world.sleep(.milliseconds(50))
-                largestWAL = max(largestWAL, try await app.node.fileSystem.stat(walPath)?.size ?? 0)
             }
             #expect(faults.injected > 1000, "the replicator's disk should have failed often: \(faults.injected)")
             #expect(largestWAL < 12 << 20, "the WAL grew to \(largestWAL) bytes: the shadow fell behind and pinned it")
 
-            faults.errorRate = 0
-            try await world.sleep(.seconds(90))
-            let state = try await world.restore(.latest)
-            #expect(state.commit == app.lastCommit, "90 s after the errors stopped the replica restores commit \(state.commit) of \(app.lastCommit)")
-            _ = await process.stop()
+            try await Self.expectCatchUp(in: world, faults: faults, process: process)
         }
     }
 }
