@@ -2,12 +2,15 @@ import Core
 import SimHarness
 
 /// The world's replica client with a hook before each upload, so a scenario can fail snapshot
-/// or WAL writes on purpose (a hook that throws stops the write before it reaches the store).
+/// or WAL writes on purpose (a hook that throws stops the write before it reaches the store),
+/// and one before each read, so a scenario can stall a restore's download on the SimClock.
 /// Everything else goes straight to the world's store.
 final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     let base: SimReplicaClient
     var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
     var beforeWALWrite: (_ position: Position) throws -> Void = { _ in }
+    var beforeSnapshotRead: (_ generation: Generation, _ index: UInt64) async throws -> Void = { _, _ in }
+    var beforeWALRead: (_ position: Position) async throws -> Void = { _ in }
     /// A connection that breaks during any WAL upload larger than this (compressed bytes).
     var walUploadBreaksAfter: Int?
 
@@ -35,9 +38,13 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
         return try await base.writeWALSegment(at: position, data: BytesSource(bytes))
     }
     func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        try await base.openSnapshot(generation: generation, index: index)
+        try await beforeSnapshotRead(generation, index)
+        return try await base.openSnapshot(generation: generation, index: index)
     }
-    func openWALSegment(at position: Position) async throws -> any ByteSource { try await base.openWALSegment(at: position) }
+    func openWALSegment(at position: Position) async throws -> any ByteSource {
+        try await beforeWALRead(position)
+        return try await base.openWALSegment(at: position)
+    }
     func deleteSnapshot(generation: Generation, index: UInt64) async throws { try await base.deleteSnapshot(generation: generation, index: index) }
     func deleteWALSegments(_ positions: [Position]) async throws { try await base.deleteWALSegments(positions) }
     func deleteGeneration(_ generation: Generation) async throws { try await base.deleteGeneration(generation) }

@@ -324,7 +324,7 @@ final class ScenarioWorld: @unchecked Sendable {
     /// `Restorer`; checks integrity_check and that the content is exactly the source's at the
     /// commit it claims to be. Throws the restore's own error unchanged.
     func restore(_ target: RestoreTarget = .latest, generation: Generation? = nil, parallelism: Int = 2,
-                 from client: SimReplicaClient? = nil) async throws -> ScenarioState {
+                 from client: (any ReplicaClient)? = nil) async throws -> ScenarioState {
         restores += 1
         let output = "/restore/r\(restores).db"
         let fileSystem = restoreNode.fileSystem
