@@ -1,4 +1,5 @@
 import Glibc
+import IO
 import Synchronization
 
 /// The child processes `sluice sim --jobs J` runs its seeds in: J long-lived workers
@@ -138,15 +139,7 @@ final class SimWorkerPool: @unchecked Sendable {
         }
 
         func send(_ text: String) -> Bool {
-            let bytes = Array(text.utf8)
-            var done = 0
-            while done < bytes.count {
-                let count = bytes.withUnsafeBytes { write(input, $0.baseAddress! + done, $0.count - done) }
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { return false }
-                done += count
-            }
-            return true
+            Array(text.utf8).withUnsafeBytes { POSIX.writeAll(input, $0) } == 0
         }
 
         /// The next line of the worker's output, without its newline; nil at end of output.
@@ -162,8 +155,7 @@ final class SimWorkerPool: @unchecked Sendable {
                     defer { buffered = [] }
                     return String(decoding: buffered, as: UTF8.self)
                 }
-                let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
+                let count = chunk.withUnsafeMutableBytes { raw in POSIX.retryingInterrupts { read(output, raw.baseAddress, raw.count) } }
                 if count <= 0 { ended = true } else { buffered += chunk[..<count] }
             }
         }
@@ -175,7 +167,7 @@ final class SimWorkerPool: @unchecked Sendable {
             if input >= 0 { close(input); input = -1 }
             close(output)
             var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            _ = POSIX.retryingInterrupts { waitpid(pid, &status, 0) }
             return status
         }
     }

@@ -1,20 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import IO
 
 /// Writes to standard error with `write(2)`, so the binary needs no Foundation `FileHandle`.
 enum StandardError {
     static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += n
-        }
-        bytes.removeAll()
+        // Nothing to do about a failure to report a failure.
+        _ = Array(text.utf8).withUnsafeBytes { POSIX.writeAll(2, $0) }
     }
 }

@@ -126,16 +126,8 @@ public final class POSIXFileHandle: FileHandle, @unchecked Sendable {
     public func write(_ bytes: [UInt8], at offset: Int64) async throws {
         precondition(offset >= 0, "write at \(offset)")
         try await withDescriptor("write") { fd, path in
-            var written = 0
-            while written < bytes.count {
-                let n = bytes.withUnsafeBytes { raw in
-                    POSIX.retryingInterrupts {
-                        pwrite(fd, raw.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
-                    }
-                }
-                if n < 0 { throw POSIX.fail("write", path) }
-                written += n
-            }
+            let code = bytes.withUnsafeBytes { POSIX.writeAll(fd, $0, at: offset) }
+            if code != 0 { throw POSIX.error(code, operation: "write", path: path) }
         }
     }
 

@@ -1,15 +1,34 @@
 import Core
 import Glibc
 
-/// Thin wrappers over the system calls `POSIXFileSystem` uses, named for the rule each enforces.
-enum POSIX {
+/// Thin wrappers over the system calls `POSIXFileSystem` (and the transfers' spool files, the
+/// CLI's standard error and its simulator workers) use, named for the rule each enforces.
+public enum POSIX {
     /// Calls `body` until it does not fail with EINTR; returns its result (or -1 with errno set).
-    static func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) -> T {
+    public static func retryingInterrupts<T: FixedWidthInteger>(_ body: () -> T) -> T {
         while true {
             let result = body()
             if result == -1 && errno == EINTR { continue }
             return result
         }
+    }
+
+    /// Writes all of `bytes` to `fd`, at `offset` (pwrite) or at the descriptor's position
+    /// (write), going on after interrupted and short writes. Returns 0, or the errno of the
+    /// write that failed (a write of nothing counts as EIO: it would never finish).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64? = nil) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let start = bytes.baseAddress! + done
+            let n = retryingInterrupts {
+                if let offset { return pwrite(fd, start, bytes.count - done, off_t(offset) + off_t(done)) }
+                return Glibc.write(fd, start, bytes.count - done)
+            }
+            if n < 0 { return errno }
+            if n == 0 { return EIO }
+            done += n
+        }
+        return 0
     }
 
     /// The port's error for `code`, keeping the distinctions callers act on.

@@ -252,15 +252,10 @@ private let curlWrite: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, U
     let n = size * count
     guard n > 0, let buffer else { return 0 }
     if let fd = context.spoolFD, (200..<300).contains(context.status) {
-        var done = 0
-        while done < n {
-            let written = Glibc.write(fd, buffer + done, n - done)
-            if written < 0 {
-                if errno == EINTR { continue }
-                context.writeError = errno
-                return 0   // makes libcurl abort the transfer
-            }
-            done += written
+        let code = POSIX.writeAll(fd, UnsafeRawBufferPointer(start: buffer, count: n))
+        if code != 0 {
+            context.writeError = code
+            return 0   // makes libcurl abort the transfer
         }
     } else if context.body.count < TransferContext.inMemoryErrorLimit || context.spoolFD == nil {
         let raw = UnsafeRawBufferPointer(start: buffer, count: n)

@@ -69,15 +69,10 @@ final class TransferSink: @unchecked Sendable {
             }
             bytes.append(contentsOf: data)
         case .descriptor(let fd):
-            var done = 0
-            while done < data.count {
-                let n = pwrite(fd, data.baseAddress! + done, data.count - done, off_t(written) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "cannot write the local spool file: \(String(cString: strerror(errno)))"
-                    return false
-                }
-                done += n
+            let code = POSIX.writeAll(fd, data, at: written)
+            if code != 0 {
+                failure = "cannot write the local spool file: \(String(cString: strerror(code)))"
+                return false
             }
         }
         written += Int64(data.count)
@@ -112,16 +107,13 @@ final class UploadSource: @unchecked Sendable {
             offset += Int64(count)
             return count
         }
-        while true {
-            let n = pread(fd, buffer.baseAddress!, buffer.count, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = "cannot read the local spool file: \(String(cString: strerror(errno)))"
-                return nil
-            }
-            offset += Int64(n)
-            return n
+        let n = POSIX.retryingInterrupts { pread(fd, buffer.baseAddress!, buffer.count, off_t(offset)) }
+        if n < 0 {
+            failure = "cannot read the local spool file: \(String(cString: strerror(errno)))"
+            return nil
         }
+        offset += Int64(n)
+        return n
     }
 }
 
