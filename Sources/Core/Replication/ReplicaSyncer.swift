@@ -166,6 +166,10 @@ public actor ReplicaSyncer {
         let segments = try await client.walSegments(in: generation)
         let snapshots = try await client.snapshots(in: generation)
         if !snapshots.isEmpty { restorableGeneration = generation }
+        // The snapshot schedule runs from the generation's newest snapshot, which this listing
+        // already names: `snapshotIfDue` need not list the snapshots again after every start.
+        lastSnapshotTime = snapshots.map(\.createdAt).max()
+        snapshotTimeKnown = true
         let localIndexes = try await database.shadowIndexes(of: generation)
         if let last = segments.max(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
             let length = try await decompressedLength(of: last)

@@ -48,4 +48,42 @@ struct IdleDatabaseSnapshotTests {
             _ = await process.stop()
         }
     }
+
+    @Test("a restarted replicator lists its generation's snapshots once and keeps the schedule of the last snapshot")
+    func restartListsSnapshotsOnce() async throws {
+        try await runScenario(seed: 6) { world in
+            let app = world.app
+            try await app.create()
+            var options = ScenarioWorld.options()
+            options.snapshotInterval = .seconds(30)
+            let first = try world.startReplicator("replicator-1", options: options)
+            for _ in 0..<10 {
+                try await app.commit()
+                try await world.sleep(.seconds(1))
+            }
+            _ = await first.stop()
+            let generation = try #require(try await world.client.generations().first)
+            let snapshotsBefore = try await world.client.snapshots(in: generation)
+            try #require(snapshotsBefore.count == 1)
+
+            // Restarted 12 s after the first snapshot: resuming lists the generation (its
+            // segments and snapshots) once, and the next snapshot is due 30 s after the first.
+            let client = InterceptingReplicaClient(base: world.client)
+            var listings = 0
+            var uploads = 0
+            client.beforeSnapshotListing = { _ in listings += 1 }
+            client.beforeSnapshotWrite = { _, _ in uploads += 1 }
+            let second = try world.startReplicator("replicator-2", options: options, client: client)
+            for _ in 0..<10 {
+                try await app.commit()
+                try await world.sleep(.seconds(1))
+            }
+            #expect(listings == 1, "the restarted replicator listed the snapshots \(listings) times")
+            #expect(uploads == 0, "the last snapshot is 22 s old with a 30 s interval: \(uploads) new snapshots")
+            try await world.sleep(.seconds(15))
+            #expect(uploads == 1, "the snapshot due 30 s after the last one: \(uploads) new snapshots")
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+            _ = await second.stop()
+        }
+    }
 }

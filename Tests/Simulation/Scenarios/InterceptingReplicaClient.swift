@@ -11,6 +11,7 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     var beforeWALWrite: (_ position: Position) throws -> Void = { _ in }
     var beforeSnapshotRead: (_ generation: Generation, _ index: UInt64) async throws -> Void = { _, _ in }
     var beforeWALRead: (_ position: Position) async throws -> Void = { _ in }
+    var beforeSnapshotListing: (_ generation: Generation) -> Void = { _ in }
     /// A connection that breaks during any WAL upload larger than this (compressed bytes).
     var walUploadBreaksAfter: Int?
 
@@ -24,7 +25,10 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     var kind: String { base.kind }
     var location: String { base.location }
     func generations() async throws -> [Generation] { try await base.generations() }
-    func snapshots(in generation: Generation) async throws -> [SnapshotInfo] { try await base.snapshots(in: generation) }
+    func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
+        beforeSnapshotListing(generation)
+        return try await base.snapshots(in: generation)
+    }
     func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] { try await base.walSegments(in: generation) }
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
         try beforeSnapshotWrite(generation, index)
