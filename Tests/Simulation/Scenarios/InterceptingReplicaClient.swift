@@ -8,7 +8,7 @@ import SimHarness
 final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     let base: SimReplicaClient
     var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
-    var beforeWALWrite: (_ position: Position) throws -> Void = { _ in }
+    var beforeWALWrite: (_ position: Position) async throws -> Void = { _ in }
     var beforeSnapshotRead: (_ generation: Generation, _ index: UInt64) async throws -> Void = { _, _ in }
     var beforeWALRead: (_ position: Position) async throws -> Void = { _ in }
     var beforeSnapshotListing: (_ generation: Generation) -> Void = { _ in }
@@ -35,7 +35,7 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
         return try await base.writeSnapshot(generation: generation, index: index, data: data)
     }
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
-        try beforeWALWrite(position)
+        try await beforeWALWrite(position)
         guard let limit = walUploadBreaksAfter else { return try await base.writeWALSegment(at: position, data: data) }
         let bytes = try await data.readToEnd()
         if bytes.count > limit { throw Self.refusal("wal \(position): connection reset after \(limit) bytes") }
