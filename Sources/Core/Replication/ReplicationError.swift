@@ -7,6 +7,16 @@ public enum ReplicationError: Error, Equatable, Sendable, CustomStringConvertibl
     case noReplicas
     case shadowCorrupt(path: String, reason: String)
 
+    /// Whether trying again may get past it: SQLite's errors (an I/O error, a busy lock) and a
+    /// damaged shadow (a new generation replaces it) may; a wrong path, a file that is not a
+    /// database, a database that cannot use WAL mode and a missing replica list stay as they are.
+    public var mayPass: Bool {
+        switch self {
+        case .sqlite, .shadowCorrupt: return true
+        case .databaseNotFound, .notADatabase, .walModeUnavailable, .noReplicas: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .databaseNotFound(let path):

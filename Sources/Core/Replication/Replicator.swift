@@ -36,9 +36,9 @@ public final class Replicator: Sendable {
         // checkpoints), which the holder on the same machine is using. A bad database path is
         // found first, read-only, so it never leaves a lease behind either.
         do {
-            try await database.validate()
+            try await Self.retryingStart(database, environment: environment) { try await database.validate() }
             for syncer in syncers { try await syncer.acquireLease() }
-            try await database.open()
+            try await Self.retryingStart(database, environment: environment) { try await database.open() }
             try await database.recordReplicas(replicas.map(\.location))
         } catch {
             for syncer in syncers { await syncer.releaseLease() }
@@ -82,6 +82,40 @@ public final class Replicator: Sendable {
         logger.info("replication stopped", metadata: ["db": "\(databasePath)"])
         if let fatal { throw fatal }
     }
+
+    /// Runs a step of the start (validating the path, opening the database), trying it again
+    /// after errors that may pass (I/O errors of the disk, SQLite's among them) up to
+    /// `startAttempts` times, a little longer apart each time, closing what the failed attempt
+    /// opened; a path that is not a WAL-capable database fails at once.
+    ///
+    /// Starting touches a few dozen files, and one I/O error used to end the replicator. Under a
+    /// flaky disk (one error in twenty calls) most starts failed, and without a supervisor that
+    /// restarts it, replication would simply stop (found by sluice sim, default seed 256, whose
+    /// supervised replicator failed thirty starts in a row while the WAL grew to 82 MB).
+    static func retryingStart(_ database: ReplicatedDatabase, environment: Environment,
+                              _ step: () async throws -> Void) async throws {
+        var attempt = 1
+        while true {
+            do {
+                try await step()
+                return
+            } catch let error as ReplicationError where !error.mayPass {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                guard attempt < startAttempts, !Task.isCancelled else { throw error }
+                environment.logger.warning("starting replication failed; trying again",
+                                           metadata: ["db": "\(database.state.databasePath)", "attempt": "\(attempt)", "error": "\(error)"])
+                await database.close()
+                try await environment.clock.sleep(for: .milliseconds(250 * Int64(attempt)))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Attempts at opening the database before the replicator gives up (about 7 s in all).
+    static let startAttempts = 8
 
     private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], options: ReplicationOptions,
                                 environment: Environment) async {

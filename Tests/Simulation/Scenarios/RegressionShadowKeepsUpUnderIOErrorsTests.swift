@@ -31,7 +31,7 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
 
     /// A replicator whose disk fails `errorRate` of its calls, copying in 4 KiB chunks and
     /// checkpointing every 1,000 pages (no emergency TRUNCATE, so only keeping up bounds the WAL).
-    private static func startReplicator(in world: ScenarioWorld, errorRate: Double) throws -> (FileFaultSwitch, ReplicatorProcess) {
+    static func startReplicator(in world: ScenarioWorld, errorRate: Double) throws -> (FileFaultSwitch, ReplicatorProcess) {
         let faults = FileFaultSwitch(errorRate: errorRate, random: world.scheduler.randomSource("replicator-disk-faults"))
         let node = try world.startNode("replicator")
         var environment = node.environment
