@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// A worker stays alive across seeds so that it reuses its memory; a process per seed spent a
 /// sixth of its time faulting in a fresh heap. For each seed it prints what a seed of a range
-/// prints, then one line `sim-worker <failed> <seconds> <attoseconds> <commits>`.
+/// prints, then one line `sim-worker <failed> <seconds> <attoseconds> <commits> <largest WAL bytes>`.
 final class SimWorkerPool: @unchecked Sendable {
     static let resultPrefix = "sim-worker "
 
@@ -62,7 +62,8 @@ final class SimWorkerPool: @unchecked Sendable {
             if let outcome = Self.parse(line) {
                 idle.withLock { $0.append(running) }
                 return SimCommand.SeedOutcome(simulated: outcome.simulated, failed: outcome.failed,
-                                              output: lines.joined(separator: "\n"), commits: outcome.commits)
+                                              output: lines.joined(separator: "\n"), commits: outcome.commits,
+                                              largestWAL: outcome.largestWAL)
             }
             lines.append(line)
         }
@@ -76,15 +77,16 @@ final class SimWorkerPool: @unchecked Sendable {
     /// The result line a worker prints after each seed.
     static func resultLine(_ outcome: SimCommand.SeedOutcome) -> String {
         let (seconds, attoseconds) = outcome.simulated.components
-        return "\(resultPrefix)\(outcome.failed ? 1 : 0) \(seconds) \(attoseconds) \(outcome.commits)"
+        return "\(resultPrefix)\(outcome.failed ? 1 : 0) \(seconds) \(attoseconds) \(outcome.commits) \(outcome.largestWAL)"
     }
 
-    static func parse(_ line: String) -> (failed: Bool, simulated: Duration, commits: Int)? {
+    static func parse(_ line: String) -> (failed: Bool, simulated: Duration, commits: Int, largestWAL: Int64)? {
         guard line.hasPrefix(resultPrefix) else { return nil }
         let fields = line.dropFirst(resultPrefix.count).split(separator: " ")
-        guard fields.count == 4, let failed = Int(fields[0]), failed == 0 || failed == 1,
-              let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]), let commits = Int(fields[3]) else { return nil }
-        return (failed == 1, Duration(secondsComponent: seconds, attosecondsComponent: attoseconds), commits)
+        guard fields.count == 5, let failed = Int(fields[0]), failed == 0 || failed == 1,
+              let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]), let commits = Int(fields[3]),
+              let largestWAL = Int64(fields[4]) else { return nil }
+        return (failed == 1, Duration(secondsComponent: seconds, attosecondsComponent: attoseconds), commits, largestWAL)
     }
 
     struct SpawnError: Error, CustomStringConvertible {

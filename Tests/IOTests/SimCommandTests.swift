@@ -19,6 +19,19 @@ struct SimCommandTests {
             let match = try #require(last.wholeMatch(of: Self.summary), "last line is not the summary: \(last)")
             #expect(match.1 == "3" && match.2 == "0")
             #expect(Int(match.3)! >= 3 * 4, "three seeds of at least 4 simulated seconds each")
+            // The largest source WAL of the range, carried from the worker processes: the largest
+            // of the three seeds' own figures, and which seed it was.
+            let lines = range.stdout.split(separator: "\n").map(String.init)
+            let perSeed = lines.compactMap { line -> (seed: String, megabytes: Double)? in
+                guard let found = line.firstMatch(of: #/^seed (\d+) passed: .*, largest WAL ([0-9.]+) MB, /#) else { return nil }
+                return (String(found.1), Double(found.2)!)
+            }
+            #expect(perSeed.count == 3, "each seed's pass line names its largest WAL:\n\(range.stdout)")
+            let largest = try #require(lines.lazy.compactMap { $0.wholeMatch(of: #/largest source WAL ([0-9.]+) MB \(seed (\d+)\)/#) }.first,
+                                       "no largest-WAL line:\n\(range.stdout)")
+            let top = try #require(perSeed.max { $0.megabytes < $1.megabytes })
+            #expect(Double(largest.1)! == top.megabytes && top.megabytes > 0)
+            #expect(perSeed.contains { $0.seed == String(largest.2) && $0.megabytes == top.megabytes })
 
             let alone = try box.sluice(["sim", "--seed", "2", "--span", "4"])
             #expect(alone.status == 0, "sim --seed 2 failed:\n\(alone.stdout)\n\(alone.stderr)")

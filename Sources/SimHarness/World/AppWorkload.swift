@@ -147,6 +147,8 @@ final class AppWorkload: @unchecked Sendable {
         nextID = plannedID
         commits += 1
         log.record(commit: commits, digest: digest)
+        // Straight from the disk, not through the file-system port: no fault, no scheduling point.
+        if let wal = try? node.disk.stat(path + "-wal", by: node.process) { log.recordWAL(size: wal.size) }
     }
 
     /// Draws one of the first `available` ids and swaps it behind them, so the same

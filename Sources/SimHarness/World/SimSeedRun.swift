@@ -14,6 +14,8 @@ public struct SimSeedResult: Sendable {
     public var probes: Int
     /// How many times the supervisor started the replicator (1 means it never exited).
     public var replicatorStarts: Int = 0
+    /// The largest the source's WAL file grew to after any commit, in bytes.
+    public var largestWAL: Int64 = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -65,6 +67,7 @@ public enum SimSeedRun {
             result.commits = run.value.commits
             result.probes = run.value.probes
             result.replicatorStarts = run.value.replicatorStarts
+            result.largestWAL = run.value.largestWAL
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

@@ -87,6 +87,7 @@ final class SimWorld: @unchecked Sendable {
         var storeStatistics: SimObjectStore.Statistics
         var appRestarts = 0
         var powerLosses = 0
+        var largestWAL: Int64 = 0
     }
 
     func run() async throws -> Outcome {
@@ -158,7 +159,7 @@ final class SimWorld: @unchecked Sendable {
         }
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
                        busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: await store.statistics,
-                       appRestarts: appRestarts, powerLosses: powerLosses)
+                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL.size)
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
