@@ -39,7 +39,9 @@ public final class Replicator: Sendable {
             try await Self.retryingStart(database, environment: environment) { try await database.validate() }
             for syncer in syncers { try await syncer.acquireLease() }
             try await Self.retryingStart(database, environment: environment) { try await database.open() }
-            try await database.recordReplicas(replicas.map(\.location))
+            try await Self.retryingStart(database, environment: environment, reopening: false) {
+                try await database.recordReplicas(replicas.map(\.location))
+            }
         } catch {
             for syncer in syncers { await syncer.releaseLease() }
             await database.close()
@@ -86,13 +88,14 @@ public final class Replicator: Sendable {
     /// Runs a step of the start (validating the path, opening the database), trying it again
     /// after errors that may pass (I/O errors of the disk, SQLite's among them) up to
     /// `startAttempts` times, a little longer apart each time, closing what the failed attempt
-    /// opened; a path that is not a WAL-capable database fails at once.
+    /// opened (unless `reopening` is false: the step needs the database as it is); a path that is
+    /// not a WAL-capable database fails at once.
     ///
     /// Starting touches a few dozen files, and one I/O error used to end the replicator. Under a
     /// flaky disk (one error in twenty calls) most starts failed, and without a supervisor that
     /// restarts it, replication would simply stop (found by sluice sim, default seed 256, whose
     /// supervised replicator failed thirty starts in a row while the WAL grew to 82 MB).
-    static func retryingStart(_ database: ReplicatedDatabase, environment: Environment,
+    static func retryingStart(_ database: ReplicatedDatabase, environment: Environment, reopening: Bool = true,
                               _ step: () async throws -> Void) async throws {
         var attempt = 1
         while true {
@@ -107,7 +110,7 @@ public final class Replicator: Sendable {
                 guard attempt < startAttempts, !Task.isCancelled else { throw error }
                 environment.logger.warning("starting replication failed; trying again",
                                            metadata: ["db": "\(database.state.databasePath)", "attempt": "\(attempt)", "error": "\(error)"])
-                await database.close()
+                if reopening { await database.close() }
                 try await environment.clock.sleep(for: .milliseconds(250 * Int64(attempt)))
                 attempt += 1
             }

@@ -117,6 +117,9 @@ struct FaultyFileSystem: FileSystem {
 final class FileFaultSwitch: @unchecked Sendable {
     var errorRate: Double
     var noSpace = false
+    /// Single faults a scenario places on purpose: the next call of `operation` on a path ending
+    /// in `pathSuffix` fails with EIO, once each, in order of the list.
+    var failOnce: [(operation: String, pathSuffix: String)] = []
     private var random: SplitMix64
     private(set) var injected = 0
 
@@ -126,6 +129,11 @@ final class FileFaultSwitch: @unchecked Sendable {
     }
 
     func check(_ operation: String, _ path: String, grows: Bool) throws {
+        if let planned = failOnce.firstIndex(where: { $0.operation == operation && path.hasSuffix($0.pathSuffix) }) {
+            failOnce.remove(at: planned)
+            injected += 1
+            throw FileSystemError.io(operation: operation, path: path, code: EIO, message: "injected I/O error")
+        }
         if grows && noSpace {
             injected += 1
             throw FileSystemError.noSpace(path: path)

@@ -40,4 +40,36 @@ struct RegressionStartUnderIOErrorsTests {
             if case .failure(let error) = await process.stop() { throw ScenarioFailure("replicator failed: \(error)") }
         }
     }
+
+    /// Regression (default seed 256): the start read the generation file and listed the shadow
+    /// directory with `try?`, so an I/O error there read as "no generation yet" and the restart
+    /// began a new generation, with a full snapshot, instead of continuing its own.
+    @Test("a restart whose read of the generation file fails once continues its generation")
+    func restartContinuesGenerationAfterReadError() async throws {
+        try await runScenario(seed: 256) { world in
+            let app = world.app
+            try await app.create()
+            let (_, first) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0)
+            for _ in 0..<20 {
+                try await app.commit(inserts: 2, size: 500)
+                try await world.sleep(.milliseconds(500))
+            }
+            if case .failure(let error) = await first.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            let before = try await world.client.generations()
+            try #require(before.count == 1)
+
+            // Set before the restarted replicator's task first runs, so its start meets it.
+            let (restartFaults, second) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0)
+            restartFaults.failOnce = [("read", "-sluice/generation")]
+            for _ in 0..<20 {
+                try await app.commit(inserts: 2, size: 500)
+                try await world.sleep(.milliseconds(500))
+            }
+            #expect(restartFaults.injected == 1, "the planned read error did not happen")
+            try await world.sleep(.seconds(5))
+            #expect(try await world.client.generations() == before, "the restart began a new generation")
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+            if case .failure(let error) = await second.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+        }
+    }
 }
