@@ -90,6 +90,31 @@ struct ShadowWALTests {
         try await app.close()
     }
 
+    @Test("re-opening a shadow whose every third read fails validates all of it, going on after each error")
+    func reopenUnderReadErrors() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let app = try await makeDatabase(dir)
+        for _ in 0..<30 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(3000))") }
+        let path = dir.file("shadow.wal")
+        let shadow = try await ShadowWAL.create(path: path, header: try await walHeader(dir), fileSystem: environment.fileSystem)
+        _ = try await copy(into: shadow, from: dir)
+        let (size, checksum, lastFrame) = (shadow.size, shadow.checksum, shadow.lastFrame)
+        await shadow.close()
+
+        // Four frames per read, every third read failing: each try validates a few transactions
+        // (of two or three frames each). Rescanned from the header after each error, the scan
+        // never got past the first eight frames.
+        let flaky = FailingReadsFileSystem(base: environment.fileSystem, every: 3)
+        let reopened = try await ShadowWAL.open(path: path, fileSystem: flaky, chunkSize: 4 * (4096 + 24))
+        #expect(reopened.size == size)
+        #expect(reopened.checksum == checksum)
+        #expect(reopened.lastFrame == lastFrame)
+        #expect(try #require(try await environment.fileSystem.stat(path)).size == size)
+        await reopened.close()
+        try await app.close()
+    }
+
     @Test("a shadow without a valid header is reported, not guessed at")
     func corruptHeader() async throws {
         let dir = try TemporaryDirectory()
@@ -218,6 +243,22 @@ struct ShadowWALTests {
     }
 
     /// A source whose reads fail on a schedule.
+    /// The file system, with every handle it opens failing every `every`-th read.
+    private struct FailingReadsFileSystem: Core.FileSystem {
+        let base: any Core.FileSystem
+        let every: Int
+        func open(_ path: String, mode: FileOpenMode) async throws -> any Core.FileHandle {
+            FailingReads(base: try await base.open(path, mode: mode), failAt: every, repeating: true)
+        }
+        func stat(_ path: String) async throws -> FileStat? { try await base.stat(path) }
+        func remove(_ path: String) async throws { try await base.remove(path) }
+        func removeTree(_ path: String) async throws { try await base.removeTree(path) }
+        func rename(_ source: String, to target: String) async throws { try await base.rename(source, to: target) }
+        func createDirectory(_ path: String) async throws { try await base.createDirectory(path) }
+        func list(_ path: String) async throws -> [String] { try await base.list(path) }
+        func syncDirectory(_ path: String) async throws { try await base.syncDirectory(path) }
+    }
+
     private final class FailingReads: Core.FileHandle, @unchecked Sendable {
         struct Injected: Error {}
         let base: any Core.FileHandle

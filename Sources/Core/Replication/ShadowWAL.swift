@@ -70,6 +70,9 @@ public final class ShadowWAL: @unchecked Sendable {
                          checksum: header.checksum, lastFrame: nil)
     }
 
+    /// Failed reads in a row that validated nothing more, after which `open` gives up.
+    static let openRetryLimit = 8
+
     /// Opens an existing shadow index and re-derives its committed end by validating it, cutting
     /// off a torn or uncommitted tail left by a crash.
     public static func open(path: String, fileSystem: any FileSystem, chunkSize: Int) async throws -> ShadowWAL {
@@ -81,7 +84,23 @@ public final class ShadowWAL: @unchecked Sendable {
         }
         let shadow = ShadowWAL(path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
                                checksum: header.checksum, lastFrame: nil)
-        _ = try await shadow.append(from: handle, sourceSize: fileSize, chunkSize: chunkSize, writes: false)
+        // A failed read keeps what the scan validated, and the scan goes on from there while
+        // retries get further: a start-up that rescanned a large shadow from its header after
+        // every I/O error rarely got through it on a flaky disk.
+        var fruitless = 0
+        while true {
+            let start = shadow.size
+            do {
+                _ = try await shadow.append(from: handle, sourceSize: fileSize, chunkSize: chunkSize, writes: false)
+                break
+            } catch {
+                fruitless = shadow.size == start ? fruitless + 1 : 0
+                guard fruitless < openRetryLimit else {
+                    try? await handle.close()
+                    throw error
+                }
+            }
+        }
         if fileSize > shadow.size {
             try await handle.truncate(to: shadow.size)
             try await handle.sync()
@@ -218,6 +237,12 @@ public final class ShadowWAL: @unchecked Sendable {
                     partial = PartialTransaction(end: flushedEnd, checksum: flushedChecksum, frames: flushedFrames,
                                                  firstFrame: Array(firstUncommitted), lastFrame: Array(flushedLastFrame))
                 }
+            }
+            if !writes {
+                // A scan keeps the committed prefix it validated, for `open` to go on from.
+                size = committedEnd
+                checksum = committedChecksum
+                lastFrame = committedLastFrame
             }
             throw error
         }
