@@ -52,7 +52,7 @@ struct EpochLease<Store: LeaseRecordStore>: Sendable {
     /// How often a racing change is re-read before giving up.
     var attempts = 8
 
-    func acquire(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+    func acquire(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String? = nil) async throws -> Lease {
         precondition(!token.isEmpty, "a lease token must not be empty")
         for _ in 0..<attempts {
             let epochs = try await store.epochs()
@@ -61,7 +61,7 @@ struct EpochLease<Store: LeaseRecordStore>: Sendable {
                 // Pruned between the listing and the read: a change is under way, look again.
                 guard let record = try await store.record(top) else { continue }
                 let current = Self.lease(record, epoch: top, duration: duration)
-                switch LeaseDecision.acquire(current: current, token: token, now: now) {
+                switch LeaseDecision.acquire(current: current, token: token, now: now, supersedes: supersedes) {
                 case .alreadyHeld: return current
                 case .held: throw LeaseError.held(replica: store.replica, holder: current)
                 case .takeOver: next = top + 1
@@ -150,8 +150,9 @@ enum LeaseDecision: Equatable {
     /// The current lease has expired (or was released): create the next epoch.
     case takeOver
 
-    static func acquire(current: Lease, token: String, now: Timestamp) -> LeaseDecision {
+    static func acquire(current: Lease, token: String, now: Timestamp, supersedes: String? = nil) -> LeaseDecision {
         if !current.token.isEmpty && current.token == token && current.expires > now { return .alreadyHeld }
+        if current.isSuperseded(by: supersedes) { return .takeOver }
         return current.expires > now ? .held : .takeOver
     }
 }
@@ -164,8 +165,8 @@ protocol EpochLeasedReplica: ReplicaLeasing {
 }
 
 extension EpochLeasedReplica {
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await EpochLease(store: leaseRecords).acquire(owner: owner, token: token, duration: duration, now: now)
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+        try await EpochLease(store: leaseRecords).acquire(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
     }
 
     public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {

@@ -23,6 +23,11 @@ struct FileReplicaLeaseTests {
         try await withClient { client, _ in try await LeaseContract.expiredLeaseIsTakenOver(client) }
     }
 
+    @Test("a live lease is taken over early only by a caller superseding its token")
+    func supersede() async throws {
+        try await withClient { client, _ in try await LeaseContract.supersededLeaseIsTakenOver(client) }
+    }
+
     @Test("renew extends, release frees")
     func renewRelease() async throws {
         try await withClient { client, _ in try await LeaseContract.renewAndRelease(client) }

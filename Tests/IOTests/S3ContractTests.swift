@@ -278,4 +278,11 @@ struct S3ContractTests {
             #expect(again.token == "token-a2")
         }
     }
+
+    @Test func leaseIsTakenOverEarlyOnlyBySupersedingItsToken() async throws {
+        try await withMoto { moto in
+            try await moto.createBucket("supersede")
+            try await LeaseContract.supersededLeaseIsTakenOver(try moto.client(bucket: "supersede", prefix: "db"))
+        }
+    }
 }

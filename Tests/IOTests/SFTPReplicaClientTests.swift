@@ -274,6 +274,11 @@ struct SFTPReplicaClientTests {
         try await withServer { _, client async throws in try await LeaseContract.expiredLeaseIsTakenOver(client) }
     }
 
+    @Test("lease: a live lease is taken over early only by a caller superseding its token")
+    func leaseSupersede() async throws {
+        try await withServer { _, client async throws in try await LeaseContract.supersededLeaseIsTakenOver(client) }
+    }
+
     @Test("lease: renew extends, release frees")
     func leaseRenewRelease() async throws {
         try await withServer { server, client async throws in

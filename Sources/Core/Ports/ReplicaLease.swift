@@ -59,12 +59,29 @@ public enum LeaseError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Replica clients that can lease their location to one writer.
 public protocol ReplicaLeasing: Sendable {
-    /// Takes the lease if nobody holds it or the holder's lease has expired at `now`; throws
-    /// `LeaseError.held` naming the holder otherwise. The check and the write are one atomic
-    /// step (a conditional create or compare-and-swap), never a read followed by a write.
-    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease
+    /// Takes the lease if nobody holds it, the holder's lease has expired at `now`, or the
+    /// holder's token is `supersedes` (the lease of this replicator's own predecessor, known to
+    /// be dead: see `Replicator`); throws `LeaseError.held` naming the holder otherwise. The check
+    /// and the write are one atomic step (a conditional create or compare-and-swap), never a
+    /// read followed by a write.
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease
     /// Extends our lease; throws `LeaseError.lost` if the stored lease is no longer ours.
     func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease
     /// Gives the lease up if it is still ours; a lease already gone is not an error.
     func releaseLease(_ lease: Lease) async throws
+}
+
+extension ReplicaLeasing {
+    /// Takes the lease if nobody holds it or the holder's lease has expired.
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: nil)
+    }
+}
+
+extension Lease {
+    /// Whether this is the lease with token `superseded` (never the empty token of a released one).
+    public func isSuperseded(by superseded: String?) -> Bool {
+        guard let superseded, !superseded.isEmpty else { return false }
+        return token == superseded
+    }
 }

@@ -3,6 +3,8 @@
 ///     /data/app.db
 ///     /data/.app.db-sluice/generation                       "<generation>\n" (tmp + rename)
 ///     /data/.app.db-sluice/replicas                         one replica location per line
+///     /data/.app.db-sluice/lock                             SQLite file the running replicator locks
+///     /data/.app.db-sluice/leases                           the lease token taken per replica
 ///     /data/.app.db-sluice/generations/<gen>/wal/<index16>.wal   shadow WAL: header + committed frames
 ///
 /// Temp files (`*.tmp`) are leftovers of a crash and are removed at start-up.
@@ -19,6 +21,10 @@ public struct LocalState: Sendable, Equatable {
 
     public var generationFile: String { Path.join(directory, "generation") }
     public var replicasFile: String { Path.join(directory, "replicas") }
+    /// Held exclusively by the running replicator (`LocalReplicatorLock`).
+    public var lockPath: String { Path.join(directory, "lock") }
+    /// The lease tokens the replicator took (`LocalLeaseRecord`).
+    public var leasesPath: String { Path.join(directory, "leases") }
     public var generationsDirectory: String { Path.join(directory, "generations") }
     public var walPath: String { databasePath + "-wal" }
 

@@ -63,7 +63,7 @@ public actor ReplicaSyncer {
     /// its caller saw a failure (an ambiguous success) left a lease with our token, and every
     /// client accepts its own token as held rather than refusing it. Found by the simulator
     /// (`sluice sim --profile s3-hell`): a replicator whose first lease write was ambiguous exited.
-    public func acquireLease() async throws {
+    public func acquireLease(superseding: String? = nil) async throws {
         guard let leasing = client as? any ReplicaLeasing else { return }
         let token = Hex.format(environment.random.next(), width: 16) + Hex.format(environment.random.next(), width: 16)
         var delay = Duration.seconds(1)
@@ -71,7 +71,8 @@ public actor ReplicaSyncer {
         while true {
             do {
                 lease = try await leasing.acquireLease(owner: options.leaseOwner, token: token,
-                                                       duration: options.leaseDuration, now: environment.wallClock.now())
+                                                       duration: options.leaseDuration, now: environment.wallClock.now(),
+                                                       supersedes: superseding)
                 logger.info("lease acquired", metadata: ["expires": "\(lease!.expires)"])
                 return
             } catch let error as LeaseError {
@@ -87,6 +88,9 @@ public actor ReplicaSyncer {
             }
         }
     }
+
+    /// The lease this syncer holds, if any.
+    public var heldLease: Lease? { lease }
 
     /// Attempts at taking the lease at start-up: 1+2+4+8+16+16 s of backoff, about a minute.
     static let leaseAttempts = 7

@@ -10,7 +10,7 @@ import Core
 extension S3ReplicaClient {
     var leaseKey: String { key("lease") }
 
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
         let wanted = Lease(owner: owner, token: token, expires: now + duration)
         // The lease can vanish (released) between our failed create and our read: try again a few times.
         for _ in 0..<3 {
@@ -21,9 +21,11 @@ extension S3ReplicaClient {
 
             guard let current = try await readLease() else { continue }
             if created.earlierAttemptMayHaveApplied, current.token == token { return current }
-            guard current.expires <= now else { throw LeaseError.held(replica: location, holder: current) }
+            guard current.expires <= now || current.isSuperseded(by: supersedes) else {
+                throw LeaseError.held(replica: location, holder: current)
+            }
 
-            // The holder's lease expired: replace exactly the version we read.
+            // The holder's lease expired (or was our dead predecessor's): replace exactly the version we read.
             let takeover = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
                                                           extraHeaders: [HTTPHeader("If-Match", current.version)]))
             if takeover.succeeded { return try stored(wanted, from: takeover) }

@@ -107,7 +107,7 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
 
     // MARK: - Lease
 
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
         let wanted = Lease(owner: owner, token: token, expires: now + duration)
         guard let current = try await readLease() else {
             do {
@@ -119,7 +119,7 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
                 throw LeaseError.held(replica: location, holder: winner.lease)
             }
         }
-        guard current.lease.token == token || current.lease.expires <= now else {
+        guard current.lease.token == token || current.lease.expires <= now || current.lease.isSuperseded(by: supersedes) else {
             throw LeaseError.held(replica: location, holder: current.lease)
         }
         do {

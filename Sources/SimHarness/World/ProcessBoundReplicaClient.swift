@@ -53,8 +53,8 @@ final class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked
     func deleteWALSegments(_ positions: [Position]) async throws { try await alive { try await base.deleteWALSegments(positions) } }
     func deleteGeneration(_ generation: Generation) async throws { try await alive { try await base.deleteGeneration(generation) } }
 
-    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await alive { try await base.acquireLease(owner: owner, token: token, duration: duration, now: now) }
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+        try await alive { try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes) }
     }
 
     func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {

@@ -51,6 +51,26 @@ enum LeaseContract {
         #expect(renewed.token == "token-b")
     }
 
+    /// A live lease is taken over before it expires only by a caller that names its token as
+    /// superseded (a dead predecessor's); naming another token changes nothing. The superseded
+    /// holder's renewal then reports `.lost`.
+    static func supersededLeaseIsTakenOver(_ client: some ReplicaLeasing) async throws {
+        let old = try await client.acquireLease(owner: "host-a:101", token: "token-a", duration: duration, now: start)
+        await #expect(throws: LeaseError.self, "a lease superseding another token must stay refused") {
+            _ = try await client.acquireLease(owner: "host-a:102", token: "token-b", duration: duration,
+                                              now: start + .seconds(1), supersedes: "token-x")
+        }
+        let new = try await client.acquireLease(owner: "host-a:102", token: "token-b", duration: duration,
+                                                now: start + .seconds(2), supersedes: "token-a")
+        #expect(new.token == "token-b" && new.owner == "host-a:102")
+        await #expect(throws: LeaseError.self, "the superseded holder renewed") {
+            _ = try await client.renewLease(old, duration: duration, now: start + .seconds(3))
+        }
+        await #expect(throws: LeaseError.self, "a third replicator took the new holder's lease") {
+            _ = try await client.acquireLease(owner: "host-c:303", token: "token-c", duration: duration, now: start + .seconds(4))
+        }
+    }
+
     /// Renewal extends the lease; release frees it at once; releasing twice is harmless.
     static func renewAndRelease(_ client: some ReplicaLeasing) async throws {
         var lease = try await client.acquireLease(owner: "host-a:101", token: "token-a", duration: duration, now: start)
