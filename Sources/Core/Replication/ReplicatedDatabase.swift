@@ -391,24 +391,27 @@ public actor ReplicatedDatabase {
     /// sluice sim, default seed 278, by recording every seed's largest WAL).
     private func copyBacklog(_ first: Observation) async throws {
         var observation: Observation? = first
-        var fruitless = 0
-        while true {
-            let start = (position, shadow?.copiedEnd)
-            do {
-                let current: Observation
-                if let observation { current = observation } else { current = try await observeWAL() }
-                observation = nil
-                try await copyFrames(current)
-                return
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                fruitless = position == start.0 && shadow?.copiedEnd == start.1 ? fruitless + 1 : 0
-                guard fruitless < Self.fruitlessRetryLimit, !Task.isCancelled else { throw error }
-                logger.debug("start-up copy failed; retrying at once", metadata: ["error": "\(error)", "fruitless": "\(fruitless)"])
-            }
+        try await ProgressRetry.run(fruitlessLimit: Self.fruitlessRetryLimit, progress: { shadowProgress }, onRetry: { error, retries in
+            logger.debug("start-up copy failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
+        }) {
+            let current: Observation
+            if let observation { current = observation } else { current = try await observeWAL() }
+            observation = nil
+            try await copyFrames(current)
         }
     }
+
+    /// How far the shadow has got, for `ProgressRetry`. Frames of a transaction not yet
+    /// committed count: a VACUUM's is longer than a pass copies between errors, and counting only
+    /// commits ended the retries while each pass was still getting further into it (found by
+    /// sluice sim, default seed 20: one I/O error in twenty calls, a VACUUM every second or two,
+    /// and the WAL grew to 53 MB with the shadow stuck in one transaction after another).
+    private struct ShadowProgress: Equatable {
+        var position: Position?
+        var copiedEnd: Int64?
+    }
+
+    private var shadowProgress: ShadowProgress { ShadowProgress(position: position, copiedEnd: shadow?.copiedEnd) }
 
     /// The result of one sync pass.
     public struct SyncResult: Sendable, Equatable {
@@ -437,26 +440,11 @@ public actor ReplicatedDatabase {
     /// hundred I/O calls left 100 MB behind, and every application checkpoint sorted all of it).
     /// Only the copy is retried: errors of a checkpoint or a clean-up wait for the next interval.
     private func syncShadowRetrying() async throws {
-        var retries = 0
-        var fruitless = 0
-        while true {
-            // Progress includes frames of a transaction not yet committed: a VACUUM's is longer
-            // than a pass copies between errors, and counting only commits ended the retries
-            // while each pass was still getting further into it (found by sluice sim, default
-            // seed 20: one I/O error in twenty calls, a VACUUM every second or two, and the WAL
-            // grew to 53 MB with the shadow stuck in one transaction after another).
-            let start = (position, shadow?.copiedEnd)
-            do {
-                try await syncShadow()
-                return
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                fruitless = position == start.0 && shadow?.copiedEnd == start.1 ? fruitless + 1 : 0
-                guard retries < Self.quickRetryLimit, fruitless < Self.fruitlessRetryLimit, !Task.isCancelled else { throw error }
-                retries += 1
-                logger.debug("shadow pass failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
-            }
+        try await ProgressRetry.run(fruitlessLimit: Self.fruitlessRetryLimit, limit: Self.quickRetryLimit,
+                                    progress: { shadowProgress }, onRetry: { error, retries in
+            logger.debug("shadow pass failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
+        }) {
+            try await syncShadow()
         }
     }
 

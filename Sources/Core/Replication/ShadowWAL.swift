@@ -87,19 +87,13 @@ public final class ShadowWAL: @unchecked Sendable {
         // A failed read keeps what the scan validated, and the scan goes on from there while
         // retries get further: a start-up that rescanned a large shadow from its header after
         // every I/O error rarely got through it on a flaky disk.
-        var fruitless = 0
-        while true {
-            let start = shadow.size
-            do {
+        do {
+            try await ProgressRetry.run(fruitlessLimit: openRetryLimit, progress: { shadow.size }) {
                 _ = try await shadow.append(from: handle, sourceSize: fileSize, chunkSize: chunkSize, writes: false)
-                break
-            } catch {
-                fruitless = shadow.size == start ? fruitless + 1 : 0
-                guard fruitless < openRetryLimit else {
-                    try? await handle.close()
-                    throw error
-                }
             }
+        } catch {
+            try? await handle.close()
+            throw error
         }
         if fileSize > shadow.size {
             try await handle.truncate(to: shadow.size)
