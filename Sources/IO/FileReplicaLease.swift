@@ -15,11 +15,7 @@ struct FileLeaseRecordStore: LeaseRecordStore {
     let fileSystem: any FileSystem
 
     func epochs() async throws -> [UInt64] {
-        do {
-            return try await fileSystem.list(directory).compactMap(Self.parseRecordName)
-        } catch FileSystemError.notFound {
-            return []
-        }
+        try await FileSystemError.nilIfNotFound({ try await fileSystem.list(directory) })?.compactMap(Self.parseRecordName) ?? []
     }
 
     func record(_ epoch: UInt64) async throws -> LeaseRecord? {

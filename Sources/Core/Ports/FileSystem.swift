@@ -46,6 +46,18 @@ public enum FileSystemError: Error, Equatable, Sendable, CustomStringConvertible
     }
 }
 
+extension FileSystemError {
+    /// What `body` reads, or nil if it does not exist (`.notFound`); any other error is thrown,
+    /// so that "missing" is never read into a failed read.
+    public static func nilIfNotFound<T>(_ body: () async throws -> T) async throws -> T? {
+        do {
+            return try await body()
+        } catch FileSystemError.notFound {
+            return nil
+        }
+    }
+}
+
 /// An open file. Reads and writes are positional, so one handle can be shared by sequential
 /// callers without a cursor to race on.
 ///

@@ -222,7 +222,7 @@ public actor ReplicatedDatabase {
         // generation to continue. An I/O error reading them is thrown (the start is tried again):
         // taken as "none", it started a new generation, with a full snapshot, for one failed read
         // (found by sluice sim, default seed 256, at one I/O error in twenty calls).
-        if let text = try await Self.ifExists({ try await fs.readAll(self.state.generationFile) }),
+        if let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(self.state.generationFile) }),
            let recorded = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()),
            let latestIndex = try await shadowIndexes(of: recorded).last {
             let shadowPath = state.shadowPath(recorded, index: latestIndex)
@@ -314,17 +314,8 @@ public actor ReplicatedDatabase {
     /// The shadow indexes on disk for a generation, ascending.
     public func shadowIndexes(of generation: Generation) async throws -> [UInt64] {
         let fs = environment.fileSystem
-        let names = try await Self.ifExists({ try await fs.list(self.state.shadowDirectory(generation)) }) ?? []
+        let names = try await FileSystemError.nilIfNotFound({ try await fs.list(self.state.shadowDirectory(generation)) }) ?? []
         return names.compactMap(LocalState.parseShadowName).sorted()
-    }
-
-    /// What `body` reads, or nil if it does not exist; any other error is thrown.
-    private static func ifExists<T>(_ body: () async throws -> T) async throws -> T? {
-        do {
-            return try await body()
-        } catch FileSystemError.notFound {
-            return nil
-        }
     }
 
     private func shadowState(_ shadow: ShadowWAL) -> ShadowState {

@@ -223,10 +223,7 @@ public final class Replicator: Sendable {
     /// The replica locations a previous `replicate` recorded beside the database.
     public static func recordedReplicas(databasePath: String, fileSystem: any FileSystem) async throws -> [String] {
         let state = LocalState(databasePath: databasePath)
-        let bytes: [UInt8]
-        do {
-            bytes = try await fileSystem.readAll(state.replicasFile)
-        } catch FileSystemError.notFound {
+        guard let bytes = try await FileSystemError.nilIfNotFound({ try await fileSystem.readAll(state.replicasFile) }) else {
             return []
         }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
