@@ -104,9 +104,8 @@ public final class Replicator: Sendable {
         for syncer in syncers {
             do {
                 try await syncer.acquireLease()
-            } catch LeaseError.held(let replica, let holder) {
-                let refusal = LeaseError.held(replica: replica, holder: holder)
-                guard let mine = recorded[syncer.client.location], mine.token == holder.token,
+            } catch let refusal as LeaseError {
+                guard case .held(let replica, let holder) = refusal, let mine = recorded[syncer.client.location], mine.token == holder.token,
                       LocalLeaseRecord.host(of: mine.owner) == LocalLeaseRecord.host(of: options.leaseOwner) else { throw refusal }
                 if lock == nil { lock = await LocalReplicatorLock.acquire(state: state, environment: environment) }
                 guard lock != nil else { throw refusal }

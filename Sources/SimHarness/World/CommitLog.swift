@@ -26,10 +26,10 @@ public final class CommitLog: @unchecked Sendable {
     /// Reported positions a probe restored exactly, with the commit each holds, in report order:
     /// lower bounds for point-in-time restores (invariant 3) and retention checks (invariant 5).
     public private(set) var verified: [VerifiedReport] = []
-    /// The largest the source's WAL file was after any commit, and when. Not an invariant: a WAL
+    /// The largest the source's WAL file was after any commit, in bytes. Not an invariant: a WAL
     /// that runs away passes every check once the replicator catches up, and three such bugs
     /// were found only by reading this figure (docs/simulation.md).
-    public private(set) var largestWAL: (size: Int64, at: Timestamp?) = (0, nil)
+    public private(set) var largestWAL: Int64 = 0
 
     /// A position a replicator reported replicated.
     public struct Report: Sendable {
@@ -63,7 +63,7 @@ public final class CommitLog: @unchecked Sendable {
     }
 
     func recordWAL(size: Int64) {
-        if size > largestWAL.size { largestWAL = (size, wallClock()) }
+        largestWAL = max(largestWAL, size)
     }
 
     func reportReplicated(replica: String, position: Position) {

@@ -159,7 +159,7 @@ final class SimWorld: @unchecked Sendable {
         }
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
                        busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: await store.statistics,
-                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL.size)
+                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL)
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
