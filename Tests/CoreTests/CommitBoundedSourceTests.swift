@@ -55,6 +55,42 @@ struct CommitBoundedSourceTests {
         }
     }
 
+    @Test("CommitBoundedSource: asked for big chunks, it reads little past the segment's end")
+    func readsLittlePastTheCut() async throws {
+        for pageSize in [1024, 4096] {
+            let frameSize = WALFormat.frameSize(pageSize: pageSize)
+            // Transactions of one frame and of several, so a segment's cut can lie frames past the limit.
+            let wal = try RealWAL.make(pageSize: pageSize, transactions: 40).bytes
+            for limit in [Int64(1), Int64(frameSize), Int64(3 * frameSize + 5), Int64(wal.count / 3)] {
+                var start = 0
+                while start < wal.count {
+                    let upstream = CountingSource(BytesSource(Array(wal[start...])))
+                    let source = CommitBoundedSource(upstream, pageSize: pageSize, startsWithHeader: start == 0, limit: limit)
+                    let bytes = try await source.readToEnd(chunkSize: 1 << 20)
+                    // Up to the limit exactly what is needed, then frame by frame, doubling: at most
+                    // as far past the cut as the cut is past the limit, plus two frames.
+                    let pastLimit = max(0, Int(source.emitted) - Int(limit))
+                    #expect(upstream.handedOut - bytes.count <= pastLimit + 2 * frameSize,
+                            "page \(pageSize), limit \(limit), segment from \(start): read \(upstream.handedOut) for \(bytes.count)")
+                    start += bytes.count
+                }
+            }
+        }
+    }
+
+    /// Counts the bytes it hands out.
+    final class CountingSource: ByteSource, @unchecked Sendable {
+        let base: any ByteSource
+        private(set) var handedOut = 0
+        init(_ base: any ByteSource) { self.base = base }
+        func read(upTo maxCount: Int) async throws -> [UInt8] {
+            let bytes = try await base.read(upTo: maxCount)
+            handedOut += bytes.count
+            return bytes
+        }
+        func close() async { await base.close() }
+    }
+
     @Test("CommitBoundedSource: a limit past the data passes everything through as one segment, uncut")
     func largeLimitPassesThrough() async throws {
         let wal = try RealWAL.make(pageSize: 1024, transactions: 10).bytes
