@@ -9,6 +9,8 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     let base: SimReplicaClient
     var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
     var beforeWALWrite: (_ position: Position) async throws -> Void = { _ in }
+    /// Runs after a WAL write reached the store; a hook that throws makes it an ambiguous success.
+    var afterWALWrite: (_ position: Position) async throws -> Void = { _ in }
     var beforeSnapshotRead: (_ generation: Generation, _ index: UInt64) async throws -> Void = { _, _ in }
     var beforeWALRead: (_ position: Position) async throws -> Void = { _ in }
     var beforeSnapshotListing: (_ generation: Generation) -> Void = { _ in }
@@ -36,10 +38,16 @@ final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     }
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
         try await beforeWALWrite(position)
-        guard let limit = walUploadBreaksAfter else { return try await base.writeWALSegment(at: position, data: data) }
+        guard let limit = walUploadBreaksAfter else {
+            let info = try await base.writeWALSegment(at: position, data: data)
+            try await afterWALWrite(position)
+            return info
+        }
         let bytes = try await data.readToEnd()
         if bytes.count > limit { throw Self.refusal("wal \(position): connection reset after \(limit) bytes") }
-        return try await base.writeWALSegment(at: position, data: BytesSource(bytes))
+        let info = try await base.writeWALSegment(at: position, data: BytesSource(bytes))
+        try await afterWALWrite(position)
+        return info
     }
     func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
         try await beforeSnapshotRead(generation, index)
