@@ -186,6 +186,9 @@ public final class LZ4CompressingSource: ByteSource, @unchecked Sendable {
     private var pendingOffset = 0
     private var done = false
     private let readSize: Int
+    /// Bytes taken from upstream so far. A failed upstream read takes none, so a caller can
+    /// simply read again and tell a retry that got further from one that did not.
+    public private(set) var consumed: Int64 = 0
 
     public init(_ upstream: any ByteSource, readSize: Int = 1 << 20) {
         self.upstream = upstream
@@ -200,6 +203,7 @@ public final class LZ4CompressingSource: ByteSource, @unchecked Sendable {
                 pending = encoder.finish()
                 done = true
             } else {
+                consumed += Int64(input.count)
                 pending = encoder.update(input)
             }
             pendingOffset = 0

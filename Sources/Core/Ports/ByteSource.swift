@@ -44,18 +44,34 @@ public final class FileRangeSource: ByteSource, @unchecked Sendable {
     private var offset: Int64
     private let end: Int64
     private let closesHandle: Bool
+    private let readAttempts: Int
 
-    public init(handle: any FileHandle, from start: Int64, to end: Int64, closesHandle: Bool) {
+    /// - Parameter readAttempts: Tries at each read before its error is passed on, made at once:
+    ///   for files that do not change under the reader (a shadow index, a staged snapshot), where
+    ///   a read that failed can simply be made again and one I/O error need not cost everything
+    ///   streamed so far.
+    public init(handle: any FileHandle, from start: Int64, to end: Int64, closesHandle: Bool, readAttempts: Int = 1) {
         self.handle = handle
         self.offset = start
         self.end = end
         self.closesHandle = closesHandle
+        self.readAttempts = max(1, readAttempts)
     }
 
     public func read(upTo maxCount: Int) async throws -> [UInt8] {
         let count = Int(min(Int64(maxCount), end - offset))
         guard count > 0 else { return [] }
-        let chunk = try await handle.read(at: offset, count: count)
+        var attempt = 1
+        let chunk: [UInt8]
+        while true {
+            do {
+                chunk = try await handle.read(at: offset, count: count)
+                break
+            } catch {
+                guard attempt < readAttempts, !(error is CancellationError), !Task.isCancelled else { throw error }
+                attempt += 1
+            }
+        }
         if chunk.isEmpty { throw ByteSourceError.truncated(path: handle.path, expected: end, actual: offset) }
         offset += Int64(chunk.count)
         return chunk

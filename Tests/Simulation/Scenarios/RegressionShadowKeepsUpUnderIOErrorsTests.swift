@@ -30,8 +30,10 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
     }
 
     /// A replicator whose disk fails `errorRate` of its calls, copying in 4 KiB chunks and
-    /// checkpointing every 1,000 pages (no emergency TRUNCATE, so only keeping up bounds the WAL).
-    static func startReplicator(in world: ScenarioWorld, errorRate: Double) throws -> (FileFaultSwitch, ReplicatorProcess) {
+    /// checkpointing every 1,000 pages (no emergency TRUNCATE, so only keeping up bounds the WAL),
+    /// with any further options `configure` sets.
+    static func startReplicator(in world: ScenarioWorld, errorRate: Double,
+                                configure: (inout ReplicationOptions) -> Void = { _ in }) throws -> (FileFaultSwitch, ReplicatorProcess) {
         let faults = FileFaultSwitch(errorRate: errorRate, random: world.scheduler.randomSource("replicator-disk-faults"))
         let node = try world.startNode("replicator")
         var environment = node.environment
@@ -39,6 +41,7 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
         var options = ScenarioWorld.options()
         options.chunkSize = 4096
         options.checkpoint = CheckpointPolicy(minimumPages: 1000, idleInterval: .seconds(10), truncatePages: nil)
+        configure(&options)
         let replicator = Replicator(databasePath: ScenarioWorld.databasePath, replicas: [world.client],
                                     options: options, environment: environment)
         let process = ReplicatorProcess(node: node, replicator: replicator)
