@@ -95,6 +95,15 @@ public actor ReplicaSyncer {
     /// Attempts at taking the lease at start-up: 1+2+4+8+16+16 s of backoff, about a minute.
     static let leaseAttempts = 7
 
+    /// How long until `renewLeaseIfDue` would renew (zero if it is due now); nil for a client
+    /// that does not lease or before the lease is taken.
+    public func timeUntilLeaseRenewal() -> Duration? {
+        guard client is any ReplicaLeasing, let lease else { return nil }
+        let due = lease.expires - options.leaseDuration * (2.0 / 3.0)
+        let now = environment.wallClock.now()
+        return due > now ? due - now : .zero
+    }
+
     /// Renews the lease once a third of it has passed. `LeaseError.lost` is fatal to the caller.
     public func renewLeaseIfDue() async throws {
         guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
@@ -227,6 +236,12 @@ public actor ReplicaSyncer {
                 throw ReplicaSyncError.shadowMissing(position: current)
             }
             if Int64(current.offset) < extent.size {
+                // A long backlog on a slow store can take longer than the lease: keep it fresh
+                // between segments, and stop writing if it cannot be (another replicator may take
+                // the location over once it expires). Renewed only between syncs, a lease ran out
+                // during one sync with a 30 s stall in it (sluice sim, default seed 64).
+                try await renewLeaseIfDue()
+                guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
                 current.offset = UInt64(try await uploadSegmentRetrying(from: current, to: extent.size))
                 position = current
                 progress += 1

@@ -214,9 +214,43 @@ public final class Replicator: Sendable {
                 let jitter = Double(environment.random.next() % 1000) / 1000.0
                 delay = SyncBackoff.delay(failures: failures, syncInterval: options.syncInterval, jitter: jitter)
             }
-            do { try await environment.clock.sleep(for: delay) } catch { return nil }
+            do {
+                try await sleepRenewingLease(syncer, for: delay, environment: environment)
+            } catch let error as LeaseError {
+                environment.logger.critical("\(error)")
+                return error
+            } catch {
+                return nil  // cancelled while sleeping
+            }
         }
         return nil
+    }
+
+    /// Sleeps `delay`, waking to renew the replica's lease when it falls due. Renewed only before
+    /// each attempt, a lease ran out whenever the wait was longer than two thirds of it: a
+    /// `--sync-interval` of 20 s or more with the default 30 s lease, or any backoff past 20 s
+    /// after store errors. A healthy replicator was then presumed dead, and a second one could
+    /// take the location over (found while writing `RegressionLeaseRenewedDuringLongSyncTests`).
+    /// A renewal that fails for another reason than a lost lease is tried again a second later;
+    /// `LeaseError` ends replication, as it does before an attempt.
+    private static func sleepRenewingLease(_ syncer: ReplicaSyncer, for delay: Duration, environment: Environment) async throws {
+        var remaining = delay
+        while remaining > .zero {
+            let untilRenewal = await syncer.timeUntilLeaseRenewal() ?? remaining
+            let step = min(remaining, max(untilRenewal, .seconds(1)))
+            try await environment.clock.sleep(for: step)
+            remaining -= step
+            guard remaining > .zero else { return }
+            do {
+                try await syncer.renewLeaseIfDue()
+            } catch let error as LeaseError {
+                throw error
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                environment.logger.warning("renewing the replica lease failed; trying again",
+                                           metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The replica locations a previous `replicate` recorded beside the database.

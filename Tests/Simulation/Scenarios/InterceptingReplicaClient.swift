@@ -5,7 +5,7 @@ import SimHarness
 /// or WAL writes on purpose (a hook that throws stops the write before it reaches the store),
 /// and one before each read, so a scenario can stall a restore's download on the SimClock.
 /// Everything else goes straight to the world's store.
-final class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
+class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     let base: SimReplicaClient
     var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
     var beforeWALWrite: (_ position: Position) async throws -> Void = { _ in }
