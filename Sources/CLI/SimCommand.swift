@@ -74,6 +74,7 @@ struct SimCommand: AsyncParsableCommand {
         var simulated = Duration.zero
         var commits = 0
         var largestWAL: (size: Int64, seed: UInt64?) = (0, nil)
+        var longestGap: (gap: SnapshotGap, seed: UInt64)?
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
@@ -118,6 +119,9 @@ struct SimCommand: AsyncParsableCommand {
                     simulated += outcome.simulated
                     commits += outcome.commits
                     if outcome.largestWAL > largestWAL.size { largestWAL = (outcome.largestWAL, seeds[nextToPrint]) }
+                    if let gap = outcome.snapshotGap, gap.intervals > longestGap?.gap.intervals ?? 0 {
+                        longestGap = (gap, seeds[nextToPrint])
+                    }
                     if outcome.failed { failed += 1 }
                     if !outcome.output.isEmpty { print(outcome.output) }
                     fflush(stdout)
@@ -136,6 +140,10 @@ struct SimCommand: AsyncParsableCommand {
         if let seed = largestWAL.seed {
             print("largest source WAL \(Self.megabytes(largestWAL.size)) MB (seed \(seed))")
         }
+        // Not an invariant either: the figure that showed snapshots starving under store errors.
+        if let (gap, seed) = longestGap {
+            print("longest snapshot gap \(gap.gapMilliseconds / 1000) s at a \(gap.intervalMilliseconds / 1000) s interval (seed \(seed))")
+        }
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }
     }
@@ -149,6 +157,16 @@ struct SimCommand: AsyncParsableCommand {
         var commits = 0
         /// The largest the source's WAL file grew to, in bytes (first run).
         var largestWAL: Int64 = 0
+        /// The longest stretch of the span without a snapshot, for a seed with scheduled ones.
+        var snapshotGap: SnapshotGap?
+    }
+
+    /// A seed's longest stretch without a snapshot, and its snapshot interval.
+    struct SnapshotGap: Sendable, Equatable {
+        var gapMilliseconds: Int64
+        var intervalMilliseconds: Int64
+        /// The gap in snapshot intervals: how far the seed fell behind its schedule.
+        var intervals: Double { Double(gapMilliseconds) / Double(max(intervalMilliseconds, 1)) }
     }
 
     static func megabytes(_ bytes: Int64) -> String { String(format1: Double(bytes) / 1_048_576) }
@@ -174,15 +192,20 @@ struct SimCommand: AsyncParsableCommand {
             lines.append(result.report)
             lines.append(reproduceLine(seed, profile: profile))
         } else if printPasses || trace {
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB, trace digest \(Self.hex(result.traceDigest))")
+            let gap = result.longestSnapshotGap.map { ", longest snapshot gap \($0.milliseconds / 1000) s" } ?? ""
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap), trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
         if trace && result.passed {
             lines.append("trace (\(result.traceTail.count) events):")
             lines += result.traceTail.map { "  " + $0 }
         }
+        var snapshotGap: SnapshotGap?
+        if let gap = result.longestSnapshotGap, let interval = result.parameters.replication.snapshotInterval {
+            snapshotGap = SnapshotGap(gapMilliseconds: gap.milliseconds, intervalMilliseconds: interval.milliseconds)
+        }
         return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"), commits: result.commits,
-                           largestWAL: result.largestWAL)
+                           largestWAL: result.largestWAL, snapshotGap: snapshotGap)
     }
 
     private func workerArguments(profile: SwarmProfile) -> [String] {

@@ -34,6 +34,9 @@ public actor SimObjectStore {
         public var ambiguous = 0
         public var stalls = 0
         public var pages = 0
+        /// When each write of a snapshot object (a key ending `.snapshot.lz4`, Sluice's name for
+        /// one in either layout) landed, in order.
+        public var snapshotWrites: [Timestamp] = []
     }
 
     private struct Stored {
@@ -166,6 +169,7 @@ public actor SimObjectStore {
     // MARK: - Internals
 
     private func store(_ key: String, _ bytes: [UInt8]) -> ObjectInfo {
+        if key.hasSuffix(".snapshot.lz4") { statistics.snapshotWrites.append(wallClock.now()) }
         if objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key) == nil {
             sortedKeys.insert(key, at: firstIndex { $0 >= key })
         }

@@ -16,6 +16,8 @@ public struct SimSeedResult: Sendable {
     public var replicatorStarts: Int = 0
     /// The largest the source's WAL file grew to after any commit, in bytes.
     public var largestWAL: Int64 = 0
+    /// The longest stretch of the span without a snapshot landing (nil without scheduled snapshots).
+    public var longestSnapshotGap: Duration?
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -68,6 +70,7 @@ public enum SimSeedRun {
             result.probes = run.value.probes
             result.replicatorStarts = run.value.replicatorStarts
             result.largestWAL = run.value.largestWAL
+            result.longestSnapshotGap = run.value.longestSnapshotGap
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

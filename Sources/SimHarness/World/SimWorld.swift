@@ -88,6 +88,23 @@ final class SimWorld: @unchecked Sendable {
         var appRestarts = 0
         var powerLosses = 0
         var largestWAL: Int64 = 0
+        var longestSnapshotGap: Duration?
+    }
+
+    /// The longest stretch of the app's span without a snapshot landing on the replica: from the
+    /// start to the first, between two, or from the last to the span's end. Nil for a seed that
+    /// takes no scheduled snapshots. Not an invariant (a replica that cannot keep up with its
+    /// store may fall behind its schedule); the figure that showed snapshots starving under
+    /// store errors and flaky disks (docs/simulation.md).
+    static func longestGap(between writes: [Timestamp], start: Timestamp, span: Duration) -> Duration {
+        let end = start + span
+        var longest = Duration.zero
+        var previous = start
+        for time in writes where time > start && time <= end {
+            longest = max(longest, time - previous)
+            previous = time
+        }
+        return max(longest, end - previous)
     }
 
     func run() async throws -> Outcome {
@@ -101,6 +118,7 @@ final class SimWorld: @unchecked Sendable {
             restoreNode.shutdown()
             for node in retiredNodes { node.shutdown() }
         }
+        let runStart = SimWallClock(scheduler: scheduler).now()
         try await restoreNode.fileSystem.createDirectory("/restore")
         try await workload.setUp()
         if parameters.chaos.powerLosses > 0 { try await makeSetUpDurable() }
@@ -157,9 +175,12 @@ final class SimWorld: @unchecked Sendable {
             await workload.close()
             throw error
         }
+        let statistics = await store.statistics
+        let gap = parameters.replication.snapshotInterval == nil ? nil
+            : Self.longestGap(between: statistics.snapshotWrites, start: runStart, span: parameters.span)
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
-                       busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: await store.statistics,
-                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL)
+                       busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
+                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap)
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
