@@ -119,7 +119,7 @@ struct PagedBytes: Equatable {
             let tail = newCount % Self.pageSize
             if tail > 0 {
                 // Keep the invariant: nothing but zeros past the end of the last page.
-                pages[keptPages - 1].withUnsafeMutableBytes { page in
+                _ = pages[keptPages - 1].withUnsafeMutableBytes { page in
                     (page.baseAddress! + tail).initializeMemory(as: UInt8.self, repeating: 0, count: Self.pageSize - tail)
                 }
             }

@@ -35,7 +35,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
 
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
-        var random = SplitMix64(seed: seed ^ 0x5357_4152_4d21_0001)
+        let random = SplitMix64(seed: seed ^ 0x5357_4152_4d21_0001)
         func chance(_ p: Double) -> Bool { random.unitInterval() < p }
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
         func rate(_ range: ClosedRange<Double>) -> Double { range.lowerBound + random.unitInterval() * (range.upperBound - range.lowerBound) }
