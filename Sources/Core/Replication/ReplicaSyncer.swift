@@ -106,10 +106,8 @@ public actor ReplicaSyncer {
 
     /// Renews the lease once a third of it has passed. `LeaseError.lost` is fatal to the caller.
     public func renewLeaseIfDue() async throws {
-        guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
-        let now = environment.wallClock.now()
-        guard current.expires - now <= options.leaseDuration * (2.0 / 3.0) else { return }
-        lease = try await leasing.renewLease(current, duration: options.leaseDuration, now: now)
+        guard let leasing = client as? any ReplicaLeasing, let current = lease, timeUntilLeaseRenewal() == .zero else { return }
+        lease = try await leasing.renewLease(current, duration: options.leaseDuration, now: environment.wallClock.now())
     }
 
     /// Whether this syncer may write: it holds a lease with at least a third of its time left

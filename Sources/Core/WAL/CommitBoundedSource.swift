@@ -59,7 +59,7 @@ public final class CommitBoundedSource: ByteSource, @unchecked Sendable {
     /// seed 151).
     private func nextReadSize() -> Int {
         let toLimit = limit - emitted
-        if toLimit > 0 { return Int(min(toLimit, Int64(Int.max))) }
+        if toLimit > 0 { return Int(toLimit) }
         let toFrameEnd = headerRemaining + (inFrame == 0 ? 0 : frameSize - inFrame)
         defer { framesPerSearch = min(framesPerSearch * 2, 1 << 20) }
         return toFrameEnd + framesPerSearch * frameSize

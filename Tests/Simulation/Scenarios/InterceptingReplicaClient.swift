@@ -61,3 +61,14 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     func deleteWALSegments(_ positions: [Position]) async throws { try await base.deleteWALSegments(positions) }
     func deleteGeneration(_ generation: Generation) async throws { try await base.deleteGeneration(generation) }
 }
+
+/// The intercepting client, taking leases on the world's store like the plain one.
+final class LeasingInterceptingReplicaClient: InterceptingReplicaClient, ReplicaLeasing, @unchecked Sendable {
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+        try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
+    }
+    func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+        try await base.renewLease(lease, duration: duration, now: now)
+    }
+    func releaseLease(_ lease: Lease) async throws { try await base.releaseLease(lease) }
+}
