@@ -11,8 +11,9 @@ public typealias ReplicationObserver = @Sendable (_ replica: String, _ position:
 /// retention.
 ///
 /// The replica's own listing is the truth about where it stands: the position is derived from
-/// it when the syncer starts, when the generation changes, and after any error; between those it
-/// is cached, so a steady sync costs one PUT and no LIST (Litestream #234).
+/// it when the syncer starts, when the generation changes, and after an error that puts it in
+/// doubt (`putsPositionInDoubt`); between those it is cached, so a steady sync costs one PUT and
+/// no LIST (Litestream #234).
 public actor ReplicaSyncer {
     public nonisolated let client: any ReplicaClient
     private let database: ReplicatedDatabase
@@ -37,10 +38,10 @@ public actor ReplicaSyncer {
     /// Counts writes that moved the replica forward (WAL segments and snapshots), so a caller
     /// can tell an attempt that failed part-way from one that got nowhere (`SyncBackoff`).
     public private(set) var progress: UInt64 = 0
-    /// Counts WAL segment uploads the store refused. An attempt that moved `progress` and then
-    /// failed here was cut short by the store mid-backlog; one that failed elsewhere (a snapshot,
-    /// retention) was not.
-    public private(set) var walUploadFailures: UInt64 = 0
+    /// Counts failed `sync()` calls: the WAL stage of an attempt. An attempt that moved
+    /// `progress` and then failed here was cut short mid-backlog (by the store or by the local
+    /// disk); one that failed after it (a snapshot, retention) was not.
+    public private(set) var syncFailures: UInt64 = 0
 
     public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
                 observer: ReplicationObserver? = nil) {
@@ -147,13 +148,18 @@ public actor ReplicaSyncer {
 
     // MARK: - WAL upload
 
-    /// Uploads everything the shadow WAL holds beyond the replica's position. On error the
-    /// cached position is dropped, so the next call starts again from the replica's listing.
+    /// Uploads everything the shadow WAL holds beyond the replica's position.
+    ///
+    /// On an error that may mean the replica changed under us (the lease lost or lapsed, local
+    /// shadow state gone, or any failure while deriving the position), the cached position is
+    /// dropped and the next call derives it again from the replica's listing. A failed request
+    /// while uploading keeps it: see `putsPositionInDoubt`.
     public func sync() async throws {
         do {
             try await syncUnchecked()
         } catch {
-            position = nil
+            syncFailures += 1
+            if Self.putsPositionInDoubt(error) { position = nil }
             throw error
         }
     }
@@ -166,9 +172,35 @@ public actor ReplicaSyncer {
             try await uploadAvailable(upTo: nil)
         }
         if position?.generation != target.generation {
-            try await resume(generation: target.generation)
+            do {
+                try await resume(generation: target.generation)
+            } catch {
+                position = nil
+                throw error
+            }
         }
         try await uploadAvailable(upTo: target)
+    }
+
+    /// Whether an error while uploading means the cached position can no longer be trusted.
+    ///
+    /// Everything before the position went up in writes of our own that succeeded, and a failed
+    /// write never makes the replica hold less: at most it landed unseen (an ambiguous success),
+    /// and the next attempt writes the same key, from the same start, with the same bytes or
+    /// more. So a failed request or a local I/O error leaves the position true, and only what
+    /// says someone else may write (a lost or lapsed lease) or that the local shadow changed
+    /// puts it in doubt.
+    ///
+    /// Why not derive it again after every error, as Litestream does: deriving it lists the whole
+    /// generation, and on a long generation and a flaky store that listing rarely got through.
+    /// After one failed lease renewal, a replicator listing 100 indexes in pages of two, one
+    /// request in seven failing, uploaded nothing and took no snapshot for the rest of the
+    /// 300 s run (sluice sim, default seed 66).
+    static func putsPositionInDoubt(_ error: any Error) -> Bool {
+        switch error {
+        case is LeaseError, is ReplicaSyncError, is ReplicationError, is CancellationError: return true
+        default: return false
+        }
     }
 
     /// Derives the position from the replica's listing, taking the generation's first snapshot
@@ -282,13 +314,9 @@ public actor ReplicaSyncer {
             do {
                 return try await uploadSegment(from: start, to: end)
             } catch let error where error is CancellationError || error is LeaseError {
-                walUploadFailures += 1
                 throw error
             } catch {
-                guard attempt < Self.segmentAttempts, mayWrite, !Task.isCancelled else {
-                    walUploadFailures += 1
-                    throw error
-                }
+                guard attempt < Self.segmentAttempts, mayWrite, !Task.isCancelled else { throw error }
                 logger.warning("WAL segment upload failed; trying again",
                                metadata: ["position": "\(start)", "attempt": "\(attempt)", "error": "\(error)"])
                 // 100 ms, then 400 ms: long enough for a blip to pass, short enough that a backlog

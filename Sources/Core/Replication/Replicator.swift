@@ -186,7 +186,7 @@ public final class Replicator: Sendable {
         var failures = 0
         while !Task.isCancelled {
             let progressBefore = await syncer.progress
-            let uploadFailuresBefore = await syncer.walUploadFailures
+            let syncFailuresBefore = await syncer.syncFailures
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
@@ -199,12 +199,15 @@ public final class Replicator: Sendable {
                 environment.logger.critical("\(error)")
                 return error
             } catch {
-                // Only a WAL upload the store cut short after others went through counts as
-                // progress: a snapshot or retention that keeps failing while the app keeps
-                // committing (so every attempt uploads a little WAL first) must still back off.
+                // Only a WAL stage cut short after some of it went through counts as progress: a
+                // snapshot or retention that keeps failing while the app keeps committing (so
+                // every attempt uploads a little WAL first) must still back off. A failed local
+                // `stat` of the shadow counts like a failed upload: counted as one more failure,
+                // it backed a replicator on a flaky disk off to a minute between attempts, and it
+                // took no snapshot for 300 s (sluice sim, default seed 525).
                 let progressAfter = await syncer.progress
-                let uploadFailuresAfter = await syncer.walUploadFailures
-                let madeProgress = progressAfter != progressBefore && uploadFailuresAfter != uploadFailuresBefore
+                let syncFailuresAfter = await syncer.syncFailures
+                let madeProgress = progressAfter != progressBefore && syncFailuresAfter != syncFailuresBefore
                 failures = SyncBackoff.failures(afterFailedAttempt: failures, madeProgress: madeProgress)
                 environment.logger.error("replica sync failed", metadata: [
                     "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])

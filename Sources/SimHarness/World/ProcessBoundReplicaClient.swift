@@ -120,6 +120,8 @@ final class FileFaultSwitch: @unchecked Sendable {
     /// Single faults a scenario places on purpose: the next call of `operation` on a path ending
     /// in `pathSuffix` fails with EIO, once each, in order of the list.
     var failOnce: [(operation: String, pathSuffix: String)] = []
+    /// When set, only these operations ("stat", "read", ...) draw errors at `errorRate`.
+    var onlyOperations: Set<String>?
     private var random: SplitMix64
     private(set) var injected = 0
 
@@ -138,7 +140,7 @@ final class FileFaultSwitch: @unchecked Sendable {
             injected += 1
             throw FileSystemError.noSpace(path: path)
         }
-        if errorRate > 0, Double(random.next() >> 11) * 0x1.0p-53 < errorRate {
+        if errorRate > 0, onlyOperations?.contains(operation) ?? true, Double(random.next() >> 11) * 0x1.0p-53 < errorRate {
             injected += 1
             throw FileSystemError.io(operation: operation, path: path, code: EIO, message: "injected I/O error")
         }

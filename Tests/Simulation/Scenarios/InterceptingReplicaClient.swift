@@ -14,6 +14,8 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     var beforeSnapshotRead: (_ generation: Generation, _ index: UInt64) async throws -> Void = { _, _ in }
     var beforeWALRead: (_ position: Position) async throws -> Void = { _ in }
     var beforeSnapshotListing: (_ generation: Generation) -> Void = { _ in }
+    /// Runs before each listing of a generation's WAL segments; a hook that throws fails it.
+    var beforeWALListing: (_ generation: Generation) throws -> Void = { _ in }
     /// A connection that breaks during any WAL upload larger than this (compressed bytes).
     var walUploadBreaksAfter: Int?
 
@@ -31,7 +33,10 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
         beforeSnapshotListing(generation)
         return try await base.snapshots(in: generation)
     }
-    func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] { try await base.walSegments(in: generation) }
+    func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
+        try beforeWALListing(generation)
+        return try await base.walSegments(in: generation)
+    }
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
         try beforeSnapshotWrite(generation, index)
         return try await base.writeSnapshot(generation: generation, index: index, data: data)

@@ -320,6 +320,21 @@ final class ScenarioWorld: @unchecked Sendable {
         try await scheduler.clock.sleep(for: duration)
     }
 
+    /// A steady app: `inserts` rows committed every 50 ms, `count` times (60 s by default).
+    func commitSteadily(_ count: Int = 1200, inserts: Int = 3) async throws {
+        for _ in 0..<count {
+            try await app.commit(inserts: inserts)
+            try await sleep(.milliseconds(50))
+        }
+    }
+
+    /// How many snapshots the replica holds, over all its generations.
+    func snapshotCount() async throws -> Int {
+        var count = 0
+        for generation in try await client.generations() { count += try await client.snapshots(in: generation).count }
+        return count
+    }
+
     /// Restores `request` (its output path is chosen here) on the restore machine with the real
     /// `Restorer`; checks integrity_check and that the content is exactly the source's at the
     /// commit it claims to be. Throws the restore's own error unchanged.
