@@ -131,3 +131,15 @@ extension FileSystem {
         try await syncDirectory(Path.directory(of: path))
     }
 }
+
+/// A file system error met while uploading says the replica changed only when a file or
+/// directory is missing or of the wrong kind (for a local-folder replica, the folder itself may
+/// be gone); an I/O error or a full disk is one call failing.
+extension FileSystemError: ReplicaRequestError {
+    public var replicaMayHaveChanged: Bool {
+        switch self {
+        case .notFound, .alreadyExists, .notADirectory: return true
+        case .noSpace, .io: return false
+        }
+    }
+}

@@ -36,6 +36,17 @@ public struct WALSegmentInfo: Sendable, Hashable {
     public var position: Position { Position(generation: generation, index: index, offset: offset) }
 }
 
+/// An error a replica client or its store can classify: a request that failed, or a sign that
+/// the replica itself changed. A syncer keeps its cached position after the first kind only
+/// (`ReplicaSyncer.putsPositionInDoubt`); any error that does not adopt this protocol is taken
+/// as the second.
+public protocol ReplicaRequestError: Error {
+    /// Whether the error says the replica may hold less than it did (an object or the whole
+    /// location gone, a conditional write that found someone else's change), not only that one
+    /// request did not get through.
+    var replicaMayHaveChanged: Bool { get }
+}
+
 /// Errors every replica client reports in the same shape.
 public enum ReplicaClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The object does not exist.

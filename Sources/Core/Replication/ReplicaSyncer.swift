@@ -38,10 +38,11 @@ public actor ReplicaSyncer {
     /// Counts writes that moved the replica forward (WAL segments and snapshots), so a caller
     /// can tell an attempt that failed part-way from one that got nowhere (`SyncBackoff`).
     public private(set) var progress: UInt64 = 0
-    /// Counts failed `sync()` calls: the WAL stage of an attempt. An attempt that moved
-    /// `progress` and then failed here was cut short mid-backlog (by the store or by the local
-    /// disk); one that failed after it (a snapshot, retention) was not.
-    public private(set) var syncFailures: UInt64 = 0
+    /// Counts `sync()` calls that failed while uploading WAL. An attempt that moved `progress`
+    /// and then failed here was cut short mid-backlog (by the store or by the local disk); one
+    /// that failed elsewhere (deriving the position, which may take the generation's first
+    /// snapshot; a scheduled snapshot; retention) was not.
+    public private(set) var walUploadFailures: UInt64 = 0
 
     public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
                 observer: ReplicationObserver? = nil) {
@@ -157,26 +158,41 @@ public actor ReplicaSyncer {
     public func sync() async throws {
         do {
             try await syncUnchecked()
+        } catch let failure as DerivationFailure {
+            position = nil
+            throw failure.error
         } catch {
-            syncFailures += 1
+            walUploadFailures += 1
             if Self.putsPositionInDoubt(error) { position = nil }
             throw error
         }
+    }
+
+    /// An error while deriving the position: the position is unknown, and the attempt did not
+    /// fail while uploading WAL.
+    private struct DerivationFailure: Error {
+        var error: any Error
     }
 
     private func syncUnchecked() async throws {
         guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
         guard let target = await database.position else { return }
         if let current = position, current.generation != target.generation {
-            // Finish what is left of the old generation while its shadow still exists locally.
-            try await uploadAvailable(upTo: nil)
+            // Finish what is left of the old generation while its shadow still exists locally,
+            // but only once: after a failure the next attempt moves on to the new generation, so
+            // an old shadow that cannot be read or uploaded never holds the new one back.
+            do {
+                try await uploadAvailable(upTo: nil)
+            } catch {
+                position = nil
+                throw error
+            }
         }
         if position?.generation != target.generation {
             do {
                 try await resume(generation: target.generation)
             } catch {
-                position = nil
-                throw error
+                throw DerivationFailure(error: error)
             }
         }
         try await uploadAvailable(upTo: target)
@@ -187,9 +203,10 @@ public actor ReplicaSyncer {
     /// Everything before the position went up in writes of our own that succeeded, and a failed
     /// write never makes the replica hold less: at most it landed unseen (an ambiguous success),
     /// and the next attempt writes the same key, from the same start, with the same bytes or
-    /// more. So a failed request or a local I/O error leaves the position true, and only what
-    /// says someone else may write (a lost or lapsed lease) or that the local shadow changed
-    /// puts it in doubt.
+    /// more. So a failed request or a local I/O error leaves the position true. What says
+    /// someone else may write (a lost or lapsed lease), that the replica lost objects or its
+    /// location (`ReplicaRequestError.replicaMayHaveChanged`), or that the local shadow changed
+    /// puts it in doubt, and so does any error a client does not classify.
     ///
     /// Why not derive it again after every error, as Litestream does: deriving it lists the whole
     /// generation, and on a long generation and a flaky store that listing rarely got through.
@@ -198,8 +215,8 @@ public actor ReplicaSyncer {
     /// 300 s run (sluice sim, default seed 66).
     static func putsPositionInDoubt(_ error: any Error) -> Bool {
         switch error {
-        case is LeaseError, is ReplicaSyncError, is ReplicationError, is CancellationError: return true
-        default: return false
+        case let request as any ReplicaRequestError: return request.replicaMayHaveChanged
+        default: return true
         }
     }
 

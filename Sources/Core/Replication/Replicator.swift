@@ -186,7 +186,7 @@ public final class Replicator: Sendable {
         var failures = 0
         while !Task.isCancelled {
             let progressBefore = await syncer.progress
-            let syncFailuresBefore = await syncer.syncFailures
+            let uploadFailuresBefore = await syncer.walUploadFailures
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
@@ -199,15 +199,17 @@ public final class Replicator: Sendable {
                 environment.logger.critical("\(error)")
                 return error
             } catch {
-                // Only a WAL stage cut short after some of it went through counts as progress: a
+                // Only a WAL upload cut short after some of it went through counts as progress:
+                // deriving the position (which may take the generation's first snapshot), a
                 // snapshot or retention that keeps failing while the app keeps committing (so
-                // every attempt uploads a little WAL first) must still back off. A failed local
-                // `stat` of the shadow counts like a failed upload: counted as one more failure,
-                // it backed a replicator on a flaky disk off to a minute between attempts, and it
-                // took no snapshot for 300 s (sluice sim, default seed 525).
+                // every attempt uploads a little WAL first) must still back off. An upload cut
+                // short by the local disk (a failed `stat` of the shadow) counts like one cut
+                // short by the store: counted as one more failure, it backed a replicator on a
+                // flaky disk off to a minute between attempts, and it took no snapshot for 300 s
+                // (sluice sim, default seed 525).
                 let progressAfter = await syncer.progress
-                let syncFailuresAfter = await syncer.syncFailures
-                let madeProgress = progressAfter != progressBefore && syncFailuresAfter != syncFailuresBefore
+                let uploadFailuresAfter = await syncer.walUploadFailures
+                let madeProgress = progressAfter != progressBefore && uploadFailuresAfter != uploadFailuresBefore
                 failures = SyncBackoff.failures(afterFailedAttempt: failures, madeProgress: madeProgress)
                 environment.logger.error("replica sync failed", metadata: [
                     "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])

@@ -45,3 +45,14 @@ public enum S3Error: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// A missing bucket or one that moved region says the replica changed; anything else is one
+/// request (with its retries) that did not get through.
+extension S3Error: ReplicaRequestError {
+    public var replicaMayHaveChanged: Bool {
+        switch self {
+        case .noSuchBucket, .wrongRegion: return true
+        case .unreachable, .accessDenied, .requestFailed, .deleteFailed, .malformedResponse: return false
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Core
 /// How badly the simulated object store behaves. Every fault is drawn per operation from the
 /// store's seeded stream, so a seed replays the same faults at the same operations.
 ///
@@ -65,6 +66,17 @@ public enum SimObjectStoreError: Error, Equatable, Sendable, CustomStringConvert
             return "simulated object store: \(key) does not exist"
         case .preconditionFailed(let key):
             return "simulated object store: \(key) changed since it was read (precondition failed)"
+        }
+    }
+}
+
+/// Server errors, throttling and dropped connections are one request failing; a missing object
+/// or a failed precondition means the store holds something else than the caller thought.
+extension SimObjectStoreError: ReplicaRequestError {
+    public var replicaMayHaveChanged: Bool {
+        switch self {
+        case .unavailable: return false
+        case .notFound, .preconditionFailed: return true
         }
     }
 }
