@@ -91,4 +91,36 @@ struct RegressionBackoffAfterProgressTests {
             _ = await process.stop()
         }
     }
+
+    /// The generation's first snapshot is taken while the position is derived, inside the sync,
+    /// after the WAL it needs went up. Counting every failed sync as an upload cut short (a
+    /// first version of the ninth session's backoff change, caught in review) retried it at
+    /// every sync interval, each time listing the generation and staging the whole database.
+    @Test("a generation's first snapshot that keeps failing while the app commits still backs off")
+    func failingFirstSnapshotBacksOff() async throws {
+        try await runScenario(seed: 39) { world in
+            let app = world.app
+            try await app.create()
+            try await app.commit(inserts: 2)
+
+            let client = InterceptingReplicaClient(base: world.client)
+            var attempts = 0
+            var refusing = true
+            client.beforeSnapshotWrite = { generation, index in
+                attempts += 1
+                if refusing { throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)") }
+            }
+            let process = try world.startReplicator("replicator", client: client)
+            for _ in 0..<120 {
+                try await app.commit()
+                try await world.sleep(.milliseconds(500))
+            }
+            #expect(attempts > 2, "the first snapshot should have been tried: \(attempts)")
+            #expect(attempts < 15, "a failing first snapshot was tried \(attempts) times in 60 s")
+            refusing = false
+            try await world.sleep(.seconds(70))
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+            _ = await process.stop()
+        }
+    }
 }
