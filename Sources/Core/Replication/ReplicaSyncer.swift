@@ -330,10 +330,9 @@ public actor ReplicaSyncer {
         while true {
             do {
                 return try await uploadSegment(from: start, to: end)
-            } catch let error where error is CancellationError || error is LeaseError {
-                throw error
             } catch {
-                guard attempt < Self.segmentAttempts, mayWrite, !Task.isCancelled else { throw error }
+                guard attempt < Self.segmentAttempts, !(error is CancellationError), !(error is LeaseError), mayWrite,
+                      !Task.isCancelled else { throw error }
                 logger.warning("WAL segment upload failed; trying again",
                                metadata: ["position": "\(start)", "attempt": "\(attempt)", "error": "\(error)"])
                 // 100 ms, then 400 ms: long enough for a blip to pass, short enough that a backlog

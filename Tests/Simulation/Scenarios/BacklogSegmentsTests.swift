@@ -31,10 +31,7 @@ struct BacklogSegmentsTests {
             let before = try await world.client.walSegments(in: generation).count
 
             outage = true
-            for _ in 0..<30 {
-                try await app.commit(inserts: 3, size: 3000)
-                try await world.sleep(.milliseconds(500))
-            }
+            try await world.commitSteadily(30, every: .milliseconds(500), size: 3000)
             outage = false
             client.walUploadBreaksAfter = 256 << 10
             try await world.sleep(.seconds(30))

@@ -23,10 +23,7 @@ struct IdleDatabaseSnapshotTests {
             try await world.sleep(.seconds(3))
 
             // Writes for a while: snapshots every 5 s.
-            for _ in 0..<20 {
-                try await app.commit()
-                try await world.sleep(.seconds(1))
-            }
+            try await world.commitSteadily(20, every: .seconds(1), inserts: 1)
             let busy = uploads
             #expect(busy >= 4, "a database written to should be snapshotted every 5 s: \(busy) snapshots")
 
@@ -57,10 +54,7 @@ struct IdleDatabaseSnapshotTests {
             var options = ScenarioWorld.options()
             options.snapshotInterval = .seconds(30)
             let first = try world.startReplicator("replicator-1", options: options)
-            for _ in 0..<10 {
-                try await app.commit()
-                try await world.sleep(.seconds(1))
-            }
+            try await world.commitSteadily(10, every: .seconds(1), inserts: 1)
             _ = await first.stop()
             let generation = try #require(try await world.client.generations().first)
             let snapshotsBefore = try await world.client.snapshots(in: generation)
@@ -74,10 +68,7 @@ struct IdleDatabaseSnapshotTests {
             client.beforeSnapshotListing = { _ in listings += 1 }
             client.beforeSnapshotWrite = { _, _ in uploads += 1 }
             let second = try world.startReplicator("replicator-2", options: options, client: client)
-            for _ in 0..<10 {
-                try await app.commit()
-                try await world.sleep(.seconds(1))
-            }
+            try await world.commitSteadily(10, every: .seconds(1), inserts: 1)
             #expect(listings == 1, "the restarted replicator listed the snapshots \(listings) times")
             #expect(uploads == 0, "the last snapshot is 22 s old with a 30 s interval: \(uploads) new snapshots")
             try await world.sleep(.seconds(15))

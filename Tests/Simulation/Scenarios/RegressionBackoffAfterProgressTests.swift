@@ -34,10 +34,7 @@ struct RegressionBackoffAfterProgressTests {
             // An outage while the app writes: with checkpoints every 8 pages, the backlog spans
             // many WAL indexes, one upload each.
             outage = true
-            for _ in 0..<40 {
-                try await app.commit(inserts: 3)
-                try await world.sleep(.milliseconds(500))
-            }
+            try await world.commitSteadily(40, every: .milliseconds(500))
             let backlogStart = try await world.client.walSegments(in: try #require(try await world.client.generations().last)).count
 
             outage = false
@@ -75,10 +72,7 @@ struct RegressionBackoffAfterProgressTests {
             let process = try world.startReplicator("replicator", options: options, client: client)
             // Every attempt uploads the app's newest commits before its snapshot fails: that
             // upload must not count as progress that resets the backoff.
-            for _ in 0..<120 {
-                try await app.commit()
-                try await world.sleep(.milliseconds(500))
-            }
+            try await world.commitSteadily(120, every: .milliseconds(500), inserts: 1)
             let refused = snapshots - 1
             #expect(refused > 2, "the scheduled snapshots should have been tried: \(refused)")
             // Backing off (1, 2, 4, ... up to 60 s) allows about eight attempts in a minute; one
@@ -111,10 +105,7 @@ struct RegressionBackoffAfterProgressTests {
                 if refusing { throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)") }
             }
             let process = try world.startReplicator("replicator", client: client)
-            for _ in 0..<120 {
-                try await app.commit()
-                try await world.sleep(.milliseconds(500))
-            }
+            try await world.commitSteadily(120, every: .milliseconds(500), inserts: 1)
             #expect(attempts > 2, "the first snapshot should have been tried: \(attempts)")
             #expect(attempts < 15, "a failing first snapshot was tried \(attempts) times in 60 s")
             refusing = false

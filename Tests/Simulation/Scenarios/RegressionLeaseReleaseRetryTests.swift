@@ -17,10 +17,7 @@ struct RegressionLeaseReleaseRetryTests {
             let app = world.app
             try await app.create()
             let first = try world.startReplicator("replicator-a", options: ScenarioWorld.options(owner: "host-a:100"))
-            for _ in 0..<4 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(4, every: .milliseconds(300), inserts: 2)
             try await world.sleep(.seconds(2))
 
             // The store refuses everything for 100 ms from the moment the stop begins: the final

@@ -29,10 +29,7 @@ struct RegressionReportBeforeSnapshotTests {
             }
             let process = try world.startReplicator("replicator", client: client)
 
-            for _ in 0..<10 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.seconds(1))
-            }
+            try await world.commitSteadily(10, every: .seconds(1), inserts: 2)
             // The replicator did upload WAL, so the check below is not vacuous.
             let generations = try await world.client.generations()
             #expect(generations.count == 1)

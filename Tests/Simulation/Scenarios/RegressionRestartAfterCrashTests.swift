@@ -19,10 +19,7 @@ struct RegressionRestartAfterCrashTests {
             // Bound to its process: once killed, it can tell the store nothing (its lease stays).
             let firstClient = ProcessBoundReplicaClient(base: world.client)
             let first = try world.startReplicator("replicator-1", options: ScenarioWorld.options(owner: "host-a:100"), client: firstClient)
-            for _ in 0..<10 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(10, every: .milliseconds(300), inserts: 2)
             try await world.sleep(.seconds(2))
             firstClient.kill()
             await first.kill()
@@ -33,10 +30,7 @@ struct RegressionRestartAfterCrashTests {
             // The restart, with a new pid, while the dead replicator's lease has 25 s or more left.
             let second = try world.startReplicator("replicator-2", options: ScenarioWorld.options(owner: "host-a:200"),
                                                    client: ProcessBoundReplicaClient(base: world.client))
-            for _ in 0..<10 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(10, every: .milliseconds(300), inserts: 2)
             try await world.sleep(.seconds(3))
             let ended = try await second.outcome(within: .zero, clock: world.scheduler.clock)
             #expect(ended == nil, "the restarted replicator stopped: \(String(describing: ended))")

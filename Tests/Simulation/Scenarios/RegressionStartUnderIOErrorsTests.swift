@@ -24,10 +24,7 @@ struct RegressionStartUnderIOErrorsTests {
             for _ in 0..<400 { try await app.commit(inserts: 4, size: 2000) }
 
             let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0.01)
-            for _ in 0..<100 {
-                try await app.commit(inserts: 1, size: 500)
-                try await world.sleep(.milliseconds(200))
-            }
+            try await world.commitSteadily(100, every: .milliseconds(200), inserts: 1, size: 500)
             #expect(faults.injected > 20, "the replicator's disk should have failed often: \(faults.injected)")
             let ended = try await process.outcome(within: .zero, clock: world.scheduler.clock)
             #expect(ended == nil, "the replicator stopped: \(String(describing: ended))")
@@ -50,10 +47,7 @@ struct RegressionStartUnderIOErrorsTests {
             let app = world.app
             try await app.create()
             let (_, first) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0)
-            for _ in 0..<20 {
-                try await app.commit(inserts: 2, size: 500)
-                try await world.sleep(.milliseconds(500))
-            }
+            try await world.commitSteadily(20, every: .milliseconds(500), inserts: 2, size: 500)
             if case .failure(let error) = await first.stop() { throw ScenarioFailure("replicator failed: \(error)") }
             let before = try await world.client.generations()
             try #require(before.count == 1)
@@ -61,10 +55,7 @@ struct RegressionStartUnderIOErrorsTests {
             // Set before the restarted replicator's task first runs, so its start meets it.
             let (restartFaults, second) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0)
             restartFaults.failOnce = [("read", "-sluice/generation")]
-            for _ in 0..<20 {
-                try await app.commit(inserts: 2, size: 500)
-                try await world.sleep(.milliseconds(500))
-            }
+            try await world.commitSteadily(20, every: .milliseconds(500), inserts: 2, size: 500)
             #expect(restartFaults.injected == 1, "the planned read error did not happen")
             try await world.sleep(.seconds(5))
             #expect(try await world.client.generations() == before, "the restart began a new generation")

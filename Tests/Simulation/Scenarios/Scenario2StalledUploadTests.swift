@@ -25,10 +25,7 @@ struct Scenario2StalledUploadTests {
             var options = ScenarioWorld.options()
             options.checkpoint.minimumPages = 40  // indexes span several uploads
             let replicator = try world.startReplicator("replicator", options: options)
-            for _ in 0..<6 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(6, every: .milliseconds(300), inserts: 2)
             try await world.sleep(.seconds(3))
 
             // The next request stalls for 30 s before it reaches the store; commits keep coming so
@@ -51,10 +48,7 @@ struct Scenario2StalledUploadTests {
                 if step % 10 == 9 { try await app.checkpoint(.passive) }
                 try await world.sleep(.milliseconds(300))
             }
-            for _ in 0..<5 {
-                try await app.commit(inserts: 1)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(5, every: .milliseconds(300), inserts: 1)
             try await world.sleep(.seconds(10))
 
             // The premise: after the stall the uploader shipped the tail of an index the WAL had

@@ -20,10 +20,7 @@ struct Scenario4CheckpointWhileDownTests {
             let app = world.app
             try await app.create()
             var replicator = try world.startReplicator("replicator-1")
-            for _ in 0..<12 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.milliseconds(400))
-            }
+            try await world.commitSteadily(12, every: .milliseconds(400), inserts: 2)
             try await world.sleep(.seconds(3))
             #expect(try await world.restore().commit == app.lastCommit)
 
@@ -43,10 +40,7 @@ struct Scenario4CheckpointWhileDownTests {
 
                 replicator = try world.startReplicator("replicator-\(round + 1)")
                 try await world.sleep(.seconds(3))
-                for _ in 0..<5 {
-                    try await app.commit(inserts: 1)
-                    try await world.sleep(.milliseconds(400))
-                }
+                try await world.commitSteadily(5, every: .milliseconds(400), inserts: 1)
                 try await world.sleep(.seconds(3))
 
                 let after = try await world.client.generations()

@@ -21,10 +21,7 @@ struct Scenario5TwoReplicatorsTests {
             let app = world.app
             try await app.create()
             let first = try world.startReplicator("replicator-a", options: ScenarioWorld.options(owner: "host-a:100"))
-            for _ in 0..<5 {
-                try await app.commit(inserts: 2)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(5, every: .milliseconds(300), inserts: 2)
             try await world.sleep(.seconds(3))
             let generations = try await world.client.generations()
             try #require(generations.count == 1)
@@ -63,10 +60,7 @@ struct Scenario5TwoReplicatorsTests {
             }
             await otherApp.close()
 
-            for _ in 0..<5 {
-                try await app.commit(inserts: 1)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(5, every: .milliseconds(300), inserts: 1)
             try await world.sleep(.seconds(3))
             // Only the first replicator's history is on the replica, and it is the app's.
             #expect(try await world.client.generations() == generations)

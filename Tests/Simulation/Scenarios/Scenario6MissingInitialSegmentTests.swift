@@ -19,10 +19,7 @@ struct Scenario6MissingInitialSegmentTests {
             var options = ScenarioWorld.options()
             options.checkpoint.minimumPages = 40
             let replicator = try world.startReplicator("replicator", options: options)
-            for _ in 0..<40 {
-                try await app.commit(inserts: 2, size: 600)
-                try await world.sleep(.milliseconds(300))
-            }
+            try await world.commitSteadily(40, every: .milliseconds(300), inserts: 2, size: 600)
             try await world.sleep(.seconds(5))
             if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
 

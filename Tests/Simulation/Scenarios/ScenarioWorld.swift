@@ -320,11 +320,13 @@ final class ScenarioWorld: @unchecked Sendable {
         try await scheduler.clock.sleep(for: duration)
     }
 
-    /// A steady app: `inserts` rows committed every 50 ms, `count` times (60 s by default).
-    func commitSteadily(_ count: Int = 1200, inserts: Int = 3) async throws {
+    /// A steady app: `inserts` rows of `size` bytes committed, then a pause of `interval`, `count`
+    /// times (60 s at 50 ms by default).
+    func commitSteadily(_ count: Int = 1200, every interval: Duration = .milliseconds(50), inserts: Int = 3,
+                        size: Int = 300) async throws {
         for _ in 0..<count {
-            try await app.commit(inserts: inserts)
-            try await sleep(.milliseconds(50))
+            try await app.commit(inserts: inserts, size: size)
+            try await sleep(interval)
         }
     }
 
