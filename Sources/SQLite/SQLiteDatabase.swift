@@ -65,6 +65,13 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
         }
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        if !options.checkpointOnClose {
+            let rc = sluice_sqlite3_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nil)
+            guard rc == SQLITE_OK else {
+                sqlite3_close_v2(db)
+                throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc)), context: "no-checkpoint-on-close \(path)")
+            }
+        }
         return db
     }
 

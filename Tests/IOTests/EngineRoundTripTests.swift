@@ -132,7 +132,7 @@ struct EngineRoundTripTests {
         #expect(try await dump(restored) == (try await dump(databasePath)))
     }
 
-    @Test("a restart continues the generation; a checkpoint while stopped starts a new one")
+    @Test("a restart continues the generation, also past a checkpoint of nothing new; a write checkpointed while stopped starts a new one")
     func restartAndDowntimeCheckpoint() async throws {
         let app = try await openApp()
         try await insert(app, rows: 0..<20)
@@ -141,12 +141,22 @@ struct EngineRoundTripTests {
         let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
         #expect(try await client.generations().count == 1)
 
-        // Downtime: the application checkpoints and restarts the WAL on its own.
+        // Downtime: the application truncates the WAL, which the stop had checkpointed whole, and
+        // writes into a new WAL. The database file is as the stop left it and the new WAL holds
+        // every commit since, so the generation continues.
         _ = try await app.checkpoint(.truncate)
-        try await insert(app, rows: 60..<80)
-        try await replicate { try await insert(app, rows: 80..<100) }
+        try await insert(app, rows: 60..<70)
+        try await replicate { try await insert(app, rows: 70..<80) }
+        #expect(try await client.generations().count == 1)
+
+        // Downtime: the application writes and checkpoints that write into the database file, so
+        // no WAL holds it any more: a new generation, with a snapshot.
+        try await insert(app, rows: 80..<90)
+        _ = try await app.checkpoint(.truncate)
+        try await insert(app, rows: 90..<100)
+        try await replicate { try await insert(app, rows: 100..<110) }
         let generations = try await client.generations().sorted()
-        #expect(generations.count == 2)
+        try #require(generations.count == 2)
         #expect(try await !client.snapshots(in: generations[1]).isEmpty)
         let restored = try await restore("restored.db")
         #expect(try await dump(restored) == (try await dump(databasePath)))

@@ -268,7 +268,7 @@ private func corrupt(_ path: String) throws {
 }
 
 /// The writer's dump: one `id|batch|length|stored sha256|actual sha256` line per row.
-private func dump(_ box: SluiceSandbox, _ database: String) throws -> [String] {
+func dump(_ box: SluiceSandbox, _ database: String) throws -> [String] {
     try box.writer(database, ["dump"]).split(separator: "\n").map(String.init)
 }
 
@@ -282,12 +282,12 @@ private func probeRowCount(_ box: SluiceSandbox) throws -> Int? {
 }
 
 /// The rows of a listing table, header dropped, each split on whitespace.
-private func tableRows(_ text: String) -> [[String]] {
+func tableRows(_ text: String) -> [[String]] {
     text.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
 }
 
 /// Generation names `sluice generations` lists, in order.
-private func generations(_ box: SluiceSandbox, _ replica: String) throws -> [String] {
+func generations(_ box: SluiceSandbox, _ replica: String) throws -> [String] {
     let outcome = try box.sluice(["generations", replica])
     try #require(outcome.status == 0, "generations failed: \(outcome.stderr)")
     return tableRows(outcome.stdout).map { $0[1] }

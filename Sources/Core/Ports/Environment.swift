@@ -12,10 +12,13 @@ public struct Environment: Sendable {
     public var sqlite: any SQLiteOpener
     public var spawner: TaskSpawner
     public var logger: Logger
+    /// Told of every generation the replicator starts or continues (the simulator's oracle
+    /// judges whether each new one had a cause); nil in production.
+    public var generationObserver: GenerationObserver?
 
     public init(fileSystem: any FileSystem, clock: any Clock<Duration>, wallClock: any WallClock,
                 random: any RandomSource, sqlite: any SQLiteOpener, spawner: TaskSpawner = TaskSpawner(),
-                logger: Logger) {
+                logger: Logger, generationObserver: GenerationObserver? = nil) {
         self.fileSystem = fileSystem
         self.clock = clock
         self.wallClock = wallClock
@@ -23,5 +26,17 @@ public struct Environment: Sendable {
         self.sqlite = sqlite
         self.spawner = spawner
         self.logger = logger
+        self.generationObserver = generationObserver
     }
 }
+
+/// A generation decision of the replicator.
+public enum GenerationEvent: Sendable, Equatable {
+    /// A new generation began, for the reason given (which the log line names too).
+    case started(Generation, reason: String)
+    /// A start continued the generation its local state recorded.
+    case continued(Generation)
+}
+
+/// Receives `GenerationEvent`s, synchronously, on the replicator's task.
+public typealias GenerationObserver = @Sendable (GenerationEvent) -> Void

@@ -85,11 +85,17 @@ public struct SQLiteOpenOptions: Sendable {
     public var create: Bool
     /// Milliseconds SQLite waits on a lock before SQLITE_BUSY.
     public var busyTimeoutMilliseconds: Int32
+    /// Whether closing the last connection to the database checkpoints the WAL into it (SQLite's
+    /// default). The replicator turns it off: checkpoints are its own, and a checkpoint run by its
+    /// close would change the database file after a clean stop recorded it (`StopRecord`).
+    public var checkpointOnClose: Bool
 
-    public init(readOnly: Bool = false, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) {
+    public init(readOnly: Bool = false, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5000,
+                checkpointOnClose: Bool = true) {
         self.readOnly = readOnly
         self.create = create
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        self.checkpointOnClose = checkpointOnClose
     }
 }
 

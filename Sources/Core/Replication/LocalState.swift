@@ -5,6 +5,7 @@
 ///     /data/.app.db-sluice/replicas                         one replica location per line
 ///     /data/.app.db-sluice/lock                             SQLite file the running replicator locks
 ///     /data/.app.db-sluice/leases                           the lease token taken per replica
+///     /data/.app.db-sluice/stopped                          left by a clean stop (`StopRecord`)
 ///     /data/.app.db-sluice/generations/<gen>/wal/<index16>.wal   shadow WAL: header + committed frames
 ///
 /// Temp files (`*.tmp`) are leftovers of a crash and are removed at start-up.
@@ -21,6 +22,8 @@ public struct LocalState: Sendable, Equatable {
 
     public var generationFile: String { Path.join(directory, "generation") }
     public var replicasFile: String { Path.join(directory, "replicas") }
+    /// Written by a clean stop, removed by the next start (`StopRecord`).
+    public var stopRecordFile: String { Path.join(directory, "stopped") }
     /// Held exclusively by the running replicator (`LocalReplicatorLock`).
     public var lockPath: String { Path.join(directory, "lock") }
     /// The lease tokens the replicator took (`LocalLeaseRecord`).

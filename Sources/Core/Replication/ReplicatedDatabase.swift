@@ -16,28 +16,28 @@ import Logging
 /// process holds on it, SQLite's read lock included (Litestream a14a74d).
 public actor ReplicatedDatabase {
     public nonisolated let state: LocalState
-    private let environment: Environment
-    private let options: ReplicationOptions
-    private var logger: Logger
+    let environment: Environment
+    let options: ReplicationOptions
+    var logger: Logger
 
-    private var databaseHandle: (any FileHandle)?
-    private var reader: (any SQLiteConnection)?
-    private var writer: (any SQLiteConnection)?
-    private var checkpointer: (any SQLiteConnection)?
+    var databaseHandle: (any FileHandle)?
+    var reader: (any SQLiteConnection)?
+    var writer: (any SQLiteConnection)?
+    var checkpointer: (any SQLiteConnection)?
 
-    private var readLockHeld = false
+    var readLockHeld = false
     private var writeLockHeld = false
     /// True while the read lock has been held without a gap since the WAL was last copied under
     /// the write lock; only then can a WAL restart be proven harmless.
-    private var lockHeldSinceLastCopy = false
+    var lockHeldSinceLastCopy = false
 
-    public private(set) var generation: Generation?
-    private var index: UInt64 = 0
-    private var shadow: ShadowWAL?
+    public internal(set) var generation: Generation?
+    var index: UInt64 = 0
+    var shadow: ShadowWAL?
     /// The shadow position when the read lock was last taken: the database file cannot contain
     /// WAL content past it, so a snapshot is safe once replicas have uploaded this far.
-    private var readMarkPosition: Position?
-    private var forceNewGeneration: String?
+    var readMarkPosition: Position?
+    var forceNewGeneration: String?
 
     private var snapshotsInProgress = 0
     /// True while `checkpoint` runs. Its awaits let a snapshot begin meanwhile (the actor is
@@ -55,7 +55,7 @@ public actor ReplicatedDatabase {
     /// Where the last checkpoint ran. Until the position moves there is nothing new to
     /// checkpoint: a complete checkpoint waits for the next writer to restart the WAL, and an
     /// incomplete one (readers holding old marks) is retried once new frames arrive.
-    private var lastCheckpointPosition: Position?
+    var lastCheckpointPosition: Position?
 
     public init(path: String, options: ReplicationOptions, environment: Environment) {
         self.state = LocalState(databasePath: path)
@@ -85,7 +85,9 @@ public actor ReplicatedDatabase {
         writer = try await openConnection()
         checkpointer = try await openConnection()
 
-        try await withWriteLock { try await self.resumeOrStartGeneration() }
+        let stop = try await proveUnchangedSinceStop()
+        try await withWriteLock { try await self.resumeOrStartGeneration(unchangedSince: stop) }
+        await forgetStop()
     }
 
     /// Checks that the database exists and is a SQLite file, and opens the long-lived handle,
@@ -129,7 +131,7 @@ public actor ReplicatedDatabase {
         let busy = Int32(clamping: options.busyTimeout.milliseconds)
         do {
             let connection = try await environment.sqlite.open(
-                state.databasePath, options: SQLiteOpenOptions(busyTimeoutMilliseconds: busy))
+                state.databasePath, options: SQLiteOpenOptions(busyTimeoutMilliseconds: busy, checkpointOnClose: false))
             // Keep the -wal file when the replicator's connection is the last to close, and never
             // let SQLite checkpoint on the replicator's behalf: checkpoints are ours.
             try await connection.setPersistentWAL(true)
@@ -161,7 +163,7 @@ public actor ReplicatedDatabase {
 
     // MARK: - Locks
 
-    private func acquireReadLock() async throws {
+    func acquireReadLock() async throws {
         guard !readLockHeld, let reader else { return }
         try await reader.execute("BEGIN")
         do {
@@ -174,7 +176,7 @@ public actor ReplicatedDatabase {
         readMarkPosition = position
     }
 
-    private func releaseReadLock() async throws {
+    func releaseReadLock() async throws {
         guard readLockHeld, let reader else { return }
         readLockHeld = false
         lockHeldSinceLastCopy = false
@@ -185,7 +187,7 @@ public actor ReplicatedDatabase {
     /// transaction can commit meanwhile. Returns nil without running `body` if the lock could not
     /// be had within the busy timeout.
     @discardableResult
-    private func withWriteLock<T>(_ body: () async throws -> T) async throws -> T? {
+    func withWriteLock<T>(_ body: () async throws -> T) async throws -> T? {
         guard let writer else { return nil }
         if writeLockHeld { return try await body() }
         do {
@@ -214,118 +216,9 @@ public actor ReplicatedDatabase {
         return Position(generation: generation, index: index, offset: UInt64(shadow?.size ?? 0))
     }
 
-    /// Called under the write lock at start-up: continue the recorded generation if the WAL
-    /// provably continues the shadow, else start a new one.
-    private func resumeOrStartGeneration() async throws {
-        let fs = environment.fileSystem
-        // Only a generation file or shadow directory that does not exist means there is no
-        // generation to continue. An I/O error reading them is thrown (the start is tried again):
-        // taken as "none", it started a new generation, with a full snapshot, for one failed read
-        // (found by sluice sim, default seed 256, at one I/O error in twenty calls).
-        if let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(self.state.generationFile) }),
-           let recorded = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()),
-           let latestIndex = try await shadowIndexes(of: recorded).last {
-            let shadowPath = state.shadowPath(recorded, index: latestIndex)
-            do {
-                let existing = try await ShadowWAL.open(path: shadowPath, fileSystem: fs, chunkSize: options.chunkSize)
-                generation = recorded
-                index = latestIndex
-                shadow = existing
-                let observation = try await observeWAL()
-                switch Continuity.decide(shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: false) {
-                case .append:
-                    guard try await walStillHolds(existing, handle: observation.handle) else {
-                        if let handle = observation.handle { try? await handle.close() }
-                        try await startGeneration(reason: "the WAL no longer holds every frame the shadow copied (torn by a power loss?)")
-                        return
-                    }
-                    try await copyBacklog(observation)
-                    try await acquireReadLock()
-                    lockHeldSinceLastCopy = true
-                    logger.info("continuing generation", metadata: ["generation": "\(recorded)", "position": "\(position!)"])
-                    return
-                case .idle:
-                    if let handle = observation.handle { try? await handle.close() }
-                    try await acquireReadLock()
-                    lockHeldSinceLastCopy = true
-                    return
-                case .nextIndex:
-                    // Unreachable without the lock held; treated as lost continuity all the same.
-                    if let handle = observation.handle { try? await handle.close() }
-                    try await startGeneration(reason: "WAL restarted while sluice was not running")
-                    return
-                case .newGeneration(let reason):
-                    if let handle = observation.handle { try? await handle.close() }
-                    try await startGeneration(reason: reason)
-                    return
-                }
-            } catch let error as ReplicationError {
-                logger.warning("local shadow WAL unusable", metadata: ["error": "\(error)"])
-            }
-        }
-        try await startGeneration(reason: "no generation exists")
-    }
-
-    /// Whether the real WAL still holds, byte for byte, everything the shadow copied.
-    ///
-    /// At start-up Continuity only compares the header, the size and the last copied frame. That
-    /// is enough after a process crash (the page cache keeps every write), but not after a power
-    /// loss: with `synchronous = NORMAL` SQLite does not fsync the WAL at commit, so the disk can
-    /// keep the last copied frame while losing a sector of an earlier one. SQLite's recovery then
-    /// stops at the torn frame, the source forgets the commits after it and the app writes new
-    /// ones over them, while the replica, continuing the generation, keeps the forgotten history
-    /// and later appends the new one to it. Found by the simulator (Scenario 7, crash sweep).
-    /// Comparing the whole prefix costs one read of the WAL per start-up.
-    private func walStillHolds(_ shadow: ShadowWAL, handle: (any FileHandle)?) async throws -> Bool {
-        guard let handle else { return shadow.size <= Int64(WALFormat.headerSize) }
-        var offset: Int64 = 0
-        while offset < shadow.size {
-            let count = Int(min(Int64(options.chunkSize), shadow.size - offset))
-            let expected = try await shadow.read(at: offset, count: count)
-            guard try await handle.read(at: offset, count: count) == expected, expected.count == count else { return false }
-            offset += Int64(count)
-        }
-        return true
-    }
-
-    /// Starts a new generation. Must run under the write lock (no commit can slip between the
-    /// WAL header we copy and the read lock we take).
-    private func startGeneration(reason: String) async throws {
-        let fs = environment.fileSystem
-        try await releaseReadLock()
-        await shadow?.close()
-        shadow = nil
-        let new = Generation.make(at: environment.wallClock.now(), random: environment.random)
-        generation = new
-        index = 0
-        try await fs.createDirectory(state.shadowDirectory(new))
-        let observation = try await observeWAL()
-        if let header = observation.wal.header {
-            shadow = try await ShadowWAL.create(path: state.shadowPath(new, index: 0), header: header, fileSystem: fs)
-            try await copyBacklog(observation)
-        }
-        try await fs.writeAtomically(Array("\(new)\n".utf8), to: state.generationFile)
-        try await acquireReadLock()
-        lockHeldSinceLastCopy = true
-        forceNewGeneration = nil
-        logger.notice("new generation", metadata: ["generation": "\(new)", "reason": "\(reason)"])
-    }
-
-    /// The shadow indexes on disk for a generation, ascending.
-    public func shadowIndexes(of generation: Generation) async throws -> [UInt64] {
-        let fs = environment.fileSystem
-        let names = try await FileSystemError.nilIfNotFound({ try await fs.list(self.state.shadowDirectory(generation)) }) ?? []
-        return names.compactMap(LocalState.parseShadowName).sorted()
-    }
-
-    private func shadowState(_ shadow: ShadowWAL) -> ShadowState {
-        ShadowState(position: Position(generation: generation!, index: index, offset: UInt64(shadow.size)),
-                    header: shadow.header, lastFrame: shadow.lastFrame)
-    }
-
     // MARK: - Sync
 
-    private struct Observation {
+    struct Observation {
         var wal: WALObservation
         var handle: (any FileHandle)?
     }
@@ -333,7 +226,7 @@ public actor ReplicatedDatabase {
     /// Looks at the real WAL: its header, size and the frame at the shadow's last-frame offset.
     /// The caller must close `handle`. (The -wal file carries no SQLite locks, so opening and
     /// closing it is safe, unlike the database file.)
-    private func observeWAL() async throws -> Observation {
+    func observeWAL() async throws -> Observation {
         let fs = environment.fileSystem
         let handle: any FileHandle
         do {
@@ -380,7 +273,7 @@ public actor ReplicatedDatabase {
     /// get through, and each one left a new generation's directory behind: at one I/O error in a
     /// hundred calls the replicator never started again and the WAL grew to 132 MB (found by
     /// sluice sim, default seed 278, by recording every seed's largest WAL).
-    private func copyBacklog(_ first: Observation) async throws {
+    func copyBacklog(_ first: Observation) async throws {
         var observation: Observation? = first
         try await ProgressRetry.run(fruitlessLimit: Self.fruitlessRetryLimit, progress: { shadowProgress }, onRetry: { error, retries in
             logger.debug("start-up copy failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
@@ -475,22 +368,27 @@ public actor ReplicatedDatabase {
         case .idle:
             if let handle = observation.handle { try? await handle.close() }
         case .nextIndex(let header):
-            // Move to the next index only once its shadow exists. If creating it fails (ENOSPC,
-            // EIO), the next pass must decide `.nextIndex` from the same old shadow and retry the
-            // same index; advancing first made the retry skip it, so that index never had a
-            // shadow and every replica waited for it forever (found by sluice sim, default seed 36).
-            let next = index + 1
-            let created = try await ShadowWAL.create(path: state.shadowPath(generation!, index: next), header: header,
-                                                     fileSystem: environment.fileSystem)
-            await shadow.close()
-            index = next
-            self.shadow = created
-            logger.debug("WAL restarted; next index", metadata: ["index": "\(index)"])
+            try await moveToNextIndex(header, closing: shadow)
             try await copyFrames(observation)
         case .newGeneration(let reason):
             if let handle = observation.handle { try? await handle.close() }
             try await withWriteLock { try await self.startGeneration(reason: reason) }
         }
+    }
+
+    /// Starts the next WAL index with `header`. The index moves only once its shadow exists: if
+    /// creating it fails (ENOSPC, EIO), the next pass must decide `.nextIndex` from the same old
+    /// shadow and retry the same index; advancing first made the retry skip it, so that index
+    /// never had a shadow and every replica waited for it forever (found by sluice sim, default
+    /// seed 36).
+    func moveToNextIndex(_ header: WALHeader, closing old: ShadowWAL) async throws {
+        let next = index + 1
+        let created = try await ShadowWAL.create(path: state.shadowPath(generation!, index: next), header: header,
+                                                 fileSystem: environment.fileSystem)
+        await old.close()
+        index = next
+        shadow = created
+        logger.debug("WAL restarted; next index", metadata: ["index": "\(index)"])
     }
 
     // MARK: - Checkpoints
@@ -523,8 +421,12 @@ public actor ReplicatedDatabase {
     ///    SQLite lets it restart and truncate the WAL only if nothing was added since step 3
     ///    (our read mark blocks backfilling anything newer), so it cannot discard an uncopied
     ///    frame; otherwise it reports busy and the WAL is simply reused from the start.
-    public func checkpoint(_ decision: CheckpointDecision) async throws {
-        guard snapshotsInProgress == 0, !checkpointInProgress, let checkpointer else { return }
+    ///
+    /// Returns whether the PASSIVE step backfilled every frame (the database file then holds
+    /// the state at the position the checkpoint ran at).
+    @discardableResult
+    public func checkpoint(_ decision: CheckpointDecision) async throws -> Bool {
+        guard snapshotsInProgress == 0, !checkpointInProgress, let checkpointer else { return false }
         checkpointInProgress = true
         defer { checkpointInProgress = false }
         let emergency: Bool
@@ -562,7 +464,7 @@ public actor ReplicatedDatabase {
             self.lockHeldSinceLastCopy = true
             return true
         }
-        guard ran == true else { return }
+        guard ran == true else { return false }
         lastCheckpoint = environment.wallClock.now()
         lastCheckpointPosition = position
         if emergency && complete {
@@ -570,6 +472,7 @@ public actor ReplicatedDatabase {
             logger.info("TRUNCATE checkpoint", metadata: [
                 "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
         }
+        return complete
     }
 
     // MARK: - Snapshots

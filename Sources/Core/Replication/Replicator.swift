@@ -80,7 +80,7 @@ public final class Replicator: Sendable {
                 }
                 await syncer.releaseLease()
             }
-            await database.close()
+            await database.stop()
         }
         _ = try? await finalSync.value
         await localLock?.release()
