@@ -38,6 +38,9 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Run this many seeds at once (default: one per online CPU), each in a process of its own; output stays in seed order.")
     var jobs: Int = SimCommand.onlineCPUs
 
+    @Option(name: .long, help: "Stop starting seeds once this many have failed (the seeds already running finish); for mutation checks, which need one failing seed.")
+    var maxFailures: Int?
+
     /// Set by `--jobs` on the worker processes it starts (`SimWorkerPool`): run the seeds of the
     /// range read one per line from stdin.
     @Flag(name: .long, help: .hidden)
@@ -54,6 +57,7 @@ struct SimCommand: AsyncParsableCommand {
         }
         if span < 1 { throw ValidationError("--span must be at least 1 second") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
         if worker && seeds == nil { throw ValidationError("--worker runs seeds of a --seeds range, read from stdin") }
     }
 
@@ -75,6 +79,7 @@ struct SimCommand: AsyncParsableCommand {
         var commits = 0
         var largestWAL: (size: Int64, seed: UInt64?) = (0, nil)
         var longestGap: (gap: SnapshotGap, seed: UInt64)?
+        var generations = (started: 0, continued: 0)
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
@@ -108,8 +113,10 @@ struct SimCommand: AsyncParsableCommand {
             }
             var finished: [Int: SeedOutcome] = [:]
             var nextToPrint = 0
+            var failedSoFar = 0
             while let (index, outcome) = try await group.next() {
-                if nextToStart < seeds.count {
+                if outcome.failed { failedSoFar += 1 }
+                if nextToStart < seeds.count, failedSoFar < maxFailures ?? Int.max {
                     start(nextToStart)
                     nextToStart += 1
                 }
@@ -122,6 +129,8 @@ struct SimCommand: AsyncParsableCommand {
                     if let gap = outcome.snapshotGap, gap.intervals > longestGap?.gap.intervals ?? 0 {
                         longestGap = (gap, seeds[nextToPrint])
                     }
+                    generations.started += outcome.generationsStarted
+                    generations.continued += outcome.generationsContinued
                     if outcome.failed { failed += 1 }
                     if !outcome.output.isEmpty { print(outcome.output) }
                     fflush(stdout)
@@ -144,6 +153,8 @@ struct SimCommand: AsyncParsableCommand {
         if let (gap, seed) = longestGap {
             print("longest snapshot gap \(gap.gapMilliseconds / 1000) s at a \(gap.intervalMilliseconds / 1000) s interval (seed \(seed))")
         }
+        // Invariant 7 holds each new generation to a cause; these say how often restarts continued.
+        print("generations started \(generations.started), continued at a start \(generations.continued)")
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }
     }
@@ -159,6 +170,9 @@ struct SimCommand: AsyncParsableCommand {
         var largestWAL: Int64 = 0
         /// The longest stretch of the span without a snapshot, for a seed with scheduled ones.
         var snapshotGap: SnapshotGap?
+        /// Generations the replicator started, and starts that continued one (first run).
+        var generationsStarted = 0
+        var generationsContinued = 0
     }
 
     /// A seed's longest stretch without a snapshot, and its snapshot interval.
@@ -193,7 +207,7 @@ struct SimCommand: AsyncParsableCommand {
             lines.append(reproduceLine(seed, profile: profile))
         } else if printPasses || trace {
             let gap = result.longestSnapshotGap.map { ", longest snapshot gap \($0.milliseconds / 1000) s" } ?? ""
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap), trace digest \(Self.hex(result.traceDigest))")
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
         if trace && result.passed {
@@ -205,7 +219,8 @@ struct SimCommand: AsyncParsableCommand {
             snapshotGap = SnapshotGap(gapMilliseconds: gap.milliseconds, intervalMilliseconds: interval.milliseconds)
         }
         return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"), commits: result.commits,
-                           largestWAL: result.largestWAL, snapshotGap: snapshotGap)
+                           largestWAL: result.largestWAL, snapshotGap: snapshotGap,
+                           generationsStarted: result.generationsStarted, generationsContinued: result.generationsContinued)
     }
 
     private func workerArguments(profile: SwarmProfile) -> [String] {

@@ -35,6 +35,9 @@ final class AppWorkload: @unchecked Sendable {
     private var digest = ContentDigest()
     private(set) var commits = 0
     private(set) var busyRetries = 0
+    /// Where the app pauses between bursts (`WorkloadMix.idleGapRate`): the world closes every
+    /// connection of the app there, and may restart the replicator meanwhile.
+    var idleGap: ((AppWorkload) async throws -> Void)?
 
     init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64) {
         self.node = node
@@ -68,10 +71,38 @@ final class AppWorkload: @unchecked Sendable {
                     SimTrace.record("app checkpoint \(mode) SQLITE_BUSY")
                 }
             }
+            // Drawn only when gaps are on, so seeds without them keep their stream.
+            if mix.idleGapRate > 0, random.unitInterval() < mix.idleGapRate, let idleGap, clock.now.offset < end {
+                try await idleGap(self)
+                continue
+            }
             let mean = Double(mix.meanCommitInterval.milliseconds)
             let pause = mean * Self.negativeLog1p(random.unitInterval() * 0.999)
             try await clock.sleep(for: .microseconds(Int64(pause * 1000)))
         }
+    }
+
+    /// Closes the app's writing connection (the world closes its second one): with no other
+    /// connection open, SQLite checkpoints the WAL into the database and deletes it.
+    func closeConnection() async {
+        try? await connection?.close()
+        connection = nil
+    }
+
+    /// Opens the writing connection again after `closeConnection`.
+    func openConnection() async throws {
+        guard connection == nil else { return }
+        let connection = try await node.open(path)
+        self.connection = connection
+        try await connection.execute(settings)
+    }
+
+    /// Commits `count` transactions on a connection opened for them and closed after (the app
+    /// writing while the replicator is down, in an idle gap).
+    func commitBurst(_ count: Int, clock: SimClock) async throws {
+        try await openConnection()
+        for _ in 0..<count { try await commitOne(clock: clock) }
+        await closeConnection()
     }
 
     private enum Operation {

@@ -18,6 +18,8 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case restoreFailed(String)
     /// The replicator stopped with an error of its own.
     case replicatorFailed(String)
+    /// Invariant 7: a new generation (and so a full snapshot) with no cause the simulator can name.
+    case needlessGeneration(String)
 
     public var name: String {
         switch self {
@@ -29,6 +31,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .noCatchUp: return "invariant 6 (catch-up after faults heal)"
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
+        case .needlessGeneration: return "invariant 7 (no needless generation)"
         }
     }
 
@@ -36,7 +39,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
              .retentionLostRestorePoint(let d), .noCatchUp(let d),
-             .restoreFailed(let d), .replicatorFailed(let d):
+             .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d):
             return d
         }
     }

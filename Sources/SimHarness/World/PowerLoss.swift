@@ -16,6 +16,7 @@ extension SimWorld {
     func appLoop(until end: Duration, clock: SimClock) async throws {
         while true {
             let current = workload
+            current.idleGap = { [unowned self] in try await self.appIdleGap($0) }
             let task = scheduler.spawner.spawn { try await current.run(until: end, clock: clock) }
             appTask = task
             let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
@@ -116,6 +117,7 @@ extension SimWorld {
         appDown = true
         powerLosses += 1
         SimTrace.record("power loss (\(reason)), last commit", UInt64(log.lastCommit))
+        generations.note("power loss (\(reason))")
         killReplicator("power loss")
         appTask?.cancel()
         app.disk.crash(random: chaosRandom, model: parameters.chaos.crashModel)

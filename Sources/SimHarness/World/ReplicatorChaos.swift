@@ -5,6 +5,9 @@ final class ReplicatorIncarnation: @unchecked Sendable {
     let node: SimNode
     let client: ProcessBoundReplicaClient
     let task: Task<Void, any Error>
+    /// Set when the world stopped this run cleanly (an idle gap's restart): the supervisor starts
+    /// a successor this long after it ends.
+    var restartAfter: Duration?
 
     init(node: SimNode, client: ProcessBoundReplicaClient, task: Task<Void, any Error>) {
         self.node = node
@@ -37,6 +40,9 @@ extension SimWorld {
             let bound = ProcessBoundReplicaClient(base: client)
             var environment = node.environment
             environment.fileSystem = FaultyFileSystem(base: environment.fileSystem, faults: fileFaults)
+            let ledger = generations
+            environment.generationObserver = { event in ledger.observe(event) }
+            ledger.replicatorStarted()
             // A killed process tells nobody anything: reports of a dead incarnation are dropped.
             let replicator = Replicator(databasePath: Self.databasePath, replicas: [bound], options: parameters.replication,
                                         environment: environment) { replica, position in
@@ -44,8 +50,15 @@ extension SimWorld {
             }
             let task = scheduler.spawner.spawn { try await replicator.run() }
             incarnation = ReplicatorIncarnation(node: node, client: bound, task: task)
+            let current = incarnation
             let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
             incarnation = nil
+            if !bound.isKilled { ledger.replicatorEnded(clean: true) }
+            if let downtime = current?.restartAfter, !Task.isCancelled {
+                SimTrace.record("replicator stopped cleanly: \(result)", UInt64(replicatorStarts))
+                if !(await pause(downtime)) { return }
+                continue
+            }
             if Task.isCancelled {
                 if case .failure(let error) = result, !bound.isKilled, !(error is CancellationError) { throw error }
                 return
@@ -56,6 +69,7 @@ extension SimWorld {
                 continue
             }
             guard case .failure(let error) = result else { return }
+            replicatorExits += 1
             SimTrace.record("replicator exited: \(error)", UInt64(replicatorStarts))
             let expected = parameters.storeFaults != .none || parameters.chaos.disruptsReplicator
                 || (replicatorWasKilled && error is LeaseError)
@@ -82,6 +96,7 @@ extension SimWorld {
     func killReplicator(_ reason: String) {
         guard let current = incarnation, !current.client.isKilled else { return }
         SimTrace.record("kill replicator (\(reason)) \(current.node.process)")
+        generations.replicatorEnded(clean: false)
         current.client.kill()
         current.node.disk.kill(current.node.process)
         current.task.cancel()

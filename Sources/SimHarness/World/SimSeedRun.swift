@@ -14,10 +14,17 @@ public struct SimSeedResult: Sendable {
     public var probes: Int
     /// How many times the supervisor started the replicator (1 means it never exited).
     public var replicatorStarts: Int = 0
+    /// How many of those runs ended with an error of their own (not a kill or a planned restart).
+    public var replicatorExits = 0
     /// The largest the source's WAL file grew to after any commit, in bytes.
     public var largestWAL: Int64 = 0
     /// The longest stretch of the span without a snapshot landing (nil without scheduled snapshots).
     public var longestSnapshotGap: Duration?
+    /// Generations the replicator started, starts that continued one, and snapshots written
+    /// (invariant 7 keeps the first from growing without a cause).
+    public var generationsStarted = 0
+    public var generationsContinued = 0
+    public var snapshots = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -69,8 +76,12 @@ public enum SimSeedRun {
             result.commits = run.value.commits
             result.probes = run.value.probes
             result.replicatorStarts = run.value.replicatorStarts
+            result.replicatorExits = run.value.replicatorExits
             result.largestWAL = run.value.largestWAL
             result.longestSnapshotGap = run.value.longestSnapshotGap
+            result.generationsStarted = run.value.generationsStarted
+            result.generationsContinued = run.value.generationsContinued
+            result.snapshots = run.value.storeStatistics.snapshotWrites.count
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

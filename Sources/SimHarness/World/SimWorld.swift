@@ -23,6 +23,8 @@ final class SimWorld: @unchecked Sendable {
     var replicatorNode: SimNode
     let logLevel: Logger.Level
     var replicatorStarts = 0
+    /// Replicator runs that ended with an error of their own (not killed, not stopped on purpose).
+    var replicatorExits = 0
     let restoreNode: SimNode
     var workload: AppWorkload
     var random: SplitMix64
@@ -42,6 +44,12 @@ final class SimWorld: @unchecked Sendable {
     var retiredNodes: [SimNode] = []
     /// True while the app machine is down or the app restarts.
     var appDown = false
+    /// True while the app pauses with every connection closed (`AppIdleGaps.swift`).
+    var appIdle = false
+    /// Draws of the app's idle gaps and the clean restarts in them.
+    var idleRandom: SplitMix64
+    /// Invariant 7: whether each new generation had a cause.
+    let generations: GenerationLedger
     var appRestarts = 0
     var powerLosses = 0
     /// Whether a kill or power loss has ended a replicator process: its lease then blocks the
@@ -74,6 +82,9 @@ final class SimWorld: @unchecked Sendable {
         fileFaults = FileFaultSwitch(errorRate: parameters.chaos.replicatorIOErrorRate,
                                      random: scheduler.randomSource("replicator-disk-faults"))
         chaosRandom = scheduler.randomSource("chaos")
+        idleRandom = scheduler.randomSource("idle-gaps")
+        let faults = fileFaults
+        generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected })
         log.wallClock = { wallClock.now() }
     }
 
@@ -89,6 +100,11 @@ final class SimWorld: @unchecked Sendable {
         var powerLosses = 0
         var largestWAL: Int64 = 0
         var longestSnapshotGap: Duration?
+        /// Generations the replicator started, and starts that continued one (invariant 7).
+        var generationsStarted = 0
+        var generationsContinued = 0
+        /// Replicator runs that ended with an error of their own.
+        var replicatorExits = 0
     }
 
     /// The longest stretch of the app's span without a snapshot landing on the replica: from the
@@ -168,6 +184,7 @@ final class SimWorld: @unchecked Sendable {
                 throw InvariantViolation.noCatchUp("after the replicator's final sync the replica restores commit \(final) of \(log.lastCommit)")
             }
             try await workload.checkSource()
+            if let violation = generations.violation { throw violation }
             await workload.close()
         } catch {
             replication.cancel()
@@ -180,7 +197,9 @@ final class SimWorld: @unchecked Sendable {
             : Self.longestGap(between: statistics.snapshotWrites, start: runStart, span: parameters.span)
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
                        busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
-                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap)
+                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap,
+                       generationsStarted: generations.started, generationsContinued: generations.continued,
+                       replicatorExits: replicatorExits)
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
@@ -201,6 +220,8 @@ final class SimWorld: @unchecked Sendable {
     /// latest (another kind was drawn, or faults were active).
     @discardableResult
     private func probe(_ label: String, final: Bool, kinds finalKinds: [ProbeKind] = []) async throws -> Int {
+        // A needless generation is found on the replicator's task; it fails the run here.
+        if let violation = generations.violation { throw violation }
         probes += 1
         let number = probes
         let reported = log.replicated[client.location]

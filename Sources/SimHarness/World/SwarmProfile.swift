@@ -101,6 +101,15 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         // Small caps split every backlog into many segments (and every restore reads them back).
         parameters.replication.maxSegmentSize = pick([64 << 10, 1 << 20, 16 << 20])
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
+        // Half the seeds have an app that closes every connection between bursts of work, and in
+        // most of those the replicator is stopped cleanly and restarted during pauses, as a
+        // deploy or a host's restart would: the idle restarts of invariant 7.
+        if chance(0.5) {
+            parameters.workload.idleGapRate = pick([0.002, 0.005])
+            parameters.workload.idleGapMean = .seconds(pick([1, 4, 10]))
+            parameters.workload.idleRestartRate = pick([0.3, 0.7, 1.0])
+            parameters.workload.downtimeWriteRate = pick([0, 0.3])
+        }
         return parameters
     }
 
@@ -143,9 +152,22 @@ public struct WorkloadMix: Sendable, Equatable, CustomStringConvertible {
     /// replicator's read lock pinning the WAL, the default makes every commit past 1000 frames
     /// run a checkpoint that can only partly succeed (and sorts every frame it cannot copy).
     public var autocheckpoint = 1000
+    /// Chance, after a commit, that the app pauses with every connection closed (an app that
+    /// closes its database between bursts of work; SQLite then checkpoints and deletes the WAL
+    /// when the replicator is not running). 0 for none.
+    public var idleGapRate = 0.0
+    /// The mean length of such a pause.
+    public var idleGapMean: Duration = .seconds(3)
+    /// Chance that an idle gap stops the replicator cleanly and starts it again, as a deploy or
+    /// a host's restart would (operations, not a fault: every profile has them).
+    public var idleRestartRate = 0.0
+    /// Chance that the app writes while the replicator is down in such a restart, closing its
+    /// connection after: the database then changed, and a new generation is due.
+    public var downtimeWriteRate = 0.0
 
     public var description: String {
         "commitEvery=\(meanCommitInterval.milliseconds)ms large=\(largeTransactionRate) checkpoint=\(checkpointRate)"
             + " delete=\(deleteRate) update=\(updateRate) maxRow=\(maxRowSize) maxTable=\(maxTableBytes) page=\(pageSize) autocheckpoint=\(autocheckpoint)"
+            + " idleGaps=\(idleGapRate)x\(idleGapMean.milliseconds)ms restarts=\(idleRestartRate) downtimeWrites=\(downtimeWriteRate)"
     }
 }
