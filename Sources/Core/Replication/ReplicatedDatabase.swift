@@ -86,9 +86,25 @@ public actor ReplicatedDatabase {
         checkpointer = try await openConnection()
 
         let stop = try await proveUnchangedSinceStop()
-        try await withWriteLock { try await self.resumeOrStartGeneration(unchangedSince: stop) }
+        try await decideGeneration(unchangedSince: stop)
         await forgetStop()
     }
+
+    /// Continues or starts a generation under the write lock, waiting for it while an application
+    /// transaction holds it. Giving up at once left the start undecided, and the first sync pass
+    /// then began a new generation, with a full snapshot, although the shadow continued fine.
+    private func decideGeneration(unchangedSince stop: StopRecord?) async throws {
+        for attempt in 1...Self.startLockAttempts {
+            if try await withWriteLock({ try await self.resumeOrStartGeneration(unchangedSince: stop) }) != nil { return }
+            try await environment.clock.sleep(for: .milliseconds(50 * Int64(attempt)))
+        }
+        throw ReplicationError.sqlite(path: state.databasePath,
+                                      message: "an application kept the write lock through \(Self.startLockAttempts) attempts to take it; trying the start again")
+    }
+
+    /// Attempts at the write lock for the start's decision (about 1.4 s of waits, on top of each
+    /// attempt's busy timeout).
+    static let startLockAttempts = 8
 
     /// Checks that the database exists and is a SQLite file, and opens the long-lived handle,
     /// without changing anything: no connection, no lock, no local state. The replicator runs it
