@@ -75,6 +75,7 @@ struct SimCommand: AsyncParsableCommand {
         var commits = 0
         var largestWAL: (size: Int64, seed: UInt64?) = (0, nil)
         var longestGap: (gap: SnapshotGap, seed: UInt64)?
+        var damage = (objects: 0, seeds: 0, restores: 0)
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
@@ -122,6 +123,9 @@ struct SimCommand: AsyncParsableCommand {
                     if let gap = outcome.snapshotGap, gap.intervals > longestGap?.gap.intervals ?? 0 {
                         longestGap = (gap, seeds[nextToPrint])
                     }
+                    if outcome.damagedObjects > 0 {
+                        damage = (damage.objects + outcome.damagedObjects, damage.seeds + 1, damage.restores + outcome.restoresMetDamage)
+                    }
                     if outcome.failed { failed += 1 }
                     if !outcome.output.isEmpty { print(outcome.output) }
                     fflush(stdout)
@@ -144,6 +148,9 @@ struct SimCommand: AsyncParsableCommand {
         if let (gap, seed) = longestGap {
             print("longest snapshot gap \(gap.gapMilliseconds / 1000) s at a \(gap.intervalMilliseconds / 1000) s interval (seed \(seed))")
         }
+        if damage.objects > 0 {
+            print("damage at rest: \(damage.objects) objects in \(damage.seeds) seeds, met by \(damage.restores) restores")
+        }
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }
     }
@@ -159,6 +166,9 @@ struct SimCommand: AsyncParsableCommand {
         var largestWAL: Int64 = 0
         /// The longest stretch of the span without a snapshot, for a seed with scheduled ones.
         var snapshotGap: SnapshotGap?
+        /// Replica objects damaged at rest, and restores that met such damage (first run).
+        var damagedObjects = 0
+        var restoresMetDamage = 0
     }
 
     /// A seed's longest stretch without a snapshot, and its snapshot interval.
@@ -193,7 +203,8 @@ struct SimCommand: AsyncParsableCommand {
             lines.append(reproduceLine(seed, profile: profile))
         } else if printPasses || trace {
             let gap = result.longestSnapshotGap.map { ", longest snapshot gap \($0.milliseconds / 1000) s" } ?? ""
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap), trace digest \(Self.hex(result.traceDigest))")
+            let damage = result.damagedObjects > 0 ? ", \(result.damagedObjects) objects damaged at rest (met by \(result.restoresMetDamage) restores)" : ""
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage), trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
         if trace && result.passed {
@@ -205,7 +216,8 @@ struct SimCommand: AsyncParsableCommand {
             snapshotGap = SnapshotGap(gapMilliseconds: gap.milliseconds, intervalMilliseconds: interval.milliseconds)
         }
         return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"), commits: result.commits,
-                           largestWAL: result.largestWAL, snapshotGap: snapshotGap)
+                           largestWAL: result.largestWAL, snapshotGap: snapshotGap,
+                           damagedObjects: result.damagedObjects, restoresMetDamage: result.restoresMetDamage)
     }
 
     private func workerArguments(profile: SwarmProfile) -> [String] {

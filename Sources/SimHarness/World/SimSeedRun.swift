@@ -18,6 +18,10 @@ public struct SimSeedResult: Sendable {
     public var largestWAL: Int64 = 0
     /// The longest stretch of the span without a snapshot landing (nil without scheduled snapshots).
     public var longestSnapshotGap: Duration?
+    /// Replica objects the store damaged at rest (lost ones included).
+    public var damagedObjects = 0
+    /// Restores that met damage at rest and failed by name, or did not need what they met.
+    public var restoresMetDamage = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -71,6 +75,8 @@ public enum SimSeedRun {
             result.replicatorStarts = run.value.replicatorStarts
             result.largestWAL = run.value.largestWAL
             result.longestSnapshotGap = run.value.longestSnapshotGap
+            result.damagedObjects = run.value.storeStatistics.damaged
+            result.restoresMetDamage = run.value.restoresMetDamage
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {
