@@ -33,6 +33,11 @@ import Core
 /// 3 and 5 for a time): it may hold less than was replicated. An exact restore names its position,
 /// so its success is still held to be exactly that position.
 ///
+/// ### Plans refuse missing history
+/// Every failed restore, damaged or not: a WAL index whose first segment is missing from the
+/// listing must be refused by the planner (`missingInitialSegment`, Litestream #224/#805), so the
+/// downloader's gap check never meets an index that starts past offset 0 (`planNotExact`).
+///
 /// ### What is not checked
 /// - The replicator's response to damage while it lasts (it reads a generation's last segment back
 ///   to derive its position, and cannot go on while that one is damaged). Damage heals with the
@@ -50,7 +55,13 @@ extension SimWorld {
         do {
             report = try await restorer.restore(request)
         } catch {
-            throw judgeFailure(error, seen: await store.takeDamageSeen(by: reader), label: label)
+            let judged = judgeFailure(error, seen: await store.takeDamageSeen(by: reader), label: label)
+            // A damaged first segment that decoded to nothing was judged above; otherwise a gap
+            // at offset 0 is an index the planner let through without its first segment.
+            if !(judged is InvariantViolation), case RestoreError.walGap(_, let index, 0, let found)? = error as? RestoreError {
+                throw InvariantViolation.planNotExact("\(label): WAL index \(Hex.format(index, width: 16)), whose first listed segment is at \(Hex.format(found, width: 16)), reached the download; the planner must refuse it (missingInitialSegment)")
+            }
+            throw judged
         }
         let seen = await store.takeDamageSeen(by: reader)
         guard !seen.isEmpty else { return (report, seen) }
