@@ -80,6 +80,7 @@ struct SimCommand: AsyncParsableCommand {
         var largestWAL: (size: Int64, seed: UInt64?) = (0, nil)
         var longestGap: (gap: SnapshotGap, seed: UInt64)?
         var generations = (started: 0, continued: 0)
+        var damage = (objects: 0, seeds: 0, restores: 0)
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
@@ -131,6 +132,9 @@ struct SimCommand: AsyncParsableCommand {
                     }
                     generations.started += outcome.generationsStarted
                     generations.continued += outcome.generationsContinued
+                    if outcome.damagedObjects > 0 {
+                        damage = (damage.objects + outcome.damagedObjects, damage.seeds + 1, damage.restores + outcome.restoresMetDamage)
+                    }
                     if outcome.failed { failed += 1 }
                     if !outcome.output.isEmpty { print(outcome.output) }
                     fflush(stdout)
@@ -155,6 +159,9 @@ struct SimCommand: AsyncParsableCommand {
         }
         // Invariant 7 holds each new generation to a cause; these say how often restarts continued.
         print("generations started \(generations.started), continued at a start \(generations.continued)")
+        if damage.objects > 0 {
+            print("damage at rest: \(damage.objects) objects in \(damage.seeds) seeds, met by \(damage.restores) restores")
+        }
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
         if failed > 0 { throw ExitCode.failure }
     }
@@ -173,6 +180,9 @@ struct SimCommand: AsyncParsableCommand {
         /// Generations the replicator started, and starts that continued one (first run).
         var generationsStarted = 0
         var generationsContinued = 0
+        /// Replica objects damaged at rest, and restores that met such damage (first run).
+        var damagedObjects = 0
+        var restoresMetDamage = 0
     }
 
     /// A seed's longest stretch without a snapshot, and its snapshot interval.
@@ -207,7 +217,8 @@ struct SimCommand: AsyncParsableCommand {
             lines.append(reproduceLine(seed, profile: profile))
         } else if printPasses || trace {
             let gap = result.longestSnapshotGap.map { ", longest snapshot gap \($0.milliseconds / 1000) s" } ?? ""
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), trace digest \(Self.hex(result.traceDigest))")
+            let damage = result.damagedObjects > 0 ? ", \(result.damagedObjects) objects damaged at rest (met by \(result.restoresMetDamage) restores)" : ""
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
         if trace && result.passed {
@@ -220,7 +231,8 @@ struct SimCommand: AsyncParsableCommand {
         }
         return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"), commits: result.commits,
                            largestWAL: result.largestWAL, snapshotGap: snapshotGap,
-                           generationsStarted: result.generationsStarted, generationsContinued: result.generationsContinued)
+                           generationsStarted: result.generationsStarted, generationsContinued: result.generationsContinued,
+                           damagedObjects: result.damagedObjects, restoresMetDamage: result.restoresMetDamage)
     }
 
     private func workerArguments(profile: SwarmProfile) -> [String] {

@@ -16,7 +16,8 @@ import Synchronization
 /// A worker stays alive across seeds so that it reuses its memory; a process per seed spent a
 /// sixth of its time faulting in a fresh heap. For each seed it prints what a seed of a range
 /// prints, then one line `sim-worker <failed> <seconds> <attoseconds> <commits> <largest WAL bytes>
-/// <longest snapshot gap ms> <snapshot interval ms> <generations started> <generations continued>`
+/// <longest snapshot gap ms> <snapshot interval ms> <generations started> <generations continued>
+/// <damaged objects> <restores that met damage>`
 /// (the gap and interval -1 without scheduled snapshots).
 final class SimWorkerPool: @unchecked Sendable {
     static let resultPrefix = "sim-worker "
@@ -67,7 +68,8 @@ final class SimWorkerPool: @unchecked Sendable {
                                               output: lines.joined(separator: "\n"), commits: outcome.commits,
                                               largestWAL: outcome.largestWAL, snapshotGap: outcome.snapshotGap,
                                               generationsStarted: outcome.generations.started,
-                                              generationsContinued: outcome.generations.continued)
+                                              generationsContinued: outcome.generations.continued,
+                                              damagedObjects: outcome.damagedObjects, restoresMetDamage: outcome.restoresMetDamage)
             }
             lines.append(line)
         }
@@ -83,20 +85,22 @@ final class SimWorkerPool: @unchecked Sendable {
         let (seconds, attoseconds) = outcome.simulated.components
         let gap = outcome.snapshotGap.map { "\($0.gapMilliseconds) \($0.intervalMilliseconds)" } ?? "-1 -1"
         return "\(resultPrefix)\(outcome.failed ? 1 : 0) \(seconds) \(attoseconds) \(outcome.commits) \(outcome.largestWAL) \(gap)"
-            + " \(outcome.generationsStarted) \(outcome.generationsContinued)"
+            + " \(outcome.generationsStarted) \(outcome.generationsContinued) \(outcome.damagedObjects) \(outcome.restoresMetDamage)"
     }
 
     static func parse(_ line: String) -> (failed: Bool, simulated: Duration, commits: Int, largestWAL: Int64,
-                                          snapshotGap: SimCommand.SnapshotGap?, generations: (started: Int, continued: Int))? {
+                                          snapshotGap: SimCommand.SnapshotGap?, generations: (started: Int, continued: Int),
+                                          damagedObjects: Int, restoresMetDamage: Int)? {
         guard line.hasPrefix(resultPrefix) else { return nil }
         let fields = line.dropFirst(resultPrefix.count).split(separator: " ")
-        guard fields.count == 9, let failed = Int(fields[0]), failed == 0 || failed == 1,
+        guard fields.count == 11, let failed = Int(fields[0]), failed == 0 || failed == 1,
               let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]), let commits = Int(fields[3]),
               let largestWAL = Int64(fields[4]), let gap = Int64(fields[5]), let interval = Int64(fields[6]),
-              let started = Int(fields[7]), let continued = Int(fields[8]) else { return nil }
+              let started = Int(fields[7]), let continued = Int(fields[8]),
+              let damagedObjects = Int(fields[9]), let restoresMetDamage = Int(fields[10]) else { return nil }
         let snapshotGap = gap < 0 ? nil : SimCommand.SnapshotGap(gapMilliseconds: gap, intervalMilliseconds: interval)
         return (failed == 1, Duration(secondsComponent: seconds, attosecondsComponent: attoseconds), commits, largestWAL, snapshotGap,
-                (started, continued))
+                (started, continued), damagedObjects, restoresMetDamage)
     }
 
     struct SpawnError: Error, CustomStringConvertible {

@@ -303,4 +303,61 @@ struct ObjectStoreTests {
             }
         }
     }
+
+    @Test("damage at rest: only replica data is damaged, readers see it and record it, a rewrite or a heal repairs it")
+    func damageAtRest() throws {
+        for kind in ObjectDamage.Kind.allCases {
+            var faults = ObjectStoreFaults()
+            switch kind {
+            case .truncated: faults.truncateRate = 1
+            case .bytesDropped: faults.dropBytesRate = 1
+            case .bytesChanged: faults.changeBytesRate = 1
+            case .lost: faults.lossRate = 1
+            }
+            try SimScheduler.run(seed: 3) { sim in
+                let store = SimObjectStore(scheduler: sim, faults: faults)
+                let client = SimReplicaClient(store: store, root: "r")
+                let reader = client.reading(as: "restore-1")
+                let written = bytes(7, count: 500)
+                let position = Position(generation: generation, index: 1, offset: 0)
+                try await client.writeWALSegment(at: position, data: BytesSource(written))
+                try await store.put("r/lease", [1, 2, 3])
+                let key = "r/generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4"
+                #expect(client.object(at: key) == .walSegment(position))
+
+                // The lease is never damaged; the segment always is, at these rates.
+                #expect(try await store.get("r/lease") == [1, 2, 3])
+                #expect(await store.damage(of: "r/lease") == nil)
+                let damage = try #require(await store.damage(of: key))
+                #expect(damage.kind == kind)
+                #expect(await store.peek(key) == written, "the store keeps the bytes written")
+                if kind == .lost {
+                    #expect(try await reader.walSegments(in: generation).isEmpty, "a lost object is not listed")
+                    await #expect(throws: ReplicaClientError.self) { _ = try await reader.openWALSegment(at: position) }
+                    #expect(await store.takeDamageSeen(by: "restore-1").lostKeys == [key])
+                } else {
+                    let served = try await reader.openWALSegment(at: position).readToEnd()
+                    #expect(served != written)
+                    #expect(try await reader.walSegments(in: generation).map(\.size) == [Int64(served.count)])
+                    #expect(await store.takeDamageSeen(by: "restore-1").damagedReads == [DamageSeen.Read(key: key, kind: kind)])
+                }
+                // Asking forgets; an unnamed client records nothing.
+                _ = try? await client.openWALSegment(at: position)
+                #expect(await store.takeDamageSeen(by: "restore-1").isEmpty)
+
+                // Healing serves the bytes written again, and lists a lost object again.
+                #expect(await store.healDamage() == 1)
+                #expect(try await reader.openWALSegment(at: position).readToEnd() == written)
+                #expect(try await client.walSegments(in: generation).count == 1)
+                #expect(await store.takeDamageSeen(by: "restore-1").isEmpty)
+
+                // A write replaces damage along with the old bytes.
+                await store.setFaults(.none)
+                await store.damage(key, kind: kind)
+                try await client.writeWALSegment(at: position, data: BytesSource(written))
+                #expect(await store.damage(of: key) == nil)
+                #expect(try await client.openWALSegment(at: position).readToEnd() == written)
+            }
+        }
+    }
 }

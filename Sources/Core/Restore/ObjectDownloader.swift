@@ -87,6 +87,13 @@ struct ObjectDownloader: Sendable {
                 stats.written += UInt64(chunk.count)
                 consume(&state, chunk[...])
             }
+            // A restore to a position stops writing at its limit, but the object is checked to
+            // its end all the same: only the frame's end mark and content checksum say that the
+            // bytes written were the bytes uploaded, and a restore that reads a damaged object
+            // must fail (DESIGN §7, invariant 8).
+            if limit != nil {
+                while try await !remote(object, { try await source.read(upTo: chunkSize) }).isEmpty {}
+            }
         } catch {
             await source.close()
             throw error

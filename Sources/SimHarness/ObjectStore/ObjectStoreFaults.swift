@@ -23,14 +23,31 @@ public struct ObjectStoreFaults: Sendable, Equatable {
     /// Extra time each listing page takes: a slow listing of a large replica.
     public var listPageDelay: Duration
 
+    // Damage at rest. Each is the chance that a replica data object (a snapshot or WAL segment,
+    // a key under `generations/`; never the lease) is damaged when its write lands. The store
+    // serves the damage until `SimObjectStore.healDamage()` (the liveness phase), or until the
+    // key is written again. Drawn from the store's damage stream, one draw per data write.
+
+    /// Trailing bytes dropped.
+    public var truncateRate: Double
+    /// A run of bytes inside the object dropped.
+    public var dropBytesRate: Double
+    /// A few bytes changed in place.
+    public var changeBytesRate: Double
+    /// The object vanishes from listings and reads.
+    public var lossRate: Double
+
     public init(errorRate: Double = 0, throttleRate: Double = 0, ambiguousRate: Double = 0,
                 stallBeforeRate: Double = 0, stallAfterRate: Double = 0,
                 stallDuration: ClosedRange<Duration> = .seconds(1) ... .seconds(30),
                 latency: ClosedRange<Duration> = .zero ... .zero,
-                listPageSize: Int = 1000, listPageDelay: Duration = .zero) {
-        for rate in [errorRate, throttleRate, ambiguousRate, stallBeforeRate, stallAfterRate] {
+                listPageSize: Int = 1000, listPageDelay: Duration = .zero,
+                truncateRate: Double = 0, dropBytesRate: Double = 0, changeBytesRate: Double = 0, lossRate: Double = 0) {
+        for rate in [errorRate, throttleRate, ambiguousRate, stallBeforeRate, stallAfterRate,
+                     truncateRate, dropBytesRate, changeBytesRate, lossRate] {
             precondition((0...1).contains(rate), "fault rates are probabilities within 0...1")
         }
+        precondition(truncateRate + dropBytesRate + changeBytesRate + lossRate <= 1, "damage rates share one draw: their sum is at most 1")
         precondition(listPageSize > 0, "listPageSize must be positive")
         precondition(stallDuration.lowerBound >= .zero && latency.lowerBound >= .zero, "durations cannot be negative")
         self.errorRate = errorRate
@@ -42,10 +59,39 @@ public struct ObjectStoreFaults: Sendable, Equatable {
         self.latency = latency
         self.listPageSize = listPageSize
         self.listPageDelay = listPageDelay
+        self.truncateRate = truncateRate
+        self.dropBytesRate = dropBytesRate
+        self.changeBytesRate = changeBytesRate
+        self.lossRate = lossRate
     }
 
-    /// A store that never fails, stalls or waits, with large listing pages.
+    /// A store that never fails, stalls, waits or damages, with large listing pages.
     public static let none = ObjectStoreFaults()
+
+    /// Whether any damage class is on.
+    public var damagesObjects: Bool { truncateRate + dropBytesRate + changeBytesRate + lossRate > 0 }
+
+    /// These faults with every damage class off: what requests meet, as opposed to what rests.
+    public var withoutDamage: ObjectStoreFaults {
+        var faults = self
+        faults.truncateRate = 0
+        faults.dropBytesRate = 0
+        faults.changeBytesRate = 0
+        faults.lossRate = 0
+        return faults
+    }
+
+    /// The damage kind a draw `unit` in 0..<1 picks, or nil for none: the rates are consecutive
+    /// slices of one draw.
+    func damageKind(for unit: Double) -> ObjectDamage.Kind? {
+        var bound = 0.0
+        for (kind, rate) in [(ObjectDamage.Kind.truncated, truncateRate), (.bytesDropped, dropBytesRate),
+                             (.bytesChanged, changeBytesRate), (.lost, lossRate)] {
+            bound += rate
+            if unit < bound { return kind }
+        }
+        return nil
+    }
 }
 
 /// What the simulated object store reports, in the shape an S3 client would see.

@@ -6,6 +6,11 @@ import Core
 /// It is an actor, so under the simulator its operations interleave like requests to a real
 /// store: a stalled request suspends on the SimClock while others proceed. Every decision is
 /// a function of the seed: listings sort keys, faults come from the store's own random stream.
+///
+/// Replica data objects may be damaged at rest (`ObjectStoreFaults.truncateRate` and its
+/// siblings): the store keeps the bytes written and serves the damaged ones, or nothing, until
+/// `healDamage()`. Reads and listings made for a named reader record the damage they met
+/// (`takeDamageSeen(by:)`), which is how the oracle knows which restores touched damage.
 public actor SimObjectStore {
     /// A stored object's metadata.
     public struct ObjectInfo: Sendable, Equatable {
@@ -34,15 +39,24 @@ public actor SimObjectStore {
         public var ambiguous = 0
         public var stalls = 0
         public var pages = 0
+        /// Objects damaged at rest (lost ones included).
+        public var damaged = 0
         /// When each write of a snapshot object (a key ending `.snapshot.lz4`, Sluice's name for
         /// one in either layout) landed, in order.
         public var snapshotWrites: [Timestamp] = []
     }
 
     private struct Stored {
+        /// The bytes as written.
         var bytes: [UInt8]
         var version: UInt64
         var modified: Timestamp
+        /// Damage at rest, served instead of `bytes` until healed or written again.
+        var damage: ObjectDamage?
+
+        var isLost: Bool { damage?.kind == .lost }
+        /// What a read returns: nil for a lost object.
+        var served: [UInt8]? { damage.map(\.served) ?? bytes }
     }
 
     private var objects: [String: Stored] = [:]
@@ -53,6 +67,14 @@ public actor SimObjectStore {
     private let clock: any Clock<Duration>
     private let wallClock: any WallClock
     private let random: any RandomSource
+    /// Damage at rest draws here, so turning it on shifts none of the request faults' draws.
+    private let damageRandom: any RandomSource
+    /// Keys damaged since the last heal, in the order damaged (some since rewritten or deleted).
+    private var damagedKeys: [String] = []
+    /// How many stored objects are lost: listings look for them only while there are some.
+    private var lostCount = 0
+    /// The damage each named reader met since it was last asked.
+    private var seen: [String: DamageSeen] = [:]
     public private(set) var faults: ObjectStoreFaults
     public private(set) var statistics = Statistics()
 
@@ -60,18 +82,22 @@ public actor SimObjectStore {
     ///   - clock: Where stalls and latency sleep: the run's SimClock.
     ///   - wallClock: Stamps objects' modification times.
     ///   - random: The store's own seeded stream (`scheduler.randomSource("object-store")`).
+    ///   - damageRandom: Where damage at rest draws; `random` when nil.
     public init(clock: any Clock<Duration>, wallClock: any WallClock, random: any RandomSource,
-                faults: ObjectStoreFaults = .none) {
+                damageRandom: (any RandomSource)? = nil, faults: ObjectStoreFaults = .none) {
         self.clock = clock
         self.wallClock = wallClock
         self.random = random
+        self.damageRandom = damageRandom ?? random
         self.faults = faults
     }
 
-    /// A store on the scheduler's clocks and a stream of its seed named `stream`.
+    /// A store on the scheduler's clocks and streams of its seed named `stream` (request faults)
+    /// and `stream` + "-damage" (damage at rest).
     public init(scheduler: SimScheduler, faults: ObjectStoreFaults = .none, stream: String = "object-store") {
         self.init(clock: scheduler.clock, wallClock: SimWallClock(scheduler: scheduler),
-                  random: scheduler.randomSource(stream), faults: faults)
+                  random: scheduler.randomSource(stream), damageRandom: scheduler.randomSource(stream + "-damage"),
+                  faults: faults)
     }
 
     /// Changes the fault mix, e.g. to heal the store for a liveness phase.
@@ -79,24 +105,26 @@ public actor SimObjectStore {
 
     // MARK: - Operations (faulty)
 
+    /// Stores `bytes` under `key`. The response describes the bytes written, even if a damage
+    /// class then damages the stored copy.
     @discardableResult
     public func put(_ key: String, _ bytes: [UInt8]) async throws -> ObjectInfo {
-        try await perform("PUT", key, mutates: true) { store in store.store(key, bytes) }
+        try await perform("PUT", key, mutates: true) { store in
+            let written = store.store(key, bytes)
+            store.damageAtRest(key)
+            return written
+        }
     }
 
-    public func get(_ key: String) async throws -> [UInt8] {
-        try await perform("GET", key, mutates: false) { store in
-            guard let object = store.objects[key] else { throw SimObjectStoreError.notFound(key: key) }
-            return object.bytes
-        }
+    /// An object's bytes (damaged ones while damaged). A named `reader` has any damage it is
+    /// served recorded for `takeDamageSeen(by:)`.
+    public func get(_ key: String, reader: String? = nil) async throws -> [UInt8] {
+        try await perform("GET", key, mutates: false) { store in try store.served(key, reader: reader) }
     }
 
     /// An object's bytes and the metadata of that same version (a GET with its ETag).
     public func getObject(_ key: String) async throws -> (bytes: [UInt8], info: ObjectInfo) {
-        try await perform("GET", key, mutates: false) { store in
-            guard let object = store.objects[key] else { throw SimObjectStoreError.notFound(key: key) }
-            return (object.bytes, store.info(key)!)
-        }
+        try await perform("GET", key, mutates: false) { store in (try store.served(key, reader: nil), store.info(key)!) }
     }
 
     public func head(_ key: String) async throws -> ObjectInfo? {
@@ -137,12 +165,64 @@ public actor SimObjectStore {
 
     /// One page of the keys under `prefix`, sorted, starting after `startAfter`. With a
     /// delimiter, keys that continue past it under the prefix are rolled up into common prefixes.
-    public func listPage(prefix: String, delimiter: Character? = nil, startAfter: String? = nil) async throws -> ListPage {
+    /// Lost objects are left out; a named `reader` has those it skipped recorded.
+    public func listPage(prefix: String, delimiter: Character? = nil, startAfter: String? = nil,
+                         reader: String? = nil) async throws -> ListPage {
         statistics.pages += 1
         if faults.listPageDelay > .zero { try await clock.sleep(for: faults.listPageDelay) }
         return try await perform("LIST", prefix, mutates: false) { store in
-            store.page(prefix: prefix, delimiter: delimiter, startAfter: startAfter, limit: store.faults.listPageSize)
+            store.page(prefix: prefix, delimiter: delimiter, startAfter: startAfter, limit: store.faults.listPageSize,
+                       reader: reader)
         }
+    }
+
+    // MARK: - Damage at rest
+
+    /// Repairs every damaged object (a store restoring them from redundancy): reads and listings
+    /// see the bytes written again, lost objects included. Returns how many were repaired.
+    @discardableResult
+    public func healDamage() -> Int {
+        var repaired = 0
+        for key in damagedKeys where objects[key]?.damage != nil {
+            objects[key]!.damage = nil
+            repaired += 1
+        }
+        damagedKeys = []
+        lostCount = 0
+        if repaired > 0 { SimTrace.record("store.heal-damage", UInt64(repaired)) }
+        return repaired
+    }
+
+    /// Damages the object under `key` now, by `kind` drawn from the damage stream, or exactly as
+    /// `damage` says: for scenarios that damage one object on purpose. Returns the damage, or nil
+    /// when there is no such object.
+    @discardableResult
+    public func damage(_ key: String, kind: ObjectDamage.Kind) -> ObjectDamage? {
+        guard let stored = objects[key] else { return nil }
+        return damage(key, with: ObjectDamage.make(kind, of: stored.bytes, random: damageRandom))
+    }
+
+    @discardableResult
+    public func damage(_ key: String, with damage: ObjectDamage) -> ObjectDamage? {
+        guard let stored = objects[key] else { return nil }
+        if stored.isLost { lostCount -= 1 }
+        objects[key]!.damage = damage
+        damagedKeys.append(key)
+        if damage.kind == .lost { lostCount += 1 }
+        statistics.damaged += 1
+        SimTrace.record("store.damage \(damage) \(key)")
+        return damage
+    }
+
+    /// The damage `reader` met since it was last asked, and forgets it.
+    public func takeDamageSeen(by reader: String) -> DamageSeen {
+        seen.removeValue(forKey: reader) ?? DamageSeen()
+    }
+
+    /// Whether `key` holds replica data (a snapshot or WAL segment under a `generations/`
+    /// folder), the only objects damage at rest touches: the lease is left alone.
+    static func holdsReplicaData(_ key: String) -> Bool {
+        key.split(separator: "/").contains { $0 == ReplicaLayout.generationsDirectory }
     }
 
     // MARK: - Inspection (no faults, no time): for oracles and tests
@@ -163,23 +243,46 @@ public actor SimObjectStore {
         return result
     }
 
-    /// An object's bytes, or nil; never faulty.
+    /// An object's bytes as written, or nil; never faulty, never damaged.
     public func peek(_ key: String) -> [UInt8]? { objects[key]?.bytes }
+
+    /// The damage an object holds at rest, or nil.
+    public func damage(of key: String) -> ObjectDamage? { objects[key]?.damage }
 
     // MARK: - Internals
 
+    /// Stores a fresh, undamaged copy: a write replaces damage along with the old bytes.
     private func store(_ key: String, _ bytes: [UInt8]) -> ObjectInfo {
         if key.hasSuffix(".snapshot.lz4") { statistics.snapshotWrites.append(wallClock.now()) }
-        if objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key) == nil {
+        let old = objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key)
+        if old == nil {
             sortedKeys.insert(key, at: firstIndex { $0 >= key })
+        } else if old!.isLost {
+            lostCount -= 1
         }
         nextVersion += 1
         return info(key)!
     }
 
     private func remove(_ key: String) {
-        guard objects.removeValue(forKey: key) != nil else { return }
+        guard let old = objects.removeValue(forKey: key) else { return }
+        if old.isLost { lostCount -= 1 }
         sortedKeys.remove(at: firstIndex { $0 >= key })
+    }
+
+    /// Maybe damages the object just written to `key`, by the damage classes' rates.
+    private func damageAtRest(_ key: String) {
+        guard faults.damagesObjects, Self.holdsReplicaData(key),
+              let kind = faults.damageKind(for: damageRandom.unitInterval()) else { return }
+        damage(key, kind: kind)
+    }
+
+    /// What a read of `key` returns, noting any damage for `reader`; a lost object is missing.
+    private func served(_ key: String, reader: String?) throws -> [UInt8] {
+        guard let object = objects[key] else { throw SimObjectStoreError.notFound(key: key) }
+        if let damage = object.damage, let reader { seen[reader, default: DamageSeen()].noteRead(key, damage.kind) }
+        guard let bytes = object.served else { throw SimObjectStoreError.notFound(key: key) }
+        return bytes
     }
 
     /// The first position in `sortedKeys` whose key satisfies `isPast`, which must be false for
@@ -194,11 +297,13 @@ public actor SimObjectStore {
         return low
     }
 
+    /// The metadata a request sees: the served size of a damaged object, nothing for a lost one.
     private func info(_ key: String) -> ObjectInfo? {
-        objects[key].map { ObjectInfo(key: key, size: Int64($0.bytes.count), version: $0.version, modified: $0.modified) }
+        guard let object = objects[key], let served = object.served else { return nil }
+        return ObjectInfo(key: key, size: Int64(served.count), version: object.version, modified: object.modified)
     }
 
-    private func page(prefix: String, delimiter: Character?, startAfter: String?, limit: Int) -> ListPage {
+    private func page(prefix: String, delimiter: Character?, startAfter: String?, limit: Int, reader: String?) -> ListPage {
         var result = ListPage(objects: [], commonPrefixes: [], nextStartAfter: nil)
         var entries = 0
         var lastEntry: String?
@@ -212,6 +317,13 @@ public actor SimObjectStore {
         while position < sortedKeys.count {
             let key = sortedKeys[position]
             guard key.hasPrefix(prefix) else { break }
+            if lostCount > 0, objects[key]!.isLost {
+                // Left out as if never written. Skipped before any folder roll-up, so a folder
+                // whose keys are all lost vanishes too.
+                if let reader { seen[reader, default: DamageSeen()].noteLost(key) }
+                position += 1
+                continue
+            }
             var entry = key
             var isPrefix = false
             if let delimiterByte, let cut = key.utf8.dropFirst(prefixLength).firstIndex(of: delimiterByte) {

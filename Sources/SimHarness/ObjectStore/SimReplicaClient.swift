@@ -12,16 +12,25 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
     /// The key prefix of this replica, without a trailing slash ("" for the bucket root).
     public let root: String
     public let writeLayout: ReplicaLayout
+    /// The name the store records the damage this client's listings and reads meet under
+    /// (`SimObjectStore.takeDamageSeen(by:)`); nil records nothing.
+    public let reader: String?
 
     public var kind: String { "sim" }
     public var location: String { "sim://\(root)" }
 
-    public init(store: SimObjectStore, root: String, writeLayout: ReplicaLayout = .grouped) {
+    public init(store: SimObjectStore, root: String, writeLayout: ReplicaLayout = .grouped, reader: String? = nil) {
         var root = root
         while root.hasSuffix("/") { root.removeLast() }
         self.store = store
         self.root = root
         self.writeLayout = writeLayout
+        self.reader = reader
+    }
+
+    /// The same replica, with the damage its requests meet recorded under `reader`.
+    public func reading(as reader: String) -> SimReplicaClient {
+        SimReplicaClient(store: store, root: root, writeLayout: writeLayout, reader: reader)
     }
 
     /// The lease object's key.
@@ -178,6 +187,28 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
         return lease
     }
 
+    /// The replica object stored under `key` (either layout), or nil for another key (the lease).
+    public func object(at key: String) -> ReplicaObject? {
+        let prefix = root.isEmpty ? "" : root + "/"
+        guard key.hasPrefix(prefix) else { return nil }
+        let parts = Self.relative(key, to: prefix).split(separator: "/").map(String.init)
+        guard parts.count >= 4, parts[0] == ReplicaLayout.generationsDirectory, let generation = Generation(parts[1]) else { return nil }
+        switch (parts[2], parts.count) {
+        case ("snapshots", 4):
+            return ReplicaLayout.parseSnapshotName(parts[3]).map { .snapshot(generation: generation, index: $0) }
+        case ("wal", 5):
+            guard let index = ReplicaLayout.parseIndexDirectoryName(parts[3]),
+                  let offset = ReplicaLayout.parseGroupedSegmentName(parts[4]) else { return nil }
+            return .walSegment(Position(generation: generation, index: index, offset: offset))
+        case ("wal", 4):
+            return ReplicaLayout.parseLegacySegmentName(parts[3]).map {
+                .walSegment(Position(generation: generation, index: $0.index, offset: $0.offset))
+            }
+        default:
+            return nil
+        }
+    }
+
     // MARK: - Helpers
 
     private func key(_ relative: String) -> String { root.isEmpty ? relative : "\(root)/\(relative)" }
@@ -188,7 +219,7 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
         var folders: [String] = []
         var startAfter: String?
         repeat {
-            let page = try await store.listPage(prefix: prefix, delimiter: delimiter, startAfter: startAfter)
+            let page = try await store.listPage(prefix: prefix, delimiter: delimiter, startAfter: startAfter, reader: reader)
             objects += page.objects
             folders += page.commonPrefixes
             startAfter = page.nextStartAfter
@@ -200,7 +231,7 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
     private func open(_ keys: [String]) async throws -> any ByteSource {
         for key in keys {
             do {
-                return BytesSource(try await store.get(key))
+                return BytesSource(try await store.get(key, reader: reader))
             } catch SimObjectStoreError.notFound {
                 continue
             }

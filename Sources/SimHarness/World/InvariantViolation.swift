@@ -14,6 +14,14 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case sourceHarmed(String)
     /// Invariant 6: after the workload stopped and faults healed, replication did not catch up.
     case noCatchUp(String)
+    /// Invariant 8: a restore read an object damaged at rest and still succeeded.
+    case damagedObjectRestored(String)
+    /// Invariant 8: a restore that read an object damaged at rest failed, but not with the error
+    /// that names the corrupt object (`RestoreError.corruptObject`).
+    case damagedObjectUnclear(String)
+    /// Invariant 8: a plan let through what the planner must refuse (a WAL index without its
+    /// first segment reached the download).
+    case planNotExact(String)
     /// A restore failed although the replica should have served it.
     case restoreFailed(String)
     /// The replicator stopped with an error of its own.
@@ -29,6 +37,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .retentionLostRestorePoint: return "invariant 5 (retention keeps the window restorable)"
         case .sourceHarmed: return "invariant 4 (source never harmed)"
         case .noCatchUp: return "invariant 6 (catch-up after faults heal)"
+        case .damagedObjectRestored: return "invariant 8 (a restore that reads a damaged object fails)"
+        case .damagedObjectUnclear: return "invariant 8 (a damaged object fails the restore by name)"
+        case .planNotExact: return "invariant 8 (plans are exact)"
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
         case .needlessGeneration: return "invariant 7 (no needless generation)"
@@ -38,7 +49,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     public var details: String {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
-             .retentionLostRestorePoint(let d), .noCatchUp(let d),
+             .retentionLostRestorePoint(let d), .noCatchUp(let d), .damagedObjectRestored(let d), .damagedObjectUnclear(let d), .planNotExact(let d),
              .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d):
             return d
         }

@@ -58,6 +58,8 @@ extension SimWorld {
                 }
             } catch RestoreError.positionInsideSnapshotIndex {
                 SimTrace.record("\(label) retention exact \(position): inside the snapshot's index")
+            } catch is RestoreFailedOnDamage {
+                skippedProbes += 1
             } catch let violation as InvariantViolation {
                 throw violation
             } catch {
@@ -76,11 +78,13 @@ extension SimWorld {
         let insideWindow = parameters.replication.retention.map { target >= now - $0 } ?? true
         let request = RestoreRequest(outputPath: "/restore/time-\(probes).db", target: .timestamp(target),
                                      parallelism: 1 + Int(random.next() % 4))
-        let restored: (state: DatabaseState, generation: Generation)
+        let restored: RestoredState
         do {
             restored = try await restoreAndReadReport(request, label: "\(label) \(target)")
         } catch let violation as InvariantViolation {
             throw violation
+        } catch is RestoreFailedOnDamage {
+            return
         } catch {
             if mustSucceed && !faultsActive {
                 throw InvariantViolation.retentionLostRestorePoint("\(label): restore to \(target), inside the retention window and after a replicated position, failed: \(error)")
@@ -94,7 +98,8 @@ extension SimWorld {
         guard committed <= target else {
             throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit), committed later, at \(committed)")
         }
-        guard insideWindow else { return }
+        // The lower bounds hold only for a listing that showed everything replicated.
+        guard insideWindow, !restored.mayMissLostObjects else { return }
         for verified in log.verified where verified.report.time <= target {
             let reported = verified.report.position.generation
             if restored.generation < reported {

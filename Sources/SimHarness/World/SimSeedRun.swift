@@ -25,6 +25,10 @@ public struct SimSeedResult: Sendable {
     public var generationsStarted = 0
     public var generationsContinued = 0
     public var snapshots = 0
+    /// Replica objects the store damaged at rest (lost ones included).
+    public var damagedObjects = 0
+    /// Restores that met damage at rest and failed by name, or did not need what they met.
+    public var restoresMetDamage = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -82,6 +86,8 @@ public enum SimSeedRun {
             result.generationsStarted = run.value.generationsStarted
             result.generationsContinued = run.value.generationsContinued
             result.snapshots = run.value.storeStatistics.snapshotWrites.count
+            result.damagedObjects = run.value.storeStatistics.damaged
+            result.restoresMetDamage = run.value.restoresMetDamage
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

@@ -28,9 +28,17 @@ final class SimWorld: @unchecked Sendable {
     let restoreNode: SimNode
     var workload: AppWorkload
     var random: SplitMix64
+    /// Whether the store's request faults are on (restores may fail for them); damage at rest
+    /// is judged restore by restore instead (`DamageOracle.swift`).
     var faultsActive: Bool
+    /// Whether the store may hold damage at rest: until the liveness phase heals it.
+    var damageActive: Bool
     var probes = 0
     var skippedProbes = 0
+    /// Restores run so far: each reads through a client named for its number.
+    var restores = 0
+    /// Restores that met damage at rest and failed as they had to (or did not need it).
+    var restoresMetDamage = 0
     /// The highest commit any restore to latest has shown in the current epoch: a later one may
     /// not show less (a power loss that cuts commits starts the count again).
     var restoredHighWater = (epoch: 0, commit: 0)
@@ -78,7 +86,8 @@ final class SimWorld: @unchecked Sendable {
         workload = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
                                random: scheduler.randomSource("workload"))
         random = scheduler.randomSource("probes")
-        faultsActive = parameters.storeFaults != .none
+        faultsActive = parameters.storeFaults.withoutDamage != .none
+        damageActive = parameters.storeFaults.damagesObjects
         fileFaults = FileFaultSwitch(errorRate: parameters.chaos.replicatorIOErrorRate,
                                      random: scheduler.randomSource("replicator-disk-faults"))
         chaosRandom = scheduler.randomSource("chaos")
@@ -105,6 +114,7 @@ final class SimWorld: @unchecked Sendable {
         var generationsContinued = 0
         /// Replicator runs that ended with an error of their own.
         var replicatorExits = 0
+        var restoresMetDamage = 0
     }
 
     /// The longest stretch of the app's span without a snapshot landing on the replica: from the
@@ -155,7 +165,10 @@ final class SimWorld: @unchecked Sendable {
             // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
             SimTrace.record("workload done; faults healed", UInt64(log.lastCommit))
             await store.setFaults(.none)
+            // The store repairs what it damaged at rest, as from redundancy: lost objects return.
+            await store.healDamage()
             faultsActive = false
+            damageActive = false
             try await clock.sleep(for: Self.catchUpBound)
             // Restore to latest shows the catch-up; the retention kinds are only held to succeed
             // once faults have healed, so they run here too. Exact restores run after shutdown,
@@ -199,7 +212,7 @@ final class SimWorld: @unchecked Sendable {
                        busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
                        appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap,
                        generationsStarted: generations.started, generationsContinued: generations.continued,
-                       replicatorExits: replicatorExits)
+                       replicatorExits: replicatorExits, restoresMetDamage: restoresMetDamage)
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {
@@ -250,6 +263,8 @@ final class SimWorld: @unchecked Sendable {
                 log.recordVerified(reported, commit: state.commit)
             } catch let error as RestoreError where Self.mayRefuseExact(error) {
                 SimTrace.record("\(label) #\(number) exact restore refused: \(error)")
+            } catch is RestoreFailedOnDamage {
+                skippedProbes += 1
             } catch let error as RestoreError {
                 if case .positionNotReplicated = error {
                     throw InvariantViolation.replicatedCommitLost("\(label) #\(number): position \(reported.position) was reported replicated, restore says \(error)")
@@ -268,13 +283,16 @@ final class SimWorld: @unchecked Sendable {
             try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
             return -1
         }
-        let latest: DatabaseState
+        let restored: RestoredState
         do {
-            latest = try await restoreAndRead(RestoreRequest(outputPath: "/restore/latest-\(number).db",
-                                                             parallelism: 1 + Int(random.next() % 4)),
-                                              label: "\(label) #\(number) latest")
+            restored = try await restoreAndReadReport(RestoreRequest(outputPath: "/restore/latest-\(number).db",
+                                                                     parallelism: 1 + Int(random.next() % 4)),
+                                                      label: "\(label) #\(number) latest")
         } catch let violation as InvariantViolation {
             throw violation
+        } catch is RestoreFailedOnDamage {
+            skippedProbes += 1
+            return -1
         } catch {
             if reported == nil && !final {
                 SimTrace.record("\(label) #\(number) nothing to restore yet: \(error)")
@@ -287,8 +305,16 @@ final class SimWorld: @unchecked Sendable {
             }
             throw InvariantViolation.restoreFailed("\(label) #\(number) latest (reported \(reported.map { "\($0.position)" } ?? "none")): \(error)")
         }
+        let latest = restored.state
         let latestEpochs = log.epochs(holding: latest.commit, digest: latest.digest)
         let latestIsCurrent = latestEpochs.last == log.epoch
+        // A listing without a lost object shows the replica as it stood before that object: the
+        // state is still checked (a commit boundary), but it may be older than what was replicated.
+        if restored.mayMissLostObjects {
+            try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
+            SimTrace.record("\(label) #\(number) restored commit \(latest.commit) from a listing missing lost objects, of", UInt64(log.lastCommit))
+            return -1
+        }
         if final && !latestIsCurrent {
             throw InvariantViolation.noCatchUp("\(label) #\(number): restore to latest holds commit \(latest.commit) of a history a power loss cut off (epoch \(latestEpochs.last ?? -1), the source is in epoch \(log.epoch))")
         }
@@ -348,12 +374,13 @@ final class SimWorld: @unchecked Sendable {
         try await restoreAndReadReport(request, label: label).state
     }
 
-    /// `restoreAndRead`, also returning the generation the restore used.
-    func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws -> (state: DatabaseState, generation: Generation) {
-        let restorer = Restorer(client: client, environment: restoreNode.environment)
-        let report = try await restorer.restore(request)
+    /// `restoreAndRead`, also returning the generation the restore used and whether lost objects
+    /// may have made it older. Damage it met is judged first (`restoreJudgingDamage`).
+    func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws -> RestoredState {
+        let (report, seen) = try await restoreJudgingDamage(request, label: label)
         do {
-            return (try await check(request, label: label), report.generation)
+            return RestoredState(state: try await check(request, label: label), generation: report.generation,
+                                 mayMissLostObjects: lostObjectsMayShorten(seen, report))
         } catch let violation as InvariantViolation {
             throw violation
         } catch {

@@ -110,6 +110,24 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             parameters.workload.idleRestartRate = pick([0.3, 0.7, 1.0])
             parameters.workload.downtimeWriteRate = pick([0, 0.3])
         }
+        // Damage at rest: in about a quarter of default seeds, each class on or off within them,
+        // and every class in every s3-hell seed.
+        switch profile {
+        case .noFaults:
+            break
+        case .default, .powerLoss:
+            if chance(0.25) {
+                parameters.storeFaults.truncateRate = chance(0.6) ? rate(0.002...0.02) : 0
+                parameters.storeFaults.dropBytesRate = chance(0.6) ? rate(0.002...0.02) : 0
+                parameters.storeFaults.changeBytesRate = chance(0.6) ? rate(0.002...0.02) : 0
+                parameters.storeFaults.lossRate = chance(0.6) ? rate(0.002...0.02) : 0
+            }
+        case .s3Hell:
+            parameters.storeFaults.truncateRate = rate(0.005...0.03)
+            parameters.storeFaults.dropBytesRate = rate(0.005...0.03)
+            parameters.storeFaults.changeBytesRate = rate(0.005...0.03)
+            parameters.storeFaults.lossRate = rate(0.005...0.03)
+        }
         return parameters
     }
 
@@ -121,7 +139,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         return "profile=\(profile) span=\(span) probe=\(probeInterval) pick=\(randomPickProbability)"
             + " store[error=\(f.errorRate) throttle=\(f.throttleRate) ambiguous=\(f.ambiguousRate)"
             + " stallBefore=\(f.stallBeforeRate) stallAfter=\(f.stallAfterRate) stall=\(f.stallDuration)"
-            + " latency=\(f.latency) page=\(f.listPageSize)]"
+            + " latency=\(f.latency) page=\(f.listPageSize)"
+            + " truncate=\(f.truncateRate) dropBytes=\(f.dropBytesRate) changeBytes=\(f.changeBytesRate) lose=\(f.lossRate)]"
             + " replicator[monitor=\(ms(o.monitorInterval)) sync=\(ms(o.syncInterval)) minPages=\(p.minimumPages)"
             + " idle=\(p.idleInterval.map(ms) ?? "off") truncatePages=\(p.truncatePages.map(String.init) ?? "off")"
             + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
