@@ -193,7 +193,9 @@ struct SimCommand: AsyncParsableCommand {
             lines.append(reproduceLine(seed, profile: profile))
         } else if printPasses || trace {
             let gap = result.longestSnapshotGap.map { ", longest snapshot gap \($0.milliseconds / 1000) s" } ?? ""
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap), trace digest \(Self.hex(result.traceDigest))")
+            let takeover = result.takeover.map { ", taken over at \($0.at.milliseconds / 1000) s (\($0.refusedStarts) restarts refused)" } ?? ""
+            let late = result.lateWrites > 0 ? ", \(result.lateWrites) writes landed after their lease lapsed" : ""
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(takeover)\(late), trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
         if trace && result.passed {

@@ -55,6 +55,8 @@ public actor SimObjectStore {
     private let random: any RandomSource
     public private(set) var faults: ObjectStoreFaults
     public private(set) var statistics = Statistics()
+    /// Keys whose current bytes oracles read without a request (`WatchedObjects`).
+    public nonisolated let watched = WatchedObjects()
 
     /// - Parameters:
     ///   - clock: Where stalls and latency sleep: the run's SimClock.
@@ -173,12 +175,14 @@ public actor SimObjectStore {
         if objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key) == nil {
             sortedKeys.insert(key, at: firstIndex { $0 >= key })
         }
+        watched.update(key, bytes)
         nextVersion += 1
         return info(key)!
     }
 
     private func remove(_ key: String) {
         guard objects.removeValue(forKey: key) != nil else { return }
+        watched.update(key, nil)
         sortedKeys.remove(at: firstIndex { $0 >= key })
     }
 

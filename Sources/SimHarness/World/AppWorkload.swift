@@ -35,13 +35,18 @@ final class AppWorkload: @unchecked Sendable {
     private var digest = ContentDigest()
     private(set) var commits = 0
     private(set) var busyRetries = 0
+    /// Set to end `run` before its time (the app of a database that lost its replica location).
+    var stopRequested = false
 
-    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64) {
+    /// - Parameter firstID: The first row id it inserts: apps whose ids never meet never hold
+    ///   the same table (a lease takeover's two databases), so a restore names its history.
+    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64, firstID: Int64 = 1) {
         self.node = node
         self.path = path
         self.mix = mix
         self.log = log
         self.random = random
+        nextID = firstID
     }
 
     /// Creates the database in WAL mode with the schema: commit 0.
@@ -57,7 +62,7 @@ final class AppWorkload: @unchecked Sendable {
 
     /// Commits transactions until simulated time reaches `end`.
     func run(until end: Duration, clock: SimClock) async throws {
-        while clock.now.offset < end {
+        while clock.now.offset < end && !stopRequested {
             try await commitOne(clock: clock)
             if random.unitInterval() < mix.checkpointRate {
                 let mode: CheckpointMode = random.unitInterval() < 0.7 ? .passive : .truncate

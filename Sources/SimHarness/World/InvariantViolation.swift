@@ -18,6 +18,15 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case restoreFailed(String)
     /// The replicator stopped with an error of its own.
     case replicatorFailed(String)
+    /// A replicator issued a write to the replica while the lease object did not name it, or
+    /// had expired (`LeaseOracle`).
+    case writeWithoutLease(String)
+    /// After a second replicator took the location over and reported its first position, a
+    /// restore to latest held a state that is not of the second database's history.
+    case supersededHistoryRestored(String)
+    /// The replicator that lost its location to a takeover went on running, or a restart of it
+    /// was not refused while the new holder held the lease.
+    case supersededReplicatorRan(String)
 
     public var name: String {
         switch self {
@@ -29,6 +38,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .noCatchUp: return "invariant 6 (catch-up after faults heal)"
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
+        case .writeWithoutLease: return "lease (writes only under the lease)"
+        case .supersededHistoryRestored: return "takeover (the replica holds only the new holder's history)"
+        case .supersededReplicatorRan: return "takeover (the superseded replicator stops and stays out)"
         }
     }
 
@@ -36,7 +48,8 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
              .retentionLostRestorePoint(let d), .noCatchUp(let d),
-             .restoreFailed(let d), .replicatorFailed(let d):
+             .restoreFailed(let d), .replicatorFailed(let d), .writeWithoutLease(let d),
+             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d):
             return d
         }
     }

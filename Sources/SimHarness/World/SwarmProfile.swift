@@ -101,6 +101,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         // Small caps split every backlog into many segments (and every restore reads them back).
         parameters.replication.maxSegmentSize = pick([64 << 10, 1 << 20, 16 << 20])
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
+        if span < LeaseTakeoverPlan.minimumSpan { parameters.chaos.takeover = nil }
         return parameters
     }
 
