@@ -49,4 +49,19 @@ struct SwarmRunTests {
             #expect(result.replicatorExits == 0, "the replicator exited \(result.replicatorExits) times")
         }
     }
+
+    @Test("Swarm: a lease-takeover seed (default seed 11, span 100 s) hands the location to the second machine and keeps every invariant")
+    func leaseTakeover() async throws {
+        try await blocking {
+            // The partition cuts the first replicator off for longer than its lease; the second
+            // machine's replicator takes the location over, the first's restarts are refused, and a
+            // WAL segment the partition held lands after the first's lease lapsed.
+            let result = SimSeedRun.run(seed: 11, profile: .default, span: .seconds(100))
+            #expect(result.parameters.chaos.takeover != nil, "the seed no longer draws a takeover: \(result.parameters)")
+            #expect(result.passed, "\(result.report)")
+            let takeover = try #require(result.takeover, "the second replicator never took the location over")
+            #expect(takeover.refusedStarts > 0)
+            #expect(result.lateWrites > 0)
+        }
+    }
 }

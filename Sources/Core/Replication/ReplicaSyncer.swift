@@ -120,6 +120,14 @@ public actor ReplicaSyncer {
         return lease.expires - environment.wallClock.now() > options.leaseDuration / 3
     }
 
+    /// Renews the lease if due and throws unless this syncer may write: called before every write
+    /// that follows a wait (a listing, an upload), since a lease checked only when a step began
+    /// may have run out, and the location changed hands, by the time the step writes.
+    private func ensureLease() async throws {
+        try await renewLeaseIfDue()
+        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
+    }
+
     /// Gives the lease back (at shutdown, after the final sync).
     public func releaseLease() async {
         guard let leasing = client as? any ReplicaLeasing, let current = lease else { return }
@@ -287,8 +295,7 @@ public actor ReplicaSyncer {
                 // between segments, and stop writing if it cannot be (another replicator may take
                 // the location over once it expires). Renewed only between syncs, a lease ran out
                 // during one sync with a 30 s stall in it (sluice sim, default seed 64).
-                try await renewLeaseIfDue()
-                guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
+                try await ensureLease()
                 current.offset = UInt64(try await uploadSegmentRetrying(from: current, to: extent.size))
                 position = current
                 progress += 1
@@ -424,6 +431,7 @@ public actor ReplicaSyncer {
             guard let uploaded = position, uploaded.isAtOrAfter(lease.requiredUpload) else {
                 throw ReplicaSyncError.shadowMissing(position: lease.requiredUpload)
             }
+            try await ensureLease()
             let data = FileRangeSource(handle: staged.handle, from: 0, to: staged.size, closesHandle: false)
             let info = try await client.writeSnapshot(generation: lease.generation, index: lease.index, data: data)
             await discard(staged)
@@ -542,13 +550,17 @@ public actor ReplicaSyncer {
             try await snapshot()
             return
         }
+        // The listing may have taken longer than the lease had left.
         for snapshot in plan.snapshotsToDelete {
+            try await ensureLease()
             try await client.deleteSnapshot(generation: snapshot.generation, index: snapshot.index)
         }
         if !plan.segmentsToDelete.isEmpty {
+            try await ensureLease()
             try await client.deleteWALSegments(plan.segmentsToDelete)
         }
         for generation in plan.generationsToDelete {
+            try await ensureLease()
             try await client.deleteGeneration(generation)
         }
         if !plan.isEmpty {

@@ -77,6 +77,8 @@ public actor SimObjectStore {
     private var seen: [String: DamageSeen] = [:]
     public private(set) var faults: ObjectStoreFaults
     public private(set) var statistics = Statistics()
+    /// Keys whose current bytes oracles read without a request (`WatchedObjects`).
+    public nonisolated let watched = WatchedObjects()
 
     /// - Parameters:
     ///   - clock: Where stalls and latency sleep: the run's SimClock.
@@ -260,6 +262,7 @@ public actor SimObjectStore {
         } else if old!.isLost {
             lostCount -= 1
         }
+        watched.update(key, bytes)
         nextVersion += 1
         return info(key)!
     }
@@ -267,6 +270,7 @@ public actor SimObjectStore {
     private func remove(_ key: String) {
         guard let old = objects.removeValue(forKey: key) else { return }
         if old.isLost { lostCount -= 1 }
+        watched.update(key, nil)
         sortedKeys.remove(at: firstIndex { $0 >= key })
     }
 

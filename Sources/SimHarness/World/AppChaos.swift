@@ -13,7 +13,7 @@ extension SimWorld {
             let pause = mean * AppWorkload.negativeLog1p(random.unitInterval() * 0.999)
             try await clock.sleep(for: .milliseconds(Int64(pause)))
             if clock.now.offset >= end { return }
-            if appDown || appIdle { continue }
+            if appDown || appIdle || appRetired { continue }
             let roll = random.unitInterval()
             do {
                 if roll < 0.3 {

@@ -38,13 +38,18 @@ final class AppWorkload: @unchecked Sendable {
     /// Where the app pauses between bursts (`WorkloadMix.idleGapRate`): the world closes every
     /// connection of the app there, and may restart the replicator meanwhile.
     var idleGap: ((AppWorkload) async throws -> Void)?
+    /// Set to end `run` before its time (the app of a database that lost its replica location).
+    var stopRequested = false
 
-    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64) {
+    /// - Parameter firstID: The first row id it inserts: apps whose ids never meet never hold
+    ///   the same table (a lease takeover's two databases), so a restore names its history.
+    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64, firstID: Int64 = 1) {
         self.node = node
         self.path = path
         self.mix = mix
         self.log = log
         self.random = random
+        nextID = firstID
     }
 
     /// Creates the database in WAL mode with the schema: commit 0.
@@ -60,7 +65,7 @@ final class AppWorkload: @unchecked Sendable {
 
     /// Commits transactions until simulated time reaches `end`.
     func run(until end: Duration, clock: SimClock) async throws {
-        while clock.now.offset < end {
+        while clock.now.offset < end && !stopRequested {
             try await commitOne(clock: clock)
             if random.unitInterval() < mix.checkpointRate {
                 let mode: CheckpointMode = random.unitInterval() < 0.7 ? .passive : .truncate

@@ -28,6 +28,9 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
     public var noSpaceWindows = 0
     /// The longest such window.
     public var noSpaceDuration: Duration = .seconds(5)
+    /// A network partition of the replicator's machine that outlasts its lease, and a replicator
+    /// on another machine that takes the replica location over (`LeaseTakeover`); nil for none.
+    public var takeover: LeaseTakeoverPlan?
 
     public init() {}
 
@@ -46,11 +49,11 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
 
         var chaos = ChaosParameters()
-        let on: (kill: Double, power: Double, app: Double, appOps: Double, disk: Double)
+        let on: (kill: Double, power: Double, app: Double, appOps: Double, disk: Double, takeover: Double)
         switch profile {
         case .noFaults, .s3Hell: return chaos
-        case .default: on = (0.3, 0.15, 0.2, 0.4, 0.25)
-        case .powerLoss: on = (0.3, 0.95, 0.3, 0.5, 0.15)
+        case .default: on = (0.3, 0.15, 0.2, 0.4, 0.25, 0.12)
+        case .powerLoss: on = (0.3, 0.95, 0.3, 0.5, 0.15, 0.12)
         }
         if chance(on.kill) { chaos.replicatorKills = 1 + Int(random.next() % 3) }
         if chance(on.power) { chaos.powerLosses = 1 + Int(random.next() % 2) }
@@ -70,6 +73,14 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
             chaos.noSpaceWindows = Int(random.next() % 3)
             chaos.noSpaceDuration = .seconds(pick([1, 5, 20]))
         }
+        // Drawn last, so adding it left every earlier draw of a seed as it was.
+        if chance(on.takeover) {
+            chaos.takeover = LeaseTakeoverPlan(partitionStartFraction: 0.1 + 0.35 * random.unitInterval(),
+                                               partitionLength: .seconds(pick([45, 60, 90])),
+                                               deliveryRate: pick([0, 0.3, 0.8]),
+                                               secondStartDelay: .milliseconds(1000 + Int64(random.next() % 4000)),
+                                               secondCommitInterval: .milliseconds(pick([100, 250, 500])))
+        }
         return chaos
     }
 
@@ -80,5 +91,6 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
             + " appKills=\(appKills) appOps=\(appChaosInterval.map { "\($0.milliseconds)ms" } ?? "off")"
             + " reader=\(longReaderHold.milliseconds)ms autocheckpoint=\(autocheckpointValues)"
             + " eio=\(replicatorIOErrorRate) enospc=\(noSpaceWindows)x\(noSpaceDuration)"
+            + " takeover=\(takeover.map { "\($0)" } ?? "off")"
     }
 }

@@ -28,6 +28,15 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case replicatorFailed(String)
     /// Invariant 7: a new generation (and so a full snapshot) with no cause the simulator can name.
     case needlessGeneration(String)
+    /// A replicator issued a write to the replica while the lease object did not name it, or
+    /// had expired (`LeaseOracle`).
+    case writeWithoutLease(String)
+    /// After a second replicator took the location over and reported its first position, a
+    /// restore to latest held a state that is not of the second database's history.
+    case supersededHistoryRestored(String)
+    /// The replicator that lost its location to a takeover went on running, or a restart of it
+    /// was not refused while the new holder held the lease.
+    case supersededReplicatorRan(String)
 
     public var name: String {
         switch self {
@@ -43,6 +52,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
         case .needlessGeneration: return "invariant 7 (no needless generation)"
+        case .writeWithoutLease: return "lease (writes only under the lease)"
+        case .supersededHistoryRestored: return "takeover (the replica holds only the new holder's history)"
+        case .supersededReplicatorRan: return "takeover (the superseded replicator stops and stays out)"
         }
     }
 
@@ -50,7 +62,8 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
              .retentionLostRestorePoint(let d), .noCatchUp(let d), .damagedObjectRestored(let d), .damagedObjectUnclear(let d), .planNotExact(let d),
-             .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d):
+             .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d), .writeWithoutLease(let d),
+             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d):
             return d
         }
     }

@@ -19,6 +19,11 @@ import Core
 ///   what a restore to an older time needs; then the restore may also fail).
 /// - Failing explicitly (an error) is always allowed for invariant 3.
 ///
+/// After a lease takeover the replica holds two databases' histories: a restore is matched to
+/// the one that holds its state (commit times from that database's log), and the lower bounds
+/// run over both databases' verified reports; a report of the other database bounds only the
+/// generation.
+///
 /// ### Invariant 5
 /// With retention on, for T inside the window `[now - retention, now]` that is at or after a
 /// verified report, the restore to T must *succeed* (unless store faults are active) and pass
@@ -38,15 +43,20 @@ extension SimWorld {
 
         guard let retention = parameters.replication.retention else { return }
         let windowStart = now - retention
-        // Invariant 5 by time: a target inside the window, after something was replicated.
-        if kinds.contains(.retentionAtTime), let anchor = log.verified.last(where: { $0.report.time >= windowStart && $0.report.time <= now }) {
+        // Invariant 5 by time: a target inside the window, after something was replicated (by
+        // either database of a takeover).
+        let inWindow = { (verified: CommitLog.VerifiedReport) in verified.report.time >= windowStart && verified.report.time <= now }
+        let anchors = [log.verified.last(where: inWindow), takeover?.log.verified.last(where: inWindow)].compactMap { $0 }
+        if kinds.contains(.retentionAtTime), let anchor = anchors.max(by: { $0.report.time < $1.report.time }) {
             let span = max((now - anchor.report.time).milliseconds, 0)
             let inside = anchor.report.time + .milliseconds(Int64(random.next() % UInt64(span + 1)))
             try await restoreToTime(inside, label: "\(label) retention at-time", mustSucceed: true)
         }
-        // Invariant 5 by position: a verified position of the current generation inside the window.
-        if kinds.contains(.retentionExact), let current = log.replicated[client.location],
-           let chosen = log.verified.last(where: { $0.report.time >= windowStart && $0.report.position.generation == current.position.generation }) {
+        // Invariant 5 by position: a verified position of the current generation inside the window
+        // (the second database's, once it reported after a takeover).
+        let source = takeover?.hasReported(at: client.location) == true ? takeover!.log : log
+        if kinds.contains(.retentionExact), let current = source.replicated[client.location],
+           let chosen = source.verified.last(where: { $0.report.time >= windowStart && $0.report.position.generation == current.position.generation }) {
             let position = chosen.report.position
             let request = RestoreRequest(outputPath: "/restore/retained-\(probes).db", generation: position.generation,
                                          target: .position(index: position.index, offset: position.offset),
@@ -93,19 +103,25 @@ extension SimWorld {
             return
         }
         let state = restored.state
-        let epochs = log.epochs(holding: state.commit, digest: state.digest)
-        let committed = log.commitTime(state.commit, epoch: epochs[0])
+        let history = restoredHistory(of: state)
+        var times: [Timestamp] = []
+        if let epoch = history.firstEpochs.first { times.append(log.commitTime(state.commit, epoch: epoch)) }
+        if history.isSecond, let second = takeover { times.append(second.log.commitTime(state.commit, epoch: second.log.epoch)) }
+        // A state both databases held (commit 0 of an empty table) existed from the earlier time.
+        let committed = times.min()!
         guard committed <= target else {
             throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit), committed later, at \(committed)")
         }
         // The lower bounds hold only for a listing that showed everything replicated.
         guard insideWindow, !restored.mayMissLostObjects else { return }
-        for verified in log.verified where verified.report.time <= target {
+        let verifiedReports = log.verified.map { (isSecond: false, verified: $0) } + (takeover?.log.verified.map { (isSecond: true, verified: $0) } ?? [])
+        for (isSecond, verified) in verifiedReports where verified.report.time <= target {
             let reported = verified.report.position.generation
             if restored.generation < reported {
                 throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) used generation \(restored.generation), older than \(reported), which held \(verified.report.position) (commit \(verified.commit)) reported replicated at \(verified.report.time)")
             }
-            let sameHistory = restored.generation == reported || epochs.contains(verified.report.epoch)
+            let sameHistory = restored.generation == reported
+                || (isSecond ? history.isSecond : history.firstEpochs.contains(verified.report.epoch))
             if sameHistory && state.commit < verified.commit {
                 throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit) of generation \(restored.generation), but \(verified.report.position) (commit \(verified.commit)) was reported replicated at \(verified.report.time)")
             }

@@ -188,6 +188,7 @@ extension SimWorld {
         let next = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
                                random: scheduler.randomSource("workload-\(appRestarts + 1)"))
         try await next.reopen(expecting: state)
+        next.stopRequested = appRetired
         workload = next
     }
 }

@@ -5,11 +5,25 @@ import Glibc
 /// fails, as the sockets of a killed process die with it. A request already on the wire still
 /// lands (the store serves it), but its answer reaches nobody. So a killed replicator neither
 /// uploads nor releases its lease afterwards, and its successor must wait the lease out.
-final class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked Sendable {
+///
+/// The lease oracle checks each write it issues against the store's lease object
+/// (`LeaseOracle`); `PartitionedReplicaClient` adds a network partition of its machine.
+class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked Sendable {
     let base: SimReplicaClient
+    /// Names the process in the oracle's reports.
+    let process: String
+    let leaseOracle: LeaseOracle?
+    /// Told of each lease this process takes (the takeover's clock starts there).
+    var onLeaseTaken: ((Lease) -> Void)?
     private(set) var isKilled = false
+    /// The token of the last lease this process took.
+    private(set) var leaseToken: String?
 
-    init(base: SimReplicaClient) { self.base = base }
+    init(base: SimReplicaClient, process: String = "replicator", leaseOracle: LeaseOracle? = nil) {
+        self.base = base
+        self.process = process
+        self.leaseOracle = leaseOracle
+    }
 
     /// Kills the process's connections. Only on the simulator thread.
     func kill() { isKilled = true }
@@ -17,25 +31,40 @@ final class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked
     var kind: String { base.kind }
     var location: String { base.location }
 
-    private func alive<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs one request of this process: it fails once the process is killed.
+    final func alive<T>(_ body: () async throws -> T) async throws -> T {
         guard !isKilled else { throw ReplicaClientError.unavailable(replica: location, reason: "process killed") }
         let result = try await body()
         guard !isKilled else { throw ReplicaClientError.unavailable(replica: location, reason: "process killed") }
         return result
     }
 
+    /// Has the lease oracle check a write this process is about to issue.
+    final func admit(_ operation: () -> String) {
+        guard !isKilled, let leaseOracle else { return }
+        leaseOracle.admit(operation(), process: process, token: leaseToken)
+    }
+
     func generations() async throws -> [Generation] { try await alive { try await base.generations() } }
-    func snapshots(in generation: Generation) async throws -> [SnapshotInfo] { try await alive { try await base.snapshots(in: generation) } }
-    func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] { try await alive { try await base.walSegments(in: generation) } }
+    func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
+        try await alive { try await base.snapshots(in: generation) }
+    }
+    func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
+        try await alive { try await base.walSegments(in: generation) }
+    }
 
     @discardableResult
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        try await alive { try await base.writeSnapshot(generation: generation, index: index, data: data) }
+        admit { "PUT snapshot \(generation)/\(Hex.format(index, width: 16))" }
+        return try await alive {
+            try await base.writeSnapshot(generation: generation, index: index, data: data)
+        }
     }
 
     @discardableResult
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
-        try await alive { try await base.writeWALSegment(at: position, data: data) }
+        admit { "PUT WAL segment \(position)" }
+        return try await alive { try await base.writeWALSegment(at: position, data: data) }
     }
 
     func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
@@ -47,18 +76,38 @@ final class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked
     }
 
     func deleteSnapshot(generation: Generation, index: UInt64) async throws {
-        try await alive { try await base.deleteSnapshot(generation: generation, index: index) }
+        admit { "DELETE snapshot \(generation)/\(Hex.format(index, width: 16))" }
+        return try await alive {
+            try await base.deleteSnapshot(generation: generation, index: index)
+        }
     }
 
-    func deleteWALSegments(_ positions: [Position]) async throws { try await alive { try await base.deleteWALSegments(positions) } }
-    func deleteGeneration(_ generation: Generation) async throws { try await alive { try await base.deleteGeneration(generation) } }
+    func deleteWALSegments(_ positions: [Position]) async throws {
+        admit { "DELETE \(positions.count) WAL segments" }
+        return try await alive { try await base.deleteWALSegments(positions) }
+    }
+
+    func deleteGeneration(_ generation: Generation) async throws {
+        admit { "DELETE generation \(generation)" }
+        return try await alive { try await base.deleteGeneration(generation) }
+    }
 
     func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
-        try await alive { try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes) }
+        let lease = try await alive {
+            try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
+        }
+        noteLease(lease)
+        return lease
     }
 
     func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
         try await alive { try await base.renewLease(lease, duration: duration, now: now) }
+    }
+
+    /// Remembers a lease this process took.
+    final func noteLease(_ lease: Lease) {
+        leaseToken = lease.token
+        onLeaseTaken?(lease)
     }
 
     func releaseLease(_ lease: Lease) async throws { try await alive { try await base.releaseLease(lease) } }

@@ -8,11 +8,14 @@ final class ReplicatorIncarnation: @unchecked Sendable {
     /// Set when the world stopped this run cleanly (an idle gap's restart): the supervisor starts
     /// a successor this long after it ends.
     var restartAfter: Duration?
+    /// Which start of the supervisor this is (1 for the first).
+    let start: Int
 
-    init(node: SimNode, client: ProcessBoundReplicaClient, task: Task<Void, any Error>) {
+    init(node: SimNode, client: ProcessBoundReplicaClient, task: Task<Void, any Error>, start: Int) {
         self.node = node
         self.client = client
         self.task = task
+        self.start = start
     }
 }
 
@@ -37,7 +40,10 @@ extension SimWorld {
                                              logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
             }
             let node = replicatorNode
-            let bound = ProcessBoundReplicaClient(base: client)
+            let process = node.process.description
+            let bound = takeover.map {
+                PartitionedReplicaClient(base: client, process: process, leaseOracle: leaseOracle, partition: $0.partition)
+            } ?? ProcessBoundReplicaClient(base: client, process: process, leaseOracle: leaseOracle)
             var environment = node.environment
             environment.fileSystem = FaultyFileSystem(base: environment.fileSystem, faults: fileFaults)
             let ledger = generations
@@ -49,7 +55,7 @@ extension SimWorld {
                 if !bound.isKilled { log.reportReplicated(replica: replica, position: position) }
             }
             let task = scheduler.spawner.spawn { try await replicator.run() }
-            incarnation = ReplicatorIncarnation(node: node, client: bound, task: task)
+            incarnation = ReplicatorIncarnation(node: node, client: bound, task: task, start: replicatorStarts)
             let current = incarnation
             let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
             incarnation = nil
@@ -71,8 +77,9 @@ extension SimWorld {
             guard case .failure(let error) = result else { return }
             replicatorExits += 1
             SimTrace.record("replicator exited: \(error)", UInt64(replicatorStarts))
+            try noteExitAfterTakeover(error, tookLease: bound.leaseToken != nil)
             let expected = parameters.storeFaults != .none || parameters.chaos.disruptsReplicator
-                || (replicatorWasKilled && error is LeaseError)
+                || ((replicatorWasKilled || takeover != nil) && error is LeaseError)
             if !expected {
                 throw InvariantViolation.replicatorFailed("with a perfect store the replicator exited: \(error)")
             }
@@ -101,5 +108,40 @@ extension SimWorld {
         current.node.disk.kill(current.node.process)
         current.task.cancel()
         replicatorWasKilled = true
+    }
+
+    /// After a takeover, an incarnation that held the location before it must end with a lease
+    /// error, and later starts must not get as far as losing a lease they could not have taken;
+    /// those refused are counted. At the first lease error the app stops writing: nothing
+    /// replicates its database any more.
+    private func noteExitAfterTakeover(_ error: any Error, tookLease: Bool) throws {
+        guard let takeover, let at = takeover.tookOverAt else { return }
+        if replicatorStarts <= takeover.firstStartsAtTakeover, tookLease, !(error is LeaseError) {
+            throw InvariantViolation.supersededReplicatorRan("the first replicator, superseded at \(at), ended with \(error), not a lease error")
+        }
+        if replicatorStarts > takeover.firstStartsAtTakeover {
+            switch error {
+            case LeaseError.held: takeover.refusedFirstStarts += 1
+            case LeaseError.lost: throw InvariantViolation.supersededReplicatorRan("start \(replicatorStarts) of the first replicator lost a lease it took after the second took the location over at \(at): \(error)")
+            default: break
+            }
+        }
+        if error is LeaseError, !appRetired {
+            appRetired = true
+            workload.stopRequested = true
+            SimTrace.record("first app stops: its replicator lost the location", UInt64(log.lastCommit))
+        }
+    }
+
+    /// The takeover oracle's last word on the first replicator, at the catch-up probe: the
+    /// incarnation that ran at the takeover has ended, and no later one holds a lease.
+    func checkSupersededReplicatorStopped() throws {
+        guard let takeover, let at = takeover.tookOverAt, let current = incarnation else { return }
+        if current.start <= takeover.firstStartsAtTakeover {
+            throw InvariantViolation.supersededReplicatorRan("the first replicator (\(current.node.process)), running since before the second took the location over at \(at), still runs \(Self.catchUpBound) after faults healed")
+        }
+        if current.client.leaseToken != nil {
+            throw InvariantViolation.supersededReplicatorRan("start \(current.start) of the first replicator took a lease after the second took the location over at \(at)")
+        }
     }
 }

@@ -29,6 +29,12 @@ public struct SimSeedResult: Sendable {
     public var damagedObjects = 0
     /// Restores that met damage at rest and failed by name, or did not need what they met.
     public var restoresMetDamage = 0
+    /// Writes a network partition held past the lease they were issued under and then delivered
+    /// (they may land after another replicator took the location over; see `LeaseOracle`).
+    public var lateWrites = 0
+    /// For a seed whose second replicator took the location over: when (since the run began),
+    /// and how many starts of the first replicator its lease refused afterwards.
+    public var takeover: (at: Duration, refusedStarts: Int)?
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -88,6 +94,8 @@ public enum SimSeedRun {
             result.snapshots = run.value.storeStatistics.snapshotWrites.count
             result.damagedObjects = run.value.storeStatistics.damaged
             result.restoresMetDamage = run.value.restoresMetDamage
+            result.lateWrites = run.value.lateWrites
+            result.takeover = run.value.takeover
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

@@ -3,7 +3,8 @@ import Logging
 import SQLite
 
 /// One seed's world: the app machine (a disk shared by the app and the replicator process), the
-/// object store holding the replica, and a separate restore machine. `run()` drives the real
+/// object store holding the replica, a separate restore machine, and in a lease-takeover seed a
+/// second machine that takes the replica location over (`LeaseTakeover`). `run()` drives the real
 /// `Replicator` against a seeded app workload, probes restores with the real `Restorer` at
 /// random times, then heals faults and checks that replication catches up. The oracle throws an
 /// `InvariantViolation` at the first broken promise.
@@ -50,8 +51,15 @@ final class SimWorld: @unchecked Sendable {
     var chaosRandom: SplitMix64
     /// Nodes of dead processes, unregistered when the run ends.
     var retiredNodes: [SimNode] = []
+    /// Checks every write of every replicator against the store's lease object.
+    let leaseOracle: LeaseOracle
+    /// The second machine of a lease-takeover seed.
+    let takeover: LeaseTakeover?
     /// True while the app machine is down or the app restarts.
     var appDown = false
+    /// True once the app's database lost its replica location to a takeover: the app stops
+    /// writing, since nothing replicates it any more (`LeaseTakeover`).
+    var appRetired = false
     /// True while the app pauses with every connection closed (`AppIdleGaps.swift`).
     var appIdle = false
     /// Draws of the app's idle gaps and the clean restarts in them.
@@ -95,6 +103,10 @@ final class SimWorld: @unchecked Sendable {
         let faults = fileFaults
         generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected })
         log.wallClock = { wallClock.now() }
+        leaseOracle = LeaseOracle(store: store, leaseKey: client.leaseKey, wallClock: wallClock)
+        takeover = try parameters.chaos.takeover.map {
+            try LeaseTakeover(plan: $0, parameters: parameters, scheduler: scheduler, logLevel: logLevel)
+        }
     }
 
     /// What a passing run did, for the summary.
@@ -115,6 +127,11 @@ final class SimWorld: @unchecked Sendable {
         /// Replicator runs that ended with an error of their own.
         var replicatorExits = 0
         var restoresMetDamage = 0
+        /// Writes a partition held past their lease and delivered (`NetworkPartition`).
+        var lateWrites = 0
+        /// For a takeover seed: when the second replicator took the location over, and how many
+        /// starts of the first it refused afterwards.
+        var takeover: (at: Duration, refusedStarts: Int)?
     }
 
     /// The longest stretch of the app's span without a snapshot landing on the replica: from the
@@ -143,12 +160,19 @@ final class SimWorld: @unchecked Sendable {
             replicatorNode.shutdown()
             restoreNode.shutdown()
             for node in retiredNodes { node.shutdown() }
+            takeover?.shutdown()
         }
         let runStart = SimWallClock(scheduler: scheduler).now()
         try await restoreNode.fileSystem.createDirectory("/restore")
         try await workload.setUp()
         if parameters.chaos.powerLosses > 0 { try await makeSetUpDurable() }
         let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
+        let secondReplication = takeover.map { second in
+            scheduler.spawner.spawn {
+                try await second.supervise(client: self.client, oracle: self.leaseOracle, span: self.parameters.span,
+                                           storeIsFaulty: self.parameters.storeFaults != .none) { self.replicatorStarts }
+            }
+        }
         do {
             let clock = scheduler.clock
             let span = parameters.span
@@ -157,52 +181,18 @@ final class SimWorld: @unchecked Sendable {
                 group.addTask { try await self.probeLoop(until: span, clock: clock) }
                 group.addTask { try await self.chaosLoop(until: span, clock: clock) }
                 group.addTask { try await self.appOperationsLoop(until: span, clock: clock) }
+                if let second = self.takeover { group.addTask { try await second.runApp(until: span, clock: clock) } }
                 // The first failure ends the run: `waitForAll` would wait for the other loops.
                 while try await group.next() != nil {}
             }
-            healChaos()
-
-            // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
-            SimTrace.record("workload done; faults healed", UInt64(log.lastCommit))
-            await store.setFaults(.none)
-            // The store repairs what it damaged at rest, as from redundancy: lost objects return.
-            await store.healDamage()
-            faultsActive = false
-            damageActive = false
-            try await clock.sleep(for: Self.catchUpBound)
-            // Restore to latest shows the catch-up; the retention kinds are only held to succeed
-            // once faults have healed, so they run here too. Exact restores run after shutdown,
-            // and a point in time at random is an interim probe's draw.
-            let replicaPrefix = client.root + "/generations/"
-            let replicaAtCatchUp = await store.versions(under: replicaPrefix)
-            let caughtUp = try await probe("catch-up", final: true, kinds: [.latest, .retentionAtTime, .retentionExact])
-            guard caughtUp == log.lastCommit else {
-                throw InvariantViolation.noCatchUp("\(Self.catchUpBound) after the app stopped and faults healed, the replica restores commit \(caughtUp) of \(log.lastCommit)")
-            }
-
-            replication.cancel()
-            if case .failure(let error) = await replication.result {
-                throw InvariantViolation.replicatorFailed("\(error)")
-            }
-            // The point-in-time kinds ran at catch-up; what is left to show is the final commit,
-            // exactly at the last reported position and to latest. A restore to latest is a
-            // function of the objects it reads: if shutdown wrote, replaced or deleted none since
-            // the catch-up restore's listing, that restore's commit is this one's, and a second
-            // full restore (the run's costliest, on the longest history) would only repeat it.
-            let unchanged = await store.versions(under: replicaPrefix).elementsEqual(replicaAtCatchUp) { $0 == $1 }
-            let shown = try await probe("after shutdown", final: true, kinds: unchanged ? [.exact] : [.exact, .latest])
-            let final = unchanged ? caughtUp : shown
-            if unchanged { SimTrace.record("after shutdown: replica unchanged since the catch-up restore of commit", UInt64(caughtUp)) }
-            guard final == log.lastCommit else {
-                throw InvariantViolation.noCatchUp("after the replicator's final sync the replica restores commit \(final) of \(log.lastCommit)")
-            }
-            try await workload.checkSource()
-            if let violation = generations.violation { throw violation }
-            await workload.close()
+            try await catchUpAndStop(replication: replication, secondReplication: secondReplication)
         } catch {
             replication.cancel()
             _ = await replication.result
+            secondReplication?.cancel()
+            _ = await secondReplication?.result
             await workload.close()
+            await takeover?.workload.close()
             throw error
         }
         let statistics = await store.statistics
@@ -212,208 +202,65 @@ final class SimWorld: @unchecked Sendable {
                        busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
                        appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap,
                        generationsStarted: generations.started, generationsContinued: generations.continued,
-                       replicatorExits: replicatorExits, restoresMetDamage: restoresMetDamage)
+                       replicatorExits: replicatorExits, restoresMetDamage: restoresMetDamage,
+                       lateWrites: takeover?.partition.deliveredWrites ?? 0,
+                       takeover: takeover?.tookOverAt.map { ($0 - runStart, takeover!.refusedFirstStarts) })
     }
 
-    private func probeLoop(until end: Duration, clock: SimClock) async throws {
-        let mean = Double(parameters.probeInterval.milliseconds)
-        while true {
-            let pause = mean * AppWorkload.negativeLog1p(random.unitInterval() * 0.999)
-            try await clock.sleep(for: .milliseconds(Int64(pause)))
-            if clock.now.offset >= end { return }
-            _ = try await probe("probe", final: false)
+    /// The liveness phase: faults heal, the replicator gets a bounded time to catch up (invariant
+    /// 6, against the second database after a takeover), then stops, and the replica must hold
+    /// the last commit; the sources are checked last (invariant 4).
+    private func catchUpAndStop(replication: Task<Void, any Error>, secondReplication: Task<Void, any Error>?) async throws {
+        healChaos()
+
+        // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
+        SimTrace.record("workload done; faults healed", UInt64(log.lastCommit))
+        await store.setFaults(.none)
+        // The store repairs what it damaged at rest, as from redundancy: lost objects return.
+        await store.healDamage()
+        faultsActive = false
+        damageActive = false
+        try await scheduler.clock.sleep(for: Self.catchUpBound)
+        // Restore to latest shows the catch-up; the retention kinds are only held to succeed
+        // once faults have healed, so they run here too. Exact restores run after shutdown,
+        // and a point in time at random is an interim probe's draw.
+        let replicaPrefix = client.root + "/generations/"
+        let replicaAtCatchUp = await store.versions(under: replicaPrefix)
+        let caughtUp = try await probe("catch-up", final: true, kinds: [.latest, .retentionAtTime, .retentionExact])
+        // After a takeover the replica follows the second database (`LeaseTakeover`).
+        let source = takeover?.tookOverAt == nil ? log : takeover!.log
+        guard caughtUp == source.lastCommit else {
+            throw InvariantViolation.noCatchUp("\(Self.catchUpBound) after the app stopped and faults healed, the replica restores commit \(caughtUp) of \(source.lastCommit)")
         }
-    }
+        try checkSupersededReplicatorStopped()
 
-    /// Restores the replica and checks the restores against the log: exactly at the last
-    /// reported position, to latest, to a random time, and inside the retention window. An
-    /// interim probe runs one of these, drawn per probe (each restore is the run's largest
-    /// cost, and over a run's probes every kind comes up); a final probe runs `finalKinds`.
-    /// Returns the commit a restore to latest holds, or -1 when the probe did not restore to
-    /// latest (another kind was drawn, or faults were active).
-    @discardableResult
-    private func probe(_ label: String, final: Bool, kinds finalKinds: [ProbeKind] = []) async throws -> Int {
-        // A needless generation is found on the replicator's task; it fails the run here.
+        // The first replicator stops first: were the second to release its lease before, a
+        // refused first could take the location back.
+        replication.cancel()
+        if case .failure(let error) = await replication.result {
+            throw InvariantViolation.replicatorFailed("\(error)")
+        }
+        secondReplication?.cancel()
+        if let secondReplication, case .failure(let error) = await secondReplication.result, !(error is CancellationError) {
+            throw InvariantViolation.replicatorFailed("the second replicator: \(error)")
+        }
+        // The point-in-time kinds ran at catch-up; what is left to show is the final commit,
+        // exactly at the last reported position and to latest. A restore to latest is a
+        // function of the objects it reads: if shutdown wrote, replaced or deleted none since
+        // the catch-up restore's listing, that restore's commit is this one's, and a second
+        // full restore (the run's costliest, on the longest history) would only repeat it.
+        let unchanged = await store.versions(under: replicaPrefix).elementsEqual(replicaAtCatchUp) { $0 == $1 }
+        let shown = try await probe("after shutdown", final: true, kinds: unchanged ? [.exact] : [.exact, .latest])
+        let final = unchanged ? caughtUp : shown
+        if unchanged { SimTrace.record("after shutdown: replica unchanged since the catch-up restore of commit", UInt64(caughtUp)) }
+        guard final == source.lastCommit else {
+            throw InvariantViolation.noCatchUp("after the replicator's final sync the replica restores commit \(final) of \(source.lastCommit)")
+        }
+        if let violation = leaseOracle.violation { throw violation }
         if let violation = generations.violation { throw violation }
-        probes += 1
-        let number = probes
-        let reported = log.replicated[client.location]
-        let committedBefore = log.lastCommit
-        let kinds = final ? finalKinds : [drawProbeKind(reported: reported != nil)]
-        SimTrace.record("\(label) #\(number) \(kinds.count == 1 ? "\(kinds[0])" : "all") reported=\(reported.map { "\($0.position)" } ?? "none")", UInt64(committedBefore))
-
-        // Invariant 1, part one: the reported position itself restores to a commit boundary.
-        // A latest restore must hold at least the highest commit verified so far in this epoch.
-        var requiredCommit = log.verified.last(where: { $0.report.epoch == log.epoch })?.commit ?? 0
-        if let reported, kinds.contains(.exact) {
-            let request = RestoreRequest(outputPath: "/restore/exact-\(number).db", generation: reported.position.generation,
-                                         target: .position(index: reported.position.index, offset: reported.position.offset),
-                                         parallelism: 1 + Int(random.next() % 4))
-            do {
-                let state = try await restoreAndRead(request, label: "\(label) #\(number) exact \(reported.position)")
-                // The replicator reported it while the source had this history: the restore must
-                // be a state of that history, not one of a history a power loss cut off.
-                guard log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
-                    throw InvariantViolation.replicatedCommitLost("\(label) #\(number): position \(reported.position), reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
-                }
-                guard state.commit <= reported.commitsThen else {
-                    throw InvariantViolation.tornRestore("\(label) #\(number): position \(reported.position) restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
-                }
-                if reported.epoch == log.epoch { requiredCommit = max(requiredCommit, state.commit) }
-                log.recordVerified(reported, commit: state.commit)
-            } catch let error as RestoreError where Self.mayRefuseExact(error) {
-                SimTrace.record("\(label) #\(number) exact restore refused: \(error)")
-            } catch is RestoreFailedOnDamage {
-                skippedProbes += 1
-            } catch let error as RestoreError {
-                if case .positionNotReplicated = error {
-                    throw InvariantViolation.replicatedCommitLost("\(label) #\(number): position \(reported.position) was reported replicated, restore says \(error)")
-                }
-                if !faultsActive { throw InvariantViolation.restoreFailed("\(label) #\(number) exact \(reported.position): \(error)") }
-                skippedProbes += 1
-            } catch let violation as InvariantViolation {
-                throw violation
-            } catch {
-                if !faultsActive { throw InvariantViolation.restoreFailed("\(label) #\(number) exact \(reported.position): \(error)") }
-                skippedProbes += 1
-            }
-        }
-
-        guard kinds.contains(.latest) else {
-            try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
-            return -1
-        }
-        let restored: RestoredState
-        do {
-            restored = try await restoreAndReadReport(RestoreRequest(outputPath: "/restore/latest-\(number).db",
-                                                                     parallelism: 1 + Int(random.next() % 4)),
-                                                      label: "\(label) #\(number) latest")
-        } catch let violation as InvariantViolation {
-            throw violation
-        } catch is RestoreFailedOnDamage {
-            skippedProbes += 1
-            return -1
-        } catch {
-            if reported == nil && !final {
-                SimTrace.record("\(label) #\(number) nothing to restore yet: \(error)")
-                return -1
-            }
-            if faultsActive {
-                skippedProbes += 1
-                SimTrace.record("\(label) #\(number) restore failed under faults: \(error)")
-                return -1
-            }
-            throw InvariantViolation.restoreFailed("\(label) #\(number) latest (reported \(reported.map { "\($0.position)" } ?? "none")): \(error)")
-        }
-        let latest = restored.state
-        let latestEpochs = log.epochs(holding: latest.commit, digest: latest.digest)
-        let latestIsCurrent = latestEpochs.last == log.epoch
-        // A listing without a lost object shows the replica as it stood before that object: the
-        // state is still checked (a commit boundary), but it may be older than what was replicated.
-        if restored.mayMissLostObjects {
-            try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
-            SimTrace.record("\(label) #\(number) restored commit \(latest.commit) from a listing missing lost objects, of", UInt64(log.lastCommit))
-            return -1
-        }
-        if final && !latestIsCurrent {
-            throw InvariantViolation.noCatchUp("\(label) #\(number): restore to latest holds commit \(latest.commit) of a history a power loss cut off (epoch \(latestEpochs.last ?? -1), the source is in epoch \(log.epoch))")
-        }
-        if let reported, reported.epoch == log.epoch, !latestIsCurrent {
-            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit) of an earlier history, but \(reported.position) of the current one was reported replicated")
-        }
-        guard latest.commit >= requiredCommit || !latestIsCurrent else {
-            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), but a position reported replicated in this history restored commit \(requiredCommit)")
-        }
-        if latestIsCurrent {
-            if restoredHighWater.epoch != log.epoch { restoredHighWater = (log.epoch, 0) }
-            guard latest.commit >= restoredHighWater.commit else {
-                throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), an earlier restore held commit \(restoredHighWater.commit)")
-            }
-            restoredHighWater.commit = latest.commit
-        }
-        try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
-        SimTrace.record("\(label) #\(number) restored commit \(latest.commit) (required \(requiredCommit)) of", UInt64(log.lastCommit))
-        return latest.commit
-    }
-
-    /// The restores a probe can run.
-    enum ProbeKind {
-        /// Exactly at the last reported position (invariant 1).
-        case exact
-        /// To latest (invariants 1 and 2, and that the replica never goes back).
-        case latest
-        /// To a random time since the run began (invariant 3).
-        case atTime
-        /// To a time inside the retention window (invariant 5).
-        case retentionAtTime
-        /// Exactly at a verified position inside the retention window (invariant 5).
-        case retentionExact
-    }
-
-    /// One kind for an interim probe, among those that apply: the exact kind needs a reported
-    /// position, the retention kinds need retention.
-    private func drawProbeKind(reported: Bool) -> ProbeKind {
-        var kinds: [ProbeKind] = [.latest, .atTime]
-        if reported { kinds.append(.exact) }
-        if parameters.replication.retention != nil { kinds += [.retentionAtTime, .retentionExact] }
-        return kinds[Int(random.next() % UInt64(kinds.count))]
-    }
-
-    /// Restore refusals that are the planner's documented limits, not failures: an exact
-    /// position inside the earliest snapshot's index, or history retention has since removed.
-    private static func mayRefuseExact(_ error: RestoreError) -> Bool {
-        switch error {
-        case .positionInsideSnapshotIndex, .generationNotFound, .noSnapshot: return true
-        default: return false
-        }
-    }
-
-    /// Restores into the restore machine, checks integrity and that the content is exactly the
-    /// recorded state of the commit it claims to be (invariant 2), and removes the files.
-    func restoreAndRead(_ request: RestoreRequest, label: String) async throws -> DatabaseState {
-        try await restoreAndReadReport(request, label: label).state
-    }
-
-    /// `restoreAndRead`, also returning the generation the restore used and whether lost objects
-    /// may have made it older. Damage it met is judged first (`restoreJudgingDamage`).
-    func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws -> RestoredState {
-        let (report, seen) = try await restoreJudgingDamage(request, label: label)
-        do {
-            return RestoredState(state: try await check(request, label: label), generation: report.generation,
-                                 mayMissLostObjects: lostObjectsMayShorten(seen, report))
-        } catch let violation as InvariantViolation {
-            throw violation
-        } catch {
-            // The restore reported success; a file SQLite cannot read is a broken restore.
-            throw InvariantViolation.tornRestore("\(label): the restored database cannot be read: \(error)")
-        }
-    }
-
-    private func check(_ request: RestoreRequest, label: String) async throws -> DatabaseState {
-        let connection = try await restoreNode.open(request.outputPath)
-        let state: DatabaseState
-        do {
-            let integrity = try await connection.query("PRAGMA integrity_check").first?.first?.textValue
-            guard integrity == "ok" else {
-                throw InvariantViolation.tornRestore("\(label): integrity_check says \(integrity ?? "nothing")")
-            }
-            state = try await DatabaseState.read(connection)
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        guard state.commit >= 0, state.commit <= log.lastCommit || log.retired.contains(where: { state.commit < $0.digests.count }) else {
-            throw InvariantViolation.tornRestore("\(label): restored commit counter \(state.commit) was never committed (last is \(log.lastCommit))")
-        }
-        guard !log.epochs(holding: state.commit, digest: state.digest).isEmpty else {
-            throw InvariantViolation.tornRestore("\(label): restored commit \(state.commit) holds \(state.digest), the source held \(state.commit < log.digests.count ? "\(log.digests[state.commit])" : "no such commit")")
-        }
-        let fileSystem = restoreNode.fileSystem
-        // `remove` accepts a missing file, so no stat first.
-        for suffix in ["", "-wal", "-shm"] {
-            try await fileSystem.remove(request.outputPath + suffix)
-        }
-        return state
+        try await workload.checkSource()
+        await workload.close()
+        try await takeover?.workload.checkSource()
+        await takeover?.workload.close()
     }
 }

@@ -128,6 +128,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             parameters.storeFaults.changeBytesRate = rate(0.005...0.03)
             parameters.storeFaults.lossRate = rate(0.005...0.03)
         }
+        if span < LeaseTakeoverPlan.minimumSpan { parameters.chaos.takeover = nil }
         return parameters
     }
 

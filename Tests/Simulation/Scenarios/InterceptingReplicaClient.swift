@@ -18,6 +18,10 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     var beforeWALListing: (_ generation: Generation) throws -> Void = { _ in }
     /// A connection that breaks during any WAL upload larger than this (compressed bytes).
     var walUploadBreaksAfter: Int?
+    /// Runs as each write or delete is issued, before any other hook.
+    var beforeEveryWrite: (_ what: String) async throws -> Void = { _ in }
+    /// Runs before each listing of the replica's generations.
+    var beforeGenerationsListing: () async throws -> Void = {}
 
     init(base: SimReplicaClient) { self.base = base }
 
@@ -28,7 +32,10 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
 
     var kind: String { base.kind }
     var location: String { base.location }
-    func generations() async throws -> [Generation] { try await base.generations() }
+    func generations() async throws -> [Generation] {
+        try await beforeGenerationsListing()
+        return try await base.generations()
+    }
     func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
         beforeSnapshotListing(generation)
         return try await base.snapshots(in: generation)
@@ -38,10 +45,12 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
         return try await base.walSegments(in: generation)
     }
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
+        try await beforeEveryWrite("snapshot \(generation)/\(index)")
         try beforeSnapshotWrite(generation, index)
         return try await base.writeSnapshot(generation: generation, index: index, data: data)
     }
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
+        try await beforeEveryWrite("WAL segment \(position)")
         try await beforeWALWrite(position)
         guard let limit = walUploadBreaksAfter else {
             let info = try await base.writeWALSegment(at: position, data: data)
@@ -62,9 +71,18 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
         try await beforeWALRead(position)
         return try await base.openWALSegment(at: position)
     }
-    func deleteSnapshot(generation: Generation, index: UInt64) async throws { try await base.deleteSnapshot(generation: generation, index: index) }
-    func deleteWALSegments(_ positions: [Position]) async throws { try await base.deleteWALSegments(positions) }
-    func deleteGeneration(_ generation: Generation) async throws { try await base.deleteGeneration(generation) }
+    func deleteSnapshot(generation: Generation, index: UInt64) async throws {
+        try await beforeEveryWrite("delete snapshot \(generation)/\(index)")
+        try await base.deleteSnapshot(generation: generation, index: index)
+    }
+    func deleteWALSegments(_ positions: [Position]) async throws {
+        try await beforeEveryWrite("delete \(positions.count) WAL segments")
+        try await base.deleteWALSegments(positions)
+    }
+    func deleteGeneration(_ generation: Generation) async throws {
+        try await beforeEveryWrite("delete generation \(generation)")
+        try await base.deleteGeneration(generation)
+    }
 }
 
 /// The intercepting client, taking leases on the world's store like the plain one.
