@@ -9,9 +9,14 @@ import SQLite
 /// the replicator runs; restores must equal the source exactly. (The binary-level tests in
 /// ReplicateRestoreIntegrationTests drive the same paths through `sluice` and a second process.)
 @Suite("Engine round trip", .serialized)
-struct EngineRoundTripTests {
+final class EngineRoundTripTests {
     let directory: URL
     let environment: Environment
+
+    // A class, so that each test's folder goes when its instance does, whatever the test did.
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-engine-\(UUID().uuidString)")
