@@ -14,6 +14,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case sourceHarmed(String)
     /// Invariant 6: after the workload stopped and faults healed, replication did not catch up.
     case noCatchUp(String)
+    /// Invariant 9: a closed shadow index is not the committed prefix of the source WAL as it
+    /// stood when the WAL restarted, or the next index does not begin the lifetime that followed.
+    case shadowIndexDiffers(String)
     /// A restore failed although the replica should have served it.
     case restoreFailed(String)
     /// The replicator stopped with an error of its own.
@@ -27,6 +30,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .retentionLostRestorePoint: return "invariant 5 (retention keeps the window restorable)"
         case .sourceHarmed: return "invariant 4 (source never harmed)"
         case .noCatchUp: return "invariant 6 (catch-up after faults heal)"
+        case .shadowIndexDiffers: return "invariant 9 (closed shadow index equals the WAL's committed prefix)"
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
         }
@@ -35,7 +39,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     public var details: String {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
-             .retentionLostRestorePoint(let d), .noCatchUp(let d),
+             .retentionLostRestorePoint(let d), .noCatchUp(let d), .shadowIndexDiffers(let d),
              .restoreFailed(let d), .replicatorFailed(let d):
             return d
         }

@@ -36,6 +36,10 @@ extension SimWorld {
             let node = replicatorNode
             let bound = ProcessBoundReplicaClient(base: client)
             var environment = node.environment
+            if let preemption = replicatorPreemption {
+                environment.fileSystem = preemption.wrap(node.fileSystem)
+                environment.sqlite = PreemptingSQLiteOpener(base: node.opener, preemption: preemption)
+            }
             environment.fileSystem = FaultyFileSystem(base: environment.fileSystem, faults: fileFaults)
             // A killed process tells nobody anything: reports of a dead incarnation are dropped.
             let replicator = Replicator(databasePath: Self.databasePath, replicas: [bound], options: parameters.replication,

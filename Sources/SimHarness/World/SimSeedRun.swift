@@ -18,6 +18,10 @@ public struct SimSeedResult: Sendable {
     public var largestWAL: Int64 = 0
     /// The longest stretch of the span without a snapshot landing (nil without scheduled snapshots).
     public var longestSnapshotGap: Duration?
+    /// Closed shadow indexes invariant 9 checked.
+    public var shadowIndexesChecked = 0
+    /// Pauses taken at the replicator's preemption points.
+    public var preemptions = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -71,6 +75,8 @@ public enum SimSeedRun {
             result.replicatorStarts = run.value.replicatorStarts
             result.largestWAL = run.value.largestWAL
             result.longestSnapshotGap = run.value.longestSnapshotGap
+            result.shadowIndexesChecked = run.value.shadowIndexesChecked
+            result.preemptions = run.value.preemptions
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

@@ -52,6 +52,12 @@ final class SimWorld: @unchecked Sendable {
     var appTask: Task<Void, any Error>?
     /// The app's second connection (long readers, VACUUM, checkpoints), in the current process.
     var appAuxiliary: (any SQLiteConnection)?
+    /// Pauses before the replicator's calls, across its restarts; nil when the seed draws none.
+    let replicatorPreemption: Preemption?
+    /// Pauses before the app's SQLite calls, across its restarts; nil when the seed draws none.
+    let appPreemption: Preemption?
+    /// Invariant 9, watching the app machine's disk.
+    let shadowOracle: ShadowIndexOracle
 
     init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws {
         self.scheduler = scheduler
@@ -67,13 +73,20 @@ final class SimWorld: @unchecked Sendable {
                                   logger: SimLogHandler.logger(label: "restore", logLevel: logLevel))
         store = SimObjectStore(scheduler: scheduler, faults: parameters.storeFaults)
         client = SimReplicaClient(store: store, root: "replica", writeLayout: parameters.replication.layout)
+        let appPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "app-preemption")
+        self.appPreemption = appPreemption
         workload = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
-                               random: scheduler.randomSource("workload"))
+                               random: scheduler.randomSource("workload"), preemption: appPreemption)
         random = scheduler.randomSource("probes")
         faultsActive = parameters.storeFaults != .none
         fileFaults = FileFaultSwitch(errorRate: parameters.chaos.replicatorIOErrorRate,
                                      random: scheduler.randomSource("replicator-disk-faults"))
         chaosRandom = scheduler.randomSource("chaos")
+        replicatorPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "replicator-preemption")
+        shadowOracle = ShadowIndexOracle(state: LocalState(databasePath: Self.databasePath)) { [log] violation in
+            log.recordViolation(violation)
+        }
+        appDisk.observe(shadowOracle)
         log.wallClock = { wallClock.now() }
     }
 
@@ -89,6 +102,8 @@ final class SimWorld: @unchecked Sendable {
         var powerLosses = 0
         var largestWAL: Int64 = 0
         var longestSnapshotGap: Duration?
+        var shadowIndexesChecked = 0
+        var preemptions = 0
     }
 
     /// The longest stretch of the app's span without a snapshot landing on the replica: from the
@@ -113,6 +128,7 @@ final class SimWorld: @unchecked Sendable {
             incarnation = nil
             appTask = nil
             appAuxiliary = nil
+            app.disk.observe(nil)
             app.shutdown()
             replicatorNode.shutdown()
             restoreNode.shutdown()
@@ -134,6 +150,7 @@ final class SimWorld: @unchecked Sendable {
                 // The first failure ends the run: `waitForAll` would wait for the other loops.
                 while try await group.next() != nil {}
             }
+            try log.throwIfViolated()
             healChaos()
 
             // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
@@ -169,6 +186,7 @@ final class SimWorld: @unchecked Sendable {
             }
             try await workload.checkSource()
             await workload.close()
+            try log.throwIfViolated()
         } catch {
             replication.cancel()
             _ = await replication.result
@@ -180,7 +198,9 @@ final class SimWorld: @unchecked Sendable {
             : Self.longestGap(between: statistics.snapshotWrites, start: runStart, span: parameters.span)
         return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
                        busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
-                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap)
+                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap,
+                       shadowIndexesChecked: shadowOracle.checkedIndexes,
+                       preemptions: (replicatorPreemption?.pauses ?? 0) + (appPreemption?.pauses ?? 0))
     }
 
     private func probeLoop(until end: Duration, clock: SimClock) async throws {

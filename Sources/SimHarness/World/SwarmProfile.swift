@@ -32,6 +32,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var randomPickProbability: Double
     /// Process, machine, app and disk fault classes.
     public var chaos: ChaosParameters = .none
+    /// Pauses before the replicator's file-system and SQLite calls.
+    public var preemption: PreemptionParameters = .none
 
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
@@ -101,6 +103,11 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         // Small caps split every backlog into many segments (and every restore reads them back).
         parameters.replication.maxSegmentSize = pick([64 << 10, 1 << 20, 16 << 20])
         parameters.chaos = ChaosParameters.draw(seed: seed, profile: profile)
+        // Scheduling, not a fault: every profile draws it. A quarter of the seeds never pause.
+        parameters.preemption = PreemptionParameters(
+            rate: pick([0, 0.005, 0.02, 0.1]),
+            delay: .microseconds(20) ... .milliseconds(pick([1, 10, 50])),
+            longRate: pick([0, 0, 0.01]), longDelay: .milliseconds(pick([300, 3000])))
         return parameters
     }
 
@@ -117,7 +124,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             + " idle=\(p.idleInterval.map(ms) ?? "off") truncatePages=\(p.truncatePages.map(String.init) ?? "off")"
             + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
             + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) maxSegment=\(o.maxSegmentSize) layout=\(o.layout)]"
-            + " workload[\(workload)] chaos[\(chaos)]"
+            + " workload[\(workload)] chaos[\(chaos)] preemption[\(preemption)]"
     }
 }
 
