@@ -220,7 +220,7 @@ struct SimCommand: AsyncParsableCommand {
             let damage = result.damagedObjects > 0 ? ", \(result.damagedObjects) objects damaged at rest (met by \(result.restoresMetDamage) restores)" : ""
             let takeover = result.takeover.map { ", taken over at \($0.at.milliseconds / 1000) s (\($0.refusedStarts) restarts refused)" } ?? ""
             let late = result.lateWrites > 0 ? ", \(result.lateWrites) writes landed after their lease lapsed" : ""
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage)\(takeover)\(late), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), trace digest \(Self.hex(result.traceDigest))")
+            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage)\(takeover)\(late), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), \(result.shadowIndexesChecked) closed shadow indexes checked, \(result.preemptions) preemption pauses, trace digest \(Self.hex(result.traceDigest))")
             lines.append("swarm: \(result.parameters)")
         }
         if trace && result.passed {

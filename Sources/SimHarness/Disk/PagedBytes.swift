@@ -1,3 +1,5 @@
+import Glibc
+
 /// A file's bytes as fixed-size pages, each its own copy-on-write buffer.
 ///
 /// Two `PagedBytes` values (a file's live and durable layers, or a crash image) share every page
@@ -128,5 +130,29 @@ struct PagedBytes: Equatable {
             while pages.count < neededPages { pages.append(Self.zeroPage) }
         }
         count = newCount
+    }
+}
+
+extension PagedBytes {
+    /// The first offset below `count` where the two differ (a byte past either's end counts as
+    /// different), or nil if their first `count` bytes are equal. Compares a page at a time.
+    func firstDifference(from other: PagedBytes, upTo count: Int) -> Int? {
+        let common = min(count, self.count, other.count)
+        var offset = 0
+        while offset < common {
+            let page = offset / Self.pageSize
+            let length = min(Self.pageSize, common - offset)
+            let differs = pages[page].withUnsafeBytes { mine in
+                other.pages[page].withUnsafeBytes { theirs in memcmp(mine.baseAddress!, theirs.baseAddress!, length) != 0 }
+            }
+            if differs {
+                let mine = pages[page], theirs = other.pages[page]
+                var index = 0
+                while mine[index] == theirs[index] { index += 1 }
+                return offset + index
+            }
+            offset += length
+        }
+        return common < count ? common : nil
     }
 }

@@ -58,6 +58,7 @@ extension SimDisk {
                 guard case .file(let file) = nodes[id]! else { continue }
                 file.reboot(with: file.crashedContent(random: random, model: model))
             }
+            observer?.diskDidCrash()
         }
     }
 

@@ -55,9 +55,10 @@ extension SimDisk {
             try checkFault(.namespace, node: nil, process: process.id)
             let (parentID, parent, name) = try resolveParent(path)
             guard let id = parent.live[name] else { throw .notFound }
-            guard case .file = nodes[id]! else { throw .isADirectory }
+            guard case .file(let file) = nodes[id]! else { throw .isADirectory }
             try checkFault(.namespace, node: parentID, process: process.id)
             try countMutation()
+            observer?.willUnlink(ObservedFile(node: id, file: file, path: path), on: self)
             parent.record(EntryChange(sequence: takeSequence(), assignments: [(name, nil)]))
             parent.modified = wallClock()
         }

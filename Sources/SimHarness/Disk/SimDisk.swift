@@ -62,6 +62,8 @@ public final class SimDisk: @unchecked Sendable {
     var boots = 0
     var powerLossHandler: (@Sendable () -> Void)?
     var powerLossPending = false
+    /// Told of changes before they happen (`SimDiskObserver`); nil for none.
+    var observer: (any SimDiskObserver)?
 
     /// - Parameters:
     ///   - faults: Fault injection; none by default.
@@ -166,6 +168,7 @@ public final class SimDisk: @unchecked Sendable {
                 try checkFault(.open, node: existing, process: process.id)
                 if mode == .truncate && file.size > 0 {
                     try countMutation()
+                    observer?.willTruncate(ObservedFile(node: existing, file: file, path: path), to: 0, on: self)
                     file.truncate(to: 0)
                     file.modified = wallClock()
                 }
@@ -222,6 +225,7 @@ public final class SimDisk: @unchecked Sendable {
             guard offset >= 0 else { throw .invalid }
             try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.size))
             try countMutation()
+            observer?.willWrite(ObservedFile(node: open.node, file: file, path: open.path), bytes: bytes, at: Int(offset), on: self)
             file.write(bytes, at: Int(offset))
             file.modified = wallClock()
         }
@@ -250,6 +254,7 @@ public final class SimDisk: @unchecked Sendable {
             guard size >= 0 else { throw .invalid }
             try checkCapacity(growingBy: size - Int64(file.size))
             try countMutation()
+            observer?.willTruncate(ObservedFile(node: open.node, file: file, path: open.path), to: Int(size), on: self)
             file.truncate(to: Int(size))
             file.modified = wallClock()
         }

@@ -69,7 +69,8 @@ extension SimWorld {
     /// The app's second connection, opened in the current app process.
     private func auxiliary() async throws -> any SQLiteConnection {
         if let appAuxiliary { return appAuxiliary }
-        let connection = try await app.open(Self.databasePath)
+        let opened = try await app.open(Self.databasePath)
+        let connection = appPreemption.map { PreemptingConnection(base: opened, preemption: $0) } ?? opened
         appAuxiliary = connection
         return connection
     }

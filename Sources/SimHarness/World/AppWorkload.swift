@@ -24,6 +24,8 @@ final class AppWorkload: @unchecked Sendable {
     private let mix: WorkloadMix
     private let log: CommitLog
     private var random: SplitMix64
+    /// Pauses before the app's SQLite calls (nil for none).
+    private let preemption: Preemption?
     private var connection: (any SQLiteConnection)?
     /// The model of the table: row values by id, and the ids in an array (with each id's index)
     /// so a seeded pick and a removal are O(1).
@@ -43,18 +45,26 @@ final class AppWorkload: @unchecked Sendable {
 
     /// - Parameter firstID: The first row id it inserts: apps whose ids never meet never hold
     ///   the same table (a lease takeover's two databases), so a restore names its history.
-    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64, firstID: Int64 = 1) {
+    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64, firstID: Int64 = 1,
+         preemption: Preemption? = nil) {
         self.node = node
         self.path = path
         self.mix = mix
         self.log = log
         self.random = random
         nextID = firstID
+        self.preemption = preemption
+    }
+
+    /// The app's connection to the database, pausing before its calls when the seed says so.
+    private func connect() async throws -> any SQLiteConnection {
+        let connection = try await node.open(path)
+        return preemption.map { PreemptingConnection(base: connection, preemption: $0) } ?? connection
     }
 
     /// Creates the database in WAL mode with the schema: commit 0.
     func setUp() async throws {
-        let connection = try await node.open(path)
+        let connection = try await connect()
         self.connection = connection
         try await connection.execute("PRAGMA page_size = \(mix.pageSize)")
         _ = try await connection.query("PRAGMA journal_mode = wal")
@@ -67,6 +77,8 @@ final class AppWorkload: @unchecked Sendable {
     func run(until end: Duration, clock: SimClock) async throws {
         while clock.now.offset < end && !stopRequested {
             try await commitOne(clock: clock)
+            // What an observer of the disk found during the commit, or since the last one.
+            try log.throwIfViolated()
             if random.unitInterval() < mix.checkpointRate {
                 let mode: CheckpointMode = random.unitInterval() < 0.7 ? .passive : .truncate
                 do {
@@ -97,7 +109,7 @@ final class AppWorkload: @unchecked Sendable {
     /// Opens the writing connection again after `closeConnection`.
     func openConnection() async throws {
         guard connection == nil else { return }
-        let connection = try await node.open(path)
+        let connection = try await connect()
         self.connection = connection
         try await connection.execute(settings)
     }
@@ -247,7 +259,7 @@ final class AppWorkload: @unchecked Sendable {
     /// checked is the state of the commit `state.commit`. Ids were inserted in ascending order,
     /// so reading them by id restores the model's insertion order.
     func reopen(expecting state: DatabaseState) async throws {
-        let connection = try await node.open(path)
+        let connection = try await connect()
         self.connection = connection
         try await connection.execute(settings)
         rows = [:]

@@ -39,6 +39,10 @@ public final class CommitLog: @unchecked Sendable {
         public var time: Timestamp
     }
 
+    /// The first violation an observer found that could not throw it (one that watches the disk
+    /// from inside its calls); the app's loop and the end of the run throw it.
+    public private(set) var deferredViolation: InvariantViolation?
+
     /// A reported position together with the commit a restore to exactly it holds.
     public struct VerifiedReport: Sendable {
         public var report: Report
@@ -64,6 +68,18 @@ public final class CommitLog: @unchecked Sendable {
 
     func recordWAL(size: Int64) {
         largestWAL = max(largestWAL, size)
+    }
+
+    /// Keeps `violation` for `throwIfViolated` (the first one only) and traces it.
+    func recordViolation(_ violation: InvariantViolation) {
+        guard deferredViolation == nil else { return }
+        deferredViolation = violation
+        SimTrace.record("violation: \(violation)")
+    }
+
+    /// Throws the violation an observer found, if any.
+    func throwIfViolated() throws {
+        if let deferredViolation { throw deferredViolation }
     }
 
     func reportReplicated(replica: String, position: Position) {

@@ -22,6 +22,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     /// Invariant 8: a plan let through what the planner must refuse (a WAL index without its
     /// first segment reached the download).
     case planNotExact(String)
+    /// Invariant 9: a closed shadow index is not the committed prefix of the source WAL as it
+    /// stood when the WAL restarted, or the next index does not begin the lifetime that followed.
+    case shadowIndexDiffers(String)
     /// A restore failed although the replica should have served it.
     case restoreFailed(String)
     /// The replicator stopped with an error of its own.
@@ -49,6 +52,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .damagedObjectRestored: return "invariant 8 (a restore that reads a damaged object fails)"
         case .damagedObjectUnclear: return "invariant 8 (a damaged object fails the restore by name)"
         case .planNotExact: return "invariant 8 (plans are exact)"
+        case .shadowIndexDiffers: return "invariant 9 (closed shadow index equals the WAL's committed prefix)"
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
         case .needlessGeneration: return "invariant 7 (no needless generation)"
@@ -63,7 +67,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
              .retentionLostRestorePoint(let d), .noCatchUp(let d), .damagedObjectRestored(let d), .damagedObjectUnclear(let d), .planNotExact(let d),
              .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d), .writeWithoutLease(let d),
-             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d):
+             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d), .shadowIndexDiffers(let d):
             return d
         }
     }

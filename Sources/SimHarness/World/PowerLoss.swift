@@ -186,7 +186,7 @@ extension SimWorld {
             if restoredHighWater.epoch != log.epoch { restoredHighWater = (log.epoch, 0) }
         }
         let next = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
-                               random: scheduler.randomSource("workload-\(appRestarts + 1)"))
+                               random: scheduler.randomSource("workload-\(appRestarts + 1)"), preemption: appPreemption)
         try await next.reopen(expecting: state)
         next.stopRequested = appRetired
         workload = next

@@ -45,6 +45,10 @@ extension SimWorld {
                 PartitionedReplicaClient(base: client, process: process, leaseOracle: leaseOracle, partition: $0.partition)
             } ?? ProcessBoundReplicaClient(base: client, process: process, leaseOracle: leaseOracle)
             var environment = node.environment
+            if let preemption = replicatorPreemption {
+                environment.fileSystem = preemption.wrap(node.fileSystem)
+                environment.sqlite = PreemptingSQLiteOpener(base: node.opener, preemption: preemption)
+            }
             environment.fileSystem = FaultyFileSystem(base: environment.fileSystem, faults: fileFaults)
             let ledger = generations
             environment.generationObserver = { event in ledger.observe(event) }

@@ -35,6 +35,10 @@ public struct SimSeedResult: Sendable {
     /// For a seed whose second replicator took the location over: when (since the run began),
     /// and how many starts of the first replicator its lease refused afterwards.
     public var takeover: (at: Duration, refusedStarts: Int)?
+    /// Closed shadow indexes invariant 9 checked.
+    public var shadowIndexesChecked = 0
+    /// Pauses taken at the replicator's preemption points.
+    public var preemptions = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
@@ -96,6 +100,8 @@ public enum SimSeedRun {
             result.restoresMetDamage = run.value.restoresMetDamage
             result.lateWrites = run.value.lateWrites
             result.takeover = run.value.takeover
+            result.shadowIndexesChecked = run.value.shadowIndexesChecked
+            result.preemptions = run.value.preemptions
             // The tail of a passing run is only kept on request: the scheduler hands it out with failures.
             if keepTrace { result.traceTail = run.traceTail }
         } catch let error as SimRunError {

@@ -76,6 +76,12 @@ final class SimWorld: @unchecked Sendable {
     var appTask: Task<Void, any Error>?
     /// The app's second connection (long readers, VACUUM, checkpoints), in the current process.
     var appAuxiliary: (any SQLiteConnection)?
+    /// Pauses before the replicator's calls, across its restarts; nil when the seed draws none.
+    let replicatorPreemption: Preemption?
+    /// Pauses before the app's SQLite calls, across its restarts; nil when the seed draws none.
+    let appPreemption: Preemption?
+    /// Invariant 9, watching the app machine's disk.
+    let shadowOracle: ShadowIndexOracle
 
     init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws {
         self.scheduler = scheduler
@@ -91,8 +97,10 @@ final class SimWorld: @unchecked Sendable {
                                   logger: SimLogHandler.logger(label: "restore", logLevel: logLevel))
         store = SimObjectStore(scheduler: scheduler, faults: parameters.storeFaults)
         client = SimReplicaClient(store: store, root: "replica", writeLayout: parameters.replication.layout)
+        let appPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "app-preemption")
+        self.appPreemption = appPreemption
         workload = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
-                               random: scheduler.randomSource("workload"))
+                               random: scheduler.randomSource("workload"), preemption: appPreemption)
         random = scheduler.randomSource("probes")
         faultsActive = parameters.storeFaults.withoutDamage != .none
         damageActive = parameters.storeFaults.damagesObjects
@@ -102,6 +110,11 @@ final class SimWorld: @unchecked Sendable {
         idleRandom = scheduler.randomSource("idle-gaps")
         let faults = fileFaults
         generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected })
+        replicatorPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "replicator-preemption")
+        shadowOracle = ShadowIndexOracle(state: LocalState(databasePath: Self.databasePath)) { [log] violation in
+            log.recordViolation(violation)
+        }
+        appDisk.observe(shadowOracle)
         log.wallClock = { wallClock.now() }
         leaseOracle = LeaseOracle(store: store, leaseKey: client.leaseKey, wallClock: wallClock)
         takeover = try parameters.chaos.takeover.map {
@@ -132,6 +145,8 @@ final class SimWorld: @unchecked Sendable {
         /// For a takeover seed: when the second replicator took the location over, and how many
         /// starts of the first it refused afterwards.
         var takeover: (at: Duration, refusedStarts: Int)?
+        var shadowIndexesChecked = 0
+        var preemptions = 0
     }
 
     /// The longest stretch of the app's span without a snapshot landing on the replica: from the
@@ -156,6 +171,7 @@ final class SimWorld: @unchecked Sendable {
             incarnation = nil
             appTask = nil
             appAuxiliary = nil
+            app.disk.observe(nil)
             app.shutdown()
             replicatorNode.shutdown()
             restoreNode.shutdown()
@@ -185,6 +201,7 @@ final class SimWorld: @unchecked Sendable {
                 // The first failure ends the run: `waitForAll` would wait for the other loops.
                 while try await group.next() != nil {}
             }
+            try log.throwIfViolated()
             try await catchUpAndStop(replication: replication, secondReplication: secondReplication)
         } catch {
             replication.cancel()
@@ -204,7 +221,9 @@ final class SimWorld: @unchecked Sendable {
                        generationsStarted: generations.started, generationsContinued: generations.continued,
                        replicatorExits: replicatorExits, restoresMetDamage: restoresMetDamage,
                        lateWrites: takeover?.partition.deliveredWrites ?? 0,
-                       takeover: takeover?.tookOverAt.map { ($0 - runStart, takeover!.refusedFirstStarts) })
+                       takeover: takeover?.tookOverAt.map { ($0 - runStart, takeover!.refusedFirstStarts) },
+                       shadowIndexesChecked: shadowOracle.checkedIndexes,
+                       preemptions: (replicatorPreemption?.pauses ?? 0) + (appPreemption?.pauses ?? 0))
     }
 
     /// The liveness phase: faults heal, the replicator gets a bounded time to catch up (invariant
@@ -262,5 +281,6 @@ final class SimWorld: @unchecked Sendable {
         await workload.close()
         try await takeover?.workload.checkSource()
         await takeover?.workload.close()
+        try log.throwIfViolated()
     }
 }

@@ -32,6 +32,8 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var randomPickProbability: Double
     /// Process, machine, app and disk fault classes.
     public var chaos: ChaosParameters = .none
+    /// Pauses before the replicator's file-system and SQLite calls.
+    public var preemption: PreemptionParameters = .none
 
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
@@ -132,6 +134,11 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             _ = rate(0.005...0.03)  // lost objects: off, as above
         }
         if span < LeaseTakeoverPlan.minimumSpan { parameters.chaos.takeover = nil }
+        // Scheduling, not a fault: every profile draws it. A quarter of the seeds never pause.
+        parameters.preemption = PreemptionParameters(
+            rate: pick([0, 0.005, 0.02, 0.1]),
+            delay: .microseconds(20) ... .milliseconds(pick([1, 10, 50])),
+            longRate: pick([0, 0, 0.01]), longDelay: .milliseconds(pick([300, 3000])))
         return parameters
     }
 
@@ -149,7 +156,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             + " idle=\(p.idleInterval.map(ms) ?? "off") truncatePages=\(p.truncatePages.map(String.init) ?? "off")"
             + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
             + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) maxSegment=\(o.maxSegmentSize) layout=\(o.layout)]"
-            + " workload[\(workload)] chaos[\(chaos)]"
+            + " workload[\(workload)] chaos[\(chaos)] preemption[\(preemption)]"
     }
 }
 
