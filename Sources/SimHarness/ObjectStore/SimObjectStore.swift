@@ -55,6 +55,8 @@ public actor SimObjectStore {
     private let random: any RandomSource
     public private(set) var faults: ObjectStoreFaults
     public private(set) var statistics = Statistics()
+    /// Every version of every snapshot and WAL segment, for the oracle (read without a hop).
+    public nonisolated let history = ObjectHistory()
 
     /// - Parameters:
     ///   - clock: Where stalls and latency sleep: the run's SimClock.
@@ -169,8 +171,10 @@ public actor SimObjectStore {
     // MARK: - Internals
 
     private func store(_ key: String, _ bytes: [UInt8]) -> ObjectInfo {
-        if key.hasSuffix(".snapshot.lz4") { statistics.snapshotWrites.append(wallClock.now()) }
-        if objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key) == nil {
+        let now = wallClock.now()
+        if key.hasSuffix(".snapshot.lz4") { statistics.snapshotWrites.append(now) }
+        if ObjectHistory.records(key) { history.recordWrite(key, at: now) }
+        if objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: now), forKey: key) == nil {
             sortedKeys.insert(key, at: firstIndex { $0 >= key })
         }
         nextVersion += 1
@@ -179,6 +183,7 @@ public actor SimObjectStore {
 
     private func remove(_ key: String) {
         guard objects.removeValue(forKey: key) != nil else { return }
+        if ObjectHistory.records(key) { history.recordRemoval(key) }
         sortedKeys.remove(at: firstIndex { $0 >= key })
     }
 

@@ -10,6 +10,10 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     case pointInTimeWrong(String)
     /// Invariant 5: retention removed something a restore point inside the window needs.
     case retentionLostRestorePoint(String)
+    /// Invariant 8: a restore did not carry out the plan the planner promises for its target
+    /// and the replica it listed (a timestamp restore's snapshot uploaded after the target, or
+    /// its WAL cut at the wrong segment).
+    case planNotExact(String)
     /// Invariant 4: the source database was harmed.
     case sourceHarmed(String)
     /// Invariant 6: after the workload stopped and faults healed, replication did not catch up.
@@ -26,6 +30,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .pointInTimeWrong: return "invariant 3 (point-in-time restore)"
         case .retentionLostRestorePoint: return "invariant 5 (retention keeps the window restorable)"
         case .sourceHarmed: return "invariant 4 (source never harmed)"
+        case .planNotExact: return "invariant 8 (plans are exact)"
         case .noCatchUp: return "invariant 6 (catch-up after faults heal)"
         case .restoreFailed: return "restore failed"
         case .replicatorFailed: return "replicator failed"
@@ -35,7 +40,7 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     public var details: String {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
-             .retentionLostRestorePoint(let d), .noCatchUp(let d),
+             .retentionLostRestorePoint(let d), .noCatchUp(let d), .planNotExact(let d),
              .restoreFailed(let d), .replicatorFailed(let d):
             return d
         }

@@ -39,9 +39,9 @@ extension SimWorld {
         guard let retention = parameters.replication.retention else { return }
         let windowStart = now - retention
         // Invariant 5 by time: a target inside the window, after something was replicated.
-        if kinds.contains(.retentionAtTime), let anchor = log.verified.last(where: { $0.report.time >= windowStart && $0.report.time <= now }) {
-            let span = max((now - anchor.report.time).milliseconds, 0)
-            let inside = anchor.report.time + .milliseconds(Int64(random.next() % UInt64(span + 1)))
+        if kinds.contains(.retentionAtTime), let range = retentionTargetRange(windowStart: windowStart, now: now) {
+            let span = max((range.upperBound - range.lowerBound).milliseconds, 0)
+            let inside = range.lowerBound + .milliseconds(Int64(random.next() % UInt64(span + 1)))
             try await restoreToTime(inside, label: "\(label) retention at-time", mustSucceed: true)
         }
         // Invariant 5 by position: a verified position of the current generation inside the window.
@@ -70,39 +70,81 @@ extension SimWorld {
         }
     }
 
-    /// Restores to `target` and checks the bounds of invariant 3.
+    /// Where a retention probe aims: inside the window, after a verified report. When the window
+    /// holds verified reports of a generation a newer one has replaced (the newer one's first
+    /// snapshot landed after the report), one of those is drawn and the range runs from it to
+    /// just before that snapshot: the older generation's history inside the window, which only
+    /// retention's handling of older generations keeps restorable. Otherwise the range runs from
+    /// the last verified report to now.
+    func retentionTargetRange(windowStart: Timestamp, now: Timestamp) -> ClosedRange<Timestamp>? {
+        let inside = log.verified.filter { $0.report.time >= windowStart && $0.report.time <= now }
+        guard let last = inside.last else { return nil }
+        let firstSnapshots = replicaHistory.firstSnapshotTimes()
+        var older: [ClosedRange<Timestamp>] = []
+        for verified in inside {
+            let generation = verified.report.position.generation
+            guard let next = firstSnapshots.filter({ $0.generation > generation }).map(\.time).min() else { continue }
+            let end = min(next - .milliseconds(1), now)
+            if end >= verified.report.time { older.append(verified.report.time ... end) }
+        }
+        guard !older.isEmpty else { return last.report.time ... now }
+        return older[Int(random.next() % UInt64(older.count))]
+    }
+
+    /// The store's history of this replica's objects.
+    var replicaHistory: ReplicaHistory {
+        ReplicaHistory(history: store.history, rootPrefix: client.root.isEmpty ? "" : client.root + "/")
+    }
+
+    /// Restores to `target` and checks the bounds of invariant 3 and the plan (invariant 8).
+    /// With `mustSucceed`, a failure breaks invariant 5 unless store faults are active or the
+    /// target left the window while the restore ran (retention may then delete what it needs).
     private func restoreToTime(_ target: Timestamp, label: String, mustSucceed: Bool) async throws {
-        let now = SimWallClock(scheduler: scheduler).now()
-        let insideWindow = parameters.replication.retention.map { target >= now - $0 } ?? true
         let request = RestoreRequest(outputPath: "/restore/time-\(probes).db", target: .timestamp(target),
                                      parallelism: 1 + Int(random.next() % 4))
-        let restored: (state: DatabaseState, generation: Generation)
+        let restored: (state: DatabaseState, report: RestoreReport, storeMoments: (start: UInt64, end: UInt64))
         do {
             restored = try await restoreAndReadReport(request, label: "\(label) \(target)")
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
-            if mustSucceed && !faultsActive {
+            if mustSucceed && !faultsActive && isInsideWindow(target) {
                 throw InvariantViolation.retentionLostRestorePoint("\(label): restore to \(target), inside the retention window and after a replicated position, failed: \(error)")
             }
             SimTrace.record("\(label) \(target): \(error)")
             return
         }
-        let state = restored.state
+        let oracle = TimestampPlanOracle(replica: replicaHistory, start: restored.storeMoments.start, end: restored.storeMoments.end)
+        if let violation = oracle.violation(target: target, report: restored.report) {
+            throw InvariantViolation.planNotExact("\(label): \(violation)")
+        }
+        try checkPointInTime(target, state: restored.state, generation: restored.report.generation, label: label)
+    }
+
+    /// Whether `target` is inside the retention window now (always, without retention). Checked
+    /// after a restore: a target inside the window then was inside it for every retention round
+    /// the restore could have met.
+    private func isInsideWindow(_ target: Timestamp) -> Bool {
+        guard let retention = parameters.replication.retention else { return true }
+        return target >= SimWallClock(scheduler: scheduler).now() - retention
+    }
+
+    /// Invariant 3's bounds for a restore to `target` that yielded `state` from `generation`.
+    private func checkPointInTime(_ target: Timestamp, state: DatabaseState, generation: Generation, label: String) throws {
         let epochs = log.epochs(holding: state.commit, digest: state.digest)
         let committed = log.commitTime(state.commit, epoch: epochs[0])
         guard committed <= target else {
             throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit), committed later, at \(committed)")
         }
-        guard insideWindow else { return }
+        guard isInsideWindow(target) else { return }
         for verified in log.verified where verified.report.time <= target {
             let reported = verified.report.position.generation
-            if restored.generation < reported {
-                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) used generation \(restored.generation), older than \(reported), which held \(verified.report.position) (commit \(verified.commit)) reported replicated at \(verified.report.time)")
+            if generation < reported {
+                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) used generation \(generation), older than \(reported), which held \(verified.report.position) (commit \(verified.commit)) reported replicated at \(verified.report.time)")
             }
-            let sameHistory = restored.generation == reported || epochs.contains(verified.report.epoch)
+            let sameHistory = generation == reported || epochs.contains(verified.report.epoch)
             if sameHistory && state.commit < verified.commit {
-                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit) of generation \(restored.generation), but \(verified.report.position) (commit \(verified.commit)) was reported replicated at \(verified.report.time)")
+                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit) of generation \(generation), but \(verified.report.position) (commit \(verified.commit)) was reported replicated at \(verified.report.time)")
             }
         }
         SimTrace.record("\(label) \(target) restored commit", UInt64(state.commit))

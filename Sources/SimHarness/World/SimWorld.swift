@@ -327,12 +327,16 @@ final class SimWorld: @unchecked Sendable {
         try await restoreAndReadReport(request, label: label).state
     }
 
-    /// `restoreAndRead`, also returning the generation the restore used.
-    func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws -> (state: DatabaseState, generation: Generation) {
+    /// `restoreAndRead`, also returning the restore's report and the store moments (see
+    /// `ObjectHistory`) just before it began and just after it returned.
+    func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws
+        -> (state: DatabaseState, report: RestoreReport, storeMoments: (start: UInt64, end: UInt64)) {
         let restorer = Restorer(client: client, environment: restoreNode.environment)
+        let start = store.history.moment
         let report = try await restorer.restore(request)
+        let moments = (start, store.history.moment)
         do {
-            return (try await check(request, label: label), report.generation)
+            return (try await check(request, label: label), report, moments)
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
