@@ -39,6 +39,9 @@ extension SimWorld {
         guard let retention = parameters.replication.retention else { return }
         let windowStart = now - retention
         // Invariant 5 by time: a target inside the window, after something was replicated.
+        if kinds.contains(.retentionAtTime) {
+            try await verifyOlderGeneration(windowStart: windowStart, now: now, label: label)
+        }
         if kinds.contains(.retentionAtTime), let range = retentionTargetRange(windowStart: windowStart, now: now) {
             let span = max((range.upperBound - range.lowerBound).milliseconds, 0)
             let inside = range.lowerBound + .milliseconds(Int64(random.next() % UInt64(span + 1)))
@@ -89,6 +92,22 @@ extension SimWorld {
         }
         guard !older.isEmpty else { return last.report.time ... now }
         return older[Int(random.next() % UInt64(older.count))]
+    }
+
+    /// Restores exactly one unverified last report of a generation a newer one has replaced,
+    /// reported inside the window, so that the retention probe can aim at that generation's
+    /// history (probes verify only the current report; an older generation's last one is
+    /// otherwise never verified).
+    private func verifyOlderGeneration(windowStart: Timestamp, now: Timestamp, label: String) async throws {
+        let firstSnapshots = replicaHistory.firstSnapshotTimes()
+        let candidates = (log.generationReports[client.location] ?? []).filter { report in
+            guard report.time >= windowStart, report.time <= now, !log.isVerified(report) else { return false }
+            return firstSnapshots.contains { $0.generation > report.position.generation && $0.time > report.time }
+        }
+        guard !candidates.isEmpty else { return }
+        let chosen = candidates[Int(random.next() % UInt64(candidates.count))]
+        SimTrace.record("\(label) verifies generation \(chosen.position.generation)'s last report \(chosen.position)")
+        _ = try await verifyExactly(chosen, label: "\(label) older generation", output: "/restore/older-\(probes).db")
     }
 
     /// The store's history of this replica's objects.

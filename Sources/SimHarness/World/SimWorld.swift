@@ -140,6 +140,11 @@ final class SimWorld: @unchecked Sendable {
             SimTrace.record("workload done; faults healed", UInt64(log.lastCommit))
             await store.setFaults(.none)
             faultsActive = false
+            // The retention window still reaches into the span's history here (by catch-up it
+            // holds only the idle tail), and with faults off every restore inside it must succeed.
+            if parameters.replication.retention != nil {
+                try await probe("healed", final: true, kinds: [.retentionAtTime, .retentionExact])
+            }
             try await clock.sleep(for: Self.catchUpBound)
             // Restore to latest shows the catch-up; the retention kinds are only held to succeed
             // once faults have healed, so they run here too. Exact restores run after shutdown,
@@ -211,36 +216,10 @@ final class SimWorld: @unchecked Sendable {
         // Invariant 1, part one: the reported position itself restores to a commit boundary.
         // A latest restore must hold at least the highest commit verified so far in this epoch.
         var requiredCommit = log.verified.last(where: { $0.report.epoch == log.epoch })?.commit ?? 0
-        if let reported, kinds.contains(.exact) {
-            let request = RestoreRequest(outputPath: "/restore/exact-\(number).db", generation: reported.position.generation,
-                                         target: .position(index: reported.position.index, offset: reported.position.offset),
-                                         parallelism: 1 + Int(random.next() % 4))
-            do {
-                let state = try await restoreAndRead(request, label: "\(label) #\(number) exact \(reported.position)")
-                // The replicator reported it while the source had this history: the restore must
-                // be a state of that history, not one of a history a power loss cut off.
-                guard log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
-                    throw InvariantViolation.replicatedCommitLost("\(label) #\(number): position \(reported.position), reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
-                }
-                guard state.commit <= reported.commitsThen else {
-                    throw InvariantViolation.tornRestore("\(label) #\(number): position \(reported.position) restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
-                }
-                if reported.epoch == log.epoch { requiredCommit = max(requiredCommit, state.commit) }
-                log.recordVerified(reported, commit: state.commit)
-            } catch let error as RestoreError where Self.mayRefuseExact(error) {
-                SimTrace.record("\(label) #\(number) exact restore refused: \(error)")
-            } catch let error as RestoreError {
-                if case .positionNotReplicated = error {
-                    throw InvariantViolation.replicatedCommitLost("\(label) #\(number): position \(reported.position) was reported replicated, restore says \(error)")
-                }
-                if !faultsActive { throw InvariantViolation.restoreFailed("\(label) #\(number) exact \(reported.position): \(error)") }
-                skippedProbes += 1
-            } catch let violation as InvariantViolation {
-                throw violation
-            } catch {
-                if !faultsActive { throw InvariantViolation.restoreFailed("\(label) #\(number) exact \(reported.position): \(error)") }
-                skippedProbes += 1
-            }
+        if let reported, kinds.contains(.exact),
+           let commit = try await verifyExactly(reported, label: "\(label) #\(number)", output: "/restore/exact-\(number).db"),
+           reported.epoch == log.epoch {
+            requiredCommit = max(requiredCommit, commit)
         }
 
         guard kinds.contains(.latest) else {
@@ -310,15 +289,6 @@ final class SimWorld: @unchecked Sendable {
         if reported { kinds.append(.exact) }
         if parameters.replication.retention != nil { kinds += [.retentionAtTime, .retentionExact] }
         return kinds[Int(random.next() % UInt64(kinds.count))]
-    }
-
-    /// Restore refusals that are the planner's documented limits, not failures: an exact
-    /// position inside the earliest snapshot's index, or history retention has since removed.
-    private static func mayRefuseExact(_ error: RestoreError) -> Bool {
-        switch error {
-        case .positionInsideSnapshotIndex, .generationNotFound, .noSnapshot: return true
-        default: return false
-        }
     }
 
     /// Restores into the restore machine, checks integrity and that the content is exactly the
