@@ -23,9 +23,10 @@ public final class CommitLog: @unchecked Sendable {
     /// Per replica location, the furthest position reported replicated, the commit count when it
     /// was reported, the epoch of the source then and when.
     public private(set) var replicated: [String: Report] = [:]
-    /// Per replica location, the last report of each generation, in the order generations were
-    /// first reported: what an older generation's history reached before a newer one replaced it.
-    public private(set) var generationReports: [String: [Report]] = [:]
+    /// Per replica location, the first and last report of each generation, in the order
+    /// generations were first reported: from when a generation held something, and how far its
+    /// history reached before a newer one replaced it.
+    public private(set) var generationReports: [String: [(first: Report, last: Report)]] = [:]
     /// Reported positions a probe restored exactly, with the commit each holds, in report order:
     /// lower bounds for point-in-time restores (invariant 3) and retention checks (invariant 5).
     public private(set) var verified: [VerifiedReport] = []
@@ -72,10 +73,10 @@ public final class CommitLog: @unchecked Sendable {
     func reportReplicated(replica: String, position: Position) {
         let report = Report(position: position, commitsThen: digests.count - 1, epoch: epoch, time: wallClock())
         replicated[replica] = report
-        if let last = generationReports[replica]?.lastIndex(where: { $0.position.generation == position.generation }) {
-            generationReports[replica]![last] = report
+        if let known = generationReports[replica]?.lastIndex(where: { $0.last.position.generation == position.generation }) {
+            generationReports[replica]![known].last = report
         } else {
-            generationReports[replica, default: []].append(report)
+            generationReports[replica, default: []].append((report, report))
         }
         SimTrace.record("replicated \(position)")
     }

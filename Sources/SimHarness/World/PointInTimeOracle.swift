@@ -11,6 +11,8 @@ import Core
 ///
 /// - **Never later than T**: commit n had returned to the app at or before T (a segment holds
 ///   only commits made before it was uploaded, and the snapshot only commits before it was read).
+/// - **Not from an older generation than one reported by T**: a generation G whose first report
+///   came at or before T had a snapshot and WAL by then, so g is not older than G.
 /// - **Not earlier than what was replicated by T**: for every reported position P (generation G)
 ///   that a probe restored exactly to commit c, reported at time R <= T (so every object it
 ///   needs was uploaded by R): g is not older than G; if g == G, n >= c; if g is newer and n
@@ -20,11 +22,13 @@ import Core
 /// - Failing explicitly (an error) is always allowed for invariant 3.
 ///
 /// ### Invariant 5
-/// With retention on, for T inside the window `[now - retention, now]` that is at or after a
-/// verified report, the restore to T must *succeed* (unless store faults are active) and pass
-/// the bounds above; and a verified report of the current generation reported inside the window
-/// must restore exactly to its commit, or be refused only by the planner's documented limit
-/// (`positionInsideSnapshotIndex`).
+/// With retention on, for T inside the window `[now - retention, now]` (still inside it when the
+/// restore ends) that is at or after a verified report, or after the last report of a generation
+/// a newer one replaced later (`RetentionTargets.swift`), the restore to T must *succeed* and
+/// pass the bounds above. Store faults excuse a failure, except one for want of history in a
+/// complete listing (no snapshot, a missing WAL index or initial segment). A verified report of
+/// the current generation reported inside the window must restore exactly to its commit, or be
+/// refused only by the planner's documented limit (`positionInsideSnapshotIndex`).
 extension SimWorld {
     /// Runs the point-in-time and retention restores among `kinds`.
     func pointInTimeProbes(label: String, kinds: [ProbeKind]) async throws {
@@ -73,43 +77,6 @@ extension SimWorld {
         }
     }
 
-    /// Where a retention probe aims: inside the window, after a verified report. When the window
-    /// holds verified reports of a generation a newer one has replaced (the newer one's first
-    /// snapshot landed after the report), one of those is drawn and the range runs from it to
-    /// just before that snapshot: the older generation's history inside the window, which only
-    /// retention's handling of older generations keeps restorable. Otherwise the range runs from
-    /// the last verified report to now.
-    func retentionTargetRange(windowStart: Timestamp, now: Timestamp) -> ClosedRange<Timestamp>? {
-        let inside = log.verified.filter { $0.report.time >= windowStart && $0.report.time <= now }
-        guard let last = inside.last else { return nil }
-        let firstSnapshots = replicaHistory.firstSnapshotTimes()
-        var older: [ClosedRange<Timestamp>] = []
-        for verified in inside {
-            let generation = verified.report.position.generation
-            guard let next = firstSnapshots.filter({ $0.generation > generation }).map(\.time).min() else { continue }
-            let end = min(next - .milliseconds(1), now)
-            if end >= verified.report.time { older.append(verified.report.time ... end) }
-        }
-        guard !older.isEmpty else { return last.report.time ... now }
-        return older[Int(random.next() % UInt64(older.count))]
-    }
-
-    /// Restores exactly one unverified last report of a generation a newer one has replaced,
-    /// reported inside the window, so that the retention probe can aim at that generation's
-    /// history (probes verify only the current report; an older generation's last one is
-    /// otherwise never verified).
-    private func verifyOlderGeneration(windowStart: Timestamp, now: Timestamp, label: String) async throws {
-        let firstSnapshots = replicaHistory.firstSnapshotTimes()
-        let candidates = (log.generationReports[client.location] ?? []).filter { report in
-            guard report.time >= windowStart, report.time <= now, !log.isVerified(report) else { return false }
-            return firstSnapshots.contains { $0.generation > report.position.generation && $0.time > report.time }
-        }
-        guard !candidates.isEmpty else { return }
-        let chosen = candidates[Int(random.next() % UInt64(candidates.count))]
-        SimTrace.record("\(label) verifies generation \(chosen.position.generation)'s last report \(chosen.position)")
-        _ = try await verifyExactly(chosen, label: "\(label) older generation", output: "/restore/older-\(probes).db")
-    }
-
     /// The store's history of this replica's objects.
     var replicaHistory: ReplicaHistory {
         ReplicaHistory(history: store.history, rootPrefix: client.root.isEmpty ? "" : client.root + "/")
@@ -127,7 +94,7 @@ extension SimWorld {
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
-            if mustSucceed && !faultsActive && isInsideWindow(target) {
+            if mustSucceed && (!faultsActive || Self.isMissingHistory(error)) && isInsideWindow(target) {
                 throw InvariantViolation.retentionLostRestorePoint("\(label): restore to \(target), inside the retention window and after a replicated position, failed: \(error)")
             }
             SimTrace.record("\(label) \(target): \(error)")
@@ -138,6 +105,17 @@ extension SimWorld {
             throw InvariantViolation.planNotExact("\(label): \(violation)")
         }
         try checkPointInTime(target, state: restored.state, generation: restored.report.generation, label: label)
+    }
+
+    /// Whether a restore failed because its listing lacked history it planned from: a complete
+    /// listing (a failed one throws) without a usable snapshot or with a hole in the WAL. Store
+    /// faults never remove objects, so for a target inside the window after a report this is
+    /// retention's doing even while they are active.
+    static func isMissingHistory(_ error: any Error) -> Bool {
+        switch error as? RestoreError {
+        case .noBackups, .noSnapshot, .missingWALIndex, .missingInitialSegment: return true
+        default: return false
+        }
     }
 
     /// Whether `target` is inside the retention window now (always, without retention). Checked
@@ -156,6 +134,14 @@ extension SimWorld {
             throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit), committed later, at \(committed)")
         }
         guard isInsideWindow(target) else { return }
+        // A generation reported at or before the target held a snapshot and WAL by then, so the
+        // restore may not fall back to an older one (this needs no exact restore of the report).
+        for reports in log.generationReports[client.location] ?? [] where reports.first.time <= target {
+            let reported = reports.first.position.generation
+            if generation < reported {
+                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) used generation \(generation), older than \(reported), which held \(reports.first.position) reported replicated at \(reports.first.time)")
+            }
+        }
         for verified in log.verified where verified.report.time <= target {
             let reported = verified.report.position.generation
             if generation < reported {
