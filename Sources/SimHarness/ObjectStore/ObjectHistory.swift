@@ -38,6 +38,8 @@ public final class ObjectHistory: @unchecked Sendable {
 
     private let lock = SimLock()
     private var byKey: [String: [Version]] = [:]
+    /// Keys in the order of their first write, for `keys(firstWrittenFrom:)`.
+    private var firstWritten: [String] = []
     private var events: UInt64 = 0
 
     init() {}
@@ -53,6 +55,7 @@ public final class ObjectHistory: @unchecked Sendable {
         lock.withLock {
             events += 1
             endCurrent(key)
+            if byKey[key] == nil { firstWritten.append(key) }
             byKey[key, default: []].append(Version(landed: events, written: time, ended: nil))
         }
     }
@@ -73,6 +76,12 @@ public final class ObjectHistory: @unchecked Sendable {
     /// The versions of `key`, oldest first; empty for a key never written.
     public func versions(of key: String) -> [Version] {
         lock.withLock { byKey[key] ?? [] }
+    }
+
+    /// The keys first written after the first `count` keys ever written, in the order they
+    /// were; with the total so far, to pass as `count` next time.
+    public func keys(firstWrittenAfter count: Int) -> (keys: ArraySlice<String>, total: Int) {
+        lock.withLock { (firstWritten[min(count, firstWritten.count)...], firstWritten.count) }
     }
 
     /// Every key ever written under `prefix`, with its versions, sorted by key.

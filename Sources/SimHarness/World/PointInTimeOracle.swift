@@ -51,11 +51,22 @@ extension SimWorld {
             let inside = range.lowerBound + .milliseconds(Int64(random.next() % UInt64(span + 1)))
             try await restoreToTime(inside, label: "\(label) retention at-time", mustSucceed: true)
         }
+        // Invariant 5 in an older generation's history, when a probe aims there alone.
+        if kinds.contains(.retentionOlderGeneration) {
+            try await verifyOlderGeneration(windowStart: windowStart, now: now, label: label)
+            let ranges = olderGenerationRanges(windowStart: windowStart, now: now)
+            if !ranges.isEmpty {
+                let range = ranges[Int(random.next() % UInt64(ranges.count))]
+                let span = max((range.upperBound - range.lowerBound).milliseconds, 0)
+                let inside = range.lowerBound + .milliseconds(Int64(random.next() % UInt64(span + 1)))
+                try await restoreToTime(inside, label: "\(label) older generation at-time", mustSucceed: true)
+            }
+        }
         // Invariant 5 by position: a verified position of the current generation inside the window.
         if kinds.contains(.retentionExact), let current = log.replicated[client.location],
            let chosen = log.verified.last(where: { $0.report.time >= windowStart && $0.report.position.generation == current.position.generation }) {
             let position = chosen.report.position
-            let request = RestoreRequest(outputPath: "/restore/retained-\(probes).db", generation: position.generation,
+            let request = RestoreRequest(outputPath: restoreOutput("retained"), generation: position.generation,
                                          target: .position(index: position.index, offset: position.offset),
                                          parallelism: 1 + Int(random.next() % 4))
             do {
@@ -86,7 +97,7 @@ extension SimWorld {
     /// With `mustSucceed`, a failure breaks invariant 5 unless store faults are active or the
     /// target left the window while the restore ran (retention may then delete what it needs).
     private func restoreToTime(_ target: Timestamp, label: String, mustSucceed: Bool) async throws {
-        let request = RestoreRequest(outputPath: "/restore/time-\(probes).db", target: .timestamp(target),
+        let request = RestoreRequest(outputPath: restoreOutput("time"), target: .timestamp(target),
                                      parallelism: 1 + Int(random.next() % 4))
         let restored: (state: DatabaseState, report: RestoreReport, storeMoments: (start: UInt64, end: UInt64))
         do {

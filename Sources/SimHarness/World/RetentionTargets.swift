@@ -1,30 +1,38 @@
 import Core
 
 /// Where retention probes aim (invariant 5): inside the window, after something was replicated,
-/// and where the window still reaches into a generation a newer one has replaced, into that
-/// generation's history. Those times are the ones only retention's handling of older generations
-/// keeps restorable: a restore to them uses the older generation, so an older generation trimmed
-/// or deleted wrongly fails them (Litestream #251's wrong floor, for one).
+/// and where the window still reaches into the history of a generation a newer one replaced,
+/// into that history. A restore to such a time uses the older generation, so it fails, or falls
+/// back further, when retention trimmed or deleted that generation wrongly (Litestream #251's
+/// floor taken from another generation, for one); only retention's handling of older
+/// generations keeps those times restorable.
 extension SimWorld {
     /// The range a retention at-time probe draws its target from, or nil if nothing inside the
-    /// window was replicated. When the window holds a report of a generation that a newer one
-    /// replaced later (the newer one's first snapshot landed after it), one such report is
-    /// drawn, verified or not (the last report of each generation, and every verified one), and
-    /// the range runs from it to just before that snapshot. Otherwise it runs from the last
-    /// verified report to now.
+    /// window was replicated: one of `olderGenerationRanges` if there are any, otherwise from
+    /// the last verified report inside the window to now.
     func retentionTargetRange(windowStart: Timestamp, now: Timestamp) -> ClosedRange<Timestamp>? {
-        let firstSnapshots = replicaHistory.firstSnapshotTimes()
-        let reports = log.verified.map(\.report) + (log.generationReports[client.location] ?? []).map(\.last)
-        var older: [ClosedRange<Timestamp>] = []
-        for report in reports where report.time >= windowStart && report.time <= now {
-            let generation = report.position.generation
-            guard let replaced = firstSnapshots.filter({ $0.generation > generation }).map(\.time).min() else { continue }
-            let end = min(replaced - .milliseconds(1), now)
-            if end >= report.time { older.append(report.time ... end) }
-        }
+        let older = olderGenerationRanges(windowStart: windowStart, now: now)
         if !older.isEmpty { return older[Int(random.next() % UInt64(older.count))] }
         guard let last = log.verified.last(where: { $0.report.time >= windowStart && $0.report.time <= now }) else { return nil }
         return last.report.time ... now
+    }
+
+    /// For each reported generation that a newer one replaced (the newer one's first snapshot
+    /// landed), the part of the window in its history: from the window start or its first
+    /// report, whichever is later, to just before that snapshot. A restore to a time in it uses
+    /// that generation (or a newer one the oracle does not know of), and something was
+    /// replicated by then, so it must succeed.
+    func olderGenerationRanges(windowStart: Timestamp, now: Timestamp) -> [ClosedRange<Timestamp>] {
+        let firstSnapshots = replicaHistory.firstSnapshotTimes()
+        var ranges: [ClosedRange<Timestamp>] = []
+        for reports in log.generationReports[client.location] ?? [] {
+            let generation = reports.first.position.generation
+            guard let replaced = firstSnapshots.filter({ $0.generation > generation }).map(\.time).min() else { continue }
+            let start = max(windowStart, reports.first.time)
+            let end = min(replaced - .milliseconds(1), now)
+            if start <= end { ranges.append(start ... end) }
+        }
+        return ranges
     }
 
     /// Restores exactly one unverified last report of a replaced generation, reported inside the
@@ -41,6 +49,6 @@ extension SimWorld {
         guard !candidates.isEmpty else { return }
         let chosen = candidates[Int(random.next() % UInt64(candidates.count))]
         SimTrace.record("\(label) verifies generation \(chosen.position.generation)'s last report \(chosen.position)")
-        _ = try await verifyExactly(chosen, label: "\(label) older generation", output: "/restore/older-\(probes).db")
+        _ = try await verifyExactly(chosen, label: "\(label) older generation", output: restoreOutput("older"))
     }
 }

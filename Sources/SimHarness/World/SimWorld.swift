@@ -29,6 +29,9 @@ final class SimWorld: @unchecked Sendable {
     var faultsActive: Bool
     var probes = 0
     var skippedProbes = 0
+    /// Restores so far, numbering their output files: probes can overlap (see
+    /// `ReplacedGenerationProbes.swift`), so a probe's number does not name a file alone.
+    var restoreOutputs = 0
     /// The highest commit any restore to latest has shown in the current epoch: a later one may
     /// not show less (a power loss that cuts commits starts the count again).
     var restoredHighWater = (epoch: 0, commit: 0)
@@ -123,9 +126,12 @@ final class SimWorld: @unchecked Sendable {
         try await workload.setUp()
         if parameters.chaos.powerLosses > 0 { try await makeSetUpDurable() }
         let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
+        let clock = scheduler.clock
+        let span = parameters.span
+        let replacedProbes = parameters.replication.retention == nil ? nil : scheduler.spawner.spawn {
+            try await self.replacedGenerationProbes(until: span + Self.catchUpBound, clock: clock)
+        }
         do {
-            let clock = scheduler.clock
-            let span = parameters.span
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.appLoop(until: span, clock: clock) }
                 group.addTask { try await self.probeLoop(until: span, clock: clock) }
@@ -155,6 +161,8 @@ final class SimWorld: @unchecked Sendable {
             guard caughtUp == log.lastCommit else {
                 throw InvariantViolation.noCatchUp("\(Self.catchUpBound) after the app stopped and faults healed, the replica restores commit \(caughtUp) of \(log.lastCommit)")
             }
+            // It schedules nothing past the catch-up probe; one it began may still be restoring.
+            try await replacedProbes?.value
 
             replication.cancel()
             if case .failure(let error) = await replication.result {
@@ -175,6 +183,8 @@ final class SimWorld: @unchecked Sendable {
             try await workload.checkSource()
             await workload.close()
         } catch {
+            replacedProbes?.cancel()
+            _ = await replacedProbes?.result
             replication.cancel()
             _ = await replication.result
             await workload.close()
@@ -205,7 +215,7 @@ final class SimWorld: @unchecked Sendable {
     /// Returns the commit a restore to latest holds, or -1 when the probe did not restore to
     /// latest (another kind was drawn, or faults were active).
     @discardableResult
-    private func probe(_ label: String, final: Bool, kinds finalKinds: [ProbeKind] = []) async throws -> Int {
+    func probe(_ label: String, final: Bool, kinds finalKinds: [ProbeKind] = []) async throws -> Int {
         probes += 1
         let number = probes
         let reported = log.replicated[client.location]
@@ -280,6 +290,9 @@ final class SimWorld: @unchecked Sendable {
         case retentionAtTime
         /// Exactly at a verified position inside the retention window (invariant 5).
         case retentionExact
+        /// To a time inside the retention window in the history of a generation a newer one
+        /// replaced (invariant 5); never drawn, run by `ReplacedGenerationProbes`.
+        case retentionOlderGeneration
     }
 
     /// One kind for an interim probe, among those that apply: the exact kind needs a reported
@@ -289,6 +302,12 @@ final class SimWorld: @unchecked Sendable {
         if reported { kinds.append(.exact) }
         if parameters.replication.retention != nil { kinds += [.retentionAtTime, .retentionExact] }
         return kinds[Int(random.next() % UInt64(kinds.count))]
+    }
+
+    /// A fresh output path on the restore machine for a restore of `kind`.
+    func restoreOutput(_ kind: String) -> String {
+        restoreOutputs += 1
+        return "/restore/\(kind)-\(restoreOutputs).db"
     }
 
     /// Restores into the restore machine, checks integrity and that the content is exactly the
