@@ -23,8 +23,9 @@ import Core
 ///
 /// ### Invariant 5
 /// With retention on, for T inside the window `[now - retention, now]` (still inside it when the
-/// restore ends) that is at or after a verified report, or after the last report of a generation
-/// a newer one replaced later (`RetentionTargets.swift`), the restore to T must *succeed* and
+/// restore ends) that is at or after a verified report, or in the history of a generation a
+/// newer one replaced (after its first report, before the newer one's first snapshot;
+/// `RetentionTargets.swift`), the restore to T must *succeed* and
 /// pass the bounds above. Store faults excuse a failure, except one for want of history in a
 /// complete listing (no snapshot, a missing WAL index or initial segment). A verified report of
 /// the current generation reported inside the window must restore exactly to its commit, or be
