@@ -15,7 +15,7 @@ extension SimWorld {
     func replacedGenerationProbes(until end: Duration, clock: SimClock) async throws {
         guard let retention = parameters.replication.retention else { return }
         let random = scheduler.randomSource("replaced-generation-probes")
-        let prefix = replicaHistory.rootPrefix + ReplicaLayout.generationsDirectory + "/"
+        let replica = replicaHistory
         var keysSeen = 0
         var generations: Set<Generation> = []
         while clock.now.offset < end {
@@ -23,9 +23,8 @@ extension SimWorld {
             let (keys, total) = store.history.keys(firstWrittenAfter: keysSeen)
             keysSeen = total
             var replaced = false
-            for key in keys where key.hasPrefix(prefix) && key.hasSuffix(".snapshot.lz4") {
-                let name = key.dropFirst(prefix.count).prefix { $0 != "/" }
-                guard let generation = Generation(String(name)), !generations.contains(generation) else { continue }
+            for key in keys {
+                guard let generation = replica.generation(ofSnapshotKey: key), !generations.contains(generation) else { continue }
                 replaced = replaced || !generations.isEmpty
                 generations.insert(generation)
             }

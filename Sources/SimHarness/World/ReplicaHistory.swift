@@ -36,13 +36,22 @@ struct ReplicaHistory {
     }
 
     /// When each generation's first snapshot landed (its earliest write of any snapshot, deleted
-    /// since or not), sorted by generation.
+    /// since or not), sorted by generation. Reads only snapshot keys: the oracle asks at every
+    /// retention probe, and a replica's WAL keys run to thousands.
     func firstSnapshotTimes() -> [(generation: Generation, time: Timestamp)] {
         var earliest: [Generation: Timestamp] = [:]
-        for snapshot in objects().snapshots {
-            guard let first = snapshot.versions.map(\.written).min() else { continue }
-            earliest[snapshot.generation] = min(earliest[snapshot.generation] ?? first, first)
+        for key in history.keys(firstWrittenAfter: 0).keys {
+            guard let generation = generation(ofSnapshotKey: key), let first = history.versions(of: key).first?.written else { continue }
+            earliest[generation] = min(earliest[generation] ?? first, first)
         }
         return earliest.map { (generation: $0.key, time: $0.value) }.sorted { $0.generation < $1.generation }
+    }
+
+    /// The generation of a snapshot key under this replica (either layout), or nil for any
+    /// other key.
+    func generation(ofSnapshotKey key: String) -> Generation? {
+        let prefix = rootPrefix + ReplicaLayout.generationsDirectory + "/"
+        guard key.hasSuffix(".snapshot.lz4"), key.hasPrefix(prefix) else { return nil }
+        return Generation(String(key.dropFirst(prefix.count).prefix { $0 != "/" }))
     }
 }
