@@ -79,6 +79,8 @@ public actor SimObjectStore {
     public private(set) var statistics = Statistics()
     /// Keys whose current bytes oracles read without a request (`WatchedObjects`).
     public nonisolated let watched = WatchedObjects()
+    /// Every version of every snapshot and WAL segment, for the oracle (read without a hop).
+    public nonisolated let history = ObjectHistory()
 
     /// - Parameters:
     ///   - clock: Where stalls and latency sleep: the run's SimClock.
@@ -255,8 +257,10 @@ public actor SimObjectStore {
 
     /// Stores a fresh, undamaged copy: a write replaces damage along with the old bytes.
     private func store(_ key: String, _ bytes: [UInt8]) -> ObjectInfo {
-        if key.hasSuffix(".snapshot.lz4") { statistics.snapshotWrites.append(wallClock.now()) }
-        let old = objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: wallClock.now()), forKey: key)
+        let now = wallClock.now()
+        if key.hasSuffix(".snapshot.lz4") { statistics.snapshotWrites.append(now) }
+        if ObjectHistory.records(key) { history.recordWrite(key, at: now) }
+        let old = objects.updateValue(Stored(bytes: bytes, version: nextVersion, modified: now), forKey: key)
         if old == nil {
             sortedKeys.insert(key, at: firstIndex { $0 >= key })
         } else if old!.isLost {
@@ -271,6 +275,7 @@ public actor SimObjectStore {
         guard let old = objects.removeValue(forKey: key) else { return }
         if old.isLost { lostCount -= 1 }
         watched.update(key, nil)
+        if ObjectHistory.records(key) { history.recordRemoval(key) }
         sortedKeys.remove(at: firstIndex { $0 >= key })
     }
 

@@ -23,6 +23,10 @@ public final class CommitLog: @unchecked Sendable {
     /// Per replica location, the furthest position reported replicated, the commit count when it
     /// was reported, the epoch of the source then and when.
     public private(set) var replicated: [String: Report] = [:]
+    /// Per replica location, the first and last report of each generation, in the order
+    /// generations were first reported: from when a generation held something, and how far its
+    /// history reached before a newer one replaced it.
+    public private(set) var generationReports: [String: [(first: Report, last: Report)]] = [:]
     /// Reported positions a probe restored exactly, with the commit each holds, in report order:
     /// lower bounds for point-in-time restores (invariant 3) and retention checks (invariant 5).
     public private(set) var verified: [VerifiedReport] = []
@@ -83,13 +87,27 @@ public final class CommitLog: @unchecked Sendable {
     }
 
     func reportReplicated(replica: String, position: Position) {
-        replicated[replica] = Report(position: position, commitsThen: digests.count - 1, epoch: epoch, time: wallClock())
+        let report = Report(position: position, commitsThen: digests.count - 1, epoch: epoch, time: wallClock())
+        replicated[replica] = report
+        if let known = generationReports[replica]?.lastIndex(where: { $0.last.position.generation == position.generation }) {
+            generationReports[replica]![known].last = report
+        } else {
+            generationReports[replica, default: []].append((report, report))
+        }
         SimTrace.record("replicated \(position)")
     }
 
+    /// Notes that `report` restored exactly to `commit`. A report verified late (an older
+    /// generation's last one) is inserted in report order.
     func recordVerified(_ report: Report, commit: Int) {
-        if let last = verified.last, last.report.position == report.position, last.report.time == report.time { return }
-        verified.append(VerifiedReport(report: report, commit: commit))
+        if isVerified(report) { return }
+        let after = verified.lastIndex { $0.report.time <= report.time }.map { $0 + 1 } ?? 0
+        verified.insert(VerifiedReport(report: report, commit: commit), at: after)
+    }
+
+    /// Whether a probe already restored `report` exactly.
+    func isVerified(_ report: Report) -> Bool {
+        verified.contains { $0.report.position == report.position && $0.report.time == report.time }
     }
 
     /// The source came back at `commit` after a power loss: later commits of the current history

@@ -194,6 +194,9 @@ struct RestoreFailedOnDamage: Error, CustomStringConvertible {
 /// do not apply to it).
 struct RestoredState {
     var state: DatabaseState
-    var generation: Generation
+    var report: RestoreReport
+    /// The store's moments (`ObjectHistory`) just before the restore began and after it returned.
+    var storeMoments: (start: UInt64, end: UInt64)
     var mayMissLostObjects: Bool
+    var generation: Generation { report.generation }
 }

@@ -19,8 +19,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     /// Invariant 8: a restore that read an object damaged at rest failed, but not with the error
     /// that names the corrupt object (`RestoreError.corruptObject`).
     case damagedObjectUnclear(String)
-    /// Invariant 8: a plan let through what the planner must refuse (a WAL index without its
-    /// first segment reached the download).
+    /// Invariant 8: a restore did not carry out the plan the planner promises for its target
+    /// and the replica it listed (a timestamp restore's snapshot uploaded after the target, its
+    /// WAL cut at the wrong segment, or a WAL index without its first segment downloaded).
     case planNotExact(String)
     /// Invariant 9: a closed shadow index is not the committed prefix of the source WAL as it
     /// stood when the WAL restarted, or the next index does not begin the lifetime that followed.

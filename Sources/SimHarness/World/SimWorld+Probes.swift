@@ -37,7 +37,8 @@ extension SimWorld {
         // A latest restore must hold at least the highest commit verified so far in this epoch.
         var requiredCommit = log.verified.last(where: { $0.report.epoch == log.epoch })?.commit ?? 0
         if let reported, kinds.contains(.exact),
-           let commit = try await exactProbe(of: reported, label: "\(label) #\(number)", number: number), reported.epoch == log.epoch {
+           let commit = try await verifyExactly(reported, label: "\(label) #\(number)", output: restoreOutput("exact")),
+           reported.epoch == log.epoch {
             requiredCommit = max(requiredCommit, commit)
         }
         if let secondReported, kinds.contains(.exact) {
@@ -50,7 +51,7 @@ extension SimWorld {
         }
         let restored: RestoredState
         do {
-            restored = try await restoreAndReadReport(RestoreRequest(outputPath: "/restore/latest-\(number).db",
+            restored = try await restoreAndReadReport(RestoreRequest(outputPath: restoreOutput("latest"),
                                                                      parallelism: 1 + Int(random.next() % 4)),
                                                       label: "\(label) #\(number) latest")
         } catch let violation as InvariantViolation {
@@ -106,46 +107,6 @@ extension SimWorld {
         return latest.commit
     }
 
-    /// Restores exactly at the first database's reported position `reported` and checks it
-    /// (invariant 1). Returns the commit it holds, or nil when the restore was refused or failed
-    /// under faults. After a takeover, with retention on, the second's retention may have removed
-    /// the first's generation: any refusal then passes.
-    private func exactProbe(of reported: CommitLog.Report, label: String, number: Int) async throws -> Int? {
-        let request = RestoreRequest(outputPath: "/restore/exact-\(number).db", generation: reported.position.generation,
-                                     target: .position(index: reported.position.index, offset: reported.position.offset),
-                                     parallelism: 1 + Int(random.next() % 4))
-        let mayBeRetired = takeover?.tookOverAt != nil && parameters.replication.retention != nil
-        do {
-            let state = try await restoreAndRead(request, label: "\(label) exact \(reported.position)")
-            // The replicator reported it while the source had this history: the restore must
-            // be a state of that history, not one of a history a power loss cut off.
-            guard log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
-                throw InvariantViolation.replicatedCommitLost("\(label): position \(reported.position), reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
-            }
-            guard state.commit <= reported.commitsThen else {
-                throw InvariantViolation.tornRestore("\(label): position \(reported.position) restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
-            }
-            log.recordVerified(reported, commit: state.commit)
-            return state.commit
-        } catch let error as RestoreError where Self.mayRefuseExact(error) || mayBeRetired {
-            SimTrace.record("\(label) exact restore refused: \(error)")
-        } catch is RestoreFailedOnDamage {
-            skippedProbes += 1
-        } catch let error as RestoreError {
-            if case .positionNotReplicated = error {
-                throw InvariantViolation.replicatedCommitLost("\(label): position \(reported.position) was reported replicated, restore says \(error)")
-            }
-            if !faultsActive { throw InvariantViolation.restoreFailed("\(label) exact \(reported.position): \(error)") }
-            skippedProbes += 1
-        } catch let violation as InvariantViolation {
-            throw violation
-        } catch {
-            if !faultsActive { throw InvariantViolation.restoreFailed("\(label) exact \(reported.position): \(error)") }
-            skippedProbes += 1
-        }
-        return nil
-    }
-
     /// The restores a probe can run.
     enum ProbeKind {
         /// Exactly at the last reported position (invariant 1).
@@ -158,6 +119,9 @@ extension SimWorld {
         case retentionAtTime
         /// Exactly at a verified position inside the retention window (invariant 5).
         case retentionExact
+        /// To a time inside the retention window in the history of a generation a newer one
+        /// replaced (invariant 5); never drawn, run by `ReplacedGenerationProbes`.
+        case retentionOlderGeneration
     }
 
     /// One kind for an interim probe, among those that apply: the exact kind needs a reported
@@ -169,13 +133,10 @@ extension SimWorld {
         return kinds[Int(random.next() % UInt64(kinds.count))]
     }
 
-    /// Restore refusals that are the planner's documented limits, not failures: an exact
-    /// position inside the earliest snapshot's index, or history retention has since removed.
-    static func mayRefuseExact(_ error: RestoreError) -> Bool {
-        switch error {
-        case .positionInsideSnapshotIndex, .generationNotFound, .noSnapshot: return true
-        default: return false
-        }
+    /// A fresh output path on the restore machine for a restore of `kind`.
+    func restoreOutput(_ kind: String) -> String {
+        restoreOutputs += 1
+        return "/restore/\(kind)-\(restoreOutputs).db"
     }
 
     /// Restores into the restore machine, checks integrity and that the content is exactly the
@@ -184,12 +145,15 @@ extension SimWorld {
         try await restoreAndReadReport(request, label: label).state
     }
 
-    /// `restoreAndRead`, also returning the generation the restore used and whether lost objects
+    /// `restoreAndRead`, also returning the restore's report, the store moments (see
+    /// `ObjectHistory`) just before it began and just after it returned, and whether lost objects
     /// may have made it older. Damage it met is judged first (`restoreJudgingDamage`).
     func restoreAndReadReport(_ request: RestoreRequest, label: String) async throws -> RestoredState {
+        let start = store.history.moment
         let (report, seen) = try await restoreJudgingDamage(request, label: label)
+        let end = store.history.moment
         do {
-            return RestoredState(state: try await check(request, label: label), generation: report.generation,
+            return RestoredState(state: try await check(request, label: label), report: report, storeMoments: (start, end),
                                  mayMissLostObjects: lostObjectsMayShorten(seen, report))
         } catch let violation as InvariantViolation {
             throw violation

@@ -40,6 +40,9 @@ final class SimWorld: @unchecked Sendable {
     var restores = 0
     /// Restores that met damage at rest and failed as they had to (or did not need it).
     var restoresMetDamage = 0
+    /// Restore outputs so far, numbering their files: probes can overlap (see
+    /// `ReplacedGenerationProbes.swift`), so a probe's number does not name a file alone.
+    var restoreOutputs = 0
     /// The highest commit any restore to latest has shown in the current epoch: a later one may
     /// not show less (a power loss that cuts commits starts the count again).
     var restoredHighWater = (epoch: 0, commit: 0)
@@ -189,9 +192,12 @@ final class SimWorld: @unchecked Sendable {
                                            storeIsFaulty: self.parameters.storeFaults != .none) { self.replicatorStarts }
             }
         }
+        let clock = scheduler.clock
+        let span = parameters.span
+        let replacedProbes = parameters.replication.retention == nil ? nil : scheduler.spawner.spawn {
+            try await self.replacedGenerationProbes(until: span + Self.catchUpBound, clock: clock)
+        }
         do {
-            let clock = scheduler.clock
-            let span = parameters.span
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.appLoop(until: span, clock: clock) }
                 group.addTask { try await self.probeLoop(until: span, clock: clock) }
@@ -202,8 +208,10 @@ final class SimWorld: @unchecked Sendable {
                 while try await group.next() != nil {}
             }
             try log.throwIfViolated()
-            try await catchUpAndStop(replication: replication, secondReplication: secondReplication)
+            try await catchUpAndStop(replication: replication, secondReplication: secondReplication, replacedProbes: replacedProbes)
         } catch {
+            replacedProbes?.cancel()
+            _ = await replacedProbes?.result
             replication.cancel()
             _ = await replication.result
             secondReplication?.cancel()
@@ -229,7 +237,8 @@ final class SimWorld: @unchecked Sendable {
     /// The liveness phase: faults heal, the replicator gets a bounded time to catch up (invariant
     /// 6, against the second database after a takeover), then stops, and the replica must hold
     /// the last commit; the sources are checked last (invariant 4).
-    private func catchUpAndStop(replication: Task<Void, any Error>, secondReplication: Task<Void, any Error>?) async throws {
+    private func catchUpAndStop(replication: Task<Void, any Error>, secondReplication: Task<Void, any Error>?,
+                                replacedProbes: Task<Void, any Error>?) async throws {
         healChaos()
 
         // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
@@ -239,6 +248,11 @@ final class SimWorld: @unchecked Sendable {
         await store.healDamage()
         faultsActive = false
         damageActive = false
+        // The retention window still reaches into the span's history here (by catch-up it
+        // holds only the idle tail), and with faults off every restore inside it must succeed.
+        if parameters.replication.retention != nil {
+            try await probe("healed", final: true, kinds: [.retentionAtTime, .retentionExact])
+        }
         try await scheduler.clock.sleep(for: Self.catchUpBound)
         // Restore to latest shows the catch-up; the retention kinds are only held to succeed
         // once faults have healed, so they run here too. Exact restores run after shutdown,
@@ -252,6 +266,8 @@ final class SimWorld: @unchecked Sendable {
             throw InvariantViolation.noCatchUp("\(Self.catchUpBound) after the app stopped and faults healed, the replica restores commit \(caughtUp) of \(source.lastCommit)")
         }
         try checkSupersededReplicatorStopped()
+        // It schedules nothing past the catch-up probe; one it began may still be restoring.
+        try await replacedProbes?.value
 
         // The first replicator stops first: were the second to release its lease before, a
         // refused first could take the location back.
