@@ -137,6 +137,50 @@ struct WALDownloaderTests {
         #expect(fixture.fileSystem.paths.isEmpty)
     }
 
+    @Test("seal: an index shorter than the next index's seal says is refused before the next is handed over; one that matches passes")
+    func sealedEnd() async throws {
+        let fixture = Fixture(indexes: 3)
+        let sealed = { (index: UInt64, end: UInt64) in
+            let position = fixture.position(index, 0)
+            fixture.client.addSegment(position, raw: [], compressed: WALIndexSeal(previousIndex: index - 1, previousEnd: end).frame.bytes
+                + compressFrame(fixture.wals[index]!))
+            fixture.client.state.withLock { state in
+                for segment in 1..<fixture.offsets[index]!.count { _ = state.segments.removeValue(forKey: fixture.position(index, segment)) }
+            }
+        }
+        sealed(1, UInt64(fixture.wals[0]!.count))
+        sealed(2, UInt64(fixture.wals[1]!.count))
+        let whole = try await fixture.download(try await fixture.plan(), parallelism: 2)
+        #expect(whole.map(\.downloaded.index) == [0, 1, 2])
+        #expect(whole[2].downloaded.seal == WALIndexSeal(previousIndex: 1, previousEnd: UInt64(fixture.wals[1]!.count)))
+
+        // Index 0 loses its last segment: it still ends on a commit, only index 1's seal tells.
+        let last = fixture.position(0, 2)
+        fixture.client.state.withLock { _ = $0.segments.removeValue(forKey: last) }
+        var delivered: [UInt64] = []
+        await #expect(throws: RestoreError.walIndexIncomplete(generation: fixture.generation, index: 0, listedEnd: last.offset,
+                                                              sealedEnd: UInt64(fixture.wals[0]!.count))) {
+            _ = try await fixture.download(try await fixture.plan(), parallelism: 2) { delivered.append($0.index) }
+        }
+        #expect(delivered == [0])
+        #expect(fixture.fileSystem.paths.isEmpty)
+    }
+
+    @Test("seal: a leading skippable frame that is not a valid seal for its segment is a corrupt object")
+    func foreignSkippableFrame() async throws {
+        let fixture = Fixture(indexes: 2)
+        let position = fixture.position(1, 1)
+        let foreign = LZ4SkippableFrame(kind: 0x3, payload: Array(repeating: 7, count: 32)).bytes
+        fixture.client.addSegment(position, raw: [], compressed: foreign + compressFrame(Array(fixture.wals[1]![Int(position.offset)...])))
+        do {
+            _ = try await fixture.download(try await fixture.plan(), parallelism: 2)
+            Issue.record("a segment with a foreign skippable frame was accepted")
+        } catch RestoreError.corruptObject(let object, let reason) {
+            #expect(object.contains("\(position)"))
+            #expect(reason.contains("skippable frame"))
+        }
+    }
+
     @Test("corrupt lz4: a clear error naming the segment, not retried")
     func corruptObject() async throws {
         let fixture = Fixture(indexes: 2)

@@ -7,7 +7,7 @@ import Testing
 struct NumberTableTests {
     @Test("seeded inserts and removals match a dictionary, and entries come in number order")
     func matchesDictionary() {
-        var random = SplitMix64(seed: 7)
+        let random = SplitMix64(seed: 7)
         var table = NumberTable<String>()
         var reference: [Int: String] = [:]
         var next = 3

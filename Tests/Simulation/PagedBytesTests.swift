@@ -7,7 +7,7 @@ import Testing
 struct PagedBytesTests {
     @Test("seeded writes, cuts, extensions and page copies match a flat array")
     func matchesFlatArray() {
-        var random = SplitMix64(seed: 42)
+        let random = SplitMix64(seed: 42)
         var paged = PagedBytes()
         var flat: [UInt8] = []
         var other = PagedBytes()

@@ -95,7 +95,8 @@ public final class LZ4FrameEncoder {
 }
 
 /// Streaming decompressor of one LZ4 frame; verifies the content checksum when present and
-/// reports a frame that ends early as `.truncated`.
+/// reports a frame that ends early as `.truncated`. Skippable frames before the LZ4 frame are
+/// set aside (`skippableFrames`), as the format asks of every decoder.
 ///
 /// liblz4 decodes with its own checksum work switched off; the content checksum, when the frame
 /// has one, is verified here with `XXH32` against the four bytes after the end mark.
@@ -109,6 +110,10 @@ public final class LZ4FrameDecoder {
     /// Input bytes consumed so far, and the frame descriptor's FLG byte (the fifth) once seen.
     private var inputConsumed = 0
     private var flags: UInt8?
+    private var skippable = LZ4SkippableFrameReader()
+
+    /// The skippable frames that came before the LZ4 frame, in order.
+    public var skippableFrames: [LZ4SkippableFrame] { skippable.frames }
 
     public init() {
         var ctx: OpaquePointer?
@@ -125,6 +130,8 @@ public final class LZ4FrameDecoder {
 
     /// Decompresses `input`, returning the bytes it yields. Input after the frame's end is an error.
     public func update(_ input: [UInt8]) throws -> [UInt8] {
+        let input = skippable.take(input)
+        guard !input.isEmpty else { return [] }
         var output: [UInt8] = []
         var consumed = 0
         // Feed input until it is all consumed, then keep asking with no input while liblz4 still
@@ -237,6 +244,9 @@ public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
     private var upstreamDone = false
 
     public init(_ upstream: any ByteSource) { self.upstream = upstream }
+
+    /// The skippable frames before the LZ4 frame, once read past.
+    public var skippableFrames: [LZ4SkippableFrame] { decoder.skippableFrames }
 
     public func read(upTo maxCount: Int) async throws -> [UInt8] {
         while pendingOffset == pending.count {

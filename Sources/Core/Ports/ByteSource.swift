@@ -37,6 +37,27 @@ public final class BytesSource: ByteSource, @unchecked Sendable {
     public func close() async {}
 }
 
+/// Some bytes, then another source's. Closing it closes the other source.
+public final class PrefixedSource: ByteSource, @unchecked Sendable {
+    // Read by one task at a time, like every ByteSource.
+    private var prefix: [UInt8]
+    private let upstream: any ByteSource
+
+    public init(_ prefix: [UInt8], then upstream: any ByteSource) {
+        self.prefix = prefix
+        self.upstream = upstream
+    }
+
+    public func read(upTo maxCount: Int) async throws -> [UInt8] {
+        guard !prefix.isEmpty else { return try await upstream.read(upTo: maxCount) }
+        let count = min(maxCount, prefix.count)
+        defer { prefix.removeFirst(count) }
+        return Array(prefix[..<count])
+    }
+
+    public func close() async { await upstream.close() }
+}
+
 /// A byte source over a byte range of an open file. It never closes the handle it was given
 /// unless asked to, because the handle may be the replicator's one long-lived database handle.
 public final class FileRangeSource: ByteSource, @unchecked Sendable {

@@ -24,6 +24,9 @@ public actor ReplicaSyncer {
 
     /// Everything before this position is on the replica; nil means "unknown, ask the replica".
     public private(set) var position: Position?
+    /// Where the index before the position's ended, learnt when the upload moved past it: the
+    /// next index's first segment records it (`WALIndexSeal`).
+    private var sealedEnd: (generation: Generation, seal: WALIndexSeal)?
     private var lastSnapshotTime: Timestamp?
     /// The shadow's end when this syncer's last snapshot began.
     private var lastSnapshotSource: Position?
@@ -302,6 +305,7 @@ public actor ReplicaSyncer {
                 if restorableGeneration == current.generation { observer?(client.location, current) }
             } else if extent.isFinal {
                 if let target, current.index >= target.index, current.generation == target.generation { return }
+                sealedEnd = (current.generation, WALIndexSeal(previousIndex: current.index, previousEnd: current.offset))
                 position = Position(generation: current.generation, index: current.index + 1, offset: 0)
             } else {
                 return
@@ -358,6 +362,7 @@ public actor ReplicaSyncer {
         let handle = try await environment.fileSystem.open(path, mode: .readOnly)
         var bounded: CommitBoundedSource?
         let source: LZ4CompressingSource
+        let upload: any ByteSource
         do {
             var range: any ByteSource = FileRangeSource(handle: handle, from: Int64(start.offset), to: end, closesHandle: true,
                                                         readAttempts: Self.shadowReadAttempts)
@@ -376,12 +381,13 @@ public actor ReplicaSyncer {
                 }
             }
             source = LZ4CompressingSource(range, readSize: options.chunkSize)
+            upload = seal(for: start).map { PrefixedSource($0.frame.bytes, then: source) } ?? source
         } catch {
             try? await handle.close()
             throw error
         }
         do {
-            try await client.writeWALSegment(at: start, data: source)
+            try await client.writeWALSegment(at: start, data: upload)
             await source.close()
         } catch {
             await source.close()
@@ -390,6 +396,15 @@ public actor ReplicaSyncer {
         let segmentEnd = bounded.map { Int64(start.offset) + $0.emitted } ?? end
         logger.trace("uploaded WAL segment", metadata: ["position": "\(start)", "end": "\(segmentEnd)"])
         return segmentEnd
+    }
+
+    /// The seal a segment starting at `start` carries: the first segment of an index whose
+    /// predecessor this syncer uploaded to its end, in the grouped layout (Litestream's readers
+    /// get plain frames).
+    private func seal(for start: Position) -> WALIndexSeal? {
+        guard start.offset == 0, options.layout == .grouped, let (generation, seal) = sealedEnd,
+              generation == start.generation, seal.previousIndex + 1 == start.index else { return nil }
+        return seal
     }
 
     // MARK: - Snapshots

@@ -12,6 +12,18 @@ public enum ReplicaObject: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What the skippable frames before the object's LZ4 frame say: a WAL segment's seal of the
+    /// previous index (`WALIndexSeal`), or nothing; any other leading frame is damage.
+    func seal(from frames: [LZ4SkippableFrame]) throws -> WALIndexSeal? {
+        switch self {
+        case .snapshot:
+            guard frames.isEmpty else { throw WALIndexSeal.SealError.unexpected("\(frames.count) skippable frames") }
+            return nil
+        case .walSegment(let position):
+            return try WALIndexSeal.read(frames, segmentAt: position)
+        }
+    }
+
     func open(on client: any ReplicaClient) async throws -> any ByteSource {
         switch self {
         case .snapshot(let generation, let index): return try await client.openSnapshot(generation: generation, index: index)
@@ -26,6 +38,8 @@ struct DownloadStats: Sendable, Equatable {
     var written: UInt64 = 0
     /// Compressed bytes read from the replica (the successful attempt only).
     var compressed: Int64 = 0
+    /// The previous index's end, from a WAL segment's leading seal.
+    var seal: WALIndexSeal?
 }
 
 /// Streams replica objects, decompressed, into local files through a fixed-size buffer, and
@@ -100,6 +114,11 @@ struct ObjectDownloader: Sendable {
         }
         await source.close()
         stats.compressed = counting.count
+        do {
+            stats.seal = try object.seal(from: source.skippableFrames)
+        } catch {
+            throw RestoreError.corruptObject(object: "\(client.location): \(object)", reason: "\(error)")
+        }
         return stats
     }
 

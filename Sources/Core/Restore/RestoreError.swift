@@ -17,6 +17,9 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingInitialSegment(generation: Generation, index: UInt64, firstOffset: UInt64)
     /// A segment does not start where the previous one ended.
     case walGap(generation: Generation, index: UInt64, expectedOffset: UInt64, foundOffset: UInt64)
+    /// An index ends earlier on the replica than the next index's seal says it ended: its last
+    /// segment is missing (`WALIndexSeal`).
+    case walIndexIncomplete(generation: Generation, index: UInt64, listedEnd: UInt64, sealedEnd: UInt64)
     /// The replicated WAL of an index ends before the requested position.
     case positionNotReplicated(Position, replicatedEnd: UInt64)
     /// The requested offset is not the end of a transaction.
@@ -65,6 +68,8 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has no initial segment (first offset is \(Hex.format(firstOffset, width: 16))); restore to before this index or choose another generation"
         case .walGap(let generation, let index, let expected, let found):
             return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has a gap: expected a segment at offset \(Hex.format(expected, width: 16)), found \(Hex.format(found, width: 16)); restore to an earlier target"
+        case .walIndexIncomplete(let generation, let index, let listed, let sealed):
+            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) ends at offset \(Hex.format(listed, width: 16)) on the replica, but the next index records that it ended at \(Hex.format(sealed, width: 16)): its last segment is missing; restore to an earlier target"
         case .positionNotReplicated(let position, let end):
             return "position \(position) is beyond the replicated WAL, which ends at offset \(Hex.format(end, width: 16)) in that index; choose an earlier position"
         case .notACommitBoundary(let position):

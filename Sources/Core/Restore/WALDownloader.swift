@@ -9,13 +9,20 @@ public struct DownloadedIndex: Sendable, Equatable {
     public var frameCount: Int
     /// Compressed bytes read from the replica.
     public var compressedByteCount: Int64
+    /// Where the previous index ended, as its first segment records (`WALIndexSeal`).
+    public var seal: WALIndexSeal?
+    /// Whether the file holds the whole index as listed (no position limit cut it).
+    public var isWhole: Bool
 
-    public init(index: UInt64, path: String, byteCount: UInt64, frameCount: Int, compressedByteCount: Int64) {
+    public init(index: UInt64, path: String, byteCount: UInt64, frameCount: Int, compressedByteCount: Int64,
+                seal: WALIndexSeal? = nil, isWhole: Bool = true) {
         self.index = index
         self.path = path
         self.byteCount = byteCount
         self.frameCount = frameCount
         self.compressedByteCount = compressedByteCount
+        self.seal = seal
+        self.isWhole = isWhole
     }
 }
 
@@ -31,6 +38,9 @@ public struct DownloadedIndex: Sendable, Equatable {
 ///   offsets grew, so a missing middle segment silently truncated the WAL.
 /// - The bytes must form a valid WAL ending on a commit (`WALStreamVerifier`), because SQLite
 ///   would silently stop at the first bad frame.
+/// - An index whose first segment records where the previous one ended (`WALIndexSeal`) is
+///   handed over only if the previous index, as downloaded, is exactly that long: a lost last
+///   segment leaves an index that still ends on a commit, and nothing else would notice it.
 /// - An error for index k reaches the consumer when it asks for k, never earlier and without
 ///   waiting for later indexes; nothing after k is handed over.
 ///
@@ -42,13 +52,17 @@ public final class WALDownloader: @unchecked Sendable {
     private var results: AsyncThrowingStream<DownloadedIndex, any Error>.AsyncIterator
     private let requests: AsyncStream<Void>.Continuation
     private let expectedCount: Int
+    private let generation: Generation
     private var deliveredCount = 0
     private var isFinished = false
+    private var lastDelivered: DownloadedIndex?
 
-    private init(results: AsyncThrowingStream<DownloadedIndex, any Error>, requests: AsyncStream<Void>.Continuation, expectedCount: Int) {
+    private init(results: AsyncThrowingStream<DownloadedIndex, any Error>, requests: AsyncStream<Void>.Continuation,
+                 expectedCount: Int, generation: Generation) {
         self.results = results.makeAsyncIterator()
         self.requests = requests
         self.expectedCount = expectedCount
+        self.generation = generation
     }
 
     /// The next index in order, or nil once every planned index has been handed over.
@@ -67,12 +81,22 @@ public final class WALDownloader: @unchecked Sendable {
                 isFinished = true
                 throw CancellationError()
             }
+            try checkSeal(of: downloaded)
             deliveredCount += 1
+            lastDelivered = downloaded
             return downloaded
         } catch {
             isFinished = true
             throw error
         }
+    }
+
+    /// Checks `downloaded`'s seal against the index handed over before it.
+    private func checkSeal(of downloaded: DownloadedIndex) throws {
+        guard let seal = downloaded.seal, let previous = lastDelivered, previous.index == seal.previousIndex,
+              previous.isWhole, previous.byteCount != seal.previousEnd else { return }
+        throw RestoreError.walIndexIncomplete(generation: generation, index: previous.index,
+                                              listedEnd: previous.byteCount, sealedEnd: seal.previousEnd)
     }
 
     /// Runs `body` with a downloader for `indexes` of `generation`.
@@ -90,7 +114,8 @@ public final class WALDownloader: @unchecked Sendable {
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         let (resultStream, resultContinuation) = AsyncThrowingStream<DownloadedIndex, any Error>.makeStream()
         let (requestStream, requestContinuation) = AsyncStream<Void>.makeStream()
-        let downloader = WALDownloader(results: resultStream, requests: requestContinuation, expectedCount: indexes.count)
+        let downloader = WALDownloader(results: resultStream, requests: requestContinuation, expectedCount: indexes.count,
+                                       generation: generation)
         let producer = Producer(
             indexes: indexes, generation: generation, paths: paths, parallelism: parallelism,
             fileSystem: environment.fileSystem,
@@ -189,6 +214,7 @@ private struct Producer: Sendable {
         var verifier = WALStreamVerifier()
         var written: UInt64 = 0
         var compressed: Int64 = 0
+        var seal: WALIndexSeal?
         for segment in plan.segments {
             if let limit = plan.byteLimit, written >= limit { break }
             // Segments are sequential: open one, stream it to its end, then the next.
@@ -200,6 +226,7 @@ private struct Producer: Sendable {
                 state: &verifier) { verifier, chunk in verifier.consume(chunk) }
             written += stats.written
             compressed += stats.compressed
+            if segment.offset == 0 { seal = stats.seal }
         }
         try Task.checkCancellation()
 
@@ -209,7 +236,8 @@ private struct Producer: Sendable {
         }
         switch verifier.outcome {
         case .valid(let frameCount):
-            return DownloadedIndex(index: plan.index, path: path, byteCount: written, frameCount: frameCount, compressedByteCount: compressed)
+            return DownloadedIndex(index: plan.index, path: path, byteCount: written, frameCount: frameCount,
+                                   compressedByteCount: compressed, seal: seal, isWhole: plan.byteLimit == nil)
         case .corrupt(let offset, let reason):
             throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: offset, reason: reason)
         case .unfinished(let checkedTo, let reason):

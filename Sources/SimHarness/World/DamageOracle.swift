@@ -145,6 +145,8 @@ extension SimWorld {
         switch restoreError {
         case .invalidWAL(let generation, let index, _, _), .walGap(let generation, let index, _, _):
             return walIndex(generation, index)
+        case .walIndexIncomplete(let generation, let index, _, _):
+            return walIndex(generation, index) || walIndex(generation, index + 1)
         case .walNotApplied(let generation, let index, _, _), .checkpointBusy(let generation, let index):
             return walIndex(generation, index) || snapshot(generation)
         case .notACommitBoundary(let position), .positionNotReplicated(let position, _):
@@ -165,7 +167,7 @@ extension SimWorld {
         if case ReplicaClientError.notFound? = error as? ReplicaClientError { return true }
         guard let restoreError = error as? RestoreError else { return false }
         switch restoreError {
-        case .missingWALIndex, .missingInitialSegment, .walGap, .positionNotReplicated, .noSnapshot,
+        case .missingWALIndex, .missingInitialSegment, .walGap, .walIndexIncomplete, .positionNotReplicated, .noSnapshot,
              .generationNotFound, .noBackups, .positionInsideSnapshotIndex:
             return true
         default:

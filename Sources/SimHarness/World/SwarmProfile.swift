@@ -122,16 +122,13 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
                 parameters.storeFaults.truncateRate = chance(0.6) ? rate(0.002...0.02) : 0
                 parameters.storeFaults.dropBytesRate = chance(0.6) ? rate(0.002...0.02) : 0
                 parameters.storeFaults.changeBytesRate = chance(0.6) ? rate(0.002...0.02) : 0
-                // Lost objects stay off (the draw is kept, so other seeds' draws stay put): a
-                // restore cannot see a lost last segment of a WAL index that has a successor, and
-                // returns a torn database (default seed 130; RestoreReadsDamageTests' known issue).
-                _ = chance(0.6) ? rate(0.002...0.02) : 0
+                parameters.storeFaults.lossRate = chance(0.6) ? rate(0.002...0.02) : 0
             }
         case .s3Hell:
             parameters.storeFaults.truncateRate = rate(0.005...0.03)
             parameters.storeFaults.dropBytesRate = rate(0.005...0.03)
             parameters.storeFaults.changeBytesRate = rate(0.005...0.03)
-            _ = rate(0.005...0.03)  // lost objects: off, as above
+            parameters.storeFaults.lossRate = rate(0.005...0.03)
         }
         if span < LeaseTakeoverPlan.minimumSpan { parameters.chaos.takeover = nil }
         // Scheduling, not a fault: every profile draws it. A quarter of the seeds never pause.

@@ -86,15 +86,14 @@ struct RestoreReadsDamageTests {
         }
     }
 
-    @Test("Restore: a lost last segment of a WAL index that has a successor is not seen (known issue: the restore returns a torn database)")
+    @Test("Restore: a lost last segment of a WAL index that has a successor fails the restore by the next index's seal; healed, it restores exactly")
     func lostTailOfIndexWithSuccessor() async throws {
         // Found by default seed 130 once the store could lose objects: segments are keyed by
-        // where they start, so nothing in the listing says where an index ended; the planner
-        // applies the index up to its last listed segment and then the next index over a state
-        // that lacks the lost tail. Failing needs the next index to record where the previous
-        // one ended (a layout change); until then the swarm's lost-object class is off.
+        // where they start, so the listing cannot show where an index ended, and the restore
+        // applied the next index over a state without the lost tail (a torn database). The next
+        // index's first segment now records where its predecessor ended (`WALIndexSeal`).
         try await runScenario(seed: 83) { world in
-            let (_, _, segments) = try await replicate(world)
+            let (generation, _, segments) = try await replicate(world)
             let later = Set(segments.map(\.index))
             let tail = try #require(segments.last { segment in
                 segment.offset > 0 && later.contains { $0 > segment.index }
@@ -102,14 +101,39 @@ struct RestoreReadsDamageTests {
             }, "want an index of several segments with a successor: \(segments)")
             let key = "replica/" + ReplicaLayout.grouped.walSegmentKey(tail.position)
             try #require(await world.store.damage(key, kind: .lost) != nil)
-            await withKnownIssue("a lost last segment of an index with a successor is not seen by the planner") {
-                do {
-                    let state = try await world.restore()
-                    Issue.record("the restore returned \(state) without the lost segment \(tail.position)")
-                } catch is RestoreError {
-                    // The fixed behaviour: refused, naming the missing history.
-                }
+            do {
+                let state = try await world.restore()
+                Issue.record("the restore returned \(state) without the lost segment \(tail.position)")
+            } catch RestoreError.walIndexIncomplete(let failedGeneration, let index, let listedEnd, let sealedEnd) {
+                #expect(failedGeneration == generation && index == tail.index)
+                #expect(listedEnd == tail.offset && sealedEnd > tail.offset)
             }
+            #expect(try await world.restoreLeftovers().isEmpty, "the failed restore left files behind")
+            await world.store.healDamage()
+            #expect(try await world.restore().commit == world.app.lastCommit)
+        }
+    }
+
+    @Test("Restore: a seal damaged in place fails the restore by the segment's name")
+    func damagedSealFailsByName() async throws {
+        try await runScenario(seed: 84) { world in
+            let (_, snapshot, segments) = try await replicate(world)
+            let first = try #require(segments.first { $0.offset == 0 && $0.index > snapshot })
+            let key = "replica/" + ReplicaLayout.grouped.walSegmentKey(first.position)
+            let bytes = try #require(await world.store.peek(key))
+            let decoder = LZ4FrameDecoder()
+            _ = try decoder.update(bytes)
+            let seal = try #require(try WALIndexSeal.read(decoder.skippableFrames, segmentAt: first.position))
+            #expect(seal.previousIndex == first.index - 1)
+            // Magic, size, then the payload: its tag, version, the previous index and end, the checksum.
+            for at in [0, 5, 9, 20, 30, 39] {
+                var served = bytes
+                served[at] ^= 0x10
+                await world.store.damage(key, with: ObjectDamage(kind: .bytesChanged, served: served, detail: "seal byte \(at) changed"))
+                try await expectFails(naming: .walSegment(first.position), world, "seal byte \(at) changed") { try await world.restore() }
+                await world.store.healDamage()
+            }
+            #expect(try await world.restore().commit == world.app.lastCommit)
         }
     }
 }
