@@ -275,6 +275,25 @@ struct RetentionPlannerTests {
         #expect(Self.plan(listing, retention: 60, current: Self.genC) == RetentionPlan(needsSnapshot: true))
     }
 
+    @Test("RetentionPlanner: needsSnapshot: not when the newest snapshot is at the current index (a new one would replace it, and the restore points before it)")
+    func noSnapshotOverSameIndex() {
+        let a = Self.genA, b = Self.genB
+        let listing = [
+            GenerationListing(generation: a, snapshots: [snap(a, 0, 9000)], segments: Self.segments(a, 0...2, startMinutesAgo: 9000)),
+            GenerationListing(generation: b, snapshots: [snap(b, 0, 500), snap(b, 6, 400)], segments: Self.segments(b, 0...6, startMinutesAgo: 500)),
+        ]
+        let plan = RetentionPlanner.plan(listing: ReplicaListing(generations: listing), now: Self.now, retention: .seconds(3600),
+                                         currentGeneration: b, currentIndex: 6)
+        #expect(!plan.needsSnapshot)
+        // The newest snapshot and its index's WAL cover the window; A and B's older history go.
+        #expect(plan.generationsToDelete == [a])
+        #expect(plan.snapshotsToDelete.map(\.index) == [0])
+        #expect(Set(plan.segmentsToDelete.map(\.index)) == Set(0...5))
+        // At a later index the newest snapshot no longer covers what a new one would: ask for it.
+        #expect(RetentionPlanner.plan(listing: ReplicaListing(generations: listing), now: Self.now, retention: .seconds(3600),
+                                      currentGeneration: b, currentIndex: 7) == RetentionPlan(needsSnapshot: true))
+    }
+
     // MARK: Protected generations and disabled retention
 
     @Test("RetentionPlanner: protected: a generation a restore uses is neither deleted nor trimmed")

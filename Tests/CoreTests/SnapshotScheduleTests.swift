@@ -61,4 +61,12 @@ struct SnapshotScheduleTests {
         }
         #expect(taken == 24)
     }
+
+    @Test("SnapshotSchedule: a snapshot at the index of the newest one is not worth taking (it would replace it)")
+    func notAtTheSameIndex() {
+        #expect(!SnapshotSchedule.isWorthTaking(atIndex: 4, newestSnapshotIndex: 4))
+        #expect(SnapshotSchedule.isWorthTaking(atIndex: 5, newestSnapshotIndex: 4))
+        #expect(SnapshotSchedule.isWorthTaking(atIndex: 4, newestSnapshotIndex: nil))
+        #expect(SnapshotSchedule.isWorthTaking(atIndex: nil, newestSnapshotIndex: 4))
+    }
 }

@@ -16,10 +16,10 @@ public typealias ReplicationObserver = @Sendable (_ replica: String, _ position:
 /// no LIST (Litestream #234).
 public actor ReplicaSyncer {
     public nonisolated let client: any ReplicaClient
-    private let database: ReplicatedDatabase
-    private let environment: Environment
-    private let options: ReplicationOptions
-    private var logger: Logger
+    let database: ReplicatedDatabase
+    let environment: Environment
+    let options: ReplicationOptions
+    var logger: Logger
     private let observer: ReplicationObserver?
 
     /// Everything before this position is on the replica; nil means "unknown, ask the replica".
@@ -28,6 +28,9 @@ public actor ReplicaSyncer {
     /// next index's first segment records it (`WALIndexSeal`).
     private var sealedEnd: (generation: Generation, seal: WALIndexSeal)?
     private var lastSnapshotTime: Timestamp?
+    /// The WAL index of the current generation's newest snapshot on the replica: a scheduled
+    /// snapshot at that index again is skipped (`SnapshotSchedule.isWorthTaking`).
+    private var lastSnapshotIndex: (generation: Generation, index: UInt64)?
     /// The shadow's end when this syncer's last snapshot began.
     private var lastSnapshotSource: Position?
     private var snapshotTimeKnown = false
@@ -35,7 +38,7 @@ public actor ReplicaSyncer {
     /// without one restores nothing yet (a restore to latest falls back to an older generation),
     /// so it is reported replicated only once the snapshot is there.
     private var restorableGeneration: Generation?
-    private var lastRetention: Timestamp?
+    var lastRetention: Timestamp?
     /// Our lease on the replica location, for clients that support leasing.
     private var lease: Lease?
     /// Counts writes that moved the replica forward (WAL segments and snapshots), so a caller
@@ -117,7 +120,7 @@ public actor ReplicaSyncer {
 
     /// Whether this syncer may write: it holds a lease with at least a third of its time left
     /// (a margin for clock drift and slow requests), or the client does not lease.
-    private var mayWrite: Bool {
+    var mayWrite: Bool {
         guard client is any ReplicaLeasing else { return true }
         guard let lease else { return false }
         return lease.expires - environment.wallClock.now() > options.leaseDuration / 3
@@ -126,7 +129,7 @@ public actor ReplicaSyncer {
     /// Renews the lease if due and throws unless this syncer may write: called before every write
     /// that follows a wait (a listing, an upload), since a lease checked only when a step began
     /// may have run out, and the location changed hands, by the time the step writes.
-    private func ensureLease() async throws {
+    func ensureLease() async throws {
         try await renewLeaseIfDue()
         guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
     }
@@ -234,12 +237,21 @@ public actor ReplicaSyncer {
     /// Derives the position from the replica's listing, taking the generation's first snapshot
     /// if the replica has none.
     private func resume(generation: Generation) async throws {
+        // A newer generation on the replica is another writer's (a replicator that held the lease
+        // while this one could not): continuing ours would leave "latest" naming theirs, and a
+        // restore to latest returning their older data for as long as ours lasts.
+        if let newest = try await client.generations().max(), newest > generation {
+            await database.requestNewGeneration(reason: "replica \(client.location) holds generation \(newest), newer than \(generation), from another replicator",
+                                                after: newest)
+            throw ReplicaSyncError.newerGenerationOnReplica(replica: client.location, generation: newest)
+        }
         let segments = try await client.walSegments(in: generation)
         let snapshots = try await client.snapshots(in: generation)
         if !snapshots.isEmpty { restorableGeneration = generation }
         // The snapshot schedule runs from the generation's newest snapshot, which this listing
         // already names: `snapshotIfDue` need not list the snapshots again after every start.
         lastSnapshotTime = snapshots.map(\.createdAt).max()
+        lastSnapshotIndex = snapshots.map(\.index).max().map { (generation, $0) }
         snapshotTimeKnown = true
         let localIndexes = try await database.shadowIndexes(of: generation)
         if let last = segments.max(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
@@ -399,10 +411,11 @@ public actor ReplicaSyncer {
     }
 
     /// The seal a segment starting at `start` carries: the first segment of an index whose
-    /// predecessor this syncer uploaded to its end, in the grouped layout (Litestream's readers
-    /// get plain frames).
+    /// predecessor this syncer uploaded to its end. Both layouts carry it: Litestream's LZ4
+    /// reader skips it, and legacy replicas lose segments as grouped ones do (sluice sim, default
+    /// seed 835: a torn restore from a legacy replica that lost an index's last segment).
     private func seal(for start: Position) -> WALIndexSeal? {
-        guard start.offset == 0, options.layout == .grouped, let (generation, seal) = sealedEnd,
+        guard start.offset == 0, let (generation, seal) = sealedEnd,
               generation == start.generation, seal.previousIndex + 1 == start.index else { return nil }
         return seal
     }
@@ -452,6 +465,7 @@ public actor ReplicaSyncer {
             await discard(staged)
             progress += 1
             lastSnapshotTime = info.createdAt
+            lastSnapshotIndex = (lease.generation, info.index)
             lastSnapshotSource = source
             snapshotTimeKnown = true
             if restorableGeneration != lease.generation {
@@ -532,59 +546,25 @@ public actor ReplicaSyncer {
     public func snapshotIfDue() async throws {
         guard options.snapshotInterval != nil else { return }
         if !snapshotTimeKnown, let generation = position?.generation {
-            lastSnapshotTime = try await client.snapshots(in: generation).map(\.createdAt).max()
+            let snapshots = try await client.snapshots(in: generation)
+            lastSnapshotTime = snapshots.map(\.createdAt).max()
+            lastSnapshotIndex = snapshots.map(\.index).max().map { (generation, $0) }
             snapshotTimeKnown = true
             if lastSnapshotTime != nil { restorableGeneration = generation }
         }
         let now = environment.wallClock.now()
         guard let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: options.snapshotInterval, now: now),
               due <= now else { return }
-        if let last = lastSnapshotSource, await database.position == last { return }
-        try await snapshot()
-    }
-
-    // MARK: - Retention
-
-    /// Deletes what retention no longer needs, if a retention check is due. A failed listing
-    /// deletes nothing.
-    public func enforceRetentionIfDue() async throws {
-        guard let retention = options.retention else { return }
-        let now = environment.wallClock.now()
-        let every = min(options.retentionCheckInterval, retention)
-        if let last = lastRetention, now - last < every { return }
-        lastRetention = now
-        try await enforceRetention(retention: retention, now: now)
-    }
-
-    public func enforceRetention(retention: Duration, now: Timestamp) async throws {
-        guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
-        let listing = try await ReplicaListing.load(from: client)
-        let current = await database.position?.generation
-        let plan = RetentionPlanner.plan(listing: listing, now: now, retention: retention, currentGeneration: current)
-        if plan.needsSnapshot {
-            try await snapshot()
+        let current = await database.position
+        if let last = lastSnapshotSource, current == last { return }
+        let newest = lastSnapshotIndex.flatMap { $0.generation == current?.generation ? $0.index : nil }
+        guard SnapshotSchedule.isWorthTaking(atIndex: current?.index, newestSnapshotIndex: newest) else {
+            // Move the WAL on to the next index first; the snapshot follows at a later call, once
+            // the shadow is there (a checkpoint that cannot complete leaves it for the next one).
+            try await database.checkpoint(.passive(reason: "a scheduled snapshot is due and WAL index \(newest.map { "\($0)" } ?? "?") already has one"))
             return
         }
-        // The listing may have taken longer than the lease had left.
-        for snapshot in plan.snapshotsToDelete {
-            try await ensureLease()
-            try await client.deleteSnapshot(generation: snapshot.generation, index: snapshot.index)
-        }
-        if !plan.segmentsToDelete.isEmpty {
-            try await ensureLease()
-            try await client.deleteWALSegments(plan.segmentsToDelete)
-        }
-        for generation in plan.generationsToDelete {
-            try await ensureLease()
-            try await client.deleteGeneration(generation)
-        }
-        if !plan.isEmpty {
-            logger.info("retention", metadata: [
-                "snapshots.deleted": "\(plan.snapshotsToDelete.count)",
-                "segments.deleted": "\(plan.segmentsToDelete.count)",
-                "generations.deleted": "\(plan.generationsToDelete.count)",
-            ])
-        }
+        try await snapshot()
     }
 }
 
@@ -594,9 +574,12 @@ public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
     case shadowMissing(position: Position)
     case leaseNotHeld(replica: String)
     case positionUnknown(replica: String)
+    case newerGenerationOnReplica(replica: String, generation: Generation)
 
     public var description: String {
         switch self {
+        case .newerGenerationOnReplica(let replica, let generation):
+            return "replica \(replica) holds generation \(generation), newer than this database's, from another replicator; starting a new generation"
         case .positionUnknown(let replica):
             return "not writing a snapshot to \(replica) before its position in the current generation is known; retrying"
         case .leaseNotHeld(let replica):

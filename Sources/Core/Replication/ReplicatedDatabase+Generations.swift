@@ -134,7 +134,10 @@ extension ReplicatedDatabase {
         try await releaseReadLock()
         await shadow?.close()
         shadow = nil
-        let new = Generation.make(at: environment.wallClock.now(), random: environment.random)
+        var new = Generation.make(at: environment.wallClock.now(), random: environment.random)
+        // "Latest" is the newest name on a replica: ours must sort after another writer's even
+        // when this machine's clock is behind.
+        if let floor = generationFloor, new <= floor { new = Generation(value: floor.value + 1) }
         generation = new
         index = 0
         try await fs.createDirectory(state.shadowDirectory(new))

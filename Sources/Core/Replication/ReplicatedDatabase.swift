@@ -38,6 +38,8 @@ public actor ReplicatedDatabase {
     /// WAL content past it, so a snapshot is safe once replicas have uploaded this far.
     var readMarkPosition: Position?
     var forceNewGeneration: String?
+    /// The newest generation a replica showed from another writer: new generations sort after it.
+    var generationFloor: Generation?
 
     private var snapshotsInProgress = 0
     /// True while `checkpoint` runs. Its awaits let a snapshot begin meanwhile (the actor is
@@ -254,12 +256,17 @@ public actor ReplicatedDatabase {
         do {
             let size = try await handle.size()
             observedWALSize = size
-            let header = size >= Int64(WALFormat.headerSize) ? WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) : nil
             var frame: [UInt8]?
             if let shadow, shadow.lastFrame != nil {
                 let frameSize = shadow.header.frameSize
                 frame = try await handle.read(at: shadow.size - Int64(frameSize), count: frameSize)
             }
+            // The header is read after the frame: the WAL may restart between two reads (an app
+            // writer, once everything was copied under the write lock), and a frame read after
+            // the restart beside a header read before it looked like a rewritten frame of the
+            // same lifetime, a needless new generation (sluice sim, default seed 323). Read in
+            // this order, a frame of the new lifetime always comes with its header.
+            let header = size >= Int64(WALFormat.headerSize) ? WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) : nil
             return Observation(wal: WALObservation(header: header, size: size, frameAtShadowEnd: frame), handle: handle)
         } catch {
             try? await handle.close()
@@ -578,7 +585,10 @@ public actor ReplicatedDatabase {
     }
 
     /// Requests a new generation at the next sync (a replica found history it cannot continue).
-    public func requestNewGeneration(reason: String) {
+    /// - Parameter after: a generation the new one must sort after (one another replicator wrote
+    ///   to a replica), whatever this machine's clock says.
+    public func requestNewGeneration(reason: String, after: Generation? = nil) {
         forceNewGeneration = reason
+        if let after, generationFloor.map({ $0 < after }) ?? true { generationFloor = after }
     }
 }

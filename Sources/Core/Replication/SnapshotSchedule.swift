@@ -24,4 +24,18 @@ public enum SnapshotSchedule {
         let due = lastSnapshot + interval
         return due < now ? now : due
     }
+
+    /// Whether a snapshot labelled with WAL index `index` adds anything to a generation whose
+    /// newest snapshot on the replica is labelled `newestSnapshotIndex`.
+    ///
+    /// Not at the same index: snapshots are keyed by their index, so the new one would replace
+    /// the old one, and with it every restore point between the two (a restore to a time uses a
+    /// snapshot taken by then, and the only one left was taken later). It would not shorten a
+    /// restore either: a restore replays the snapshot's index from its start whatever the
+    /// snapshot holds. The replicator checkpoints first, so that the WAL moves on to the next
+    /// index, and takes the snapshot there.
+    public static func isWorthTaking(atIndex index: UInt64?, newestSnapshotIndex: UInt64?) -> Bool {
+        guard let index, let newestSnapshotIndex else { return true }
+        return index != newestSnapshotIndex
+    }
 }

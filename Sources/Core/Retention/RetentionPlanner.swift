@@ -46,7 +46,8 @@ public struct RetentionPlan: Sendable, Equatable {
 ///   because the restore may target a time before the window.
 /// - If the current generation has no snapshot inside the window, the plan only asks for a
 ///   snapshot (`needsSnapshot`) and deletes nothing: deleting first could leave the window
-///   start unrestorable if the snapshot then failed.
+///   start unrestorable if the snapshot then failed. Unless its newest snapshot is at the
+///   current WAL index: a new one would replace it, and it covers the window already.
 ///
 /// ### Why per generation and by value (Litestream #251)
 ///
@@ -70,17 +71,22 @@ public enum RetentionPlanner {
     ///   - now: the current wall-clock time.
     ///   - retention: the window length; zero or negative disables retention (empty plan).
     ///   - currentGeneration: the generation the replicator is writing, if any.
+    ///   - currentIndex: the WAL index it is writing, if known.
     ///   - protectedGenerations: generations a running restore uses; left untouched.
     public static func plan(listing: ReplicaListing, now: Timestamp, retention: Duration,
-                            currentGeneration: Generation?, protectedGenerations: Set<Generation> = []) -> RetentionPlan {
+                            currentGeneration: Generation?, currentIndex: UInt64? = nil,
+                            protectedGenerations: Set<Generation> = []) -> RetentionPlan {
         guard retention > .zero else { return RetentionPlan() }
         let windowStart = now - retention
 
-        // The current generation must be restorable inside the window before anything goes.
+        // The current generation must be restorable inside the window before anything goes. A
+        // snapshot at the index its newest one has would only replace that one (see
+        // `SnapshotSchedule.isWorthTaking`); that one and the WAL after it cover the window.
         if let currentGeneration {
-            let current = listing.generation(currentGeneration)
-            let hasKeptSnapshot = current?.snapshots.contains { $0.createdAt >= windowStart } ?? false
-            guard hasKeptSnapshot else { return RetentionPlan(needsSnapshot: true) }
+            let snapshots = listing.generation(currentGeneration)?.snapshots ?? []
+            let hasKeptSnapshot = snapshots.contains { $0.createdAt >= windowStart }
+            let newestIsCurrent = !SnapshotSchedule.isWorthTaking(atIndex: currentIndex, newestSnapshotIndex: snapshots.map(\.index).max())
+            guard hasKeptSnapshot || newestIsCurrent else { return RetentionPlan(needsSnapshot: true) }
         }
 
         // Generations that must survive as a whole even without a snapshot inside the window.

@@ -4,8 +4,8 @@
 /// segment is missing: the index simply looks shorter, still ends on a commit, and a restore
 /// that applies the next index over it builds a database that never existed. The replicator
 /// knows where an index ended when it moves on to the next one, and writes that here, in an LZ4
-/// skippable frame before the first segment's LZ4 frame (grouped layout only: plain LZ4 readers,
-/// Litestream's among them, skip it). A restore that applies both indexes checks that its copy of
+/// skippable frame before the first segment's LZ4 frame, in either layout (standard LZ4 readers
+/// skip such frames; Litestream v0.3's, pierrec/lz4 v4, does). A restore that applies both indexes checks that its copy of
 /// the previous one is exactly that long (`WALDownloader`).
 ///
 /// Payload, 32 bytes, little-endian: the tag `SLWS`, a version byte (1), three zero bytes, the

@@ -16,6 +16,11 @@ final class GenerationLedger: @unchecked Sendable {
     private let databasePath: String
     private let state: LocalState
     private let injectedFaults: () -> Int
+    /// The generations that have a snapshot on the replica, whoever wrote them.
+    private let replicaGenerations: () -> [Generation]
+    /// The generations this replicator started or continued, and the last of them.
+    private var own: Set<Generation> = []
+    private var lastGeneration: Generation?
 
     private(set) var started = 0
     private(set) var continued = 0
@@ -30,11 +35,13 @@ final class GenerationLedger: @unchecked Sendable {
     /// How the last replicator that decided left the source, once it ended.
     private var ending: (image: SourceImage, shadowHeader: [UInt8]?, clean: Bool)?
 
-    init(disk: SimDisk, databasePath: String, injectedFaults: @escaping () -> Int) {
+    init(disk: SimDisk, databasePath: String, injectedFaults: @escaping () -> Int,
+         replicaGenerations: @escaping () -> [Generation] = { [] }) {
         self.disk = disk
         self.databasePath = databasePath
         self.state = LocalState(databasePath: databasePath)
         self.injectedFaults = injectedFaults
+        self.replicaGenerations = replicaGenerations
     }
 
     /// A cause the world produced (a power loss, ...), good for the next decision.
@@ -52,9 +59,15 @@ final class GenerationLedger: @unchecked Sendable {
     /// Called by the replicator, on its task, for each decision.
     func observe(_ event: GenerationEvent) {
         switch event {
-        case .continued:
+        case .continued(let generation):
             continued += 1
+            own.insert(generation)
+            lastGeneration = generation
         case .started(let generation, let reason):
+            defer {
+                own.insert(generation)
+                lastGeneration = generation
+            }
             started += 1
             if anyDecision, violation == nil, namedCauses().isEmpty {
                 violation = .needlessGeneration("generation \(generation) started (the replicator says: \(reason)), but nothing happened to the source, the replicator's disk or the machine since the last generation decision")
@@ -72,6 +85,11 @@ final class GenerationLedger: @unchecked Sendable {
         var named = causes
         let faults = injectedFaults() - faultsAtDecision
         if faults > 0 { named.append("\(faults) disk faults injected into the replicator's file system") }
+        // Another replicator (a lease takeover) wrote a newer generation to the replica: "latest"
+        // would name it while this one went on in an older one.
+        if let last = lastGeneration, let foreign = replicaGenerations().filter({ $0 > last && !own.contains($0) }).max() {
+            named.append("another replicator wrote generation \(foreign) to the replica")
+        }
         if let ending {
             let now = SourceImage(disk: disk, databasePath: databasePath)
             if let change = now.change(since: ending.image, shadowHeader: ending.shadowHeader, cleanStop: ending.clean) {

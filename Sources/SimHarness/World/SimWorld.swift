@@ -112,7 +112,9 @@ final class SimWorld: @unchecked Sendable {
         chaosRandom = scheduler.randomSource("chaos")
         idleRandom = scheduler.randomSource("idle-gaps")
         let faults = fileFaults
-        generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected })
+        let history = ReplicaHistory(history: store.history, rootPrefix: client.root.isEmpty ? "" : client.root + "/")
+        generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected },
+                                       replicaGenerations: { history.firstSnapshotTimes().map(\.generation) })
         replicatorPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "replicator-preemption")
         shadowOracle = ShadowIndexOracle(state: LocalState(databasePath: Self.databasePath)) { [log] violation in
             log.recordViolation(violation)

@@ -10,9 +10,11 @@ import Testing
 @Suite("Restore: objects damaged at rest", .serialized)
 struct RestoreReadsDamageTests {
     /// A replica of a few WAL indexes after one snapshot, with the replicator stopped.
-    private func replicate(_ world: ScenarioWorld) async throws -> (generation: Generation, snapshot: UInt64, segments: [WALSegmentInfo]) {
+    private func replicate(_ world: ScenarioWorld, layout: ReplicaLayout = .grouped) async throws
+        -> (generation: Generation, snapshot: UInt64, segments: [WALSegmentInfo]) {
         try await world.app.create()
         var options = ScenarioWorld.options()
+        options.layout = layout
         options.checkpoint.minimumPages = 40
         let replicator = try world.startReplicator("replicator", options: options)
         try await world.commitSteadily(40, every: .milliseconds(300), inserts: 2, size: 600)
@@ -86,20 +88,21 @@ struct RestoreReadsDamageTests {
         }
     }
 
-    @Test("Restore: a lost last segment of a WAL index that has a successor fails the restore by the next index's seal; healed, it restores exactly")
-    func lostTailOfIndexWithSuccessor() async throws {
+    @Test("Restore: a lost last segment of a WAL index that has a successor fails the restore by the next index's seal, in either layout; healed, it restores exactly",
+          arguments: [ReplicaLayout.grouped, .legacy])
+    func lostTailOfIndexWithSuccessor(layout: ReplicaLayout) async throws {
         // Found by default seed 130 once the store could lose objects: segments are keyed by
         // where they start, so the listing cannot show where an index ended, and the restore
         // applied the next index over a state without the lost tail (a torn database). The next
         // index's first segment now records where its predecessor ended (`WALIndexSeal`).
-        try await runScenario(seed: 83) { world in
-            let (generation, _, segments) = try await replicate(world)
+        try await runScenario(seed: 83, world: { try ScenarioWorld(scheduler: $0, layout: layout) }) { world in
+            let (generation, _, segments) = try await replicate(world, layout: layout)
             let later = Set(segments.map(\.index))
             let tail = try #require(segments.last { segment in
                 segment.offset > 0 && later.contains { $0 > segment.index }
                     && segments.last(where: { $0.index == segment.index }) == segment
             }, "want an index of several segments with a successor: \(segments)")
-            let key = "replica/" + ReplicaLayout.grouped.walSegmentKey(tail.position)
+            let key = "replica/" + layout.walSegmentKey(tail.position)
             try #require(await world.store.damage(key, kind: .lost) != nil)
             do {
                 let state = try await world.restore()

@@ -263,13 +263,13 @@ final class ScenarioWorld: @unchecked Sendable {
     private(set) var reported: [(position: Position, at: Timestamp, commits: Int)] = []
 
     init(scheduler: SimScheduler, storeFaults: ObjectStoreFaults = .none, disk: SimDisk? = nil,
-         appSettings: String = "PRAGMA synchronous = NORMAL") throws {
+         appSettings: String = "PRAGMA synchronous = NORMAL", layout: ReplicaLayout = .grouped) throws {
         self.scheduler = scheduler
         let wallClock = SimWallClock(scheduler: scheduler)
         self.wallClock = wallClock
         self.disk = disk ?? SimDisk(wallClock: { wallClock.now() })
         store = SimObjectStore(scheduler: scheduler, faults: storeFaults)
-        client = SimReplicaClient(store: store, root: "replica")
+        client = SimReplicaClient(store: store, root: "replica", writeLayout: layout)
         appNode = try SimNode(disk: self.disk, name: "app", scheduler: scheduler)
         restoreNode = try SimNode(disk: SimDisk(wallClock: { wallClock.now() }), name: "restore", scheduler: scheduler,
                                   logger: SimLogHandler.logger(label: "restore", logLevel: .warning))
