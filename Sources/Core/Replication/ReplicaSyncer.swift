@@ -560,8 +560,8 @@ public actor ReplicaSyncer {
         let newest = lastSnapshotIndex.flatMap { $0.generation == current?.generation ? $0.index : nil }
         guard SnapshotSchedule.isWorthTaking(atIndex: current?.index, newestSnapshotIndex: newest) else {
             // Move the WAL on to the next index first; the snapshot follows at a later call, once
-            // the shadow is there (a checkpoint that cannot complete leaves it for the next one).
-            try await database.checkpoint(.passive(reason: "a scheduled snapshot is due and WAL index \(newest.map { "\($0)" } ?? "?") already has one"))
+            // the shadow is there (a checkpoint that cannot complete is asked for again).
+            await database.requestCheckpoint(reason: "a scheduled snapshot is due and WAL index \(newest.map { "\($0)" } ?? "?") already has one")
             return
         }
         try await snapshot()

@@ -40,6 +40,8 @@ public actor ReplicatedDatabase {
     var forceNewGeneration: String?
     /// The newest generation a replica showed from another writer: new generations sort after it.
     var generationFloor: Generation?
+    /// A checkpoint asked for by a replica (`requestCheckpoint`), for the next pass.
+    var checkpointRequest: String?
 
     private var snapshotsInProgress = 0
     /// True while `checkpoint` runs. Its awaits let a snapshot begin meanwhile (the actor is
@@ -418,7 +420,11 @@ public actor ReplicatedDatabase {
 
     private func checkpointIfNeeded() async throws {
         guard let shadow, snapshotsInProgress == 0 else { return }
-        if let last = lastCheckpointPosition, last == position { return }
+        if let last = lastCheckpointPosition, last == position {
+            // Nothing was added since: a request adds nothing either.
+            checkpointRequest = nil
+            return
+        }
         let now = environment.wallClock.now()
         let walSize = observedWALSize
         let walFrames = walSize < Int64(WALFormat.headerSize) ? 0
@@ -427,9 +433,18 @@ public actor ReplicatedDatabase {
             walFrames: walFrames,
             shadowFrames: shadow.frameCount,
             sinceLastNewFrames: now - lastWALGrowth,
-            sinceLastCheckpoint: lastCheckpoint.map { now - $0 }))
+            sinceLastCheckpoint: lastCheckpoint.map { now - $0 })) ?? checkpointRequest.map { .passive(reason: $0) }
         guard let decision else { return }
+        checkpointRequest = nil
         try await checkpoint(decision)
+    }
+
+    /// Asks the next shadow pass to checkpoint (PASSIVE) even below the thresholds. The pass
+    /// runs it in its own flow: a checkpoint run from another task interleaved its shadow copy
+    /// with the pass's, which then judged a stale look at the WAL against a shadow that had
+    /// moved to the next index, and started a needless generation (sluice sim, default seed 433).
+    public func requestCheckpoint(reason: String) {
+        checkpointRequest = reason
     }
 
     /// Checkpoints under the replicator's control.
