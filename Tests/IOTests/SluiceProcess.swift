@@ -82,8 +82,8 @@ struct SluiceSandbox {
         let scratch = FileManager.default.temporaryDirectory.path
         let stdoutPath = scratch + "/sluice-e2e-out-\(UUID().uuidString)"
         let stderrPath = scratch + "/sluice-e2e-err-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: stdoutPath)
             try? FileManager.default.removeItem(atPath: stderrPath)
@@ -135,7 +135,7 @@ final class BackgroundProcess {
 
     init(executable: String, arguments: [String], logPath: String) throws {
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try Foundation.FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -314,7 +314,7 @@ struct ObjectStoreTests {
             case .bytesChanged: faults.changeBytesRate = 1
             case .lost: faults.lossRate = 1
             }
-            try SimScheduler.run(seed: 3) { sim in
+            _ = try SimScheduler.run(seed: 3) { sim in
                 let store = SimObjectStore(scheduler: sim, faults: faults)
                 let client = SimReplicaClient(store: store, root: "r")
                 let reader = client.reading(as: "restore-1")

@@ -33,7 +33,7 @@ struct Scenario4CheckpointWhileDownTests {
                 for _ in 0..<3 { try await app.commit(inserts: 2) }
                 let result = try #require(try await app.checkpoint(.truncate), "TRUNCATE was busy with the replicator dead")
                 #expect(!result.busy)
-                #expect(try await world.disk.size(of: ScenarioWorld.databasePath + "-wal") == 0)
+                #expect(try world.disk.size(of: ScenarioWorld.databasePath + "-wal") == 0)
                 if round == 2 {
                     for _ in 0..<4 { try await app.commit(inserts: 1) }
                 }

@@ -36,7 +36,7 @@ struct StallWindowTests {
             let checkpoint = world.scheduler.spawner.spawn { try await database.checkpoint(.passive(reason: "stall window")) }
             while !gate.holding { try await clock.sleep(for: .milliseconds(1)) }
             let inWindow = try await app.commit(inserts: 2)
-            try await checkpoint.value
+            _ = try await checkpoint.value
             #expect(!gate.holding)
 
             // The checkpoint was complete: the next commit restarts the WAL, and the next sync
