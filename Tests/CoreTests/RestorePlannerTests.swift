@@ -83,7 +83,7 @@ struct RestorePlannerTests {
         let result = try plan(.timestamp(at(1220)))
         #expect(result.generation == newer)
         #expect(result.snapshot.index == 0)
-        #expect(result.indexes.map(\.index) == [0, 1])
+        try #require(result.indexes.map(\.index) == [0, 1])
         #expect(offsets(result.indexes[0]) == [0, 4152, 8272])
         #expect(offsets(result.indexes[1]) == [0])  // the segment at 5000 was uploaded at 1250 s
     }
