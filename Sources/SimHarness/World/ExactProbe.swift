@@ -5,41 +5,53 @@ import Core
 extension SimWorld {
     /// Restores `reported` exactly (its generation, index and offset) and checks the restore
     /// against the log; records the commit it holds as verified and returns it. Returns nil when
-    /// the planner refuses within its documented limits, when the restore fails while store
-    /// faults are active, or on damage at rest (`restoreJudgingDamage` judged it). After a
-    /// takeover, with retention on, the second's retention may have removed the first's
-    /// generation: any refusal then passes.
+    /// the restore is excused (`restoreExactly`). After a takeover, with retention on, the
+    /// second's retention may have removed the first's generation: any refusal then passes.
     func verifyExactly(_ reported: CommitLog.Report, label: String, output: String) async throws -> Int? {
+        let mayBeRetired = takeover?.tookOverAt != nil && parameters.replication.retention != nil
+        let described = "\(label) exact \(reported.position)"
+        let state = try await restoreExactly(reported, output: output, described: described, mayRefuse: mayBeRetired) { state in
+            // The replicator reported it while the source had this history: the restore must
+            // be a state of that history, not one of a history a power loss cut off.
+            guard self.log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
+                throw InvariantViolation.replicatedCommitLost("\(described): reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
+            }
+        }
+        guard let state else { return nil }
+        log.recordVerified(reported, commit: state.commit)
+        return state.commit
+    }
+
+    /// Restores `reported` exactly, checks that the restore holds no commit made after the report,
+    /// and hands it to `check` (which history it must belong to). Returns nil when the planner
+    /// refuses within its documented limits (or any refusal, with `mayRefuse`), when the restore
+    /// fails while store faults are active, or on damage at rest (`restoreJudgingDamage` judged it).
+    func restoreExactly(_ reported: CommitLog.Report, output: String, described: String, mayRefuse: Bool = false,
+                        check: (DatabaseState) throws -> Void) async throws -> DatabaseState? {
         let request = RestoreRequest(outputPath: output, generation: reported.position.generation,
                                      target: .position(index: reported.position.index, offset: reported.position.offset),
                                      parallelism: 1 + Int(random.next() % 4))
-        let mayBeRetired = takeover?.tookOverAt != nil && parameters.replication.retention != nil
         do {
-            let state = try await restoreAndRead(request, label: "\(label) exact \(reported.position)")
-            // The replicator reported it while the source had this history: the restore must
-            // be a state of that history, not one of a history a power loss cut off.
-            guard log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
-                throw InvariantViolation.replicatedCommitLost("\(label): position \(reported.position), reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
-            }
+            let state = try await restoreAndRead(request, label: described)
+            try check(state)
             guard state.commit <= reported.commitsThen else {
-                throw InvariantViolation.tornRestore("\(label): position \(reported.position) restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
+                throw InvariantViolation.tornRestore("\(described): restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
             }
-            log.recordVerified(reported, commit: state.commit)
-            return state.commit
-        } catch let error as RestoreError where Self.mayRefuseExact(error) || mayBeRetired {
-            SimTrace.record("\(label) exact restore refused: \(error)")
+            return state
+        } catch let error as RestoreError where Self.mayRefuseExact(error) || mayRefuse {
+            SimTrace.record("\(described) refused: \(error)")
         } catch is RestoreFailedOnDamage {
             skippedProbes += 1
         } catch let error as RestoreError {
             if case .positionNotReplicated = error {
-                throw InvariantViolation.replicatedCommitLost("\(label): position \(reported.position) was reported replicated, restore says \(error)")
+                throw InvariantViolation.replicatedCommitLost("\(described): reported replicated, restore says \(error)")
             }
-            if !faultsActive { throw InvariantViolation.restoreFailed("\(label) exact \(reported.position): \(error)") }
+            if !faultsActive { throw InvariantViolation.restoreFailed("\(described): \(error)") }
             skippedProbes += 1
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
-            if !faultsActive { throw InvariantViolation.restoreFailed("\(label) exact \(reported.position): \(error)") }
+            if !faultsActive { throw InvariantViolation.restoreFailed("\(described): \(error)") }
             skippedProbes += 1
         }
         return nil

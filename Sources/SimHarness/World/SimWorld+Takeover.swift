@@ -51,34 +51,12 @@ extension SimWorld {
     /// commit of the second database made by the time of the report (invariant 1).
     func exactProbeOfSecond(_ reported: CommitLog.Report, label: String, number: Int) async throws {
         guard let second = takeover else { return }
-        let request = RestoreRequest(outputPath: "/restore/second-exact-\(number).db", generation: reported.position.generation,
-                                     target: .position(index: reported.position.index, offset: reported.position.offset),
-                                     parallelism: 1 + Int(random.next() % 4))
         let described = "\(label) second database's exact \(reported.position)"
-        do {
-            let state = try await restoreAndRead(request, label: described)
-            guard restoredHistory(of: state).isSecond else {
+        let state = try await restoreExactly(reported, output: "/restore/second-exact-\(number).db", described: described) { state in
+            guard self.restoredHistory(of: state).isSecond else {
                 throw InvariantViolation.replicatedCommitLost("\(described): restores commit \(state.commit) (\(state.digest)), not a state of the second database")
             }
-            guard state.commit <= reported.commitsThen else {
-                throw InvariantViolation.tornRestore("\(described): restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
-            }
-            second.log.recordVerified(reported, commit: state.commit)
-        } catch let error as RestoreError where Self.mayRefuseExact(error) {
-            SimTrace.record("\(described) refused: \(error)")
-        } catch is RestoreFailedOnDamage {
-            skippedProbes += 1
-        } catch let error as RestoreError {
-            if case .positionNotReplicated = error {
-                throw InvariantViolation.replicatedCommitLost("\(described): reported replicated, restore says \(error)")
-            }
-            if !faultsActive { throw InvariantViolation.restoreFailed("\(described): \(error)") }
-            skippedProbes += 1
-        } catch let violation as InvariantViolation {
-            throw violation
-        } catch {
-            if !faultsActive { throw InvariantViolation.restoreFailed("\(described): \(error)") }
-            skippedProbes += 1
         }
+        if let state { second.log.recordVerified(reported, commit: state.commit) }
     }
 }
