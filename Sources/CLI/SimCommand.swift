@@ -88,6 +88,12 @@ struct SimCommand: AsyncParsableCommand {
             return
         }
         let seeds = Array(range)
+        if seeds.count == 1 {
+            // Before it runs (as TigerBeetle's VOPR does): a run that crashes or hangs still said
+            // what it was running.
+            print("seed \(seeds[0]) (profile \(profile.rawValue), span \(self.span) s) swarm: \(SwarmParameters.draw(seed: seeds[0], profile: profile, span: span))")
+            fflush(stdout)
+        }
         // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
         // `SimWorkerPool` for why not threads). A seed in this process owns a pool thread while
         // it runs (`SimScheduler.run` drives its world on the calling thread, SQLite's deep call
@@ -221,7 +227,8 @@ struct SimCommand: AsyncParsableCommand {
             let takeover = result.takeover.map { ", taken over at \($0.at.milliseconds / 1000) s (\($0.refusedStarts) restarts refused)" } ?? ""
             let late = result.lateWrites > 0 ? ", \(result.lateWrites) writes landed after their lease lapsed" : ""
             lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage)\(takeover)\(late), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), \(result.shadowIndexesChecked) closed shadow indexes checked, \(result.preemptions) preemption pauses, trace digest \(Self.hex(result.traceDigest))")
-            lines.append("swarm: \(result.parameters)")
+            // A single seed printed its parameters before it ran.
+            if !printPasses { lines.append("swarm: \(result.parameters)") }
         }
         if trace && result.passed {
             lines.append("trace (\(result.traceTail.count) events):")

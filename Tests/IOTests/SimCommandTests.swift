@@ -35,6 +35,10 @@ struct SimCommandTests {
 
             let alone = try box.sluice(["sim", "--seed", "2", "--span", "4"])
             #expect(alone.status == 0, "sim --seed 2 failed:\n\(alone.stdout)\n\(alone.stderr)")
+            // A single seed says what it runs before it runs: the seed and every drawn parameter.
+            let first = alone.stdout.split(separator: "\n").first.map(String.init) ?? ""
+            #expect(first.hasPrefix("seed 2 (profile default, span 4 s) swarm: profile=default span=4.0 seconds"), "first line: \(first)")
+            #expect(first.contains("store[") && first.contains("replicator[") && first.contains("preemption["), "first line: \(first)")
             let digest = { (text: String) in
                 text.split(separator: "\n").first { $0.hasPrefix("seed 2 passed") }?.split(separator: " ").last.map(String.init)
             }
