@@ -81,6 +81,7 @@ struct SimCommand: AsyncParsableCommand {
         var longestGap: (gap: SnapshotGap, seed: UInt64)?
         var generations = (started: 0, continued: 0)
         var damage = (objects: 0, seeds: 0, restores: 0)
+        var failureClasses: [SimFailureClass] = []
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
@@ -141,7 +142,10 @@ struct SimCommand: AsyncParsableCommand {
                     if outcome.damagedObjects > 0 {
                         damage = (damage.objects + outcome.damagedObjects, damage.seeds + 1, damage.restores + outcome.restoresMetDamage)
                     }
-                    if outcome.failed { failed += 1 }
+                    if let failure = outcome.failureClass {
+                        failed += 1
+                        failureClasses.append(failure)
+                    }
                     if !outcome.output.isEmpty { print(outcome.output) }
                     fflush(stdout)
                     nextToPrint += 1
@@ -169,13 +173,14 @@ struct SimCommand: AsyncParsableCommand {
             print("damage at rest: \(damage.objects) objects in \(damage.seeds) seeds, met by \(damage.restores) restores")
         }
         print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
-        if failed > 0 { throw ExitCode.failure }
+        if let worst = SimFailureClass.exitClass(of: failureClasses) { throw ExitCode(worst.rawValue) }
     }
 
     /// What one seed printed and counted.
     struct SeedOutcome: Sendable {
         var simulated: Duration
-        var failed: Bool
+        /// Why the seed failed, or nil if it passed.
+        var failureClass: SimFailureClass?
         var output: String
         /// Transactions the app committed (in the first run, with --check-determinism).
         var commits = 0
@@ -189,6 +194,8 @@ struct SimCommand: AsyncParsableCommand {
         /// Replica objects damaged at rest, and restores that met such damage (first run).
         var damagedObjects = 0
         var restoresMetDamage = 0
+
+        var failed: Bool { failureClass != nil }
     }
 
     /// A seed's longest stretch without a snapshot, and its snapshot interval.
@@ -216,6 +223,7 @@ struct SimCommand: AsyncParsableCommand {
             simulated += replay.simulated
             if replay.traceDigest != result.traceDigest {
                 result.failure = "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
+                result.failureClass = .escape
             }
         }
         if !result.passed {
@@ -238,7 +246,7 @@ struct SimCommand: AsyncParsableCommand {
         if let gap = result.longestSnapshotGap, let interval = result.parameters.replication.snapshotInterval {
             snapshotGap = SnapshotGap(gapMilliseconds: gap.milliseconds, intervalMilliseconds: interval.milliseconds)
         }
-        return SeedOutcome(simulated: simulated, failed: !result.passed, output: lines.joined(separator: "\n"), commits: result.commits,
+        return SeedOutcome(simulated: simulated, failureClass: result.passed ? nil : result.failureClass ?? .crash, output: lines.joined(separator: "\n"), commits: result.commits,
                            largestWAL: result.largestWAL, snapshotGap: snapshotGap,
                            generationsStarted: result.generationsStarted, generationsContinued: result.generationsContinued,
                            damagedObjects: result.damagedObjects, restoresMetDamage: result.restoresMetDamage)

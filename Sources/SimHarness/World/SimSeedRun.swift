@@ -41,6 +41,8 @@ public struct SimSeedResult: Sendable {
     public var preemptions = 0
     /// One line: the broken invariant (or the scheduler's failure) and its details.
     public var failure: String?
+    /// What kind of failure it was (nil for a passing run).
+    public var failureClass: SimFailureClass?
     /// The trace tail of a failed run, or of any run when the whole trace was asked for.
     public var traceTail: [String]
 
@@ -109,12 +111,15 @@ public enum SimSeedRun {
             result.jobs = error.jobs
             if let violation = error.underlying as? InvariantViolation {
                 result.failure = violation.description
+                result.failureClass = SimFailureClass(violation)
             } else {
                 result.failure = error.failure.description
+                result.failureClass = SimFailureClass(error.failure)
             }
             result.traceTail = error.traceTail
         } catch {
             result.failure = "\(error)"
+            result.failureClass = .crash
         }
         return result
     }
