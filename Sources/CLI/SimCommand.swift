@@ -41,6 +41,12 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Stop starting seeds once this many have failed (the seeds already running finish); for mutation checks, which need one failing seed.")
     var maxFailures: Int?
 
+    @Option(name: .long, help: "Switch these fault classes off after the draw, comma-separated: \(FaultClass.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var without: String?
+
+    @Flag(name: .long, help: "With --seed N, a failing seed: run it again without each of its fault classes in turn, and print the ones its failure needs.")
+    var minimize = false
+
     /// Set by `--jobs` on the worker processes it starts (`SimWorkerPool`): run the seeds of the
     /// range read one per line from stdin.
     @Flag(name: .long, help: .hidden)
@@ -58,6 +64,8 @@ struct SimCommand: AsyncParsableCommand {
         if span < 1 { throw ValidationError("--span must be at least 1 second") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
+        if let without, case .failure(let error) = FaultClass.parseList(without) { throw ValidationError("--without: \(error)") }
+        if minimize && seed == nil { throw ValidationError("--minimize works on one seed: give --seed N") }
         if worker && seeds == nil { throw ValidationError("--worker runs seeds of a --seeds range, read from stdin") }
     }
 
@@ -82,6 +90,10 @@ struct SimCommand: AsyncParsableCommand {
         var generations = (started: 0, continued: 0)
         var damage = (objects: 0, seeds: 0, restores: 0)
         var failureClasses: [SimFailureClass] = []
+        if minimize {
+            try await runMinimize(seed: range.lowerBound, profile: profile, span: span)
+            return
+        }
         if worker {
             let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
             let command = self
@@ -92,7 +104,7 @@ struct SimCommand: AsyncParsableCommand {
         if seeds.count == 1 {
             // Before it runs (as TigerBeetle's VOPR does): a run that crashes or hangs still said
             // what it was running.
-            print("seed \(seeds[0]) (profile \(profile.rawValue), span \(self.span) s) swarm: \(SwarmParameters.draw(seed: seeds[0], profile: profile, span: span))")
+            print("seed \(seeds[0]) (profile \(profile.rawValue), span \(self.span) s) swarm: \(drawnParameters(seeds[0], profile: profile, span: span))")
             fflush(stdout)
         }
         // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
@@ -214,12 +226,12 @@ struct SimCommand: AsyncParsableCommand {
         let tail = trace ? 10_000_000 : 64
         var lines: [String] = []
         var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                    traceTailLength: tail, keepTrace: trace)
+                                    traceTailLength: tail, keepTrace: trace, without: withoutClasses)
         var simulated = result.simulated
         if result.passed && checkDeterminism {
             // Only the replay's digest is compared, and the digest covers every event: keep no tail.
             let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                        traceTailLength: 0)
+                                        traceTailLength: 0, without: withoutClasses)
             simulated += replay.simulated
             if replay.traceDigest != result.traceDigest {
                 result.failure = "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
@@ -255,6 +267,7 @@ struct SimCommand: AsyncParsableCommand {
     private func workerArguments(profile: SwarmProfile) -> [String] {
         var arguments = ["sim", "--worker", "--seeds", seeds!, "--profile", profile.rawValue, "--span", "\(span)"]
         if checkDeterminism { arguments.append("--check-determinism") }
+        if let without { arguments += ["--without", without] }
         if trace { arguments.append("--trace") }
         return arguments
     }
@@ -274,8 +287,23 @@ struct SimCommand: AsyncParsableCommand {
         }
     }
 
-    fileprivate func reproduceLine(_ seed: UInt64, profile: SwarmProfile) -> String {
-        "reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(span) --trace"
+    func reproduceLine(_ seed: UInt64, profile: SwarmProfile, without: [FaultClass]? = nil) -> String {
+        let off = (without ?? withoutClasses).map(\.rawValue).joined(separator: ",")
+        return "reproduce: SWIFT_DETERMINISTIC_HASHING=1 sluice sim --seed \(seed) --profile \(profile) --span \(span)"
+            + (off.isEmpty ? "" : " --without \(off)") + " --trace"
+    }
+
+    /// The classes `--without` switches off (validated already).
+    var withoutClasses: [FaultClass] {
+        guard let without, case .success(let classes) = FaultClass.parseList(without) else { return [] }
+        return classes
+    }
+
+    /// A seed's swarm parameters as it runs them (drawn, then `--without` applied).
+    func drawnParameters(_ seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
+        var parameters = SwarmParameters.draw(seed: seed, profile: profile, span: span)
+        for fault in withoutClasses { fault.switchOff(in: &parameters) }
+        return parameters
     }
 
     private static func hex(_ value: UInt64?) -> String { value.map { String($0, radix: 16) } ?? "none" }

@@ -53,7 +53,8 @@ struct SimCommandTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             for arguments in [["sim", "--seeds", "5..1"], ["sim", "--seed", "1", "--profile", "nope"], ["sim"],
-                              ["sim", "--seed", "1", "--jobs", "0"], ["sim", "--seed", "1", "--worker"]] {
+                              ["sim", "--seed", "1", "--jobs", "0"], ["sim", "--seed", "1", "--worker"],
+                              ["sim", "--seed", "1", "--without", "kills,bogus"], ["sim", "--seeds", "1..2", "--minimize"]] {
                 let outcome = try box.sluice(arguments)
                 #expect(outcome.status != 0, "\(arguments): exit status 0")
                 #expect(outcome.stderr.contains("Error") || outcome.stderr.contains("error"), "\(arguments): \(outcome.stderr)")

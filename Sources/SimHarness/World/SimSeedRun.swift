@@ -71,10 +71,12 @@ public enum SimSeedRun {
     ///     PRNG, so `randomblob` and WAL salts replay too. Only in a process of its own.
     ///   - traceTailLength: Trace events kept for the report; `--trace` asks for all of them.
     ///   - keepTrace: Return the trace tail of a passing run too.
+    ///   - without: Fault classes switched off after the draw (`sluice sim --without`).
     public static func run(seed: UInt64, profile: SwarmProfile, span: Duration = .seconds(60),
                            registerDefaultVFS: Bool = false, traceTailLength: Int = 64, keepTrace: Bool = false,
-                           logLevel: Logger.Level = .info) -> SimSeedResult {
-        let parameters = SwarmParameters.draw(seed: seed, profile: profile, span: span)
+                           logLevel: Logger.Level = .info, without: [FaultClass] = []) -> SimSeedResult {
+        var parameters = SwarmParameters.draw(seed: seed, profile: profile, span: span)
+        for fault in without { fault.switchOff(in: &parameters) }
         let options = SchedulerOptions(randomPickProbability: parameters.randomPickProbability,
                                        maxSimulatedTime: span + SimWorld.catchUpBound + .seconds(3600),
                                        traceTailLength: traceTailLength)
