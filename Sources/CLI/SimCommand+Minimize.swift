@@ -8,7 +8,7 @@ import SimHarness
 extension SimCommand {
     func runMinimize(seed: UInt64, profile: SwarmProfile, span: Duration) async throws {
         let parameters = drawnParameters(seed, profile: profile, span: span)
-        print("seed \(seed) (profile \(profile.rawValue), span \(self.span) s) swarm: \(parameters)")
+        print(parametersLine(seed, parameters: parameters, profile: profile))
         fflush(stdout)
         let base = withoutClasses
         let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)

@@ -104,7 +104,7 @@ struct SimCommand: AsyncParsableCommand {
         if seeds.count == 1 {
             // Before it runs (as TigerBeetle's VOPR does): a run that crashes or hangs still said
             // what it was running.
-            print("seed \(seeds[0]) (profile \(profile.rawValue), span \(self.span) s) swarm: \(drawnParameters(seeds[0], profile: profile, span: span))")
+            print(parametersLine(seeds[0], parameters: drawnParameters(seeds[0], profile: profile, span: span), profile: profile))
             fflush(stdout)
         }
         // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
@@ -297,6 +297,11 @@ struct SimCommand: AsyncParsableCommand {
     var withoutClasses: [FaultClass] {
         guard let without, case .success(let classes) = FaultClass.parseList(without) else { return [] }
         return classes
+    }
+
+    /// The line a single seed starts with: what it runs.
+    func parametersLine(_ seed: UInt64, parameters: SwarmParameters, profile: SwarmProfile) -> String {
+        "seed \(seed) (profile \(profile.rawValue), span \(span) s) swarm: \(parameters)"
     }
 
     /// A seed's swarm parameters as it runs them (drawn, then `--without` applied).

@@ -68,7 +68,7 @@ public final class LZ4FrameEncoder {
             count = written
         }
         let digest = checksum.digest()
-        return header + end + (0..<4).map { UInt8(truncatingIfNeeded: digest >> ($0 * 8)) }
+        return header + end + digest.littleEndianBytes
     }
 
     private func begin() -> [UInt8] {
@@ -171,7 +171,7 @@ public final class LZ4FrameDecoder {
     private func verifyContentChecksum() throws {
         guard let flags, flags & LZ4FrameEncoder.contentChecksumBit != 0 else { return }
         guard tail.count == 4 else { throw LZ4Error.corrupt("ERROR_contentChecksum_invalid: no stored checksum") }
-        let stored = UInt32(tail[0]) | UInt32(tail[1]) << 8 | UInt32(tail[2]) << 16 | UInt32(tail[3]) << 24
+        let stored = UInt32(littleEndianBytes: tail)
         // liblz4's own name for this error, so messages read the same as before.
         guard stored == checksum.digest() else { throw LZ4Error.corrupt("ERROR_contentChecksum_invalid") }
     }

@@ -20,11 +20,7 @@ public struct LZ4SkippableFrame: Sendable, Equatable {
 
     /// The frame's bytes: magic, size, payload.
     public var bytes: [UInt8] {
-        littleEndian(Self.magicBase | UInt32(kind)) + littleEndian(UInt32(payload.count)) + payload
-    }
-
-    private func littleEndian(_ value: UInt32) -> [UInt8] {
-        (0..<4).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+        (Self.magicBase | UInt32(kind)).littleEndianBytes + UInt32(payload.count).littleEndianBytes + payload
     }
 }
 
@@ -74,7 +70,7 @@ struct LZ4SkippableFrameReader {
                 return header + input[index...]
             }
             guard header.count == 8 else { continue }
-            let size = UInt32(header[4]) | UInt32(header[5]) << 8 | UInt32(header[6]) << 16 | UInt32(header[7]) << 24
+            let size = UInt32(littleEndianBytes: header, at: 4)
             var frame = LZ4SkippableFrame(kind: header[0] & 0x0F, payload: [])
             frame.declaredSize = size
             header = []
@@ -91,7 +87,6 @@ struct LZ4SkippableFrameReader {
     var endedInsideFrame: Bool { !isDone && (current != nil || !header.isEmpty) }
 
     private static func isSkippableMagic(_ bytes: [UInt8]) -> Bool {
-        let magic = UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
-        return magic & 0xFFFF_FFF0 == LZ4SkippableFrame.magicBase
+        UInt32(littleEndianBytes: bytes) & 0xFFFF_FFF0 == LZ4SkippableFrame.magicBase
     }
 }

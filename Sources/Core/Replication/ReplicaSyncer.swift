@@ -246,13 +246,10 @@ public actor ReplicaSyncer {
             throw ReplicaSyncError.newerGenerationOnReplica(replica: client.location, generation: newest)
         }
         let segments = try await client.walSegments(in: generation)
-        let snapshots = try await client.snapshots(in: generation)
-        if !snapshots.isEmpty { restorableGeneration = generation }
         // The snapshot schedule runs from the generation's newest snapshot, which this listing
         // already names: `snapshotIfDue` need not list the snapshots again after every start.
-        lastSnapshotTime = snapshots.map(\.createdAt).max()
-        lastSnapshotIndex = snapshots.map(\.index).max().map { (generation, $0) }
-        snapshotTimeKnown = true
+        let snapshots = try await client.snapshots(in: generation)
+        learnSnapshots(snapshots, of: generation)
         let localIndexes = try await database.shadowIndexes(of: generation)
         if let last = segments.max(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
             let length = try await decompressedLength(of: last)
@@ -543,14 +540,19 @@ public actor ReplicaSyncer {
     /// something was committed since this syncer's last snapshot began. An idle database is not
     /// uploaded whole again every interval: its last snapshot, with the WAL after it, restores the
     /// same states, and retention asks for a snapshot of its own when its window needs one.
+    /// Takes what the schedule needs from a listing of `generation`'s snapshots: the newest's
+    /// time and index, and that the generation is restorable if it has any.
+    private func learnSnapshots(_ snapshots: [SnapshotInfo], of generation: Generation) {
+        if !snapshots.isEmpty { restorableGeneration = generation }
+        lastSnapshotTime = snapshots.map(\.createdAt).max()
+        lastSnapshotIndex = snapshots.map(\.index).max().map { (generation, $0) }
+        snapshotTimeKnown = true
+    }
+
     public func snapshotIfDue() async throws {
         guard options.snapshotInterval != nil else { return }
         if !snapshotTimeKnown, let generation = position?.generation {
-            let snapshots = try await client.snapshots(in: generation)
-            lastSnapshotTime = snapshots.map(\.createdAt).max()
-            lastSnapshotIndex = snapshots.map(\.index).max().map { (generation, $0) }
-            snapshotTimeKnown = true
-            if lastSnapshotTime != nil { restorableGeneration = generation }
+            learnSnapshots(try await client.snapshots(in: generation), of: generation)
         }
         let now = environment.wallClock.now()
         guard let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: options.snapshotInterval, now: now),

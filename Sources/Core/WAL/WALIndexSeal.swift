@@ -31,8 +31,8 @@ public struct WALIndexSeal: Sendable, Equatable {
     /// The skippable frame to put before the segment's LZ4 frame.
     public var frame: LZ4SkippableFrame {
         var payload = Self.tag + [Self.version, 0, 0, 0]
-        payload += Self.littleEndian(previousIndex) + Self.littleEndian(previousEnd)
-        payload += Self.littleEndian(XXH64.hash(payload))
+        payload += previousIndex.littleEndianBytes + previousEnd.littleEndianBytes
+        payload += XXH64.hash(payload).littleEndianBytes
         return LZ4SkippableFrame(kind: Self.frameKind, payload: payload)
     }
 
@@ -47,9 +47,10 @@ public struct WALIndexSeal: Sendable, Equatable {
             throw SealError.unexpected("a skippable frame of kind \(frame.kind) and \(frame.declaredSize) bytes")
         }
         let payload = frame.payload
-        guard readLittleEndian(payload, 24) == XXH64.hash(Array(payload[0..<24])) else { throw SealError.unexpected("a seal whose checksum does not match") }
+        guard UInt64(littleEndianBytes: payload, at: 24) == XXH64.hash(Array(payload[0..<24])) else { throw SealError.unexpected("a seal whose checksum does not match") }
         guard payload[4] == version else { throw SealError.unexpected("a seal of version \(payload[4])") }
-        let seal = WALIndexSeal(previousIndex: readLittleEndian(payload, 8), previousEnd: readLittleEndian(payload, 16))
+        let seal = WALIndexSeal(previousIndex: UInt64(littleEndianBytes: payload, at: 8),
+                                previousEnd: UInt64(littleEndianBytes: payload, at: 16))
         guard position.offset == 0, position.index > 0, seal.previousIndex == position.index - 1 else {
             throw SealError.unexpected("a seal of index \(Hex.format(seal.previousIndex, width: 16))")
         }
@@ -65,13 +66,5 @@ public struct WALIndexSeal: Sendable, Equatable {
             case .unexpected(let what): return "the segment begins with \(what)"
             }
         }
-    }
-
-    private static func littleEndian(_ value: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
-    }
-
-    private static func readLittleEndian(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << ($1 * 8) }
     }
 }
