@@ -74,7 +74,9 @@ struct RestoreCommand: AsyncParsableCommand {
                                      parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
         let report: RestoreReport
         do {
-            report = try await Restorer(client: chosen.client, environment: environment).restore(request)
+            report = try await environment.spawner.run {
+                try await Restorer(client: chosen.client, environment: environment).restore(request)
+            }
         } catch RestoreError.noBackups where ifReplicaExists {
             print("no backups found; skipping restore")
             return

@@ -5,7 +5,8 @@ import SQLite
 /// The real world, bound to the engine's ports.
 public enum ProductionEnvironment {
     /// POSIX files, the continuous clock, system time and randomness, and SQLite on its default
-    /// VFS, with every blocking call sharing one pool of `threads` threads.
+    /// VFS, with every blocking call sharing one pool of `threads` threads, which is also where
+    /// the engine's tasks run (`TaskSpawner`): there its calls need no handoff.
     public static func make(logger: Logger, threads: Int = 4) -> Environment {
         let runner = ThreadPoolRunner(threads: threads)
         return Environment(
@@ -14,6 +15,7 @@ public enum ProductionEnvironment {
             wallClock: SystemWallClock(),
             random: SystemRandom(),
             sqlite: SQLiteDatabaseOpener(runner: runner),
+            spawner: TaskSpawner(executor: runner),
             logger: logger)
     }
 }

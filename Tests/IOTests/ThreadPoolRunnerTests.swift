@@ -50,6 +50,49 @@ struct ThreadPoolRunnerTests {
         #expect(met, "only \(count) of \(width) jobs were ever running at once")
     }
 
+    @Test("a task that prefers the pool runs there, and its blocking calls run in place without a handoff")
+    func executorPreference() async throws {
+        let runner = ThreadPoolRunner(threads: 2)
+        #expect(!runner.isCurrent)
+        let (caller, callee, onPool) = try await withTaskExecutorPreference(runner) {
+            // The closure starts where the caller was; its first suspension lands it on the pool.
+            await Task.yield()
+            let caller = UInt(bitPattern: Int(bitPattern: pthread_self()))
+            let callee = try await runner.run { UInt(bitPattern: Int(bitPattern: pthread_self())) }
+            return (caller, callee, runner.isCurrent)
+        }
+        #expect(onPool)
+        #expect(caller == callee, "the body ran on the calling pool thread")
+
+        // Another pool's calls still hand off: network transfers keep their own threads.
+        let other = ThreadPoolRunner(threads: 1)
+        let handedOff = try await withTaskExecutorPreference(runner) { try await other.run { !runner.isCurrent && other.isCurrent } }
+        #expect(handedOff)
+    }
+
+    @Test("jobs that pool tasks queue for each other all run, without waking another thread for each")
+    func jobsQueuedFromThePool() async throws {
+        let runner = ThreadPoolRunner(threads: 3)
+        // Many tasks bouncing between the pool and an actor: every hop is a job queued from a
+        // pool thread. None may be stranded.
+        actor Counter { var value = 0; func add() { value += 1 } }
+        let counter = Counter()
+        try await withTaskExecutorPreference(runner) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<50 {
+                    group.addTask {
+                        for _ in 0..<20 {
+                            await counter.add()
+                            _ = try await runner.run { 1 }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(await counter.value == 1000)
+    }
+
     @Test("many small jobs all complete with the right results")
     func manyJobs() async throws {
         let runner = ThreadPoolRunner(threads: 4)

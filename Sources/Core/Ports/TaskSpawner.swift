@@ -1,6 +1,8 @@
-/// Where the engine's background tasks run. Production passes `nil` (the global executor); the
-/// simulator passes its own task executor, because unstructured tasks do not inherit a parent's
-/// executor preference and would otherwise escape the simulation.
+/// Where the engine's tasks run. Production passes its blocking-call pool, so that a unit of work
+/// (a shadow pass, an upload, a restore step) makes its file and SQLite calls in place on one
+/// pool thread instead of handing each to it (DESIGN §2); the simulator passes its own task
+/// executor, because unstructured tasks do not inherit a parent's executor preference and would
+/// otherwise escape the simulation. `nil` is the global executor.
 public struct TaskSpawner: Sendable {
     public var executor: (any TaskExecutor)?
 
@@ -14,5 +16,11 @@ public struct TaskSpawner: Sendable {
         _ operation: @escaping @Sendable () async throws -> T
     ) -> Task<T, any Error> {
         Task(executorPreference: executor, operation: operation)
+    }
+
+    /// Runs `body` in the calling task with the injected executor preferred, so that it and its
+    /// child tasks run there.
+    public func run<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await withTaskExecutorPreference(executor, operation: body)
     }
 }

@@ -28,6 +28,11 @@ public final class Replicator: Sendable {
     /// one last time and returns. Throws `ReplicationError` for problems no retry can fix.
     public func run() async throws {
         guard !replicas.isEmpty else { throw ReplicationError.noReplicas }
+        // Every loop below is a child task, so this one preference places them all.
+        try await environment.spawner.run { try await replicate() }
+    }
+
+    private func replicate() async throws {
         let logger = environment.logger
         let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment)
         let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment, observer: observer) }

@@ -7,6 +7,9 @@
 /// - Frames go to disk as they are validated, in bounded chunks, so a transaction of any size
 ///   costs a fixed amount of memory. Frames past the last commit are cut off again at the end of
 ///   a pass: the shadow's size is always a commit boundary, and readers never see more.
+/// - A pass writes a chunk when it is full and once at its end, not at every commit: a busy
+///   database commits hundreds of times between two passes, and one write per commit was most
+///   of the replicator's system calls.
 public final class ShadowWAL: @unchecked Sendable {
     // Mutated only by the database actor that owns it.
     public let path: String
@@ -146,6 +149,7 @@ public final class ShadowWAL: @unchecked Sendable {
         var flushedChecksum = checksum
         var flushedFrames = 0
         var flushedLastFrame: ArraySlice<UInt8> = []
+        var flushedFirstUncommitted: ArraySlice<UInt8> = []
         var lastAppended: ArraySlice<UInt8> = []
         var firstUncommitted: ArraySlice<UInt8> = []
         pending.reserveCapacity(min(chunkSize, framesPerChunk * frameSize))
@@ -154,17 +158,24 @@ public final class ShadowWAL: @unchecked Sendable {
         var committedLastFrame = lastFrame
         var committedFrames = 0
         var framesSinceCommit = 0
+        // The last commit on disk (`committed` may still be in `pending`): what a failed pass keeps.
+        var durableEnd = size
+        var durableChecksum = checksum
+        var durableLastFrame = lastFrame
 
         func flush() async throws {
             guard writes, !pending.isEmpty else { pending.removeAll(keepingCapacity: true); return }
             try await handle.write(pending, at: writeOffset)
             writeOffset += Int64(pending.count)
             pending.removeAll(keepingCapacity: true)
-            // Always called right after a frame was appended: the validator is at `writeOffset`.
+            // Always called right after a frame was appended: the validator is at `writeOffset`,
+            // and everything seen so far, the last commit included, is now on disk.
             flushedEnd = writeOffset
             flushedChecksum = validator.checksum
             flushedFrames = framesSinceCommit
             flushedLastFrame = lastAppended
+            flushedFirstUncommitted = firstUncommitted
+            (durableEnd, durableChecksum, durableLastFrame) = (committedEnd, committedChecksum, committedLastFrame)
         }
 
         let resume = partial
@@ -180,6 +191,7 @@ public final class ShadowWAL: @unchecked Sendable {
                 (flushedEnd, flushedChecksum, flushedFrames) = (resume.end, resume.checksum, resume.frames)
                 flushedLastFrame = resume.lastFrame[...]
                 firstUncommitted = resume.firstFrame[...]
+                flushedFirstUncommitted = firstUncommitted
             }
             scan: while readOffset + Int64(frameSize) <= sourceSize {
                 let wanted = min(framesPerRead, Int((sourceSize - readOffset) / Int64(frameSize)))
@@ -193,15 +205,13 @@ public final class ShadowWAL: @unchecked Sendable {
                     if framesSinceCommit == 0 { firstUncommitted = frame }
                     framesSinceCommit += 1
                     if frameHeader.isCommit {
-                        try await flush()
-                        committedEnd = writeOffset
+                        committedEnd = writeOffset + Int64(pending.count)
                         committedChecksum = validator.checksum
                         committedLastFrame = Array(frame)
                         committedFrames += framesSinceCommit
                         framesSinceCommit = 0
-                    } else if pending.count >= chunkSize {
-                        try await flush()
                     }
+                    if pending.count >= chunkSize { try await flush() }
                 }
                 readOffset += Int64(frames * frameSize)
                 if frames < wanted { break }
@@ -229,17 +239,17 @@ public final class ShadowWAL: @unchecked Sendable {
             // written since the last commit stay as `partial` for the next pass to go on from
             // (default seed 93: a VACUUM's transaction never got through); anything past them is
             // cut first.
-            let keepPartial = flushedEnd > committedEnd
+            let keepPartial = flushedEnd > durableEnd
             if writes { tailOnDisk = true }
-            if writes, (try? await handle.truncate(to: keepPartial ? flushedEnd : committedEnd)) != nil,
+            if writes, (try? await handle.truncate(to: keepPartial ? flushedEnd : durableEnd)) != nil,
                (try? await handle.sync()) != nil {
-                size = committedEnd
-                checksum = committedChecksum
-                lastFrame = committedLastFrame
+                size = durableEnd
+                checksum = durableChecksum
+                lastFrame = durableLastFrame
                 tailOnDisk = keepPartial
                 if keepPartial {
                     partial = PartialTransaction(end: flushedEnd, checksum: flushedChecksum, frames: flushedFrames,
-                                                 firstFrame: Array(firstUncommitted), lastFrame: Array(flushedLastFrame))
+                                                 firstFrame: Array(flushedFirstUncommitted), lastFrame: Array(flushedLastFrame))
                 }
             }
             if !writes {
