@@ -73,4 +73,17 @@ struct SwarmRegressionTests {
             #expect(result.passed, "\(result.report)")
         }
     }
+
+    @Test("Regression (default seed 75, span 300 s): a start that continues a generation with a snapshot and no WAL keeps that snapshot")
+    func continuedGenerationKeepsItsOnlySnapshot() async throws {
+        try await blocking {
+            // A power loss emptied the WAL; the new generation's snapshot went up and nothing
+            // else was committed before a clean stop. The start that continued the generation
+            // found no shadow and no segments, took the snapshot again under the same name, and a
+            // restore to a time between the two uploads fell back to the previous generation
+            // (invariant 3). Found when uploads began to follow the monitor's passes.
+            let result = SimSeedRun.run(seed: 75, profile: .default, span: .seconds(300))
+            #expect(result.passed, "\(result.report)")
+        }
+    }
 }

@@ -274,6 +274,14 @@ public actor ReplicaSyncer {
            snapshots.contains(where: { $0.index <= first }) {
             return
         }
+        // No shadow at all (the WAL was empty since the generation began) and a snapshot at the
+        // index the database is at: that snapshot is the state to go on from. Taking another
+        // would replace it under the same name, and with it the restore points since its upload.
+        if localIndexes.isEmpty, segments.isEmpty, let current = await database.position, current.generation == generation,
+           current.offset == 0, snapshots.contains(where: { $0.index == current.index }) {
+            position = current
+            return
+        }
         try await snapshot()
     }
 
