@@ -23,10 +23,10 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Where to replicate to.", valueName: "REPLICA_URL"))
     var replicaURLs: [String]
 
-    @Option(name: LegacyFlags.names("sync-interval"), help: "How often replicas upload new WAL (default 1s).")
+    @Option(name: LegacyFlags.names("sync-interval"), help: "The minimum gap between two uploads of a replica; uploads start as soon as new frames are copied (default 1s).")
     var syncInterval: String?
 
-    @Option(name: LegacyFlags.names("monitor-interval"), help: "How often the WAL is checked for new frames (default 1s).")
+    @Option(name: LegacyFlags.names("monitor-interval"), help: "The longest time between two copies of new WAL frames; a change is noticed sooner (default 1s).")
     var monitorInterval: String?
 
     @Option(name: LegacyFlags.names("snapshot-interval"),

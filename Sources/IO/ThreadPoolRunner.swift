@@ -1,3 +1,4 @@
+@_spi(ExperimentalScheduling) import _Concurrency
 import Core
 #if canImport(Glibc)
 import Glibc
@@ -85,86 +86,26 @@ extension ThreadPoolRunner {
     }
 }
 
-/// A FIFO of jobs guarded by a mutex and a condition variable (heap-allocated: a pthread mutex
-/// stored inline in a Swift class may move and crashed in release builds).
-private final class WorkQueue: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
-    // Guarded by `mutex`. A head index instead of removeFirst keeps dequeue O(1); a taken slot
-    // is cleared at once, because a job's closure holds its captures (a write's 1 MiB buffer)
-    // and dozens of finished jobs waiting for compaction once held tens of megabytes.
-    private var items: [(() -> Void)?] = []
-    private var head = 0
-    private var isShutDown = false
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+/// Sleeps of tasks that prefer the pool (`Task.sleep`, `ContinuousClock.sleep`) wait in the
+/// pool's own timer list instead of Dispatch's: a Dispatch timer woke a manager thread, then a
+/// worker, then a pool thread, about ten system calls for each of the monitor's looks at the WAL.
+@_spi(ExperimentalScheduling) extension ThreadPoolRunner: SchedulingExecutor {
+    public func enqueue<C: Clock>(_ job: consuming ExecutorJob, after delay: C.Duration, tolerance: C.Duration?, clock: C) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        // Every clock the engine sleeps on measures in `Duration`; another kind runs at once, as
+        // if its delay had passed, rather than never.
+        let nanoseconds = (delay as? Duration).map(Self.nanoseconds) ?? 0
+        queue.submit(afterNanoseconds: nanoseconds) { job.runSynchronously(on: executor) }
     }
 
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
+    public func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
+        enqueue(job, after: clock.now.duration(to: instant), tolerance: tolerance, clock: clock)
     }
 
-    func submit(_ work: @escaping () -> Void) {
-        // A job submitted from one of this queue's own threads (a task resumed, an actor hop)
-        // is taken by that thread once its current job returns: waking a sleeping one would
-        // only have two threads contend for the queue and the task's state, and each wake-up
-        // is a futex call on both sides. The submitting thread is awake, so nothing is stranded;
-        // the cost is that the job waits for the current one to finish.
-        let fromWorker = Self.current == ObjectIdentifier(self)
-        pthread_mutex_lock(mutex)
-        items.append(work)
-        if !fromWorker { pthread_cond_signal(condition) }
-        pthread_mutex_unlock(mutex)
-    }
-
-    func shutDown() {
-        pthread_mutex_lock(mutex)
-        isShutDown = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    func workLoop() {
-        pthread_setspecific(Self.threadKey, Unmanaged.passUnretained(self).toOpaque())
-        while let work = next() { work() }
-        pthread_setspecific(Self.threadKey, nil)
-    }
-
-    /// The queue whose worker is the calling thread, if any.
-    static var current: ObjectIdentifier? {
-        guard let raw = pthread_getspecific(threadKey) else { return nil }
-        return ObjectIdentifier(Unmanaged<WorkQueue>.fromOpaque(raw).takeUnretainedValue())
-    }
-
-    /// Marks each worker thread with its queue (no destructor: the mark is a borrowed pointer).
-    private static let threadKey: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
-        return key
-    }()
-
-    private func next() -> (() -> Void)? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while head == items.count {
-            if isShutDown { return nil }
-            pthread_cond_wait(condition, mutex)
-        }
-        let work = items[head]
-        items[head] = nil
-        head += 1
-        // Compact once the consumed prefix dominates, so a long-lived pool does not grow forever.
-        if head > 64 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return work
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1_000_000_000 &+ UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 }

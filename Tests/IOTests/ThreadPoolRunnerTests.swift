@@ -93,6 +93,31 @@ struct ThreadPoolRunnerTests {
         #expect(await counter.value == 1000)
     }
 
+    @Test("sleeps of tasks that prefer the pool wait in its timers, end no earlier than asked and in deadline order")
+    func sleeps() async throws {
+        let runner = ThreadPoolRunner(threads: 2)
+        let clock = ContinuousClock()
+        let order = try await withTaskExecutorPreference(runner) {
+            try await withThrowingTaskGroup(of: (Int, Duration, Bool).self) { group in
+                for milliseconds in [300, 100, 200, 0] {
+                    group.addTask {
+                        let start = clock.now
+                        try await clock.sleep(for: .milliseconds(milliseconds))
+                        return (milliseconds, start.duration(to: clock.now), runner.isCurrent)
+                    }
+                }
+                var finished: [Int] = []
+                for try await (milliseconds, slept, onPool) in group {
+                    #expect(slept >= .milliseconds(milliseconds), "woke after \(slept) of \(milliseconds) ms")
+                    #expect(onPool, "resumed on the pool")
+                    finished.append(milliseconds)
+                }
+                return finished
+            }
+        }
+        #expect(order == [0, 100, 200, 300])
+    }
+
     @Test("many small jobs all complete with the right results")
     func manyJobs() async throws {
         let runner = ThreadPoolRunner(threads: 4)

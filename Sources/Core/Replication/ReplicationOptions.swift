@@ -1,9 +1,18 @@
 /// Knobs of `sluice replicate`, with Litestream-compatible defaults.
 public struct ReplicationOptions: Sendable, Equatable {
-    /// How often the WAL is checked for new frames.
+    /// The longest time between two shadow passes; a pass runs sooner when the WAL changed.
     public var monitorInterval: Duration = .seconds(1)
-    /// How often each replica uploads what the shadow WAL gained.
+    /// How often the monitor looks (one `stat`) whether the WAL changed while it is changing
+    /// (`WALChangeWatch`); never less often than `monitorInterval`.
+    public var changePollInterval: Duration = .milliseconds(100)
+    /// How often it looks once the WAL has stayed the same for a while.
+    public var idleChangePollInterval: Duration = .milliseconds(500)
+    /// The shortest time between the end of one upload attempt of a replica and the start of
+    /// the next. Uploads start when a pass copied new frames, not on a timer of their own.
     public var syncInterval: Duration = .seconds(1)
+    /// The longest a replica's loop waits for new frames before it checks its schedules
+    /// (snapshots, retention) anyway; a lease renewal falling due wakes it sooner.
+    public var idleSyncInterval: Duration = .seconds(5)
     /// Time between scheduled snapshots; nil takes snapshots only when a generation starts (and
     /// when retention needs one inside its window).
     public var snapshotInterval: Duration? = nil

@@ -2,9 +2,10 @@ import Logging
 
 /// Replicates one database to one or more replicas until cancelled.
 ///
-/// One loop watches the WAL (`monitorInterval`); one loop per replica uploads, snapshots and
-/// enforces retention (`syncInterval`), so a stalled replica never stops the shadow WAL from
-/// keeping up, nor the other replicas. All loops are child tasks and so run wherever the caller
+/// One loop watches the WAL (`WALChangeWatch`) and copies new frames to the shadow; one loop per
+/// replica uploads, snapshots and enforces retention, woken by the monitor when a pass copied
+/// something (`UploadSignal`) and at most once per `syncInterval`, so a stalled replica never
+/// stops the shadow WAL from keeping up, nor the other replicas. All loops are child tasks and so run wherever the caller
 /// runs (in the simulator, on its executor).
 public final class Replicator: Sendable {
     public let databasePath: String
@@ -56,10 +57,14 @@ public final class Replicator: Sendable {
         }
 
         // A lost lease ends replication everywhere: another replicator owns a location now.
+        let signals = syncers.map { _ in UploadSignal() }
         let fatal: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
-            group.addTask { await Self.monitor(database, syncers: syncers, options: self.options, environment: self.environment); return nil }
-            for syncer in syncers {
-                group.addTask { await Self.replicate(syncer, options: self.options, environment: self.environment) }
+            group.addTask {
+                await Self.monitor(database, syncers: syncers, signals: signals, options: self.options, environment: self.environment)
+                return nil
+            }
+            for (syncer, signal) in zip(syncers, signals) {
+                group.addTask { await Self.replicate(syncer, signal: signal, options: self.options, environment: self.environment) }
             }
             for await result in group {
                 if let error = result {
@@ -169,29 +174,42 @@ public final class Replicator: Sendable {
     /// Attempts at opening the database before the replicator gives up (about 7 s in all).
     static let startAttempts = 8
 
-    private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], options: ReplicationOptions,
-                                environment: Environment) async {
+    private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [UploadSignal],
+                                options: ReplicationOptions, environment: Environment) async {
+        var watch = WALChangeWatch(monitorInterval: options.monitorInterval, minimumGap: options.syncInterval,
+                                   fastest: options.changePollInterval, slowest: options.idleChangePollInterval)
         while !Task.isCancelled {
-            do {
-                try await database.sync()
-                var uploaded: [Position?] = []
-                for syncer in syncers { uploaded.append(await syncer.position) }
-                try await database.removeUploadedShadows(uploaded: uploaded)
-            } catch is CancellationError {
-                return
-            } catch {
-                environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
+            let looked: FileStat??
+            do { looked = .some(try await environment.fileSystem.stat(database.state.walPath)) } catch { looked = nil }
+            if watch.shouldPass(looked: looked) {
+                do {
+                    if try await database.sync().advanced {
+                        for signal in signals { signal.signal() }
+                    }
+                    var uploaded: [Position?] = []
+                    for syncer in syncers { uploaded.append(await syncer.position) }
+                    try await database.removeUploadedShadows(uploaded: uploaded)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
+                }
             }
-            do { try await environment.clock.sleep(for: options.monitorInterval) } catch { return }
+            let pause = watch.nextLook
+            do { try await environment.clock.sleep(for: pause) } catch { return }
+            watch.elapsed(pause)
         }
     }
 
     /// Returns the error that ended it, if replication of this replica must stop (lost lease).
-    private static func replicate(_ syncer: ReplicaSyncer, options: ReplicationOptions, environment: Environment) async -> (any Error)? {
+    private static func replicate(_ syncer: ReplicaSyncer, signal: UploadSignal, options: ReplicationOptions,
+                                  environment: Environment) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
             let progressBefore = await syncer.progress
             let uploadFailuresBefore = await syncer.walUploadFailures
+            // This attempt uploads all the shadow holds; a pass copying more from here on signals again.
+            signal.clear()
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
@@ -226,6 +244,7 @@ public final class Replicator: Sendable {
             }
             do {
                 try await sleepRenewingLease(syncer, for: delay, environment: environment)
+                if failures <= 1 { try await waitForFrames(syncer, signal: signal, options: options, environment: environment) }
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
                 return error
@@ -234,6 +253,21 @@ public final class Replicator: Sendable {
             }
         }
         return nil
+    }
+
+    /// Waits until a pass copied new frames, or `idleSyncInterval` went by (the schedules of
+    /// snapshots and retention are checked by the attempt that follows), renewing the lease
+    /// meanwhile when it falls due.
+    private static func waitForFrames(_ syncer: ReplicaSyncer, signal: UploadSignal, options: ReplicationOptions,
+                                      environment: Environment) async throws {
+        var remaining = options.idleSyncInterval
+        while remaining > .zero {
+            let untilRenewal = await syncer.timeUntilLeaseRenewal() ?? remaining
+            let step = min(remaining, max(untilRenewal, .seconds(1)))
+            if try await signal.wait(timeout: step, clock: environment.clock) { return }
+            remaining -= step
+            try await renewLease(syncer, environment: environment)
+        }
     }
 
     /// Sleeps `delay`, waking to renew the replica's lease when it falls due. Renewed only before
@@ -251,15 +285,21 @@ public final class Replicator: Sendable {
             try await environment.clock.sleep(for: step)
             remaining -= step
             guard remaining > .zero else { return }
-            do {
-                try await syncer.renewLeaseIfDue()
-            } catch let error as LeaseError {
-                throw error
-            } catch {
-                if Task.isCancelled { throw CancellationError() }
-                environment.logger.warning("renewing the replica lease failed; trying again",
-                                           metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
-            }
+            try await renewLease(syncer, environment: environment)
+        }
+    }
+
+    /// Renews the lease if due; `LeaseError` ends replication, other errors are logged and the
+    /// renewal is tried again at the next chance.
+    private static func renewLease(_ syncer: ReplicaSyncer, environment: Environment) async throws {
+        do {
+            try await syncer.renewLeaseIfDue()
+        } catch let error as LeaseError {
+            throw error
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            environment.logger.warning("renewing the replica lease failed; trying again",
+                                       metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
         }
     }
 

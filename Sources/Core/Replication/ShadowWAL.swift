@@ -23,6 +23,9 @@ public final class ShadowWAL: @unchecked Sendable {
     public private(set) var lastFrame: [UInt8]?
     /// Frames a failed pass validated and wrote past `size` before it saw their commit frame.
     private var partial: PartialTransaction?
+    /// The copy loop's write buffer, kept between passes: a chunk-sized buffer allocated anew
+    /// each pass was an mmap and an munmap a pass (glibc maps blocks over 64 KiB on their own).
+    private var writeBuffer: [UInt8] = []
 
     /// How far copying has got: `size`, or the end of the frames kept for an unfinished
     /// transaction. It grows when a pass copies anything, committed or not.
@@ -144,6 +147,11 @@ public final class ShadowWAL: @unchecked Sendable {
         var readOffset = size
         var writeOffset = size
         var pending: [UInt8] = []
+        swap(&pending, &writeBuffer)
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            swap(&pending, &writeBuffer)
+        }
         // What is on disk past the committed end, for a failed pass to leave as `partial`.
         var flushedEnd = size
         var flushedChecksum = checksum

@@ -1,0 +1,84 @@
+import Synchronization
+
+/// Tells one replica's upload loop that the shadow WAL gained frames, so that uploads follow
+/// commits instead of a timer in series with the monitor's (DESIGN §3).
+///
+/// Level-triggered: a signal given while nobody waits is kept for the next wait, so a pass that
+/// copies frames during an upload is never missed. One loop waits on it at a time.
+public final class UploadSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+        /// Set by a cancellation that found no waiter yet: the wait it meant to end returns at once.
+        var cancelled = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Wakes the waiting loop, or the next wait if none waits now.
+    public func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Forgets a signal given before now: called as an upload starts, since that upload takes
+    /// everything the shadow holds.
+    public func clear() {
+        state.withLock { $0.pending = false }
+    }
+
+    /// Returns true when signalled (at once for a signal kept from before), false after
+    /// `timeout` on `clock`; throws `CancellationError` when the task is cancelled.
+    public func wait(timeout: Duration, clock: any Clock<Duration>) async throws -> Bool {
+        if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return true }
+        let signalled = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await clock.sleep(for: timeout)
+                return false
+            }
+            group.addTask {
+                await self.waitForSignal()
+                return true
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        try Task.checkCancellation()
+        return signalled
+    }
+
+    private func waitForSignal() async {
+        state.withLock { $0.cancelled = false }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.cancelled { return true }
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                state.cancelled = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+    }
+}

@@ -1,0 +1,56 @@
+/// Decides when the monitor runs a shadow pass: once the WAL looks different from how it looked
+/// before the last pass and `minimumGap` has gone by since it, and in any case every
+/// `monitorInterval`; and when it looks next.
+///
+/// A look is a `stat` of the `-wal` file, one system call, so the monitor can look often and a
+/// commit reaches the shadow, and from there the replicas, within a fraction of the monitor
+/// interval. The gap is the replicas' sync interval: a replica uploads at most that often, right
+/// after a pass, so more passes would only cost CPU (each one ends with an fsync) without any
+/// commit reaching a replica sooner. Looks start `fastest` apart after a change and back off, doubling, to `slowest`
+/// while the WAL stays the same: a busy database is looked at ten times a second, an idle one
+/// twice, which is what keeps an idle replicator's CPU time negligible (each look wakes a thread).
+/// Size and modification time miss a rewrite in place within the clock's resolution; the pass
+/// every `monitorInterval` catches that, as every pass did before.
+public struct WALChangeWatch: Sendable {
+    public let monitorInterval: Duration
+    public let minimumGap: Duration
+    public let fastest: Duration
+    public let slowest: Duration
+    /// How long the monitor sleeps before its next look.
+    public private(set) var nextLook: Duration
+    /// What the last pass saw before it ran; `.some(nil)` is a missing WAL, `nil` no pass yet.
+    private var seenBeforePass: FileStat??
+    private var lastSeen: FileStat??
+    /// Starts as if the last pass were long ago: the first look always passes.
+    private var sinceLastPass: Duration
+
+    public init(monitorInterval: Duration, minimumGap: Duration, fastest: Duration, slowest: Duration) {
+        self.monitorInterval = monitorInterval
+        self.minimumGap = min(minimumGap, monitorInterval)
+        self.fastest = min(fastest, monitorInterval)
+        self.slowest = max(self.fastest, min(slowest, monitorInterval))
+        nextLook = self.fastest
+        sinceLastPass = monitorInterval
+    }
+
+    /// Whether to run a pass now, given what the WAL looks like (`.some(nil)`: missing; `nil`:
+    /// the look failed, which always passes). Records the look as the pass's when it says yes.
+    public mutating func shouldPass(looked seen: FileStat??) -> Bool {
+        let changedSinceLook = seen == nil || seen != lastSeen
+        let changedSincePass = seen == nil || seen != seenBeforePass
+        lastSeen = seen
+        let due = sinceLastPass >= monitorInterval || seen == nil || (changedSincePass && sinceLastPass >= minimumGap)
+        if due {
+            seenBeforePass = seen
+            sinceLastPass = .zero
+        }
+        // A change waiting for the gap is looked at again soon; a quiet WAL ever less often.
+        nextLook = changedSinceLook || (changedSincePass && !due) ? fastest : min(slowest, nextLook * 2)
+        return due
+    }
+
+    /// Time went by between two looks.
+    public mutating func elapsed(_ duration: Duration) {
+        sinceLastPass += duration
+    }
+}

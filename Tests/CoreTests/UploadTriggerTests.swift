@@ -1,0 +1,111 @@
+import Core
+import Testing
+
+@Suite("Uploads follow new frames: WALChangeWatch and UploadSignal")
+struct UploadTriggerTests {
+    private func stat(size: Int64, modified: Int64) -> FileStat {
+        FileStat(size: size, isDirectory: false, modified: Timestamp(millisecondsSince1970: modified))
+    }
+
+    private func look(_ watch: inout WALChangeWatch, _ seen: FileStat??) -> Bool {
+        watch.shouldPass(looked: seen)
+    }
+
+    @Test("a pass runs when the WAL looks different from before the last pass, and every monitor interval regardless")
+    func watch() {
+        var watch = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(100))
+        let quiet = stat(size: 4152, modified: 1_000)
+        #expect(look(&watch, .some(quiet)), "the first look always passes")
+        watch.elapsed(.milliseconds(100))
+        #expect(!look(&watch, .some(quiet)), "an unchanged WAL costs a look, not a pass")
+        watch.elapsed(.milliseconds(100))
+        #expect(look(&watch, .some(stat(size: 4152, modified: 1_001))), "rewritten in place: same size, later time")
+        watch.elapsed(.milliseconds(100))
+        #expect(look(&watch, .some(stat(size: 8272, modified: 1_001))), "grown")
+        watch.elapsed(.milliseconds(100))
+        #expect(look(&watch, .some(nil)), "gone")
+        watch.elapsed(.milliseconds(100))
+        #expect(!look(&watch, .some(nil)), "still gone")
+        watch.elapsed(.milliseconds(100))
+        #expect(look(&watch, nil), "a failed look passes")
+
+        var idle = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(100))
+        #expect(look(&idle, .some(quiet)))
+        var passes = 0
+        for _ in 0..<30 {
+            idle.elapsed(.milliseconds(100))
+            if idle.shouldPass(looked: .some(quiet)) { passes += 1 }
+        }
+        #expect(passes == 3, "an idle WAL still gets a pass every monitor interval")
+    }
+
+    @Test("a change waits for the minimum gap since the last pass, looked at again at the fastest meanwhile")
+    func minimumGap() {
+        var watch = WALChangeWatch(monitorInterval: .seconds(5), minimumGap: .seconds(1), fastest: .milliseconds(100),
+                                   slowest: .milliseconds(500))
+        #expect(look(&watch, .some(stat(size: 4152, modified: 1_000))))
+        var passes: [Int] = []
+        for tick in 1...30 {
+            watch.elapsed(.milliseconds(100))
+            // The WAL changes at every look: a busy database.
+            if look(&watch, .some(stat(size: 4152 + Int64(tick) * 4120, modified: 1_000 + Int64(tick) * 100))) { passes.append(tick) }
+            #expect(watch.nextLook == .milliseconds(100))
+        }
+        #expect(passes == [10, 20, 30], "one pass per gap, not one per look")
+    }
+
+    @Test("looks come fast while the WAL changes and back off to the slowest while it does not")
+    func backoff() {
+        var watch = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(500))
+        let quiet = stat(size: 4152, modified: 1_000)
+        var pauses: [Duration] = []
+        _ = look(&watch, .some(quiet))
+        pauses.append(watch.nextLook)
+        for _ in 0..<4 {
+            _ = look(&watch, .some(quiet))
+            pauses.append(watch.nextLook)
+        }
+        #expect(pauses == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500)])
+        _ = look(&watch, .some(stat(size: 8272, modified: 1_200)))
+        #expect(watch.nextLook == .milliseconds(100), "a change brings the looks back to the fastest")
+        let capped = WALChangeWatch(monitorInterval: .milliseconds(50), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(500))
+        #expect(capped.nextLook == .milliseconds(50), "never less often than the monitor interval")
+    }
+
+    @Test("a signal given while nobody waits is kept for the next wait; clear forgets it")
+    func keptSignal() async throws {
+        let signal = UploadSignal()
+        signal.signal()
+        #expect(try await signal.wait(timeout: .seconds(60), clock: ContinuousClock()))
+        #expect(try await signal.wait(timeout: .milliseconds(1), clock: ContinuousClock()) == false, "consumed")
+        signal.signal()
+        signal.clear()
+        #expect(try await signal.wait(timeout: .milliseconds(1), clock: ContinuousClock()) == false, "cleared")
+    }
+
+    @Test("a signal wakes a waiting loop long before its timeout")
+    func wakes() async throws {
+        let signal = UploadSignal()
+        async let woken = signal.wait(timeout: .seconds(600), clock: ContinuousClock())
+        // Signalled repeatedly until the wait returns, so the test does not depend on when the
+        // waiter registered: a signal before it registers is kept, one after wakes it.
+        let signaller = Task {
+            while !Task.isCancelled {
+                signal.signal()
+                await Task.yield()
+            }
+        }
+        #expect(try await woken)
+        signaller.cancel()
+    }
+
+    @Test("cancelling the waiting task ends the wait with CancellationError and keeps a later signal")
+    func cancellation() async throws {
+        let signal = UploadSignal()
+        let waiter = Task { try await signal.wait(timeout: .seconds(600), clock: ContinuousClock()) }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await waiter.value }
+        signal.signal()
+        #expect(try await signal.wait(timeout: .seconds(60), clock: ContinuousClock()))
+    }
+}
