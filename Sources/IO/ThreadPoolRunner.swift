@@ -1,5 +1,6 @@
 @_spi(ExperimentalScheduling) import _Concurrency
 import Core
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,10 +63,16 @@ public final class ThreadPoolRunner: BlockingRunner, TaskExecutor, @unchecked Se
     /// Whether the calling thread is one of this pool's.
     public var isCurrent: Bool { WorkQueue.current == ObjectIdentifier(queue) }
 
+    /// Calls of `run` that handed their body to a pool thread (from outside the pool), since
+    /// the pool started: what the tests' budget of a pass and an upload counts.
+    public var handoffCount: Int { handoffs.load(ordering: .relaxed) }
+    private let handoffs = Atomic<Int>(0)
+
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         // Already on a pool thread (a task that prefers this executor): blocking here is what
         // the thread is for, and a handoff would only add two thread switches.
         if isCurrent { return try body() }
+        handoffs.add(1, ordering: .relaxed)
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             queue.submit {
                 do {

@@ -210,6 +210,7 @@ public final class Replicator: Sendable {
             let uploadFailuresBefore = await syncer.walUploadFailures
             // This attempt uploads all the shadow holds; a pass copying more from here on signals again.
             signal.clear()
+            let attempt = Stopwatch(environment.clock)
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
@@ -237,7 +238,9 @@ public final class Replicator: Sendable {
                 environment.logger.error("replica sync failed", metadata: [
                     "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])
             }
-            var delay = options.syncInterval
+            // The gap runs from the attempt's start, so uploads keep the cadence of the passes
+            // that wake them (one per sync interval) instead of drifting by each upload's length.
+            var delay = max(.zero, options.syncInterval - attempt.elapsed())
             if failures > 1 {
                 let jitter = Double(environment.random.next() % 1000) / 1000.0
                 delay = SyncBackoff.delay(failures: failures, syncInterval: options.syncInterval, jitter: jitter)
