@@ -7,9 +7,8 @@
 /// - Frames go to disk as they are validated, in bounded chunks, so a transaction of any size
 ///   costs a fixed amount of memory. Frames past the last commit are cut off again at the end of
 ///   a pass: the shadow's size is always a commit boundary, and readers never see more.
-/// - A pass writes a chunk when it is full and once at its end, not at every commit: a busy
-///   database commits hundreds of times between two passes, and one write per commit was most
-///   of the replicator's system calls.
+/// - What to read, write, cut and keep is decided by `ShadowCopy`, a pure state machine; this
+///   type is its I/O edge.
 public final class ShadowWAL: @unchecked Sendable {
     // Mutated only by the database actor that owns it.
     public let path: String
@@ -22,7 +21,7 @@ public final class ShadowWAL: @unchecked Sendable {
     /// The last committed frame, header plus page, for the overwrite check.
     public private(set) var lastFrame: [UInt8]?
     /// Frames a failed pass validated and wrote past `size` before it saw their commit frame.
-    private var partial: PartialTransaction?
+    private var partial: ShadowCopy.Partial?
     /// The copy loop's write buffer, kept between passes: a chunk-sized buffer allocated anew
     /// each pass was an mmap and an munmap a pass (glibc maps blocks over 64 KiB on their own).
     private var writeBuffer: [UInt8] = []
@@ -34,22 +33,6 @@ public final class ShadowWAL: @unchecked Sendable {
     /// not. They are cut before the index is final, since an earlier index's extent is its
     /// file's size.
     private var tailOnDisk = false
-
-    /// Where a failed pass stopped inside a transaction. The next pass goes on from `end` if the
-    /// WAL still holds `firstFrame` at `size` and `lastFrame` just before `end`. A transaction
-    /// that was rolled back is overwritten from its first frame on, which the first comparison
-    /// sees (stale frames of it may survive further on); SQLite's running checksum covers every
-    /// frame in between, and a commit that rewrites an overwritten frame rewrites the checksums
-    /// of all frames after it, which the second sees. Otherwise the pass starts again at `size`.
-    /// Without this, a transaction longer than what one pass copies between two I/O errors was
-    /// never copied at all.
-    private struct PartialTransaction {
-        var end: Int64
-        var checksum: WALChecksum
-        var frames: Int
-        var firstFrame: [UInt8]
-        var lastFrame: [UInt8]
-    }
 
     public var frameCount: Int {
         Int((size - Int64(WALFormat.headerSize)) / Int64(header.frameSize))
@@ -132,111 +115,50 @@ public final class ShadowWAL: @unchecked Sendable {
         try? await handle.close()
     }
 
-    /// The validating copy loop. With `writes == false` it only scans (start-up recovery of the
-    /// shadow itself, where source and destination are the same file).
+    /// The validating copy loop: `ShadowCopy` decides, this does the reads, writes, cuts and
+    /// syncs. With `writes == false` it only scans (start-up recovery of the shadow itself,
+    /// where source and destination are the same file).
     private func append(from source: any FileHandle, sourceSize: Int64, chunkSize: Int, writes: Bool) async throws -> Int {
         let frameSize = header.frameSize
-        let framesPerChunk = max(1, chunkSize / frameSize)
-        // Reads start small and double up to a chunk. A WAL that SQLite restarted keeps its old
-        // size while new frames overwrite it from the start, and the stale frames past them fail
-        // validation: a pass that read a whole chunk every time read a chunk to find a few new
-        // frames, several times a second on a quiet database (sluice sim, default seed 140: 1.9 GB
-        // read to copy 34 MB).
-        var framesPerRead = min(framesPerChunk, Self.firstReadFrames)
-        var validator = WALFrameValidator(header: header, seed: checksum)
-        var readOffset = size
-        var writeOffset = size
-        var pending: [UInt8] = []
-        swap(&pending, &writeBuffer)
-        defer {
-            pending.removeAll(keepingCapacity: true)
-            swap(&pending, &writeBuffer)
-        }
-        // What is on disk past the committed end, for a failed pass to leave as `partial`.
-        var flushedEnd = size
-        var flushedChecksum = checksum
-        var flushedFrames = 0
-        var flushedLastFrame: ArraySlice<UInt8> = []
-        var flushedFirstUncommitted: ArraySlice<UInt8> = []
-        var lastAppended: ArraySlice<UInt8> = []
-        var firstUncommitted: ArraySlice<UInt8> = []
-        pending.reserveCapacity(min(chunkSize, framesPerChunk * frameSize))
-        var committedEnd = size
-        var committedChecksum = checksum
-        var committedLastFrame = lastFrame
-        var committedFrames = 0
-        var framesSinceCommit = 0
-        // The last commit on disk (`committed` may still be in `pending`): what a failed pass keeps.
-        var durableEnd = size
-        var durableChecksum = checksum
-        var durableLastFrame = lastFrame
-
-        func flush() async throws {
-            guard writes, !pending.isEmpty else { pending.removeAll(keepingCapacity: true); return }
-            try await handle.write(pending, at: writeOffset)
-            writeOffset += Int64(pending.count)
-            pending.removeAll(keepingCapacity: true)
-            // Always called right after a frame was appended: the validator is at `writeOffset`,
-            // and everything seen so far, the last commit included, is now on disk.
-            flushedEnd = writeOffset
-            flushedChecksum = validator.checksum
-            flushedFrames = framesSinceCommit
-            flushedLastFrame = lastAppended
-            flushedFirstUncommitted = firstUncommitted
-            (durableEnd, durableChecksum, durableLastFrame) = (committedEnd, committedChecksum, committedLastFrame)
-        }
-
+        var copy = ShadowCopy(header: header, start: ShadowCopy.Commit(end: size, checksum: checksum, lastFrame: lastFrame),
+                              chunkSize: chunkSize, writes: writes, firstReadFrames: Self.firstReadFrames, buffer: writeBuffer)
+        writeBuffer = []
+        defer { writeBuffer = copy.buffer }
         let resume = partial
         partial = nil
         do {
             if writes, let resume, resume.end <= sourceSize,
                try await source.read(at: size, count: frameSize) == resume.firstFrame,
                try await source.read(at: resume.end - Int64(frameSize), count: frameSize) == resume.lastFrame {
-                validator = WALFrameValidator(header: header, seed: resume.checksum)
-                readOffset = resume.end
-                writeOffset = resume.end
-                framesSinceCommit = resume.frames
-                (flushedEnd, flushedChecksum, flushedFrames) = (resume.end, resume.checksum, resume.frames)
-                flushedLastFrame = resume.lastFrame[...]
-                firstUncommitted = resume.firstFrame[...]
-                flushedFirstUncommitted = firstUncommitted
+                copy.resume(resume)
             }
-            scan: while readOffset + Int64(frameSize) <= sourceSize {
-                let wanted = min(framesPerRead, Int((sourceSize - readOffset) / Int64(frameSize)))
-                let chunk = try await source.read(at: readOffset, count: wanted * frameSize)
-                let frames = chunk.count / frameSize
-                for i in 0..<frames {
-                    let frame = chunk[(i * frameSize)..<((i + 1) * frameSize)]
-                    guard let frameHeader = validator.accept(frame) else { break scan }
-                    if writes { pending.append(contentsOf: frame) } else { writeOffset += Int64(frameSize) }
-                    lastAppended = frame
-                    if framesSinceCommit == 0 { firstUncommitted = frame }
-                    framesSinceCommit += 1
-                    if frameHeader.isCommit {
-                        committedEnd = writeOffset + Int64(pending.count)
-                        committedChecksum = validator.checksum
-                        committedLastFrame = Array(frame)
-                        committedFrames += framesSinceCommit
-                        framesSinceCommit = 0
+            scan: while let next = copy.nextRead(sourceSize: sourceSize) {
+                let chunk = try await source.read(at: next.offset, count: next.count)
+                var frames = chunk[...]
+                feeding: while true {
+                    switch copy.feed(&frames) {
+                    case .consumed: break feeding
+                    case .stopped: break scan
+                    case .flush:
+                        try await handle.write(copy.buffer, at: copy.writeOffset)
+                        copy.flushed()
                     }
-                    if pending.count >= chunkSize { try await flush() }
                 }
-                readOffset += Int64(frames * frameSize)
-                if frames < wanted { break }
-                framesPerRead = min(framesPerChunk, framesPerRead * 2)
+                if !copy.read(count: next.count, returned: chunk.count) { break }
             }
-
             if writes {
-                try await flush()
-                if writeOffset > committedEnd || tailOnDisk {
+                if !copy.buffer.isEmpty {
+                    try await handle.write(copy.buffer, at: copy.writeOffset)
+                    copy.flushed()
+                }
+                if copy.hasTailPastCommit || tailOnDisk {
                     // An uncommitted tail (this pass's, or an earlier failed one's): never part
                     // of the shadow. The next pass reads it again from the WAL, because SQLite
                     // may still rewrite frames of an open transaction.
-                    try await handle.truncate(to: committedEnd)
-                    flushedEnd = committedEnd
+                    try await handle.truncate(to: copy.committed.end)
                     tailOnDisk = false
                 }
-                if committedEnd > size { try await handle.sync() }
+                if copy.committed.end > size { try await handle.sync() }
             }
         } catch {
             // Keep the transactions already written whole, once they are durable. Without this a
@@ -247,31 +169,22 @@ public final class ShadowWAL: @unchecked Sendable {
             // written since the last commit stay as `partial` for the next pass to go on from
             // (default seed 93: a VACUUM's transaction never got through); anything past them is
             // cut first.
-            let keepPartial = flushedEnd > durableEnd
-            if writes { tailOnDisk = true }
-            if writes, (try? await handle.truncate(to: keepPartial ? flushedEnd : durableEnd)) != nil,
-               (try? await handle.sync()) != nil {
-                size = durableEnd
-                checksum = durableChecksum
-                lastFrame = durableLastFrame
-                tailOnDisk = keepPartial
-                if keepPartial {
-                    partial = PartialTransaction(end: flushedEnd, checksum: flushedChecksum, frames: flushedFrames,
-                                                 firstFrame: Array(flushedFirstUncommitted), lastFrame: Array(flushedLastFrame))
-                }
-            }
+            let outcome = copy.afterFailure
             if !writes {
                 // A scan keeps the committed prefix it validated, for `open` to go on from.
-                size = committedEnd
-                checksum = committedChecksum
-                lastFrame = committedLastFrame
+                (size, checksum, lastFrame) = (outcome.kept.end, outcome.kept.checksum, outcome.kept.lastFrame)
+            } else {
+                tailOnDisk = true
+                if (try? await handle.truncate(to: outcome.keepTo)) != nil, (try? await handle.sync()) != nil {
+                    (size, checksum, lastFrame) = (outcome.kept.end, outcome.kept.checksum, outcome.kept.lastFrame)
+                    tailOnDisk = outcome.partial != nil
+                    partial = outcome.partial
+                }
             }
             throw error
         }
-        size = committedEnd
-        checksum = committedChecksum
-        lastFrame = committedLastFrame
-        return committedFrames
+        (size, checksum, lastFrame) = (copy.committed.end, copy.committed.checksum, copy.committed.lastFrame)
+        return copy.committedFrames
     }
 }
 
