@@ -41,16 +41,18 @@ private struct Fixture {
         return try RestorePlanner.plan(RestoreRequest(outputPath: paths.output, generation: generation, target: target), listing: listing).indexes
     }
 
-    /// Downloads `plan`, reading and removing each file as it is handed over.
-    func download(_ plan: [IndexPlan], parallelism: Int, onEach: (DownloadedIndex) async throws -> Void = { _ in }) async throws -> [Received] {
+    /// Downloads `plan`, reading and removing each file as it is handed over. Every index goes
+    /// through its temp file unless `memoryLimit` says otherwise.
+    func download(_ plan: [IndexPlan], parallelism: Int, memoryLimit: Int = 0,
+                  onEach: (DownloadedIndex) async throws -> Void = { _ in }) async throws -> [Received] {
         try await WALDownloader.withDownloads(
             of: plan, generation: generation, client: client, environment: testEnvironment(fileSystem: fileSystem),
-            paths: paths, parallelism: parallelism
+            paths: paths, parallelism: parallelism, memoryLimit: memoryLimit
         ) { downloader in
             var received: [Received] = []
             while let downloaded = try await downloader.next() {
                 try await onEach(downloaded)
-                received.append(Received(downloaded: downloaded, bytes: fileSystem.contents(downloaded.path) ?? []))
+                received.append(Received(downloaded: downloaded, bytes: downloaded.bytes ?? fileSystem.contents(downloaded.path) ?? []))
                 try await fileSystem.remove(downloaded.path)
             }
             #expect(try await downloader.next() == nil)
@@ -259,6 +261,25 @@ struct WALDownloaderTests {
         await #expect(throws: RestoreError.positionNotReplicated(
             Position(generation: fixture.generation, index: 1, offset: beyond), replicatedEnd: UInt64(wal.bytes.count))) {
             _ = try await fixture.download(try await fixture.plan(.position(index: 1, offset: beyond)), parallelism: 1)
+        }
+        #expect(fixture.fileSystem.paths.isEmpty)
+    }
+
+    @Test("memory: an index up to the limit is handed over in memory with no file; a longer one spills to its file",
+          arguments: [0, -1])
+    func inMemory(belowSize: Int) async throws {
+        let fixture = Fixture(indexes: 4)
+        let limit = fixture.wals[0]!.count + belowSize
+        var filesSeen: [UInt64: Bool] = [:]
+        let received = try await fixture.download(try await fixture.plan(), parallelism: 2, memoryLimit: limit) { downloaded in
+            filesSeen[downloaded.index] = fixture.fileSystem.contents(downloaded.path) != nil
+        }
+        #expect(received.count == 4)
+        for item in received {
+            #expect(item.bytes == fixture.wals[item.downloaded.index])
+            let fits = fixture.wals[item.downloaded.index]!.count <= limit
+            #expect((item.downloaded.bytes != nil) == fits)
+            #expect(filesSeen[item.downloaded.index] == !fits)
         }
         #expect(fixture.fileSystem.paths.isEmpty)
     }

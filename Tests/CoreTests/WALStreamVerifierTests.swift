@@ -11,7 +11,7 @@ struct WALStreamVerifierTests {
     }
 
     @Test("valid: the same verdict whatever the chunk sizes", arguments: [1, 7, 32, 1000, 1048, 100_000])
-    func chunking(chunk: Int) {
+    func chunking(chunk: Int) throws {
         let bytes = wal().bytes
         var verifier = WALStreamVerifier()
         var start = 0
@@ -22,6 +22,10 @@ struct WALStreamVerifierTests {
         #expect(verifier.outcome == .valid(frameCount: 4))
         #expect(verifier.byteCount == UInt64(bytes.count))
         #expect(verifier.pageSize == 1024)
+        let frames = try #require(verifier.frames)
+        #expect((0..<frames.count).map { frames.page($0) } == [1, 2, 3, 1])
+        #expect((0..<frames.count).map { frames.commitSize($0) } == [0, 0, 3, 1])
+        #expect(frames.committedCount == 4)
     }
 
     @Test("a header alone is a valid empty WAL; less than a header is unfinished")

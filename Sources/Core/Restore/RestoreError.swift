@@ -32,9 +32,9 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case outputExists(path: String)
     /// The output's directory does not exist.
     case outputDirectoryMissing(path: String)
-    /// SQLite could not finish the checkpoint that applies a WAL index.
-    case checkpointBusy(generation: Generation, index: UInt64)
-    /// SQLite applied fewer frames than the downloaded WAL holds.
+    /// A WAL index's page size differs from the snapshot's (SQLite would call it corrupt).
+    case pageSizeMismatch(generation: Generation, index: UInt64, walPageSize: Int, databasePageSize: Int)
+    /// Fewer frames would be applied than the downloaded WAL holds (frames past its last commit).
     case walNotApplied(generation: Generation, index: UInt64, expectedFrames: Int, appliedFrames: Int)
     /// `PRAGMA integrity_check` did not answer "ok".
     case integrityCheckFailed(details: String)
@@ -82,10 +82,10 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) already exists; remove it or choose another -o"
         case .outputDirectoryMissing(let path):
             return "output directory \(path) does not exist; create it or choose another -o"
-        case .checkpointBusy(let generation, let index):
-            return "SQLite could not apply WAL index \(Hex.format(index, width: 16)) of generation \(generation) because the restore file is busy; make sure nothing else opens the output's temp files and retry"
+        case .pageSizeMismatch(let generation, let index, let walPageSize, let databasePageSize):
+            return "WAL index \(Hex.format(index, width: 16)) of generation \(generation) has \(walPageSize)-byte pages, but the snapshot has \(databasePageSize)-byte pages; the WAL does not match the snapshot, restore to an earlier target"
         case .walNotApplied(let generation, let index, let expected, let applied):
-            return "SQLite applied \(applied) of \(expected) frames of WAL index \(Hex.format(index, width: 16)) of generation \(generation); the WAL does not match the snapshot, restore to an earlier target"
+            return "only \(applied) of \(expected) frames of WAL index \(Hex.format(index, width: 16)) of generation \(generation); the WAL does not match the snapshot, restore to an earlier target"
         case .integrityCheckFailed(let details):
             return "the restored database failed PRAGMA integrity_check: \(details); nothing was written, try an earlier target"
         case .corruptObject(let object, let reason):

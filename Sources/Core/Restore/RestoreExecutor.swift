@@ -1,17 +1,21 @@
-/// Carries out a `RestorePlan`: snapshot into `<out>.tmp`, each WAL index applied through SQLite
-/// in order, optional integrity check, then one rename onto the output.
+/// Carries out a `RestorePlan`: snapshot into `<out>.tmp`, then the latest version of every
+/// page the WAL indexes hold written straight into it (`PageVersionPlanner`, `PageWriter`),
+/// optional integrity check, one fsync, then one rename onto the output.
 ///
 /// Nothing partial is ever left behind: the output appears only complete and synced, and on any
 /// error every temp file is removed.
 ///
-/// Assumption: Sluice snapshots WAL-mode databases (file header bytes 18 and 19 equal 2), so
-/// SQLite looks for `<out>.tmp-wal` when it opens `<out>.tmp`. A snapshot in rollback-journal
-/// mode would have its WAL ignored; that is refused (`snapshotNotWALMode`) rather than patched.
+/// The WAL is applied as SQLite's checkpoints would apply it, so the restore must refuse what
+/// SQLite would have refused or ignored: a snapshot that is not an SQLite database, one in
+/// rollback-journal mode (SQLite ignores a WAL beside it: `snapshotNotWALMode`), a WAL whose
+/// page size differs from the database's, a frame for page 0, frames past an index's last
+/// commit (`walNotApplied`). Salts, checksums and commit boundaries are checked as the bytes
+/// stream in (`WALStreamVerifier`), and index seals by the downloader.
 struct RestoreExecutor: Sendable {
     let client: any ReplicaClient
     let environment: Environment
 
-    private var fileSystem: any FileSystem { environment.fileSystem }
+    var fileSystem: any FileSystem { environment.fileSystem }
 
     /// Refuses an output that exists (unless overwriting) or whose directory is missing.
     func checkOutput(_ request: RestoreRequest) async throws {
@@ -41,34 +45,23 @@ struct RestoreExecutor: Sendable {
             "restore.output": "\(request.outputPath)", "restore.generation": "\(plan.generation)",
             "restore.snapshot": "\(plan.snapshot.index)", "restore.indexes": "\(plan.indexes.count)",
         ])
-        var downloaded = try await downloadSnapshot(plan, paths: paths, needsWALMode: !plan.isSnapshotOnly)
-
-        // Apply each index in order as the downloader hands it over.
-        var applied: [UInt64] = []
-        var finalPosition = Position(generation: plan.generation, index: plan.snapshot.index, offset: 0)
+        let snapshot = try await downloadSnapshot(plan, paths: paths, needsWALMode: !plan.isSnapshotOnly)
+        var outcome = WALOutcome(position: Position(generation: plan.generation, index: plan.snapshot.index, offset: 0))
         if !plan.isSnapshotOnly {
-            try await WALDownloader.withDownloads(
-                of: plan.indexes, generation: plan.generation, client: client, environment: environment,
-                paths: paths, parallelism: request.parallelism
-            ) { downloader in
-                while let index = try await downloader.next() {
-                    try await apply(index, generation: plan.generation, paths: paths)
-                    applied.append(index.index)
-                    downloaded += index.compressedByteCount
-                    finalPosition = Position(generation: plan.generation, index: index.index, offset: index.byteCount)
-                }
-            }
+            outcome = try await applyWAL(plan, request: request, paths: paths, pageSize: snapshot.pageSize)
         }
-
         if request.integrityCheck { try await checkIntegrity(paths) }
         try await publish(paths, overwrite: request.overwrite)
         return RestoreReport(
             outputPath: request.outputPath, generation: plan.generation, snapshotIndex: plan.snapshot.index,
-            appliedIndexes: applied, finalPosition: finalPosition, downloadedByteCount: downloaded)
+            appliedIndexes: outcome.applied, finalPosition: outcome.position,
+            downloadedByteCount: snapshot.compressed + outcome.downloaded, writtenPageCount: outcome.writtenPages)
     }
 
-    /// Streams the snapshot into `<out>.tmp` and syncs it; returns the compressed bytes read.
-    private func downloadSnapshot(_ plan: RestorePlan, paths: RestorePaths, needsWALMode: Bool) async throws -> Int64 {
+    /// Streams the snapshot into `<out>.tmp` (synced only once, before the rename); returns the
+    /// compressed bytes read and the database's page size.
+    private func downloadSnapshot(_ plan: RestorePlan, paths: RestorePaths,
+                                  needsWALMode: Bool) async throws -> (compressed: Int64, pageSize: Int) {
         let object = ReplicaObject.snapshot(generation: plan.generation, index: plan.snapshot.index)
         let handle = try await fileSystem.open(paths.database, mode: .truncate)
         var header: [UInt8] = []
@@ -79,7 +72,6 @@ struct RestoreExecutor: Sendable {
             ) { header, chunk in
                 if header.count < 100 { header.append(contentsOf: chunk.prefix(100 - header.count)) }
             }
-            try await handle.sync()
             try await handle.close()
         } catch {
             try? await handle.close()
@@ -92,39 +84,9 @@ struct RestoreExecutor: Sendable {
         if needsWALMode && (header[18] != 2 || header[19] != 2) {
             throw RestoreError.snapshotNotWALMode(generation: plan.generation, index: plan.snapshot.index)
         }
-        return stats.compressed
-    }
-
-    /// Moves an index's WAL beside `<out>.tmp` and checkpoints it in.
-    private func apply(_ index: DownloadedIndex, generation: Generation, paths: RestorePaths) async throws {
-        try await fileSystem.rename(index.path, to: paths.wal)
-        let connection = try await environment.sqlite.open(paths.database, options: SQLiteOpenOptions())
-        do {
-            // PASSIVE first, to learn how many frames SQLite took from the WAL (TRUNCATE reports
-            // zeros once it has reset the log); with no other connection it copies them all.
-            // `checkpoint` opens and recovers the WAL itself on a fresh connection (a header read
-            // outside a transaction); a WAL it did not recover shows as a frame count that
-            // differs from the index's, below. No schema read: nothing here needs the schema, and
-            // parsing it again for every index was a cost on every restore.
-            let passive = try await connection.checkpoint(.passive)
-            guard passive.walFrames == index.frameCount, passive.checkpointedFrames == passive.walFrames else {
-                let applied = passive.walFrames != index.frameCount ? passive.walFrames : passive.checkpointedFrames
-                throw RestoreError.walNotApplied(generation: generation, index: index.index,
-                                                 expectedFrames: index.frameCount, appliedFrames: max(0, applied))
-            }
-            let truncate = try await connection.checkpoint(.truncate)
-            guard !truncate.busy, !passive.busy else { throw RestoreError.checkpointBusy(generation: generation, index: index.index) }
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        // The WAL was checkpointed and truncated, so whatever SQLite left behind holds nothing.
-        try await fileSystem.remove(paths.wal)
-        try await fileSystem.remove(paths.sharedMemory)
-        environment.logger.debug("restore.applied", metadata: [
-            "restore.index": "\(index.index)", "restore.frames": "\(index.frameCount)",
-        ])
+        // Bytes 16 and 17 are the page size, big-endian; 1 stands for 65536.
+        let pageSize = Int(header[16]) << 8 | Int(header[17])
+        return (stats.compressed, pageSize == 1 ? 65536 : pageSize)
     }
 
     private func checkIntegrity(_ paths: RestorePaths) async throws {

@@ -13,15 +13,31 @@ public struct RestoreRequest: Sendable, Equatable {
     public var integrityCheck: Bool
     /// Replace an existing file at `outputPath`; without it an existing file is an error.
     public var overwrite: Bool
+    /// How many downloaded WAL bytes may wait (on disk, or in memory for small indexes) before
+    /// their pages are written into the database. Up to this much, a page rewritten in many
+    /// indexes is written once; past it the pages chosen so far are written and the files
+    /// removed, so a long history needs no more temp disk than this (plus `parallelism`
+    /// indexes). 0 writes each index's pages as it arrives.
+    public var applyBatchBytes: Int64
+
+    /// A WAL index up to this many bytes waits in memory rather than in a temp file.
+    public var indexMemoryLimit: Int
+
+    /// The default `applyBatchBytes`: 256 MiB.
+    public static let defaultApplyBatchBytes: Int64 = 256 << 20
 
     public init(outputPath: String, generation: Generation? = nil, target: RestoreTarget = .latest,
-                parallelism: Int = 8, integrityCheck: Bool = false, overwrite: Bool = false) {
+                parallelism: Int = 8, integrityCheck: Bool = false, overwrite: Bool = false,
+                applyBatchBytes: Int64 = RestoreRequest.defaultApplyBatchBytes,
+                indexMemoryLimit: Int = WALDownloader.defaultMemoryLimit) {
         self.outputPath = outputPath
         self.generation = generation
         self.target = target
         self.parallelism = parallelism
         self.integrityCheck = integrityCheck
         self.overwrite = overwrite
+        self.applyBatchBytes = applyBatchBytes
+        self.indexMemoryLimit = indexMemoryLimit
     }
 }
 

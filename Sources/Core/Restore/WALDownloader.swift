@@ -1,12 +1,17 @@
 /// One WAL index downloaded, decompressed and verified, ready to apply.
 public struct DownloadedIndex: Sendable, Equatable {
     public var index: UInt64
-    /// The temp file holding the index's WAL bytes; the consumer moves it away to apply it.
+    /// The temp file holding the index's WAL bytes when `bytes` is nil; the consumer reads its
+    /// pages from it.
     public var path: String
+    /// The index's WAL bytes, when it was small enough to stay in memory (`IndexSpool`).
+    public var bytes: [UInt8]?
     /// WAL bytes in the file (header and frames).
     public var byteCount: UInt64
-    /// Frames in the file; SQLite must apply exactly this many.
+    /// Frames in the file; the restore must apply exactly this many.
     public var frameCount: Int
+    /// Every frame's page number and commit size, as the verifier accepted them.
+    public var frames: WALFrameTable
     /// Compressed bytes read from the replica.
     public var compressedByteCount: Int64
     /// Where the previous index ended, as its first segment records (`WALIndexSeal`).
@@ -14,12 +19,14 @@ public struct DownloadedIndex: Sendable, Equatable {
     /// Whether the file holds the whole index as listed (no position limit cut it).
     public var isWhole: Bool
 
-    public init(index: UInt64, path: String, byteCount: UInt64, frameCount: Int, compressedByteCount: Int64,
-                seal: WALIndexSeal? = nil, isWhole: Bool = true) {
+    public init(index: UInt64, path: String, bytes: [UInt8]? = nil, byteCount: UInt64, frameCount: Int,
+                frames: WALFrameTable, compressedByteCount: Int64, seal: WALIndexSeal? = nil, isWhole: Bool = true) {
         self.index = index
         self.path = path
+        self.bytes = bytes
         self.byteCount = byteCount
         self.frameCount = frameCount
+        self.frames = frames
         self.compressedByteCount = compressedByteCount
         self.seal = seal
         self.isWhole = isWhole
@@ -29,8 +36,9 @@ public struct DownloadedIndex: Sendable, Equatable {
 /// Downloads WAL indexes in parallel and hands them over strictly in index order.
 ///
 /// Shape (after Litestream v0.4-dev's `WALDownloader`, with the v0.3 hazards fixed):
-/// - At most `parallelism` indexes are downloading or waiting on disk ahead of the consumer, so
-///   disk and memory use are bounded however long the history is.
+/// - At most `parallelism` indexes are downloading or waiting ahead of the consumer (in memory
+///   up to `memoryLimit` each, on disk past it), so disk and memory use are bounded however long
+///   the history is.
 /// - A worker reads its index's segments one after the other, each streamed to its end before
 ///   the next is opened: v0.3.13 opened every segment of an index at once and idle bodies timed
 ///   out on indexes with thousands of segments (Litestream #585).
@@ -46,7 +54,7 @@ public struct DownloadedIndex: Sendable, Equatable {
 ///
 /// Everything runs in one task group under the caller's task, so child tasks inherit the
 /// simulator's executor preference. Every temp file is removed by the time
-/// `withDownloads` returns: the consumer must move the files it keeps before its body returns.
+/// `withDownloads` returns: the consumer must be done with the files before its body returns.
 public final class WALDownloader: @unchecked Sendable {
     // `results` is iterated by the one consumer task only; the continuations are thread-safe.
     private var results: AsyncThrowingStream<DownloadedIndex, any Error>.AsyncIterator
@@ -56,6 +64,9 @@ public final class WALDownloader: @unchecked Sendable {
     private var deliveredCount = 0
     private var isFinished = false
     private var lastDelivered: DownloadedIndex?
+
+    /// The default `memoryLimit`: 1 MiB.
+    public static let defaultMemoryLimit = 1 << 20
 
     private init(results: AsyncThrowingStream<DownloadedIndex, any Error>, requests: AsyncStream<Void>.Continuation,
                  expectedCount: Int, generation: Generation) {
@@ -105,9 +116,12 @@ public final class WALDownloader: @unchecked Sendable {
     ///   - paths: where temp files go (`RestorePaths.downloadedWAL(index:)`).
     ///   - parallelism: how many indexes may be in flight or waiting; at least 1.
     ///   - maxAttempts: tries per segment on transient read errors.
+    ///   - memoryLimit: an index up to this many bytes is handed over in memory, a longer one in
+    ///     its temp file (`IndexSpool`).
     public static func withDownloads<Result: Sendable>(
         of indexes: [IndexPlan], generation: Generation, client: any ReplicaClient,
         environment: Environment, paths: RestorePaths, parallelism: Int, maxAttempts: Int = 3,
+        memoryLimit: Int = WALDownloader.defaultMemoryLimit,
         body: (WALDownloader) async throws -> Result
     ) async throws -> Result {
         precondition(parallelism >= 1, "parallelism must be at least 1")
@@ -118,7 +132,7 @@ public final class WALDownloader: @unchecked Sendable {
                                        generation: generation)
         let producer = Producer(
             indexes: indexes, generation: generation, paths: paths, parallelism: parallelism,
-            fileSystem: environment.fileSystem,
+            memoryLimit: memoryLimit, fileSystem: environment.fileSystem,
             objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts))
 
         let outcome: Swift.Result<Result, any Error> = await withTaskGroup(of: Void.self) { group in
@@ -149,6 +163,7 @@ private struct Producer: Sendable {
     let generation: Generation
     let paths: RestorePaths
     let parallelism: Int
+    let memoryLimit: Int
     let fileSystem: any FileSystem
     let objects: ObjectDownloader
 
@@ -191,14 +206,15 @@ private struct Producer: Sendable {
         }
     }
 
-    /// Downloads one index into its temp file; on failure removes the file.
+    /// Downloads one index into memory or its temp file; on failure removes the file.
     private func download(_ plan: IndexPlan) async -> Result<DownloadedIndex, any Error> {
         let path = paths.downloadedWAL(index: plan.index)
         do {
-            let handle = try await fileSystem.open(path, mode: .truncate)
+            let handle = IndexSpool(path: path, fileSystem: fileSystem, memoryLimit: memoryLimit)
             do {
-                let downloaded = try await download(plan, into: handle, path: path)
+                var downloaded = try await download(plan, into: handle, path: path)
                 try await handle.close()
+                downloaded.bytes = handle.bytes
                 return .success(downloaded)
             } catch {
                 try? await handle.close()
@@ -236,8 +252,9 @@ private struct Producer: Sendable {
         }
         switch verifier.outcome {
         case .valid(let frameCount):
+            guard let frames = verifier.frames else { preconditionFailure("a valid WAL has a header") }
             return DownloadedIndex(index: plan.index, path: path, byteCount: written, frameCount: frameCount,
-                                   compressedByteCount: compressed, seal: seal, isWhole: plan.byteLimit == nil)
+                                   frames: frames, compressedByteCount: compressed, seal: seal, isWhole: plan.byteLimit == nil)
         case .corrupt(let offset, let reason):
             throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: offset, reason: reason)
         case .unfinished(let checkedTo, let reason):

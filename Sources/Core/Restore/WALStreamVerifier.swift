@@ -1,4 +1,6 @@
-/// Checks a WAL index's bytes as they stream past, holding at most one frame in memory.
+/// Checks a WAL index's bytes as they stream past, holding at most one frame in memory, and
+/// records each accepted frame's page number and commit size (`frames`, eight bytes a frame) so
+/// that restore can choose page versions without reading the WAL again.
 ///
 /// SQLite replays a WAL only up to its first invalid frame and ignores frames after the last
 /// commit, silently. A restore that relied on that would report reaching a position it never
@@ -31,6 +33,8 @@ public struct WALStreamVerifier: Sendable {
     public private(set) var endsOnCommit = true
     /// The byte just after the last commit frame (the header's end before any commit).
     public private(set) var lastCommitEnd: UInt64 = 0
+    /// The header fields of every frame accepted so far; nil until the header is seen.
+    public private(set) var frames: WALFrameTable?
 
     public init() {}
 
@@ -73,6 +77,7 @@ public struct WALStreamVerifier: Sendable {
             }
             header = parsed
             validator = WALFrameValidator(header: parsed)
+            frames = WALFrameTable(pageSize: parsed.pageSize)
             checkedCount = UInt64(WALFormat.headerSize)
             lastCommitEnd = checkedCount
             return true
@@ -82,6 +87,7 @@ public struct WALStreamVerifier: Sendable {
             return false
         }
         frameCount += 1
+        frames?.append(page: frame.pageNumber, commitSize: frame.commitSize)
         endsOnCommit = frame.isCommit
         checkedCount += UInt64(unit.count)
         if frame.isCommit { lastCommitEnd = checkedCount }

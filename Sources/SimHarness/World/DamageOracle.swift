@@ -51,6 +51,8 @@ extension SimWorld {
         restores += 1
         let reader = "restore-\(restores)"
         let restorer = Restorer(client: client.reading(as: reader), environment: restoreNode.environment)
+        var request = request
+        (request.applyBatchBytes, request.indexMemoryLimit) = drawApplyLimits()
         let report: RestoreReport
         do {
             report = try await restorer.restore(request)
@@ -147,7 +149,7 @@ extension SimWorld {
             return walIndex(generation, index)
         case .walIndexIncomplete(let generation, let index, _, _):
             return walIndex(generation, index) || walIndex(generation, index + 1)
-        case .walNotApplied(let generation, let index, _, _), .checkpointBusy(let generation, let index):
+        case .walNotApplied(let generation, let index, _, _), .pageSizeMismatch(let generation, let index, _, _):
             return walIndex(generation, index) || snapshot(generation)
         case .notACommitBoundary(let position), .positionNotReplicated(let position, _):
             return walIndex(position.generation, position.index)

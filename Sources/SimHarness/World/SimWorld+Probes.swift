@@ -133,6 +133,20 @@ extension SimWorld {
         return kinds[Int(random.next() % UInt64(kinds.count))]
     }
 
+    /// How a restore holds WAL indexes before writing their pages: a batch per index, a few
+    /// indexes (up to 64 KiB, so a run of a few indexes shares a batch and batches follow one
+    /// another), or the default (usually the whole history in one batch), a third each; and
+    /// every index in its temp file, or the small ones in memory, half each.
+    func drawApplyLimits() -> (batchBytes: Int64, indexMemoryLimit: Int) {
+        let batchBytes: Int64
+        switch applyBatchRandom.next() % 3 {
+        case 0: batchBytes = 0
+        case 1: batchBytes = Int64(1 + applyBatchRandom.next() % (64 << 10))
+        default: batchBytes = RestoreRequest.defaultApplyBatchBytes
+        }
+        return (batchBytes, applyBatchRandom.next() % 2 == 0 ? 0 : WALDownloader.defaultMemoryLimit)
+    }
+
     /// A fresh output path on the restore machine for a restore of `kind`.
     func restoreOutput(_ kind: String) -> String {
         restoreOutputs += 1

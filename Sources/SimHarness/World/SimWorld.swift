@@ -38,6 +38,9 @@ final class SimWorld: @unchecked Sendable {
     var skippedProbes = 0
     /// Restores run so far: each reads through a client named for its number.
     var restores = 0
+    /// Draws each restore's apply batch size (`drawApplyLimits`), apart from the probes'
+    /// draws so that they stay as they were.
+    var applyBatchRandom: SplitMix64
     /// Restores that met damage at rest and failed as they had to (or did not need it).
     var restoresMetDamage = 0
     /// Restore outputs so far, numbering their files: probes can overlap (see
@@ -111,6 +114,7 @@ final class SimWorld: @unchecked Sendable {
                                      random: scheduler.randomSource("replicator-disk-faults"))
         chaosRandom = scheduler.randomSource("chaos")
         idleRandom = scheduler.randomSource("idle-gaps")
+        applyBatchRandom = scheduler.randomSource("restore-apply-batches")
         let faults = fileFaults
         let history = ReplicaHistory(history: store.history, rootPrefix: client.root.isEmpty ? "" : client.root + "/")
         generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected },
