@@ -166,6 +166,7 @@ extension SimWorld {
         let start = store.history.moment
         let (report, seen) = try await restoreJudgingDamage(request, label: label)
         let end = store.history.moment
+        if !report.appliedIndexes.isEmpty { try await checkFileSize(request.outputPath, label: label) }
         do {
             return RestoredState(state: try await check(request, label: label), report: report, storeMoments: (start, end),
                                  mayMissLostObjects: lostObjectsMayShorten(seen, report))
@@ -174,6 +175,28 @@ extension SimWorld {
         } catch {
             // The restore reported success; a file SQLite cannot read is a broken restore.
             throw InvariantViolation.tornRestore("\(label): the restored database cannot be read: \(error)")
+        }
+    }
+
+    /// A restore that applied WAL leaves a file of exactly the pages the database has, as
+    /// SQLite's own checkpoint of that WAL would: the header's page count (valid once its
+    /// version-valid-for number equals the change counter) times the page size. Pages left past
+    /// it are invisible to SQLite, so the content checks below would not see them.
+    private func checkFileSize(_ path: String, label: String) async throws {
+        let handle = try await restoreNode.fileSystem.open(path, mode: .readOnly)
+        let size = try await handle.size()
+        let header = try await handle.read(at: 0, count: 100)
+        try? await handle.close()
+        guard header.count == 100 else {
+            throw InvariantViolation.tornRestore("\(label): the restored file holds \(size) bytes, less than a database header")
+        }
+        func word(_ at: Int) -> UInt32 { header[at..<(at + 4)].reduce(0) { $0 << 8 | UInt32($1) } }
+        let rawPageSize = Int(header[16]) << 8 | Int(header[17])
+        let pageSize = rawPageSize == 1 ? 65536 : rawPageSize
+        guard word(92) == word(24) else { return }
+        let expected = Int64(word(28)) * Int64(pageSize)
+        guard size == expected else {
+            throw InvariantViolation.tornRestore("\(label): the restored file holds \(size) bytes; its header says \(word(28)) pages of \(pageSize) bytes (\(expected))")
         }
     }
 
