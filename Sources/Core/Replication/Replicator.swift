@@ -5,8 +5,8 @@ import Logging
 /// One loop watches the WAL (`WALChangeWatch`) and copies new frames to the shadow; one loop per
 /// replica uploads, snapshots and enforces retention, woken by the monitor when a pass copied
 /// something (`UploadSignal`) and at most once per `syncInterval`, so a stalled replica never
-/// stops the shadow WAL from keeping up, nor the other replicas. All loops are child tasks and so run wherever the caller
-/// runs (in the simulator, on its executor).
+/// stops the shadow WAL from keeping up, nor the other replicas. All loops are child tasks and
+/// so run wherever the caller runs (in the simulator, on its executor).
 public final class Replicator: Sendable {
     public let databasePath: String
     private let replicas: [any ReplicaClient]
@@ -247,7 +247,8 @@ public final class Replicator: Sendable {
             }
             do {
                 try await sleepRenewingLease(syncer, for: delay, environment: environment)
-                if failures <= 1 { try await waitForFrames(syncer, signal: signal, options: options, environment: environment) }
+                // A failed attempt is tried again after the delay, new frames or not.
+                if failures == 0 { try await waitForFrames(syncer, signal: signal, options: options, environment: environment) }
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
                 return error

@@ -97,6 +97,20 @@ extension SimWorld {
         }
     }
 
+    /// Whether a lost object the restore's listings left out may have changed the plan itself,
+    /// not only its end: besides `lostObjectsMayShorten`'s objects, a snapshot of the restored
+    /// generation newer than the one used, which the planner would have taken for a target
+    /// after it (found by sluice sim, default seed 29: a lost snapshot, and a timestamp restore
+    /// that rightly planned from the one before it, judged as not exact).
+    func lostObjectsMayChangePlan(_ seen: DamageSeen, _ report: RestoreReport) -> Bool {
+        lostObjectsMayShorten(seen, report) || seen.lostKeys.contains { key in
+            if case .snapshot(let generation, let index)? = client.object(at: key) {
+                return generation == report.generation && index > report.snapshotIndex
+            }
+            return false
+        }
+    }
+
     /// What a failed restore's error becomes, given the damage it met.
     private func judgeFailure(_ error: any Error, seen: DamageSeen, label: String) -> any Error {
         guard damageActive, !seen.isEmpty else { return error }
@@ -202,5 +216,7 @@ struct RestoredState {
     /// The store's moments (`ObjectHistory`) just before the restore began and after it returned.
     var storeMoments: (start: UInt64, end: UInt64)
     var mayMissLostObjects: Bool
+    /// Lost objects its listings left out may have changed which objects it planned from.
+    var mayMissPlannedObjects: Bool
     var generation: Generation { report.generation }
 }

@@ -130,7 +130,7 @@ extension SimWorld {
             return
         }
         // A listing that missed lost objects planned from less than the store held.
-        if !restored.mayMissLostObjects {
+        if !restored.mayMissPlannedObjects {
             let oracle = TimestampPlanOracle(replica: replicaHistory, start: restored.storeMoments.start, end: restored.storeMoments.end)
             if let violation = oracle.violation(target: target, report: restored.report) {
                 throw InvariantViolation.planNotExact("\(label): \(violation)")

@@ -169,7 +169,8 @@ extension SimWorld {
         if !report.appliedIndexes.isEmpty { try await checkFileSize(request.outputPath, label: label) }
         do {
             return RestoredState(state: try await check(request, label: label), report: report, storeMoments: (start, end),
-                                 mayMissLostObjects: lostObjectsMayShorten(seen, report))
+                                 mayMissLostObjects: lostObjectsMayShorten(seen, report),
+                                 mayMissPlannedObjects: lostObjectsMayChangePlan(seen, report))
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
