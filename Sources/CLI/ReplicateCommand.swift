@@ -11,7 +11,8 @@ struct ReplicateCommand: AsyncParsableCommand {
         commandName: "replicate",
         abstract: "Continuously replicate a database to one or more replicas.",
         discussion: """
-            Replicas are URLs: file:///absolute/path (more schemes as they are added). Sluice owns \
+            Replicas are URLs: file:///absolute/path, s3://bucket/prefix, sftp://user@host/path \
+            (see the README for their options and credentials). Sluice owns \
             checkpoints of the database while it runs; applications should set PRAGMA busy_timeout. \
             Stop with SIGINT or SIGTERM: sluice syncs once more and exits 0. A second signal exits at \
             once with status 1.

@@ -13,7 +13,7 @@ Faults, each with its own rate:
 Every request is also counted by S3 operation (LIST, GET, HEAD, PUT, PUT_PART, DELETE,
 DELETE_OBJECTS, CREATE_MULTIPART, COMPLETE_MULTIPART, ABORT_MULTIPART, LEASE_<method> for the
 lease object, OTHER) under "by_type",
-so with all rates at zero it is a plain request counter (bench/s3-requests.sh).
+so with all rates at zero it is a plain request counter.
 
 Decisions come from random.Random(seed) in request order; the schedule is seeded, while the
 order requests arrive in depends on the client. Counts of every outcome are rewritten as JSON to
