@@ -61,7 +61,7 @@ public final class ThreadPoolRunner: BlockingRunner, TaskExecutor, @unchecked Se
     }
 
     /// Whether the calling thread is one of this pool's.
-    public var isCurrent: Bool { WorkQueue.current == ObjectIdentifier(queue) }
+    public var isCurrent: Bool { queue.isWorkerThread }
 
     /// Calls of `run` that handed their body to a pool thread (from outside the pool), since
     /// the pool started: what the tests' budget of a pass and an upload counts.

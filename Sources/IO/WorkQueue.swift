@@ -55,7 +55,7 @@ final class WorkQueue: @unchecked Sendable {
         // only have two threads contend for the queue and the task's state, and each wake-up
         // is a futex call on both sides. The submitting thread is awake, so nothing is stranded;
         // the cost is that the job waits for the current one to finish.
-        let fromWorker = Self.current == ObjectIdentifier(self)
+        let fromWorker = isWorkerThread
         pthread_mutex_lock(mutex)
         items.append(work)
         if !fromWorker { wakeOne() }
@@ -67,7 +67,7 @@ final class WorkQueue: @unchecked Sendable {
         let deadline = Self.now() &+ nanoseconds
         // A sleep is queued by a task that is suspending: from a worker, that worker is back in
         // `next` at once and watches the deadline itself if no one else does.
-        let fromWorker = Self.current == ObjectIdentifier(self)
+        let fromWorker = isWorkerThread
         pthread_mutex_lock(mutex)
         timers.append((deadline, work))
         if let waiting = timerWaiterDeadline {
@@ -92,10 +92,9 @@ final class WorkQueue: @unchecked Sendable {
         pthread_setspecific(Self.threadKey, nil)
     }
 
-    /// The queue whose worker is the calling thread, if any.
-    static var current: ObjectIdentifier? {
-        guard let raw = pthread_getspecific(threadKey) else { return nil }
-        return ObjectIdentifier(Unmanaged<WorkQueue>.fromOpaque(raw).takeUnretainedValue())
+    /// Whether the calling thread is one of this queue's workers.
+    var isWorkerThread: Bool {
+        pthread_getspecific(Self.threadKey) == Unmanaged.passUnretained(self).toOpaque()
     }
 
     /// Marks each worker thread with its queue (no destructor: the mark is a borrowed pointer).

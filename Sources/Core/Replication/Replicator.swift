@@ -248,7 +248,9 @@ public final class Replicator: Sendable {
             do {
                 try await sleepRenewingLease(syncer, for: delay, environment: environment)
                 // A failed attempt is tried again after the delay, new frames or not.
-                if failures == 0 { try await waitForFrames(syncer, signal: signal, options: options, environment: environment) }
+                if failures == 0 {
+                    try await sleepRenewingLease(syncer, for: options.idleSyncInterval, until: signal, environment: environment)
+                }
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
                 return error
@@ -259,21 +261,6 @@ public final class Replicator: Sendable {
         return nil
     }
 
-    /// Waits until a pass copied new frames, or `idleSyncInterval` went by (the schedules of
-    /// snapshots and retention are checked by the attempt that follows), renewing the lease
-    /// meanwhile when it falls due.
-    private static func waitForFrames(_ syncer: ReplicaSyncer, signal: UploadSignal, options: ReplicationOptions,
-                                      environment: Environment) async throws {
-        var remaining = options.idleSyncInterval
-        while remaining > .zero {
-            let untilRenewal = await syncer.timeUntilLeaseRenewal() ?? remaining
-            let step = min(remaining, max(untilRenewal, .seconds(1)))
-            if try await signal.wait(timeout: step, clock: environment.clock) { return }
-            remaining -= step
-            try await renewLease(syncer, environment: environment)
-        }
-    }
-
     /// Sleeps `delay`, waking to renew the replica's lease when it falls due. Renewed only before
     /// each attempt, a lease ran out whenever the wait was longer than two thirds of it: a
     /// `--sync-interval` of 20 s or more with the default 30 s lease, or any backoff past 20 s
@@ -281,12 +268,21 @@ public final class Replicator: Sendable {
     /// take the location over (found while writing `RegressionLeaseRenewedDuringLongSyncTests`).
     /// A renewal that fails for another reason than a lost lease is tried again a second later;
     /// `LeaseError` ends replication, as it does before an attempt.
-    private static func sleepRenewingLease(_ syncer: ReplicaSyncer, for delay: Duration, environment: Environment) async throws {
+    ///
+    /// With `signal`, the sleep also ends when a pass copied new frames: how a replica with
+    /// nothing to upload waits, up to `idleSyncInterval`, after which the attempt that follows
+    /// checks the snapshot and retention schedules.
+    private static func sleepRenewingLease(_ syncer: ReplicaSyncer, for delay: Duration, until signal: UploadSignal? = nil,
+                                           environment: Environment) async throws {
         var remaining = delay
         while remaining > .zero {
             let untilRenewal = await syncer.timeUntilLeaseRenewal() ?? remaining
             let step = min(remaining, max(untilRenewal, .seconds(1)))
-            try await environment.clock.sleep(for: step)
+            if let signal {
+                if try await signal.wait(timeout: step, clock: environment.clock) { return }
+            } else {
+                try await environment.clock.sleep(for: step)
+            }
             remaining -= step
             guard remaining > .zero else { return }
             try await renewLease(syncer, environment: environment)
