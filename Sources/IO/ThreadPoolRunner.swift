@@ -60,6 +60,19 @@ public final class ThreadPoolRunner: BlockingRunner, TaskExecutor, @unchecked Se
         queue.submit(work)
     }
 
+    /// Queues `work` to run on a pool thread `nanoseconds` from now; returns an ID for `cancelTimer`.
+    func submit(afterNanoseconds nanoseconds: UInt64, _ work: @escaping @Sendable () -> Void) -> UInt64 {
+        queue.submit(afterNanoseconds: nanoseconds, work)
+    }
+
+    /// Drops a timed job that has not run yet.
+    func cancelTimer(_ id: UInt64) {
+        queue.cancelTimer(id)
+    }
+
+    /// Sleeps and other timed jobs waiting for their deadline.
+    public var timerCount: Int { queue.timerCount }
+
     /// Whether the calling thread is one of this pool's.
     public var isCurrent: Bool { queue.isWorkerThread }
 
@@ -110,7 +123,7 @@ extension ThreadPoolRunner {
         enqueue(job, after: clock.now.duration(to: instant), tolerance: tolerance, clock: clock)
     }
 
-    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0 else { return 0 }
         return UInt64(seconds) &* 1_000_000_000 &+ UInt64(max(0, attoseconds) / 1_000_000_000)

@@ -21,7 +21,8 @@ final class WorkQueue: @unchecked Sendable {
     private var items: [(() -> Void)?] = []
     private var head = 0
     /// Timed jobs, unordered: there are a few (one per sleeping loop), so a scan beats a heap.
-    private var timers: [(deadline: UInt64, work: () -> Void)] = []
+    private var timers: [(id: UInt64, deadline: UInt64, work: () -> Void)] = []
+    private var lastTimerID: UInt64 = 0
     /// The deadline the timer waiter sleeps until, if one waits.
     private var timerWaiterDeadline: UInt64?
     private var idleWaiters = 0
@@ -62,20 +63,43 @@ final class WorkQueue: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Queues `work` to become ready `nanoseconds` from now.
-    func submit(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) {
+    /// Queues `work` to become ready `nanoseconds` from now; returns an ID for `cancelTimer`.
+    @discardableResult
+    func submit(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) -> UInt64 {
         let deadline = Self.now() &+ nanoseconds
         // A sleep is queued by a task that is suspending: from a worker, that worker is back in
         // `next` at once and watches the deadline itself if no one else does.
         let fromWorker = isWorkerThread
         pthread_mutex_lock(mutex)
-        timers.append((deadline, work))
+        lastTimerID &+= 1
+        let id = lastTimerID
+        timers.append((id, deadline, work))
         if let waiting = timerWaiterDeadline {
             if deadline < waiting { pthread_cond_signal(timerCondition) }
         } else if idleWaiters > 0 && !fromWorker {
             pthread_cond_signal(condition)
         }
         pthread_mutex_unlock(mutex)
+        return id
+    }
+
+    /// Drops a timed job that has not become ready yet; returns whether it was still waiting.
+    /// A waiter sleeping until its deadline is left alone: it wakes, finds nothing due, and
+    /// waits for the next one.
+    @discardableResult
+    func cancelTimer(_ id: UInt64) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard let index = timers.firstIndex(where: { $0.id == id }) else { return false }
+        timers.remove(at: index)
+        return true
+    }
+
+    /// Timed jobs not yet ready.
+    var timerCount: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return timers.count
     }
 
     func shutDown() {
@@ -120,7 +144,7 @@ final class WorkQueue: @unchecked Sendable {
             if !timers.isEmpty { moveDueTimers() }
             if head < items.count { return take() }
             if isShutDown { return nil }
-            if timerWaiterDeadline == nil, let earliest = timers.map(\.deadline).min() {
+            if timerWaiterDeadline == nil, let earliest = timers.lazy.map(\.deadline).min() {
                 timerWaiterDeadline = earliest
                 var until = timespec(tv_sec: Int(earliest / 1_000_000_000), tv_nsec: Int(earliest % 1_000_000_000))
                 pthread_cond_timedwait(timerCondition, mutex, &until)
@@ -151,7 +175,7 @@ final class WorkQueue: @unchecked Sendable {
     private func moveDueTimers() {
         let now = Self.now()
         guard timers.contains(where: { $0.deadline <= now }) else { return }
-        let due = timers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
+        let due = timers.filter { $0.deadline <= now }.sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
         timers.removeAll { $0.deadline <= now }
         for timer in due { items.append(timer.work) }
     }

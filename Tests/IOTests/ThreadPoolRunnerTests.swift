@@ -118,6 +118,47 @@ struct ThreadPoolRunnerTests {
         #expect(order == [0, 100, 200, 300])
     }
 
+    @Test("PoolClock sleeps end no earlier than asked, in deadline order, resumed on the pool")
+    func poolClockSleeps() async throws {
+        let runner = ThreadPoolRunner(threads: 2)
+        let clock = PoolClock(runner: runner)
+        let order = try await withTaskExecutorPreference(runner) {
+            try await withThrowingTaskGroup(of: (Int, Duration, Bool).self) { group in
+                for milliseconds in [300, 100, 200, 0] {
+                    group.addTask {
+                        let start = clock.now
+                        try await clock.sleep(for: .milliseconds(milliseconds))
+                        return (milliseconds, start.duration(to: clock.now), runner.isCurrent)
+                    }
+                }
+                var finished: [Int] = []
+                for try await (milliseconds, slept, onPool) in group {
+                    #expect(slept >= .milliseconds(milliseconds), "woke after \(slept) of \(milliseconds) ms")
+                    #expect(onPool, "resumed on the pool")
+                    finished.append(milliseconds)
+                }
+                return finished
+            }
+        }
+        #expect(order == [0, 100, 200, 300])
+    }
+
+    @Test("a PoolClock sleep ends with CancellationError when its task is cancelled, before or during it")
+    func poolClockCancellation() async throws {
+        let runner = ThreadPoolRunner(threads: 2)
+        let clock = PoolClock(runner: runner)
+        let started = ContinuousClock.now
+        let sleeper = Task(executorPreference: runner) { try await clock.sleep(for: .seconds(600)) }
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
+        let during = Task(executorPreference: runner) { try await clock.sleep(for: .seconds(600)) }
+        while runner.timerCount == 0 { await Task.yield() }
+        during.cancel()
+        await #expect(throws: CancellationError.self) { try await during.value }
+        #expect(runner.timerCount == 0, "the cancelled sleep's timer is dropped, not left to fire")
+        #expect(started.duration(to: .now) < .seconds(60), "a cancelled sleep returns at once")
+    }
+
     @Test("many small jobs all complete with the right results")
     func manyJobs() async throws {
         let runner = ThreadPoolRunner(threads: 4)
