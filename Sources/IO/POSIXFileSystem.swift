@@ -107,19 +107,20 @@ public final class POSIXFileHandle: FileHandle, @unchecked Sendable {
     public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
         precondition(count >= 0 && offset >= 0, "read at \(offset) count \(count)")
         return try await withDescriptor("read") { fd, path in
-            var buffer = [UInt8](repeating: 0, count: count)
-            var filled = 0
-            // pread may return short counts (signals, pipes); only 0 means end of file.
-            while filled < count {
-                let n = buffer.withUnsafeMutableBytes { raw in
-                    POSIX.retryingInterrupts { pread(fd, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)) }
+            // Uninitialized: zero-filling what pread overwrites cost a memset of every byte read.
+            try [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
+                var filled = 0
+                // pread may return short counts (signals, pipes); only 0 means end of file.
+                while filled < count {
+                    let n = POSIX.retryingInterrupts {
+                        pread(fd, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled))
+                    }
+                    if n < 0 { throw POSIX.fail("read", path) }
+                    if n == 0 { break }
+                    filled += n
                 }
-                if n < 0 { throw POSIX.fail("read", path) }
-                if n == 0 { break }
-                filled += n
+                initialized = filled
             }
-            buffer.removeLast(count - filled)
-            return buffer
         }
     }
 

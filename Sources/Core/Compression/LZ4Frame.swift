@@ -22,16 +22,13 @@ public enum LZ4Error: Error, Equatable, CustomStringConvertible {
 /// Debian) and declared in the frame header, so the frame is byte for byte what liblz4 itself
 /// would write with its content checksum on.
 public final class LZ4FrameEncoder {
-    private var context: OpaquePointer?
+    private let context: OpaquePointer
     private var preferences = LZ4F_preferences_t()
     private var started = false
     private var checksum = XXH32()
 
     public init() {
-        var ctx: OpaquePointer?
-        let rc = LZ4F_createCompressionContext(&ctx, UInt32(LZ4F_VERSION))
-        precondition(LZ4F_isError(rc) == 0, "LZ4F_createCompressionContext failed")
-        context = ctx
+        context = LZ4ContextCache.takeCompression()
         // 256 KiB blocks: the compression context holds about two blocks, per stream.
         preferences.frameInfo.blockSizeID = LZ4F_max256KB
         preferences.frameInfo.blockMode = LZ4F_blockLinked
@@ -39,7 +36,7 @@ public final class LZ4FrameEncoder {
         preferences.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum
     }
 
-    deinit { LZ4F_freeCompressionContext(context) }
+    deinit { LZ4ContextCache.returnCompression(context) }
 
     /// Compresses `input`, returning whatever output is ready (possibly nothing).
     public func update(_ input: [UInt8]) -> [UInt8] {
@@ -101,7 +98,7 @@ public final class LZ4FrameEncoder {
 /// liblz4 decodes with its own checksum work switched off; the content checksum, when the frame
 /// has one, is verified here with `XXH32` against the four bytes after the end mark.
 public final class LZ4FrameDecoder {
-    private var context: OpaquePointer?
+    private let context: OpaquePointer
     private var finished = false
     private var options = LZ4F_decompressOptions_t()
     private var checksum = XXH32()
@@ -116,14 +113,11 @@ public final class LZ4FrameDecoder {
     public var skippableFrames: [LZ4SkippableFrame] { skippable.frames }
 
     public init() {
-        var ctx: OpaquePointer?
-        let rc = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
-        precondition(LZ4F_isError(rc) == 0, "LZ4F_createDecompressionContext failed")
-        context = ctx
+        context = LZ4ContextCache.takeDecompression()
         options.skipChecksums = 1
     }
 
-    deinit { LZ4F_freeDecompressionContext(context) }
+    deinit { LZ4ContextCache.returnDecompression(context) }
 
     /// Whether the frame's end mark has been seen.
     public var isFinished: Bool { finished }
