@@ -23,6 +23,8 @@ enum CLIError: Error, CustomStringConvertible {
     case replicaNotInConfig(name: String, database: String, known: [String])
     case configWithReplicaURL
     case flagNeedsArguments(flag: String)
+    case configWithArguments
+    case replicaNameWithURL
 
     var description: String {
         switch self {
@@ -65,6 +67,10 @@ enum CLIError: Error, CustomStringConvertible {
             return "-replica \(name): \(database) has no replica of that name; its replicas are \(known.joined(separator: ", "))"
         case .flagNeedsArguments(let flag):
             return "--\(flag) applies to 'replicate DB_PATH REPLICA_URL'; with a config file, set \(flag) in the file instead"
+        case .configWithArguments:
+            return "-config names a config file, but DB_PATH REPLICA_URL were given too; give one or the other"
+        case .replicaNameWithURL:
+            return "-replica picks a configured replica of a DB_PATH; with a REPLICA_URL argument, leave it out"
         case .configWithReplicaURL:
             return "-config names a config file, but the argument is a replica URL; give one or the other"
         }

@@ -28,7 +28,7 @@ struct ReplicaArguments: ParsableArguments {
     func clients(environment: Environment) async throws -> [any ReplicaClient] {
         if isReplicaURL {
             if config.configPath != nil { throw CLIError.configWithReplicaURL }
-            if replicaName != nil { throw CLIError.flagsExclusive("replica", "a REPLICA_URL argument") }
+            if replicaName != nil { throw CLIError.replicaNameWithURL }
             return [try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: target),
                                                          fileSystem: environment.fileSystem)]
         }

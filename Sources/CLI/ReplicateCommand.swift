@@ -71,7 +71,7 @@ struct ReplicateCommand: AsyncParsableCommand {
 
     /// One database, its replicas given as URLs.
     func planFromArguments() throws -> ReplicationPlan {
-        if config.configPath != nil { throw CLIError.flagsExclusive("config", "replicate DB_PATH REPLICA_URL") }
+        if config.configPath != nil { throw CLIError.configWithArguments }
         guard let databasePath, !replicaURLs.isEmpty else {
             throw ValidationError("replicate needs at least one REPLICA_URL after DB_PATH")
         }

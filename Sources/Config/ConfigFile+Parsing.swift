@@ -130,13 +130,28 @@ enum YAMLErrorMessage {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigError(file: file, line: mark.line, problem: "not valid YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let names = duplicates.joined(separator: ", ")
-            return ConfigError(file: file, line: context.mark.line, key: names,
-                               problem: "given twice in one mapping; keep one")
+            // Yams marks the first occurrence; the second is the line to change.
+            let first = context.mark
+            let name = duplicates.first ?? "?"
+            let second = repeatLine(of: name, after: first, in: context.text) ?? first.line
+            return ConfigError(file: file, line: second, key: name,
+                               problem: "given twice in one mapping (first on line \(first.line)); keep one")
         case .reader(let problem, _, _, _):
             return ConfigError(file: file, problem: "not readable as YAML: \(problem)")
         default:
             return ConfigError(file: file, problem: "not valid YAML")
         }
+    }
+
+    /// The next line after `first` that starts the same key at the same column.
+    static func repeatLine(of key: String, after first: Mark, in text: String) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line < lines.count else { return nil }
+        for number in (first.line + 1)...lines.count {
+            let line = lines[number - 1]
+            let indent = line.prefix { $0 == " " || $0 == "-" }.count
+            if indent == first.column - 1, line.dropFirst(indent).hasPrefix(key + ":") { return number }
+        }
+        return nil
     }
 }
