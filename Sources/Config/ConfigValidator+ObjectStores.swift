@@ -59,12 +59,12 @@ extension ConfigValidator {
             }
             origin = (host.line, host.key)
             let remote = path.value.hasPrefix("/") ? path.value : "/" + path.value
-            text = "sftp://\(Self.escape(user.value, keeping: "-._~"))@\(host.value)\(Self.escape(remote, keeping: "/-._~"))"
+            text = "sftp://\(ReplicaURL.percentEncode(user.value, keeping: "-._~"))@\(host.value)\(ReplicaURL.percentEncode(remote, keeping: "/-._~"))"
         }
         var query: [String] = []
-        if let key = section.keyPath { query.append("key=" + Self.escape(ReplicaClientFactory.absolutePath(key.value), keeping: "/-._~")) }
-        if let fingerprint = section.hostKeySHA256 { query.append("host-key-sha256=" + Self.escape(fingerprint.value, keeping: "")) }
-        if let knownHosts = section.knownHosts { query.append("known-hosts=" + Self.escape(knownHosts.value, keeping: "/-._~")) }
+        if let key = section.keyPath { query.append("key=" + ReplicaURL.percentEncode(ReplicaClientFactory.absolutePath(key.value), keeping: "/-._~")) }
+        if let fingerprint = section.hostKeySHA256 { query.append("host-key-sha256=" + ReplicaURL.percentEncode(fingerprint.value, keeping: "")) }
+        if let knownHosts = section.knownHosts { query.append("known-hosts=" + ReplicaURL.percentEncode(knownHosts.value, keeping: "/-._~")) }
         if let insecure = section.insecureHostKey { query.append("insecure-host-key=\(insecure.value)") }
         if !query.isEmpty { text += (text.contains("?") ? "&" : "?") + query.joined(separator: "&") }
         do {
@@ -93,19 +93,5 @@ extension ConfigValidator {
             }
         }
         return [:]
-    }
-
-    /// Percent-escapes every byte but ASCII letters, digits and `kept`.
-    static func escape(_ text: String, keeping kept: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            let isAlphanumeric = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            if isAlphanumeric || kept.utf8.contains(byte) {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                result += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return result
     }
 }

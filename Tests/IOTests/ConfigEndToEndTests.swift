@@ -198,6 +198,31 @@ struct ConfigEndToEndTests {
         }
     }
 
+    @Test("meta-path moves the local state out of the database's folder")
+    func metaPath() throws {
+        let box = try SluiceSandbox()
+        defer { box.remove() }
+        let config = try writeConfig(box, """
+            dbs:
+              - path: \(box.path("app.db"))
+                meta-path: \(box.path("state"))
+                monitor-interval: 100ms
+                replicas:
+                  - path: \(box.path("backup"))
+                    sync-interval: 100ms
+            """)
+        try box.writer("app.db", ["init"])
+        let replicator = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+                                               logPath: box.path("replicate.log"))
+        try box.writer("app.db", ["small", "--count", "3"])
+        #expect(try eventually { box.exists("state/generation") }, "no state in meta-path:\n\(replicator.log)")
+        #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+        #expect(!box.exists(".app.db-sluice"))
+        let restore = try box.sluice(["restore", "-config", config, "-o", box.path("restored.db"), box.path("app.db")])
+        try #require(restore.status == 0, "\(restore.stderr)")
+        #expect(try dump(box, "restored.db") == dump(box, "app.db"))
+    }
+
     @Test("a config error stops replicate with one line naming file, line, key and the nearest key, and nothing is written")
     func configErrorFromTheBinary() throws {
         let box = try SluiceSandbox()

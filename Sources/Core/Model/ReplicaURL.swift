@@ -128,7 +128,7 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Escapes every byte of `text` but ASCII letters, digits and `kept` as `%XX`.
-    static func percentEncode(_ text: String, keeping kept: String) -> String {
+    public static func percentEncode(_ text: String, keeping kept: String) -> String {
         var result = ""
         for byte in text.utf8 {
             if isLetter(byte) || isDigit(byte) || kept.utf8.contains(byte) {
