@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -38,16 +39,23 @@ let package = Package(
         // their dynamic exclusivity checks cost about a tenth of a run. Debug builds keep them.
         .target(name: "SimHarness", dependencies: ["Core", "SQLite", "CSQLite", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        // The config file (`sluice.yml`, Litestream's keys): parsed, checked and resolved into
+        // engine options and replica URLs, apart from the CLI so its errors are unit-tested.
+        .target(
+            name: "Config",
+            dependencies: ["Core", "IO", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "CLI",
             dependencies: [
-                "Core", "IO", "SQLite", "CShims", "SimHarness",
+                "Core", "IO", "SQLite", "CShims", "SimHarness", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         // Test-only helpers shared by the test targets; no product depends on it.
         .target(name: "TestSupport", dependencies: ["IO"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Core", "IO"], swiftSettings: swiftSettings),
         .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
         .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "Simulation", dependencies: ["SimHarness", "Core", "SQLite", "TestSupport"], swiftSettings: swiftSettings),

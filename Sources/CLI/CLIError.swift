@@ -18,6 +18,13 @@ enum CLIError: Error, CustomStringConvertible {
     case noBackups(replicas: [String])
     case generationNotFound(Generation, replicas: [String])
     case databaseMissing(path: String)
+    case noConfig(command: String)
+    case notInConfig(path: String, config: String)
+    case replicaNotInConfig(name: String, database: String, known: [String])
+    case configWithReplicaURL
+    case flagNeedsArguments(flag: String)
+    case configWithArguments
+    case replicaNameWithURL
 
     var description: String {
         switch self {
@@ -51,6 +58,21 @@ enum CLIError: Error, CustomStringConvertible {
             return "generation \(generation) not found on \(replicas.joined(separator: ", ")); see 'sluice generations'"
         case .databaseMissing(let path):
             return "\(path): database does not exist"
+        case .noConfig(let command):
+            return "no config file found (looked for $SLUICE_CONFIG, ./sluice.yml, /etc/sluice.yml): pass -config PATH, or \(command)"
+        case .notInConfig(let path, let config):
+            return "\(path): database is not in \(config) and no replicas are recorded beside it; add it to the config or pass a replica URL"
+        case .replicaNotInConfig(let name, let database, let known):
+            guard !known.isEmpty else { return "-replica \(name): \(database) is not in a config file, so its replicas have no names" }
+            return "-replica \(name): \(database) has no replica of that name; its replicas are \(known.joined(separator: ", "))"
+        case .flagNeedsArguments(let flag):
+            return "--\(flag) applies to 'replicate DB_PATH REPLICA_URL'; with a config file, set \(flag) in the file instead"
+        case .configWithArguments:
+            return "-config names a config file, but DB_PATH REPLICA_URL were given too; give one or the other"
+        case .replicaNameWithURL:
+            return "-replica picks a configured replica of a DB_PATH; with a REPLICA_URL argument, leave it out"
+        case .configWithReplicaURL:
+            return "-config names a config file, but the argument is a replica URL; give one or the other"
         }
     }
 

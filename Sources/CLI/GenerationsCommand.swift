@@ -6,7 +6,8 @@ import IO
 /// replica's newest upload lags behind now.
 struct GenerationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "generations", abstract: "List the generations on each replica.")
+        commandName: "generations", abstract: "List the generations on each replica.",
+        discussion: ListingHelp.text)
 
     @OptionGroup var listing: ListingArguments
 

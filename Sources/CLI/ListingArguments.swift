@@ -37,3 +37,11 @@ struct ListingFilter {
         return listing.generations.filter { $0.generation == generation }
     }
 }
+
+/// The help text the listing commands share.
+enum ListingHelp {
+    static var text: String {
+        "With a DB_PATH, the database's replicas in the config file are listed (-replica NAME picks one), "
+            + "else the replicas recorded by 'sluice replicate' beside it. " + ReplicaURLHelp.text
+    }
+}

@@ -1,21 +1,28 @@
 import ArgumentParser
+import Config
 import FoundationEssentials
 import Logging
 
 /// `--log-level`, shared by every subcommand. Logs go to standard error so that standard output
-/// carries only what a command prints on purpose (tables, summaries).
+/// carries only what a command prints on purpose (tables, summaries); a config file's `logging:`
+/// may ask for JSON lines or standard output instead.
 struct LoggingOptions: ParsableArguments {
     @Option(name: LegacyFlags.names("log-level"),
-            help: "trace, debug, info, notice, warning, error or critical (default: $SLUICE_LOG_LEVEL, else info).")
+            help: "trace, debug, info, notice, warning, error or critical (default: $SLUICE_LOG_LEVEL, else the config file's logging.level, else info).")
     var logLevel: String?
 
-    /// Bootstraps swift-log once and returns the CLI's logger.
-    func makeLogger(label: String = "sluice") throws -> Logger {
-        let text = logLevel ?? ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(rawValue: text.lowercased()) else {
-            throw CLIError.invalidLogLevel(text)
+    /// Bootstraps swift-log once and returns the CLI's logger. The level is the flag's, else
+    /// `$SLUICE_LOG_LEVEL`, else the config's, else info.
+    func makeLogger(label: String = "sluice", settings: LoggingSettings = LoggingSettings()) throws -> Logger {
+        let level: Logger.Level
+        if let text = logLevel ?? ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"] {
+            let name = text.lowercased() == "warn" ? "warning" : text.lowercased()
+            guard let parsed = Logger.Level(rawValue: name) else { throw CLIError.invalidLogLevel(text) }
+            level = parsed
+        } else {
+            level = settings.level ?? .info
         }
-        LoggingBootstrap.once(level: level)
+        LoggingBootstrap.once(level: level, settings: settings)
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger
@@ -26,13 +33,21 @@ struct LoggingOptions: ParsableArguments {
 private enum LoggingBootstrap {
     nonisolated(unsafe) private static var done = false
 
-    static func once(level: Logger.Level) {
+    static func once(level: Logger.Level, settings: LoggingSettings) {
         guard !done else { return }
         done = true
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch settings.format {
+            case .json:
+                var handler = JSONLogHandler(label: label, descriptor: settings.toStandardError ? 2 : 1)
+                handler.logLevel = level
+                return handler
+            case .text:
+                var handler = settings.toStandardError ? StreamLogHandler.standardError(label: label)
+                    : StreamLogHandler.standardOutput(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 }

@@ -4,26 +4,28 @@ import Core
 import IO
 import Logging
 
-/// `sluice replicate DB_PATH REPLICA_URL...`: replicates until SIGINT or SIGTERM, then does a final
-/// sync of the database and every replica and exits 0 (see `SignalHandling` for a second signal).
+/// `sluice replicate [DB_PATH REPLICA_URL...]`: replicates until SIGINT or SIGTERM, then does a
+/// final sync of every database and replica and exits 0 (see `SignalHandling` for a second
+/// signal). Without arguments, every database of the config file; with them, that one database
+/// (the config file is then not read, as in Litestream).
 struct ReplicateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replicate",
-        abstract: "Continuously replicate a database to one or more replicas.",
+        abstract: "Continuously replicate databases to their replicas.",
         discussion: """
-            Replicas are URLs: file:///absolute/path, s3://bucket/prefix, sftp://user@host/path \
-            (see the README for their options and credentials). Sluice owns \
-            checkpoints of the database while it runs; applications should set PRAGMA busy_timeout. \
-            Stop with SIGINT or SIGTERM: sluice syncs once more and exits 0. A second signal exits at \
-            once with status 1.
+            Without arguments, replicates every database of the config file (-config PATH, else \
+            $SLUICE_CONFIG, else ./sluice.yml, else /etc/sluice.yml) to every one of its replicas. \
+            With DB_PATH and REPLICA_URLs, replicates that database and reads no config file. \
+            \(ReplicaURLHelp.text) Sluice owns checkpoints of the database while it runs; \
+            applications should set PRAGMA busy_timeout. Stop with SIGINT or SIGTERM: sluice syncs \
+            once more and exits 0. A second signal exits at once with status 1.
             """)
 
-    @Argument(help: "The SQLite database to replicate (it is switched to WAL mode).")
-    var databasePath: String
+    @Argument(help: "The SQLite database to replicate (it is switched to WAL mode); omit to use the config file.")
+    var databasePath: String?
 
     @Argument(help: ArgumentHelp("Where to replicate to.", valueName: "REPLICA_URL"))
-    var replicaURLs: [String]
-
+    var replicaURLs: [String] = []
     @Option(name: LegacyFlags.names("sync-interval"), help: "The minimum gap between two uploads of a replica; uploads start as soon as new frames are copied (default 1s).")
     var syncInterval: String?
 
@@ -59,36 +61,30 @@ struct ReplicateCommand: AsyncParsableCommand {
             help: "How long a replica lease lasts without renewal; a crashed replicator blocks a successor at most this long (default 30s).")
     var leaseDuration: String?
 
+    @OptionGroup var config: ConfigOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        let plan = databasePath == nil ? try planFromConfig() : try planFromArguments()
+        try await ReplicationRunner.run(plan)
+    }
+
+    /// One database, its replicas given as URLs.
+    func planFromArguments() throws -> ReplicationPlan {
+        if config.configPath != nil { throw CLIError.configWithArguments }
+        guard let databasePath, !replicaURLs.isEmpty else {
+            throw ValidationError("replicate needs at least one REPLICA_URL after DB_PATH")
+        }
         let options = try makeOptions()
         let logger = try logging.makeLogger()
         let environment = ProductionEnvironment.make(logger: logger)
-        guard !replicaURLs.isEmpty else {
-            throw ValidationError("replicate needs at least one REPLICA_URL")
-        }
         let replicas = try replicaURLs.map {
             try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem,
                                                 writeLayout: options.layout)
         }
         let replicator = Replicator(databasePath: AbsolutePath.make(databasePath), replicas: replicas,
                                     options: options, environment: environment)
-
-        // The engine replicates until its task is cancelled, then syncs once more and returns.
-        let replication = Task { try await replicator.run() }
-        let signals = SignalHandling.install { number in
-            logger.info("signal received; syncing replicas before exit", metadata: ["signal": "\(number)"])
-            replication.cancel()
-        }
-        defer { withExtendedLifetime(signals) {} }
-        do {
-            try await replication.value
-        } catch is CancellationError where replication.isCancelled {
-            // The engine is meant to return after its final sync; if cancellation escaped it
-            // instead, the stop was still the one the user asked for.
-            logger.warning("replication stopped before its final sync completed")
-        }
+        return ReplicationPlan(replicators: [replicator], exec: nil, addr: nil, logger: logger, environment: environment)
     }
 
     /// The engine options the flags ask for, every value checked before anything starts.
@@ -124,7 +120,7 @@ struct ReplicateCommand: AsyncParsableCommand {
         if let leaseDuration {
             options.leaseDuration = try Self.positiveDuration(leaseDuration, flag: "lease-duration")
         }
-        options.leaseOwner = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        options.leaseOwner = Self.leaseOwner
         return options
     }
 

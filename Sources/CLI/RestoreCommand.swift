@@ -10,9 +10,11 @@ struct RestoreCommand: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Restore a database from a replica.",
         discussion: """
-            With a DB_PATH, the replicas recorded by 'sluice replicate' for that database are used \
-            and the output defaults to DB_PATH. With a REPLICA_URL, -o is required. An existing \
-            output is never overwritten.
+            With a DB_PATH, the database's replicas in the config file are used (-replica NAME \
+            picks one; without it the replica with the newest backup wins), else the replicas \
+            recorded by 'sluice replicate' beside it, and the output defaults to DB_PATH. With a \
+            REPLICA_URL, -o is required and no config file is read. \(ReplicaURLHelp.text) An \
+            existing output is never overwritten.
             """)
 
     @Option(name: LegacyFlags.names("output", short: "o"), help: "Where to write the restored database.")

@@ -18,6 +18,7 @@ struct Sluice: AsyncParsableCommand {
             GenerationsCommand.self,
             SnapshotsCommand.self,
             WALCommand.self,
+            DatabasesCommand.self,
             VersionCommand.self,
             SimCommand.self,
         ])

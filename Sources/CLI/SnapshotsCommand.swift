@@ -5,7 +5,8 @@ import IO
 /// `sluice snapshots DB_PATH|REPLICA_URL`: every snapshot on every replica.
 struct SnapshotsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "snapshots", abstract: "List the snapshots on each replica.")
+        commandName: "snapshots", abstract: "List the snapshots on each replica.",
+        discussion: ListingHelp.text)
 
     @OptionGroup var listing: ListingArguments
 

@@ -5,7 +5,8 @@ import IO
 /// `sluice wal DB_PATH|REPLICA_URL`: every WAL segment on every replica.
 struct WALCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "wal", abstract: "List the WAL segments on each replica.")
+        commandName: "wal", abstract: "List the WAL segments on each replica.",
+        discussion: ListingHelp.text)
 
     @OptionGroup var listing: ListingArguments
 

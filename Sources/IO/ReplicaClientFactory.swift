@@ -3,6 +3,10 @@ import FoundationEssentials
 
 /// Turns a parsed replica URL into the client that serves it.
 public enum ReplicaClientFactory {
+    /// The URL schemes `makeClient` serves, in the order help texts list them. A plain path
+    /// (no scheme) is a `file` replica too.
+    public static let supportedSchemes = ["file", "s3", "sftp"]
+
     /// Makes the client for `url`. Relative file paths are resolved against the current
     /// directory now, so a later `chdir` cannot move the replica.
     ///
@@ -36,7 +40,7 @@ public enum ReplicaClientFactory {
     /// `path` made absolute against the current directory (a leading `~/` against `$HOME`, as a
     /// config file is not expanded by a shell), with `.` and `..` components and doubled slashes
     /// removed (lexically: symlinks are left alone).
-    static func absolutePath(_ path: String) -> String {
+    public static func absolutePath(_ path: String) -> String {
         var path = path
         if path == "~" || path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty {
             path = home + path.dropFirst()

@@ -23,10 +23,10 @@ struct ReplicaURLTests {
 
     @Test("bad URLs fail with a one-line message saying what to write", arguments: [
         ("", "empty replica URL: use file:///path or a plain path"),
-        ("gs://bucket/prefix", "unsupported replica URL scheme 'gs' in 'gs://bucket/prefix': use file:///path or a plain path"),
-        ("xyz://host/path", "unsupported replica URL scheme 'xyz' in 'xyz://host/path': use file:///path or a plain path"),
+        ("gs://bucket/prefix", "unsupported replica URL scheme 'gs' in 'gs://bucket/prefix': use file:///path (or a plain path), s3://bucket/prefix or sftp://user@host/path"),
+        ("xyz://host/path", "unsupported replica URL scheme 'xyz' in 'xyz://host/path': use file:///path (or a plain path), s3://bucket/prefix or sftp://user@host/path"),
         ("ftp://user:hunter2@host/path",
-         "unsupported replica URL scheme 'ftp' in 'ftp://user:REDACTED@host/path': use file:///path or a plain path"),
+         "unsupported replica URL scheme 'ftp' in 'ftp://user:REDACTED@host/path': use file:///path (or a plain path), s3://bucket/prefix or sftp://user@host/path"),
         ("file://otherhost/path", "invalid replica URL 'file://otherhost/path': file URLs cannot name a remote host 'otherhost'"),
         ("file://", "invalid replica URL 'file://': it has no path"),
         ("file:///bad%zzescape", "invalid replica URL 'file:///bad%zzescape': it has a malformed %-escape or is not UTF-8"),

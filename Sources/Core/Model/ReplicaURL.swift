@@ -128,7 +128,7 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// Escapes every byte of `text` but ASCII letters, digits and `kept` as `%XX`.
-    static func percentEncode(_ text: String, keeping kept: String) -> String {
+    public static func percentEncode(_ text: String, keeping kept: String) -> String {
         var result = ""
         for byte in text.utf8 {
             if isLetter(byte) || isDigit(byte) || kept.utf8.contains(byte) {
@@ -152,7 +152,7 @@ public enum ReplicaURLError: Error, Equatable, Sendable, CustomStringConvertible
         case .empty:
             return "empty replica URL: use file:///path or a plain path"
         case .unsupportedScheme(let scheme, let text):
-            return "unsupported replica URL scheme '\(scheme)' in '\(ReplicaURLRedaction.redact(text))': use file:///path or a plain path"
+            return "unsupported replica URL scheme '\(scheme)' in '\(ReplicaURLRedaction.redact(text))': use file:///path (or a plain path), s3://bucket/prefix or sftp://user@host/path"
         case .invalidPath(let text, let reason):
             return "invalid replica URL '\(ReplicaURLRedaction.redact(text))': \(reason)"
         }

@@ -11,13 +11,12 @@
 /// Temp files (`*.tmp`) are leftovers of a crash and are removed at start-up.
 public struct LocalState: Sendable, Equatable {
     public let databasePath: String
+    /// `.<db-name>-sluice` beside the database, unless a config file's `meta-path` moved it.
+    public let directory: String
 
-    public init(databasePath: String) {
+    public init(databasePath: String, directory: String? = nil) {
         self.databasePath = databasePath
-    }
-
-    public var directory: String {
-        Path.join(Path.directory(of: databasePath), ".\(Path.base(of: databasePath))-sluice")
+        self.directory = directory ?? Path.join(Path.directory(of: databasePath), ".\(Path.base(of: databasePath))-sluice")
     }
 
     public var generationFile: String { Path.join(directory, "generation") }

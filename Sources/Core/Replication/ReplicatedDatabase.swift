@@ -62,7 +62,7 @@ public actor ReplicatedDatabase {
     var lastCheckpointPosition: Position?
 
     public init(path: String, options: ReplicationOptions, environment: Environment) {
-        self.state = LocalState(databasePath: path)
+        self.state = LocalState(databasePath: path, directory: options.stateDirectory)
         self.options = options
         self.environment = environment
         self.logger = environment.logger

@@ -40,6 +40,8 @@ public struct ReplicationOptions: Sendable, Equatable {
     /// Names this replicator in leases (`host:pid`), so a refused second replicator can say who
     /// holds the location.
     public var leaseOwner: String = "sluice"
+    /// Where the local state lives (absolute); nil for `.<db-name>-sluice` beside the database.
+    public var stateDirectory: String? = nil
 
     public init() {}
 }

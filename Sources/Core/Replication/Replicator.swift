@@ -11,16 +11,30 @@ public final class Replicator: Sendable {
     public let databasePath: String
     private let replicas: [any ReplicaClient]
     private let options: ReplicationOptions
+    private let replicaOptions: [ReplicationOptions]
     private let environment: Environment
     private let observer: ReplicationObserver?
 
-    /// - Parameter observer: Told of every position a replica reached (for the simulator's
-    ///   oracle); nil in production.
-    public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions, environment: Environment,
+    /// - Parameters:
+    ///   - options: The database's options, and every replica's unless `replicaOptions` is given.
+    ///   - replicaOptions: One per replica, in order, for what a replica's own loop decides (sync
+    ///     interval, snapshots, retention, lease); a config file sets these per replica, as
+    ///     Litestream's does. The database's pass (monitor, checkpoints) always uses `options`.
+    ///   - observer: Told of every position a replica reached (for the simulator's oracle); nil
+    ///     in production.
+    public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions,
+                replicaOptions: [ReplicationOptions]? = nil, environment: Environment,
                 observer: ReplicationObserver? = nil) {
+        precondition(replicaOptions == nil || replicaOptions!.count == replicas.count,
+                     "replicaOptions needs one entry per replica")
         self.databasePath = databasePath
         self.replicas = replicas
         self.options = options
+        self.replicaOptions = replicaOptions ?? replicas.map { _ in options }
+        // Every line the engine logs for this database names it, so the logs of many databases
+        // in one process (a config file) can be told apart; replica lines add the replica.
+        var environment = environment
+        environment.logger[metadataKey: "db"] = "\(databasePath)"
         self.environment = environment
         self.observer = observer
     }
@@ -36,7 +50,9 @@ public final class Replicator: Sendable {
     private func replicate() async throws {
         let logger = environment.logger
         let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment)
-        let syncers = replicas.map { ReplicaSyncer(client: $0, database: database, options: options, environment: environment, observer: observer) }
+        let syncers = zip(replicas, replicaOptions).map {
+            ReplicaSyncer(client: $0, database: database, options: $1, environment: environment, observer: observer)
+        }
         // Leases come before the database is opened: a replicator refused by a location's holder
         // must not touch the database or its local state (shadow WAL, generation file, read lock,
         // checkpoints), which the holder on the same machine is using. A bad database path is
@@ -64,7 +80,7 @@ public final class Replicator: Sendable {
                 return nil
             }
             for (syncer, signal) in zip(syncers, signals) {
-                group.addTask { await Self.replicate(syncer, signal: signal, options: self.options, environment: self.environment) }
+                group.addTask { await Self.replicate(syncer, signal: signal, options: syncer.options, environment: self.environment) }
             }
             for await result in group {
                 if let error = result {
