@@ -133,12 +133,14 @@ final class BackgroundProcess {
     let process = Process()
     let logPath: String
 
-    init(executable: String, arguments: [String], logPath: String) throws {
+    /// Starts `executable`; `environment`, when given, replaces the test process's own.
+    init(executable: String, arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try Foundation.FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -156,6 +158,15 @@ final class BackgroundProcess {
         }
         try #require(exited, "sluice replicate did not exit after SIGTERM; log:\n\(log)", sourceLocation: sourceLocation)
         return process.terminationStatus
+    }
+
+    /// SIGKILL, then reaps it: for the application, which need not stop cleanly (the test
+    /// runner's threads may block SIGTERM, and a child inherits that).
+    func killNow() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     deinit {
