@@ -39,19 +39,25 @@ struct UploadTriggerTests {
         #expect(passes == 3, "an idle WAL still gets a pass every monitor interval")
     }
 
-    @Test("a change waits for the minimum gap since the last pass, looked at again at the fastest meanwhile")
+    @Test("a change waits for the minimum gap since the last pass, and is not looked at again meanwhile")
     func minimumGap() {
         var watch = WALChangeWatch(monitorInterval: .seconds(5), minimumGap: .seconds(1), fastest: .milliseconds(100),
                                    slowest: .milliseconds(500))
         #expect(look(&watch, .some(stat(size: 4152, modified: 1_000))))
-        var passes: [Int] = []
-        for tick in 1...30 {
-            watch.elapsed(.milliseconds(100))
-            // The WAL changes at every look: a busy database.
-            if look(&watch, .some(stat(size: 4152 + Int64(tick) * 4120, modified: 1_000 + Int64(tick) * 100))) { passes.append(tick) }
-            #expect(watch.nextLook == .milliseconds(100))
+        var passes: [Duration] = []
+        var looks = 0
+        var now = Duration.zero
+        while now < .seconds(3) {
+            let pause = watch.nextLook
+            watch.elapsed(pause)
+            now += pause
+            looks += 1
+            // The WAL changes between any two looks: a busy database.
+            let tick = Int64(looks)
+            if look(&watch, .some(stat(size: 4152 + tick * 4120, modified: 1_000 + tick * 100))) { passes.append(now) }
         }
-        #expect(passes == [10, 20, 30], "one pass per gap, not one per look")
+        #expect(passes == [.seconds(1), .seconds(2), .seconds(3)], "one pass per gap, as soon as it is over")
+        #expect(looks == 6, "a look soon after each pass sees the change; the next is when the gap ends")
     }
 
     @Test("looks come fast while the WAL changes and back off to the slowest while it does not")

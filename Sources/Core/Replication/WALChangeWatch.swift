@@ -4,7 +4,7 @@
 ///
 /// A look is a `stat` of the `-wal` file, one system call, so the monitor can look often and a
 /// commit reaches the shadow, and from there the replicas, within a fraction of the monitor
-/// interval. The gap is the replicas' sync interval: a replica uploads at most that often, right
+/// interval. A change seen before the gap is over is not looked at again until the gap ends. The gap is the replicas' sync interval: a replica uploads at most that often, right
 /// after a pass, so more passes would only cost CPU (each one ends with an fsync) without any
 /// commit reaching a replica sooner. Looks start `fastest` apart after a change and back off, doubling, to `slowest`
 /// while the WAL stays the same: a busy database is looked at ten times a second, an idle one
@@ -44,8 +44,14 @@ public struct WALChangeWatch: Sendable {
             seenBeforePass = seen
             sinceLastPass = .zero
         }
-        // A change waiting for the gap is looked at again soon; a quiet WAL ever less often.
-        nextLook = changedSinceLook || (changedSincePass && !due) ? fastest : min(slowest, nextLook * 2)
+        if changedSincePass && !due {
+            // The pass is already decided: look again when the gap is over, not every `fastest`
+            // meanwhile (nine wake-ups a second under steady load at the default gap).
+            nextLook = max(minimumGap - sinceLastPass, .milliseconds(1))
+        } else {
+            // A change is looked at again soon; a quiet WAL ever less often.
+            nextLook = changedSinceLook ? fastest : min(slowest, nextLook * 2)
+        }
         return due
     }
 
