@@ -124,40 +124,57 @@ public final class LZ4FrameDecoder {
 
     /// Decompresses `input`, returning the bytes it yields. Input after the frame's end is an error.
     public func update(_ input: [UInt8]) throws -> [UInt8] {
-        let input = skippable.take(input)
+        let input = skipFrames(input)
         guard !input.isEmpty else { return [] }
         var output: [UInt8] = []
-        var consumed = 0
-        // Feed input until it is all consumed, then keep asking with no input while liblz4 still
-        // has decoded bytes to hand out.
+        var offset = 0
         while !finished {
-            var inSize = input.count - consumed
-            var hint = 0
-            let produced = [UInt8](unsafeUninitializedCapacity: Self.chunk) { out, count in
-                var outSize = Self.chunk
-                hint = input.withUnsafeBytes { inp in
-                    LZ4F_decompress(context, out.baseAddress, &outSize, inSize > 0 ? inp.baseAddress! + consumed : nil, &inSize, &options)
-                }
-                count = LZ4F_isError(hint) != 0 ? 0 : outSize
+            let piece = try [UInt8](unsafeUninitializedCapacity: Self.chunk) { out, count in
+                count = try decode(input, offset: &offset, into: UnsafeMutableRawBufferPointer(out))
+            }
+            output.append(contentsOf: piece)
+            if piece.count < Self.chunk { break }
+        }
+        if offset < input.count { throw LZ4Error.corrupt("data after the end of the frame") }
+        return output
+    }
+
+    /// Sets aside the skippable frames at the start of the stream: what is left of `input` is
+    /// for `decode`. Every input chunk passes through here first, in order.
+    public func skipFrames(_ input: [UInt8]) -> [UInt8] {
+        skippable.take(input)
+    }
+
+    /// Decodes `input` from `offset` on straight into `out`, until `out` is full, the input is
+    /// used up and liblz4 holds no decoded bytes back, or the frame ends; advances `offset` past
+    /// what was consumed and returns how many bytes it wrote. The caller owns the output buffer,
+    /// so a stream decodes without building an array per step.
+    public func decode(_ input: [UInt8], offset: inout Int, into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        var written = 0
+        while !finished && written < out.count {
+            var inSize = input.count - offset
+            var outSize = out.count - written
+            let hint = input.withUnsafeBytes { inp in
+                LZ4F_decompress(context, out.baseAddress! + written, &outSize,
+                                inSize > 0 ? inp.baseAddress! + offset : nil, &inSize, &options)
             }
             if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
             if inSize > 0 {
-                if flags == nil, inputConsumed + inSize > 4 { flags = input[consumed + 4 - inputConsumed] }
+                if flags == nil, inputConsumed + inSize > 4 { flags = input[offset + 4 - inputConsumed] }
                 inputConsumed += inSize
-                tail.append(contentsOf: input[max(consumed, consumed + inSize - 4)..<(consumed + inSize)])
+                tail.append(contentsOf: input[max(offset, offset + inSize - 4)..<(offset + inSize)])
                 if tail.count > 4 { tail.removeFirst(tail.count - 4) }
             }
-            consumed += inSize
-            checksum.update(produced)
-            output.append(contentsOf: produced)
+            checksum.update(UnsafeRawBufferPointer(rebasing: out[written..<(written + outSize)]))
+            offset += inSize
+            written += outSize
             if hint == 0 {
                 finished = true
                 try verifyContentChecksum()
             }
-            if inSize == 0 && produced.isEmpty { break }
+            if inSize == 0 && outSize == 0 { break }
         }
-        if consumed < input.count { throw LZ4Error.corrupt("data after the end of the frame") }
-        return output
+        return written
     }
 
     private static let chunk = 1 << 16
@@ -233,9 +250,16 @@ func takePending(_ pending: inout [UInt8], offset: inout Int, upTo maxCount: Int
 public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
     private let upstream: any ByteSource
     private let decoder = LZ4FrameDecoder()
-    private var pending: [UInt8] = []
-    private var pendingOffset = 0
+    private var input: [UInt8] = []
+    private var inputOffset = 0
     private var upstreamDone = false
+
+    /// Compressed bytes asked of upstream at a time.
+    private static let readSize = 1 << 16
+    /// The most one read returns: what bounds memory whatever the compression ratio (LZ4
+    /// expands up to 255:1), and small enough that the allocator reuses the buffer from its heap
+    /// instead of mapping fresh pages for every step (`MemoryTuning`).
+    private static let outputLimit = 1 << 18
 
     public init(_ upstream: any ByteSource) { self.upstream = upstream }
 
@@ -243,19 +267,26 @@ public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
     public var skippableFrames: [LZ4SkippableFrame] { decoder.skippableFrames }
 
     public func read(upTo maxCount: Int) async throws -> [UInt8] {
-        while pendingOffset == pending.count {
-            if upstreamDone { return [] }
-            // LZ4 expands at most about 255:1, so 16 KiB of input bounds one step near 4 MiB.
-            let input = try await upstream.read(upTo: 1 << 14)
-            if input.isEmpty {
-                upstreamDone = true
+        guard maxCount > 0 else { return [] }
+        while true {
+            let produced = try [UInt8](unsafeUninitializedCapacity: min(maxCount, Self.outputLimit)) { out, count in
+                count = try decoder.decode(input, offset: &inputOffset, into: UnsafeMutableRawBufferPointer(out))
+            }
+            if decoder.isFinished && inputOffset < input.count { throw LZ4Error.corrupt("data after the end of the frame") }
+            if !produced.isEmpty { return produced }
+            // What was held is decoded: more input, or the end of the stream.
+            if upstreamDone {
                 guard decoder.isFinished else { throw LZ4Error.truncated }
                 return []
             }
-            pending = try decoder.update(input)
-            pendingOffset = 0
+            let next = try await upstream.read(upTo: Self.readSize)
+            if next.isEmpty {
+                upstreamDone = true
+            } else {
+                input = decoder.skipFrames(next)
+                inputOffset = 0
+            }
         }
-        return takePending(&pending, offset: &pendingOffset, upTo: maxCount)
     }
 
     public func close() async { await upstream.close() }
