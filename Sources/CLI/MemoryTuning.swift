@@ -8,12 +8,13 @@ import CShims
 /// and the blocking-call pool) all pass such buffers around, so resident memory grew with every
 /// large transaction. Two arenas and a fixed threshold keep it at the working set.
 ///
-/// The threshold sits just above a 256 KiB chunk and its LZ4 output: at 64 KiB every chunk read
-/// for a pass or an upload was an mmap, sixty-odd page faults and a munmap, a quarter of the
-/// steady replicator's CPU; 1 MiB buffers (snapshots, restores) still map and unmap.
+/// The threshold sits above a 256 KiB chunk, its LZ4 output and the 384 KiB buffer liblz4
+/// allocates at the start of every frame: at 64 KiB each of those was an mmap, page faults on
+/// first touch and a munmap, a third of the steady replicator's CPU; 1 MiB buffers (snapshots,
+/// restores) still map and unmap.
 enum MemoryTuning {
     static func apply() {
-        sluice_tune_allocator(2, 320 * 1024, 512 * 1024)
+        sluice_tune_allocator(2, 512 * 1024, 1024 * 1024)
         disableSQLiteMemoryStatistics()
     }
 
