@@ -15,7 +15,8 @@ struct ReplicateCommand: AsyncParsableCommand {
             (see the README for their options and credentials). Sluice owns \
             checkpoints of the database while it runs; applications should set PRAGMA busy_timeout. \
             Stop with SIGINT or SIGTERM: sluice syncs once more and exits 0. A second signal exits at \
-            once with status 1.
+            once with status 1. With --exec, the command starts after the first sync, signals go to \
+            it, and sluice exits with its status after a final sync (see docs/deployment.md).
             """)
 
     @Argument(help: "The SQLite database to replicate (it is switched to WAL mode).")
@@ -59,6 +60,15 @@ struct ReplicateCommand: AsyncParsableCommand {
             help: "How long a replica lease lasts without renewal; a crashed replicator blocks a successor at most this long (default 30s).")
     var leaseDuration: String?
 
+    @Option(name: LegacyFlags.names("exec"),
+            help: ArgumentHelp("Run this command once the first sync is done; signals go to it, and sluice syncs once more and exits with its status when it exits.",
+                               valueName: "CMD ARGS"))
+    var exec: String?
+
+    @Option(name: LegacyFlags.names("addr"),
+            help: ArgumentHelp("Serve Prometheus metrics at http://ADDR/metrics, like :9090 or 127.0.0.1:9090.", valueName: "ADDR"))
+    var addr: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -72,23 +82,9 @@ struct ReplicateCommand: AsyncParsableCommand {
             try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem,
                                                 writeLayout: options.layout)
         }
-        let replicator = Replicator(databasePath: AbsolutePath.make(databasePath), replicas: replicas,
-                                    options: options, environment: environment)
-
-        // The engine replicates until its task is cancelled, then syncs once more and returns.
-        let replication = Task { try await replicator.run() }
-        let signals = SignalHandling.install { number in
-            logger.info("signal received; syncing replicas before exit", metadata: ["signal": "\(number)"])
-            replication.cancel()
-        }
-        defer { withExtendedLifetime(signals) {} }
-        do {
-            try await replication.value
-        } catch is CancellationError where replication.isCancelled {
-            // The engine is meant to return after its final sync; if cancellation escaped it
-            // instead, the stop was still the one the user asked for.
-            logger.warning("replication stopped before its final sync completed")
-        }
+        let database = DatabaseReplication(databasePath: AbsolutePath.make(databasePath),
+                                           replicas: replicas.map { ($0, $0.location) }, options: options)
+        try await ReplicationRunner(databases: [database], environment: environment, exec: exec, metricsAddress: addr).run()
     }
 
     /// The engine options the flags ask for, every value checked before anything starts.
