@@ -23,6 +23,16 @@ struct ExecSupervisionTests {
         "ls \(box.path("replica"))/generations/*/snapshots/*.snapshot.lz4 >/dev/null 2>&1 || exit 90"
     }
 
+    /// A command that touches `ready`, then waits until SIGTERM, writes `got-signal` and exits
+    /// with `exitStatus`.
+    private func waitForSignal(_ box: SluiceSandbox, exitStatus: Int) -> String {
+        let script = """
+            trap "echo TERM > \(box.path("got-signal")); exit \(exitStatus)" TERM; \
+            touch \(box.path("ready")); while :; do sleep 0.05; done
+            """
+        return "sh -c '\(script)'"
+    }
+
     @Test("the command's exit status is sluice's, and it starts only after the first sync")
     func exitStatusPassesThrough() async throws {
         try await blocking {
@@ -63,11 +73,7 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let script = """
-                trap "echo TERM > \(box.path("got-signal")); exit 7" TERM; \
-                touch \(box.path("ready")); while :; do sleep 0.05; done
-                """
-            let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-exec", "sh -c '\(script)'"])
+            let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-exec", waitForSignal(box, exitStatus: 7)])
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
             #expect(try sluice.terminate() == 7, "log:\n\(sluice.log)")
             #expect(try String(contentsOfFile: box.path("got-signal"), encoding: .utf8) == "TERM\n")
@@ -80,12 +86,8 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let script = """
-                trap "echo TERM > \(box.path("got-signal")); exit 0" TERM; \
-                touch \(box.path("ready")); while :; do sleep 0.05; done
-                """
             let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")],
-                                                extra: ["-lease-duration", "3s", "-exec", "sh -c '\(script)'"])
+                                                extra: ["-lease-duration", "3s", "-exec", waitForSignal(box, exitStatus: 0)])
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
 
             // Another replicator takes the location over: seen from an hour later, sluice's lease
@@ -125,6 +127,34 @@ struct ExecSupervisionTests {
             let outcome = try box.sluice(["replicate", box.path("app.db"), box.url("replica"), "-exec", "/nonexistent/app --flag"])
             #expect(outcome.status == 127)
             #expect(outcome.stderr.contains("error: cannot start /nonexistent/app: No such file or directory"))
+        }
+    }
+
+    @Test("the container recipe: restore if needed, then replicate with the app under --exec; a new container gets the data back")
+    func containerRecipe() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            let db = box.path("app.db")
+            let writer = "/usr/bin/env python3 \(SluiceSandbox.writerScript) \(db)"
+            // docs/deployment.md's entrypoint, with the writer fixture as the application.
+            let entrypoint = """
+                set -e
+                \(SluiceSandbox.binary) restore -if-db-not-exists -if-replica-exists -o \(db) \(box.url("replica"))
+                [ -e \(db) ] || touch \(db)
+                exec \(SluiceSandbox.binary) replicate -exec "sh -c '\(writer) init && \(writer) small --count 5'" \(db) \(box.url("replica"))
+                """
+            for run in 1...2 {
+                // Each run is a new container: no database, no local state, only the replica.
+                for name in try box.entries() where name != "replica" && !name.hasPrefix("replicate-") {
+                    try FileManager.default.removeItem(atPath: box.path(name))
+                }
+                let container = try BackgroundProcess(executable: "/bin/sh", arguments: ["-c", entrypoint],
+                                                      logPath: box.path("replicate-\(run).log"))
+                try #require(waitForExit(container.process, timeout: .seconds(60)), "log:\n\(container.log)")
+                try #require(container.process.terminationStatus == 0, "run \(run) log:\n\(container.log)")
+                #expect(try box.writer("app.db", ["count"]).trimmingCharacters(in: .whitespacesAndNewlines) == "\(5 * run)")
+            }
         }
     }
 }

@@ -136,4 +136,46 @@ struct MetricsEndpointTests {
             #expect(bad.stderr.hasPrefix("error: --addr 9090: '9090' is not a listen address"))
         }
     }
+
+    @Test("metrics: the endpoint answers while replication is stalled on a replica that never replies")
+    func answersWhileStalled() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            try box.writer("app.db", ["init"])
+            // A listener that never accepts: the kernel completes the TCP handshake, then the SFTP
+            // client waits for an SSH banner that never comes, holding the engine in its lease.
+            let blackHole = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(blackHole) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            try withUnsafeMutablePointer(to: &address) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    try #require(bind(blackHole, $0, length) == 0 && listen(blackHole, 4) == 0)
+                    try #require(getsockname(blackHole, $0, &length) == 0)
+                }
+            }
+            let stalled = "sftp://user:secret@127.0.0.1:\(UInt16(bigEndian: address.sin_port))/replica?insecure-host-key=true"
+            let sluice = try BackgroundProcess(executable: SluiceSandbox.binary,
+                                               arguments: ["replicate", box.path("app.db"), stalled, "-addr", "127.0.0.1:0"],
+                                               logPath: box.path("replicate.log"))
+            var port: Int?
+            try #require(eventually {
+                port = sluice.log.split(separator: "\n").first { $0.contains("serving metrics") }
+                    .flatMap { $0.split(separator: " ").first { $0.hasPrefix("address=127.0.0.1:") } }
+                    .flatMap { Int($0.split(separator: ":").last!) }
+                return port != nil
+            }, "log:\n\(sluice.log)")
+            for _ in 1...5 {
+                let started = ContinuousClock.now
+                let scrape = try self.scrape(port!)
+                #expect(ContinuousClock.now - started < .seconds(2))
+                #expect(scrape.value("sluice_replica_operation_total", ["operation": "PUT", "type": "sftp"]) == 0)
+            }
+            #expect(!sluice.log.contains("lease acquired"), "the replica was meant to hang; log:\n\(sluice.log)")
+            // The process is killed when `sluice` goes out of scope; a final sync would wait on the hang.
+        }
+    }
 }

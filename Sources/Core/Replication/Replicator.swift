@@ -71,7 +71,7 @@ public final class Replicator: Sendable {
                 return nil
             }
             for (number, (syncer, signal)) in zip(syncers, signals).enumerated() {
-                let watch = firstSync.map { ReplicaWatch(number: number, events: self.events!, firstSync: $0) }
+                let watch = self.events.flatMap { events in firstSync.map { ReplicaWatch(number: number, events: events, firstSync: $0) } }
                 group.addTask { await Self.replicate(syncer, signal: signal, options: self.options, environment: self.environment, watch: watch) }
             }
             for await result in group {
