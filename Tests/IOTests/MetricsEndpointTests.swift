@@ -33,6 +33,11 @@ struct MetricsEndpointTests {
     /// Starts replicate with the endpoint on a port of its choosing; returns it and the port.
     private func start(_ box: SluiceSandbox, extra: [String] = []) throws -> (BackgroundProcess, Int) {
         let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-addr", "127.0.0.1:0"] + extra)
+        return (sluice, try metricsPort(of: sluice))
+    }
+
+    /// The port sluice logged in its "serving metrics" line, once it has.
+    private func metricsPort(of sluice: BackgroundProcess) throws -> Int {
         var port: Int?
         _ = eventually {
             port = sluice.log.split(separator: "\n").first { $0.contains("serving metrics") }
@@ -40,7 +45,7 @@ struct MetricsEndpointTests {
                 .flatMap { Int($0.split(separator: ":").last!) }
             return port != nil
         }
-        return (sluice, try #require(port, "no 'serving metrics' line; log:\n\(sluice.log)"))
+        return try #require(port, "no 'serving metrics' line; log:\n\(sluice.log)")
     }
 
     private func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
@@ -161,16 +166,10 @@ struct MetricsEndpointTests {
             let sluice = try BackgroundProcess(executable: SluiceSandbox.binary,
                                                arguments: ["replicate", box.path("app.db"), stalled, "-addr", "127.0.0.1:0"],
                                                logPath: box.path("replicate.log"))
-            var port: Int?
-            try #require(eventually {
-                port = sluice.log.split(separator: "\n").first { $0.contains("serving metrics") }
-                    .flatMap { $0.split(separator: " ").first { $0.hasPrefix("address=127.0.0.1:") } }
-                    .flatMap { Int($0.split(separator: ":").last!) }
-                return port != nil
-            }, "log:\n\(sluice.log)")
+            let port = try metricsPort(of: sluice)
             for _ in 1...5 {
                 let started = ContinuousClock.now
-                let scrape = try self.scrape(port!)
+                let scrape = try self.scrape(port)
                 #expect(ContinuousClock.now - started < .seconds(2))
                 #expect(scrape.value("sluice_replica_operation_total", ["operation": "PUT", "type": "sftp"]) == 0)
             }
