@@ -97,8 +97,11 @@ enum ReplicationRunner {
                     }
                 }
             }
-            // The group cancels and awaits the rest when this throws.
-            try await group.waitForAll()
+            // `next()` throws the first error as it comes; leaving the group by that throw
+            // cancels the rest and awaits their final syncs. (`waitForAll()` would first wait for
+            // every task, and the others replicate until cancelled: a lost lease of one database
+            // left the process running.)
+            while try await group.next() != nil {}
         }
     }
 }

@@ -17,22 +17,6 @@ struct ExecSupervisionTests {
                         "-monitor-interval", "100ms", "-exec", "sh -c '\(script)'"] + extra)
     }
 
-    /// A command that exits at once only if the replica already holds a snapshot: how a test
-    /// tells that the command started after the first sync.
-    private func requireSnapshot(_ box: SluiceSandbox) -> String {
-        "ls \(box.path("replica"))/generations/*/snapshots/*.snapshot.lz4 >/dev/null 2>&1 || exit 90"
-    }
-
-    /// A command that touches `ready`, then waits until SIGTERM, writes `got-signal` and exits
-    /// with `exitStatus`.
-    private func waitForSignal(_ box: SluiceSandbox, exitStatus: Int) -> String {
-        let script = """
-            trap "echo TERM > \(box.path("got-signal")); exit \(exitStatus)" TERM; \
-            touch \(box.path("ready")); while :; do sleep 0.05; done
-            """
-        return "sh -c '\(script)'"
-    }
-
     @Test("the command's exit status is sluice's, and it starts only after the first sync")
     func exitStatusPassesThrough() async throws {
         try await blocking {
@@ -41,9 +25,9 @@ struct ExecSupervisionTests {
             try box.writer("app.db", ["init"])
             try box.writer("app.db", ["small", "--count", "3"])
 
-            let failing = try runExec(box, "\(requireSnapshot(box)); exit 3")
+            let failing = try runExec(box, "\(box.requireSnapshotScript()); exit 3")
             #expect(failing.status == 3, "stderr:\n\(failing.stderr)")
-            let succeeding = try runExec(box, "\(requireSnapshot(box)); exit 0")
+            let succeeding = try runExec(box, "\(box.requireSnapshotScript()); exit 0")
             #expect(succeeding.status == 0, "stderr:\n\(succeeding.stderr)")
             // Killed by a signal: 128 + the signal's number, as a shell reports it.
             let killed = try runExec(box, "kill -KILL $$")
@@ -73,7 +57,7 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-exec", waitForSignal(box, exitStatus: 7)])
+            let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-exec", box.waitForSignalScript(exitStatus: 7)])
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
             #expect(try sluice.terminate() == 7, "log:\n\(sluice.log)")
             #expect(try String(contentsOfFile: box.path("got-signal"), encoding: .utf8) == "TERM\n")
@@ -87,19 +71,11 @@ struct ExecSupervisionTests {
             defer { box.remove() }
             try box.writer("app.db", ["init"])
             let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")],
-                                                extra: ["-lease-duration", "3s", "-exec", waitForSignal(box, exitStatus: 0)])
+                                                extra: ["-lease-duration", "3s", "-exec", box.waitForSignalScript(exitStatus: 0)])
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
 
-            // Another replicator takes the location over: seen from an hour later, sluice's lease
-            // has expired. Sluice finds it lost at its next renewal, a second or so later.
-            let intruder = FileReplicaClient(root: box.path("replica"), fileSystem: POSIXFileSystem(runner: ThreadPoolRunner(threads: 1)))
-            _ = try await intruder.acquireLease(owner: "intruder", token: "intruder-token", duration: .seconds(3600),
-                                                now: SystemWallClock().now() + .seconds(3600))
-
-            try #require(waitForExit(sluice.process, timeout: .seconds(60)), "sluice kept running; log:\n\(sluice.log)")
-            #expect(sluice.process.terminationStatus == 1, "log:\n\(sluice.log)")
-            #expect(box.exists("got-signal"), "the command was not sent SIGTERM")
-            let errorLine = try #require(sluice.log.split(separator: "\n").last { $0.hasPrefix("error: ") }, "log:\n\(sluice.log)")
+            try await box.takeLeaseOver("replica")
+            let errorLine = try box.requireStoppedByFatalError(sluice)
             #expect(errorLine.contains("replication failed, so sh was stopped"))
             #expect(errorLine.contains("lease"))
         }

@@ -7,65 +7,10 @@ import TestSupport
 /// socket. The port is the one sluice picked and logged, so two runs never race for one.
 @Suite("sluice replicate --addr", .serialized)
 struct MetricsEndpointTests {
-    /// One scrape: every sample line, as `name{labels}` to value.
-    private struct Scrape {
-        var text: String
-        var samples: [String: Double]
-
-        init(_ text: String) {
-            self.text = text
-            var samples: [String: Double] = [:]
-            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-                samples[String(line[..<space])] = value
-            }
-            self.samples = samples
-        }
-
-        /// The value of the sample named `name` whose labels include every one of `labels`.
-        func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-            samples.first { key, _ in
-                key.hasPrefix(name + "{") && labels.allSatisfy { key.contains("\($0.key)=\"\($0.value)\"") }
-            }?.value
-        }
-    }
-
     /// Starts replicate with the endpoint on a port of its choosing; returns it and the port.
     private func start(_ box: SluiceSandbox, extra: [String] = []) throws -> (BackgroundProcess, Int) {
         let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-addr", "127.0.0.1:0"] + extra)
-        return (sluice, try metricsPort(of: sluice))
-    }
-
-    /// The port sluice logged in its "serving metrics" line, once it has.
-    private func metricsPort(of sluice: BackgroundProcess) throws -> Int {
-        var port: Int?
-        _ = eventually {
-            port = sluice.log.split(separator: "\n").first { $0.contains("serving metrics") }
-                .flatMap { $0.split(separator: " ").first { $0.hasPrefix("address=127.0.0.1:") } }
-                .flatMap { Int($0.split(separator: ":").last!) }
-            return port != nil
-        }
-        return try #require(port, "no 'serving metrics' line; log:\n\(sluice.log)")
-    }
-
-    private func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
-        let outcome = Process()
-        outcome.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        outcome.arguments = ["-s", "-m", "5", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]
-        let pipe = Pipe()
-        outcome.standardOutput = pipe
-        try outcome.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        outcome.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        let status = Int(text.split(separator: "\n").last ?? "") ?? 0
-        return (status, String(text.dropLast(String(status).count)))
-    }
-
-    private func scrape(_ port: Int) throws -> Scrape {
-        let response = try get(port, "/metrics")
-        try #require(response.status == 200)
-        return Scrape(response.body)
+        return (sluice, try sluice.metricsPort())
     }
 
     @Test("metrics: names and labels, progress after writes, and a lag that rises while uploads wait and falls after")
@@ -88,7 +33,7 @@ struct MetricsEndpointTests {
             var sawFall = false
             let deadline = ContinuousClock.now + .seconds(60)
             while writer.isRunning || !sawFall, ContinuousClock.now < deadline {
-                if let lag = try scrape(port).value("sluice_replica_lag_seconds", replica) {
+                if let lag = try MetricsScrape.fetch(port).value("sluice_replica_lag_seconds", replica) {
                     if let peak = lags.max(), peak >= 0.5, lag < peak - 0.3 { sawFall = true }
                     lags.append(lag)
                 }
@@ -99,9 +44,9 @@ struct MetricsEndpointTests {
             #expect(sawFall, "lag never fell after an upload: \(lags)")
 
             // Once the writer stops, the replica catches up: no lag, and it holds the shadow's end.
-            var last = try scrape(port)
+            var last = try MetricsScrape.fetch(port)
             #expect(try eventually {
-                last = try scrape(port)
+                last = try MetricsScrape.fetch(port)
                 return last.value("sluice_replica_lag_seconds", replica) == 0
                     && last.value("sluice_replica_wal_offset", replica) == last.value("sluice_shadow_wal_size", db)
             }, "replica never caught up:\n\(last.text)")
@@ -118,7 +63,7 @@ struct MetricsEndpointTests {
             #expect(last.text.contains("# TYPE sluice_replica_lag_seconds gauge"))
             #expect(last.text.contains("# TYPE sluice_total_wal_bytes counter"))
 
-            #expect(try get(port, "/").status == 404)
+            #expect(try MetricsScrape.get(port, "/").status == 404)
             #expect(try sluice.terminate() == 0, "log:\n\(sluice.log)")
         }
     }
@@ -166,10 +111,10 @@ struct MetricsEndpointTests {
             let sluice = try BackgroundProcess(executable: SluiceSandbox.binary,
                                                arguments: ["replicate", box.path("app.db"), stalled, "-addr", "127.0.0.1:0"],
                                                logPath: box.path("replicate.log"))
-            let port = try metricsPort(of: sluice)
+            let port = try sluice.metricsPort()
             for _ in 1...5 {
                 let started = ContinuousClock.now
-                let scrape = try self.scrape(port)
+                let scrape = try MetricsScrape.fetch(port)
                 #expect(ContinuousClock.now - started < .seconds(2))
                 #expect(scrape.value("sluice_replica_operation_total", ["operation": "PUT", "type": "sftp"]) == 0)
             }
