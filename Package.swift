@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // Metrics: IO emits through swift-metrics' API only; the CLI bootstraps the Prometheus
+        // backend when `--addr` asks for an endpoint.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -33,7 +37,8 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "IO",
-            dependencies: ["Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: swiftSettings),
         // The simulator's hot paths are class properties touched millions of times per seed;
         // their dynamic exclusivity checks cost about a tenth of a run. Debug builds keep them.
@@ -51,6 +56,8 @@ let package = Package(
                 "Core", "IO", "SQLite", "CShims", "SimHarness", "Config",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings),
         // Test-only helpers shared by the test targets; no product depends on it.

@@ -24,6 +24,7 @@ enum CLIError: Error, CustomStringConvertible {
     case configWithReplicaURL
     case flagNeedsArguments(flag: String)
     case configWithArguments
+    case flagAndConfigKey(flag: String, config: String)
     case replicaNameWithURL
 
     var description: String {
@@ -67,6 +68,8 @@ enum CLIError: Error, CustomStringConvertible {
             return "-replica \(name): \(database) has no replica of that name; its replicas are \(known.joined(separator: ", "))"
         case .flagNeedsArguments(let flag):
             return "--\(flag) applies to 'replicate DB_PATH REPLICA_URL'; with a config file, set \(flag) in the file instead"
+        case .flagAndConfigKey(let flag, let config):
+            return "--\(flag) was given and \(config) sets \(flag): too; give one or the other"
         case .configWithArguments:
             return "-config names a config file, but DB_PATH REPLICA_URL were given too; give one or the other"
         case .replicaNameWithURL:

@@ -9,11 +9,13 @@ extension ReplicateCommand {
     func planFromConfig() throws -> ReplicationPlan {
         if let flag = givenEngineFlag { throw CLIError.flagNeedsArguments(flag: flag) }
         let (settings, notes) = try config.require(for: "give DB_PATH REPLICA_URL")
+        let exec = try Self.either(flag: "exec", exec, key: settings.exec, config: settings.configPath)
+        let addr = try Self.either(flag: "addr", addr, key: settings.addr, config: settings.configPath)
         let logger = try logging.makeLogger(settings: settings.logging)
         for note in notes { logger.warning("\(note)") }
         let environment = ProductionEnvironment.make(logger: logger)
         let owner = Self.leaseOwner
-        let replicators = try settings.databases.map { database in
+        let databases = try settings.databases.map { database in
             var options = database.options
             options.leaseOwner = owner
             let clients = try database.replicas.map { try ConfiguredReplica.makeClient($0, fileSystem: environment.fileSystem) }
@@ -21,16 +23,25 @@ extension ReplicateCommand {
                 logger.info("replicating", metadata: ["db": "\(database.path)", "replica.name": "\(replica.name)",
                                                       "url": "\(replica.displayURL)"])
             }
-            return Replicator(databasePath: database.path, replicas: clients, options: options,
-                              replicaOptions: database.replicas.map { replica in
-                                  var options = replica.options
-                                  options.leaseOwner = owner
-                                  return options
-                              },
-                              environment: environment)
+            return DatabaseReplication(databasePath: database.path,
+                                       replicas: zip(clients, database.replicas).map { ($0, $1.isNamed ? $1.name : $0.location) },
+                                       options: options,
+                                       replicaOptions: database.replicas.map { replica in
+                                           var options = replica.options
+                                           options.leaseOwner = owner
+                                           return options
+                                       })
         }
-        return ReplicationPlan(replicators: replicators, exec: settings.exec, addr: settings.addr,
-                               logger: logger, environment: environment)
+        return ReplicationPlan(databases: databases, exec: exec, addr: addr, logger: logger, environment: environment)
+    }
+
+    /// A process-wide setting (`exec`, `addr`) from its flag or from the config's key. Unlike the
+    /// engine flags, these two are accepted with a config file (Litestream's container recipe is
+    /// `replicate -exec "app"` beside a config file), but not both at once: which one wins would
+    /// be a guess, and a setting silently not applied misleads as much as a flag that does nothing.
+    static func either(flag name: String, _ flag: String?, key: String?, config: String) throws -> String? {
+        if flag != nil, key != nil { throw CLIError.flagAndConfigKey(flag: name, config: config) }
+        return flag ?? key
     }
 
     /// `host:pid`, naming this replicator in the leases it takes.

@@ -18,7 +18,10 @@ struct ReplicateCommand: AsyncParsableCommand {
             With DB_PATH and REPLICA_URLs, replicates that database and reads no config file. \
             \(ReplicaURLHelp.text) Sluice owns checkpoints of the database while it runs; \
             applications should set PRAGMA busy_timeout. Stop with SIGINT or SIGTERM: sluice syncs \
-            once more and exits 0. A second signal exits at once with status 1.
+            once more and exits 0. A second signal exits at once with status 1. With --exec (or \
+            exec: in the config), the command starts after the first sync of every database, \
+            signals go to it, and sluice exits with its status after a final sync (see \
+            docs/deployment.md).
             """)
 
     @Argument(help: "The SQLite database to replicate (it is switched to WAL mode); omit to use the config file.")
@@ -61,6 +64,15 @@ struct ReplicateCommand: AsyncParsableCommand {
             help: "How long a replica lease lasts without renewal; a crashed replicator blocks a successor at most this long (default 30s).")
     var leaseDuration: String?
 
+    @Option(name: LegacyFlags.names("exec"),
+            help: ArgumentHelp("Run this command once the first sync of every database is done; signals go to it, and sluice syncs once more and exits with its status when it exits.",
+                               valueName: "CMD ARGS"))
+    var exec: String?
+
+    @Option(name: LegacyFlags.names("addr"),
+            help: ArgumentHelp("Serve Prometheus metrics at /metrics on ADDR, like :9090 or 127.0.0.1:9090.", valueName: "ADDR"))
+    var addr: String?
+
     @OptionGroup var config: ConfigOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -82,9 +94,9 @@ struct ReplicateCommand: AsyncParsableCommand {
             try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem,
                                                 writeLayout: options.layout)
         }
-        let replicator = Replicator(databasePath: AbsolutePath.make(databasePath), replicas: replicas,
-                                    options: options, environment: environment)
-        return ReplicationPlan(replicators: [replicator], exec: nil, addr: nil, logger: logger, environment: environment)
+        let database = DatabaseReplication(databasePath: AbsolutePath.make(databasePath),
+                                           replicas: replicas.map { ($0, $0.location) }, options: options)
+        return ReplicationPlan(databases: [database], exec: exec, addr: addr, logger: logger, environment: environment)
     }
 
     /// The engine options the flags ask for, every value checked before anything starts.

@@ -2,21 +2,29 @@ import Core
 import Logging
 
 /// Everything `sluice replicate` runs, resolved from the command line (one database) or from
-/// the config file (every configured database): the replicators, and the process-wide
-/// settings that are started beside them.
-///
-/// `exec` and `addr` are parsed and checked here (from the config's `exec:` and `addr:`);
-/// `ReplicationRunner.run` is where a metrics server for `addr` and a supervised child for
-/// `exec` are to be started (see the marked place there).
+/// the config file (every configured database): the databases with their replicas, and the
+/// process-wide settings started beside them (`exec`, `addr`). `ReplicationRunner` runs it.
 struct ReplicationPlan {
     /// One per database, each with all its replicas.
-    var replicators: [Replicator]
-    /// The command to run once every database has synced (`exec:`).
+    var databases: [DatabaseReplication]
+    /// The command to run once every database has synced (`--exec` or `exec:`).
     var exec: String?
-    /// Where to serve metrics (`addr:`).
+    /// Where to serve metrics (`--addr` or `addr:`).
     var addr: String?
     var logger: Logger
     var environment: Environment
+}
+
+/// One database to replicate, as the command line or a config file describes it.
+struct DatabaseReplication {
+    /// Absolute.
+    var databasePath: String
+    /// Each replica's client and its `replica` metric label (its configured name, or its location).
+    var replicas: [(client: any ReplicaClient, label: String)]
+    /// The database's options, and every replica's unless `replicaOptions` is given.
+    var options: ReplicationOptions
+    /// One per replica, in order (a config file's per-replica settings); nil: `options` for all.
+    var replicaOptions: [ReplicationOptions]?
 }
 
 /// A database's replication ended with an error no retry could fix (a lost lease, a database

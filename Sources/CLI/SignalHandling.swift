@@ -19,15 +19,33 @@ final class SignalHandling: @unchecked Sendable {
     /// Starts watching SIGINT and SIGTERM; keep the returned value alive while the command runs.
     static func install(onFirstSignal: @escaping @Sendable (Int32) -> Void) -> SignalHandling {
         let handling = SignalHandling()
+        handling.watch { [handling] number in handling.received(number, onFirstSignal: onFirstSignal) }
+        return handling
+    }
+
+    /// Starts watching SIGINT and SIGTERM and hands every one to `onSignal`, which decides what
+    /// a second one means (`ExecSupervisor` forwards each to its child).
+    static func install(onEverySignal: @escaping @Sendable (Int32) -> Void) -> SignalHandling {
+        let handling = SignalHandling()
+        handling.watch(onEverySignal)
+        return handling
+    }
+
+    private func watch(_ handler: @escaping @Sendable (Int32) -> Void) {
         let queue = DispatchQueue(label: "sluice.signals")
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [handling] in handling.received(number, onFirstSignal: onFirstSignal) }
+            source.setEventHandler { handler(number) }
             source.resume()
-            handling.sources.append(source)
+            sources.append(source)
         }
-        return handling
+    }
+
+    /// What a signal during the final sync does: exit at once with status 1.
+    static func exitWithoutFinalSync() -> Never {
+        StandardError.write("error: second signal received; exiting without a final sync\n")
+        Sluice.terminate(1)
     }
 
     private func received(_ number: Int32, onFirstSignal: (Int32) -> Void) {
@@ -38,8 +56,7 @@ final class SignalHandling: @unchecked Sendable {
         if isFirst {
             onFirstSignal(number)
         } else {
-            StandardError.write("error: second signal received; exiting without a final sync\n")
-            Sluice.terminate(1)
+            Self.exitWithoutFinalSync()
         }
     }
 }

@@ -21,8 +21,8 @@ extension ConfigValidator {
         }
         var options = database
         try applySchedules(section, to: &options)
-        let name = section.name.map(\.value).flatMap { $0.isEmpty ? nil : $0 } ?? type
-        return ReplicaSettings(name: name, url: url, options: options,
+        let given = section.name.map(\.value).flatMap { $0.isEmpty ? nil : $0 }
+        return ReplicaSettings(name: given ?? type, isNamed: given != nil, url: url, options: options,
                                credentialEnvironment: type == "s3" ? try s3Credentials(section) : [:])
     }
 

@@ -24,6 +24,7 @@ public struct ConfigValidator {
     public mutating func validate() throws(ConfigError) -> ReplicationSettings {
         let logging = try validateLogging()
         if let addr = file.addr { try Self.checkAddress(addr, file: file.path) }
+        if let exec = file.exec { try Self.checkCommand(exec, file: file.path) }
         guard !file.databases.isEmpty else {
             throw ConfigError(file: file.path, line: file.databasesLine, key: "dbs",
                               problem: "no databases are configured; add a list of databases, each with a path and replicas")
@@ -74,13 +75,25 @@ public struct ConfigValidator {
         return settings
     }
 
-    /// `[host]:port`, as Go's listener takes it: a port is required.
+    /// `[host]:port`, as Go's listener takes it: a port is required (0 picks a free one). The
+    /// parser is `--addr`'s, so the key and the flag accept the same addresses.
     static func checkAddress(_ addr: Setting<String>, file: String) throws(ConfigError) {
         guard !addr.value.isEmpty else { return }
-        guard let colon = addr.value.lastIndex(of: ":"), let port = Int(addr.value[addr.value.index(after: colon)...]),
-              (1...65535).contains(port) else {
-            throw ConfigError(file: file, line: addr.line, key: addr.key,
-                              problem: "'\(addr.value)' is not an address to listen on; write HOST:PORT or :PORT, like :9090")
+        do throws(ListenAddress.ParseError) {
+            _ = try ListenAddress(parsing: addr.value)
+        } catch {
+            throw ConfigError(file: file, line: addr.line, key: addr.key, problem: error.description)
+        }
+    }
+
+    /// `exec:` split as `--exec` splits it, so a quote left open is named with its line here
+    /// rather than found when replication is about to start.
+    static func checkCommand(_ exec: Setting<String>, file: String) throws(ConfigError) {
+        guard !exec.value.isEmpty else { return }
+        do throws(ShellWords.ParseError) {
+            _ = try ShellWords.split(exec.value)
+        } catch {
+            throw ConfigError(file: file, line: exec.line, key: exec.key, problem: error.description)
         }
     }
 }

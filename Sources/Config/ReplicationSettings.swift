@@ -60,6 +60,9 @@ public struct DatabaseSettings: Sendable {
 public struct ReplicaSettings: Sendable {
     /// `name:`, else the type (`file`, `s3`, `sftp`), as in Litestream.
     public var name: String
+    /// Whether the file gave `name:`: metrics label a replica by its name only then, else by its
+    /// location, as they do for a replica given on the command line.
+    public var isNamed: Bool
     public var url: ReplicaURL
     /// This replica's options: its sync interval, snapshots, retention and lease, on top of the
     /// database's.

@@ -135,7 +135,9 @@ struct ConfigErrorTests {
                 == "/etc/sluice.yml:4: dbs[0].replicas[0].type: replica type 's4' is not supported; use file, s3, sftp (did you mean 's3'?)")
         #expect(failure("dbs:\n  - path: /a.db\n") == "/etc/sluice.yml:2: dbs[0].replicas: the database has no replicas; add replicas: with at least one url or path")
         #expect(failure("addr: 9090\ndbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n")
-                == "/etc/sluice.yml:1: addr: '9090' is not an address to listen on; write HOST:PORT or :PORT, like :9090")
+                == "/etc/sluice.yml:1: addr: '9090' is not a listen address; use HOST:PORT or :PORT, like :9090 or 127.0.0.1:9090")
+        #expect(failure("exec: app 'unclosed\ndbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n")
+                == "/etc/sluice.yml:1: exec: the command has an unterminated ' quote")
         #expect(failure("logging:\n  type: jsn\n") == "/etc/sluice.yml:2: logging.type: 'jsn' is not a log type; use text or json (did you mean 'json'?)")
     }
 

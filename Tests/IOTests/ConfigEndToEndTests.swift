@@ -13,12 +13,6 @@ struct ConfigEndToEndTests {
         try box.writer(database, ["dump"]).split(separator: "\n").map(String.init)
     }
 
-    /// Writes `text` as the sandbox's config file and returns its path.
-    func writeConfig(_ box: SluiceSandbox, _ text: String, name: String = "litestream.yml") throws -> String {
-        try text.write(toFile: box.path(name), atomically: false, encoding: .utf8)
-        return box.path(name)
-    }
-
     static let secret = "moto-secret-from-env-4711"
 
     /// Goal: an existing Litestream 0.3 config runs unchanged (only the binary's name differs)
@@ -40,7 +34,7 @@ struct ConfigEndToEndTests {
             setenv("SLUICE_TEST_DIR", box.directory.path, 1)
 
             let sftp = ssh.location("replica")
-            let config = try writeConfig(box, """
+            let config = try box.writeConfig("""
                 access-key-id: ${SLUICE_TEST_KEY_ID}
                 secret-access-key: ${SLUICE_TEST_SECRET}
                 dbs:
@@ -136,7 +130,7 @@ struct ConfigEndToEndTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             setenv("SLUICE_TEST_SECRET", Self.secret, 1)
-            let config = try writeConfig(box, """
+            let config = try box.writeConfig("""
                 logging:
                   type: json
                 dbs:
@@ -202,7 +196,7 @@ struct ConfigEndToEndTests {
     func metaPath() throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
-        let config = try writeConfig(box, """
+        let config = try box.writeConfig("""
             dbs:
               - path: \(box.path("app.db"))
                 meta-path: \(box.path("state"))
@@ -227,7 +221,7 @@ struct ConfigEndToEndTests {
     func configErrorFromTheBinary() throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
-        let config = try writeConfig(box, """
+        let config = try box.writeConfig("""
             dbs:
               - path: app.db
                 replicas:
@@ -249,7 +243,7 @@ struct ConfigEndToEndTests {
     func argumentsWinOverDiscoveredConfig() throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
-        _ = try writeConfig(box, "this is: [not valid", name: "sluice.yml")
+        _ = try box.writeConfig("this is: [not valid", name: "sluice.yml")
         try box.writer("app.db", ["init"])
         let replicator = try box.startReplicate("app.db", replicas: [box.url("backup")])
         try box.writer("app.db", ["small", "--count", "3"])

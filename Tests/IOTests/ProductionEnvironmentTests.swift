@@ -40,6 +40,6 @@ struct ProductionEnvironmentTests {
 
         let generation = Generation.make(at: env.wallClock.now(), random: env.random)
         #expect(generation.creationTime <= env.wallClock.now())
-        #expect(env.clock is ContinuousClock)
+        #expect(env.clock is PoolClock)
     }
 }

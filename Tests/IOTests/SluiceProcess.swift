@@ -41,6 +41,12 @@ struct SluiceSandbox {
     /// Whether anything exists at `name` inside the sandbox.
     func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
 
+    /// Writes `text` as a config file in the sandbox and returns its path.
+    func writeConfig(_ text: String, name: String = "litestream.yml") throws -> String {
+        try text.write(toFile: path(name), atomically: false, encoding: .utf8)
+        return path(name)
+    }
+
     /// Every entry directly inside the sandbox, sorted.
     func entries() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()

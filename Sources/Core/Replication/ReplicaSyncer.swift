@@ -100,6 +100,13 @@ public actor ReplicaSyncer {
     /// The lease this syncer holds, if any.
     public var heldLease: Lease? { lease }
 
+    /// Where the replica stands, for `ReplicationEvents`.
+    func report(failed: Bool, leaseLost: Bool = false) -> ReplicaSyncReport {
+        let leaseHeld: Bool? = client is any ReplicaLeasing ? (!leaseLost && mayWrite) : nil
+        return ReplicaSyncReport(replica: client.location, position: position, lastSnapshotAt: lastSnapshotTime,
+                                 leaseHeld: leaseHeld, failed: failed)
+    }
+
     /// Attempts at taking the lease at start-up: 1+2+4+8+16+16 s of backoff, about a minute.
     static let leaseAttempts = 7
 

@@ -52,6 +52,10 @@ public actor ReplicatedDatabase {
     /// The real WAL's size at the last observation; the checkpoint decision uses it instead of
     /// statting the file again right after a sync pass read it.
     private var observedWALSize: Int64 = 0
+    /// Bytes copied from the WAL into the shadow since this replicator started, for metrics.
+    private var copiedBytes: Int64 = 0
+    /// Told of every checkpoint; nil unless someone watches (metrics).
+    private let events: (any ReplicationEvents)?
     /// The (generation, replica floor) the local shadow files were last cleaned for; cleaning
     /// lists two folders, so it runs only when that changes, not on every monitor tick.
     private var cleanedFor: (generation: Generation, floor: UInt64)?
@@ -61,8 +65,9 @@ public actor ReplicatedDatabase {
     /// incomplete one (readers holding old marks) is retried once new frames arrive.
     var lastCheckpointPosition: Position?
 
-    public init(path: String, options: ReplicationOptions, environment: Environment) {
+    public init(path: String, options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)? = nil) {
         self.state = LocalState(databasePath: path, directory: options.stateDirectory)
+        self.events = events
         self.options = options
         self.environment = environment
         self.logger = environment.logger
@@ -282,6 +287,7 @@ public actor ReplicatedDatabase {
             if let shadow {
                 let copied = try await shadow.copy(from: handle, walSize: observation.wal.size, chunkSize: options.chunkSize)
                 if copied > 0 { lastWALGrowth = environment.wallClock.now() }
+                copiedBytes += Int64(copied)
             }
             try? await handle.close()
         } catch {
@@ -327,6 +333,11 @@ public actor ReplicatedDatabase {
         /// The position moved (new frames, a new index or a new generation).
         public var advanced: Bool
         public var position: Position?
+    }
+
+    /// A pass's report for `ReplicationEvents`, from what the pass already knows (no I/O).
+    func syncReport(duration: Duration, failed: Bool) -> DatabaseSyncReport {
+        DatabaseSyncReport(position: position, walSize: observedWALSize, copiedBytes: copiedBytes, duration: duration, failed: failed)
     }
 
     /// Copies new committed frames into the shadow WAL, following WAL restarts and starting a
@@ -467,6 +478,26 @@ public actor ReplicatedDatabase {
         guard snapshotsInProgress == 0, !checkpointInProgress, let checkpointer else { return false }
         checkpointInProgress = true
         defer { checkpointInProgress = false }
+        guard let events else { return try await checkpoint(decision, checkpointer: checkpointer) ?? false }
+        let stopwatch = Stopwatch(environment.clock)
+        let mode: String
+        switch decision {
+        case .passive: mode = "PASSIVE"
+        case .truncate: mode = "TRUNCATE"
+        }
+        do {
+            let complete = try await checkpoint(decision, checkpointer: checkpointer)
+            // A checkpoint that could not take the write lock did not run: nothing to count.
+            if let complete { events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: false)) }
+            return complete ?? false
+        } catch {
+            events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: true))
+            throw error
+        }
+    }
+
+    /// `checkpoint(_:)` itself; nil when it could not take the write lock and so did not run.
+    private func checkpoint(_ decision: CheckpointDecision, checkpointer: any SQLiteConnection) async throws -> Bool? {
         let emergency: Bool
         switch decision {
         case .passive(let reason):
@@ -502,7 +533,7 @@ public actor ReplicatedDatabase {
             self.lockHeldSinceLastCopy = true
             return true
         }
-        guard ran == true else { return false }
+        guard ran == true else { return nil }
         lastCheckpoint = environment.wallClock.now()
         lastCheckpointPosition = position
         if emergency && complete {

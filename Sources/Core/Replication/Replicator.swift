@@ -14,6 +14,7 @@ public final class Replicator: Sendable {
     private let replicaOptions: [ReplicationOptions]
     private let environment: Environment
     private let observer: ReplicationObserver?
+    private let events: (any ReplicationEvents)?
 
     /// - Parameters:
     ///   - options: The database's options, and every replica's unless `replicaOptions` is given.
@@ -22,9 +23,11 @@ public final class Replicator: Sendable {
     ///     Litestream's does. The database's pass (monitor, checkpoints) always uses `options`.
     ///   - observer: Told of every position a replica reached (for the simulator's oracle); nil
     ///     in production.
+    ///   - events: Told of every pass, checkpoint and replica attempt, and of the first sync
+    ///     (for metrics and `--exec`); nil when nobody watches.
     public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions,
                 replicaOptions: [ReplicationOptions]? = nil, environment: Environment,
-                observer: ReplicationObserver? = nil) {
+                observer: ReplicationObserver? = nil, events: (any ReplicationEvents)? = nil) {
         precondition(replicaOptions == nil || replicaOptions!.count == replicas.count,
                      "replicaOptions needs one entry per replica")
         self.databasePath = databasePath
@@ -37,6 +40,7 @@ public final class Replicator: Sendable {
         environment.logger[metadataKey: "db"] = "\(databasePath)"
         self.environment = environment
         self.observer = observer
+        self.events = events
     }
 
     /// Replicates until the calling task is cancelled; then syncs the database and every replica
@@ -49,7 +53,7 @@ public final class Replicator: Sendable {
 
     private func replicate() async throws {
         let logger = environment.logger
-        let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment)
+        let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment, events: events)
         let syncers = zip(replicas, replicaOptions).map {
             ReplicaSyncer(client: $0, database: database, options: $1, environment: environment, observer: observer)
         }
@@ -74,13 +78,16 @@ public final class Replicator: Sendable {
 
         // A lost lease ends replication everywhere: another replicator owns a location now.
         let signals = syncers.map { _ in UploadSignal() }
+        let firstSync = events.map { FirstSyncTracker(replicaCount: syncers.count, events: $0) }
         let fatal: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
-                await Self.monitor(database, syncers: syncers, signals: signals, options: self.options, environment: self.environment)
+                await Self.monitor(database, syncers: syncers, signals: signals, options: self.options, environment: self.environment,
+                                   events: self.events)
                 return nil
             }
-            for (syncer, signal) in zip(syncers, signals) {
-                group.addTask { await Self.replicate(syncer, signal: signal, options: syncer.options, environment: self.environment) }
+            for (number, (syncer, signal)) in zip(syncers, signals).enumerated() {
+                let watch = self.events.flatMap { events in firstSync.map { ReplicaWatch(number: number, events: events, firstSync: $0) } }
+                group.addTask { await Self.replicate(syncer, signal: signal, options: syncer.options, environment: self.environment, watch: watch) }
             }
             for await result in group {
                 if let error = result {
@@ -191,17 +198,19 @@ public final class Replicator: Sendable {
     static let startAttempts = 8
 
     private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [UploadSignal],
-                                options: ReplicationOptions, environment: Environment) async {
+                                options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)?) async {
         var watch = WALChangeWatch(monitorInterval: options.monitorInterval, minimumGap: options.syncInterval,
                                    fastest: options.changePollInterval, slowest: options.idleChangePollInterval)
         while !Task.isCancelled {
             let looked: FileStat??
             do { looked = .some(try await environment.fileSystem.stat(database.state.walPath)) } catch { looked = nil }
             if watch.shouldPass(looked: looked) {
+                let stopwatch = events.map { _ in Stopwatch(environment.clock) }
                 do {
                     if try await database.sync().advanced {
                         for signal in signals { signal.signal() }
                     }
+                    if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: false)) }
                     var uploaded: [Position?] = []
                     for syncer in syncers { uploaded.append(await syncer.position) }
                     try await database.removeUploadedShadows(uploaded: uploaded)
@@ -209,6 +218,7 @@ public final class Replicator: Sendable {
                     return
                 } catch {
                     environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
+                    if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: true)) }
                 }
             }
             let pause = watch.nextLook
@@ -219,7 +229,7 @@ public final class Replicator: Sendable {
 
     /// Returns the error that ended it, if replication of this replica must stop (lost lease).
     private static func replicate(_ syncer: ReplicaSyncer, signal: UploadSignal, options: ReplicationOptions,
-                                  environment: Environment) async -> (any Error)? {
+                                  environment: Environment, watch: ReplicaWatch?) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
             let progressBefore = await syncer.progress
@@ -230,15 +240,19 @@ public final class Replicator: Sendable {
             do {
                 try await syncer.renewLeaseIfDue()
                 try await syncer.sync()
+                await watch?.synced(syncer)
                 try await syncer.snapshotIfDue()
                 try await syncer.enforceRetentionIfDue()
                 failures = 0
+                await watch?.attemptEnded(syncer, failed: false)
             } catch is CancellationError {
                 return nil
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
+                await watch?.attemptEnded(syncer, failed: true, leaseLost: true)
                 return error
             } catch {
+                await watch?.attemptEnded(syncer, failed: true)
                 // Only a WAL upload cut short after some of it went through counts as progress:
                 // deriving the position (which may take the generation's first snapshot), a
                 // snapshot or retention that keeps failing while the app keeps committing (so
@@ -269,6 +283,7 @@ public final class Replicator: Sendable {
                 }
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
+                await watch?.attemptEnded(syncer, failed: true, leaseLost: true)
                 return error
             } catch {
                 return nil  // cancelled while sleeping
