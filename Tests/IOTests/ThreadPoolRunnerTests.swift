@@ -96,32 +96,18 @@ struct ThreadPoolRunnerTests {
     @Test("sleeps of tasks that prefer the pool wait in its timers, end no earlier than asked and in deadline order")
     func sleeps() async throws {
         let runner = ThreadPoolRunner(threads: 2)
-        let clock = ContinuousClock()
-        let order = try await withTaskExecutorPreference(runner) {
-            try await withThrowingTaskGroup(of: (Int, Duration, Bool).self) { group in
-                for milliseconds in [300, 100, 200, 0] {
-                    group.addTask {
-                        let start = clock.now
-                        try await clock.sleep(for: .milliseconds(milliseconds))
-                        return (milliseconds, start.duration(to: clock.now), runner.isCurrent)
-                    }
-                }
-                var finished: [Int] = []
-                for try await (milliseconds, slept, onPool) in group {
-                    #expect(slept >= .milliseconds(milliseconds), "woke after \(slept) of \(milliseconds) ms")
-                    #expect(onPool, "resumed on the pool")
-                    finished.append(milliseconds)
-                }
-                return finished
-            }
-        }
-        #expect(order == [0, 100, 200, 300])
+        try await checkSleeps(on: runner, clock: ContinuousClock())
     }
 
     @Test("PoolClock sleeps end no earlier than asked, in deadline order, resumed on the pool")
     func poolClockSleeps() async throws {
         let runner = ThreadPoolRunner(threads: 2)
-        let clock = PoolClock(runner: runner)
+        try await checkSleeps(on: runner, clock: PoolClock(runner: runner))
+    }
+
+    /// Four sleeps started together from tasks that prefer `runner` end in deadline order, none
+    /// early, each resumed on the pool.
+    private func checkSleeps<C: Clock<Duration>>(on runner: ThreadPoolRunner, clock: C) async throws {
         let order = try await withTaskExecutorPreference(runner) {
             try await withThrowingTaskGroup(of: (Int, Duration, Bool).self) { group in
                 for milliseconds in [300, 100, 200, 0] {
