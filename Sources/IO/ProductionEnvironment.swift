@@ -4,9 +4,10 @@ import SQLite
 
 /// The real world, bound to the engine's ports.
 public enum ProductionEnvironment {
-    /// POSIX files, the continuous clock (sleeping in the pool's timers, `PoolClock`), system time and randomness, and SQLite on its default
-    /// VFS, with every blocking call sharing one pool of `threads` threads, which is also where
-    /// the engine's tasks run (`TaskSpawner`): there its calls need no handoff.
+    /// POSIX files, the continuous clock (sleeping in the pool's timers, `PoolClock`), system time
+    /// and randomness, and SQLite on its default VFS, with every blocking call sharing one pool of
+    /// `threads` threads, which is also where the engine's tasks run (`TaskSpawner`): there its
+    /// calls need no handoff.
     public static func make(logger: Logger, threads: Int = 4) -> Environment {
         let runner = ThreadPoolRunner(threads: threads)
         return Environment(

@@ -272,7 +272,9 @@ public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
             let produced = try [UInt8](unsafeUninitializedCapacity: min(maxCount, Self.outputLimit)) { out, count in
                 count = try decoder.decode(input, offset: &inputOffset, into: UnsafeMutableRawBufferPointer(out))
             }
-            if decoder.isFinished && inputOffset < input.count { throw LZ4Error.corrupt("data after the end of the frame") }
+            if decoder.isFinished && inputOffset < input.count {
+                throw LZ4Error.corrupt("data after the end of the frame")
+            }
             if !produced.isEmpty { return produced }
             // What was held is decoded: more input, or the end of the stream.
             if upstreamDone {

@@ -4,11 +4,12 @@
 ///
 /// A look is a `stat` of the `-wal` file, one system call, so the monitor can look often and a
 /// commit reaches the shadow, and from there the replicas, within a fraction of the monitor
-/// interval. A change seen before the gap is over is not looked at again until the gap ends. The gap is the replicas' sync interval: a replica uploads at most that often, right
+/// interval. The gap is the replicas' sync interval: a replica uploads at most that often, right
 /// after a pass, so more passes would only cost CPU (each one ends with an fsync) without any
-/// commit reaching a replica sooner. Looks start `fastest` apart after a change and back off, doubling, to `slowest`
-/// while the WAL stays the same: a busy database is looked at ten times a second, an idle one
-/// twice, which is what keeps an idle replicator's CPU time negligible (each look wakes a thread).
+/// commit reaching a replica sooner; and a change seen before the gap is over is not looked at
+/// again until the gap ends. Looks start `fastest` apart after a change and back off, doubling,
+/// to `slowest` while the WAL stays the same: an idle database is looked at twice a second, which
+/// is what keeps an idle replicator's CPU time negligible (each look wakes a thread).
 /// Size and modification time miss a rewrite in place within the clock's resolution; the pass
 /// every `monitorInterval` catches that, as every pass did before.
 public struct WALChangeWatch: Sendable {
