@@ -32,7 +32,7 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Option(name: LegacyFlags.names("sync-interval"), help: "The minimum gap between two uploads of a replica; uploads start as soon as new frames are copied (default 1s).")
     var syncInterval: String?
 
-    @Option(name: LegacyFlags.names("monitor-interval"), help: "The longest time between two copies of new WAL frames; a change is noticed sooner (default 1s).")
+    @Option(name: LegacyFlags.names("monitor-interval"), help: "Without inotify, the longest time between two copies of new WAL frames (default 1s); with it a change is noticed at once.")
     var monitorInterval: String?
 
     @Option(name: LegacyFlags.names("snapshot-interval"),

@@ -5,7 +5,7 @@ import SQLite
 /// The real world, bound to the engine's ports.
 public enum ProductionEnvironment {
     /// POSIX files, the continuous clock (sleeping in the pool's timers, `PoolClock`), system time
-    /// and randomness, and SQLite on its default VFS, with every blocking call sharing one pool of
+    /// and randomness, SQLite on its default VFS, inotify for WAL change notices, with every blocking call sharing one pool of
     /// `threads` threads, which is also where the engine's tasks run (`TaskSpawner`): there its
     /// calls need no handoff.
     public static func make(logger: Logger, threads: Int = 4) -> Environment {
@@ -17,6 +17,11 @@ public enum ProductionEnvironment {
             random: SystemRandom(),
             sqlite: SQLiteDatabaseOpener(runner: runner),
             spawner: TaskSpawner(executor: runner),
-            logger: logger)
+            logger: logger,
+            changeNotifier: changeNotifier)
     }
+
+    /// One inotify instance and reader thread for the whole process, however many databases it
+    /// replicates; nil where the kernel refuses one (the monitor polls then).
+    static let changeNotifier: InotifyChangeNotifier? = InotifyChangeNotifier()
 }

@@ -1,7 +1,7 @@
 import Core
 import Testing
 
-@Suite("Uploads follow new frames: WALChangeWatch and UploadSignal")
+@Suite("Uploads follow new frames: WALChangeWatch and WakeSignal")
 struct UploadTriggerTests {
     private func stat(size: Int64, modified: Int64) -> FileStat {
         FileStat(size: size, isDirectory: false, modified: Timestamp(millisecondsSince1970: modified))
@@ -78,9 +78,55 @@ struct UploadTriggerTests {
         #expect(capped.nextLook == .milliseconds(50), "never less often than the monitor interval")
     }
 
+    /// A 1 s gap and a pass every 10 s while notices work.
+    private func notifiedWatch() -> WALChangeWatch {
+        var watch = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .seconds(1), fastest: .milliseconds(100),
+                                   slowest: .milliseconds(500), notifiedPassInterval: .seconds(10))
+        watch.isNotified = true
+        return watch
+    }
+
+    @Test("with notices, an idle WAL is not looked at: the monitor waits for a notice until the pass that runs regardless")
+    func notifiedIdle() {
+        var watch = notifiedWatch()
+        let quiet = stat(size: 4152, modified: 1_000)
+        #expect(look(&watch, .some(quiet)), "the first look always passes")
+        #expect(watch.waitsForNotice && watch.nextLook == .seconds(10))
+        var passes = 0
+        var waits = 0
+        for _ in 0..<6 {
+            let pause = watch.nextLook
+            watch.elapsed(pause)
+            waits += 1
+            if look(&watch, .some(quiet)) { passes += 1 }
+        }
+        #expect(passes == 6 && waits == 6, "one wait and one pass every 10 s: \(passes) passes, \(waits) waits")
+
+        watch.isNotified = false
+        _ = look(&watch, .some(quiet))
+        #expect(!watch.waitsForNotice && watch.nextLook <= .milliseconds(500), "without notices it polls again")
+    }
+
+    @Test("a notice is a change even when the look shows none, and it waits out the gap without being lost")
+    func noticeIsAChange() {
+        var watch = notifiedWatch()
+        let quiet = stat(size: 4152, modified: 1_000)
+        #expect(look(&watch, .some(quiet)))
+        // Rewritten in place within the clock's resolution: the look sees nothing new.
+        watch.elapsed(.milliseconds(300))
+        let insideGap = watch.shouldPass(looked: .some(quiet), noticed: true)
+        #expect(!insideGap, "inside the gap")
+        #expect(!watch.waitsForNotice && watch.nextLook == .milliseconds(700), "sleeps to the gap's end, no notice needed")
+        watch.elapsed(.milliseconds(700))
+        #expect(look(&watch, .some(quiet)), "the noticed change passes once the gap is over")
+        #expect(watch.waitsForNotice)
+        watch.elapsed(.seconds(2))
+        #expect(!look(&watch, .some(quiet)), "answered: no pass without another notice")
+    }
+
     @Test("a signal given while nobody waits is kept for the next wait; clear forgets it")
     func keptSignal() async throws {
-        let signal = UploadSignal()
+        let signal = WakeSignal()
         signal.signal()
         #expect(try await signal.wait(timeout: .seconds(60), clock: ContinuousClock()))
         #expect(try await signal.wait(timeout: .milliseconds(1), clock: ContinuousClock()) == false, "consumed")
@@ -91,7 +137,7 @@ struct UploadTriggerTests {
 
     @Test("a signal wakes a waiting loop long before its timeout")
     func wakes() async throws {
-        let signal = UploadSignal()
+        let signal = WakeSignal()
         async let woken = signal.wait(timeout: .seconds(600), clock: ContinuousClock())
         // Signalled repeatedly until the wait returns, so the test does not depend on when the
         // waiter registered: a signal before it registers is kept, one after wakes it.
@@ -107,7 +153,7 @@ struct UploadTriggerTests {
 
     @Test("cancelling the waiting task ends the wait with CancellationError and keeps a later signal")
     func cancellation() async throws {
-        let signal = UploadSignal()
+        let signal = WakeSignal()
         let waiter = Task { try await signal.wait(timeout: .seconds(600), clock: ContinuousClock()) }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiter.value }

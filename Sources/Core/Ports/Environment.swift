@@ -15,10 +15,13 @@ public struct Environment: Sendable {
     /// Told of every generation the replicator starts or continues (the simulator's oracle
     /// judges whether each new one had a cause); nil in production.
     public var generationObserver: GenerationObserver?
+    /// Notices of WAL changes; nil makes the monitor poll the WAL instead.
+    public var changeNotifier: (any FileChangeNotifier)?
 
     public init(fileSystem: any FileSystem, clock: any Clock<Duration>, wallClock: any WallClock,
                 random: any RandomSource, sqlite: any SQLiteOpener, spawner: TaskSpawner = TaskSpawner(),
-                logger: Logger, generationObserver: GenerationObserver? = nil) {
+                logger: Logger, generationObserver: GenerationObserver? = nil,
+                changeNotifier: (any FileChangeNotifier)? = nil) {
         self.fileSystem = fileSystem
         self.clock = clock
         self.wallClock = wallClock
@@ -27,6 +30,7 @@ public struct Environment: Sendable {
         self.spawner = spawner
         self.logger = logger
         self.generationObserver = generationObserver
+        self.changeNotifier = changeNotifier
     }
 }
 

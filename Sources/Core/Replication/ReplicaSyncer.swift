@@ -27,13 +27,13 @@ public actor ReplicaSyncer {
     /// Where the index before the position's ended, learnt when the upload moved past it: the
     /// next index's first segment records it (`WALIndexSeal`).
     private var sealedEnd: (generation: Generation, seal: WALIndexSeal)?
-    private var lastSnapshotTime: Timestamp?
+    private(set) var lastSnapshotTime: Timestamp?
     /// The WAL index of the current generation's newest snapshot on the replica: a scheduled
     /// snapshot at that index again is skipped (`SnapshotSchedule.isWorthTaking`).
     private var lastSnapshotIndex: (generation: Generation, index: UInt64)?
     /// The shadow's end when this syncer's last snapshot began.
-    private var lastSnapshotSource: Position?
-    private var snapshotTimeKnown = false
+    private(set) var lastSnapshotSource: Position?
+    private(set) var snapshotTimeKnown = false
     /// A generation known to have a snapshot on this replica. WAL uploaded for a generation
     /// without one restores nothing yet (a restore to latest falls back to an older generation),
     /// so it is reported replicated only once the snapshot is there.

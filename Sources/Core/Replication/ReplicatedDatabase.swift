@@ -488,7 +488,7 @@ public actor ReplicatedDatabase {
         do {
             let complete = try await checkpoint(decision, checkpointer: checkpointer)
             // A checkpoint that could not take the write lock did not run: nothing to count.
-            if let complete { events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: false)) }
+            if complete != nil { events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: false)) }
             return complete ?? false
         } catch {
             events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: true))

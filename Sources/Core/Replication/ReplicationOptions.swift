@@ -1,6 +1,7 @@
 /// Knobs of `sluice replicate`, with Litestream-compatible defaults.
 public struct ReplicationOptions: Sendable, Equatable {
-    /// The longest time between two shadow passes; a pass runs sooner when the WAL changed.
+    /// The longest time between two shadow passes while the WAL is polled (no change notices);
+    /// a pass runs sooner when the WAL changed.
     public var monitorInterval: Duration = .seconds(1)
     /// How often the monitor looks (one `stat`) whether the WAL changed while it is changing
     /// (`WALChangeWatch`); never less often than `monitorInterval`.
@@ -10,9 +11,16 @@ public struct ReplicationOptions: Sendable, Equatable {
     /// The shortest time between the end of one upload attempt of a replica and the start of
     /// the next. Uploads start when a pass copied new frames, not on a timer of their own.
     public var syncInterval: Duration = .seconds(1)
-    /// The longest a replica's loop waits for new frames before it checks its schedules
-    /// (snapshots, retention) anyway; a lease renewal falling due wakes it sooner.
+    /// The longest time between two passes while the WAL's change notices work (the monitor
+    /// then passes on a notice, and this pass only covers a notice that never came); never less
+    /// than `monitorInterval`.
+    public var notifiedPassInterval: Duration = .seconds(10)
+    /// The shortest time a replica's loop with nothing to upload waits before it checks its
+    /// schedules (snapshots, retention) again; new frames wake it sooner.
     public var idleSyncInterval: Duration = .seconds(5)
+    /// The longest it waits when no schedule falls due sooner; a lease renewal falling due
+    /// wakes it in between without an attempt.
+    public var longestIdleWait: Duration = .seconds(60)
     /// Time between scheduled snapshots; nil takes snapshots only when a generation starts (and
     /// when retention needs one inside its window).
     public var snapshotInterval: Duration? = nil

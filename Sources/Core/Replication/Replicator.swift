@@ -4,7 +4,7 @@ import Logging
 ///
 /// One loop watches the WAL (`WALChangeWatch`) and copies new frames to the shadow; one loop per
 /// replica uploads, snapshots and enforces retention, woken by the monitor when a pass copied
-/// something (`UploadSignal`) and at most once per `syncInterval`, so a stalled replica never
+/// something (`WakeSignal`) and at most once per `syncInterval`, so a stalled replica never
 /// stops the shadow WAL from keeping up, nor the other replicas. All loops are child tasks and
 /// so run wherever the caller runs (in the simulator, on its executor).
 public final class Replicator: Sendable {
@@ -77,7 +77,7 @@ public final class Replicator: Sendable {
         }
 
         // A lost lease ends replication everywhere: another replicator owns a location now.
-        let signals = syncers.map { _ in UploadSignal() }
+        let signals = syncers.map { _ in WakeSignal() }
         let firstSync = events.map { FirstSyncTracker(replicaCount: syncers.count, events: $0) }
         let fatal: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
@@ -197,38 +197,60 @@ public final class Replicator: Sendable {
     /// Attempts at opening the database before the replicator gives up (about 7 s in all).
     static let startAttempts = 8
 
-    private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [UploadSignal],
+    private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
                                 options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)?) async {
         var watch = WALChangeWatch(monitorInterval: options.monitorInterval, minimumGap: options.syncInterval,
-                                   fastest: options.changePollInterval, slowest: options.idleChangePollInterval)
+                                   fastest: options.changePollInterval, slowest: options.idleChangePollInterval,
+                                   notifiedPassInterval: options.notifiedPassInterval)
+        let notices = environment.changeNotifier?.subscribe(to: database.state.walPath)
+        defer { notices?.cancel() }
+        var noticed = false
         while !Task.isCancelled {
+            // Armed before the look, so a commit made while this pass reads the WAL is noticed.
+            watch.isNotified = notices?.arm() ?? false
             let looked: FileStat??
             do { looked = .some(try await environment.fileSystem.stat(database.state.walPath)) } catch { looked = nil }
-            if watch.shouldPass(looked: looked) {
-                let stopwatch = events.map { _ in Stopwatch(environment.clock) }
-                do {
-                    if try await database.sync().advanced {
-                        for signal in signals { signal.signal() }
-                    }
-                    if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: false)) }
-                    var uploaded: [Position?] = []
-                    for syncer in syncers { uploaded.append(await syncer.position) }
-                    try await database.removeUploadedShadows(uploaded: uploaded)
-                } catch is CancellationError {
-                    return
-                } catch {
-                    environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
-                    if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: true)) }
-                }
+            if watch.shouldPass(looked: looked, noticed: noticed) {
+                await pass(database, syncers: syncers, signals: signals, environment: environment, events: events)
             }
             let pause = watch.nextLook
-            do { try await environment.clock.sleep(for: pause) } catch { return }
-            watch.elapsed(pause)
+            let waited = Stopwatch(environment.clock)
+            do {
+                if let notices, watch.waitsForNotice {
+                    noticed = try await notices.wait(timeout: pause, clock: environment.clock)
+                } else {
+                    noticed = false
+                    try await environment.clock.sleep(for: pause)
+                }
+            } catch {
+                return
+            }
+            watch.elapsed(noticed ? waited.elapsed() : pause)
+        }
+    }
+
+    /// One shadow pass; wakes the replicas if it copied frames.
+    private static func pass(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
+                             environment: Environment, events: (any ReplicationEvents)?) async {
+        let stopwatch = events.map { _ in Stopwatch(environment.clock) }
+        do {
+            if try await database.sync().advanced {
+                for signal in signals { signal.signal() }
+            }
+            if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: false)) }
+            var uploaded: [Position?] = []
+            for syncer in syncers { uploaded.append(await syncer.position) }
+            try await database.removeUploadedShadows(uploaded: uploaded)
+        } catch is CancellationError {
+            return
+        } catch {
+            environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
+            if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: true)) }
         }
     }
 
     /// Returns the error that ended it, if replication of this replica must stop (lost lease).
-    private static func replicate(_ syncer: ReplicaSyncer, signal: UploadSignal, options: ReplicationOptions,
+    private static func replicate(_ syncer: ReplicaSyncer, signal: WakeSignal, options: ReplicationOptions,
                                   environment: Environment, watch: ReplicaWatch?) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
@@ -279,7 +301,7 @@ public final class Replicator: Sendable {
                 try await sleepRenewingLease(syncer, for: delay, environment: environment)
                 // A failed attempt is tried again after the delay, new frames or not.
                 if failures == 0 {
-                    try await sleepRenewingLease(syncer, for: options.idleSyncInterval, until: signal, environment: environment)
+                    try await sleepRenewingLease(syncer, for: await syncer.idleWait(), until: signal, environment: environment)
                 }
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
@@ -301,9 +323,9 @@ public final class Replicator: Sendable {
     /// `LeaseError` ends replication, as it does before an attempt.
     ///
     /// With `signal`, the sleep also ends when a pass copied new frames: how a replica with
-    /// nothing to upload waits, up to `idleSyncInterval`, after which the attempt that follows
-    /// checks the snapshot and retention schedules.
-    private static func sleepRenewingLease(_ syncer: ReplicaSyncer, for delay: Duration, until signal: UploadSignal? = nil,
+    /// nothing to upload waits, until its next snapshot or retention check falls due
+    /// (`ReplicaSyncer.idleWait`), for the attempt that follows to do it.
+    private static func sleepRenewingLease(_ syncer: ReplicaSyncer, for delay: Duration, until signal: WakeSignal? = nil,
                                            environment: Environment) async throws {
         var remaining = delay
         while remaining > .zero {

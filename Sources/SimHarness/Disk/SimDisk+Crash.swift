@@ -58,6 +58,8 @@ extension SimDisk {
                 guard case .file(let file) = nodes[id]! else { continue }
                 file.reboot(with: file.crashedContent(random: random, model: model))
             }
+            // The kernel that held the watches is gone; every process starts over.
+            changeWatches = [:]
             observer?.diskDidCrash()
         }
     }

@@ -59,6 +59,7 @@ extension SimDisk {
             try checkFault(.namespace, node: parentID, process: process.id)
             try countMutation()
             observer?.willUnlink(ObservedFile(node: id, file: file, path: path), on: self)
+            noticeChange(of: id)
             parent.record(EntryChange(sequence: takeSequence(), assignments: [(name, nil)]))
             parent.modified = wallClock()
         }
@@ -106,6 +107,8 @@ extension SimDisk {
             try checkFault(.namespace, node: sourceParentID, process: process.id)
             try checkFault(.namespace, node: targetParentID, process: process.id)
             try countMutation()
+            // Renamed over: the replaced file loses its name, as an unlink would.
+            if let existing = targetParent.live[targetName] { noticeChange(of: existing) }
             let now = wallClock()
             if sourceParentID == targetParentID {
                 sourceParent.record(EntryChange(sequence: takeSequence(), assignments: [(sourceName, nil), (targetName, id)]))

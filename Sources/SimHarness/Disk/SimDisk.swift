@@ -64,6 +64,8 @@ public final class SimDisk: @unchecked Sendable {
     var powerLossPending = false
     /// Told of changes before they happen (`SimDiskObserver`); nil for none.
     var observer: (any SimDiskObserver)?
+    /// One-shot change watches by node (`SimChangeNotifier`).
+    var changeWatches: [Int: [SimChangeSubscription]] = [:]
 
     /// - Parameters:
     ///   - faults: Fault injection; none by default.
@@ -169,6 +171,7 @@ public final class SimDisk: @unchecked Sendable {
                 if mode == .truncate && file.size > 0 {
                     try countMutation()
                     observer?.willTruncate(ObservedFile(node: existing, file: file, path: path), to: 0, on: self)
+                    noticeChange(of: existing)
                     file.truncate(to: 0)
                     file.modified = wallClock()
                 }
@@ -226,6 +229,7 @@ public final class SimDisk: @unchecked Sendable {
             try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.size))
             try countMutation()
             observer?.willWrite(ObservedFile(node: open.node, file: file, path: open.path), bytes: bytes, at: Int(offset), on: self)
+            noticeChange(of: open.node)
             file.write(bytes, at: Int(offset))
             file.modified = wallClock()
         }
@@ -255,6 +259,7 @@ public final class SimDisk: @unchecked Sendable {
             try checkCapacity(growingBy: size - Int64(file.size))
             try countMutation()
             observer?.willTruncate(ObservedFile(node: open.node, file: file, path: open.path), to: Int(size), on: self)
+            noticeChange(of: open.node)
             file.truncate(to: Int(size))
             file.modified = wallClock()
         }

@@ -37,6 +37,8 @@ final class LeaseTakeover: @unchecked Sendable {
     private let disk: SimDisk
     private let appNode: SimNode
     private let options: ReplicationOptions
+    /// The second machine's change notices; nil when the seed polls.
+    private let changeNotifier: SimChangeNotifier?
     private let scheduler: SimScheduler
     private let logLevel: Logger.Level
     private var nodes: [SimNode] = []
@@ -65,6 +67,10 @@ final class LeaseTakeover: @unchecked Sendable {
         let wallClock = SimWallClock(scheduler: scheduler)
         disk = SimDisk(wallClock: { wallClock.now() })
         appNode = try SimNode(disk: disk, name: "second-app", scheduler: scheduler)
+        let secondDisk = disk
+        changeNotifier = parameters.changeNoticeDropRate.map {
+            SimChangeNotifier(disk: secondDisk, dropRate: $0, random: scheduler.randomSource("second-change-notices"))
+        }
         var mix = parameters.workload
         mix.meanCommitInterval = plan.secondCommitInterval
         mix.largeTransactionRate = 0
@@ -108,8 +114,10 @@ final class LeaseTakeover: @unchecked Sendable {
             let bound = ProcessBoundReplicaClient(base: client, process: name, leaseOracle: oracle)
             bound.onLeaseTaken = { [unowned self] lease in self.noteLease(lease, firstStarts: firstStarts()) }
             let log = self.log
+            var environment = node.environment
+            environment.changeNotifier = changeNotifier
             let replicator = Replicator(databasePath: SimWorld.databasePath, replicas: [bound], options: options,
-                                        environment: node.environment) { replica, position in
+                                        environment: environment) { replica, position in
                 log.reportReplicated(replica: replica, position: position)
             }
             let task = scheduler.spawner.spawn { try await replicator.run() }

@@ -50,6 +50,7 @@ extension SimWorld {
                 environment.sqlite = PreemptingSQLiteOpener(base: node.opener, preemption: preemption)
             }
             environment.fileSystem = FaultyFileSystem(base: environment.fileSystem, faults: fileFaults)
+            environment.changeNotifier = changeNotifier
             let ledger = generations
             environment.generationObserver = { event in ledger.observe(event) }
             ledger.replicatorStarted()

@@ -88,6 +88,8 @@ final class SimWorld: @unchecked Sendable {
     let appPreemption: Preemption?
     /// Invariant 9, watching the app machine's disk.
     let shadowOracle: ShadowIndexOracle
+    /// The app machine's change notices, as its kernel would give them; nil when the seed polls.
+    let changeNotifier: SimChangeNotifier?
 
     init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws {
         self.scheduler = scheduler
@@ -101,6 +103,9 @@ final class SimWorld: @unchecked Sendable {
                                      logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
         restoreNode = try SimNode(disk: SimDisk(wallClock: { wallClock.now() }), name: "restore", scheduler: scheduler,
                                   logger: SimLogHandler.logger(label: "restore", logLevel: logLevel))
+        changeNotifier = parameters.changeNoticeDropRate.map {
+            SimChangeNotifier(disk: appDisk, dropRate: $0, random: scheduler.randomSource("change-notices"))
+        }
         store = SimObjectStore(scheduler: scheduler, faults: parameters.storeFaults)
         client = SimReplicaClient(store: store, root: "replica", writeLayout: parameters.replication.layout)
         let appPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "app-preemption")

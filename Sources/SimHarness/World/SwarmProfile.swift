@@ -34,6 +34,9 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     public var chaos: ChaosParameters = .none
     /// Pauses before the replicator's file-system and SQLite calls.
     public var preemption: PreemptionParameters = .none
+    /// WAL change notices for the replicator (inotify in production): nil polls the WAL, a
+    /// value is the share of notices lost (`SimChangeNotifier`).
+    public var changeNoticeDropRate: Double? = nil
 
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
@@ -136,6 +139,12 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             rate: pick([0, 0.005, 0.02, 0.1]),
             delay: .microseconds(20) ... .milliseconds(pick([1, 10, 50])),
             longRate: pick([0, 0, 0.01]), longDelay: .milliseconds(pick([300, 3000])))
+        // As production runs it, most seeds wait for change notices; some lose a share, or all,
+        // of them, which the pass every `notifiedPassInterval` must make up for.
+        if chance(0.75) {
+            parameters.changeNoticeDropRate = pick([0, 0, 0, 0.2, 1])
+            parameters.replication.notifiedPassInterval = .seconds(pick([2, 10, 30]))
+        }
         return parameters
     }
 
@@ -154,6 +163,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             + " snapshot=\(o.snapshotInterval.map(ms) ?? "off") retention=\(o.retention.map(ms) ?? "off")"
             + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) maxSegment=\(o.maxSegmentSize) layout=\(o.layout)]"
             + " workload[\(workload)] chaos[\(chaos)] preemption[\(preemption)]"
+            + " notices[\(changeNoticeDropRate.map { "drop=\($0) pass=\(ms(o.notifiedPassInterval))" } ?? "off")]"
     }
 }
 

@@ -293,16 +293,19 @@ final class ScenarioWorld: @unchecked Sendable {
     /// `Replicator` against `client` (this world's replica by default).
     func startReplicator(_ name: String, options: ReplicationOptions = ScenarioWorld.options(), disk: SimDisk? = nil,
                          databasePath: String = ScenarioWorld.databasePath, client: (any ReplicaClient)? = nil,
-                         logLevel: Logger.Level = .info) throws -> ReplicatorProcess {
+                         logLevel: Logger.Level = .info, changeNotifier: (any FileChangeNotifier)? = nil,
+                         events: (any ReplicationEvents)? = nil) throws -> ReplicatorProcess {
         let node = try SimNode(disk: disk ?? self.disk, name: name, scheduler: scheduler,
                                logger: SimLogHandler.logger(label: name, logLevel: logLevel))
         nodes.append(node)
         let clock = wallClock
+        var environment = node.environment
+        environment.changeNotifier = changeNotifier
         let replicator = Replicator(databasePath: databasePath, replicas: [client ?? self.client], options: options,
-                                    environment: node.environment) { [weak self] _, position in
+                                    environment: environment, observer: { [weak self] _, position in
             guard let self else { return }
             self.reported.append((position, clock.now(), self.app.lastCommit))
-        }
+        }, events: events)
         let process = ReplicatorProcess(node: node, replicator: replicator)
         process.start(spawner: scheduler.spawner)
         return process

@@ -1,11 +1,12 @@
 import Synchronization
 
-/// Tells one replica's upload loop that the shadow WAL gained frames, so that uploads follow
-/// commits instead of a timer in series with the monitor's (DESIGN §3).
+/// Wakes one waiting loop: a replica's upload loop when the shadow WAL gained frames, so that
+/// uploads follow commits instead of a timer in series with the monitor's (DESIGN §3); the
+/// monitor when a `FileChangeSubscription` reports that the WAL changed.
 ///
 /// Level-triggered: a signal given while nobody waits is kept for the next wait, so a pass that
 /// copies frames during an upload is never missed. One loop waits on it at a time.
-public final class UploadSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
