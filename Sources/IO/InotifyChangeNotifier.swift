@@ -149,6 +149,8 @@ final class InotifySubscription: FileChangeSubscription, @unchecked Sendable {
         try await signal.wait(timeout: timeout, clock: clock)
     }
 
+    var hasNotice: Bool { signal.isPending }
+
     func cancel() {
         lock.withLock { state in
             state.cancelled = true

@@ -14,6 +14,15 @@ struct ProductionEnvironmentTests {
         #expect(now >= before - 1 && now <= after + 1)
     }
 
+    @Test("the monitor gets WAL change notices (inotify), one notifier for every environment of the process")
+    func changeNotices() {
+        let logger = Logger(label: "test")
+        let first = ProductionEnvironment.make(logger: logger, threads: 1).changeNotifier
+        let second = ProductionEnvironment.make(logger: logger, threads: 1).changeNotifier
+        #expect(first != nil, "without notices every idle database is polled")
+        #expect((first as? InotifyChangeNotifier) === (second as? InotifyChangeNotifier))
+    }
+
     @Test("system randomness does not repeat")
     func randomness() {
         let random = SystemRandom()

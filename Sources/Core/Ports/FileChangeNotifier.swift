@@ -4,8 +4,10 @@
 ///
 /// A notice is a hint, never the truth: the monitor still looks at the file before it decides,
 /// and still passes every `ReplicationOptions.notifiedPassInterval`, so a lost notice delays a
-/// change by at most that long and never loses it. Production watches inodes with inotify; the
-/// simulator reports its disk's writes, and drops some notices on purpose.
+/// change by at most that long and never loses it; and a pass that finds frames no notice
+/// announced turns the notices off for that database (it polls from then on). Production
+/// watches inodes with inotify; the simulator reports its disk's writes, and drops some notices
+/// on purpose.
 public protocol FileChangeNotifier: Sendable {
     /// A subscription to changes of the file at `path`; nil when this notifier cannot watch
     /// anything (the caller polls instead).
@@ -25,6 +27,8 @@ public protocol FileChangeSubscription: AnyObject, Sendable {
     /// Returns true once a change was noticed since the last `arm` (at once if one already
     /// was), false after `timeout` on `clock`; throws `CancellationError` when cancelled.
     func wait(timeout: Duration, clock: any Clock<Duration>) async throws -> Bool
+    /// Whether a notice came since the last `arm` that no `wait` took yet.
+    var hasNotice: Bool { get }
     /// Stops watching; later arms fail.
     func cancel()
 }

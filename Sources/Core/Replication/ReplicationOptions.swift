@@ -14,7 +14,7 @@ public struct ReplicationOptions: Sendable, Equatable {
     /// The longest time between two passes while the WAL's change notices work (the monitor
     /// then passes on a notice, and this pass only covers a notice that never came); never less
     /// than `monitorInterval`.
-    public var notifiedPassInterval: Duration = .seconds(10)
+    public var notifiedPassInterval: Duration = .seconds(30)
     /// The shortest time a replica's loop with nothing to upload waits before it checks its
     /// schedules (snapshots, retention) again; new frames wake it sooner.
     public var idleSyncInterval: Duration = .seconds(5)

@@ -202,7 +202,7 @@ public final class Replicator: Sendable {
         var watch = WALChangeWatch(monitorInterval: options.monitorInterval, minimumGap: options.syncInterval,
                                    fastest: options.changePollInterval, slowest: options.idleChangePollInterval,
                                    notifiedPassInterval: options.notifiedPassInterval)
-        let notices = environment.changeNotifier?.subscribe(to: database.state.walPath)
+        var notices = environment.changeNotifier?.subscribe(to: database.state.walPath)
         defer { notices?.cancel() }
         var noticed = false
         while !Task.isCancelled {
@@ -211,7 +211,16 @@ public final class Replicator: Sendable {
             let looked: FileStat??
             do { looked = .some(try await environment.fileSystem.stat(database.state.walPath)) } catch { looked = nil }
             if watch.shouldPass(looked: looked, noticed: noticed) {
-                await pass(database, syncers: syncers, signals: signals, environment: environment, events: events)
+                let advanced = await pass(database, syncers: syncers, signals: signals, environment: environment, events: events)
+                // Frames no notice announced, even by the end of the pass that copied them: this
+                // file system does not report the WAL's writes (or not all of them). Poll it.
+                if let subscription = notices, watch.isNotified, !noticed, advanced, !subscription.hasNotice {
+                    environment.logger.warning("the WAL changed without a change notice; looking at it on a timer from now on",
+                                               metadata: ["db": "\(database.state.databasePath)"])
+                    subscription.cancel()
+                    notices = nil
+                    watch.stopNotices()
+                }
             }
             let pause = watch.nextLook
             let waited = Stopwatch(environment.clock)
@@ -229,12 +238,14 @@ public final class Replicator: Sendable {
         }
     }
 
-    /// One shadow pass; wakes the replicas if it copied frames.
+    /// One shadow pass; wakes the replicas if it copied frames, and says whether it did.
     private static func pass(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
-                             environment: Environment, events: (any ReplicationEvents)?) async {
+                             environment: Environment, events: (any ReplicationEvents)?) async -> Bool {
         let stopwatch = events.map { _ in Stopwatch(environment.clock) }
+        var advanced = false
         do {
-            if try await database.sync().advanced {
+            advanced = try await database.sync().advanced
+            if advanced {
                 for signal in signals { signal.signal() }
             }
             if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: false)) }
@@ -242,11 +253,12 @@ public final class Replicator: Sendable {
             for syncer in syncers { uploaded.append(await syncer.position) }
             try await database.removeUploadedShadows(uploaded: uploaded)
         } catch is CancellationError {
-            return
+            return advanced
         } catch {
             environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
             if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: true)) }
         }
+        return advanced
     }
 
     /// Returns the error that ended it, if replication of this replica must stop (lost lease).

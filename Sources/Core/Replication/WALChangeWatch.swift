@@ -80,6 +80,13 @@ public struct WALChangeWatch: Sendable {
         return due
     }
 
+    /// Change notices stopped working: look on the timer again, starting now.
+    public mutating func stopNotices() {
+        isNotified = false
+        waitsForNotice = false
+        nextLook = fastest
+    }
+
     /// Time went by between two looks.
     public mutating func elapsed(_ duration: Duration) {
         sinceLastPass += duration

@@ -37,6 +37,9 @@ public final class WakeSignal: Sendable {
         state.withLock { $0.pending = false }
     }
 
+    /// Whether a signal is kept for the next wait.
+    public var isPending: Bool { state.withLock { $0.pending } }
+
     /// Returns true when signalled (at once for a signal kept from before), false after
     /// `timeout` on `clock`; throws `CancellationError` when the task is cancelled.
     public func wait(timeout: Duration, clock: any Clock<Duration>) async throws -> Bool {

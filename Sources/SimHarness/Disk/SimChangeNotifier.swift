@@ -48,6 +48,8 @@ final class SimChangeSubscription: FileChangeSubscription, @unchecked Sendable {
         try await signal.wait(timeout: timeout, clock: clock)
     }
 
+    var hasNotice: Bool { signal.isPending }
+
     func cancel() {
         notifier.disk.cancelChangeWatch(self)
     }
