@@ -32,19 +32,22 @@ struct ListingJSONTests {
             let generation = try #require(folder.generations().first)
             #expect(folder.generations().count == 1)
 
-            let snapshots = try ListingJSON.rows(box.sluice(["snapshots", "--json", box.url("replica")]), key: "snapshots")
+            let replica = box.url("replica")
+            let snapshots = try ListingJSON.rows(box.sluice(["snapshots", "--json", replica]), key: "snapshots")
             let expectedSnapshots = objects.filter { $0.kind == .snapshot }
-            #expect(Set(snapshots.map { ListingJSON.keys($0) }) == [["created", "generation", "index", "replica", "size"]])
+            #expect(Set(snapshots.map(ListingJSON.keys)) == [["created", "generation", "index", "replica", "size"]])
             #expect(snapshots.map { Fields($0) } == expectedSnapshots.map { Fields($0, root: folder.root) })
 
-            let segments = try ListingJSON.rows(box.sluice(["wal", "--json", box.url("replica")]), key: "wal_segments")
-            let expectedSegments = objects.filter { $0.kind == .segment }.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+            let segments = try ListingJSON.rows(box.sluice(["wal", "--json", replica]), key: "wal_segments")
+            let expectedSegments = objects.filter { $0.kind == .segment }
+                .sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
             try #require(Set(expectedSegments.map(\.index)).count >= 2, "want two WAL indexes: \(expectedSegments)")
-            #expect(Set(segments.map { ListingJSON.keys($0) }) == [["created", "generation", "index", "offset", "replica", "size"]])
+            #expect(Set(segments.map(ListingJSON.keys))
+                    == [["created", "generation", "index", "offset", "replica", "size"]])
             #expect(segments.map { Fields($0) } == expectedSegments.map { Fields($0, root: folder.root) })
 
             let before = Int64(Date().timeIntervalSince1970 * 1000)
-            let generations = try ListingJSON.rows(box.sluice(["generations", "--json", box.url("replica")]), key: "generations")
+            let generations = try ListingJSON.rows(box.sluice(["generations", "--json", replica]), key: "generations")
             let after = Int64(Date().timeIntervalSince1970 * 1000)
             let row = try #require(generations.first)
             #expect(generations.count == 1)
@@ -62,10 +65,10 @@ struct ListingJSONTests {
             #expect((before - times.max()! - 5)...(after - times.max()! + 5) ~= lag, "lag \(lag) ms")
 
             // --generation keeps that generation only; another valid name lists nothing.
-            let filtered = try ListingJSON.rows(box.sluice(["wal", "--json", "--generation", generation, box.url("replica")]),
+            let filtered = try ListingJSON.rows(box.sluice(["wal", "--json", "--generation", generation, replica]),
                                                 key: "wal_segments")
             #expect(filtered.count == segments.count)
-            let other = try ListingJSON.rows(box.sluice(["wal", "-json", "-generation", "0123456789abcdef", box.url("replica")]),
+            let other = try ListingJSON.rows(box.sluice(["wal", "-json", "-generation", "0123456789abcdef", replica]),
                                              key: "wal_segments")
             #expect(other.isEmpty)
         }
@@ -77,7 +80,8 @@ struct ListingJSONTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try FileManager.default.createDirectory(atPath: box.path("empty"), withIntermediateDirectories: true)
-            for (command, key) in [("generations", "generations"), ("snapshots", "snapshots"), ("wal", "wal_segments")] {
+            let commands = [("generations", "generations"), ("snapshots", "snapshots"), ("wal", "wal_segments")]
+            for (command, key) in commands {
                 for replica in [box.url("empty"), box.url("missing")] {
                     let outcome = try box.sluice([command, "--json", replica])
                     #expect(try ListingJSON.rows(outcome, key: key).isEmpty, "\(command) \(replica): \(outcome.stdout)")
