@@ -15,16 +15,16 @@ final class InteropBackend {
     let kind: Kind
     /// The replica as a Sluice URL (credentials for S3 come from the environment).
     let url: String
-    /// The replica's entry under `replicas:` in a Litestream v0.3.13 config file, one key a line.
-    let litestreamYAML: [String]
+    /// The replica's entry under `replicas:` in a config file both tools read, one key a line.
+    let configYAML: [String]
     private let moto: MotoServer?
     private let ssh: SSHServer?
     /// For file and SFTP: the folder the replica is in, on this machine.
     private let folder: String?
 
-    private init(kind: Kind, url: String, litestreamYAML: [String], moto: MotoServer? = nil, ssh: SSHServer? = nil,
+    private init(kind: Kind, url: String, configYAML: [String], moto: MotoServer? = nil, ssh: SSHServer? = nil,
                  folder: String? = nil) {
-        (self.kind, self.url, self.litestreamYAML) = (kind, url, litestreamYAML)
+        (self.kind, self.url, self.configYAML) = (kind, url, configYAML)
         (self.moto, self.ssh, self.folder) = (moto, ssh, folder)
     }
 
@@ -35,7 +35,7 @@ final class InteropBackend {
     static func start(_ kind: Kind, box: SluiceSandbox) async throws -> InteropBackend {
         switch kind {
         case .file:
-            return InteropBackend(kind: kind, url: box.url("replica"), litestreamYAML: ["path: \(box.path("replica"))"],
+            return InteropBackend(kind: kind, url: box.url("replica"), configYAML: ["path: \(box.path("replica"))"],
                                   folder: box.path("replica"))
         case .s3:
             let moto = try await MotoServer.start()
@@ -51,14 +51,15 @@ final class InteropBackend {
                         "region: us-east-1", "force-path-style: true",
                         "access-key-id: sluice-test", "secret-access-key: sluice-test-secret"]
             return InteropBackend(kind: kind, url: "s3://\(bucket)/\(prefix)?endpoint=\(moto.endpoint)&region=us-east-1"
-                                    + "&force-path-style=true", litestreamYAML: yaml, moto: moto)
+                                    + "&force-path-style=true", configYAML: yaml, moto: moto)
         case .sftp:
             let ssh = try await SSHServer.start()
             let location = ssh.location("replica")
-            // Litestream v0.3.13 has no host-key setting (it accepts any host key); Sluice pins it.
+            // Litestream v0.3.13 has no host-key setting (it accepts any host key) and ignores
+            // the key Sluice pins it with.
             let yaml = ["url: sftp://\(location.user)@127.0.0.1:\(ssh.port)\(location.path)",
-                        "key-path: \(ssh.userKey)"]
-            return InteropBackend(kind: kind, url: ssh.sluiceURL("replica"), litestreamYAML: yaml, ssh: ssh,
+                        "key-path: \(ssh.userKey)", "host-key-sha256: \(ssh.hostKeySHA256)"]
+            return InteropBackend(kind: kind, url: ssh.sluiceURL("replica"), configYAML: yaml, ssh: ssh,
                                   folder: location.path)
         }
     }

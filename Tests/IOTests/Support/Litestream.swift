@@ -15,10 +15,12 @@ struct Litestream {
                                                sourceLocation: sourceLocation))
     }
 
-    /// Writes a config file replicating `database` (a sandbox name) to `replica`, with short
-    /// intervals and a low checkpoint threshold so a small workload spans several WAL indexes.
+    /// Writes a config file replicating `database` (a sandbox name) to `replica` that both tools
+    /// run from unchanged: short intervals and a low checkpoint threshold so a small workload
+    /// spans several WAL indexes, and Sluice's `layout: legacy` (and SFTP host-key pin), keys
+    /// Litestream v0.3.13 ignores as it ignores every key it does not know.
     func config(_ box: SluiceSandbox, database: String, replica: InteropBackend) throws -> String {
-        let entry = replica.litestreamYAML.enumerated()
+        let entry = replica.configYAML.enumerated()
             .map { ($0.offset == 0 ? "      - " : "        ") + $0.element }.joined(separator: "\n")
         return try box.writeConfig("""
             dbs:
@@ -28,6 +30,7 @@ struct Litestream {
                 replicas:
             \(entry)
                     sync-interval: 100ms
+                    layout: legacy
             """, name: "litestream-\(replica.kind).yml")
     }
 
