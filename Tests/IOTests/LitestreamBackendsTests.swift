@@ -29,6 +29,7 @@ struct LitestreamBackendsTests {
             let (segments, parsed) = try await backend.flatWALSegments()
             #expect(!segments.isEmpty && parsed.count == segments.count, "keys: \(segments)")
             #expect(Set(parsed.map(\.index)).count >= 2, "want several WAL indexes: \(segments)")
+            try await backend.expectListingMatchesKeys(box)
 
             let restore = try box.sluice(["restore", "--integrity-check", "-config", config,
                                           "-o", box.path("restored.db"), box.path("app.db")])
@@ -59,6 +60,7 @@ struct LitestreamBackendsTests {
             let (segments, parsed) = try await backend.flatWALSegments()
             #expect(!segments.isEmpty && parsed.count == segments.count, "keys: \(segments)")
             #expect(parsed.contains { $0.index > 0 && $0.offset == 0 }, "want a WAL index after the first: \(segments)")
+            try await backend.expectListingMatchesKeys(box)
         }
     }
 }

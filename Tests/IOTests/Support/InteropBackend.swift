@@ -94,6 +94,18 @@ final class InteropBackend {
         return (segments, names.compactMap(ReplicaLayout.parseLegacySegmentName))
     }
 
+    /// Requires `sluice wal --json` to list exactly the WAL segments the replica's keys name (as
+    /// `index/offset`), and never to print the S3 secret.
+    func expectListingMatchesKeys(_ box: SluiceSandbox, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let outcome = try box.sluice(["wal", "--json", url])
+        let rows = try ListingJSON.rows(outcome, key: "wal_segments", sourceLocation: sourceLocation)
+        let listed = Set(rows.map { "\($0["index"] as? Int ?? -1)/\($0["offset"] as? Int ?? -1)" })
+        let stored = Set(try await flatWALSegments().parsed.map { "\($0.index)/\($0.offset)" })
+        #expect(!stored.isEmpty && listed == stored, "listed \(listed.sorted()), stored \(stored.sorted())",
+                sourceLocation: sourceLocation)
+        #expect(!outcome.stdout.contains("sluice-test-secret"), sourceLocation: sourceLocation)
+    }
+
     private func isDirectory(_ path: String) -> Bool {
         var directory: ObjCBool = false
         return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
