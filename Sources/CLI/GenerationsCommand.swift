@@ -14,19 +14,10 @@ struct GenerationsCommand: AsyncParsableCommand {
     func run() async throws {
         let (replicas, environment) = try await listing.load()
         let now = environment.wallClock.now()
-        var table = TableFormatter(headers: ["name", "generation", "lag", "start", "end"])
-        for replica in replicas {
-            for listing in replica.generations {
-                guard let bounds = listing.timeBounds else {
-                    table.append([replica.client.location, "\(listing.generation)", "-", "-", "-"])
-                    continue
-                }
-                table.append([replica.client.location, "\(listing.generation)",
-                              LagFormat.text(now - bounds.end),
-                              RFC3339.format(bounds.start), RFC3339.format(bounds.end)])
-            }
+        let rows = replicas.flatMap { replica in
+            replica.generations.map { GenerationRow(replica: replica.client.location, listing: $0, now: now) }
         }
-        print(table.render(), terminator: "")
+        try listing.emit(rows, key: "generations", headers: GenerationRow.headers, cells: \.cells)
     }
 }
 

@@ -3,10 +3,13 @@ import Core
 import IO
 
 /// What the listing commands (generations, snapshots, wal) share: the replica argument, the
-/// `--generation` filter and logging; `load()` lists every replica once.
+/// `--generation` filter, `--json` and logging; `load()` lists every replica once.
 struct ListingArguments: ParsableArguments {
     @Option(name: LegacyFlags.names("generation"), help: "Show only this generation.")
     var generation: String?
+
+    @Flag(name: LegacyFlags.names("json"), help: "Print one JSON document (see docs/json.md) instead of a table.")
+    var json = false
 
     @OptionGroup var replica: ReplicaArguments
     @OptionGroup var logging: LoggingOptions
@@ -18,6 +21,25 @@ struct ListingArguments: ParsableArguments {
         let loaded = try await LoadedReplica.loadAll(try await replica.clients(environment: environment),
                                                      environment: environment)
         return (loaded.map { ($0.client, filter.apply(to: $0.listing)) }, environment)
+    }
+
+    /// Prints `rows` as a table, or with `--json` as `{"<key>": [rows]}`.
+    func emit<Row: Encodable>(_ rows: [Row], key: String, headers: [String], cells: (Row) -> [String]) throws {
+        try ListingOutput.emit(rows, json: json, key: key, headers: headers, cells: cells)
+    }
+}
+
+/// The two shapes of a listing: a table for people, a JSON object for scripts.
+enum ListingOutput {
+    static func emit<Row: Encodable>(_ rows: [Row], json: Bool, key: String, headers: [String],
+                                     cells: (Row) -> [String]) throws {
+        if json {
+            try JSONOutput.print([key: rows])
+            return
+        }
+        var table = TableFormatter(headers: headers)
+        for row in rows { table.append(cells(row)) }
+        print(table.render(), terminator: "")
     }
 }
 

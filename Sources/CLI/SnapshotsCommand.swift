@@ -11,16 +11,9 @@ struct SnapshotsCommand: AsyncParsableCommand {
     @OptionGroup var listing: ListingArguments
 
     func run() async throws {
-        let replicas = try await listing.load().replicas
-        var table = TableFormatter(headers: ["replica", "generation", "index", "size", "created"])
-        for replica in replicas {
-            for listing in replica.generations {
-                for snapshot in listing.snapshots {
-                    table.append([replica.client.location, "\(snapshot.generation)", "\(snapshot.index)",
-                                  "\(snapshot.size)", RFC3339.format(snapshot.createdAt)])
-                }
-            }
+        let rows = try await listing.load().replicas.flatMap { replica in
+            replica.generations.flatMap(\.snapshots).map { ObjectRow(replica: replica.client.location, snapshot: $0) }
         }
-        print(table.render(), terminator: "")
+        try listing.emit(rows, key: "snapshots", headers: ObjectRow.snapshotHeaders, cells: \.cells)
     }
 }

