@@ -174,7 +174,7 @@ struct ConfigEndToEndTests {
 
             // The dead replica's failures are logged, naming it and its database (S3 requests
             // retry for several seconds before an upload counts as failed).
-            #expect(try eventually(timeout: .seconds(60)) {
+            #expect(eventually(timeout: .seconds(60)) {
                 replicator.log.split(separator: "\n").contains { $0.contains("\"level\":\"ERROR\"") && $0.contains("s3://sluice-down/a") }
             }, "no error logged for the dead replica:\n\(replicator.log)")
             let lines = replicator.log.split(separator: "\n")
