@@ -40,7 +40,11 @@ struct VerifyCommand: AsyncParsableCommand {
         } else {
             print(VerifyText.render(outcome), terminator: "")
         }
-        if let error = outcome.error, !json { StandardError.write("error: " + error.oneLine + "\n") }
+        // "Could not check" is an error on standard error too, one line per replica.
+        if let error = outcome.error { StandardError.write("error: " + error.oneLine + "\n") }
+        for replica in outcome.replicas {
+            if let error = replica.error { StandardError.write("error: \(replica.location): \(error.oneLine)\n") }
+        }
         if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }
     }
 }

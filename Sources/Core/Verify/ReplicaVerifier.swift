@@ -42,7 +42,13 @@ public struct ReplicaVerifier: Sendable {
             if pass.findings.contains(where: { $0.severity == .problem }) {
                 var unused = BoundarySample(capacity: 0)
                 let again = try await check(generation, isNewest: isNewest, sample: &unused)
-                pass.findings = VerifyReconciliation.confirmed(first: pass.findings, second: again.findings)
+                let confirmed = VerifyReconciliation.confirmed(first: pass.findings, second: again.findings)
+                environment.logger.debug("verify.recheck", metadata: [
+                    "verify.generation": "\(generation)",
+                    "verify.first": "\(pass.findings.filter { $0.severity == .problem }.map(\.description))",
+                    "verify.confirmed": "\(confirmed.filter { $0.severity == .problem }.count)",
+                ])
+                pass.findings = confirmed
             }
             if pass.findings.contains(where: { $0.severity == .problem }) { unusable.insert(generation) }
             report.generations.append(pass.summary)
