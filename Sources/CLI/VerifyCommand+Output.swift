@@ -10,13 +10,17 @@ enum VerifyText {
             lines.append("verify \(replica.location)")
             if let report = replica.report {
                 for generation in report.generations { lines.append("  " + summary(generation)) }
-                for finding in report.findings { lines.append("\(finding.severity.rawValue): \(replica.location): \(finding.object): \(finding.message)") }
+                for finding in report.findings {
+                    lines.append("\(finding.severity.rawValue): \(replica.location): "
+                                 + "\(finding.object): \(finding.message)")
+                }
                 for restore in replica.restores where restore.failure == nil {
                     lines.append("restore: \(restore.target.map(\.description) ?? "latest"): ok, integrity_check passed"
                                  + (restore.reached.map { " (reached \($0))" } ?? ""))
                 }
                 let problems = report.problems.count
-                lines.append(problems == 0 ? "result: whole" : "result: \(problems) problem\(problems == 1 ? "" : "s") found")
+                lines.append(problems == 0 ? "result: whole"
+                                           : "result: \(problems) problem\(problems == 1 ? "" : "s") found")
             } else if let error = replica.error {
                 lines.append("result: could not check: \(error.oneLine)")
             }
@@ -25,7 +29,8 @@ enum VerifyText {
     }
 
     private static func summary(_ generation: VerifyReport.GenerationSummary) -> String {
-        var text = "generation \(generation.generation): \(generation.snapshotCount) snapshot\(generation.snapshotCount == 1 ? "" : "s"), "
+        var text = "generation \(generation.generation): "
+            + "\(generation.snapshotCount) snapshot\(generation.snapshotCount == 1 ? "" : "s"), "
             + "\(generation.segmentCount) segment\(generation.segmentCount == 1 ? "" : "s")"
         if let first = generation.firstIndex, let last = generation.lastIndex {
             text += ", WAL indexes \(Hex.format(first, width: 16))-\(Hex.format(last, width: 16))"
@@ -111,7 +116,8 @@ enum VerifyJSON {
 
     private static func generation(_ summary: VerifyReport.GenerationSummary) -> Generation {
         Generation(generation: summary.generation.description, snapshots: summary.snapshotCount,
-                   segments: summary.segmentCount, firstIndex: summary.firstIndex.map(hex), lastIndex: summary.lastIndex.map(hex),
+                   segments: summary.segmentCount, firstIndex: summary.firstIndex.map(hex),
+                   lastIndex: summary.lastIndex.map(hex),
                    storedBytes: summary.storedByteCount, checkedWALBytes: summary.checkedWALByteCount,
                    checkedFrames: summary.checkedFrameCount, start: summary.start.map(RFC3339.format),
                    end: summary.end.map(RFC3339.format))

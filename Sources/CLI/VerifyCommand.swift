@@ -93,8 +93,12 @@ struct VerifyRun {
         }
         var outcome = VerifyOutcome(checkedAt: environment.wallClock.now())
         do {
-            guard command.sample >= 0 else { throw CLIError.invalidNumber(flag: "sample", value: String(command.sample)) }
-            if command.sample > 0 && !command.restore { throw CLIError.flagRequires(flag: "sample", required: "restore") }
+            guard command.sample >= 0 else {
+                throw CLIError.invalidNumber(flag: "sample", value: String(command.sample))
+            }
+            if command.sample > 0 && !command.restore {
+                throw CLIError.flagRequires(flag: "sample", required: "restore")
+            }
             let clients = try await command.replica.clients(environment: environment)
             for client in clients {
                 outcome.replicas.append(await check(client, environment: environment))
@@ -114,7 +118,8 @@ struct VerifyRun {
             }
             if report.generations.isEmpty {
                 report.findings.append(VerifyFinding(.problem, .noSnapshot, generation: nil, object: "generations/",
-                                                     message: "the replica holds no generation, so nothing can be restored; check the replica URL"))
+                                                     message: "the replica holds no generation, so nothing can be "
+                                                        + "restored; check the replica URL"))
             }
             if command.restore && report.problems.isEmpty {
                 let (restores, findings) = try await restoreChecks(client, report: report, environment: environment)
@@ -164,7 +169,8 @@ enum VerifyCommandError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .scratchDirectory(let base, let reason):
-            return "cannot create a temp folder in \(base) for the test restores: \(reason); set TMPDIR to a writable folder"
+            return "cannot create a temp folder in \(base) for the test restores: \(reason); "
+                + "set TMPDIR to a writable folder"
         }
     }
 }

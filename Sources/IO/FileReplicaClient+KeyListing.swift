@@ -36,7 +36,8 @@ extension FileReplicaClient: ReplicaKeyListing {
     private func add(_ key: String, base: String, to entries: inout [ReplicaObjectEntry]) async throws {
         // Gone between the listing and the stat: retention or an upload's rename.
         guard let stat = try await fileSystem.stat(Path.join(base, key)) else { return }
-        entries.append(ReplicaObjectEntry(key: stat.isDirectory ? key + "/" : key, size: stat.isDirectory ? 0 : stat.size,
+        entries.append(ReplicaObjectEntry(key: stat.isDirectory ? key + "/" : key,
+                                          size: stat.isDirectory ? 0 : stat.size,
                                           modified: stat.modified))
     }
 

@@ -121,7 +121,11 @@ public final class LZ4FrameDecoder {
     private var failed = false
 
     deinit {
-        if failed { LZ4ContextCache.discardDecompression(context) } else { LZ4ContextCache.returnDecompression(context) }
+        if failed {
+            LZ4ContextCache.discardDecompression(context)
+        } else {
+            LZ4ContextCache.returnDecompression(context)
+        }
     }
 
     /// Whether the frame's end mark has been seen.

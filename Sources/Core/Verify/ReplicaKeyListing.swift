@@ -93,7 +93,8 @@ public struct VerifyListing: Sendable, Equatable {
                                               message: "\(reason); no reader uses it, remove it"))
             case .unexpected:
                 findings.append(VerifyFinding(.problem, .unexpectedObject, generation: generation, object: object,
-                                              message: "not a snapshot or WAL segment name of either layout; restore ignores it"))
+                                              message: "not a snapshot or WAL segment name of either layout; "
+                                                + "restore ignores it"))
             }
         }
         let listing = GenerationListing(generation: generation,
@@ -122,7 +123,8 @@ public struct VerifyListing: Sendable, Equatable {
 
     /// The key of a listed segment, in the layout it was found in.
     public func key(of position: Position) -> String {
-        legacySegments.contains(position) ? ReplicaLayout.legacy.walSegmentKey(position) : VerifyObjectKey.segment(position)
+        legacySegments.contains(position)
+            ? ReplicaLayout.legacy.walSegmentKey(position) : VerifyObjectKey.segment(position)
     }
 
     /// The key of a listed snapshot, in the layout it was found in.

@@ -32,7 +32,9 @@ extension ReplicaVerifier {
         case .corrupt(let reason):
             return (problem(.corruptObject, reason), nil)
         case .whole(let frames):
-            if !frames.isEmpty { return (problem(.corruptObject, "begins with \(frames.count) unexpected skippable frames"), nil) }
+            if !frames.isEmpty {
+                return (problem(.corruptObject, "begins with \(frames.count) unexpected skippable frames"), nil)
+            }
             if let message = state.problem { return (problem(.invalidSnapshot, message), nil) }
             return (nil, state.pageSize)
         }

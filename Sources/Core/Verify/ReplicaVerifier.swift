@@ -65,7 +65,8 @@ public struct ReplicaVerifier: Sendable {
         return try await keyed.strayGenerationNames().sorted().map { name in
             let object = "\(ReplicaLayout.generationsDirectory)/\(name)"
             if let reason = ReplicaKeyClass.hostileReason(name) {
-                return VerifyFinding(.problem, .hostileKey, generation: nil, object: object, message: "\(reason); no reader uses it, remove it")
+                return VerifyFinding(.problem, .hostileKey, generation: nil, object: object,
+                                     message: "\(reason); no reader uses it, remove it")
             }
             return VerifyFinding(.problem, .unexpectedObject, generation: nil, object: object,
                                  message: "not a generation name (16 hex digits); restore ignores it")
@@ -87,7 +88,8 @@ public struct ReplicaVerifier: Sendable {
         }
         let segments = try await client.walSegments(in: generation)
         let snapshots = try await client.snapshots(in: generation)
-        return VerifyListing(listing: GenerationListing(generation: generation, snapshots: snapshots, segments: segments))
+        return VerifyListing(listing: GenerationListing(generation: generation, snapshots: snapshots,
+                                                        segments: segments))
     }
 
     func check(_ generation: Generation, isNewest: Bool, sample: inout BoundarySample) async throws -> Pass {
@@ -118,7 +120,8 @@ public struct ReplicaVerifier: Sendable {
             check.finish()
             if let seal, let previous, previous.isWhole, previous.index == seal.previousIndex,
                previous.length != seal.previousEnd {
-                pass.findings.append(sealFinding(generation: generation, previous: previous, seal: seal, listing: listing))
+                pass.findings.append(sealFinding(generation: generation, previous: previous, seal: seal,
+                                                 listing: listing))
             }
             previous = (indexPlan.index, check.length, !check.isStopped)
             pass.summary.checkedWALByteCount += check.length
@@ -135,7 +138,8 @@ public struct ReplicaVerifier: Sendable {
         summary.firstIndex = plan.snapshots.first?.index
         summary.lastIndex = max(listing.segments.last?.index ?? 0, listing.snapshots.last?.index ?? 0)
         if listing.snapshots.isEmpty && listing.segments.isEmpty { summary.lastIndex = nil }
-        summary.storedByteCount = listing.snapshots.reduce(0) { $0 + $1.size } + listing.segments.reduce(0) { $0 + $1.size }
+        summary.storedByteCount = listing.snapshots.reduce(0) { $0 + $1.size }
+            + listing.segments.reduce(0) { $0 + $1.size }
         summary.start = listing.timeBounds?.start
         summary.end = listing.timeBounds?.end
         return summary
@@ -147,11 +151,15 @@ public struct ReplicaVerifier: Sendable {
         let position = Position(generation: generation, index: previous.index, offset: previous.length)
         if previous.length < seal.previousEnd {
             return VerifyFinding(.problem, .indexIncomplete, generation: generation, object: listing.key(of: position),
-                                 message: "missing: WAL index \(Hex.format(previous.index, width: 16)) ends at offset \(Hex.format(previous.length, width: 16)) on the replica, but the next index records that it ended at \(Hex.format(seal.previousEnd, width: 16)); its last segment is lost")
+                                 message: "missing: WAL index \(hex16(previous.index)) ends at offset "
+                                    + "\(hex16(previous.length)) on the replica, but the next index records "
+                                    + "that it ended at \(hex16(seal.previousEnd)); its last segment is lost")
         }
         return VerifyFinding(.problem, .indexIncomplete, generation: generation,
                              object: VerifyObjectKey.index(generation, index: previous.index),
-                             message: "WAL index \(Hex.format(previous.index, width: 16)) is \(Hex.format(previous.length, width: 16)) bytes long on the replica, but the next index records that it ended at \(Hex.format(seal.previousEnd, width: 16))")
+                             message: "WAL index \(hex16(previous.index)) is \(hex16(previous.length)) bytes long "
+                                + "on the replica, but the next index records that it ended at "
+                                + "\(hex16(seal.previousEnd))")
     }
 }
 
@@ -163,7 +171,8 @@ public enum VerifyError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreadable(let object, let attempts, let reason):
-            return "could not read \(object) after \(attempts) attempts: \(reason); check the replica is reachable and run verify again"
+            return "could not read \(object) after \(attempts) attempts: \(reason); "
+                + "check the replica is reachable and run verify again"
         }
     }
 }

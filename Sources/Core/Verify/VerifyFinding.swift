@@ -58,6 +58,9 @@ public struct VerifyFinding: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(severity.rawValue): \(object): \(message)" }
 }
 
+/// A WAL index or offset as object names spell it: 16 lowercase hex digits.
+func hex16(_ value: UInt64) -> String { Hex.format(value, width: 16) }
+
 /// Keys of the objects a finding names, relative to the replica root.
 public enum VerifyObjectKey {
     public static func generation(_ generation: Generation) -> String {

@@ -44,14 +44,16 @@ public enum VerifyPlanner {
                 guard let head = group.first else {
                     findings.append(VerifyFinding(.problem, .missingIndex, generation: generation,
                                                   object: VerifyObjectKey.index(generation, index: index),
-                                                  message: "WAL index \(Hex.format(index, width: 16)) is missing (later indexes exist); restores past it fail"))
+                                                  message: "WAL index \(hex16(index)) is missing "
+                                                    + "(later indexes exist); restores past it fail"))
                     continue
                 }
                 guard head.offset == 0 else {
                     findings.append(VerifyFinding(
                         .problem, .missingInitialSegment, generation: generation,
                         object: listing.key(of: Position(generation: generation, index: index, offset: 0)),
-                        message: "missing: the index's first segment (with the WAL header) is not listed; the first is at offset \(Hex.format(head.offset, width: 16))"))
+                        message: "missing: the index's first segment (with the WAL header) is not listed; "
+                            + "the first is at offset \(hex16(head.offset))"))
                     continue
                 }
                 indexes.append(IndexPlan(index: index, segments: group))
@@ -59,7 +61,8 @@ public enum VerifyPlanner {
             if isNewest {
                 findings.append(VerifyFinding(.live, .openIndex, generation: generation,
                                               object: VerifyObjectKey.index(generation, index: last),
-                                              message: "the newest WAL index, still open while a replicator runs; checked up to the listing"))
+                                              message: "the newest WAL index, still open while a replicator runs; "
+                                                + "checked up to the listing"))
             }
         }
         return Plan(findings: findings, snapshots: listing.listing.snapshots, indexes: indexes)

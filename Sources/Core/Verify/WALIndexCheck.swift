@@ -38,8 +38,10 @@ public struct WALIndexCheck: Sendable {
             findings.append(VerifyFinding(
                 .problem, overlap ? .overlap : .gap, generation: generation, object: key,
                 message: overlap
-                    ? "overlaps the previous segment: it starts at offset \(Hex.format(segment.offset, width: 16)), but the index already reaches \(Hex.format(length, width: 16))"
-                    : "leaves a gap: it starts at offset \(Hex.format(segment.offset, width: 16)), but the previous segments end at \(Hex.format(length, width: 16)); a segment is lost"))
+                    ? "overlaps the previous segment: it starts at offset \(hex16(segment.offset)), "
+                        + "but the index already reaches \(hex16(length))"
+                    : "leaves a gap: it starts at offset \(hex16(segment.offset)), "
+                        + "but the previous segments end at \(hex16(length)); a segment is lost"))
             return false
         }
         starts.append((segment.offset, key))
@@ -56,11 +58,12 @@ public struct WALIndexCheck: Sendable {
             pageSizeChecked = true
             if let expectedPageSize, expectedPageSize != pageSize {
                 fail(.pageSizeMismatch, key: starts.first?.key ?? VerifyObjectKey.index(generation, index: index),
-                     "the WAL has \(pageSize)-byte pages but the generation's snapshot has \(expectedPageSize)-byte pages")
+                     "the WAL has \(pageSize)-byte pages but the generation's snapshot has "
+                        + "\(expectedPageSize)-byte pages")
             }
         }
         if case .corrupt(let offset, let reason) = verifier.outcome {
-            fail(.invalidWAL, key: key(at: offset), "\(reason) (at WAL offset \(Hex.format(offset, width: 16)) of the index)")
+            fail(.invalidWAL, key: key(at: offset), "\(reason) (at WAL offset \(hex16(offset)) of the index)")
         }
         return verifier.takeCommitEnds()
     }
@@ -77,7 +80,7 @@ public struct WALIndexCheck: Sendable {
         guard !isStopped, !starts.isEmpty else { return }
         if case .unfinished(let checkedTo, let reason) = verifier.outcome {
             fail(.unfinishedWAL, key: starts[starts.count - 1].key,
-                 "\(reason): the index's last whole transaction ends at \(Hex.format(checkedTo, width: 16)) of \(Hex.format(length, width: 16)) bytes")
+                 "\(reason): the index's last whole transaction ends at \(hex16(checkedTo)) of \(hex16(length)) bytes")
         }
     }
 
