@@ -110,7 +110,7 @@ struct VerifyLiveReplicaTests {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let damaged = try box.sluice(["verify", "--json", box.url("replica")])
             #expect(damaged.status == 1)
-            #expect(damaged.stdout.contains("\"status\":\"problems\""), "\(damaged.stdout)")
+            try Self.checkSchema(damaged.stdout)
 
             for arguments in [["verify", "s3://"], ["verify", "ftp://example/x"], ["verify", box.path("missing.db")],
                               ["verify", "s3://bucket/p?endpoint=http://127.0.0.1:1&region=us-east-1"],
@@ -121,5 +121,29 @@ struct VerifyLiveReplicaTests {
                 #expect(lines.count == 1, "\(arguments): \(outcome.stderr)")
             }
         }
+    }
+
+    /// The `--json` document has the documented shape (docs/verify.md, `sluice.verify/1`).
+    static func checkSchema(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                                    sourceLocation: sourceLocation)
+        #expect(document["schema"] as? String == "sluice.verify/1", sourceLocation: sourceLocation)
+        #expect(document["status"] as? String == "problems" && document["exitStatus"] as? Int == 1,
+                sourceLocation: sourceLocation)
+        #expect((document["checkedAt"] as? String).flatMap(RFC3339.parse) != nil, sourceLocation: sourceLocation)
+        let replica = try #require((document["replicas"] as? [[String: Any]])?.first, sourceLocation: sourceLocation)
+        #expect(replica["status"] as? String == "problems", sourceLocation: sourceLocation)
+        let generation = try #require((replica["generations"] as? [[String: Any]])?.first, sourceLocation: sourceLocation)
+        for key in ["generation", "snapshots", "segments", "firstIndex", "lastIndex", "storedBytes", "checkedWALBytes",
+                    "checkedFrames", "start", "end"] {
+            #expect(generation[key] != nil, "generations[].\(key) missing", sourceLocation: sourceLocation)
+        }
+        let findings = try #require(replica["findings"] as? [[String: Any]], sourceLocation: sourceLocation)
+        let problem = try #require(findings.first { $0["severity"] as? String == "problem" }, sourceLocation: sourceLocation)
+        #expect(problem["kind"] as? String == "corrupt-object", "\(problem)", sourceLocation: sourceLocation)
+        for key in ["generation", "object", "message"] {
+            #expect(problem[key] is String, "findings[].\(key) missing", sourceLocation: sourceLocation)
+        }
+        #expect((generation["firstIndex"] as? String)?.count == 16, sourceLocation: sourceLocation)
     }
 }
