@@ -16,7 +16,9 @@ struct VerifyCommand: AsyncParsableCommand {
             segments contiguous, LZ4 frames and their checksums, WAL salts and checksum chain, \
             snapshots SQLite databases of their stated page size. Each problem is one line naming \
             the object; 'live:' lines are what a running replicator looks like and are not problems. \
-            Exit status: 0 whole, 1 problems found, 2 could not check. \(ListingHelp.text)
+            Exit status: 0 whole, 1 problems found, 2 could not check. With a DB_PATH, the \
+            database's replicas in the config file are checked (-replica NAME picks one), else the \
+            replicas recorded by 'sluice replicate' beside it. \(ReplicaURLHelp.text)
             """)
 
     @Flag(name: LegacyFlags.names("restore"),
