@@ -19,6 +19,7 @@ struct Sluice: AsyncParsableCommand {
             SnapshotsCommand.self,
             WALCommand.self,
             DatabasesCommand.self,
+            VerifyCommand.self,
             VersionCommand.self,
             SimCommand.self,
         ])

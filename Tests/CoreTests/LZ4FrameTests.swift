@@ -237,4 +237,20 @@ struct LZ4FrameTests {
         #expect(LZ4Error.corrupt("ERROR_contentChecksum_invalid").description.contains("ERROR_contentChecksum_invalid"))
         #expect(!LZ4Error.truncated.description.contains("\n"))
     }
+
+    /// Found by the hostile-replica corpus: liblz4 1.9.4 keeps a failed frame's remaining
+    /// content size through a context reset, so the next whole frame decoded with a reused
+    /// context failed with ERROR_frameSize_wrong, and `sluice verify` blamed the wrong objects.
+    @Test("LZ4: a frame that fails on its claimed content size does not poison the next decode")
+    func failedContentSizeClaim() async throws {
+        let content = Self.sample(count: 300_000, seed: 5)
+        let frame = LZ4FrameEncoder.compress(content)
+        var descriptor = [frame[4] | 0x08, frame[5]]
+        for shift in stride(from: 0, to: 64, by: 8) { descriptor.append(UInt8(truncatingIfNeeded: UInt64(1 << 31) >> UInt64(shift))) }
+        let claiming = Array(frame[0..<4]) + descriptor + [UInt8(truncatingIfNeeded: XXH32.hash(descriptor) >> 8)] + Array(frame[7...])
+        for _ in 0..<6 {
+            #expect(throws: LZ4Error.corrupt("ERROR_frameSize_wrong")) { try LZ4FrameDecoder.decompress(claiming) }
+            #expect(try LZ4FrameDecoder.decompress(frame) == content)
+        }
+    }
 }

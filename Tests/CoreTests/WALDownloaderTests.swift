@@ -234,7 +234,7 @@ struct WALDownloaderTests {
         raw[100] ^= 0x01  // inside the first page of the second transaction
         fixture.client.addSegment(position, raw: raw)
         await #expect(throws: RestoreError.invalidWAL(generation: fixture.generation, index: 0, offset: position.offset,
-                                                       reason: "frame 3 has a bad checksum or salt")) {
+                                                       reason: "frame 3 fails its checksum in WAL segment \(position)")) {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 1)
         }
     }

@@ -64,7 +64,7 @@ struct WALStreamVerifierTests {
         bytes[32 + builder.frameSize + 24 + 5] ^= 1  // page of frame 2
         var badPage = WALStreamVerifier()
         badPage.consume(bytes[...])
-        #expect(badPage.outcome == .corrupt(offset: UInt64(32 + builder.frameSize), reason: "frame 2 has a bad checksum or salt"))
+        #expect(badPage.outcome == .corrupt(offset: UInt64(32 + builder.frameSize), reason: "frame 2 fails its checksum"))
 
         // The second transaction taken from a WAL with other salts.
         var other = WALBuilder(pageSize: 1024, salt1: 8, salt2: 9)
@@ -73,6 +73,6 @@ struct WALStreamVerifierTests {
         let spliced = Array(builder.bytes.prefix(32 + 3 * builder.frameSize)) + Array(other.bytes.suffix(builder.frameSize))
         var mixed = WALStreamVerifier()
         mixed.consume(spliced[...])
-        #expect(mixed.outcome == .corrupt(offset: UInt64(32 + 3 * builder.frameSize), reason: "frame 4 has a bad checksum or salt"))
+        #expect(mixed.outcome == .corrupt(offset: UInt64(32 + 3 * builder.frameSize), reason: "frame 4 has salts that differ from the WAL header's"))
     }
 }

@@ -44,6 +44,14 @@ enum LZ4ContextCache {
         return context!
     }
 
+    /// Frees a decompression context instead of keeping it: after an error, liblz4 1.9.4's reset
+    /// leaves the frame's remaining content size behind (`frameRemainingSize`), so a context
+    /// that failed on a frame claiming a content size fails the next, whole frame it decodes
+    /// with `ERROR_frameSize_wrong`.
+    static func discardDecompression(_ context: OpaquePointer) {
+        LZ4F_freeDecompressionContext(context)
+    }
+
     static func returnDecompression(_ context: OpaquePointer) {
         // A frame abandoned half way leaves the context mid-stream; reset, it decodes a new one.
         LZ4F_resetDecompressionContext(context)

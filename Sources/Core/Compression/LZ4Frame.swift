@@ -117,7 +117,16 @@ public final class LZ4FrameDecoder {
         options.skipChecksums = 1
     }
 
-    deinit { LZ4ContextCache.returnDecompression(context) }
+    /// Whether liblz4 reported an error: the context is then discarded, not reused.
+    private var failed = false
+
+    deinit {
+        if failed {
+            LZ4ContextCache.discardDecompression(context)
+        } else {
+            LZ4ContextCache.returnDecompression(context)
+        }
+    }
 
     /// Whether the frame's end mark has been seen.
     public var isFinished: Bool { finished }
@@ -158,7 +167,10 @@ public final class LZ4FrameDecoder {
                 LZ4F_decompress(context, out.baseAddress! + written, &outSize,
                                 inSize > 0 ? inp.baseAddress! + offset : nil, &inSize, &options)
             }
-            if LZ4F_isError(hint) != 0 { throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint))) }
+            if LZ4F_isError(hint) != 0 {
+                failed = true
+                throw LZ4Error.corrupt(String(cString: LZ4F_getErrorName(hint)))
+            }
             if inSize > 0 {
                 if flags == nil, inputConsumed + inSize > 4 { flags = input[offset + 4 - inputConsumed] }
                 inputConsumed += inSize

@@ -66,6 +66,10 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "generation \(generation) is missing WAL index \(Hex.format(index, width: 16)); restore to an earlier target or another generation"
         case .missingInitialSegment(let generation, let index, let firstOffset):
             return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has no initial segment (first offset is \(Hex.format(firstOffset, width: 16))); restore to before this index or choose another generation"
+        case .walGap(let generation, let index, let expected, let found) where found < expected:
+            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has overlapping segments: "
+                + "the segment at offset \(Hex.format(found, width: 16)) starts before the previous ones end at "
+                + "\(Hex.format(expected, width: 16)); restore to an earlier target"
         case .walGap(let generation, let index, let expected, let found):
             return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has a gap: expected a segment at offset \(Hex.format(expected, width: 16)), found \(Hex.format(found, width: 16)); restore to an earlier target"
         case .walIndexIncomplete(let generation, let index, let listed, let sealed):

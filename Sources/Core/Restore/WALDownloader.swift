@@ -226,17 +226,26 @@ private struct Producer: Sendable {
         }
     }
 
+    /// ` in WAL segment <position>`: the segment holding byte `offset` of its index.
+    private static func segment(holding offset: UInt64, in starts: [WALSegmentInfo]) -> String {
+        guard let segment = starts.last(where: { $0.offset <= offset }) ?? starts.first else { return "" }
+        return " in \(ReplicaObject.walSegment(segment.position))"
+    }
+
     private func download(_ plan: IndexPlan, into handle: any FileHandle, path: String) async throws -> DownloadedIndex {
         var verifier = WALStreamVerifier()
         var written: UInt64 = 0
         var compressed: Int64 = 0
         var seal: WALIndexSeal?
+        // Where each segment began, so an invalid frame is reported with the object it is in.
+        var starts: [WALSegmentInfo] = []
         for segment in plan.segments {
             if let limit = plan.byteLimit, written >= limit { break }
             // Segments are sequential: open one, stream it to its end, then the next.
             guard segment.offset == written else {
                 throw RestoreError.walGap(generation: generation, index: plan.index, expectedOffset: written, foundOffset: segment.offset)
             }
+            starts.append(segment)
             let stats = try await objects.download(
                 .walSegment(segment.position), into: handle, at: written, limit: plan.byteLimit.map { $0 - written },
                 state: &verifier) { verifier, chunk in verifier.consume(chunk) }
@@ -256,10 +265,12 @@ private struct Producer: Sendable {
             return DownloadedIndex(index: plan.index, path: path, byteCount: written, frameCount: frameCount,
                                    frames: frames, compressedByteCount: compressed, seal: seal, isWhole: plan.byteLimit == nil)
         case .corrupt(let offset, let reason):
-            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: offset, reason: reason)
+            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: offset,
+                                          reason: reason + Self.segment(holding: offset, in: starts))
         case .unfinished(let checkedTo, let reason):
             if plan.byteLimit != nil { throw RestoreError.notACommitBoundary(target) }
-            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: checkedTo, reason: reason)
+            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: checkedTo,
+                                          reason: reason + Self.segment(holding: written, in: starts))
         }
     }
 }

@@ -35,8 +35,25 @@ public struct WALStreamVerifier: Sendable {
     public private(set) var lastCommitEnd: UInt64 = 0
     /// The header fields of every frame accepted so far; nil until the header is seen.
     public private(set) var frames: WALFrameTable?
+    /// Whether `frames` is kept; `sluice verify` reads whole indexes and needs none of it.
+    private let recordsFrames: Bool
+    /// Commit ends not yet taken (`takeCommitEnds`), when asked to record them.
+    private var commitEnds: [UInt64] = []
+    private let recordsCommits: Bool
 
-    public init() {}
+    /// - Parameters:
+    ///   - recordsFrames: keep every frame's page number and commit size in `frames`.
+    ///   - recordsCommits: keep the end of every commit frame until `takeCommitEnds` takes them.
+    public init(recordsFrames: Bool = true, recordsCommits: Bool = false) {
+        self.recordsFrames = recordsFrames
+        self.recordsCommits = recordsCommits
+    }
+
+    /// The byte offsets just after each commit frame accepted since the last call.
+    public mutating func takeCommitEnds() -> [UInt64] {
+        defer { commitEnds.removeAll(keepingCapacity: true) }
+        return commitEnds
+    }
 
     /// The page size from the header, once seen.
     public var pageSize: Int? { header?.pageSize }
@@ -83,15 +100,27 @@ public struct WALStreamVerifier: Sendable {
             return true
         }
         guard let frame = validator!.accept(unit) else {
-            failure = (checkedCount, "frame \(frameCount + 1) has a bad checksum or salt")
+            failure = (checkedCount, Self.rejection(of: unit, frameNumber: frameCount + 1, header: header))
             return false
         }
         frameCount += 1
-        frames?.append(page: frame.pageNumber, commitSize: frame.commitSize)
+        if recordsFrames { frames?.append(page: frame.pageNumber, commitSize: frame.commitSize) }
         endsOnCommit = frame.isCommit
         checkedCount += UInt64(unit.count)
-        if frame.isCommit { lastCommitEnd = checkedCount }
+        if frame.isCommit {
+            lastCommitEnd = checkedCount
+            if recordsCommits { commitEnds.append(checkedCount) }
+        }
         return true
+    }
+
+    /// Why the validator refused a whole frame: its salts, or its checksum.
+    private static func rejection(of unit: ArraySlice<UInt8>, frameNumber: Int, header: WALHeader?) -> String {
+        let frame = unit.withUnsafeBytes { WALFrameHeader($0) }
+        if let header, frame.salt1 != header.salt1 || frame.salt2 != header.salt2 {
+            return "frame \(frameNumber) has salts that differ from the WAL header's"
+        }
+        return "frame \(frameNumber) fails its checksum"
     }
 
     /// The verdict on everything fed so far, taken as the whole stream.
