@@ -44,12 +44,25 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: LegacyFlags.names("if-replica-exists"), help: "Do nothing (exit 0) if no backups are found.")
     var ifReplicaExists = false
 
+    @Flag(name: LegacyFlags.names("dry-run"), help: "Print the plan (generation, snapshot, WAL, bytes to download); download nothing.")
+    var dryRun = false
+
+    @Flag(name: LegacyFlags.names("json"), help: "With --dry-run, print the plan as one JSON document (docs/restore.md).")
+    var json = false
+
+    @Flag(name: LegacyFlags.names("follow", short: "f"), help: "After restoring, keep applying new WAL as it lands (a read replica).")
+    var follow = false
+
+    @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL (default 1s).")
+    var interval: String = "1s"
+
     @OptionGroup var replica: ReplicaArguments
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let (generation, target) = try parseTarget()
         guard parallelism >= 1 else { throw CLIError.invalidNumber(flag: "parallelism", value: String(parallelism)) }
+        let pollInterval = try checkModeFlags()
         let outputPath = try resolveOutputPath()
         let logger = try logging.makeLogger()
         let environment = ProductionEnvironment.make(logger: logger)
@@ -74,6 +87,12 @@ struct RestoreCommand: AsyncParsableCommand {
 
         let request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
                                      parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
+        if dryRun {
+            return try await printPlan(request, client: chosen.client, environment: environment)
+        }
+        if let pollInterval {
+            return try await runFollower(request, client: chosen.client, interval: pollInterval, environment: environment)
+        }
         let report: RestoreReport
         do {
             report = try await environment.spawner.run {
