@@ -72,8 +72,5 @@ extension FollowSession {
             }
             return bytes[...]
         }
-        follower.environment.logger.debug("follow.applied", metadata: [
-            "follow.frames": "\(batch.frameCount)", "follow.pages": "\(writes.count)", "follow.commit_size": "\(commitSize)",
-        ])
     }
 }

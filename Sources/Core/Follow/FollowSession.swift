@@ -56,8 +56,16 @@ struct FollowSession {
         let spool = IndexSpool(path: spoolPath, fileSystem: environment.fileSystem, memoryLimit: follower.options.spoolMemoryLimit)
         var outcome: Result<Bool, any Error>
         do {
+            let stopwatch = Stopwatch(environment.clock)
             if let downloaded = try await download(segments, into: spool) {
+                let downloadTime = stopwatch.elapsed()
                 try await commit(downloaded.batch, from: spool)
+                environment.logger.debug("follow.applied", metadata: [
+                    "follow.segments": "\(segments.count)", "follow.frames": "\(downloaded.batch.frameCount)",
+                    "follow.pages": "\(downloaded.batch.writes.count)", "follow.position": "\(downloaded.cursor)",
+                    "follow.download_ms": "\(downloadTime.milliseconds)",
+                    "follow.commit_ms": "\((stopwatch.elapsed() - downloadTime).milliseconds)",
+                ])
                 cursor = downloaded.cursor
                 verifier = downloaded.verifier
                 outcome = .success(true)
