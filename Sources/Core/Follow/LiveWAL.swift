@@ -36,7 +36,7 @@ public final class LiveWAL: @unchecked Sendable {
 
     /// Opens `path`, a WAL-mode database, creating its `-wal` and `-shm` through SQLite.
     public static func open(_ path: String, environment: Environment) async throws -> LiveWAL {
-        let connection = try await environment.sqlite.open(path, options: SQLiteOpenOptions(busyTimeoutMilliseconds: 2000))
+        let connection = try await environment.sqlite.open(path, options: SQLiteOpenOptions(busyTimeoutMilliseconds: busyTimeoutMilliseconds))
         do {
             let mode = try await connection.query("PRAGMA journal_mode").first?.first?.textValue
             guard mode == "wal" else { throw FollowError.notWALMode(path: path, mode: mode ?? "unknown") }
@@ -79,13 +79,24 @@ public final class LiveWAL: @unchecked Sendable {
     }
 
     /// Copies the WAL into the database and restarts it when no reader needs it, else copies what
-    /// readers allow. Returns whether the WAL is now empty.
+    /// readers allow. Returns whether the WAL is now empty. Never waits for readers: a reader
+    /// holding a snapshot would otherwise hold up the next commit by the busy timeout.
     @discardableResult
     public func checkpoint() async throws -> Bool {
-        let result = try await connection.checkpoint(.truncate)
+        try await connection.execute("PRAGMA busy_timeout = 0")
+        let result: CheckpointResult
+        do {
+            result = try await connection.checkpoint(.truncate)
+        } catch let error as SQLiteError where error.isBusy {
+            result = CheckpointResult(busy: true, walFrames: Int(frameCount), checkpointedFrames: 0)
+        }
+        try await connection.execute("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
         if !result.busy { frameCount = 0 }
         return !result.busy
     }
+
+    /// How long `BEGIN IMMEDIATE` waits for a reader recovering the wal-index.
+    static let busyTimeoutMilliseconds: Int32 = 2000
 
     private func append(pages: [UInt32], commitSize: UInt32,
                         content: (UInt32) async throws -> ArraySlice<UInt8>) async throws {
