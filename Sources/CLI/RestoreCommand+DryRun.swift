@@ -122,6 +122,15 @@ extension RestoreCommand {
         return parsed
     }
 
+    /// `--progress-interval`, checked.
+    func progressLogInterval() throws -> Duration {
+        guard let parsed = DurationParser.parse(progressInterval) else {
+            throw CLIError.invalidDuration(flag: "progress-interval", value: progressInterval)
+        }
+        guard parsed > .zero else { throw CLIError.zeroInterval(flag: "progress-interval") }
+        return parsed
+    }
+
     /// Plans the restore from the listing alone and prints the plan; opens no object.
     func printPlan(_ request: RestoreRequest, client: any ReplicaClient, environment: Environment) async throws {
         let plan = try await Restorer(client: client, environment: environment).plan(request)

@@ -6,9 +6,11 @@ extension RestoreCommand {
     /// `restore --follow`: restores, then keeps the output current until SIGINT or SIGTERM, which
     /// stop the follower between two transactions.
     func runFollower(_ request: RestoreRequest, client: any ReplicaClient, interval: Duration,
-                     environment: Environment) async throws {
+                     environment: Environment, display: ProgressDisplay) async throws {
         let follower = Follower(client: client, environment: environment, options: FollowOptions(interval: interval))
-        let task = environment.spawner.spawn { try await follower.run(request) }
+        let task = environment.spawner.spawn {
+            try await display.around { try await follower.run(request, afterRestore: { await display.finish() }) }
+        }
         let signals = SignalHandling.install(onFirstSignal: { _ in task.cancel() })
         defer { withExtendedLifetime(signals) {} }
         let report = try await task.value

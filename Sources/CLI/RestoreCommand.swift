@@ -56,6 +56,10 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL (default 1s).")
     var interval: String = "1s"
 
+    @Option(name: LegacyFlags.names("progress-interval"),
+            help: "When stderr is not a terminal, how often a restore logs its progress (default 5s).")
+    var progressInterval: String = "5s"
+
     @OptionGroup var replica: ReplicaArguments
     @OptionGroup var logging: LoggingOptions
 
@@ -85,18 +89,24 @@ struct RestoreCommand: AsyncParsableCommand {
             throw CLIError.noBackups(replicas: loaded.map(\.client.location))
         }
 
-        let request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
+        var request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
                                      parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
         if dryRun {
             return try await printPlan(request, client: chosen.client, environment: environment)
         }
+        let meter = ProgressMeter.restore()
+        request.progress = meter
+        let display = ProgressDisplay.start(meter, label: "restore", logger: logger, logInterval: try progressLogInterval())
         if let pollInterval {
-            return try await runFollower(request, client: chosen.client, interval: pollInterval, environment: environment)
+            return try await runFollower(request, client: chosen.client, interval: pollInterval,
+                                         environment: environment, display: display)
         }
         let report: RestoreReport
         do {
-            report = try await environment.spawner.run {
-                try await Restorer(client: chosen.client, environment: environment).restore(request)
+            report = try await display.around {
+                try await environment.spawner.run {
+                    try await Restorer(client: chosen.client, environment: environment).restore(request)
+                }
             }
         } catch RestoreError.noBackups where ifReplicaExists {
             print("no backups found; skipping restore")

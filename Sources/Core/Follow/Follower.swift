@@ -49,9 +49,11 @@ public struct Follower: Sendable {
 
     /// Restores `request` (whose target must be `.latest`) and follows until cancelled. Returns
     /// normally on cancellation, with the output consistent at the last step applied.
-    public func run(_ request: RestoreRequest) async throws -> FollowReport {
+    /// `afterRestore` runs once the first restore is complete, before the first poll.
+    public func run(_ request: RestoreRequest, afterRestore: @Sendable () async -> Void = {}) async throws -> FollowReport {
         precondition(request.target == .latest, "a follower follows the latest state")
         let restored = try await Restorer(client: client, environment: environment).restore(request)
+        await afterRestore()
         var session = try await FollowSession.start(restored.finalPosition, follower: self, output: request.outputPath)
         var report = FollowReport(restore: restored)
         environment.logger.info("follow.start", metadata: [
