@@ -25,15 +25,18 @@ public protocol ReplicaChangeListing: ReplicaClient {
 }
 
 extension ReplicaClient {
-    /// The changes past `position`: in one request where the store supports it, otherwise from a
-    /// listing of generation names and of the followed generation's WAL (two requests, and a
-    /// cost that grows with the generation's history).
+    /// The changes past `position`: in one request where the store supports it, otherwise from
+    /// `listedChanges`.
     public func followChanges(after position: Position) async throws -> ReplicaChanges {
         if let listing = self as? any ReplicaChangeListing { return try await listing.changes(after: position) }
+        return try await listedChanges(after: position)
+    }
+
+    /// The changes past `position` from a listing of generation names and of the followed
+    /// generation's WAL: two listing requests, and a cost that grows with the generation's history.
+    public func listedChanges(after position: Position) async throws -> ReplicaChanges {
         let newer = try await generations().filter { $0 > position.generation }
-        let segments = try await walSegments(in: position.generation).filter {
-            ($0.index, $0.offset) >= (position.index, position.offset)
-        }
+        let segments = try await walSegments(in: position.generation).filter { $0.position.isAtOrAfter(position) }
         return ReplicaChanges(segments: segments, newerGenerations: newer, listRequests: 2)
     }
 }
