@@ -36,6 +36,18 @@ struct FollowEndToEndTests {
     }
 }
 
+extension FollowEndToEndTests {
+    @Test("SIGINT while the primary is busy stops the follower between transactions: exit 0, a consistent output")
+    func interrupt() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            let scenario = FollowScenario(box: box, replica: box.url("replica"))
+            try scenario.interruptRounds(3)
+        }
+    }
+}
+
 /// What a follow run measured.
 struct FollowFigures: CustomStringConvertible {
     var lags: [Double]
@@ -70,10 +82,7 @@ struct FollowScenario {
         #expect(eventually { ((try? last(primary)) ?? 0) > 0 }, "the writer did not start: \(writer.log)")
         var replicator = try box.startReplicate("primary.db", replicas: [replica])
         defer { replicator.killNow() }
-        let planned = eventually(timeout: .seconds(60)) {
-            (try? box.sluice(["restore", "--dry-run", "-o", output, replica]).status) == 0
-        }
-        try #require(planned, "no snapshot on the replica; replicate log:\n\(replicator.log)")
+        try waitForSnapshot(replicator)
 
         let follower = try BackgroundProcess(
             executable: SluiceSandbox.binary,
@@ -119,6 +128,43 @@ struct FollowScenario {
         if ProcessInfo.processInfo.environment["SLUICE_FOLLOW_LOG"] != nil { print(follower.log) }
         _ = try replicator.terminate()
         return figures
+    }
+
+    /// Starts followers on a busy primary and interrupts each once it has applied something;
+    /// each must exit 0 with its output whole.
+    func interruptRounds(_ rounds: Int) throws {
+        let writer = try python(primary, ["writer", "--stop", box.path("stop-writer")], log: "writer.log")
+        defer { writer.killNow() }
+        #expect(eventually { ((try? last(primary)) ?? 0) > 0 }, "the writer did not start: \(writer.log)")
+        let replicator = try box.startReplicate("primary.db", replicas: [replica])
+        defer { replicator.killNow() }
+        try waitForSnapshot(replicator)
+        for round in 0..<rounds {
+            let output = box.path("follower-\(round).db")
+            let follower = try BackgroundProcess(
+                executable: SluiceSandbox.binary, arguments: ["restore", "-f", "--interval", "100ms", "-o", output, replica],
+                logPath: box.path("follower-\(round).log"))
+            defer { follower.killNow() }
+            let start = ((try? last(primary)) ?? 0)
+            let applied = eventually(timeout: .seconds(60)) { ((try? last(output)) ?? 0) > start + 20 * round }
+            try #require(applied, "round \(round): nothing applied; log:\n\(follower.log)")
+            kill(follower.process.processIdentifier, SIGINT)
+            #expect(waitForExit(follower.process, timeout: .seconds(30)), "round \(round): no exit after SIGINT")
+            #expect(follower.process.terminationStatus == 0, "round \(round): log:\n\(follower.log)")
+            #expect(follower.log.contains("polls:"), "round \(round): no summary; log:\n\(follower.log)")
+            #expect(try pythonOutput(output, ["integrity"]) == "ok")
+            #expect(try pythonOutput(output, ["check"]) == "ok")
+        }
+        FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
+        #expect(waitForExit(writer.process, timeout: .seconds(30)))
+        _ = try replicator.terminate()
+    }
+
+    private func waitForSnapshot(_ replicator: BackgroundProcess) throws {
+        let planned = eventually(timeout: .seconds(60)) {
+            (try? box.sluice(["restore", "--dry-run", "-o", box.path("probe.db"), replica]).status) == 0
+        }
+        try #require(planned, "no snapshot on the replica; replicate log:\n\(replicator.log)")
     }
 
     /// Lets the primary commit `ticks` more transactions, then waits until the follower's output

@@ -94,13 +94,18 @@ public struct Follower: Sendable {
                 environment.logger.notice("follow.waiting", metadata: ["follow.reason": "\(reason)"])
             }
             if case .wait(let reason) = step { lastWait = reason } else { lastWait = nil }
-            switch step {
-            case .idle, .wait:
-                continue
-            case .apply(let segments):
-                if try await session.apply(segments) { report.steps += 1 }
-            case .checkGenerations:
-                if try await session.switchIfNewer(request: request) { report.generationSwitches += 1 }
+            do {
+                switch step {
+                case .idle, .wait:
+                    continue
+                case .apply(let segments):
+                    if try await session.apply(segments) { report.steps += 1 }
+                case .checkGenerations:
+                    if try await session.switchIfNewer(request: request) { report.generationSwitches += 1 }
+                }
+            } catch is CancellationError where Task.isCancelled {
+                // Stopped inside a step: it either committed whole or left the output as it was.
+                return
             }
         }
     }

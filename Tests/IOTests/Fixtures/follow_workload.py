@@ -14,6 +14,7 @@ Usage: follow_workload.py DB COMMAND [options]
                                 commit each new tick became visible. Writes its findings to JSON.
   dump                          every account and tick (seq, time, blob length and digest)
   last                          the last tick's seq
+  check                         the reader's invariants, once: prints ok or what is wrong
   integrity                     PRAGMA integrity_check
 """
 import hashlib
@@ -139,6 +140,11 @@ def main():
     elif command == "last":
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         print(db.execute("SELECT coalesce(max(seq), 0) FROM ticks").fetchone()[0])
+    elif command == "check":
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        findings = {"held": 0, "violations": []}
+        read_once(db, findings, hold=False)
+        print("; ".join(findings["violations"]) or "ok")
     elif command == "integrity":
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         print(db.execute("PRAGMA integrity_check").fetchone()[0])
