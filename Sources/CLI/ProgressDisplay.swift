@@ -29,7 +29,8 @@ final class ProgressDisplay: Sendable {
         let started = ContinuousClock.now
         let task = Task {
             let pause = isTerminal ? redrawInterval : logInterval
-            guard (try? await Task.sleep(for: max(threshold, isTerminal ? threshold : logInterval))) != nil else { return }
+            let first = max(threshold, isTerminal ? threshold : logInterval)
+            guard (try? await Task.sleep(for: first)) != nil else { return }
             while !Task.isCancelled {
                 let line = ProgressLine.render(meter.reading(label: label, elapsed: ContinuousClock.now - started))
                 if isTerminal {

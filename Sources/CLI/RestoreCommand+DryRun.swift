@@ -117,7 +117,9 @@ extension RestoreCommand {
         guard follow else { return nil }
         if timestamp != nil { throw CLIError.flagsExclusive("follow", "timestamp") }
         if index != nil { throw CLIError.flagsExclusive("follow", "index") }
-        guard let parsed = DurationParser.parse(interval) else { throw CLIError.invalidDuration(flag: "interval", value: interval) }
+        guard let parsed = DurationParser.parse(interval) else {
+            throw CLIError.invalidDuration(flag: "interval", value: interval)
+        }
         guard parsed > .zero else { throw CLIError.zeroInterval(flag: "interval") }
         return parsed
     }

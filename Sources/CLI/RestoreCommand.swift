@@ -44,13 +44,16 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: LegacyFlags.names("if-replica-exists"), help: "Do nothing (exit 0) if no backups are found.")
     var ifReplicaExists = false
 
-    @Flag(name: LegacyFlags.names("dry-run"), help: "Print the plan (generation, snapshot, WAL, bytes to download); download nothing.")
+    @Flag(name: LegacyFlags.names("dry-run"),
+          help: "Print the plan (generation, snapshot, WAL, bytes to download); download nothing.")
     var dryRun = false
 
-    @Flag(name: LegacyFlags.names("json"), help: "With --dry-run, print the plan as one JSON document (docs/restore.md).")
+    @Flag(name: LegacyFlags.names("json"),
+          help: "With --dry-run, print the plan as one JSON document (docs/restore.md).")
     var json = false
 
-    @Flag(name: LegacyFlags.names("follow", short: "f"), help: "After restoring, keep applying new WAL as it lands (a read replica).")
+    @Flag(name: LegacyFlags.names("follow", short: "f"),
+          help: "After restoring, keep applying new WAL as it lands (a read replica).")
     var follow = false
 
     @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL (default 1s).")
@@ -96,7 +99,8 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         let meter = ProgressMeter.restore()
         request.progress = meter
-        let display = ProgressDisplay.start(meter, label: "restore", logger: logger, logInterval: try progressLogInterval())
+        let display = ProgressDisplay.start(meter, label: "restore", logger: logger,
+                                            logInterval: try progressLogInterval())
         if let pollInterval {
             return try await runFollower(request, client: chosen.client, interval: pollInterval,
                                          environment: environment, display: display)

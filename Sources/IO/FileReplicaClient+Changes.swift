@@ -19,7 +19,9 @@ extension FileReplicaClient: ReplicaChangeListing {
             for name in names {
                 guard let offset = ReplicaLayout.parseGroupedSegmentName(name),
                       index > position.index || offset >= position.offset else { continue }
-                guard let stat = try await fileSystem.stat(Path.join(root, folder, name)), !stat.isDirectory else { continue }
+                guard let stat = try await fileSystem.stat(Path.join(root, folder, name)), !stat.isDirectory else {
+                    continue
+                }
                 entries.append(ReplicaObjectEntry(key: Hex.format(index, width: 16) + "/" + name, size: stat.size,
                                                   modified: stat.modified))
             }
@@ -27,7 +29,9 @@ extension FileReplicaClient: ReplicaChangeListing {
         }
         if listings == 0 { return try await listedChanges(after: position) }
         let segments = ReplicaLayout.walSegments(of: position.generation, from: entries)
-        guard segments.isEmpty else { return ReplicaChanges(segments: segments, newerGenerations: [], listRequests: listings) }
+        guard segments.isEmpty else {
+            return ReplicaChanges(segments: segments, newerGenerations: [], listRequests: listings)
+        }
         let newer = try await generations().filter { $0 > position.generation }
         return ReplicaChanges(segments: [], newerGenerations: newer, listRequests: listings + 1)
     }

@@ -22,7 +22,8 @@ struct FollowDecisionTests {
     @Test("nothing past the cursor is idle; segments before it are ignored")
     func idle() {
         #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([])) == .idle)
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(2, 0), segment(1, 9000)])) == .idle)
+        let old = changes([segment(2, 0), segment(1, 9000)])
+        #expect(FollowDecision.next(after: cursor(2, 4152), changes: old) == .idle)
     }
 
     @Test("the rest of the current index, then whole later indexes in order, as one step")
@@ -31,7 +32,8 @@ struct FollowDecisionTests {
         #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes(listed))
                 == .apply([segment(2, 4152), segment(2, 8272), segment(3, 0), segment(4, 0), segment(4, 5000)]))
         // Nothing more of the current index: the next one from its start.
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)])) == .apply([segment(3, 0)]))
+        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)]))
+                == .apply([segment(3, 0)]))
         // A fresh index (snapshot only so far) starts at offset 0.
         #expect(FollowDecision.next(after: cursor(0, 0), changes: changes([segment(0, 0)])) == .apply([segment(0, 0)]))
     }
@@ -59,7 +61,8 @@ struct FollowDecisionTests {
         #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([], newer: [newer])) == .checkGenerations)
         #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)], newer: [newer]))
                 == .apply([segment(3, 0)]))
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(0, 0, generation: newer)], newer: [newer]))
+        let elsewhere = changes([segment(0, 0, generation: newer)], newer: [newer])
+        #expect(FollowDecision.next(after: cursor(2, 4152), changes: elsewhere)
                 == .checkGenerations)
     }
 

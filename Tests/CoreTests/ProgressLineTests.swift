@@ -30,9 +30,11 @@ struct ProgressLineTests {
         #expect(ProgressLine.render(ProgressReading(label: "restore", quantities: [
             ProgressQuantity(verb: "downloaded", unit: .bytes, total: 1000, done: 10),
         ], elapsed: .milliseconds(300))) == "restore: 10 B of 1000 B downloaded (1%)")
-        #expect(ProgressLine.render(reading([ProgressQuantity(verb: "downloaded", unit: .bytes, done: 2048)], seconds: 2))
+        let open = ProgressQuantity(verb: "downloaded", unit: .bytes, done: 2048)
+        #expect(ProgressLine.render(reading([open], seconds: 2))
                 == "restore: 2.0 KiB downloaded; 1.0 KiB/s")
-        #expect(ProgressLine.render(reading([ProgressQuantity(verb: "downloaded", unit: .bytes, total: 100, done: 0)], seconds: 2))
+        let idle = ProgressQuantity(verb: "downloaded", unit: .bytes, total: 100, done: 0)
+        #expect(ProgressLine.render(reading([idle], seconds: 2))
                 == "restore: 0 B of 100 B downloaded (0%); 0 B/s")
         #expect(ProgressLine.duration(185) == "3 min 5 s")
         #expect(ProgressLine.duration(7800) == "2 h 10 min")

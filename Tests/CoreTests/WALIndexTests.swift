@@ -5,7 +5,8 @@ import Testing
 struct WALIndexTests {
     @Test("a header survives encoding and needs both copies equal and its checksum whole")
     func headerRoundTrip() throws {
-        let header = WALIndexHeader(change: 7, bigEndianChecksums: false, pageSize: 65536, maxFrame: 4100, pageCount: 99,
+        let header = WALIndexHeader(change: 7, bigEndianChecksums: false, pageSize: 65536, maxFrame: 4100,
+                                    pageCount: 99,
                                     frameChecksum: WALChecksum(s0: 1, s1: 2), salt: [1, 2, 3, 4, 5, 6, 7, 8])
         let copy = header.encoded()
         #expect(WALIndexHeader(shm: copy + copy) == header)
@@ -37,7 +38,8 @@ struct WALIndexTests {
         #expect(block.lookup(page: 8195, maxFrame: 5) == 4)
         #expect(block.lookup(page: 1, maxFrame: 1) == nil)
         #expect(block.lookup(page: 2, maxFrame: 5) == nil)
-        #expect(block.bytes[0..<WALIndexBlock.headerRegion].allSatisfy { $0 == 0 }, "block 0's header region is not the block's")
+        #expect(block.bytes[0..<WALIndexBlock.headerRegion].allSatisfy { $0 == 0 },
+                "block 0's header region is not the block's")
         block.truncate(keepingFrames: 2)
         #expect(block.lookup(page: 3, maxFrame: 5) == 1)
         #expect(block.lookup(page: 8195, maxFrame: 5) == nil)
@@ -53,7 +55,8 @@ struct WALIndexTests {
         let header = try #require(WALHeader(bytes))
         #expect(header.checkpointSequence == 3)
         for page in 1...4 as ClosedRange<UInt32> {
-            encoder.append(page: page, commitSize: page == 4 ? 4 : 0, data: [UInt8](repeating: UInt8(page), count: 1024)[...],
+            let data = [UInt8](repeating: UInt8(page), count: 1024)
+            encoder.append(page: page, commitSize: page == 4 ? 4 : 0, data: data[...],
                            to: &bytes)
         }
         var verifier = WALStreamVerifier()

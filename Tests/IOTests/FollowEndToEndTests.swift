@@ -70,7 +70,8 @@ struct FollowScenario {
     let box: SluiceSandbox
     let replica: String
 
-    static let script = SluiceSandbox.packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/follow_workload.py").path
+    static let script = SluiceSandbox.packageRoot
+        .appendingPathComponent("Tests/IOTests/Fixtures/follow_workload.py").path
 
     var primary: String { box.path("primary.db") }
     var output: String { box.path("follower/out.db") }
@@ -90,7 +91,8 @@ struct FollowScenario {
                 + (ProcessInfo.processInfo.environment["SLUICE_FOLLOW_LOG"] != nil ? ["--log-level", "debug"] : []),
             logPath: box.path("follower.log"))
         defer { follower.killNow() }
-        try #require(eventually(timeout: .seconds(60)) { box.exists("follower/out.db") }, "follower log:\n\(follower.log)")
+        try #require(eventually(timeout: .seconds(60)) { box.exists("follower/out.db") },
+                     "follower log:\n\(follower.log)")
         let readers = try (0..<2).map {
             try python(output, ["reader", "--stop", box.path("stop-readers"), "--out", box.path("reader-\($0).json")],
                        log: "reader-\($0).log")
@@ -119,7 +121,9 @@ struct FollowScenario {
         #expect(equal, "the follower never matched the source; follower log:\n\(follower.log)")
 
         FileManager.default.createFile(atPath: box.path("stop-readers"), contents: nil)
-        for reader in readers { #expect(waitForExit(reader.process, timeout: .seconds(30)), "reader log: \(reader.log)") }
+        for reader in readers {
+            #expect(waitForExit(reader.process, timeout: .seconds(30)), "reader log: \(reader.log)")
+        }
         var figures = try readerFigures(count: readers.count)
         #expect(try follower.terminate() == 0, "follower log:\n\(follower.log)")
         #expect(try pythonOutput(output, ["integrity"]) == "ok")
@@ -142,7 +146,8 @@ struct FollowScenario {
         for round in 0..<rounds {
             let output = box.path("follower-\(round).db")
             let follower = try BackgroundProcess(
-                executable: SluiceSandbox.binary, arguments: ["restore", "-f", "--interval", "100ms", "-o", output, replica],
+                executable: SluiceSandbox.binary,
+                arguments: ["restore", "-f", "--interval", "100ms", "-o", output, replica],
                 logPath: box.path("follower-\(round).log"))
             defer { follower.killNow() }
             let start = ((try? last(primary)) ?? 0)
@@ -176,7 +181,8 @@ struct FollowScenario {
                 "\(label): the writer stalled at \(start)", sourceLocation: sourceLocation)
         let target = try last(primary)
         let caught = eventually(timeout: .seconds(60)) { ((try? last(output)) ?? 0) >= target }
-        #expect(caught, "\(label): the follower did not reach tick \(target); log:\n\(follower.log)", sourceLocation: sourceLocation)
+        #expect(caught, "\(label): the follower did not reach tick \(target); log:\n\(follower.log)",
+                sourceLocation: sourceLocation)
     }
 
     private func readerFigures(count: Int) throws -> FollowFigures {

@@ -14,7 +14,8 @@ struct FollowListingTests {
     }
 
     func replica(_ dir: TemporaryDirectory, layout: ReplicaLayout = .grouped) -> FileReplicaClient {
-        FileReplicaClient(root: dir.file("replica"), fileSystem: POSIXFileSystem(runner: InlineRunner()), writeLayout: layout)
+        FileReplicaClient(root: dir.file("replica"), fileSystem: POSIXFileSystem(runner: InlineRunner()),
+                          writeLayout: layout)
     }
 
     func put(_ client: FileReplicaClient, _ positions: [Position]) async throws {

@@ -25,7 +25,8 @@ struct RestoreDryRunTests {
             try box.writer("app.db", ["init"])
             let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")])
             try box.writer("app.db", ["small", "--count", "30", "--delay", "0.02"])
-            #expect(eventually { ((try? objects(box.path("replica"))) ?? []).count >= 3 }, "replicate log:\n\(replicator.log)")
+            #expect(eventually { ((try? objects(box.path("replica"))) ?? []).count >= 3 },
+                    "replicate log:\n\(replicator.log)")
             #expect(try replicator.terminate() == 0)
 
             // Same names and sizes, unreadable content: any read of an object fails the command.
@@ -45,7 +46,8 @@ struct RestoreDryRunTests {
 
             let json = try box.sluice(["restore", "--dry-run", "--json", "-o", box.path("out.db"), box.url("replica")])
             #expect(json.status == 0, "dry run failed: \(json.stderr)")
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8))
+            let document = try #require(parsed as? [String: Any])
             #expect(document["dry_run"] as? Bool == true)
             #expect(document["download_bytes"] as? Int == total)
             #expect(document["output"] as? String == box.path("out.db"))
@@ -66,7 +68,8 @@ struct RestoreDryRunTests {
                 try FileManager.default.removeItem(atPath: object.path)
                 #expect(mkfifo(object.path, 0o600) == 0)
             }
-            let blind = try box.sluice(["restore", "--dry-run", "-o", box.path("out.db"), box.url("replica")], timeout: .seconds(20))
+            let blind = try box.sluice(["restore", "--dry-run", "-o", box.path("out.db"), box.url("replica")],
+                                       timeout: .seconds(20))
             #expect(blind.status == 0, "the dry run opened an object: \(blind.stderr)")
         }
     }

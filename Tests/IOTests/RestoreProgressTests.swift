@@ -15,25 +15,31 @@ struct RestoreProgressTests {
             try box.writer("app.db", ["big", "--mb", "128"])
             try box.writer("app.db", ["small", "--count", "20"])
             let shipped = eventually(timeout: .seconds(120)) {
-                let plan = try? box.sluice(["restore", "--dry-run", "--json", "-o", box.path("probe.db"), box.url("replica")])
-                let document = plan.flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] }
+                let plan = try? box.sluice(["restore", "--dry-run", "--json", "-o", box.path("probe.db"),
+                                            box.url("replica")])
+                let document = plan.flatMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any]
+                }
                 return (document?["download_bytes"] as? Int ?? 0) > 128 << 20
             }
             #expect(shipped, "the 128 MiB transaction never reached the replica; log:\n\(replicator.log)")
             #expect(try replicator.terminate() == 0)
 
             let started = ContinuousClock.now
-            let outcome = try box.sluice(["restore", "--progress-interval", "200ms", "-o", box.path("out.db"), box.url("replica")])
+            let outcome = try box.sluice(["restore", "--progress-interval", "200ms", "-o", box.path("out.db"),
+                                          box.url("replica")])
             let took = ContinuousClock.now - started
             #expect(outcome.status == 0, "\(outcome.stderr)")
             let lines = outcome.stderr.split(separator: "\n").filter { $0.contains("progress=restore: ") }
             try #require(took > .seconds(1.5), "the restore took \(took): too short for this test to mean anything")
             #expect(!lines.isEmpty, "a \(took) restore logged no progress:\n\(outcome.stderr)")
             for line in lines {
-                #expect(line.contains(" MiB downloaded (") && line.contains(" applied") && !line.contains("\r"), "\(line)")
+                #expect(line.contains(" MiB downloaded (") && line.contains(" applied") && !line.contains("\r"),
+                        "\(line)")
             }
             #expect(!outcome.stdout.contains("progress"))
-            print("restore of a 128 MiB replica took \(took), \(lines.count) progress lines; first: \(lines.first ?? "none")")
+            print("restore of a 128 MiB replica took \(took), \(lines.count) progress lines; "
+                  + "first: \(lines.first ?? "none")")
         }
     }
 }

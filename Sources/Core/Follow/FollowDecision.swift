@@ -49,7 +49,9 @@ extension FollowDecision {
     /// seen sorts: its last applied byte's segment key, or the index's folder name itself (which
     /// sorts before the index's first segment) when nothing of the index is applied.
     public static func listingStartKey(after position: Position) -> String {
-        guard position.offset > 0 else { return ReplicaLayout.walIndexDirectory(position.generation, index: position.index) }
+        guard position.offset > 0 else {
+            return ReplicaLayout.walIndexDirectory(position.generation, index: position.index)
+        }
         return ReplicaLayout.grouped.walSegmentKey(
             Position(generation: position.generation, index: position.index, offset: position.offset - 1))
     }

@@ -14,9 +14,11 @@ public enum FollowError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notWALMode(let path, let mode):
             return "\(path) is in journal mode \(mode), not WAL; a followed restore must be a WAL database"
         case .walIndexUnreadable(let path):
-            return "\(path) is not a wal-index this follower can extend; stop every writer of the restored database and restore again"
+            return "\(path) is not a wal-index this follower can extend; "
+                + "stop every writer of the restored database and restore again"
         case .discontinuity(let position, let reason):
-            return "WAL at \(position) does not continue the restored database: \(reason); restore again without --follow to inspect"
+            return "WAL at \(position) does not continue the restored database: \(reason); "
+                + "restore again without --follow to inspect"
         }
     }
 }

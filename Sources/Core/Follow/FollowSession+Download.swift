@@ -16,8 +16,10 @@ extension FollowSession {
         for segment in segments {
             var next = (cursor: step.cursor, verifier: step.verifier)
             if segment.index != step.cursor.index {
-                precondition(segment.index == step.cursor.index + 1 && segment.offset == 0, "FollowDecision runs indexes in order")
-                next = (Position(generation: step.cursor.generation, index: segment.index, offset: 0), WALStreamVerifier())
+                precondition(segment.index == step.cursor.index + 1 && segment.offset == 0,
+                             "FollowDecision runs indexes in order")
+                next = (Position(generation: step.cursor.generation, index: segment.index, offset: 0),
+                        WALStreamVerifier())
             }
             guard segment.offset == next.cursor.offset else { break }
             let framesBefore = next.verifier.frameCount
@@ -28,14 +30,16 @@ extension FollowSession {
                 // The previous index ended later than what was applied: its last segment is not
                 // listed yet. Apply nothing past it.
                 follower.environment.logger.notice("follow.waiting", metadata: [
-                    "follow.reason": "index \(Hex.format(seal.previousIndex, width: 16)) ended at \(seal.previousEnd), \(previousEnd) applied",
+                    "follow.reason": .string("index \(Hex.format(seal.previousIndex, width: 16)) ended at "
+                        + "\(seal.previousEnd), \(previousEnd) applied"),
                 ])
                 break
             }
             try check(next.verifier, segment: segment)
             guard let frames = next.verifier.frames, frames.pageSize == live.pageSize else {
-                throw RestoreError.pageSizeMismatch(generation: segment.generation, index: segment.index,
-                                                    walPageSize: next.verifier.pageSize ?? 0, databasePageSize: live.pageSize)
+                throw RestoreError.pageSizeMismatch(
+                    generation: segment.generation, index: segment.index,
+                    walPageSize: next.verifier.pageSize ?? 0, databasePageSize: live.pageSize)
             }
             for frame in framesBefore..<next.verifier.frameCount {
                 let dataOffset = Int64(spoolEnd) + frames.pageOffset(frame) - Int64(segment.offset)
@@ -54,7 +58,8 @@ extension FollowSession {
         case .valid:
             return
         case .corrupt(let offset, let reason), .unfinished(let offset, let reason):
-            throw RestoreError.invalidWAL(generation: segment.generation, index: segment.index, offset: offset, reason: reason)
+            throw RestoreError.invalidWAL(generation: segment.generation, index: segment.index, offset: offset,
+                                          reason: reason)
         }
     }
 

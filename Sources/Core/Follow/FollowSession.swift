@@ -53,7 +53,8 @@ struct FollowSession {
     /// retried at the next poll, or a seal says the previous index is not complete yet).
     mutating func apply(_ segments: [WALSegmentInfo]) async throws -> Bool {
         let spoolPath = output + ".follow-wal"
-        let spool = IndexSpool(path: spoolPath, fileSystem: environment.fileSystem, memoryLimit: follower.options.spoolMemoryLimit)
+        let spool = IndexSpool(path: spoolPath, fileSystem: environment.fileSystem,
+                               memoryLimit: follower.options.spoolMemoryLimit)
         var outcome: Result<Bool, any Error>
         do {
             let stopwatch = Stopwatch(environment.clock)

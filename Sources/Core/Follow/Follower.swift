@@ -50,7 +50,8 @@ public struct Follower: Sendable {
     /// Restores `request` (whose target must be `.latest`) and follows until cancelled. Returns
     /// normally on cancellation, with the output consistent at the last step applied.
     /// `afterRestore` runs once the first restore is complete, before the first poll.
-    public func run(_ request: RestoreRequest, afterRestore: @Sendable () async -> Void = {}) async throws -> FollowReport {
+    public func run(_ request: RestoreRequest,
+                    afterRestore: @Sendable () async -> Void = {}) async throws -> FollowReport {
         precondition(request.target == .latest, "a follower follows the latest state")
         let restored = try await Restorer(client: client, environment: environment).restore(request)
         await afterRestore()
@@ -71,7 +72,8 @@ public struct Follower: Sendable {
         return report
     }
 
-    private func loop(_ session: inout FollowSession, report: inout FollowReport, request: RestoreRequest) async throws {
+    private func loop(_ session: inout FollowSession, report: inout FollowReport,
+                      request: RestoreRequest) async throws {
         var lastWait: String?
         while !Task.isCancelled {
             do {

@@ -36,7 +36,8 @@ public final class LiveWAL: @unchecked Sendable {
 
     /// Opens `path`, a WAL-mode database, creating its `-wal` and `-shm` through SQLite.
     public static func open(_ path: String, environment: Environment) async throws -> LiveWAL {
-        let connection = try await environment.sqlite.open(path, options: SQLiteOpenOptions(busyTimeoutMilliseconds: busyTimeoutMilliseconds))
+        let options = SQLiteOpenOptions(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        let connection = try await environment.sqlite.open(path, options: options)
         do {
             let mode = try await connection.query("PRAGMA journal_mode").first?.first?.textValue
             guard mode == "wal" else { throw FollowError.notWALMode(path: path, mode: mode ?? "unknown") }
@@ -66,7 +67,8 @@ public final class LiveWAL: @unchecked Sendable {
     /// last write, the wal-index header; a failure before it leaves the database as it was.
     public func commit(pages: [UInt32], commitSize: UInt32,
                        content: (UInt32) async throws -> ArraySlice<UInt8>) async throws {
-        precondition(!pages.isEmpty && pages.allSatisfy { $0 >= 1 && $0 <= commitSize }, "a commit writes pages inside the database")
+        precondition(!pages.isEmpty && pages.allSatisfy { $0 >= 1 && $0 <= commitSize },
+                     "a commit writes pages inside the database")
         try await connection.execute("BEGIN IMMEDIATE")
         do {
             try await append(pages: pages, commitSize: commitSize, content: content)
@@ -116,8 +118,9 @@ public final class LiveWAL: @unchecked Sendable {
         var buffer: [UInt8] = []
         for (position, page) in pages.enumerated() {
             let data = try await content(page)
-            encoder.append(page: page, commitSize: position == pages.count - 1 ? commitSize : 0, data: data, to: &buffer)
-            if buffer.count >= 1 << 20 || position == pages.count - 1 {
+            let isLast = position == pages.count - 1
+            encoder.append(page: page, commitSize: isLast ? commitSize : 0, data: data, to: &buffer)
+            if buffer.count >= 1 << 20 || isLast {
                 try await wal.write(buffer, at: offset)
                 offset += Int64(buffer.count)
                 buffer.removeAll(keepingCapacity: true)
@@ -154,7 +157,8 @@ public final class LiveWAL: @unchecked Sendable {
         while !remaining.isEmpty {
             let blockNumber = WALIndexBlock.block(ofFrame: frame)
             let fileOffset = Int64(blockNumber) * Int64(WALIndexBlock.blockSize)
-            var block = WALIndexBlock(block: blockNumber, bytes: try await shm.read(at: fileOffset, count: WALIndexBlock.blockSize))
+            let stored = try await shm.read(at: fileOffset, count: WALIndexBlock.blockSize)
+            var block = WALIndexBlock(block: blockNumber, bytes: stored)
             if frame - WALIndexBlock.zero(ofBlock: blockNumber) > 1 {
                 // Entries a writer left past the last commit are void (SQLite's walCleanupHash).
                 block.truncate(keepingFrames: Int(frame - 1 - WALIndexBlock.zero(ofBlock: blockNumber)))

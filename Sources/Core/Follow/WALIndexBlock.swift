@@ -94,7 +94,9 @@ public struct WALIndexBlock: Sendable, Equatable {
         var found: UInt32?
         while hashSlot(key) != 0 {
             let frame = Self.zero(ofBlock: block) + UInt32(hashSlot(key))
-            if frame <= maxFrame && self.pageNumber(atFrameSlot: Int(hashSlot(key))) == page { found = max(found ?? 0, frame) }
+            if frame <= maxFrame && pageNumber(atFrameSlot: Int(hashSlot(key))) == page {
+                found = max(found ?? 0, frame)
+            }
             key = (key + 1) & (Self.hashSlots - 1)
         }
         return found

@@ -51,7 +51,8 @@ public struct WALIndexHeader: Sendable, Equatable {
               shm[0..<Self.size].elementsEqual(shm[Self.size..<Self.bothCopiesSize]) else { return nil }
         let copy = Array(shm[0..<Self.size])
         guard NativeBytes.read32(copy, 0) == Self.version, copy[12] == 1 else { return nil }
-        guard Self.checksum(copy) == WALChecksum(s0: NativeBytes.read32(copy, 40), s1: NativeBytes.read32(copy, 44)) else {
+        let stored = WALChecksum(s0: NativeBytes.read32(copy, 40), s1: NativeBytes.read32(copy, 44))
+        guard Self.checksum(copy) == stored else {
             return nil
         }
         let storedSize = Int(NativeBytes.read16(copy, 14))

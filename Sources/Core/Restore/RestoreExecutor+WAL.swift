@@ -45,7 +45,8 @@ extension RestoreExecutor {
     }
 
     /// Writes the batch's pages, removes its files and empties it.
-    private func write(_ batch: inout WALBatch, to database: any FileHandle, progress: ProgressMeter?) async throws -> Int {
+    private func write(_ batch: inout WALBatch, to database: any FileHandle,
+                       progress: ProgressMeter?) async throws -> Int {
         guard !batch.sources.isEmpty else { return 0 }
         let plan = batch.planner.plan()
         let written = try await PageWriter(fileSystem: fileSystem, generation: batch.generation)

@@ -133,7 +133,8 @@ public final class WALDownloader: @unchecked Sendable {
         let producer = Producer(
             indexes: indexes, generation: generation, paths: paths, parallelism: parallelism,
             memoryLimit: memoryLimit, fileSystem: environment.fileSystem,
-            objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts, progress: progress))
+            objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts,
+                                      progress: progress))
 
         let outcome: Swift.Result<Result, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask {

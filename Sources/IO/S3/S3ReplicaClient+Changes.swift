@@ -16,7 +16,8 @@ extension S3ReplicaClient: ReplicaChangeListing {
         let answer = try await perform(S3Operation(name: "ListObjectsV2", method: "GET", key: nil, query: query))
         try answer.requireSuccess(self, key: nil)
         guard let page = S3XML.listPage(answer.response.body) else {
-            throw S3Error.malformedResponse(bucket: bucket, operation: "ListObjectsV2", reason: "the body is not a ListBucketResult")
+            throw S3Error.malformedResponse(bucket: bucket, operation: "ListObjectsV2",
+                                            reason: "the body is not a ListBucketResult")
         }
         let walBase = key(ReplicaLayout.walDirectory(position.generation) + "/")
         var entries: [ReplicaObjectEntry] = []
