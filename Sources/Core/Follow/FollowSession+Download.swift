@@ -8,7 +8,8 @@ struct DownloadedStep {
 extension FollowSession {
     /// Streams `segments` into `spool`, through the verifier of their index, and gathers their
     /// frames. Stops before a segment that does not start where the bytes so far end (the rest
-    /// waits for the next poll). Nil when nothing can be applied yet.
+    /// waits for the next poll). Nil when nothing can be applied yet; a step whose segments hold
+    /// no frame (an index's header alone) moves the cursor and commits nothing.
     func download(_ segments: [WALSegmentInfo], into spool: any FileHandle) async throws -> DownloadedStep? {
         var step = DownloadedStep(batch: FollowBatch(), cursor: cursor, verifier: verifier)
         let objects = ObjectDownloader(client: follower.client, environment: follower.environment)
@@ -42,6 +43,11 @@ extension FollowSession {
                     walPageSize: next.verifier.pageSize ?? 0, databasePageSize: live.pageSize)
             }
             for frame in framesBefore..<next.verifier.frameCount {
+                guard frames.page(frame) != 0 else {
+                    let header = UInt64(frames.pageOffset(frame)) - UInt64(WALFormat.frameHeaderSize)
+                    throw RestoreError.invalidWAL(generation: segment.generation, index: segment.index, offset: header,
+                                                  reason: "frame \(frame + 1) names page 0")
+                }
                 let dataOffset = Int64(spoolEnd) + frames.pageOffset(frame) - Int64(segment.offset)
                 step.batch.add(page: frames.page(frame), commitSize: frames.commitSize(frame), dataOffset: dataOffset)
             }
@@ -49,7 +55,7 @@ extension FollowSession {
             next.cursor.offset += stats.written
             (step.cursor, step.verifier) = next
         }
-        return step.batch.writes.isEmpty ? nil : step
+        return step.cursor == cursor ? nil : step
     }
 
     /// Every segment must leave its index's bytes valid and ending on a commit.

@@ -15,7 +15,9 @@ extension FollowSession {
         nextRequest.outputPath = nextGenerationPath
         nextRequest.overwrite = true
         let plan = try await restorer.plan(nextRequest)
-        guard plan.generation != cursor.generation else { return false }
+        // Only forward: an older generation chosen (the current one's snapshots pruned meanwhile)
+        // would take readers back in time.
+        guard plan.generation > cursor.generation else { return false }
         environment.logger.info("follow.generation", metadata: [
             "follow.from": "\(cursor.generation)", "follow.to": "\(plan.generation)", "follow.reason": "\(plan.reason)",
         ])

@@ -60,7 +60,7 @@ struct FollowSession {
             let stopwatch = Stopwatch(environment.clock)
             if let downloaded = try await download(segments, into: spool) {
                 let downloadTime = stopwatch.elapsed()
-                try await commit(downloaded.batch, from: spool)
+                if !downloaded.batch.writes.isEmpty { try await commit(downloaded.batch, from: spool) }
                 environment.logger.debug("follow.applied", metadata: [
                     "follow.segments": "\(segments.count)", "follow.frames": "\(downloaded.batch.frameCount)",
                     "follow.pages": "\(downloaded.batch.writes.count)", "follow.position": "\(downloaded.cursor)",

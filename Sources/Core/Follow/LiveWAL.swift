@@ -142,7 +142,7 @@ public final class LiveWAL: @unchecked Sendable {
     /// SQLite does, the second random), so no frame of an earlier lifetime can pass as current.
     private func restartWAL(previousSalt: [UInt8]) async throws -> WALFrameEncoder {
         let existing = WALHeader(try await wal.read(at: 0, count: WALFormat.headerSize))
-        let first = previousSalt.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } &+ 1
+        let first = previousSalt.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } &+ 1
         let salt = NativeBytes.bigEndian32(first) + NativeBytes.bigEndian32(UInt32(truncatingIfNeeded: random.next()))
         let (bytes, encoder) = WALFrameEncoder.start(
             pageSize: pageSize, checkpointSequence: existing.map { $0.checkpointSequence &+ 1 } ?? 0, salt: salt)
