@@ -24,7 +24,7 @@ struct FollowSession {
         }
     }
 
-    private static func prime(_ cursor: Position, client: any ReplicaClient,
+    static func prime(_ cursor: Position, client: any ReplicaClient,
                               environment: Environment) async throws -> WALStreamVerifier {
         var verifier = WALStreamVerifier()
         guard cursor.offset > 0 else { return verifier }

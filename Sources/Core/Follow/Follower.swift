@@ -35,7 +35,7 @@ public struct FollowReport: Sendable, Equatable {
 /// and a step downloads the new segments, verifies that they continue the WAL applied so far
 /// (salts, checksum chain, commit boundaries, index seals), and commits the latest version of
 /// every page they touch as one transaction through `LiveWAL`. A newer generation is restored
-/// into a temp file that replaces the output by rename once the old WAL is checkpointed away.
+/// into a temp file whose every page is then committed to the output as one transaction.
 public struct Follower: Sendable {
     public let client: any ReplicaClient
     public let environment: Environment

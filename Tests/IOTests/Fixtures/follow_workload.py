@@ -55,7 +55,7 @@ def writer(path, stop):
         db.execute("INSERT INTO ticks VALUES (?, ?, ?)", (seq, time.time(), pad))
         db.execute("COMMIT")
         seq += 1
-        time.sleep(0.005)
+        time.sleep(0.02)
     print(seq - 1)
 
 
