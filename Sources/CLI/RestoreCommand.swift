@@ -56,11 +56,11 @@ struct RestoreCommand: AsyncParsableCommand {
           help: "After restoring, keep applying new WAL as it lands (a read replica).")
     var follow = false
 
-    @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL (default 1s).")
+    @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL.")
     var interval: String = "1s"
 
     @Option(name: LegacyFlags.names("progress-interval"),
-            help: "When stderr is not a terminal, how often a restore logs its progress (default 5s).")
+            help: "When stderr is not a terminal, how often a restore logs its progress.")
     var progressInterval: String = "5s"
 
     @OptionGroup var replica: ReplicaArguments
