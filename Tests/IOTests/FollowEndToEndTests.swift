@@ -114,13 +114,13 @@ struct FollowScenario {
                 "follower log:\n\(follower.log)")
         try catchUp(follower, label: "after a generation change")
 
-        FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
+        _ = FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
         #expect(waitForExit(writer.process, timeout: .seconds(30)), "writer log: \(writer.log)")
         let source = try pythonOutput(primary, ["dump"])
         let equal = eventually(timeout: .seconds(180)) { (try? pythonOutput(output, ["dump"])) == source }
         #expect(equal, "the follower never matched the source; follower log:\n\(follower.log)")
 
-        FileManager.default.createFile(atPath: box.path("stop-readers"), contents: nil)
+        _ = FileManager.default.createFile(atPath: box.path("stop-readers"), contents: nil)
         for reader in readers {
             #expect(waitForExit(reader.process, timeout: .seconds(30)), "reader log: \(reader.log)")
         }
@@ -160,7 +160,7 @@ struct FollowScenario {
             #expect(try pythonOutput(output, ["integrity"]) == "ok")
             #expect(try pythonOutput(output, ["check"]) == "ok")
         }
-        FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
+        _ = FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
         #expect(waitForExit(writer.process, timeout: .seconds(30)))
         _ = try replicator.terminate()
     }
