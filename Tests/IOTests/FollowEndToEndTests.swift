@@ -48,6 +48,17 @@ extension FollowEndToEndTests {
     }
 }
 
+extension FollowEndToEndTests {
+    @Test("a damaged new segment stops the follower with a one-line error naming the WAL; the output stays whole")
+    func damagedSegment() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            try FollowScenario(box: box, replica: box.url("replica")).damagedSegment()
+        }
+    }
+}
+
 /// What a follow run measured.
 struct FollowFigures: CustomStringConvertible {
     var lags: [Double]
@@ -170,6 +181,49 @@ struct FollowScenario {
             (try? box.sluice(["restore", "--dry-run", "-o", box.path("probe.db"), replica]).status) == 0
         }
         try #require(planned, "no snapshot on the replica; replicate log:\n\(replicator.log)")
+    }
+
+    /// Follows until caught up with a stopped primary, then puts a segment that does not continue
+    /// the WAL (a copy of the index's first one) where the next one would go.
+    func damagedSegment() throws {
+        let writer = try python(primary, ["writer", "--stop", box.path("stop-writer")], log: "writer.log")
+        defer { writer.killNow() }
+        #expect(eventually { ((try? last(primary)) ?? 0) > 0 }, "the writer did not start: \(writer.log)")
+        var replicator = try box.startReplicate("primary.db", replicas: [replica])
+        defer { replicator.killNow() }
+        try waitForSnapshot(replicator)
+        try FileManager.default.createDirectory(atPath: box.path("follower"), withIntermediateDirectories: true)
+        let follower = try BackgroundProcess(
+            executable: SluiceSandbox.binary,
+            arguments: ["restore", "-f", "--interval", "100ms", "--log-level", "debug", "-o", output, replica],
+            logPath: box.path("follower.log"))
+        defer { follower.killNow() }
+        try catchUp(follower, label: "before the damage", ticks: 50)
+        _ = FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
+        #expect(waitForExit(writer.process, timeout: .seconds(30)))
+        _ = try replicator.terminate()
+        replicator = try box.startReplicate("primary.db", replicas: [replica])
+        _ = try replicator.terminate()
+        let source = try pythonOutput(primary, ["dump"])
+        #expect(eventually(timeout: .seconds(180)) { (try? pythonOutput(output, ["dump"])) == source })
+
+        // Where the follower stands: the position of its last step (or of its restore).
+        let positions = follower.log.split(separator: "\n").compactMap { line -> Substring? in
+            guard let range = line.range(of: "follow.position=") else { return nil }
+            return line[range.upperBound...].split(separator: " ").first
+        }
+        let parts = try #require(positions.last, "no position in:\n\(follower.log)").split(separator: "/")
+        let indexAndOffset = parts[1].split(separator: ":")
+        let folder = box.path("replica/generations/\(parts[0])/wal/\(indexAndOffset[0])")
+        try FileManager.default.copyItem(atPath: folder + "/0000000000000000.wal.lz4",
+                                         toPath: folder + "/\(indexAndOffset[1]).wal.lz4")
+
+        #expect(waitForExit(follower.process, timeout: .seconds(60)), "the follower kept going; log:\n\(follower.log)")
+        #expect(follower.process.terminationStatus == 1)
+        let errors = follower.log.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+        #expect(errors.count == 1 && errors[0].contains("WAL index \(indexAndOffset[0]) is invalid"), "\(errors)")
+        #expect(try pythonOutput(output, ["integrity"]) == "ok")
+        #expect(try pythonOutput(output, ["dump"]) == source)
     }
 
     /// Lets the primary commit `ticks` more transactions, then waits until the follower's output
