@@ -11,11 +11,16 @@ import TestSupport
 struct FollowEndToEndTests {
     @Test("file replica: readers see whole transactions through a replicator restart and a generation change; ends equal")
     func followFileReplica() async throws {
+        let figures = try await onFileReplica { try $0.run() }
+        print("follow (file): \(figures)")
+    }
+
+    /// Runs `body` on a scenario over a file replica in a fresh sandbox.
+    func onFileReplica<T>(_ body: (FollowScenario) throws -> T) async throws -> T {
         try await blocking {
             let box = try SluiceSandbox()
             defer { box.remove() }
-            let figures = try FollowScenario(box: box, replica: box.url("replica")).run()
-            print("follow (file): \(figures)")
+            return try body(FollowScenario(box: box, replica: box.url("replica")))
         }
     }
 
@@ -39,23 +44,12 @@ struct FollowEndToEndTests {
 extension FollowEndToEndTests {
     @Test("SIGINT while the primary is busy stops the follower between transactions: exit 0, a consistent output")
     func interrupt() async throws {
-        try await blocking {
-            let box = try SluiceSandbox()
-            defer { box.remove() }
-            let scenario = FollowScenario(box: box, replica: box.url("replica"))
-            try scenario.interruptRounds(3)
-        }
+        try await onFileReplica { try $0.interruptRounds(3) }
     }
-}
 
-extension FollowEndToEndTests {
     @Test("a damaged new segment stops the follower with a one-line error naming the WAL; the output stays whole")
     func damagedSegment() async throws {
-        try await blocking {
-            let box = try SluiceSandbox()
-            defer { box.remove() }
-            try FollowScenario(box: box, replica: box.url("replica")).damagedSegment()
-        }
+        try await onFileReplica { try $0.damagedSegment() }
     }
 }
 
