@@ -109,30 +109,6 @@ enum RestoreDryRun {
 }
 
 extension RestoreCommand {
-    /// Checks the combinations of --dry-run, --json, --follow and --interval; returns the poll
-    /// interval when following.
-    func checkModeFlags() throws -> Duration? {
-        if json && !dryRun { throw CLIError.flagRequires(flag: "json", required: "dry-run") }
-        if dryRun && follow { throw CLIError.flagsExclusive("dry-run", "follow") }
-        guard follow else { return nil }
-        if timestamp != nil { throw CLIError.flagsExclusive("follow", "timestamp") }
-        if index != nil { throw CLIError.flagsExclusive("follow", "index") }
-        guard let parsed = DurationParser.parse(interval) else {
-            throw CLIError.invalidDuration(flag: "interval", value: interval)
-        }
-        guard parsed > .zero else { throw CLIError.zeroInterval(flag: "interval") }
-        return parsed
-    }
-
-    /// `--progress-interval`, checked.
-    func progressLogInterval() throws -> Duration {
-        guard let parsed = DurationParser.parse(progressInterval) else {
-            throw CLIError.invalidDuration(flag: "progress-interval", value: progressInterval)
-        }
-        guard parsed > .zero else { throw CLIError.zeroInterval(flag: "progress-interval") }
-        return parsed
-    }
-
     /// Plans the restore from the listing alone and prints the plan; opens no object.
     func printPlan(_ request: RestoreRequest, client: any ReplicaClient, environment: Environment) async throws {
         let plan = try await Restorer(client: client, environment: environment).plan(request)
