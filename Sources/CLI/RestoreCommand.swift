@@ -44,12 +44,32 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: LegacyFlags.names("if-replica-exists"), help: "Do nothing (exit 0) if no backups are found.")
     var ifReplicaExists = false
 
+    @Flag(name: LegacyFlags.names("dry-run"),
+          help: "Print the plan (generation, snapshot, WAL, bytes to download); download nothing.")
+    var dryRun = false
+
+    @Flag(name: LegacyFlags.names("json"),
+          help: "With --dry-run, print the plan as one JSON document (docs/restore.md).")
+    var json = false
+
+    @Flag(name: LegacyFlags.names("follow", short: "f"),
+          help: "After restoring, keep applying new WAL as it lands (a read replica).")
+    var follow = false
+
+    @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL.")
+    var interval: String = "1s"
+
+    @Option(name: LegacyFlags.names("progress-interval"),
+            help: "When stderr is not a terminal, how often a restore logs its progress.")
+    var progressInterval: String = "5s"
+
     @OptionGroup var replica: ReplicaArguments
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let (generation, target) = try parseTarget()
         guard parallelism >= 1 else { throw CLIError.invalidNumber(flag: "parallelism", value: String(parallelism)) }
+        let pollInterval = try checkModeFlags()
         let outputPath = try resolveOutputPath()
         let logger = try logging.makeLogger()
         let environment = ProductionEnvironment.make(logger: logger)
@@ -72,12 +92,25 @@ struct RestoreCommand: AsyncParsableCommand {
             throw CLIError.noBackups(replicas: loaded.map(\.client.location))
         }
 
-        let request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
+        var request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
                                      parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
+        if dryRun {
+            return try await printPlan(request, client: chosen.client, environment: environment)
+        }
+        let meter = ProgressMeter.restore()
+        request.progress = meter
+        let display = ProgressDisplay.start(meter, label: "restore", logger: logger,
+                                            logInterval: try progressLogInterval())
+        if let pollInterval {
+            return try await runFollower(request, client: chosen.client, interval: pollInterval,
+                                         environment: environment, display: display)
+        }
         let report: RestoreReport
         do {
-            report = try await environment.spawner.run {
-                try await Restorer(client: chosen.client, environment: environment).restore(request)
+            report = try await display.around {
+                try await environment.spawner.run {
+                    try await Restorer(client: chosen.client, environment: environment).restore(request)
+                }
             }
         } catch RestoreError.noBackups where ifReplicaExists {
             print("no backups found; skipping restore")

@@ -56,6 +56,8 @@ struct ObjectDownloader: Sendable {
     var chunkSize = 1 << 20
     /// The wait before the second attempt; doubled for each later one.
     var retryDelay: Duration = .milliseconds(200)
+    /// Told of every compressed chunk read (`ProgressMeter.downloaded`).
+    var progress: ProgressMeter?
 
     /// Decompresses `object` into `handle` from byte `offset`, writing at most `limit` bytes, and
     /// passes every written chunk to `consume` with `state`.
@@ -99,6 +101,8 @@ struct ObjectDownloader: Sendable {
                 if chunk.isEmpty { break }
                 try await handle.write(chunk, at: Int64(offset + stats.written))
                 stats.written += UInt64(chunk.count)
+                progress?.add(counting.count - stats.compressed, to: ProgressMeter.downloaded)
+                stats.compressed = counting.count
                 consume(&state, chunk[...])
             }
             // A restore to a position stops writing at its limit, but the object is checked to

@@ -18,22 +18,23 @@ extension RestoreExecutor {
         do {
             try await WALDownloader.withDownloads(
                 of: plan.indexes, generation: plan.generation, client: client, environment: environment,
-                paths: paths, parallelism: request.parallelism, memoryLimit: request.indexMemoryLimit
+                paths: paths, parallelism: request.parallelism, memoryLimit: request.indexMemoryLimit,
+                progress: request.progress
             ) { downloader in
                 var batch = WALBatch(pageSize: pageSize, generation: plan.generation)
                 while let index = try await downloader.next() {
                     if batch.planner.frameCount + index.frames.count > PageVersionPlanner.maxFrames {
-                        outcome.writtenPages += try await write(&batch, to: database)
+                        outcome.writtenPages += try await write(&batch, to: database, progress: request.progress)
                     }
                     try batch.add(index)
                     outcome.applied.append(index.index)
                     outcome.downloaded += index.compressedByteCount
                     outcome.position = Position(generation: plan.generation, index: index.index, offset: index.byteCount)
                     if batch.heldBytes >= request.applyBatchBytes || batch.heldMemory >= WALBatch.memoryLimit {
-                        outcome.writtenPages += try await write(&batch, to: database)
+                        outcome.writtenPages += try await write(&batch, to: database, progress: request.progress)
                     }
                 }
-                outcome.writtenPages += try await write(&batch, to: database)
+                outcome.writtenPages += try await write(&batch, to: database, progress: request.progress)
             }
             try await database.close()
         } catch {
@@ -44,12 +45,14 @@ extension RestoreExecutor {
     }
 
     /// Writes the batch's pages, removes its files and empties it.
-    private func write(_ batch: inout WALBatch, to database: any FileHandle) async throws -> Int {
+    private func write(_ batch: inout WALBatch, to database: any FileHandle,
+                       progress: ProgressMeter?) async throws -> Int {
         guard !batch.sources.isEmpty else { return 0 }
         let plan = batch.planner.plan()
         let written = try await PageWriter(fileSystem: fileSystem, generation: batch.generation)
             .apply(plan, sources: batch.sources, to: database)
         for source in batch.sources where source.bytes == nil { try await fileSystem.remove(source.path) }
+        progress?.add(Int64(written) * Int64(batch.planner.pageSize), to: ProgressMeter.applied)
         environment.logger.debug("restore.applied", metadata: [
             "restore.indexes": "\(batch.sources.count)", "restore.last": "\(batch.sources.last?.index ?? 0)",
             "restore.frames": "\(batch.planner.frameCount)", "restore.pages": "\(written)",

@@ -45,7 +45,9 @@ struct RestoreExecutor: Sendable {
             "restore.output": "\(request.outputPath)", "restore.generation": "\(plan.generation)",
             "restore.snapshot": "\(plan.snapshot.index)", "restore.indexes": "\(plan.indexes.count)",
         ])
-        let snapshot = try await downloadSnapshot(plan, paths: paths, needsWALMode: !plan.isSnapshotOnly)
+        request.progress?.setTotal(plan.downloadByteCount)
+        let snapshot = try await downloadSnapshot(plan, paths: paths, needsWALMode: !plan.isSnapshotOnly,
+                                                  progress: request.progress)
         var outcome = WALOutcome(position: Position(generation: plan.generation, index: plan.snapshot.index, offset: 0))
         if !plan.isSnapshotOnly {
             outcome = try await applyWAL(plan, request: request, paths: paths, pageSize: snapshot.pageSize)
@@ -60,14 +62,14 @@ struct RestoreExecutor: Sendable {
 
     /// Streams the snapshot into `<out>.tmp` (synced only once, before the rename); returns the
     /// compressed bytes read and the database's page size.
-    private func downloadSnapshot(_ plan: RestorePlan, paths: RestorePaths,
-                                  needsWALMode: Bool) async throws -> (compressed: Int64, pageSize: Int) {
+    private func downloadSnapshot(_ plan: RestorePlan, paths: RestorePaths, needsWALMode: Bool,
+                                  progress: ProgressMeter?) async throws -> (compressed: Int64, pageSize: Int) {
         let object = ReplicaObject.snapshot(generation: plan.generation, index: plan.snapshot.index)
         let handle = try await fileSystem.open(paths.database, mode: .truncate)
         var header: [UInt8] = []
         let stats: DownloadStats
         do {
-            stats = try await ObjectDownloader(client: client, environment: environment).download(
+            stats = try await ObjectDownloader(client: client, environment: environment, progress: progress).download(
                 object, into: handle, at: 0, state: &header
             ) { header, chunk in
                 if header.count < 100 { header.append(contentsOf: chunk.prefix(100 - header.count)) }
@@ -77,6 +79,7 @@ struct RestoreExecutor: Sendable {
             try? await handle.close()
             throw error
         }
+        progress?.add(Int64(stats.written), to: ProgressMeter.applied)
         // Bytes 18 and 19 of the database header are the write and read versions: 2 means WAL.
         guard header.count == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else {
             throw RestoreError.corruptObject(object: "\(client.location): \(object)", reason: "not an SQLite database")

@@ -23,6 +23,9 @@ public struct RestoreRequest: Sendable, Equatable {
     /// A WAL index up to this many bytes waits in memory rather than in a temp file.
     public var indexMemoryLimit: Int
 
+    /// Where the restore counts bytes downloaded and applied for a progress display; nil counts nothing.
+    public var progress: ProgressMeter?
+
     /// The default `applyBatchBytes`: 256 MiB.
     public static let defaultApplyBatchBytes: Int64 = 256 << 20
 

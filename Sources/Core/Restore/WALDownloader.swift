@@ -121,7 +121,7 @@ public final class WALDownloader: @unchecked Sendable {
     public static func withDownloads<Result: Sendable>(
         of indexes: [IndexPlan], generation: Generation, client: any ReplicaClient,
         environment: Environment, paths: RestorePaths, parallelism: Int, maxAttempts: Int = 3,
-        memoryLimit: Int = WALDownloader.defaultMemoryLimit,
+        memoryLimit: Int = WALDownloader.defaultMemoryLimit, progress: ProgressMeter? = nil,
         body: (WALDownloader) async throws -> Result
     ) async throws -> Result {
         precondition(parallelism >= 1, "parallelism must be at least 1")
@@ -133,7 +133,8 @@ public final class WALDownloader: @unchecked Sendable {
         let producer = Producer(
             indexes: indexes, generation: generation, paths: paths, parallelism: parallelism,
             memoryLimit: memoryLimit, fileSystem: environment.fileSystem,
-            objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts))
+            objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts,
+                                      progress: progress))
 
         let outcome: Swift.Result<Result, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask {
