@@ -32,6 +32,10 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: LegacyFlags.names("json"), help: "Print one JSON document (schema in docs/verify.md).")
     var json = false
 
+    @Option(name: LegacyFlags.names("progress-interval"),
+            help: "When stderr is not a terminal, how often a verify logs its progress.")
+    var progressInterval: String = "5s"
+
     @OptionGroup var replica: ReplicaArguments
     @OptionGroup var logging: LoggingOptions
 
@@ -101,9 +105,10 @@ struct VerifyRun {
             if command.sample > 0 && !command.restore {
                 throw CLIError.flagRequires(flag: "sample", required: "restore")
             }
+            let logInterval = try ReplicateCommand.positiveDuration(command.progressInterval, flag: "progress-interval")
             let clients = try await command.replica.clients(environment: environment)
             for client in clients {
-                outcome.replicas.append(await check(client, environment: environment))
+                outcome.replicas.append(await check(client, environment: environment, logInterval: logInterval))
             }
         } catch {
             outcome.error = CLIError.describe(error)
@@ -111,12 +116,18 @@ struct VerifyRun {
         return outcome
     }
 
-    private func check(_ client: any ReplicaClient, environment: Environment) async -> VerifyOutcome.Replica {
+    private func check(_ client: any ReplicaClient, environment: Environment,
+                       logInterval: Duration) async -> VerifyOutcome.Replica {
         var result = VerifyOutcome.Replica(location: client.location)
         do {
-            var report = try await environment.spawner.run {
-                try await ReplicaVerifier(client: client, environment: environment,
-                                          sampleSize: command.restore ? command.sample : 0).verify()
+            var verifier = ReplicaVerifier(client: client, environment: environment,
+                                           sampleSize: command.restore ? command.sample : 0)
+            let meter = ProgressMeter.verify()
+            verifier.progress = meter
+            let display = ProgressDisplay.start(meter, label: "verify \(client.location)", logger: environment.logger,
+                                                logInterval: logInterval)
+            var report = try await display.around {
+                try await environment.spawner.run { try await verifier.verify() }
             }
             if report.generations.isEmpty {
                 report.findings.append(VerifyFinding(.problem, .noSnapshot, generation: nil, object: "generations/",

@@ -53,6 +53,13 @@ extension ProgressMeter {
                        ProgressQuantity(verb: "applied", unit: .bytes)])
     }
 
+    /// The quantities of a verify: bytes read (decompressed; the rate is theirs) and objects
+    /// read whole.
+    public static func verify() -> ProgressMeter {
+        ProgressMeter([ProgressQuantity(verb: "read", unit: .bytes),
+                       ProgressQuantity(verb: "checked", unit: .count("objects"))])
+    }
+
     /// Index of the downloaded bytes in a restore meter.
     public static let downloaded = 0
     /// Index of the applied bytes in a restore meter.

@@ -119,12 +119,14 @@ extension ReplicaVerifier {
                 let chunk = try await source.read(upTo: Self.chunkSize)
                 if chunk.isEmpty { break }
                 consume(&state, chunk[...])
+                progress?.add(Int64(chunk.count), to: 0)
             }
         } catch {
             await source.close()
             return try classify(error)
         }
         await source.close()
+        progress?.add(1, to: 1)
         return .whole(source.skippableFrames)
     }
 

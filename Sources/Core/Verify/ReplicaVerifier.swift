@@ -19,6 +19,8 @@ public struct ReplicaVerifier: Sendable {
     public var maxAttempts = 3
     /// The wait before the second attempt; doubled for each later one.
     public var retryDelay: Duration = .milliseconds(200)
+    /// Counts objects read whole and their decompressed bytes (`ProgressMeter.verify()`).
+    public var progress: ProgressMeter?
 
     public init(client: any ReplicaClient, environment: Environment, sampleSize: Int = 0) {
         self.client = client
