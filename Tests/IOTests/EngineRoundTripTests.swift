@@ -74,9 +74,14 @@ final class EngineRoundTripTests {
         let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
         let replicator = Replicator(databasePath: databasePath, replicas: [client], options: options(), environment: environment)
         let task = Task { try await replicator.run() }
-        try await Task.sleep(for: .milliseconds(150))
+        // The body writes while replication runs: it starts once the generation's first
+        // snapshot is on the replica. Stopping syncs everything the body wrote.
+        let started = ContinuousClock.now
+        while try await client.generations().isEmpty {
+            try #require(ContinuousClock.now - started < .seconds(60), "the replicator never took its first snapshot")
+            try await environment.clock.sleep(for: .milliseconds(5))
+        }
         try await body()
-        try await Task.sleep(for: .milliseconds(150))
         task.cancel()
         try await task.value
     }
