@@ -1,24 +1,28 @@
-import Core
-
 /// Leases for folder replicas: write-once records in `<root>/lease/`, each created with
 /// `O_EXCL` (see `EpochLease` for the protocol and why it needs nothing more).
 extension FileReplicaClient: EpochLeasedReplica {
-    var leaseRecords: FileLeaseRecordStore {
+    public var leaseRecords: FileLeaseRecordStore {
         FileLeaseRecordStore(replica: location, directory: Path.join(root, "lease"), fileSystem: fileSystem)
     }
 }
 
 /// Lease records as files in one folder.
-struct FileLeaseRecordStore: LeaseRecordStore {
-    let replica: String
-    let directory: String
+public struct FileLeaseRecordStore: LeaseRecordStore {
+    public let replica: String
+    public let directory: String
     let fileSystem: any FileSystem
 
-    func epochs() async throws -> [UInt64] {
+    public init(replica: String, directory: String, fileSystem: any FileSystem) {
+        self.replica = replica
+        self.directory = directory
+        self.fileSystem = fileSystem
+    }
+
+    public func epochs() async throws -> [UInt64] {
         try await FileSystemError.nilIfNotFound({ try await fileSystem.list(directory) })?.compactMap(Self.parseRecordName) ?? []
     }
 
-    func record(_ epoch: UInt64) async throws -> LeaseRecord? {
+    public func record(_ epoch: UInt64) async throws -> LeaseRecord? {
         let path = Path.join(directory, Self.recordName(epoch))
         do {
             // Stat first: a record is written once, so the time and bytes read belong together.
@@ -29,7 +33,7 @@ struct FileLeaseRecordStore: LeaseRecordStore {
         }
     }
 
-    func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
+    public func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
         try await fileSystem.createDirectory(directory)
         let path = Path.join(directory, Self.recordName(epoch))
         let handle: any FileHandle
@@ -53,7 +57,7 @@ struct FileLeaseRecordStore: LeaseRecordStore {
         return true
     }
 
-    func remove(_ epoch: UInt64) async throws {
+    public func remove(_ epoch: UInt64) async throws {
         try await fileSystem.remove(Path.join(directory, Self.recordName(epoch)))
     }
 }
