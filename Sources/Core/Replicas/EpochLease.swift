@@ -86,15 +86,18 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
             throw LeaseError.lost(replica: store.replica, reason: "the lease was not acquired on this replica")
         }
         let epochs = try await store.epochs()
-        guard let top = epochs.max(), top == mine,
-              let record = try await store.record(mine),
+        // A highest record above ours that carries our token is an earlier renewal of ours that
+        // landed though its call failed (the replica's machine lost power after the record was
+        // written, before its folder was synced): renew from it rather than report the lease lost.
+        guard let top = epochs.max(), top >= mine,
+              let record = try await store.record(top),
               Lease.decode(record.bytes)?.token == lease.token
         else {
             throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(epochs, duration: duration))
         }
         let renewed = Lease(owner: lease.owner, token: lease.token, expires: now + duration,
-                            version: Hex.format(mine + 1, width: 16))
-        guard try await install(renewed, epoch: mine + 1) else {
+                            version: Hex.format(top + 1, width: 16))
+        guard try await install(renewed, epoch: top + 1) else {
             throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(try await store.epochs(), duration: duration))
         }
         return renewed
@@ -103,15 +106,16 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
     public func release(_ lease: Lease) async throws {
         guard let mine = Hex.parse(Substring(lease.version), widths: 16...16) else { return }
         let epochs = try await store.epochs()
-        guard let top = epochs.max(), top == mine,
-              let record = try await store.record(mine),
+        // As in `renew`, a higher record with our token is ours.
+        guard let top = epochs.max(), top >= mine,
+              let record = try await store.record(top),
               Lease.decode(record.bytes)?.token == lease.token
         else { return }
         // A record that expired long ago, rather than no record: the highest epoch must stay, so
         // epochs never go back and a stale racer can never win with an old number.
         let released = Lease(owner: "nobody (released by \(lease.owner))", token: "",
-                             expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(mine + 1, width: 16))
-        _ = try await install(released, epoch: mine + 1)
+                             expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(top + 1, width: 16))
+        _ = try await install(released, epoch: top + 1)
     }
 
     /// Creates `epoch` and checks it is the highest; prunes lower records on success.

@@ -34,7 +34,7 @@ public struct FileLeaseRecordStore: LeaseRecordStore {
     }
 
     public func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
-        try await fileSystem.createDirectory(directory)
+        let newDirectories = try await makeDirectory()
         let path = Path.join(directory, Self.recordName(epoch))
         let handle: any FileHandle
         do {
@@ -53,8 +53,26 @@ public struct FileLeaseRecordStore: LeaseRecordStore {
             try? await fileSystem.remove(path)
             throw error
         }
+        // The record is durable only once its folder is, and a new folder only once its parent
+        // is: without that a power loss can take the whole lease folder, the holder's record
+        // with it, and a second replicator could then acquire the location.
         try await fileSystem.syncDirectory(directory)
+        for created in newDirectories {
+            try await fileSystem.syncDirectory(Path.directory(of: created))
+        }
         return true
+    }
+
+    /// Creates the record folder and missing parents; returns the folders it created, deepest first.
+    private func makeDirectory() async throws -> [String] {
+        var missing: [String] = []
+        var current = directory
+        while !current.isEmpty && current != "/" && current != ".", try await fileSystem.stat(current) == nil {
+            missing.append(current)
+            current = Path.directory(of: current)
+        }
+        try await fileSystem.createDirectory(directory)
+        return missing
     }
 
     public func remove(_ epoch: UInt64) async throws {
