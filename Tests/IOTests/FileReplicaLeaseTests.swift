@@ -88,6 +88,27 @@ struct FileReplicaLeaseTests {
             #expect(renewed.version == "0000000000000004")
         }
     }
+
+    @Test("a renewal that landed though its call failed is the holder's own: the next renewal continues from it")
+    func renewalThatLanded() async throws {
+        try await withClient { client, dir in
+            let lease = try await client.acquireLease(owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
+            // The renewal's record is written, then the call fails (the replica's machine lost
+            // power before the folder sync): the holder still has epoch 1 in hand.
+            let store = FileLeaseRecordStore(replica: "r", directory: dir.file("replica/lease"), fileSystem: fs)
+            let landed = Lease(owner: "a", token: "t", expires: LeaseContract.start + .seconds(40), version: "0000000000000002")
+            #expect(try await store.create(2, bytes: landed.encoded))
+            let renewed = try await client.renewLease(lease, duration: .seconds(30), now: LeaseContract.start + .seconds(20))
+            #expect(renewed.version == "0000000000000003")
+            #expect(renewed.token == "t")
+            // Someone else's record above ours is still a takeover.
+            let other = Lease(owner: "b", token: "u", expires: LeaseContract.start + .seconds(100), version: "0000000000000004")
+            #expect(try await store.create(4, bytes: other.encoded))
+            await #expect(throws: LeaseError.self) {
+                _ = try await client.renewLease(renewed, duration: .seconds(30), now: LeaseContract.start + .seconds(25))
+            }
+        }
+    }
 }
 
 @Suite("Lease decision")

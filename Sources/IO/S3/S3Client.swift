@@ -98,12 +98,12 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
 
     // MARK: - Writing and reading (KeyedObjectReplica)
 
-    func writeObject(_ objectKey: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+    public func writeObject(_ objectKey: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
         let size = try await upload(key(objectKey), data: data)
         return (size, wallClock.now())
     }
 
-    func openObject(_ objectKeys: [String]) async throws -> any ByteSource {
+    public func openObject(_ objectKeys: [String]) async throws -> any ByteSource {
         let keys = objectKeys.map(key)
         for key in keys {
             let answer = try await perform(S3Operation(name: "GetObject", method: "GET", key: key), streaming: true)

@@ -195,7 +195,7 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
     }
 
     /// `KeyedObjectReplica`: stores an object, reporting its size and time.
-    func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+    public func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
         let stat = try await storeObject(key, data: data)
         return (stat.size, stat.modified)
     }
@@ -233,7 +233,7 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
     }
 
     /// Downloads the first key that exists into a spool file and streams it from there.
-    func openObject(_ keys: [String]) async throws -> any ByteSource {
+    public func openObject(_ keys: [String]) async throws -> any ByteSource {
         let fd = try await makeSpoolFile()
         let spool = POSIXFileHandle(fd: fd, path: "spool file for \(keys[0])", runner: runner)
         let paths = keys.map(path)

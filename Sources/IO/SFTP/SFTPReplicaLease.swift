@@ -7,23 +7,23 @@ import Core
 /// falls back to a stat then a rename, which two racers can both pass. A server whose rename
 /// replaces existing files (not OpenSSH) cannot hold a lease safely.
 extension SFTPReplicaClient: EpochLeasedReplica {
-    var leaseRecords: SFTPLeaseRecordStore {
+    public var leaseRecords: SFTPLeaseRecordStore {
         SFTPLeaseRecordStore(replica: location, directory: Path.join(root, "lease"), pool: pool)
     }
 }
 
 /// Lease records as files in one folder on the server.
-struct SFTPLeaseRecordStore: LeaseRecordStore {
-    let replica: String
+public struct SFTPLeaseRecordStore: LeaseRecordStore {
+    public let replica: String
     let directory: String
     let pool: SFTPConnectionPool
 
-    func epochs() async throws -> [UInt64] {
+    public func epochs() async throws -> [UInt64] {
         let directory = self.directory
         return try await pool.withSession { try $0.listNames(directory) ?? [] }.compactMap(Self.parseRecordName)
     }
 
-    func record(_ epoch: UInt64) async throws -> LeaseRecord? {
+    public func record(_ epoch: UInt64) async throws -> LeaseRecord? {
         let path = Path.join(directory, Self.recordName(epoch))
         return try await pool.withSession { session -> LeaseRecord? in
             // Records are small and written once: a stat and a read describe the same bytes.
@@ -34,7 +34,7 @@ struct SFTPLeaseRecordStore: LeaseRecordStore {
         }
     }
 
-    func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
+    public func create(_ epoch: UInt64, bytes: [UInt8]) async throws -> Bool {
         let target = Path.join(directory, Self.recordName(epoch))
         let temp = "\(target).\(SFTPTempNames.next()).tmp"
         return try await pool.withSession { session in
@@ -42,7 +42,7 @@ struct SFTPLeaseRecordStore: LeaseRecordStore {
         }
     }
 
-    func remove(_ epoch: UInt64) async throws {
+    public func remove(_ epoch: UInt64) async throws {
         let path = Path.join(directory, Self.recordName(epoch))
         let directory = self.directory
         try await pool.withSession { session in

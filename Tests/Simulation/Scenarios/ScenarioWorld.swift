@@ -259,6 +259,8 @@ final class ScenarioWorld: @unchecked Sendable {
     let app: ScenarioApp
     private var nodes: [SimNode] = []
     private var restores = 0
+    /// The report of the last restore that succeeded (`restore`).
+    private(set) var lastRestoreReport: RestoreReport?
     /// Every position a replicator reported replicated, with the time and the commit count then.
     private(set) var reported: [(position: Position, at: Timestamp, commits: Int)] = []
 
@@ -351,7 +353,8 @@ final class ScenarioWorld: @unchecked Sendable {
         try await fileSystem.createDirectory("/restore")
         let request = RestoreRequest(outputPath: output, generation: generation, target: target, parallelism: parallelism,
                                      integrityCheck: true)
-        _ = try await Restorer(client: client ?? self.client, environment: restoreNode.environment).restore(request)
+        let report = try await Restorer(client: client ?? self.client, environment: restoreNode.environment).restore(request)
+        lastRestoreReport = report
         let connection = try await restoreNode.open(output)
         let state: ScenarioState
         do {

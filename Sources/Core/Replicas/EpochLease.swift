@@ -1,9 +1,12 @@
-import Core
-
 /// One stored lease record: its bytes (`Lease.encoded`) and when it was written.
-struct LeaseRecord: Sendable, Equatable {
-    var bytes: [UInt8]
-    var modified: Timestamp
+public struct LeaseRecord: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var modified: Timestamp
+
+    public init(bytes: [UInt8], modified: Timestamp) {
+        self.bytes = bytes
+        self.modified = modified
+    }
 }
 
 /// Numbered lease records in one folder of a replica (`<root>/lease/<epoch16>.lease`), the only
@@ -12,7 +15,7 @@ struct LeaseRecord: Sendable, Equatable {
 /// Files and SFTP have no compare-and-swap, but both have "create unless it exists" (`O_EXCL`;
 /// an SFTP rename, which does not replace an existing target). `EpochLease` builds the lease on
 /// that alone.
-protocol LeaseRecordStore: Sendable {
+public protocol LeaseRecordStore: Sendable {
     /// The replica, for messages.
     var replica: String { get }
     /// The epochs of every record present, in any order.
@@ -26,10 +29,10 @@ protocol LeaseRecordStore: Sendable {
 }
 
 extension LeaseRecordStore {
-    static func recordName(_ epoch: UInt64) -> String { Hex.format(epoch, width: 16) + ".lease" }
+    public static func recordName(_ epoch: UInt64) -> String { Hex.format(epoch, width: 16) + ".lease" }
 
     /// The epoch of a record's file name; nil for temp files and anything else.
-    static func parseRecordName(_ name: String) -> UInt64? {
+    public static func parseRecordName(_ name: String) -> UInt64? {
         guard name.hasSuffix(".lease") else { return nil }
         return Hex.parse(name.dropLast(".lease".count), widths: 16...16)
     }
@@ -47,12 +50,16 @@ extension LeaseRecordStore {
 /// overwrite the lease of whoever took over: its renewal fails and reports `.lost`.
 ///
 /// `Lease.version` is the record's epoch in hex.
-struct EpochLease<Store: LeaseRecordStore>: Sendable {
-    let store: Store
+public struct EpochLease<Store: LeaseRecordStore>: Sendable {
+    public let store: Store
     /// How often a racing change is re-read before giving up.
-    var attempts = 8
+    public var attempts = 8
 
-    func acquire(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String? = nil) async throws -> Lease {
+    public init(store: Store) {
+        self.store = store
+    }
+
+    public func acquire(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String? = nil) async throws -> Lease {
         precondition(!token.isEmpty, "a lease token must not be empty")
         for _ in 0..<attempts {
             let epochs = try await store.epochs()
@@ -74,37 +81,41 @@ struct EpochLease<Store: LeaseRecordStore>: Sendable {
             replica: store.replica, reason: "the lease kept changing while acquiring it; another replicator is racing for it")
     }
 
-    func renew(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
+    public func renew(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
         guard let mine = Hex.parse(Substring(lease.version), widths: 16...16) else {
             throw LeaseError.lost(replica: store.replica, reason: "the lease was not acquired on this replica")
         }
         let epochs = try await store.epochs()
-        guard let top = epochs.max(), top == mine,
-              let record = try await store.record(mine),
+        // A highest record above ours that carries our token is an earlier renewal of ours that
+        // landed though its call failed (the replica's machine lost power after the record was
+        // written, before its folder was synced): renew from it rather than report the lease lost.
+        guard let top = epochs.max(), top >= mine,
+              let record = try await store.record(top),
               Lease.decode(record.bytes)?.token == lease.token
         else {
             throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(epochs, duration: duration))
         }
         let renewed = Lease(owner: lease.owner, token: lease.token, expires: now + duration,
-                            version: Hex.format(mine + 1, width: 16))
-        guard try await install(renewed, epoch: mine + 1) else {
+                            version: Hex.format(top + 1, width: 16))
+        guard try await install(renewed, epoch: top + 1) else {
             throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(try await store.epochs(), duration: duration))
         }
         return renewed
     }
 
-    func release(_ lease: Lease) async throws {
+    public func release(_ lease: Lease) async throws {
         guard let mine = Hex.parse(Substring(lease.version), widths: 16...16) else { return }
         let epochs = try await store.epochs()
-        guard let top = epochs.max(), top == mine,
-              let record = try await store.record(mine),
+        // As in `renew`, a higher record with our token is ours.
+        guard let top = epochs.max(), top >= mine,
+              let record = try await store.record(top),
               Lease.decode(record.bytes)?.token == lease.token
         else { return }
         // A record that expired long ago, rather than no record: the highest epoch must stay, so
         // epochs never go back and a stale racer can never win with an old number.
         let released = Lease(owner: "nobody (released by \(lease.owner))", token: "",
-                             expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(mine + 1, width: 16))
-        _ = try await install(released, epoch: mine + 1)
+                             expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(top + 1, width: 16))
+        _ = try await install(released, epoch: top + 1)
     }
 
     /// Creates `epoch` and checks it is the highest; prunes lower records on success.
@@ -133,7 +144,7 @@ struct EpochLease<Store: LeaseRecordStore>: Sendable {
     /// The record as a lease; one that does not parse (written by hand, or by something else)
     /// counts as held by an unknown owner until `duration` after it was written, so it never
     /// blocks the replica forever and is never ignored while it may be fresh.
-    static func lease(_ record: LeaseRecord, epoch: UInt64, duration: Duration) -> Lease {
+    public static func lease(_ record: LeaseRecord, epoch: UInt64, duration: Duration) -> Lease {
         let version = Hex.format(epoch, width: 16)
         return Lease.decode(record.bytes, version: version)
             ?? Lease(owner: "an unreadable lease record \(Store.recordName(epoch))", token: "",
@@ -142,7 +153,7 @@ struct EpochLease<Store: LeaseRecordStore>: Sendable {
 }
 
 /// The pure decision of `acquire` over the current lease.
-enum LeaseDecision: Equatable {
+public enum LeaseDecision: Equatable {
     /// The current lease is ours (same token): keep it.
     case alreadyHeld
     /// Someone else's lease is still valid.
@@ -150,7 +161,7 @@ enum LeaseDecision: Equatable {
     /// The current lease has expired (or was released): create the next epoch.
     case takeOver
 
-    static func acquire(current: Lease, token: String, now: Timestamp, supersedes: String? = nil) -> LeaseDecision {
+    public static func acquire(current: Lease, token: String, now: Timestamp, supersedes: String? = nil) -> LeaseDecision {
         if !current.token.isEmpty && current.token == token && current.expires > now { return .alreadyHeld }
         if current.isSuperseded(by: supersedes) { return .takeOver }
         return current.expires > now ? .held : .takeOver
@@ -159,7 +170,7 @@ enum LeaseDecision: Equatable {
 
 /// A replica client whose lease is `EpochLease` over a record store of its own: the three
 /// `ReplicaLeasing` calls come from here, so each client only says where its records live.
-protocol EpochLeasedReplica: ReplicaLeasing {
+public protocol EpochLeasedReplica: ReplicaLeasing {
     associatedtype Records: LeaseRecordStore
     var leaseRecords: Records { get }
 }

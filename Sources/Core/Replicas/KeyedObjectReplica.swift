@@ -1,9 +1,7 @@
-import Core
-
 /// A replica client built on two primitives, storing one object under a key and opening the
 /// first of several candidate keys that exists; the `ReplicaClient` write and open calls follow
 /// from them: writes go to `writeLayout`'s key, reads try the grouped key, then the legacy one.
-protocol KeyedObjectReplica: ReplicaClient {
+public protocol KeyedObjectReplica: ReplicaClient {
     var writeLayout: ReplicaLayout { get }
     /// Stores `data` (read to its end, not closed) under `key`; returns the stored size and time.
     func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp)

@@ -1,4 +1,3 @@
-import Core
 import Synchronization
 
 /// A replica in a local (or mounted) folder.
@@ -10,19 +9,26 @@ import Synchronization
 public struct FileReplicaClient: KeyedObjectReplica {
     public let root: String
     public let writeLayout: ReplicaLayout
-    let fileSystem: any FileSystem
+    public let fileSystem: any FileSystem
+    /// Names this client's temp files; unique per writer so two writers never share one.
+    let tempNames: ReplicaTempNames
 
     public var kind: String { "file" }
     public var location: String { root }
 
-    /// - Parameter root: An absolute folder path; it is created on the first write.
-    public init(root: String, fileSystem: any FileSystem, writeLayout: ReplicaLayout = .grouped) {
+    /// - Parameters:
+    ///   - root: An absolute folder path; it is created on the first write.
+    ///   - tempNames: The suffixes of temp files; IO's convenience initialiser passes the
+    ///     process-wide source, the simulator a counter of its own so names are deterministic.
+    public init(root: String, fileSystem: any FileSystem, writeLayout: ReplicaLayout = .grouped,
+                tempNames: ReplicaTempNames) {
         // A trailing slash would double up in keys and in messages.
         var root = root
         while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
         self.root = root
         self.fileSystem = fileSystem
         self.writeLayout = writeLayout
+        self.tempNames = tempNames
     }
 
     // MARK: - Listing
@@ -113,7 +119,7 @@ public struct FileReplicaClient: KeyedObjectReplica {
     }
 
     /// Opens the first key that exists, for reading to its end.
-    func openObject(_ keys: [String]) async throws -> any ByteSource {
+    public func openObject(_ keys: [String]) async throws -> any ByteSource {
         for key in keys {
             let handle: any FileHandle
             do {
@@ -133,7 +139,7 @@ public struct FileReplicaClient: KeyedObjectReplica {
     }
 
     /// `KeyedObjectReplica`: stores an object, reporting its size and time.
-    func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+    public func writeObject(_ key: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
         let stat = try await storeObject(key, data: data)
         return (stat.size, stat.modified)
     }
@@ -143,7 +149,7 @@ public struct FileReplicaClient: KeyedObjectReplica {
         let target = path(key)
         let directory = Path.directory(of: target)
         let newDirectories = try await ensureDirectory(directory)
-        let temp = "\(target).\(TempNames.next()).tmp"
+        let temp = "\(target).\(tempNames.next()).tmp"
 
         let handle: any FileHandle
         do {
@@ -207,19 +213,18 @@ public struct FileReplicaClient: KeyedObjectReplica {
     }
 }
 
-/// Unique suffixes for temp files: the process id keeps two processes writing one replica
-/// apart, and a counter keeps this process's concurrent writes apart.
-private enum TempNames {
-    private static let counter = Atomic<UInt64>(0)
-    private static let processID = UInt64(getProcessID())
+/// Unique suffixes for temp files: the prefix keeps two processes writing one replica apart
+/// (IO uses the process id), and a counter keeps one process's concurrent writes apart.
+public final class ReplicaTempNames: Sendable {
+    private let prefix: String
+    private let counter = Atomic<UInt64>(0)
 
-    static func next() -> String {
+    public init(prefix: String) {
+        self.prefix = prefix
+    }
+
+    public func next() -> String {
         let n = counter.add(1, ordering: .relaxed).newValue
-        return "\(String(processID, radix: 16))-\(String(n, radix: 16))"
+        return "\(prefix)-\(String(n, radix: 16))"
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-private func getProcessID() -> Int32 { getpid() }
-#endif

@@ -1,5 +1,3 @@
-import Core
-
 /// `sluice verify`'s raw listing of a folder replica: every file and folder of a generation as
 /// named on disk, so that names no layout parses are reported rather than skipped.
 extension FileReplicaClient: ReplicaKeyListing {
