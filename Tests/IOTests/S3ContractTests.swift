@@ -5,7 +5,7 @@ import Testing
 
 /// The S3 replica client against a real S3 implementation (moto) on 127.0.0.1: the same
 /// behaviour the file replica client contract asks for, plus S3's own limits and errors.
-@Suite(.serialized, .enabled(if: MotoServer.isAvailable, "python3 -m moto.server is not installed"))
+@Suite(.serialized, .enabled(if: MotoServer.mustRun, "python3 -m moto.server is not installed (./Scripts/test installs it)"))
 struct S3ContractTests {
     let generationA = Generation(value: 0x0000_0180_0000_0001)
     let generationB = Generation(value: 0x0000_0180_0000_0002)

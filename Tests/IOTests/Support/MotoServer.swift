@@ -25,6 +25,11 @@ final class MotoServer: @unchecked Sendable {
         return status == 0
     }()
 
+    /// Whether the S3 tests must run: `./Scripts/test` names the interpreter it installed moto
+    /// into (`SLUICE_TEST_PYTHON`), so there a missing moto fails them instead of skipping them.
+    /// A bare `swift test` without moto skips them.
+    static let mustRun: Bool = isAvailable || ProcessInfo.processInfo.environment["SLUICE_TEST_PYTHON"].map { !$0.isEmpty } == true
+
     private init(port: Int, pid: pid_t, transport: CurlHTTPTransport) {
         self.port = port
         self.pid = pid
