@@ -74,6 +74,14 @@ public final class CommitLog: @unchecked Sendable {
         largestWAL = max(largestWAL, size)
     }
 
+    /// While set (the liveness window), the frames of the WAL's current lifetime after each
+    /// commit, with the commit's time (`LivenessBounds`).
+    var walFrames: [(time: Timestamp, frames: Int)]?
+
+    func recordWAL(frames: Int) {
+        walFrames?.append((wallClock(), frames))
+    }
+
     /// Keeps `violation` for `throwIfViolated` (the first one only) and traces it.
     func recordViolation(_ violation: InvariantViolation) {
         guard deferredViolation == nil else { return }
