@@ -31,9 +31,13 @@ extension SimWorld {
             throw InvariantViolation.replicaLagging("at the healed window's end the replica restores commit \(restored) "
                 + "(commit \(restored + 1) is \(behind) old), bound \(bounds.lag) from pass, monitor and sync intervals")
         }
+        let inWindow = frames.filter { $0.time >= start }
+        SimTrace.record("healed window: \(inWindow.count) commits, the WAL's lifetime at most \(inWindow.map(\.frames).max() ?? 0) frames, "
+            + "lag bound \(bounds.lag), WAL delay \(bounds.walDelay)", UInt64(restored))
         if let bound = bounds.snapshotGap {
             let writes = await store.statistics.snapshotWrites
             let gap = Self.longestGap(between: writes, start: start, span: end - start)
+            SimTrace.record("healed window: longest snapshot gap \(gap), bound \(bound)")
             guard gap <= bound else {
                 throw InvariantViolation.snapshotLate("\(gap) without a snapshot in the healed window "
                     + "(\(bounds.window) from \(windowStart) after the start), bound \(bound) for a \(parameters.replication.snapshotInterval!) interval")
