@@ -8,8 +8,8 @@ struct LivenessBoundsTests {
     let bounds = LivenessBounds(settle: .seconds(70), window: .seconds(60), lag: .seconds(4), snapshotGap: nil,
                                 walThresholdFrames: 100, walDelay: .seconds(2))
 
-    func samples(_ frames: [Int], every step: Duration = .milliseconds(500)) -> [(time: Timestamp, frames: Int)] {
-        frames.enumerated().map { (start + step * $0.offset, $0.element) }
+    func samples(_ frames: [Int], every step: Duration = .milliseconds(500)) -> [CommitLog.WALSample] {
+        frames.enumerated().map { CommitLog.WALSample(time: start + step * $0.offset, frames: $0.element) }
     }
 
     @Test("a WAL restarted past its threshold within the delay passes")
@@ -22,6 +22,16 @@ struct LivenessBoundsTests {
     func runawayWAL() {
         let growing = samples(Array(stride(from: 40, through: 800, by: 40)))
         #expect(throws: InvariantViolation.self) { try SimWorld.checkWALFrames(growing, from: start, bounds: bounds) }
+    }
+
+    @Test("the replicator's preemption pauses do not count towards the delay")
+    func pausesExcused() throws {
+        // A runaway whatever a fifth of the time paused; excused when the replicator was paused throughout.
+        var paused = samples(Array(stride(from: 40, through: 400, by: 40)))
+        for index in paused.indices { paused[index].replicatorPaused = .milliseconds(100 * index) }
+        #expect(throws: InvariantViolation.self) { try SimWorld.checkWALFrames(paused, from: start, bounds: bounds) }
+        for index in paused.indices { paused[index].replicatorPaused = .milliseconds(500 * index) }
+        try SimWorld.checkWALFrames(paused, from: start, bounds: bounds)
     }
 
     @Test("samples before the window are the baseline only")

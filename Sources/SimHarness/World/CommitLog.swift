@@ -76,10 +76,20 @@ public final class CommitLog: @unchecked Sendable {
 
     /// While set (the liveness window), the frames of the WAL's current lifetime after each
     /// commit, with the commit's time (`LivenessBounds`).
-    var walFrames: [(time: Timestamp, frames: Int)]?
+    var walFrames: [WALSample]?
+
+    /// The WAL's frames after a commit, with when, and the replicator's preemption pauses so far.
+    struct WALSample {
+        var time: Timestamp
+        var frames: Int
+        var replicatorPaused: Duration = .zero
+    }
+
+    /// The replicator's preemption pauses so far, for the samples; set by the world.
+    var replicatorPaused: () -> Duration = { .zero }
 
     func recordWAL(frames: Int) {
-        walFrames?.append((wallClock(), frames))
+        walFrames?.append(WALSample(time: wallClock(), frames: frames, replicatorPaused: replicatorPaused()))
     }
 
     /// Keeps `violation` for `throwIfViolated` (the first one only) and traces it.
