@@ -8,6 +8,10 @@ import Core
 /// cap), then for `window`, over which the three bounds must hold. They judge the replicator on a
 /// healthy store and disk, not the faults.
 struct LivenessBounds: Sendable, Equatable {
+    /// Below this span there is no healed window: it would add minutes of writes to runs of a
+    /// few seconds (the short-span swarm tests), as the lease takeover is off below it too.
+    static let minimumSpan: Duration = LeaseTakeoverPlan.minimumSpan
+
     /// Healed time before the window opens.
     var settle: Duration
     /// The judged window's length.

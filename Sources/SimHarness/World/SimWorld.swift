@@ -205,7 +205,7 @@ final class SimWorld: @unchecked Sendable {
         }
         let clock = scheduler.clock
         let span = parameters.span
-        let healedWindow = takeover == nil ? LivenessBounds.stated(for: parameters) : nil
+        let healedWindow = takeover == nil && span >= LivenessBounds.minimumSpan ? LivenessBounds.stated(for: parameters) : nil
         // The heal may come past the span (its last probes and long readers end it): a minute's allowance.
         let liveness = healedWindow.map { $0.settle + $0.window + .seconds(60) } ?? .zero
         let replacedProbes = parameters.replication.retention == nil ? nil : scheduler.spawner.spawn {
