@@ -6,6 +6,9 @@ struct SimFailureClassTests {
     @Test("invariant violations: catch-up is liveness, a replicator's own failure a crash, every other one safety")
     func violations() {
         #expect(SimFailureClass(.noCatchUp("x")) == .liveness)
+        #expect(SimFailureClass(.replicaLagging("x")) == .liveness)
+        #expect(SimFailureClass(.snapshotLate("x")) == .liveness)
+        #expect(SimFailureClass(.walRunaway("x")) == .liveness)
         #expect(SimFailureClass(.replicatorFailed("x")) == .crash)
         for violation: InvariantViolation in [.replicatedCommitLost("x"), .tornRestore("x"), .pointInTimeWrong("x"),
                                               .retentionLostRestorePoint("x"), .sourceHarmed("x"), .needlessGeneration("x"),

@@ -19,3 +19,18 @@ extension SimDisk {
         }
     }
 }
+
+extension SimDisk {
+    /// The frames of the current WAL lifetime of the database at `databasePath`, as SQLite's
+    /// wal-index header in shared memory holds them (`mxFrame`, the first header copy); nil when
+    /// no process maps that database's shared memory. Reads no file: no fault, no scheduling point.
+    public func peekWALIndexFrames(databasePath: String) -> Int? {
+        mutex.withLock {
+            guard let node = sharedMemory[databasePath], let header = node.regions.first, node.regionSize >= 48 else {
+                return nil
+            }
+            // WalIndexHdr: iVersion, unused, iChange (u32 each), isInit, bigEndCksum (u8), szPage (u16), mxFrame (u32).
+            return Int(header.load(fromByteOffset: 16, as: UInt32.self))
+        }
+    }
+}

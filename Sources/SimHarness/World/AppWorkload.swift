@@ -197,6 +197,7 @@ final class AppWorkload: @unchecked Sendable {
         log.record(commit: commits, digest: digest)
         // Straight from the disk, not through the file-system port: no fault, no scheduling point.
         if let wal = try? node.disk.stat(path + "-wal", by: node.process) { log.recordWAL(size: wal.size) }
+        if log.walFrames != nil, let frames = node.disk.peekWALIndexFrames(databasePath: path) { log.recordWAL(frames: frames) }
     }
 
     /// Draws one of the first `available` ids and swaps it behind them, so the same

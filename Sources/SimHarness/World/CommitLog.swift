@@ -74,6 +74,24 @@ public final class CommitLog: @unchecked Sendable {
         largestWAL = max(largestWAL, size)
     }
 
+    /// While set (the liveness window), the frames of the WAL's current lifetime after each
+    /// commit, with the commit's time (`LivenessBounds`).
+    var walFrames: [WALSample]?
+
+    /// The WAL's frames after a commit, with when, and the replicator's preemption pauses so far.
+    struct WALSample {
+        var time: Timestamp
+        var frames: Int
+        var replicatorPaused: Duration = .zero
+    }
+
+    /// The replicator's preemption pauses so far, for the samples; set by the world.
+    var replicatorPaused: () -> Duration = { .zero }
+
+    func recordWAL(frames: Int) {
+        walFrames?.append(WALSample(time: wallClock(), frames: frames, replicatorPaused: replicatorPaused()))
+    }
+
     /// Keeps `violation` for `throwIfViolated` (the first one only) and traces it.
     func recordViolation(_ violation: InvariantViolation) {
         guard deferredViolation == nil else { return }

@@ -41,6 +41,14 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     /// The replicator that lost its location to a takeover went on running, or a restart of it
     /// was not refused while the new holder held the lease.
     case supersededReplicatorRan(String)
+    /// Liveness, in the healed window: a commit was not restorable from the replica within the
+    /// seed's lag bound (`LivenessBounds`).
+    case replicaLagging(String)
+    /// Liveness, in the healed window: a scheduled snapshot landed later than the seed's bound.
+    case snapshotLate(String)
+    /// Liveness, in the healed window: the source WAL's current lifetime held more frames than
+    /// the checkpoint threshold plus what the app wrote while a checkpoint was due.
+    case walRunaway(String)
 
     public var name: String {
         switch self {
@@ -60,6 +68,9 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .writeWithoutLease: return "lease (writes only under the lease)"
         case .supersededHistoryRestored: return "takeover (the replica holds only the new holder's history)"
         case .supersededReplicatorRan: return "takeover (the superseded replicator stops and stays out)"
+        case .replicaLagging: return "liveness (replica lag within its bound)"
+        case .snapshotLate: return "liveness (scheduled snapshots on time)"
+        case .walRunaway: return "liveness (source WAL within its bound)"
         }
     }
 
@@ -68,7 +79,8 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
              .retentionLostRestorePoint(let d), .noCatchUp(let d), .damagedObjectRestored(let d), .damagedObjectUnclear(let d), .planNotExact(let d),
              .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d), .writeWithoutLease(let d),
-             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d), .shadowIndexDiffers(let d):
+             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d), .shadowIndexDiffers(let d),
+             .replicaLagging(let d), .snapshotLate(let d), .walRunaway(let d):
             return d
         }
     }

@@ -13,10 +13,12 @@ extension SimWorld {
 
     /// Runs the app workload, and again on the recovered database each time the app is killed or
     /// the machine loses power, until `end`.
-    func appLoop(until end: Duration, clock: SimClock) async throws {
+    /// Without `idleGaps` the app never pauses (the healed window: idle gaps and their restarts
+    /// are a fault class).
+    func appLoop(until end: Duration, clock: SimClock, idleGaps: Bool = true) async throws {
         while true {
             let current = workload
-            current.idleGap = { [unowned self] in try await self.appIdleGap($0) }
+            current.idleGap = idleGaps ? { [unowned self] in try await self.appIdleGap($0) } : nil
             let task = scheduler.spawner.spawn { try await current.run(until: end, clock: clock) }
             appTask = task
             let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }

@@ -14,6 +14,9 @@ final class Preemption: @unchecked Sendable {
     private let random: SplitMix64
     // Touched only on the simulator thread.
     private(set) var pauses = 0
+    /// The pauses' total length, over every task that paused (they may overlap): what the
+    /// healed window's WAL bound does not count against the replicator (`LivenessBounds`).
+    private(set) var paused: Duration = .zero
 
     init(parameters: PreemptionParameters, clock: SimClock, random: SplitMix64) {
         self.parameters = parameters
@@ -32,7 +35,9 @@ final class Preemption: @unchecked Sendable {
     func pause() async {
         guard random.chance(parameters.rate) else { return }
         pauses += 1
-        try? await clock.sleep(for: drawPause())
+        let pause = drawPause()
+        paused += pause
+        try? await clock.sleep(for: pause)
     }
 
     private func drawPause() -> Duration {

@@ -18,7 +18,7 @@ public enum SimFailureClass: Int32, Sendable, CaseIterable {
     /// The class of an invariant violation.
     public init(_ violation: InvariantViolation) {
         switch violation {
-        case .noCatchUp: self = .liveness
+        case .noCatchUp, .replicaLagging, .snapshotLate, .walRunaway: self = .liveness
         case .replicatorFailed: self = .crash
         default: self = .safety
         }

@@ -205,8 +205,11 @@ final class SimWorld: @unchecked Sendable {
         }
         let clock = scheduler.clock
         let span = parameters.span
+        let healedWindow = takeover == nil && span >= LivenessBounds.minimumSpan ? LivenessBounds.stated(for: parameters) : nil
+        // The heal may come past the span (its last probes and long readers end it): a minute's allowance.
+        let liveness = healedWindow.map { $0.settle + $0.window + .seconds(60) } ?? .zero
         let replacedProbes = parameters.replication.retention == nil ? nil : scheduler.spawner.spawn {
-            try await self.replacedGenerationProbes(until: span + Self.catchUpBound, clock: clock)
+            try await self.replacedGenerationProbes(until: span + liveness + Self.catchUpBound, clock: clock)
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -219,7 +222,8 @@ final class SimWorld: @unchecked Sendable {
                 while try await group.next() != nil {}
             }
             try log.throwIfViolated()
-            try await catchUpAndStop(replication: replication, secondReplication: secondReplication, replacedProbes: replacedProbes)
+            try await catchUpAndStop(replication: replication, secondReplication: secondReplication, replacedProbes: replacedProbes,
+                                     healedWindow: healedWindow)
         } catch {
             replacedProbes?.cancel()
             _ = await replacedProbes?.result
@@ -245,11 +249,12 @@ final class SimWorld: @unchecked Sendable {
                        preemptions: (replicatorPreemption?.pauses ?? 0) + (appPreemption?.pauses ?? 0))
     }
 
-    /// The liveness phase: faults heal, the replicator gets a bounded time to catch up (invariant
+    /// The liveness phase: faults heal, the app writes on through the healed window (the
+    /// liveness bounds), then the replicator gets a bounded time to catch up (invariant
     /// 6, against the second database after a takeover), then stops, and the replica must hold
     /// the last commit; the sources are checked last (invariant 4).
     private func catchUpAndStop(replication: Task<Void, any Error>, secondReplication: Task<Void, any Error>?,
-                                replacedProbes: Task<Void, any Error>?) async throws {
+                                replacedProbes: Task<Void, any Error>?, healedWindow bounds: LivenessBounds?) async throws {
         healChaos()
 
         // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
@@ -264,6 +269,8 @@ final class SimWorld: @unchecked Sendable {
         if parameters.replication.retention != nil {
             try await probe("healed", final: true, kinds: [.retentionAtTime, .retentionExact])
         }
+        // The app writes on with faults healed; the replicator must keep up (`LivenessBounds`).
+        if let bounds { try await healedWindow(bounds, clock: scheduler.clock) }
         try await scheduler.clock.sleep(for: Self.catchUpBound)
         // Restore to latest shows the catch-up; the retention kinds are only held to succeed
         // once faults have healed, so they run here too. Exact restores run after shutdown,
