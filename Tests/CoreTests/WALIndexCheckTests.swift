@@ -52,6 +52,23 @@ struct WALIndexCheckTests {
         #expect(overlap.findings.map(\.kind) == [.overlap])
     }
 
+    @Test("index: a segment that stops inside a frame is blamed itself, not the next one as a gap")
+    func shortSegmentIsNotAGap() {
+        let (bytes, cut) = wal()
+        var check = WALIndexCheck(generation: generation, index: 1, expectedPageSize: nil)
+        _ = check.begin(segment(0), key: "a")
+        check.consume(Array("not a WAL".utf8)[...])
+        let began = check.begin(segment(cut), key: "b")
+        #expect(!began)
+        #expect(check.findings.map(\.kind) == [.invalidWAL] && check.findings[0].object == "a", "\(check.findings)")
+        // A whole first segment followed by a later one is still a gap in the second.
+        var gap = WALIndexCheck(generation: generation, index: 1, expectedPageSize: nil)
+        _ = gap.begin(segment(0), key: "a")
+        gap.consume(bytes[..<cut])
+        _ = gap.begin(segment(cut + 536), key: "b")
+        #expect(gap.findings.map(\.kind) == [.gap])
+    }
+
     @Test("index: a bad frame is blamed on the segment that holds it; salts and checksums are told apart")
     func badFrames() {
         let (bytes, cut) = wal()

@@ -244,6 +244,12 @@ private struct Producer: Sendable {
             if let limit = plan.byteLimit, written >= limit { break }
             // Segments are sequential: open one, stream it to its end, then the next.
             guard segment.offset == written else {
+                // Segments end after a commit: one that stops inside a frame or a transaction is
+                // itself damaged, and what follows it is no gap.
+                if segment.offset > written, case .unfinished(let checkedTo, let reason) = verifier.outcome {
+                    throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: checkedTo,
+                                                  reason: reason + Self.segment(holding: written, in: starts))
+                }
                 throw RestoreError.walGap(generation: generation, index: plan.index, expectedOffset: written, foundOffset: segment.offset)
             }
             starts.append(segment)

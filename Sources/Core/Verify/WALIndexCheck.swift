@@ -33,6 +33,15 @@ public struct WALIndexCheck: Sendable {
     /// Starts a segment; false (with a finding) when it does not begin where the last one ended.
     public mutating func begin(_ segment: WALSegmentInfo, key: String) -> Bool {
         guard !isStopped else { return false }
+        // Segments end after a commit: one that stops inside a frame or a transaction is itself
+        // damaged, and the next one leaves no gap.
+        if segment.offset > length, let previous = starts.last,
+           case .unfinished(let checkedTo, let reason) = verifier.outcome {
+            fail(.invalidWAL, key: previous.key,
+                 "\(reason): its last whole transaction ends at \(hex16(checkedTo)) of \(hex16(length)) bytes, "
+                    + "and the next segment starts at \(hex16(segment.offset))")
+            return false
+        }
         if segment.offset != length {
             let overlap = segment.offset < length
             findings.append(VerifyFinding(
