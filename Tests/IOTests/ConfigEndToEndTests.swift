@@ -209,7 +209,7 @@ struct ConfigEndToEndTests {
         let replicator = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
                                                logPath: box.path("replicate.log"))
         try box.writer("app.db", ["small", "--count", "3"])
-        #expect(try eventually { box.exists("state/generation") }, "no state in meta-path:\n\(replicator.log)")
+        #expect(eventually { box.exists("state/generation") }, "no state in meta-path:\n\(replicator.log)")
         #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
         #expect(!box.exists(".app.db-sluice"))
         let restore = try box.sluice(["restore", "-config", config, "-o", box.path("restored.db"), box.path("app.db")])

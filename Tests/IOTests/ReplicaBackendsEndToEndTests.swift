@@ -95,7 +95,7 @@ struct ReplicaBackendsEndToEndTests {
             defer {
                 if proxy.isRunning { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
             }
-            #expect(try eventually(timeout: .seconds(10)) { box.exists("proxy.port") }, "the proxy never started")
+            #expect(eventually(timeout: .seconds(10)) { box.exists("proxy.port") }, "the proxy never started")
             let proxyPort = try String(contentsOfFile: box.path("proxy.port"), encoding: .utf8)
             let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: "http://127.0.0.1:\(proxyPort)")
             let direct = Self.s3URL(bucket: "sluice-faults", endpoint: moto.endpoint)
