@@ -11,10 +11,9 @@ extension ReplicaSyncer {
         var soonest: Duration?
         func consider(_ wait: Duration) { soonest = min(soonest ?? wait, wait) }
         if let interval = options.snapshotInterval, interval > .zero {
-            let current = await database.position
             if !snapshotTimeKnown {
                 consider(.zero)
-            } else if lastSnapshotSource == nil || current != lastSnapshotSource,
+            } else if await isSnapshotPending(),
                       let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: interval, now: now) {
                 consider(due > now ? due - now : .zero)
             }
@@ -29,6 +28,12 @@ extension ReplicaSyncer {
             }
         }
         return soonest
+    }
+
+    /// Whether the database moved since this syncer's last snapshot began (or none did here).
+    private func isSnapshotPending() async -> Bool {
+        guard let lastSnapshotSource else { return true }
+        return await database.position != lastSnapshotSource
     }
 
     /// How long the loop waits for new frames before its next attempt: until the next scheduled

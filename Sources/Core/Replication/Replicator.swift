@@ -223,10 +223,12 @@ public final class Replicator: Sendable {
                 }
             }
             let pause = watch.nextLook
-            let waited = Stopwatch(environment.clock)
+            var elapsed = pause
             do {
                 if let notices, watch.waitsForNotice {
+                    let waited = Stopwatch(environment.clock)
                     noticed = try await notices.wait(timeout: pause, clock: environment.clock)
+                    if noticed { elapsed = waited.elapsed() }
                 } else {
                     noticed = false
                     try await environment.clock.sleep(for: pause)
@@ -234,7 +236,7 @@ public final class Replicator: Sendable {
             } catch {
                 return
             }
-            watch.elapsed(noticed ? waited.elapsed() : pause)
+            watch.elapsed(elapsed)
         }
     }
 
