@@ -10,17 +10,13 @@ import SQLite
 /// ReplicateRestoreIntegrationTests drive the same paths through `sluice` and a second process.)
 @Suite("Engine round trip", .serialized)
 final class EngineRoundTripTests {
-    let directory: URL
+    /// Goes when this test's instance does, whatever the test did.
+    let folder: TemporaryDirectory
+    var directory: URL { folder.url }
     let environment: Environment
 
-    // A class, so that each test's folder goes when its instance does, whatever the test did.
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-engine-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        folder = try TemporaryDirectory("sluice-engine")
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         environment = ProductionEnvironment.make(logger: logger)

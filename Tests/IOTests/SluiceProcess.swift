@@ -23,16 +23,15 @@ struct SluiceSandbox {
 
     static let writerScript = packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/writer.py").path
 
-    let directory: URL
+    let folder: TemporaryDirectory
+    var directory: URL { folder.url }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("sluice-e2e-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        folder = try TemporaryDirectory("sluice-e2e")
     }
 
     func remove() {
-        try? FileManager.default.removeItem(at: directory)
+        folder.remove()
     }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
@@ -85,15 +84,12 @@ struct SluiceSandbox {
         process.currentDirectoryURL = directory
         // Pipes are drained through files so a chatty process never blocks on a full pipe.
         // They live outside the sandbox, whose listing the bad-input test compares.
-        let scratch = FileManager.default.temporaryDirectory.path
-        let stdoutPath = scratch + "/sluice-e2e-out-\(UUID().uuidString)"
-        let stderrPath = scratch + "/sluice-e2e-err-\(UUID().uuidString)"
+        let scratch = try TemporaryDirectory("sluice-e2e-output")
+        defer { scratch.remove() }
+        let stdoutPath = scratch.file("stdout")
+        let stderrPath = scratch.file("stderr")
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: stdoutPath)
-            try? FileManager.default.removeItem(atPath: stderrPath)
-        }
         let stdoutHandle = try Foundation.FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         let stderrHandle = try Foundation.FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardOutput = stdoutHandle
