@@ -1,5 +1,3 @@
-import Core
-
 /// S3's XML documents: listings, errors, delete results and multipart answers.
 enum S3XML {
     /// The root element, or nil if the bytes are not well-formed XML.
