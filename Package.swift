@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "CShims", dependencies: ["CSQLite", "CCurl"]),
         .target(
             name: "Core",
-            dependencies: ["CLZ4", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLZ4", "CCrypto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
             name: "SQLite",

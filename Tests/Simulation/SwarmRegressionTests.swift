@@ -58,7 +58,8 @@ struct SwarmRegressionTests {
             // restore to latest returned the first database. Deletes now renew the lease between
             // batches, and a replicator that finds a newer generation of another writer starts
             // one of its own that sorts after it.
-            let result = SimSeedRun.run(seed: 385, profile: .default, span: .seconds(300))
+            // Without the S3 client the seed drew later, so it replays the history it was found in.
+            let result = SimSeedRun.run(seed: 385, profile: .default, span: .seconds(300), without: [.s3Client])
             #expect(result.passed, "\(result.report)")
         }
     }

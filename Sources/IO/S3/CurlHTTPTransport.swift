@@ -30,10 +30,7 @@ public struct CurlTransportOptions: Sendable, Equatable {
     /// The CA bundle named by the environment: `AWS_CA_BUNDLE`, then `CURL_CA_BUNDLE`, then
     /// `SSL_CERT_FILE`; nil when none is set.
     public static func caBundle(from environment: [String: String]) -> String? {
-        for name in ["AWS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
-            if let value = environment[name], !value.isEmpty { return value }
-        }
-        return nil
+        S3Configuration.caBundle(from: environment)
     }
 }
 

@@ -14,6 +14,10 @@ public enum FaultClass: String, Sendable, CaseIterable {
     case takeover
     case preemption
     case idleGaps = "idle-gaps"
+    /// The simulated S3 endpoint's wire faults (the S3 client stays).
+    case s3Faults = "s3-faults"
+    /// The production S3 client itself: the seed's replicators use `SimReplicaClient`.
+    case s3Client = "s3-client"
 
     /// Whether `parameters` draw any of this class.
     public func isActive(in parameters: SwarmParameters) -> Bool {
@@ -48,6 +52,8 @@ public enum FaultClass: String, Sendable, CaseIterable {
         case .takeover: parameters.chaos.takeover = nil
         case .preemption: parameters.preemption = .none
         case .idleGaps: parameters.workload.idleGapRate = 0
+        case .s3Faults: parameters.s3Client?.endpointFaults = .none
+        case .s3Client: parameters.s3Client = nil
         }
     }
 

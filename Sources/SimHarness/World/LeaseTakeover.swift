@@ -101,7 +101,7 @@ final class LeaseTakeover: @unchecked Sendable {
     /// pause when it exits, as the first's supervisor does. Refused before it took the location
     /// over, it tries again until the span ends (the partition may not have let the first's lease
     /// lapse yet, or the first took its location back when it healed).
-    func supervise(client: SimReplicaClient, oracle: LeaseOracle, span: Duration, storeIsFaulty: Bool,
+    func supervise(clients: ReplicatorClients, oracle: LeaseOracle, span: Duration, storeIsFaulty: Bool,
                    firstStarts: @escaping () -> Int) async throws {
         let clock = scheduler.clock
         try await clock.sleep(until: SimClock.Instant(offset: replicatorStart))
@@ -111,7 +111,7 @@ final class LeaseTakeover: @unchecked Sendable {
             let node = try SimNode(disk: disk, name: name, scheduler: scheduler,
                                    logger: SimLogHandler.logger(label: name, logLevel: logLevel))
             nodes.append(node)
-            let bound = ProcessBoundReplicaClient(base: client, process: name, leaseOracle: oracle)
+            let bound = ProcessBoundReplicaClient(clients: clients, process: name, leaseOracle: oracle)
             bound.onLeaseTaken = { [unowned self] lease in self.noteLease(lease, firstStarts: firstStarts()) }
             let log = self.log
             var environment = node.environment

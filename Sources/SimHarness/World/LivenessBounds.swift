@@ -41,6 +41,18 @@ struct LivenessBounds: Sendable, Equatable {
         return .seconds(1) + long
     }
 
+    /// What an S3 seed's request in flight at the heal may still take: held by an endpoint stall
+    /// or a late landing until its timeout (S3ReplicaClient gives control requests 120 s in all),
+    /// then a retry delay at the client's cap.
+    static func s3InFlight(_ parameters: SwarmParameters) -> Duration {
+        guard let s3 = parameters.s3Client else { return .zero }
+        let faults = s3.endpointFaults
+        let controlTimeout = Duration.seconds(120)
+        let held = faults.lateLandingRate > 0 ? controlTimeout
+            : faults.stallRate > 0 ? min(faults.stallDuration.upperBound, controlTimeout) : .zero
+        return held + S3RetryPolicy().maxDelay
+    }
+
     static func stated(for parameters: SwarmParameters) -> LivenessBounds {
         let options = parameters.replication
         let faults = parameters.storeFaults
@@ -49,7 +61,7 @@ struct LivenessBounds: Sendable, Equatable {
         let pass = passInterval(parameters)
         let preemption = preemptionAllowance(parameters.preemption)
         // A stall in flight, then a backoff at its cap, then one more sync.
-        let settle = longestStall + SyncBackoff.cap + options.syncInterval + .seconds(10)
+        let settle = longestStall + s3InFlight(parameters) + SyncBackoff.cap + options.syncInterval + .seconds(10)
         // A commit is seen by the next pass, shadowed, and uploaded by the sync after the one
         // running (which may be a snapshot's or retention's round).
         let lag = pass + options.monitorInterval + options.syncInterval * 2 + preemption + .seconds(2)

@@ -12,9 +12,9 @@ import Core
 final class PartitionedReplicaClient: ProcessBoundReplicaClient, @unchecked Sendable {
     let partition: NetworkPartition
 
-    init(base: SimReplicaClient, process: String, leaseOracle: LeaseOracle?, partition: NetworkPartition) {
+    init(clients: ReplicatorClients, process: String, leaseOracle: LeaseOracle?, partition: NetworkPartition) {
         self.partition = partition
-        super.init(base: base, process: process, leaseOracle: leaseOracle)
+        super.init(clients: clients, process: process, leaseOracle: leaseOracle)
     }
 
     /// Holds a request until the link heals and carries out its fate.

@@ -9,24 +9,29 @@ import Glibc
 /// The lease oracle checks each write it issues against the store's lease object
 /// (`LeaseOracle`); `PartitionedReplicaClient` adds a network partition of its machine.
 class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked Sendable {
-    let base: SimReplicaClient
+    let base: any ReplicaClient & ReplicaLeasing
     /// Names the process in the oracle's reports.
     let process: String
     let leaseOracle: LeaseOracle?
     /// Told of each lease this process takes (the takeover's clock starts there).
     var onLeaseTaken: ((Lease) -> Void)?
-    private(set) var isKilled = false
+    let liveness = ProcessLiveness()
+    var isKilled: Bool { liveness.isKilled }
     /// The token of the last lease this process took.
     private(set) var leaseToken: String?
 
-    init(base: SimReplicaClient, process: String = "replicator", leaseOracle: LeaseOracle? = nil) {
-        self.base = base
+    init(clients: ReplicatorClients, process: String = "replicator", leaseOracle: LeaseOracle? = nil) {
+        self.base = clients.client(for: liveness)
         self.process = process
         self.leaseOracle = leaseOracle
     }
 
+    convenience init(base: SimReplicaClient, process: String = "replicator", leaseOracle: LeaseOracle? = nil) {
+        self.init(clients: ReplicatorClients(simulated: base), process: process, leaseOracle: leaseOracle)
+    }
+
     /// Kills the process's connections. Only on the simulator thread.
-    func kill() { isKilled = true }
+    func kill() { liveness.isKilled = true }
 
     var kind: String { base.kind }
     var location: String { base.location }

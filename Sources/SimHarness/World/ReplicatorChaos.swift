@@ -42,8 +42,8 @@ extension SimWorld {
             let node = replicatorNode
             let process = node.process.description
             let bound = takeover.map {
-                PartitionedReplicaClient(base: client, process: process, leaseOracle: leaseOracle, partition: $0.partition)
-            } ?? ProcessBoundReplicaClient(base: client, process: process, leaseOracle: leaseOracle)
+                PartitionedReplicaClient(clients: replicatorClients, process: process, leaseOracle: leaseOracle, partition: $0.partition)
+            } ?? ProcessBoundReplicaClient(clients: replicatorClients, process: process, leaseOracle: leaseOracle)
             var environment = node.environment
             if let preemption = replicatorPreemption {
                 environment.fileSystem = preemption.wrap(node.fileSystem)

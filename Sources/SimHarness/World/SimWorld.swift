@@ -19,6 +19,10 @@ final class SimWorld: @unchecked Sendable {
     let log = CommitLog()
     let store: SimObjectStore
     let client: SimReplicaClient
+    /// What each replicator process's replica client is built on (`client`, or the S3 client).
+    let replicatorClients: ReplicatorClients
+    /// The simulated S3 endpoint of a seed whose replicators run the S3 client.
+    let s3Endpoint: SimS3Endpoint?
     /// The app's process on the app machine; replaced when the app restarts.
     var app: SimNode
     var replicatorNode: SimNode
@@ -108,12 +112,22 @@ final class SimWorld: @unchecked Sendable {
         }
         store = SimObjectStore(scheduler: scheduler, faults: parameters.storeFaults)
         client = SimReplicaClient(store: store, root: "replica", writeLayout: parameters.replication.layout)
+        let store = store
+        let endpoint = parameters.s3Client.map {
+            SimS3Endpoint(scheduler: scheduler, store: store, bucket: "sim-bucket", credentials: SimS3Endpoint.defaultCredentials,
+                          faults: $0.endpointFaults)
+        }
+        s3Endpoint = endpoint
+        replicatorClients = ReplicatorClients(simulated: client, s3: parameters.s3Client.map {
+            ReplicatorClients.S3Route(endpoint: endpoint!, parameters: $0, scheduler: scheduler,
+                                      random: scheduler.randomSource("s3-client"))
+        })
         let appPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "app-preemption")
         self.appPreemption = appPreemption
         workload = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
                                random: scheduler.randomSource("workload"), preemption: appPreemption)
         random = scheduler.randomSource("probes")
-        faultsActive = parameters.storeFaults.withoutDamage != .none
+        faultsActive = parameters.storeFaults.withoutDamage != .none || (parameters.s3Client?.endpointFaults ?? .none) != .none
         damageActive = parameters.storeFaults.damagesObjects
         fileFaults = FileFaultSwitch(errorRate: parameters.chaos.replicatorIOErrorRate,
                                      random: scheduler.randomSource("replicator-disk-faults"))
@@ -199,8 +213,9 @@ final class SimWorld: @unchecked Sendable {
         let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
         let secondReplication = takeover.map { second in
             scheduler.spawner.spawn {
-                try await second.supervise(client: self.client, oracle: self.leaseOracle, span: self.parameters.span,
-                                           storeIsFaulty: self.parameters.storeFaults != .none) { self.replicatorStarts }
+                try await second.supervise(clients: self.replicatorClients, oracle: self.leaseOracle, span: self.parameters.span,
+                                           storeIsFaulty: self.parameters.storeFaults != .none
+                                               || (self.parameters.s3Client?.endpointFaults ?? .none) != .none) { self.replicatorStarts }
             }
         }
         let clock = scheduler.clock
@@ -260,6 +275,7 @@ final class SimWorld: @unchecked Sendable {
         // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
         SimTrace.record("workload done; faults healed", UInt64(log.lastCommit))
         await store.setFaults(.none)
+        await s3Endpoint?.setFaults(.none)
         // The store repairs what it damaged at rest, as from redundancy: lost objects return.
         await store.healDamage()
         faultsActive = false

@@ -37,6 +37,9 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
     /// WAL change notices for the replicator (inotify in production): nil polls the WAL, a
     /// value is the share of notices lost (`SimChangeNotifier`).
     public var changeNoticeDropRate: Double? = nil
+    /// Set when the seed's replicators run the production S3 client over the simulated S3
+    /// endpoint (`SimS3Endpoint`) instead of `SimReplicaClient`; nil for the simulated client.
+    public var s3Client: SimS3ClientParameters? = nil
 
     /// Draws the parameters of `seed` under `profile`, from a stream of their own.
     public static func draw(seed: UInt64, profile: SwarmProfile, span: Duration) -> SwarmParameters {
@@ -145,6 +148,11 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             parameters.changeNoticeDropRate = pick([0, 0, 0, 0.2, 1])
             parameters.replication.notifiedPassInterval = .seconds(pick([2, 10, 30]))
         }
+        // A third of the seeds replicate through the production S3 client (drawn last, so every
+        // earlier draw of a seed is as it was).
+        if chance(1.0 / 3) {
+            parameters.s3Client = SimS3ClientParameters.draw(profile: profile, chance: chance, pick: pick, rate: rate)
+        }
         return parameters
     }
 
@@ -164,6 +172,7 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             + " retentionCheck=\(ms(o.retentionCheckInterval)) chunk=\(o.chunkSize) maxSegment=\(o.maxSegmentSize) layout=\(o.layout)]"
             + " workload[\(workload)] chaos[\(chaos)] preemption[\(preemption)]"
             + " notices[\(changeNoticeDropRate.map { "drop=\($0) pass=\(ms(o.notifiedPassInterval))" } ?? "off")]"
+            + " client[\(s3Client.map { "s3 \($0)" } ?? "sim")]"
     }
 }
 

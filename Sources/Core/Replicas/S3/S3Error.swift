@@ -1,5 +1,3 @@
-import Core
-
 /// Why an S3 request failed. Every message is one line naming the bucket and the cause, and
 /// never contains a secret key or session token.
 public enum S3Error: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,5 +1,3 @@
-import Core
-
 extension S3ReplicaClient: ReplicaChangeListing {
     /// One ListObjectsV2 page of every key after the follower's last applied byte: keys sort by
     /// generation, then by index and offset inside one (16-hex names), so the page holds the

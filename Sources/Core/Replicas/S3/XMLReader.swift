@@ -2,14 +2,14 @@
 ///
 /// `name` is the local name (any namespace prefix removed); `text` is all character data directly
 /// inside the element, CDATA included, with entity references resolved.
-struct XMLNode: Sendable, Equatable {
-    var name: String
-    var text: String
-    var children: [XMLNode]
+package struct XMLNode: Sendable, Equatable {
+    package var name: String
+    package var text: String
+    package var children: [XMLNode]
 
-    func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
-    func all(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
-    func value(_ name: String) -> String? { child(name)?.text }
+    package func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+    package func all(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+    package func value(_ name: String) -> String? { child(name)?.text }
 }
 
 /// A strict, non-validating reader for the XML S3 sends, in place of Foundation's `XMLParser`

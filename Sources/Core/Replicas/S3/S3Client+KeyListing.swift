@@ -1,5 +1,3 @@
-import Core
-
 /// `sluice verify`'s raw listing of an S3 replica: every key under a generation's prefix.
 extension S3ReplicaClient: ReplicaKeyListing {
     public func objectEntries(in generation: Generation) async throws -> [ReplicaObjectEntry] {

@@ -1,5 +1,3 @@
-import Core
-
 /// The lease on an S3 replica: one object, `<prefix>/lease`, holding `Lease.encoded`.
 ///
 /// Every change is one conditional write, never a read followed by a blind write: acquiring

@@ -1,5 +1,3 @@
-import Core
-
 /// What one attempt of an S3 request came to, as far as retrying is concerned.
 public enum S3AttemptOutcome: Sendable, Equatable {
     /// An HTTP answer; `code` is the S3 error code from the body, if any (a 200 whose body is an

@@ -1,5 +1,3 @@
-import Core
-
 extension S3ReplicaClient {
     /// Streams `data` to `key`: one PUT when it fits in a part, else a multipart upload of
     /// equal parts (aborted if anything fails). Returns the byte count. `data` is read to its

@@ -1,5 +1,3 @@
-import Core
-
 /// One query parameter, unencoded.
 public struct QueryItem: Sendable, Equatable {
     public var name: String

@@ -1,5 +1,3 @@
-import Core
-
 /// A replica in an S3 (or S3-compatible) bucket, under a key prefix, on libcurl and SigV4.
 ///
 /// Keys follow `ReplicaLayout` under the prefix; writes use `writeLayout`, listings and reads

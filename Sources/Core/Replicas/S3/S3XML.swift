@@ -1,9 +1,7 @@
-import Core
-
 /// S3's XML documents: listings, errors, delete results and multipart answers.
-enum S3XML {
+package enum S3XML {
     /// The root element, or nil if the bytes are not well-formed XML.
-    static func parse(_ bytes: [UInt8]) -> XMLNode? {
+    package static func parse(_ bytes: [UInt8]) -> XMLNode? {
         try? XMLReader.parse(bytes)
     }
 
@@ -129,7 +127,7 @@ enum S3XML {
         return Array(xml.utf8)
     }
 
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {

@@ -1,12 +1,12 @@
 import CCrypto
 
 /// SHA-256, MD5 and HMAC-SHA256 from the system's libcrypto, which libcurl already links.
-enum Digests {
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_sha256(), 32) }
+package enum Digests {
+    package static func sha256(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_sha256(), 32) }
 
-    static func md5(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_md5(), 16) }
+    package static func md5(_ bytes: [UInt8]) -> [UInt8] { digest(bytes, EVP_md5(), 16) }
 
-    static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+    package static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         key.withUnsafeBytes { keyBytes in
@@ -18,7 +18,7 @@ enum Digests {
         return out
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    package static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
@@ -30,7 +30,7 @@ enum Digests {
     }
 
     /// Standard base64 (RFC 4648 §4) with padding.
-    static func base64(_ bytes: [UInt8]) -> String {
+    package static func base64(_ bytes: [UInt8]) -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var out = [UInt8]()
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
@@ -49,7 +49,7 @@ enum Digests {
     }
 
     /// The `Content-MD5` header value for a body.
-    static func contentMD5(_ bytes: [UInt8]) -> String { base64(md5(bytes)) }
+    package static func contentMD5(_ bytes: [UInt8]) -> String { base64(md5(bytes)) }
 
     private static func digest(_ bytes: [UInt8], _ type: OpaquePointer?, _ size: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size)

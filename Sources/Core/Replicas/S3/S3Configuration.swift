@@ -1,5 +1,3 @@
-import Core
-
 /// Everything an S3 client needs, resolved from an `s3://` URL and the process environment.
 public struct S3Configuration: Sendable, Equatable {
     public var bucket: String
@@ -54,8 +52,17 @@ public struct S3Configuration: Sendable, Equatable {
         return S3Configuration(
             bucket: bucket, prefix: location.prefix, scheme: scheme, endpointHost: host, endpointPath: endpointPath,
             region: region, pathStyle: pathStyle, verifyTLS: !location.skipVerify,
-            caBundle: CurlTransportOptions.caBundle(from: environment), credentials: credentials,
+            caBundle: caBundle(from: environment), credentials: credentials,
             location: location.description)
+    }
+
+    /// The CA bundle named by the environment: `AWS_CA_BUNDLE`, then `CURL_CA_BUNDLE`, then
+    /// `SSL_CERT_FILE`; nil when none is set.
+    public static func caBundle(from environment: [String: String]) -> String? {
+        for name in ["AWS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
+            if let value = environment[name], !value.isEmpty { return value }
+        }
+        return nil
     }
 
     static func resolveCredentials(bucket: String, environment: [String: String],

@@ -1,5 +1,3 @@
-import Core
-
 /// One S3 API call before signing: `key` nil addresses the bucket itself.
 struct S3Operation: Sendable {
     var name: String

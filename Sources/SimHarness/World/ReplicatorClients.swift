@@ -1,0 +1,70 @@
+import Core
+
+/// Builds the replica client of each replicator process of a seed: the `SimReplicaClient`, or
+/// (an S3 seed) the production `S3ReplicaClient` over the seed's `SimS3Endpoint`, reporting the
+/// simulated client's location and writing its keys, so every oracle reads one replica.
+struct ReplicatorClients: Sendable {
+    let simulated: SimReplicaClient
+    let s3: S3Route?
+
+    /// Where an S3 seed's replicators send their requests.
+    struct S3Route: Sendable {
+        let endpoint: SimS3Endpoint
+        let parameters: SimS3ClientParameters
+        let scheduler: SimScheduler
+        /// The clients' retry jitter: one stream for every process of the seed.
+        let random: SplitMix64
+    }
+
+    init(simulated: SimReplicaClient, s3: S3Route? = nil) {
+        self.simulated = simulated
+        self.s3 = s3
+    }
+
+    /// The client of a process whose life is `liveness`: an S3 client sends nothing once its
+    /// process is killed, as the process's sockets die with it.
+    func client(for liveness: ProcessLiveness) -> any ReplicaClient & ReplicaLeasing {
+        guard let s3 else { return simulated }
+        return s3.endpoint.client(prefix: simulated.root, scheduler: s3.scheduler, random: s3.random,
+                                  transport: ProcessConnection(endpoint: s3.endpoint, liveness: liveness),
+                                  location: simulated.location, writeLayout: simulated.writeLayout,
+                                  partSize: s3.parameters.partSize, listPageSize: s3.parameters.listPageSize)
+    }
+}
+
+/// Whether a simulated process still lives. Only touched on the simulator thread.
+final class ProcessLiveness: @unchecked Sendable {
+    var isKilled = false
+}
+
+/// One process's connection to the simulated S3 endpoint: it refuses to send once the process is
+/// killed, and an answer arriving after that reaches nobody. A request already sent still lands.
+final class ProcessConnection: HTTPTransport, @unchecked Sendable {
+    let endpoint: SimS3Endpoint
+    let liveness: ProcessLiveness
+
+    init(endpoint: SimS3Endpoint, liveness: ProcessLiveness) {
+        self.endpoint = endpoint
+        self.liveness = liveness
+    }
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try requireAlive()
+        let response = try await endpoint.send(request)
+        try requireAlive()
+        return response
+    }
+
+    func stream(_ request: HTTPRequest) async throws -> (response: HTTPResponse, body: (any ByteSource)?) {
+        try requireAlive()
+        let answer = try await endpoint.stream(request)
+        try requireAlive()
+        return answer
+    }
+
+    private func requireAlive() throws {
+        guard !liveness.isKilled else {
+            throw HTTPTransportError(kind: .couldNotConnect, code: 7, message: "process killed")
+        }
+    }
+}
