@@ -1,4 +1,5 @@
-/// A replica in an S3 (or S3-compatible) bucket, under a key prefix, on libcurl and SigV4.
+/// A replica in an S3 (or S3-compatible) bucket, under a key prefix, signed with SigV4 and sent
+/// through an `HTTPTransport` (libcurl in production, `SimS3Endpoint` in the simulator).
 ///
 /// Keys follow `ReplicaLayout` under the prefix; writes use `writeLayout`, listings and reads
 /// understand both layouts. Objects up to one part are one PUT with `Content-MD5`; larger ones
