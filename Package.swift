@@ -1,9 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Language mode 5 keeps Sendable diagnostics as warnings while the ports settle; the simulator
-// (not the compiler) is what proves the engine's concurrency, because it controls every interleaving.
-let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Swift 6 language mode: complete concurrency checking, data-race diagnostics are errors.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "Sluice",

@@ -173,7 +173,7 @@ public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
                                      message: "cannot spool the response body: \(String(cString: strerror(writeError)))")
         }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
             let summary = String(cString: curl_easy_strerror(code))
             throw HTTPTransportError(
                 kind: CurlErrorKind.kind(of: Int(code.rawValue)), code: Int(code.rawValue),

@@ -60,13 +60,13 @@ public final class SimScheduler: @unchecked Sendable {
     /// when it finishes. Throws `SimRunError` if the run deadlocks, escapes, runs away or the
     /// body throws. The calling thread must not already be running a simulation.
     public static func run<T>(seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
-                              _ body: @escaping () async throws -> T) throws -> SimRunResult<T> {
+                              _ body: sending @escaping () async throws -> T) throws -> SimRunResult<T> {
         try run(seed: seed, options: options) { (_: SimScheduler) in try await body() }
     }
 
     /// Like `run(seed:options:_:)`, handing the body its scheduler (for clocks, spawner, streams).
     public static func run<T>(seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
-                              _ body: @escaping (SimScheduler) async throws -> T) throws -> SimRunResult<T> {
+                              _ body: sending @escaping (SimScheduler) async throws -> T) throws -> SimRunResult<T> {
         precondition(SimThread.current == nil, "a simulation run cannot start inside another run on the same thread")
         let scheduler = SimScheduler(seed: seed, options: options)
         let executor = scheduler.executor

@@ -391,8 +391,8 @@ final class ScenarioWorld: @unchecked Sendable {
 /// Runs `body` in a new simulated world on the blocking test executor and returns its value.
 /// A failed run (a thrown `ScenarioFailure`, a Core error, a deadlock or an escape) is recorded
 /// as a test issue with the run's trace tail, and rethrown.
-func runScenario<T>(seed: UInt64, world makeWorld: @escaping (SimScheduler) throws -> ScenarioWorld = { try ScenarioWorld(scheduler: $0) },
-                    _ body: @escaping (ScenarioWorld) async throws -> T) async throws -> T {
+func runScenario<T>(seed: UInt64, world makeWorld: @escaping @Sendable (SimScheduler) throws -> ScenarioWorld = { try ScenarioWorld(scheduler: $0) },
+                    _ body: @escaping @Sendable (ScenarioWorld) async throws -> T) async throws -> T {
     try await blocking {
         let options = SchedulerOptions(randomPickProbability: 0.3, maxSimulatedTime: .seconds(6 * 3600), traceTailLength: 80)
         do {
