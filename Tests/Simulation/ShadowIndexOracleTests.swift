@@ -87,6 +87,7 @@ struct ShadowIndexOracleTests {
         try await handle.close()
     }
 
+    // @unchecked: touched only on the simulator's one thread.
     private final class Found: @unchecked Sendable {
         var violations: [InvariantViolation] = []
     }

@@ -43,7 +43,7 @@ public struct CurlTransportOptions: Sendable, Equatable {
 /// never blocks Swift's cooperative pool. Easy handles are pooled and reused, which keeps their
 /// connections (and TLS sessions) alive between requests. HTTP/1.1 only, no redirects followed,
 /// no `Expect: 100-continue` round trip, and no signals (`CURLOPT_NOSIGNAL`), as threads require.
-public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
+public final class CurlHTTPTransport: HTTPTransport, Sendable {
     private let runner: any BlockingRunner
     private let options: CurlTransportOptions
     private let pool = CurlHandlePool()
@@ -297,8 +297,9 @@ enum HeaderLine {
 // MARK: - Handles
 
 /// Idle easy handles; each keeps its own connection cache, so reuse saves TCP and TLS setup.
-private final class CurlHandlePool: @unchecked Sendable {
+private final class CurlHandlePool: Sendable {
     /// An easy handle is used by one thread at a time: whoever took it from the pool.
+    // @unchecked: an easy handle is used by one thread at a time: whoever took it from the pool.
     private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
 
     private let idle = Mutex<[Handle]>([])

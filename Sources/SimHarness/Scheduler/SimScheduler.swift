@@ -13,6 +13,7 @@ import Synchronization
 ///
 /// Work that slips out of the executor (a global enqueue from the simulator thread, a job
 /// handed in from another thread, a real-time sleep) is an escape: the run stops and names it.
+// @unchecked: the queues and clock are in the `state` Mutex; the rest only on the simulator thread.
 public final class SimScheduler: @unchecked Sendable {
     public let seed: UInt64
     public let options: SchedulerOptions
@@ -301,6 +302,7 @@ public final class SimScheduler: @unchecked Sendable {
 
 /// The root task's result, written by the root task on the simulator thread and read by the
 /// driver loop on the same thread.
+// @unchecked: written by the root task and read by the driver loop, both on the simulator thread.
 private final class Outcome<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
 }

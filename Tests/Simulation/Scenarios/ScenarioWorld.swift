@@ -34,6 +34,7 @@ struct ScenarioFailure: Error, CustomStringConvertible {
 /// The application of a scenario: one connection to the source database, a table of rows and a
 /// commit counter (`meta.n`) that every transaction increments, so any copy says which commit it
 /// is. `digests[n]` is the table's content after commit n: the oracle's record of the source.
+// @unchecked: touched only on the simulator's one thread.
 final class ScenarioApp: @unchecked Sendable {
     static let schema = """
         CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);
@@ -191,6 +192,7 @@ final class ScenarioApp: @unchecked Sendable {
 }
 
 /// A running `Replicator` in a simulated process of its own.
+// @unchecked: touched only on the simulator's one thread.
 final class ReplicatorProcess: @unchecked Sendable {
     let node: SimNode
     let replicator: Replicator
@@ -246,6 +248,7 @@ final class ReplicatorProcess: @unchecked Sendable {
 /// A small hand-built world: one app machine (disk) with the source database, an object store
 /// holding the replica, and a restore machine. Scenarios start replicator processes on it and
 /// drive the interleaving themselves.
+// @unchecked: touched only on the simulator's one thread.
 final class ScenarioWorld: @unchecked Sendable {
     static let databasePath = "/db"
 
