@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Swift 6 language mode: complete concurrency checking, data-race diagnostics are errors.
+// Swift 6 language mode: complete concurrency checking, data races are compile errors. Where the
+// compiler cannot see the guarantee (the simulator's one thread, a ByteSource's one reader, a
+// pthread lock), the `@unchecked Sendable` carries a `// @unchecked:` line naming it.
 let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
