@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Language mode 5 keeps Sendable diagnostics as warnings while the ports settle; the simulator
-// (not the compiler) is what proves the engine's concurrency, because it controls every interleaving.
-let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Swift 6 language mode: complete concurrency checking, data races are compile errors. Where the
+// compiler cannot see the guarantee (the simulator's one thread, a ByteSource's one reader, a
+// pthread lock), the `@unchecked Sendable` carries a `// @unchecked:` line naming it.
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "Sluice",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Config
 import FoundationEssentials
 import Logging
+import Synchronization
 
 /// `--log-level`, shared by every subcommand. Logs go to standard error so that standard output
 /// carries only what a command prints on purpose (tables, summaries); a config file's `logging:`
@@ -31,11 +32,10 @@ struct LoggingOptions: ParsableArguments {
 
 /// `LoggingSystem.bootstrap` may run only once per process.
 private enum LoggingBootstrap {
-    nonisolated(unsafe) private static var done = false
+    private static let done = Atomic(false)
 
     static func once(level: Logger.Level, settings: LoggingSettings) {
-        guard !done else { return }
-        done = true
+        guard !done.exchange(true, ordering: .relaxed) else { return }
         LoggingSystem.bootstrap { label in
             switch settings.format {
             case .json:

@@ -12,6 +12,7 @@ import Synchronization
 ///
 /// The default dispositions are ignored and the signals are received through dispatch sources,
 /// so the handler runs as ordinary code rather than in async-signal context.
+// @unchecked: `sources` is set once in `start` before any signal can arrive; `count` is a Mutex.
 final class SignalHandling: @unchecked Sendable {
     private let count = Mutex(0)
     private var sources: [DispatchSourceSignal] = []

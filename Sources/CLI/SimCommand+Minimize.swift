@@ -9,7 +9,7 @@ extension SimCommand {
     func runMinimize(seed: UInt64, profile: SwarmProfile, span: Duration) async throws {
         let parameters = drawnParameters(seed, profile: profile, span: span)
         print(parametersLine(seed, parameters: parameters, profile: profile))
-        fflush(stdout)
+        fflush(nil)
         let base = withoutClasses
         let threads = ThreadPoolRunner(threads: 1, stackSize: 64 << 20)
         let (outcome, failureClass) = try await threads.run { () -> (SeedMinimizer.Outcome, SimFailureClass?) in
@@ -21,7 +21,7 @@ extension SimCommand {
                 let verdict = result.failure.map { "fails: \($0.prefix(160))" } ?? "passes"
                 print(off.isEmpty ? "minimize: as drawn, the seed \(verdict)"
                                   : "minimize: without \(off.map(\.rawValue).joined(separator: ",")), it \(verdict)")
-                fflush(stdout)
+                fflush(nil)
                 return result.failure
             }
             return (outcome, firstClass)

@@ -105,7 +105,7 @@ struct SimCommand: AsyncParsableCommand {
             // Before it runs (as TigerBeetle's VOPR does): a run that crashes or hangs still said
             // what it was running.
             print(parametersLine(seeds[0], parameters: drawnParameters(seeds[0], profile: profile, span: span), profile: profile))
-            fflush(stdout)
+            fflush(nil)
         }
         // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
         // `SimWorkerPool` for why not threads). A seed in this process owns a pool thread while
@@ -159,7 +159,7 @@ struct SimCommand: AsyncParsableCommand {
                         failureClasses.append(failure)
                     }
                     if !outcome.output.isEmpty { print(outcome.output) }
-                    fflush(stdout)
+                    fflush(nil)
                     nextToPrint += 1
                 }
             }
@@ -277,13 +277,13 @@ struct SimCommand: AsyncParsableCommand {
     private func serveSeeds(_ range: ClosedRange<UInt64>, profile: SwarmProfile, span: Duration) {
         while let line = readLine() {
             guard let seed = UInt64(line), range.contains(seed) else {
-                fputs("error: sim worker got \(line), not a seed of \(range.lowerBound)..\(range.upperBound)\n", stderr)
+                StandardError.write("error: sim worker got \(line), not a seed of \(range.lowerBound)..\(range.upperBound)\n")
                 Glibc.exit(2)
             }
             let outcome = runSeed(seed, profile: profile, span: span, printPasses: false)
             if !outcome.output.isEmpty { print(outcome.output) }
             print(SimWorkerPool.resultLine(outcome))
-            fflush(stdout)
+            fflush(nil)
         }
     }
 
@@ -329,7 +329,7 @@ struct SimCommand: AsyncParsableCommand {
         let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", arguments)
         // Only reached if exec failed: carry on, the run is still seeded, only less strictly.
-        fputs("warning: could not re-execute with SWIFT_DETERMINISTIC_HASHING=1 (errno \(errno))\n", stderr)
+        StandardError.write("warning: could not re-execute with SWIFT_DETERMINISTIC_HASHING=1 (errno \(errno))\n")
     }
 }
 

@@ -20,7 +20,7 @@ import Synchronization
 /// <longest snapshot gap ms> <snapshot interval ms> <generations started> <generations continued>
 /// <damaged objects> <restores that met damage>`
 /// (the gap and interval -1 without scheduled snapshots).
-final class SimWorkerPool: @unchecked Sendable {
+final class SimWorkerPool: Sendable {
     static let resultPrefix = "sim-worker "
 
     private let arguments: [String]
@@ -114,6 +114,7 @@ final class SimWorkerPool: @unchecked Sendable {
     /// One worker process: /proc/self/exe with the pool's arguments, its stdin and stdout piped
     /// to this process; stderr is inherited. Used by one pool thread at a time, handed between
     /// them through the pool's lock.
+    // @unchecked: used by one pool thread at a time, handed over through the pool's lock.
     private final class Worker: @unchecked Sendable {
         let pid: pid_t
         private var input: Int32

@@ -13,8 +13,7 @@ import Glibc
 /// the WAL in place, and a WAL that is removed or replaced reports `IN_ATTRIB` (its link count)
 /// or `IN_DELETE_SELF` before the name points elsewhere; the next `arm` watches the new file.
 /// An overflowing event queue wakes every subscription.
-public final class InotifyChangeNotifier: FileChangeNotifier, @unchecked Sendable {
-    // `@unchecked Sendable`: `descriptor` is immutable after init; `state` is a Mutex.
+public final class InotifyChangeNotifier: FileChangeNotifier, Sendable {
     private struct State {
         var subscribers: [Int32: [InotifySubscription]] = [:]
         var readerStarted = false
@@ -124,8 +123,7 @@ public final class InotifyChangeNotifier: FileChangeNotifier, @unchecked Sendabl
 }
 
 /// One file's notices from an `InotifyChangeNotifier`.
-final class InotifySubscription: FileChangeSubscription, @unchecked Sendable {
-    // `@unchecked Sendable`: `watchDescriptor` is guarded by `lock`; the rest is immutable or Sendable.
+final class InotifySubscription: FileChangeSubscription, Sendable {
     private let path: String
     private let notifier: InotifyChangeNotifier
     private let signal = WakeSignal()

@@ -80,6 +80,7 @@ public struct POSIXFileSystem: FileSystem {
 /// (another close, a read) fails without touching the number, which the kernel may already have
 /// handed to someone else. Calls in flight hold a shared lock that close takes exclusively, so a
 /// close never races a pread on the same number.
+// @unchecked: `fd` is guarded by `lock` (shared for calls, exclusive for close).
 public final class POSIXFileHandle: FileHandle, @unchecked Sendable {
     public let path: String
     private let runner: any BlockingRunner

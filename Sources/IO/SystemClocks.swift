@@ -13,7 +13,7 @@ public struct SystemWallClock: WallClock {
 }
 
 /// The system's cryptographic random number generator (getrandom on Linux).
-public final class SystemRandom: RandomSource, @unchecked Sendable {
+public final class SystemRandom: RandomSource, Sendable {
     // Stateless: every call draws fresh bytes from the kernel, so sharing it across threads is safe.
     public init() {}
 

@@ -23,9 +23,7 @@ import Glibc
 /// Built on pthreads rather than Foundation's `Thread`, so the `sluice` binary does not load
 /// Foundation at all (about 9 MB of resident memory). The threads stop after the runner is
 /// released and the queue has drained.
-///
-/// `@unchecked Sendable`: its only state is `queue`, whose fields its mutex guards.
-public final class ThreadPoolRunner: BlockingRunner, TaskExecutor, @unchecked Sendable {
+public final class ThreadPoolRunner: BlockingRunner, TaskExecutor, Sendable {
     /// How many threads run work.
     public let threadCount: Int
     private let queue: WorkQueue

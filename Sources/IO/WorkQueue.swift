@@ -9,8 +9,7 @@ import Glibc
 /// Idle workers wait on `condition`; at most one of them at a time waits on `timerCondition`
 /// with a deadline, the earliest timer's, and moves due timers to the ready list. So a pool with
 /// sleeping tasks costs one timed wait, not a wake-up of every thread at every deadline.
-///
-/// `@unchecked Sendable`: every field is guarded by `mutex`.
+// @unchecked: every field is guarded by `mutex`.
 final class WorkQueue: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>

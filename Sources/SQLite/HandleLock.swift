@@ -6,6 +6,7 @@ import Darwin
 
 /// A plain mutex for the few fields a connection guards. The module avoids Foundation so the
 /// simulator can link it without pulling Foundation's threads and timers.
+// @unchecked: the pthread mutex it owns is the synchronisation; `mutex` itself never changes.
 final class HandleLock: @unchecked Sendable {
     // Heap-allocated: a pthread mutex must not move, and `&storedProperty` promises no fixed address.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>

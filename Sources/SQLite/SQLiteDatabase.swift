@@ -9,6 +9,7 @@ import Glibc
 /// pool thread the injected `BlockingRunner` picks, one at a time. Every call that may block
 /// (I/O, lock waits, the busy handler) runs through that runner, so the cooperative pool never
 /// waits on SQLite.
+// @unchecked: `handle` and the statement cache are guarded by `lock`; calls run one at a time.
 public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     /// The path the connection was opened with, for error messages.
     public let path: String
@@ -319,6 +320,7 @@ private struct StatementKey: Hashable {
 
 /// A raw connection pointer carried across the runner boundary. SQLite serialises use of it
 /// itself (FULLMUTEX), and the connection's own contract is one call at a time.
+// @unchecked: SQLite serialises use of the pointer itself (FULLMUTEX).
 private struct SendableHandle: @unchecked Sendable {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }

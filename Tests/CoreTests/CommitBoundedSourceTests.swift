@@ -79,6 +79,7 @@ struct CommitBoundedSourceTests {
     }
 
     /// Counts the bytes it hands out.
+    // @unchecked: read by one task at a time (ByteSource's contract).
     final class CountingSource: ByteSource, @unchecked Sendable {
         let base: any ByteSource
         private(set) var handedOut = 0

@@ -2,7 +2,7 @@ import Testing
 @testable import Core
 
 /// A random source that returns fixed values, to pin the random low bits of a generation.
-final class FixedRandom: RandomSource, @unchecked Sendable {
+final class FixedRandom: RandomSource, Sendable {
     let value: UInt64
     init(_ value: UInt64) { self.value = value }
     func next() -> UInt64 { value }

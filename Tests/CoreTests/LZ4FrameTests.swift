@@ -4,6 +4,7 @@ import Testing
 
 /// A byte source that hands out at most `chunkSize` bytes per read, whatever is asked, so
 /// every buffer boundary inside the streaming coders gets exercised.
+// @unchecked: read by one task at a time (ByteSource's contract).
 final class ChunkedSource: ByteSource, @unchecked Sendable {
     private let bytes: [UInt8]
     private let chunkSize: Int

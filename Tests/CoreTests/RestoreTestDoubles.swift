@@ -8,7 +8,7 @@ import Testing
 // streams and injects failures, and a builder of valid WAL bytes.
 
 /// Files in memory. Thread-safe, because downloader workers write to it from several tasks.
-final class MemoryFileSystem: FileSystem, @unchecked Sendable {
+final class MemoryFileSystem: FileSystem, Sendable {
     let files = Mutex<[String: [UInt8]]>([:])
     let directories = Mutex<Set<String>>(["/", "/out"])
 
@@ -54,7 +54,7 @@ final class MemoryFileSystem: FileSystem, @unchecked Sendable {
     func syncDirectory(_ path: String) async throws {}
 }
 
-final class MemoryFileHandle: FileHandle, @unchecked Sendable {
+final class MemoryFileHandle: FileHandle, Sendable {
     let path: String
     let fileSystem: MemoryFileSystem
 
@@ -105,7 +105,7 @@ enum ObjectBehaviour: Sendable {
 
 /// A replica held in memory, storing objects already LZ4-compressed, that records how many
 /// streams are open at once (in total and per WAL index).
-final class MemoryReplicaClient: ReplicaClient, @unchecked Sendable {
+final class MemoryReplicaClient: ReplicaClient, Sendable {
     struct State {
         var snapshots: [SnapshotInfo: [UInt8]] = [:]
         var segments: [Position: (info: WALSegmentInfo, bytes: [UInt8])] = [:]
@@ -206,6 +206,7 @@ final class MemoryReplicaClient: ReplicaClient, @unchecked Sendable {
 }
 
 /// A stream that can be slow or break, and reports its close once.
+// @unchecked: read by one task at a time (ByteSource's contract).
 final class TrackedSource: ByteSource, @unchecked Sendable {
     private let inner: BytesSource
     private let delay: Duration

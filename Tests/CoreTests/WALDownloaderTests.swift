@@ -297,7 +297,7 @@ struct WALDownloaderTests {
 }
 
 /// The largest value recorded, from any task.
-private final class MaxCounter: @unchecked Sendable {
+private final class MaxCounter: Sendable {
     private let storage = Mutex(0)
     func record(_ value: Int) { storage.withLock { $0 = max($0, value) } }
     var value: Int { storage.withLock { $0 } }

@@ -196,6 +196,7 @@ struct FileReplicaClientTests {
 }
 
 /// A source that yields one chunk and then fails, like a dropped upstream.
+// @unchecked: read by one task at a time (ByteSource's contract).
 final class FailingSource: ByteSource, @unchecked Sendable {
     struct Failure: Error {}
     private var calls = 0

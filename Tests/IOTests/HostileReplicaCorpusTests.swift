@@ -11,13 +11,13 @@ import TestSupport
 @Suite("Hostile replicas: restore and verify on every damage", .serialized)
 struct HostileReplicaCorpusTests {
     /// One way to damage a replica, and the text both commands must name.
-    struct Damage {
+    struct Damage: Sendable {
         var name: String
         /// Damages the copy; returns the text verify's problem line must contain.
-        var apply: (DamagedReplica) throws -> String
+        var apply: @Sendable (DamagedReplica) throws -> String
         /// The text restore's error must contain, given the copy and verify's text; nil when
         /// restore must succeed.
-        var restoreNames: ((DamagedReplica, String) -> String)?
+        var restoreNames: (@Sendable (DamagedReplica, String) -> String)?
     }
 
     /// Runs every case of `corpus` on copies of one healthy replica.

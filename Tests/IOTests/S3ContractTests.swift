@@ -139,6 +139,7 @@ struct S3ContractTests {
             try await moto.createBucket("multipart")
             let client = try moto.client(bucket: "multipart", partSize: 64 * 1024)
             let snapshot = Self.bytes(size, seed: UInt64(size))
+            // @unchecked: read by one task at a time (ByteSource's contract).
             final class Chunked: ByteSource, @unchecked Sendable {
                 var rest: ArraySlice<UInt8>
                 init(_ bytes: [UInt8]) { rest = bytes[...] }
@@ -168,6 +169,7 @@ struct S3ContractTests {
         try await withMoto { moto in
             try await moto.createBucket("aborts")
             let client = try moto.client(bucket: "aborts", partSize: 64 * 1024)
+            // @unchecked: read by one task at a time (ByteSource's contract).
             final class Failing: ByteSource, @unchecked Sendable {
                 var sent = 0
                 func read(upTo maxCount: Int) async throws -> [UInt8] {

@@ -259,6 +259,7 @@ struct ShadowWALTests {
         func syncDirectory(_ path: String) async throws { try await base.syncDirectory(path) }
     }
 
+    // @unchecked: used by one task at a time.
     private final class FailingReads: Core.FileHandle, @unchecked Sendable {
         struct Injected: Error {}
         let base: any Core.FileHandle

@@ -6,7 +6,9 @@ import TestSupport
 /// seed that replays with the same trace digest whether it ran alone or beside others.
 @Suite("sluice sim, end to end", .serialized)
 struct SimCommandTests {
-    static let summary = #/^seeds (\d+), failed (\d+), simulated (\d+) s, wall [0-9.]+ s, speed (\d+) x$/#
+    static var summary: Regex<(Substring, Substring, Substring, Substring, Substring)> {
+        #/^seeds (\d+), failed (\d+), simulated (\d+) s, wall [0-9.]+ s, speed (\d+) x$/#
+    }
 
     @Test("a seed range run two at a time (in worker processes) passes and ends with the summary line; a seed's digest is the same alone")
     func rangeAndReplay() async throws {

@@ -28,6 +28,7 @@ struct ThreadPoolRunnerTests {
         let width = 8
         let runner = ThreadPoolRunner(threads: width)
         let arrived = NSCondition()
+        // nonisolated(unsafe): guarded by `arrived`.
         nonisolated(unsafe) var count = 0
         let met = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<width {

@@ -25,6 +25,7 @@ private struct UnusedOpener: SQLiteOpener {
 }
 
 /// Lets a test resume a continuation from another thread.
+// @unchecked: set before the other thread starts, then read only by it.
 private final class ContinuationBox: @unchecked Sendable {
     var continuation: UnsafeContinuation<Void, Never>?
 }

@@ -6,7 +6,7 @@ import Testing
 struct SchedulerTests {
     /// Runs `body` expecting the run to fail, and returns the failure.
     private func failure<T>(seed: UInt64 = 1, options: SchedulerOptions = SchedulerOptions(),
-                            _ body: @escaping (SimScheduler) async throws -> T) -> SimRunError? {
+                            _ body: sending @escaping (SimScheduler) async throws -> T) -> SimRunError? {
         do {
             _ = try SimScheduler.run(seed: seed, options: options, body)
             return nil

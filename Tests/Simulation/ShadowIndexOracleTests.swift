@@ -48,7 +48,7 @@ struct ShadowIndexOracleTests {
     }
 
     /// A world whose app made a few commits, with the oracle on its disk; returns what it reported.
-    private static func run(_ body: @escaping (ScenarioWorld, ShadowIndexOracle) async throws -> Void) async throws -> [InvariantViolation] {
+    private static func run(_ body: @escaping @Sendable (ScenarioWorld, ShadowIndexOracle) async throws -> Void) async throws -> [InvariantViolation] {
         try await runScenario(seed: 9) { world in
             let found = Found()
             let oracle = ShadowIndexOracle(state: LocalState(databasePath: ScenarioWorld.databasePath)) { found.violations.append($0) }
@@ -87,6 +87,7 @@ struct ShadowIndexOracleTests {
         try await handle.close()
     }
 
+    // @unchecked: touched only on the simulator's one thread.
     private final class Found: @unchecked Sendable {
         var violations: [InvariantViolation] = []
     }

@@ -81,6 +81,7 @@ struct ShadowWALOnSimDiskTests {
 }
 
 /// A file handle that counts the bytes read through it.
+// @unchecked: used by one task at a time.
 final class CountingFileHandle: FileHandle, @unchecked Sendable {
     let base: any FileHandle
     private(set) var bytesRead: Int64 = 0

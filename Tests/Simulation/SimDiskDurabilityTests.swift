@@ -171,6 +171,7 @@ struct SimDiskDurabilityTests {
     }
 }
 
+// @unchecked: `count` is guarded by `lock`.
 final class PowerLossCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0

@@ -5,6 +5,7 @@ import SimHarness
 import Testing
 
 /// A simulated wall clock that tests (and `xSleep`) advance by hand.
+// @unchecked: `milliseconds` is guarded by `lock`.
 final class ManualWallClock: @unchecked Sendable {
     private let lock = NSLock()
     private var milliseconds: Int64
@@ -18,6 +19,7 @@ final class ManualWallClock: @unchecked Sendable {
 
 /// One simulated process in a test: its VFS (registered under its own name), its view of the
 /// file system and its SQLite connections.
+// @unchecked: used by one test's task at a time.
 final class TestProcess: @unchecked Sendable {
     let process: SimProcess
     let vfs: SimVFS

@@ -12,7 +12,7 @@ import Glibc
 /// own writer timed out with SQLITE_BUSY. Bodies wrapped in `blocking` hop here instead and
 /// keep their task-locals, so `#expect` still reports to the right test. The threads are a
 /// production `ThreadPoolRunner`'s.
-public final class BlockingTestExecutor: TaskExecutor, @unchecked Sendable {
+public final class BlockingTestExecutor: TaskExecutor, Sendable {
     /// The executor every test target shares. Its width bounds how many blocking tests run at
     /// once (about what the cooperative pool allowed before), without starving async tests.
     public static let shared = BlockingTestExecutor(threads: 4)

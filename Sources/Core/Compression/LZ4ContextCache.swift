@@ -11,6 +11,7 @@ enum LZ4ContextCache {
     /// Enough for the uploads and downloads that run at once; more are freed, not kept.
     private static let limit = 4
 
+    // @unchecked: only touched under the `contexts` Mutex; liblz4 contexts have no thread affinity.
     private struct Contexts: @unchecked Sendable {
         // Only ever touched under the mutex below; liblz4 contexts have no thread affinity.
         var compression: [OpaquePointer] = []

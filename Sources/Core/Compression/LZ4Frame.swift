@@ -209,6 +209,7 @@ public final class LZ4FrameDecoder {
 }
 
 /// Compresses another byte source on the fly into one LZ4 frame.
+// @unchecked: read by one task at a time (ByteSource's contract), which owns the coder state.
 public final class LZ4CompressingSource: ByteSource, @unchecked Sendable {
     private let upstream: any ByteSource
     private let encoder = LZ4FrameEncoder()
@@ -259,6 +260,7 @@ func takePending(_ pending: inout [UInt8], offset: inout Int, upTo maxCount: Int
 
 /// Decompresses another byte source (one LZ4 frame) on the fly; a stream that ends before the
 /// frame's end mark raises `LZ4Error.truncated`.
+// @unchecked: read by one task at a time (ByteSource's contract), which owns the coder state.
 public final class LZ4DecompressingSource: ByteSource, @unchecked Sendable {
     private let upstream: any ByteSource
     private let decoder = LZ4FrameDecoder()

@@ -1,5 +1,6 @@
 /// A file handle that keeps nothing: where a follower streams WAL it has already applied, only
 /// to run it through the verifier and learn the running checksum that new frames continue.
+// @unchecked: used by one task at a time.
 final class DiscardingHandle: FileHandle, @unchecked Sendable {
     let path: String
     private var length: Int64 = 0

@@ -11,6 +11,7 @@
 ///
 /// - Important: `-wal` and `-shm` stay open until after the connection closes: closing a
 ///   descriptor of `-shm` would drop the POSIX locks the connection holds on it.
+// @unchecked: used by one task at a time, the follower's loop.
 public final class LiveWAL: @unchecked Sendable {
     // Used by one task at a time (the follower's loop).
     public let path: String

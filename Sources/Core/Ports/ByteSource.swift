@@ -22,6 +22,7 @@ extension ByteSource {
 }
 
 /// A byte source over an array held in memory.
+// @unchecked: read by one task at a time (ByteSource's contract), which owns `offset`.
 public final class BytesSource: ByteSource, @unchecked Sendable {
     private let bytes: [UInt8]
     private var offset = 0
@@ -38,6 +39,7 @@ public final class BytesSource: ByteSource, @unchecked Sendable {
 }
 
 /// Some bytes, then another source's. Closing it closes the other source.
+// @unchecked: read by one task at a time (ByteSource's contract), which owns `prefix`.
 public final class PrefixedSource: ByteSource, @unchecked Sendable {
     // Read by one task at a time, like every ByteSource.
     private var prefix: [UInt8]
@@ -60,6 +62,7 @@ public final class PrefixedSource: ByteSource, @unchecked Sendable {
 
 /// A byte source over a byte range of an open file. It never closes the handle it was given
 /// unless asked to, because the handle may be the replicator's one long-lived database handle.
+// @unchecked: read by one task at a time (ByteSource's contract), which owns `offset`.
 public final class FileRangeSource: ByteSource, @unchecked Sendable {
     private let handle: any FileHandle
     private var offset: Int64

@@ -5,6 +5,7 @@ public protocol RandomSource: Sendable {
 }
 
 /// A small seeded generator (SplitMix64). Deterministic, not cryptographic.
+// @unchecked: each instance is drawn from by one thread only (the simulator's, or one test's).
 public final class SplitMix64: RandomSource, @unchecked Sendable {
     // Only the simulator thread (or a single test) draws from one instance.
     private var state: UInt64

@@ -15,7 +15,8 @@ extension ReplicatedDatabase {
         // generation to continue. An I/O error reading them is thrown (the start is tried again):
         // taken as "none", it started a new generation, with a full snapshot, for one failed read
         // (found by sluice sim, default seed 256, at one I/O error in twenty calls).
-        guard let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(self.state.generationFile) }),
+        let generationFile = state.generationFile
+        guard let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(generationFile) }),
               let recorded = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()) else {
             try await startGeneration(reason: "no generation exists")
             return
@@ -157,7 +158,8 @@ extension ReplicatedDatabase {
     /// The shadow indexes on disk for a generation, ascending.
     public func shadowIndexes(of generation: Generation) async throws -> [UInt64] {
         let fs = environment.fileSystem
-        let names = try await FileSystemError.nilIfNotFound({ try await fs.list(self.state.shadowDirectory(generation)) }) ?? []
+        let directory = state.shadowDirectory(generation)
+        let names = try await FileSystemError.nilIfNotFound({ try await fs.list(directory) }) ?? []
         return names.compactMap(LocalState.parseShadowName).sorted()
     }
 

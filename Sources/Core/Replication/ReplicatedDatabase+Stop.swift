@@ -73,7 +73,8 @@ extension ReplicatedDatabase {
     /// at `position` (a generation without a shadow stands at index 0, offset 0).
     private func shadowStands(at position: Position) async throws -> Bool {
         let fs = environment.fileSystem
-        guard let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(self.state.generationFile) }),
+        let generationFile = state.generationFile
+        guard let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(generationFile) }),
               Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()) == position.generation else { return false }
         guard let latest = try await shadowIndexes(of: position.generation).last else {
             return position.index == 0 && position.offset == 0

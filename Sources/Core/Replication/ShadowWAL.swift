@@ -9,6 +9,7 @@
 ///   a pass: the shadow's size is always a commit boundary, and readers never see more.
 /// - What to read, write, cut and keep is decided by `ShadowCopy`, a pure state machine; this
 ///   type is its I/O edge.
+// @unchecked: mutated only by the one database actor that owns it.
 public final class ShadowWAL: @unchecked Sendable {
     // Mutated only by the database actor that owns it.
     public let path: String

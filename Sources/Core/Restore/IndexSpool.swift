@@ -5,6 +5,7 @@
 /// inodes, on a history of 1,359 small indexes).
 ///
 /// Used by one download task at a time, then handed over whole (`bytes`, or the file at `path`).
+// @unchecked: used by one download task at a time, then handed over whole.
 final class IndexSpool: FileHandle, @unchecked Sendable {
     let path: String
     private let fileSystem: any FileSystem

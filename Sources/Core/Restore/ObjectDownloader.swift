@@ -154,6 +154,7 @@ private struct RemoteFailure: Error {
 }
 
 /// Counts the bytes passing through a source (compressed bytes downloaded).
+// @unchecked: read by one task at a time (ByteSource's contract), which owns `count`.
 private final class CountingSource: ByteSource, @unchecked Sendable {
     // Read by one task at a time, like every ByteSource.
     private let upstream: any ByteSource

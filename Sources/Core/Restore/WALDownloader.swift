@@ -55,6 +55,7 @@ public struct DownloadedIndex: Sendable, Equatable {
 /// Everything runs in one task group under the caller's task, so child tasks inherit the
 /// simulator's executor preference. Every temp file is removed by the time
 /// `withDownloads` returns: the consumer must be done with the files before its body returns.
+// @unchecked: its vars belong to the one consumer task; the continuations are thread-safe.
 public final class WALDownloader: @unchecked Sendable {
     // `results` is iterated by the one consumer task only; the continuations are thread-safe.
     private var results: AsyncThrowingStream<DownloadedIndex, any Error>.AsyncIterator

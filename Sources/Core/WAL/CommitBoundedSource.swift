@@ -10,6 +10,7 @@
 ///
 /// The bytes pass through unchanged. Only the frame headers' commit field (bytes 4..<8, non-zero
 /// on a transaction's last frame) is looked at; the shadow holds only validated frames.
+// @unchecked: read by one task at a time (ByteSource's contract), which owns its counters.
 public final class CommitBoundedSource: ByteSource, @unchecked Sendable {
     private let upstream: any ByteSource
     private let frameSize: Int

@@ -58,7 +58,7 @@ struct OperationMeters: Sendable {
 }
 
 /// A byte source that adds what passes through it to a counter.
-final class CountingSource: ByteSource, @unchecked Sendable {
+final class CountingSource: ByteSource, Sendable {
     private let inner: any ByteSource
     private let counter: Counter
 

@@ -40,7 +40,7 @@ public struct CurlTransportOptions: Sendable, Equatable {
 /// never blocks Swift's cooperative pool. Easy handles are pooled and reused, which keeps their
 /// connections (and TLS sessions) alive between requests. HTTP/1.1 only, no redirects followed,
 /// no `Expect: 100-continue` round trip, and no signals (`CURLOPT_NOSIGNAL`), as threads require.
-public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
+public final class CurlHTTPTransport: HTTPTransport, Sendable {
     private let runner: any BlockingRunner
     private let options: CurlTransportOptions
     private let pool = CurlHandlePool()
@@ -170,7 +170,7 @@ public final class CurlHTTPTransport: HTTPTransport, @unchecked Sendable {
                                      message: "cannot spool the response body: \(String(cString: strerror(writeError)))")
         }
         guard code == CURLE_OK else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
             let summary = String(cString: curl_easy_strerror(code))
             throw HTTPTransportError(
                 kind: CurlErrorKind.kind(of: Int(code.rawValue)), code: Int(code.rawValue),
@@ -294,8 +294,9 @@ enum HeaderLine {
 // MARK: - Handles
 
 /// Idle easy handles; each keeps its own connection cache, so reuse saves TCP and TLS setup.
-private final class CurlHandlePool: @unchecked Sendable {
+private final class CurlHandlePool: Sendable {
     /// An easy handle is used by one thread at a time: whoever took it from the pool.
+    // @unchecked: an easy handle is used by one thread at a time: whoever took it from the pool.
     private struct Handle: @unchecked Sendable { let pointer: UnsafeMutableRawPointer }
 
     private let idle = Mutex<[Handle]>([])

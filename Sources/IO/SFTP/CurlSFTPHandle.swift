@@ -41,6 +41,7 @@ struct SFTPResponse {
 }
 
 /// Where a download or listing goes: memory (bounded) or a file descriptor.
+// @unchecked: used by the one thread running its transfer.
 final class TransferSink: @unchecked Sendable {
     private enum Target {
         case memory(limit: Int)
@@ -81,6 +82,7 @@ final class TransferSink: @unchecked Sendable {
 }
 
 /// Bytes for an upload: a local (spool) file descriptor, or a small array.
+// @unchecked: used by the one thread running its transfer.
 final class UploadSource: @unchecked Sendable {
     private let fd: Int32?
     private let bytes: [UInt8]
@@ -152,6 +154,7 @@ struct SFTPConnectionSettings: Sendable {
 
 /// One libcurl easy handle. It keeps its SSH connection between requests, so a listing that
 /// stats every object pays for one handshake; it is used by one thread at a time.
+// @unchecked: used by one thread at a time, whoever took it from the pool.
 final class CurlSFTPHandle: @unchecked Sendable {
     private let curl: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>

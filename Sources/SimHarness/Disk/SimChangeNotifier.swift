@@ -8,9 +8,7 @@ import Synchronization
 /// comes delays a change by at most `notifiedPassInterval` and loses nothing (production loses
 /// none short of a bug, but a hint the engine trusts must not be load-bearing). Drops are drawn
 /// from the notifier's own random stream, only when a notice fires.
-public final class SimChangeNotifier: FileChangeNotifier, @unchecked Sendable {
-    // `@unchecked Sendable`: all state is the disk's, guarded by its lock; `random` is drawn from
-    // under that lock only, on the simulator's one thread.
+public final class SimChangeNotifier: FileChangeNotifier, Sendable {
     let disk: SimDisk
     let dropRate: Double
     let random: any RandomSource
@@ -27,8 +25,8 @@ public final class SimChangeNotifier: FileChangeNotifier, @unchecked Sendable {
 }
 
 /// One file's notices from a `SimChangeNotifier`.
+// @unchecked: `cancelled` is touched under the disk's lock only.
 final class SimChangeSubscription: FileChangeSubscription, @unchecked Sendable {
-    // `@unchecked Sendable`: `cancelled` is touched under the disk's lock only.
     let path: String
     private let notifier: SimChangeNotifier
     private let signal = WakeSignal()

@@ -19,6 +19,7 @@ import Glibc
 ///
 /// All calls are synchronous and instantaneous; latency belongs to the async layer above
 /// (`SimFileSystem.latency`). Thread-safe, but meant for the simulator's one thread.
+// @unchecked: every mutable field is guarded by `lock` (a SimLock).
 public final class SimDisk: @unchecked Sendable {
     struct OpenFile {
         var node: Int

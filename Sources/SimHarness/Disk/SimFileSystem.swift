@@ -172,6 +172,7 @@ public struct SimFileSystem: FileSystem {
 ///
 /// Closing it is a real close: it drops every POSIX lock the process holds on the file, SQLite's
 /// included, which is exactly the hazard the replicator must avoid on the database file.
+// @unchecked: `isClosed` is guarded by `closed`; the rest is immutable.
 public final class SimFileHandle: FileHandle, @unchecked Sendable {
     public let path: String
     public let descriptor: SimFileDescriptor

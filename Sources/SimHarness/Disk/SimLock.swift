@@ -4,6 +4,7 @@ import Glibc
 /// SQLite binding and tests may call in from whichever thread a task resumes on, one at a time;
 /// the lock keeps those calls from ever overlapping. Not reentrant: locked code never calls back
 /// into a public method of the same object.
+// @unchecked: the pthread mutex it owns is the synchronisation; `mutex` itself never changes.
 final class SimLock: @unchecked Sendable {
     // Heap memory: a pthread mutex must not move.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>

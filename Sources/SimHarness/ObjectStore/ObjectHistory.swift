@@ -13,6 +13,7 @@ import Core
 /// and a listing made in that millisecond may have seen some of them and not others. A
 /// `moment` is the number of events so far; a version landed at event `landed` (1-based) and
 /// was ended by event `ended`.
+// @unchecked: touched only on the simulator's one thread.
 public final class ObjectHistory: @unchecked Sendable {
     /// One stored version of a key.
     public struct Version: Sendable, Equatable {

@@ -2,6 +2,7 @@
 /// a suspension: what an oracle compares a client's beliefs against (the lease object, for
 /// `LeaseOracle`). The store updates it as each write or delete of a watched key takes effect.
 /// Touched only on the simulator thread.
+// @unchecked: touched only on the simulator's one thread.
 public final class WatchedObjects: @unchecked Sendable {
     private var keys: Set<String> = []
     private var current: [String: [UInt8]] = [:]

@@ -19,7 +19,8 @@ enum GlobalEnqueueHook {
 
     private static let installation = Mutex(Installation())
 
-    private static let hookPointer: UnsafeMutablePointer<Hook?>? = {
+    // nonisolated(unsafe): the pointer is fixed once found; its pointee is written only under `installation`'s lock.
+    nonisolated(unsafe) private static let hookPointer: UnsafeMutablePointer<Hook?>? = {
         guard let process = dlopen(nil, RTLD_NOW),
               let symbol = dlsym(process, "swift_task_enqueueGlobal_hook") else { return nil }
         return symbol.assumingMemoryBound(to: Hook?.self)

@@ -13,6 +13,7 @@ import Synchronization
 ///
 /// Work that slips out of the executor (a global enqueue from the simulator thread, a job
 /// handed in from another thread, a real-time sleep) is an escape: the run stops and names it.
+// @unchecked: the queues and clock are in the `state` Mutex; the rest only on the simulator thread.
 public final class SimScheduler: @unchecked Sendable {
     public let seed: UInt64
     public let options: SchedulerOptions
@@ -60,13 +61,13 @@ public final class SimScheduler: @unchecked Sendable {
     /// when it finishes. Throws `SimRunError` if the run deadlocks, escapes, runs away or the
     /// body throws. The calling thread must not already be running a simulation.
     public static func run<T>(seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
-                              _ body: @escaping () async throws -> T) throws -> SimRunResult<T> {
+                              _ body: sending @escaping () async throws -> T) throws -> SimRunResult<T> {
         try run(seed: seed, options: options) { (_: SimScheduler) in try await body() }
     }
 
     /// Like `run(seed:options:_:)`, handing the body its scheduler (for clocks, spawner, streams).
     public static func run<T>(seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
-                              _ body: @escaping (SimScheduler) async throws -> T) throws -> SimRunResult<T> {
+                              _ body: sending @escaping (SimScheduler) async throws -> T) throws -> SimRunResult<T> {
         precondition(SimThread.current == nil, "a simulation run cannot start inside another run on the same thread")
         let scheduler = SimScheduler(seed: seed, options: options)
         let executor = scheduler.executor
@@ -301,6 +302,7 @@ public final class SimScheduler: @unchecked Sendable {
 
 /// The root task's result, written by the root task on the simulator thread and read by the
 /// driver loop on the same thread.
+// @unchecked: written by the root task and read by the driver loop, both on the simulator thread.
 private final class Outcome<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
 }

@@ -5,7 +5,7 @@
 ///
 /// Give it as the root task's preference (the scheduler does) and as `TaskSpawner.executor`
 /// for unstructured tasks; child tasks and default actors then follow it.
-final class SimTaskExecutor: TaskExecutor, @unchecked Sendable {
+final class SimTaskExecutor: TaskExecutor, Sendable {
     // Strong: an executor outliving its run (held by an abandoned task) must still reach a
     // scheduler that files the job away instead of a freed one.
     let scheduler: SimScheduler

@@ -49,6 +49,7 @@ struct TimerQueue {
 
 /// One sleep on the SimClock, shared between the sleeping task, the timer queue and the
 /// cancellation handler. Guarded by the scheduler's lock.
+// @unchecked: `state` is read and written only under the scheduler's `state` lock.
 final class SleepToken: @unchecked Sendable {
     enum State {
         case pending

@@ -85,6 +85,7 @@ extension SimVFS {
 }
 
 /// The io methods shared by every `SimVFS` file (version 2: with shared memory, without mmap).
+// nonisolated(unsafe): written once by its initializer, then only read (by SQLite).
 nonisolated(unsafe) let simIOMethods: UnsafeMutablePointer<sqlite3_io_methods> = {
     let methods = UnsafeMutablePointer<sqlite3_io_methods>.allocate(capacity: 1)
     methods.initialize(to: sqlite3_io_methods())

@@ -34,6 +34,7 @@ public enum SimVFSError: Error, Equatable, CustomStringConvertible {
 /// process holds locks, `SQLITE_FCNTL_PERSIST_WAL` and `SQLITE_FCNTL_POWERSAFE_OVERWRITE` honoured.
 ///
 /// Call `unregister()` when the run ends; the instance stays alive while registered.
+// @unchecked: SQLite calls in one at a time (through the disk's lock), on the simulator's one thread.
 public final class SimVFS: @unchecked Sendable {
     public let name: String
     public let disk: SimDisk
@@ -54,6 +55,7 @@ public final class SimVFS: @unchecked Sendable {
     private let cName: UnsafeMutablePointer<CChar>
 
     private static let instanceCounter = SimLock()
+    // nonisolated(unsafe): guarded by `instanceCounter`.
     nonisolated(unsafe) private static var instances = 0
 
     /// - Parameters:

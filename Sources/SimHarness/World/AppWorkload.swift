@@ -6,6 +6,7 @@ import Glibc
 ///
 /// Every transaction increments `meta.n`, so any copy of the database says which commit it is;
 /// the digest of the table after each commit goes into the `CommitLog`.
+// @unchecked: touched only on the simulator's one thread.
 final class AppWorkload: @unchecked Sendable {
     static let schema = """
         CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);

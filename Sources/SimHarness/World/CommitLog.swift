@@ -12,6 +12,7 @@ import Core
 /// with a *different* commit k+1. Each such cut starts a new epoch: `digests` and `commitTimes`
 /// are the current epoch's history (sharing 0...k with the previous one), and `retired` keeps the
 /// whole history of every earlier epoch, so a restore can be matched to the history it came from.
+// @unchecked: touched only on the simulator's one thread.
 public final class CommitLog: @unchecked Sendable {
     /// `digests[n]` is the table's content after commit n, in the current epoch.
     public private(set) var digests: [ContentDigest] = []

@@ -11,6 +11,7 @@ import Core
 /// how the last replicator that decided left it (`SourceImage.change`). A new generation with no
 /// cause fails the seed; a continued one needs none (the other invariants judge whether
 /// continuing was right). Counts of generations and snapshots go into the seed's summary.
+// @unchecked: touched only on the simulator's one thread.
 final class GenerationLedger: @unchecked Sendable {
     private let disk: SimDisk
     private let databasePath: String

@@ -12,6 +12,7 @@ import Core
 /// store. Such a write lands in its writer's own generation, older than any generation a later
 /// holder makes, so restores to latest are not affected (`NetworkPartition` counts those it
 /// delivers; docs/simulation.md). Touched only on the simulator thread.
+// @unchecked: touched only on the simulator's one thread.
 final class LeaseOracle: @unchecked Sendable {
     private let objects: WatchedObjects
     let leaseKey: String

@@ -24,6 +24,7 @@ import Logging
 /// point in its window needs it, so those restores may be refused. The second replicator runs
 /// with a 120 s lease: with the first's 30 s, a store stall could let its lease lapse too and the
 /// first take the location back, after which no single history is the replica's.
+// @unchecked: touched only on the simulator's one thread.
 final class LeaseTakeover: @unchecked Sendable {
     static let secondLeaseOwner = "second-machine:1"
     static let secondLeaseDuration: Duration = .seconds(120)

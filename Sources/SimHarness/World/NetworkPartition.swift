@@ -6,6 +6,7 @@ import Core
 /// (the caller sees a timeout and nothing reached the store), delivered late (it takes effect at
 /// the heal and the caller hears back), or delivered with its response lost. Requests already on
 /// the wire when it starts go through. Touched only on the simulator thread.
+// @unchecked: touched only on the simulator's one thread.
 final class NetworkPartition: @unchecked Sendable {
     let start: Duration
     let end: Duration

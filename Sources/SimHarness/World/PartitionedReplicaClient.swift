@@ -9,6 +9,7 @@ import Core
 /// changed how many executor hops an error path takes in release builds, and with it the trace
 /// digest of every seed whose snapshot upload failed, although no seed without a takeover has a
 /// partition.
+// @unchecked: a ProcessBoundReplicaClient, touched only on the simulator's one thread.
 final class PartitionedReplicaClient: ProcessBoundReplicaClient, @unchecked Sendable {
     let partition: NetworkPartition
 

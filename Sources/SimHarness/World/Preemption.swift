@@ -8,6 +8,7 @@ import Glibc
 ///
 /// A pause cut short by cancellation (a killed process, the run's end) just ends: the call
 /// goes ahead as it would have, and fails or not on its own terms.
+// @unchecked: touched only on the simulator's one thread.
 final class Preemption: @unchecked Sendable {
     let parameters: PreemptionParameters
     private let clock: SimClock
@@ -69,7 +70,7 @@ struct PreemptingSQLiteOpener: SQLiteOpener {
 /// A connection that may pause before every call. Each call can take or drop a lock (BEGIN,
 /// BEGIN IMMEDIATE, the first read of a transaction, a checkpoint, ROLLBACK), and through the
 /// simulated VFS each otherwise runs to its end inside one job.
-final class PreemptingConnection: SQLiteConnection, @unchecked Sendable {
+final class PreemptingConnection: SQLiteConnection, Sendable {
     let base: any SQLiteConnection
     let preemption: Preemption
 

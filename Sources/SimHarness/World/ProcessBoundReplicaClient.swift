@@ -8,6 +8,7 @@ import Glibc
 ///
 /// The lease oracle checks each write it issues against the store's lease object
 /// (`LeaseOracle`); `PartitionedReplicaClient` adds a network partition of its machine.
+// @unchecked: touched only on the simulator's one thread.
 class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked Sendable {
     let base: any ReplicaClient & ReplicaLeasing
     /// Names the process in the oracle's reports.
@@ -168,6 +169,7 @@ struct FaultyFileSystem: FileSystem {
 
 /// The switchboard `FaultyFileSystem` consults: a seeded EIO rate and an ENOSPC flag the world
 /// turns on and off. Only touched on the simulator thread.
+// @unchecked: touched only on the simulator's one thread.
 final class FileFaultSwitch: @unchecked Sendable {
     var errorRate: Double
     var noSpace = false
@@ -201,7 +203,7 @@ final class FileFaultSwitch: @unchecked Sendable {
     }
 }
 
-final class FaultyFileHandle: FileHandle, @unchecked Sendable {
+final class FaultyFileHandle: FileHandle, Sendable {
     let base: any FileHandle
     let faults: FileFaultSwitch
 

@@ -1,6 +1,7 @@
 import Core
 
 /// One run of the replicator process: its node, its task and its connections to the store.
+// @unchecked: touched only on the simulator's one thread.
 final class ReplicatorIncarnation: @unchecked Sendable {
     let node: SimNode
     let client: ProcessBoundReplicaClient

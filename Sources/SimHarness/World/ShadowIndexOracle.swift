@@ -21,6 +21,7 @@ import Core
 /// shadow index is only ever closed by the replicator process that saw its WAL lifetime end, so
 /// no check needs a lifetime from before a crash; the records are dropped then (a resurrected
 /// header, its durable bytes kept by the crash, later ends again with other frames).
+// @unchecked: touched only with the app disk's lock held, on the simulator's one thread.
 final class ShadowIndexOracle: SimDiskObserver, @unchecked Sendable {
     /// Lifetimes kept: more end only while the replicator is down or not holding its read lock
     /// (each restart otherwise waits for the replicator to copy the lifetime before it).

@@ -7,7 +7,7 @@ import SQLite
 ///
 /// Call `shutdown()` when the run ends: it unregisters the VFS, which SQLite would otherwise
 /// keep (and keep the disk alive) for the rest of the host process.
-public final class SimNode: @unchecked Sendable {
+public final class SimNode: Sendable {
     public let disk: SimDisk
     public let process: SimProcess
     public let vfs: SimVFS

@@ -8,6 +8,7 @@ import SQLite
 /// `Replicator` against a seeded app workload, probes restores with the real `Restorer` at
 /// random times, then heals faults and checks that replication catches up. The oracle throws an
 /// `InvariantViolation` at the first broken promise.
+// @unchecked: touched only on the simulator's one thread.
 final class SimWorld: @unchecked Sendable {
     static let databasePath = "/db"
     /// Simulated time the replicator gets, after the app stops and faults heal, to hold the

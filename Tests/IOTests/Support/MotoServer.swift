@@ -5,7 +5,7 @@ import Glibc
 
 /// A moto S3 server on 127.0.0.1 and a free port, for one test: started by `withMoto`, stopped by
 /// PID (SIGTERM, then waitpid) however the test ends.
-final class MotoServer: @unchecked Sendable {
+final class MotoServer: Sendable {
     let port: Int
     let pid: pid_t
     let transport: CurlHTTPTransport

@@ -6,7 +6,7 @@ import Glibc
 /// key for the current user, a free port, everything in one temp folder. Stop it with `stop()`.
 ///
 /// Needs the `openssh-server` package (`/usr/sbin/sshd`) and `/run/sshd` (created if missing).
-final class SSHServer: @unchecked Sendable {
+final class SSHServer: Sendable {
     let directory: TemporaryDirectory
     let port: Int
     let user: String

@@ -3,6 +3,7 @@ import Core
 import Testing
 
 /// Counts an idle replicator's passes and replica attempts; touched on the simulator's thread only.
+// @unchecked: touched only on the simulator's one thread.
 private final class CountingEvents: ReplicationEvents, @unchecked Sendable {
     var passes = 0
     var attempts = 0

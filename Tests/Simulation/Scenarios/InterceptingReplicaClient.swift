@@ -5,6 +5,7 @@ import SimHarness
 /// or WAL writes on purpose (a hook that throws stops the write before it reaches the store),
 /// and one before each read, so a scenario can stall a restore's download on the SimClock.
 /// Everything else goes straight to the world's store.
+// @unchecked: touched only on the simulator's one thread.
 class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
     let base: SimReplicaClient
     var beforeSnapshotWrite: (_ generation: Generation, _ index: UInt64) throws -> Void = { _, _ in }
@@ -86,6 +87,7 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
 }
 
 /// The intercepting client, taking leases on the world's store like the plain one.
+// @unchecked: an InterceptingReplicaClient, touched only on the simulator's one thread.
 final class LeasingInterceptingReplicaClient: InterceptingReplicaClient, ReplicaLeasing, @unchecked Sendable {
     func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
         try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)

@@ -64,6 +64,7 @@ struct RegressionSnapshotDuringCheckpointTests {
     }
 
     /// What the spawned tasks saw; only the simulator's one thread touches it.
+    // @unchecked: touched only on the simulator's one thread.
     private final class Seen: @unchecked Sendable {
         var checkpointDone = false
         var leaseWhileCheckpointing: Bool?

@@ -34,6 +34,7 @@ struct ScenarioFailure: Error, CustomStringConvertible {
 /// The application of a scenario: one connection to the source database, a table of rows and a
 /// commit counter (`meta.n`) that every transaction increments, so any copy says which commit it
 /// is. `digests[n]` is the table's content after commit n: the oracle's record of the source.
+// @unchecked: touched only on the simulator's one thread.
 final class ScenarioApp: @unchecked Sendable {
     static let schema = """
         CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL);
@@ -191,6 +192,7 @@ final class ScenarioApp: @unchecked Sendable {
 }
 
 /// A running `Replicator` in a simulated process of its own.
+// @unchecked: touched only on the simulator's one thread.
 final class ReplicatorProcess: @unchecked Sendable {
     let node: SimNode
     let replicator: Replicator
@@ -246,6 +248,7 @@ final class ReplicatorProcess: @unchecked Sendable {
 /// A small hand-built world: one app machine (disk) with the source database, an object store
 /// holding the replica, and a restore machine. Scenarios start replicator processes on it and
 /// drive the interleaving themselves.
+// @unchecked: touched only on the simulator's one thread.
 final class ScenarioWorld: @unchecked Sendable {
     static let databasePath = "/db"
 
@@ -391,8 +394,8 @@ final class ScenarioWorld: @unchecked Sendable {
 /// Runs `body` in a new simulated world on the blocking test executor and returns its value.
 /// A failed run (a thrown `ScenarioFailure`, a Core error, a deadlock or an escape) is recorded
 /// as a test issue with the run's trace tail, and rethrown.
-func runScenario<T>(seed: UInt64, world makeWorld: @escaping (SimScheduler) throws -> ScenarioWorld = { try ScenarioWorld(scheduler: $0) },
-                    _ body: @escaping (ScenarioWorld) async throws -> T) async throws -> T {
+func runScenario<T>(seed: UInt64, world makeWorld: @escaping @Sendable (SimScheduler) throws -> ScenarioWorld = { try ScenarioWorld(scheduler: $0) },
+                    _ body: @escaping @Sendable (ScenarioWorld) async throws -> T) async throws -> T {
     try await blocking {
         let options = SchedulerOptions(randomPickProbability: 0.3, maxSimulatedTime: .seconds(6 * 3600), traceTailLength: 80)
         do {

@@ -52,12 +52,14 @@ struct StallWindowTests {
     }
 
     /// What the oracle reported; only the simulator's thread touches it.
+    // @unchecked: touched only on the simulator's one thread.
     private final class Violations: @unchecked Sendable {
         var found: [InvariantViolation] = []
     }
 }
 
 /// Holds the next `BEGIN IMMEDIATE` back for 100 ms once armed.
+// @unchecked: touched only on the simulator's one thread.
 private final class WriteLockGate: @unchecked Sendable {
     let clock: SimClock
     var armed = false
@@ -83,7 +85,7 @@ private struct GatedOpener: SQLiteOpener {
     }
 }
 
-private final class GatedConnection: SQLiteConnection, @unchecked Sendable {
+private final class GatedConnection: SQLiteConnection, Sendable {
     let base: any SQLiteConnection
     let gate: WriteLockGate
 
