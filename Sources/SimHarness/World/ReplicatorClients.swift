@@ -32,14 +32,15 @@ struct ReplicatorClients: Sendable {
     }
 }
 
-/// Whether a simulated process still lives. Only touched on the simulator thread.
+/// Whether a simulated process still lives.
+// @unchecked: read and written only on the simulator's one thread.
 final class ProcessLiveness: @unchecked Sendable {
     var isKilled = false
 }
 
 /// One process's connection to the simulated S3 endpoint: it refuses to send once the process is
 /// killed, and an answer arriving after that reaches nobody. A request already sent still lands.
-final class ProcessConnection: HTTPTransport, @unchecked Sendable {
+final class ProcessConnection: HTTPTransport, Sendable {
     let endpoint: SimS3Endpoint
     let liveness: ProcessLiveness
 
