@@ -254,11 +254,11 @@ final class CurlSFTPHandle: @unchecked Sendable {
         if message.isEmpty && code != CURLE_OK { message = String(cString: curl_easy_strerror(code)) }
         var response = SFTPResponse(code: code, message: message)
         var fileTime: curl_off_t = -1
-        if curl_easy_getinfo_off(curl, CURLINFO_FILETIME_T, &fileTime) == CURLE_OK, fileTime >= 0 {
+        if curlGetInfoOffset(curl, CURLINFO_FILETIME_T, &fileTime) == CURLE_OK, fileTime >= 0 {
             response.modified = Int64(fileTime)
         }
         var length: curl_off_t = -1
-        if curl_easy_getinfo_off(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK, length >= 0 {
+        if curlGetInfoOffset(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK, length >= 0 {
             response.size = Int64(length)
         }
         return response
@@ -289,7 +289,7 @@ final class CurlSFTPHandle: @unchecked Sendable {
     }
 }
 
-private func curl_easy_getinfo_off(_ curl: UnsafeMutableRawPointer, _ info: CURLINFO, _ value: inout curl_off_t) -> CURLcode {
+private func curlGetInfoOffset(_ curl: UnsafeMutableRawPointer, _ info: CURLINFO, _ value: inout curl_off_t) -> CURLcode {
     sluice_curl_getinfo_off(curl, info, &value)
 }
 
