@@ -10,7 +10,7 @@ let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "sluice", targets: ["CLI"]),
+        .executable(name: "sluice", targets: ["CLI"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,13 +38,19 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "IO",
-            dependencies: ["Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "CoreMetrics", package: "swift-metrics")],
+            dependencies: [
+                "Core", "SQLite", "CCurl", "CCrypto", "CShims", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings),
         // The simulator's hot paths are class properties touched millions of times per seed;
         // their dynamic exclusivity checks cost about a tenth of a run. Debug builds keep them.
-        .target(name: "SimHarness", dependencies: ["Core", "SQLite", "CSQLite", .product(name: "Logging", package: "swift-log")],
-                swiftSettings: swiftSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        .target(
+            name: "SimHarness",
+            dependencies: ["Core", "SQLite", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings + [
+                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+            ]),
         // The config file (`sluice.yml`, Litestream's keys): parsed, checked and resolved into
         // engine options and replica URLs, apart from the CLI so its errors are unit-tested.
         .target(
@@ -65,7 +71,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["IO"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Core", "IO"], swiftSettings: swiftSettings),
         .testTarget(name: "CoreTests", dependencies: ["Core", "SQLite", "IO"], swiftSettings: swiftSettings),
-        .testTarget(name: "IOTests", dependencies: ["Core", "SQLite", "IO", "TestSupport"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "Simulation", dependencies: ["SimHarness", "Core", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IOTests", dependencies: ["Core", "SQLite", "IO", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "Simulation", dependencies: ["SimHarness", "Core", "SQLite", "TestSupport"],
+            swiftSettings: swiftSettings),
     ]
 )

@@ -33,8 +33,10 @@ func fuzzNames(_ body: [UInt8]) {
         _ = ReplicaLayout.parseWALKey(key)
         _ = Generation(key)
         _ = ReplicaKeyClass.classify(key)
-        entries.append(ReplicaObjectEntry(key: key, size: Int64(key.utf8.count),
-                                          modified: Timestamp(millisecondsSince1970: 0)))
+        entries.append(
+            ReplicaObjectEntry(
+                key: key, size: Int64(key.utf8.count),
+                modified: Timestamp(millisecondsSince1970: 0)))
     }
     let listing = VerifyListing.make(generation, entries: entries)
     for segment in listing.listing.segments { _ = listing.key(of: segment.position) }
@@ -63,8 +65,10 @@ func decompressed(_ body: [UInt8], chunk: Int) -> [UInt8]? {
         return nil
     }
     for index: UInt64 in 0...2 {
-        _ = try? WALIndexSeal.read(decoder.skippableFrames, segmentAt: Position(
-            generation: Generation(value: 1), index: index, offset: index == 2 ? 4152 : 0))
+        _ = try? WALIndexSeal.read(
+            decoder.skippableFrames,
+            segmentAt: Position(
+                generation: Generation(value: 1), index: index, offset: index == 2 ? 4152 : 0))
     }
     return decoder.isFinished ? output : nil
 }
@@ -74,8 +78,9 @@ func fuzzWAL(_ body: [UInt8], chunk: Int) {
     var verifier = WALStreamVerifier()
     var check = WALIndexCheck(generation: Generation(value: 1), index: 1, expectedPageSize: 4096)
     var snapshot = SnapshotCheck()
-    let segment = WALSegmentInfo(generation: Generation(value: 1), index: 1, offset: 0, size: 0,
-                                 createdAt: Timestamp(millisecondsSince1970: 0))
+    let segment = WALSegmentInfo(
+        generation: Generation(value: 1), index: 1, offset: 0, size: 0,
+        createdAt: Timestamp(millisecondsSince1970: 0))
     _ = check.begin(segment, key: "k")
     var start = 0
     while start < body.count {

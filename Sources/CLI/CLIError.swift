@@ -36,7 +36,8 @@ enum CLIError: Error, CustomStringConvertible {
         case .invalidTimestamp(let value):
             return "--timestamp: '\(value)' is not an RFC 3339 time; use e.g. 2026-01-02T15:04:05Z"
         case .invalidGeneration(let value):
-            return "--generation: '\(value)' is not a generation name (16 lowercase hex digits); see 'sluice generations'"
+            return
+                "--generation: '\(value)' is not a generation name (16 lowercase hex digits); see 'sluice generations'"
         case .invalidNumber(let flag, let value):
             return "--\(flag): '\(value)' is not a non-negative integer"
         case .invalidLayout(let value):
@@ -60,14 +61,20 @@ enum CLIError: Error, CustomStringConvertible {
         case .databaseMissing(let path):
             return "\(path): database does not exist"
         case .noConfig(let command):
-            return "no config file found (looked for $SLUICE_CONFIG, ./sluice.yml, /etc/sluice.yml): pass -config PATH, or \(command)"
+            return
+                "no config file found (looked for $SLUICE_CONFIG, ./sluice.yml, /etc/sluice.yml): pass -config PATH, or \(command)"
         case .notInConfig(let path, let config):
-            return "\(path): database is not in \(config) and no replicas are recorded beside it; add it to the config or pass a replica URL"
+            return
+                "\(path): database is not in \(config) and no replicas are recorded beside it; add it to the config or pass a replica URL"
         case .replicaNotInConfig(let name, let database, let known):
-            guard !known.isEmpty else { return "-replica \(name): \(database) is not in a config file, so its replicas have no names" }
-            return "-replica \(name): \(database) has no replica of that name; its replicas are \(known.joined(separator: ", "))"
+            guard !known.isEmpty else {
+                return "-replica \(name): \(database) is not in a config file, so its replicas have no names"
+            }
+            return
+                "-replica \(name): \(database) has no replica of that name; its replicas are \(known.joined(separator: ", "))"
         case .flagNeedsArguments(let flag):
-            return "--\(flag) applies to 'replicate DB_PATH REPLICA_URL'; with a config file, set \(flag) in the file instead"
+            return
+                "--\(flag) applies to 'replicate DB_PATH REPLICA_URL'; with a config file, set \(flag) in the file instead"
         case .flagAndConfigKey(let flag, let config):
             return "--\(flag) was given and \(config) sets \(flag): too; give one or the other"
         case .configWithArguments:

@@ -3,8 +3,9 @@ import Config
 
 /// `-config PATH` and `-no-expand-env`, for every command that reads the config file.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: LegacyFlags.names("config"),
-            help: "The config file (default: $SLUICE_CONFIG, else ./sluice.yml, else /etc/sluice.yml).")
+    @Option(
+        name: LegacyFlags.names("config"),
+        help: "The config file (default: $SLUICE_CONFIG, else ./sluice.yml, else /etc/sluice.yml).")
     var configPath: String?
 
     @Flag(name: LegacyFlags.names("no-expand-env"), help: "Do not replace $VAR and ${VAR} in the config file.")

@@ -14,8 +14,9 @@ enum ConfiguredReplica {
             environment["AWS_SESSION_TOKEN"] = nil
             environment.merge(replica.credentialEnvironment) { _, configured in configured }
         }
-        return try ReplicaClientFactory.makeClient(for: replica.url, fileSystem: fileSystem, writeLayout: replica.options.layout,
-                                                   environment: environment)
+        return try ReplicaClientFactory.makeClient(
+            for: replica.url, fileSystem: fileSystem, writeLayout: replica.options.layout,
+            environment: environment)
     }
 
     /// The database's replicas, or only the one `-replica NAME` picks.

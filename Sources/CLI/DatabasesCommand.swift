@@ -22,8 +22,10 @@ struct DatabasesCommand: ParsableCommand {
         var table = TableFormatter(headers: ["path", "replica", "type", "url", "credentials"])
         for database in settings.databases {
             for replica in database.replicas {
-                table.append([database.path, replica.name, replica.type, replica.displayURL,
-                              ReplicaEntry.credentials(replica) ?? "-"])
+                table.append([
+                    database.path, replica.name, replica.type, replica.displayURL,
+                    ReplicaEntry.credentials(replica) ?? "-",
+                ])
             }
         }
         print(table.render(), terminator: "")

@@ -72,11 +72,19 @@ struct ExecSupervisor {
             switch event {
             case .ready:
                 do {
-                    guard let child = try router.start({ try ChildProcess.spawn(command, onExit: { termination in
-                        router.childExited()
-                        continuation.yield(.childExited(termination))
-                    }) }) else { continue }
-                    logger.info("first sync done; started the command", metadata: ["command": "\(command[0])", "pid": "\(child.pid)"])
+                    guard
+                        let child = try router.start({
+                            try ChildProcess.spawn(
+                                command,
+                                onExit: { termination in
+                                    router.childExited()
+                                    continuation.yield(.childExited(termination))
+                                })
+                        })
+                    else { continue }
+                    logger.info(
+                        "first sync done; started the command",
+                        metadata: ["command": "\(command[0])", "pid": "\(child.pid)"])
                 } catch let error as ChildProcess.SpawnError {
                     StandardError.write("error: \(error)\n")
                     replication.cancel()
@@ -95,7 +103,9 @@ struct ExecSupervisor {
             case .replicationEnded(let error):
                 let error = error.flatMap { $0 is CancellationError ? nil : $0 }
                 if let exitedWith {
-                    if let error { logger.error("replication failed during the final sync", metadata: ["error": "\(error)"]) }
+                    if let error {
+                        logger.error("replication failed during the final sync", metadata: ["error": "\(error)"])
+                    }
                     return exitedWith.shellStatus
                 }
                 guard let child = router.stopping() else {
@@ -105,7 +115,9 @@ struct ExecSupervisor {
                 }
                 let reason = error.map { CLIError.describe($0) } ?? "replication stopped"
                 fatal = ReplicationFailed(command: command[0], reason: reason)
-                logger.critical("replication failed; stopping the command", metadata: ["command": "\(command[0])", "error": "\(reason)"])
+                logger.critical(
+                    "replication failed; stopping the command",
+                    metadata: ["command": "\(command[0])", "error": "\(reason)"])
                 child.send(SIGTERM)
                 let grace = stopGracePeriod
                 killTimer = Task {
@@ -115,7 +127,7 @@ struct ExecSupervisor {
             }
             if let fatal, exitedWith != nil { throw fatal }
         }
-        return 1  // Unreachable: the stream never finishes.
+        return 1 // Unreachable: the stream never finishes.
     }
 }
 

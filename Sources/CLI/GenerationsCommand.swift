@@ -28,9 +28,15 @@ enum LagFormat {
         if ms < 1000 { return "\(ms)ms" }
         var text = ""
         let hours = ms / 3_600_000
-        if hours > 0 { text += "\(hours)h"; ms -= hours * 3_600_000 }
+        if hours > 0 {
+            text += "\(hours)h"
+            ms -= hours * 3_600_000
+        }
         let minutes = ms / 60_000
-        if minutes > 0 { text += "\(minutes)m"; ms -= minutes * 60_000 }
+        if minutes > 0 {
+            text += "\(minutes)m"
+            ms -= minutes * 60_000
+        }
         let seconds = ms / 1000
         if seconds > 0 || text.isEmpty { text += "\(seconds)s" }
         return text

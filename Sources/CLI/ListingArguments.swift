@@ -15,11 +15,14 @@ struct ListingArguments: ParsableArguments {
     @OptionGroup var logging: LoggingOptions
 
     /// Each replica's client with the generations the filter keeps, and the environment used.
-    func load() async throws -> (replicas: [(client: any ReplicaClient, generations: [GenerationListing])], environment: Environment) {
+    func load() async throws -> (
+        replicas: [(client: any ReplicaClient, generations: [GenerationListing])], environment: Environment
+    ) {
         let filter = try ListingFilter(generation: generation)
         let environment = ProductionEnvironment.make(logger: try logging.makeLogger())
-        let loaded = try await LoadedReplica.loadAll(try await replica.clients(environment: environment),
-                                                     environment: environment)
+        let loaded = try await LoadedReplica.loadAll(
+            try await replica.clients(environment: environment),
+            environment: environment)
         return (loaded.map { ($0.client, filter.apply(to: $0.listing)) }, environment)
     }
 
@@ -31,8 +34,10 @@ struct ListingArguments: ParsableArguments {
 
 /// The two shapes of a listing: a table for people, a JSON object for scripts.
 enum ListingOutput {
-    static func emit<Row: Encodable>(_ rows: [Row], json: Bool, key: String, headers: [String],
-                                     cells: (Row) -> [String]) throws {
+    static func emit<Row: Encodable>(
+        _ rows: [Row], json: Bool, key: String, headers: [String],
+        cells: (Row) -> [String]
+    ) throws {
         if json {
             try JSONOutput.print([key: rows])
             return

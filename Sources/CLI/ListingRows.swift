@@ -29,8 +29,10 @@ struct GenerationRow: Encodable {
     static let headers = ["name", "generation", "lag", "start", "end"]
 
     var cells: [String] {
-        [replica, generation, lagMilliseconds.map { LagFormat.text(.milliseconds($0)) } ?? "-",
-         start.map(RFC3339.format) ?? "-", end.map(RFC3339.format) ?? "-"]
+        [
+            replica, generation, lagMilliseconds.map { LagFormat.text(.milliseconds($0)) } ?? "-",
+            start.map(RFC3339.format) ?? "-", end.map(RFC3339.format) ?? "-",
+        ]
     }
 
     enum CodingKeys: String, CodingKey {
@@ -64,17 +66,21 @@ struct ObjectRow: Encodable {
     var created: Timestamp
 
     init(replica: String, snapshot: SnapshotInfo) {
-        self.init(replica: replica, generation: snapshot.generation, index: snapshot.index, offset: nil,
-                  size: snapshot.size, created: snapshot.createdAt)
+        self.init(
+            replica: replica, generation: snapshot.generation, index: snapshot.index, offset: nil,
+            size: snapshot.size, created: snapshot.createdAt)
     }
 
     init(replica: String, segment: WALSegmentInfo) {
-        self.init(replica: replica, generation: segment.generation, index: segment.index, offset: segment.offset,
-                  size: segment.size, created: segment.createdAt)
+        self.init(
+            replica: replica, generation: segment.generation, index: segment.index, offset: segment.offset,
+            size: segment.size, created: segment.createdAt)
     }
 
-    private init(replica: String, generation: Generation, index: UInt64, offset: UInt64?, size: Int64,
-                 created: Timestamp) {
+    private init(
+        replica: String, generation: Generation, index: UInt64, offset: UInt64?, size: Int64,
+        created: Timestamp
+    ) {
         (self.replica, self.generation, self.index) = (replica, generation, index)
         (self.offset, self.size, self.created) = (offset, size, created)
     }
@@ -83,7 +89,9 @@ struct ObjectRow: Encodable {
     static let segmentHeaders = ["replica", "generation", "index", "offset", "size", "created"]
 
     var cells: [String] {
-        [replica, "\(generation)", "\(index)"] + (offset.map { ["\($0)"] } ?? []) + ["\(size)", RFC3339.format(created)]
+        [replica, "\(generation)", "\(index)"] + (offset.map { ["\($0)"] } ?? []) + [
+            "\(size)", RFC3339.format(created),
+        ]
     }
 
     enum CodingKeys: String, CodingKey { case replica, generation, index, offset, size, created }

@@ -8,8 +8,11 @@ import Synchronization
 /// carries only what a command prints on purpose (tables, summaries); a config file's `logging:`
 /// may ask for JSON lines or standard output instead.
 struct LoggingOptions: ParsableArguments {
-    @Option(name: LegacyFlags.names("log-level"),
-            help: "trace, debug, info, notice, warning, error or critical (default: $SLUICE_LOG_LEVEL, else the config file's logging.level, else info).")
+    @Option(
+        name: LegacyFlags.names("log-level"),
+        help:
+            "trace, debug, info, notice, warning, error or critical (default: $SLUICE_LOG_LEVEL, else the config file's logging.level, else info)."
+    )
     var logLevel: String?
 
     /// Bootstraps swift-log once and returns the CLI's logger. The level is the flag's, else
@@ -43,7 +46,9 @@ private enum LoggingBootstrap {
                 handler.logLevel = level
                 return handler
             case .text:
-                var handler = settings.toStandardError ? StreamLogHandler.standardError(label: label)
+                var handler =
+                    settings.toStandardError
+                    ? StreamLogHandler.standardError(label: label)
                     : StreamLogHandler.standardOutput(label: label)
                 handler.logLevel = level
                 return handler

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Core
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Shows a `ProgressMeter` while a long command runs: on a terminal, one line on stderr
 /// rewritten in place a few times a second; otherwise (a log file, a pipe) an info log line

@@ -9,11 +9,15 @@ import IO
 /// database path: its replicas are the config file's for that database (`-replica NAME` picks
 /// one), else the ones a previous `sluice replicate` recorded beside it.
 struct ReplicaArguments: ParsableArguments {
-    @Argument(help: ArgumentHelp("A database path (its configured or recorded replicas are used) or a replica URL.",
-                                 valueName: "DB_PATH|REPLICA_URL"))
+    @Argument(
+        help: ArgumentHelp(
+            "A database path (its configured or recorded replicas are used) or a replica URL.",
+            valueName: "DB_PATH|REPLICA_URL"))
     var target: String
 
-    @Option(name: LegacyFlags.names("replica"), help: "Use only the configured replica of this name (default: all of the database's).")
+    @Option(
+        name: LegacyFlags.names("replica"),
+        help: "Use only the configured replica of this name (default: all of the database's).")
     var replicaName: String?
 
     @OptionGroup var config: ConfigOptions
@@ -29,8 +33,11 @@ struct ReplicaArguments: ParsableArguments {
         if isReplicaURL {
             if config.configPath != nil { throw CLIError.configWithReplicaURL }
             if replicaName != nil { throw CLIError.replicaNameWithURL }
-            return [try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: target),
-                                                         fileSystem: environment.fileSystem)]
+            return [
+                try ReplicaClientFactory.makeClient(
+                    for: ReplicaURL(parsing: target),
+                    fileSystem: environment.fileSystem)
+            ]
         }
         let path = databasePath
         let loaded = try config.load()
@@ -42,16 +49,18 @@ struct ReplicaArguments: ParsableArguments {
         if let replicaName {
             throw CLIError.replicaNotInConfig(name: replicaName, database: path, known: [])
         }
-        let recorded = try await Replicator.recordedReplicas(databasePath: path,
-                                                             fileSystem: environment.fileSystem)
+        let recorded = try await Replicator.recordedReplicas(
+            databasePath: path,
+            fileSystem: environment.fileSystem)
         guard !recorded.isEmpty else {
             if let loaded { throw CLIError.notInConfig(path: path, config: loaded.settings.configPath) }
             if try await environment.fileSystem.stat(path) == nil { throw CLIError.databaseMissing(path: path) }
             throw CLIError.noRecordedReplicas(databasePath: path)
         }
         return try recorded.map {
-            try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0),
-                                                fileSystem: environment.fileSystem)
+            try ReplicaClientFactory.makeClient(
+                for: ReplicaURL(parsing: $0),
+                fileSystem: environment.fileSystem)
         }
     }
 }
@@ -71,8 +80,11 @@ struct LoadedReplica {
                 loaded.append(LoadedReplica(client: client, listing: try await ReplicaListing.load(from: client)))
             } catch {
                 if clients.count == 1 { throw error }
-                environment.logger.warning("cannot list replica", metadata: [
-                    "replica.location": "\(client.location)", "error": "\(CLIError.describe(error))"])
+                environment.logger.warning(
+                    "cannot list replica",
+                    metadata: [
+                        "replica.location": "\(client.location)", "error": "\(CLIError.describe(error))",
+                    ])
                 firstError = firstError ?? error
             }
         }

@@ -18,19 +18,26 @@ extension ReplicateCommand {
         let databases = try settings.databases.map { database in
             var options = database.options
             options.leaseOwner = owner
-            let clients = try database.replicas.map { try ConfiguredReplica.makeClient($0, fileSystem: environment.fileSystem) }
-            for replica in database.replicas {
-                logger.info("replicating", metadata: ["db": "\(database.path)", "replica.name": "\(replica.name)",
-                                                      "url": "\(replica.displayURL)"])
+            let clients = try database.replicas.map {
+                try ConfiguredReplica.makeClient($0, fileSystem: environment.fileSystem)
             }
-            return DatabaseReplication(databasePath: database.path,
-                                       replicas: zip(clients, database.replicas).map { ($0, $1.isNamed ? $1.name : $0.location) },
-                                       options: options,
-                                       replicaOptions: database.replicas.map { replica in
-                                           var options = replica.options
-                                           options.leaseOwner = owner
-                                           return options
-                                       })
+            for replica in database.replicas {
+                logger.info(
+                    "replicating",
+                    metadata: [
+                        "db": "\(database.path)", "replica.name": "\(replica.name)",
+                        "url": "\(replica.displayURL)",
+                    ])
+            }
+            return DatabaseReplication(
+                databasePath: database.path,
+                replicas: zip(clients, database.replicas).map { ($0, $1.isNamed ? $1.name : $0.location) },
+                options: options,
+                replicaOptions: database.replicas.map { replica in
+                    var options = replica.options
+                    options.leaseOwner = owner
+                    return options
+                })
         }
         return ReplicationPlan(databases: databases, exec: exec, addr: addr, logger: logger, environment: environment)
     }
@@ -56,7 +63,8 @@ extension ReplicateCommand {
             ("sync-interval", syncInterval != nil), ("monitor-interval", monitorInterval != nil),
             ("snapshot-interval", snapshotInterval != nil), ("retention", retention != nil),
             ("retention-check-interval", retentionCheckInterval != nil), ("layout", layout != nil),
-            ("min-checkpoint-page-count", minCheckpointPageCount != nil), ("checkpoint-interval", checkpointInterval != nil),
+            ("min-checkpoint-page-count", minCheckpointPageCount != nil),
+            ("checkpoint-interval", checkpointInterval != nil),
             ("truncate-page-count", truncatePageCount != nil), ("lease-duration", leaseDuration != nil),
         ]
         return flags.first { $0.1 }?.0
@@ -65,7 +73,9 @@ extension ReplicateCommand {
 
 /// The replica URL schemes, for help texts, from the list the client factory serves.
 enum ReplicaURLHelp {
-    static let examples = ["file": "file:///absolute/path", "s3": "s3://bucket/prefix", "sftp": "sftp://user@host/path"]
+    static let examples = [
+        "file": "file:///absolute/path", "s3": "s3://bucket/prefix", "sftp": "sftp://user@host/path",
+    ]
 
     static var text: String {
         let urls = ReplicaClientFactory.supportedSchemes.map { examples[$0] ?? "\($0)://..." }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import FoundationEssentials
 import Core
+import FoundationEssentials
 import IO
 import Logging
 
@@ -29,14 +29,23 @@ struct ReplicateCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("Where to replicate to.", valueName: "REPLICA_URL"))
     var replicaURLs: [String] = []
-    @Option(name: LegacyFlags.names("sync-interval"), help: "The minimum gap between two uploads of a replica; uploads start as soon as new frames are copied (default 1s).")
+    @Option(
+        name: LegacyFlags.names("sync-interval"),
+        help:
+            "The minimum gap between two uploads of a replica; uploads start as soon as new frames are copied (default 1s)."
+    )
     var syncInterval: String?
 
-    @Option(name: LegacyFlags.names("monitor-interval"), help: "Without inotify, the longest time between two copies of new WAL frames (default 1s); with it a change is noticed at once.")
+    @Option(
+        name: LegacyFlags.names("monitor-interval"),
+        help:
+            "Without inotify, the longest time between two copies of new WAL frames (default 1s); with it a change is noticed at once."
+    )
     var monitorInterval: String?
 
-    @Option(name: LegacyFlags.names("snapshot-interval"),
-            help: "How often to take a snapshot (default: only when a generation starts or retention needs one).")
+    @Option(
+        name: LegacyFlags.names("snapshot-interval"),
+        help: "How often to take a snapshot (default: only when a generation starts or retention needs one).")
     var snapshotInterval: String?
 
     @Option(name: LegacyFlags.names("retention"), help: "How long to keep history; 0 keeps everything (default 24h).")
@@ -45,32 +54,44 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Option(name: LegacyFlags.names("retention-check-interval"), help: "How often retention runs (default 1h).")
     var retentionCheckInterval: String?
 
-    @Option(name: LegacyFlags.names("layout"), help: "Replica layout to write: grouped (default) or legacy (Litestream v0.3).")
+    @Option(
+        name: LegacyFlags.names("layout"),
+        help: "Replica layout to write: grouped (default) or legacy (Litestream v0.3).")
     var layout: String?
 
-    @Option(name: LegacyFlags.names("min-checkpoint-page-count"),
-            help: "Checkpoint (PASSIVE) once the current WAL index holds this many frames (default 1000).")
+    @Option(
+        name: LegacyFlags.names("min-checkpoint-page-count"),
+        help: "Checkpoint (PASSIVE) once the current WAL index holds this many frames (default 1000).")
     var minCheckpointPageCount: Int?
 
-    @Option(name: LegacyFlags.names("checkpoint-interval"),
-            help: "Checkpoint (PASSIVE) after the WAL has been idle this long; 0 disables (default 1m).")
+    @Option(
+        name: LegacyFlags.names("checkpoint-interval"),
+        help: "Checkpoint (PASSIVE) after the WAL has been idle this long; 0 disables (default 1m).")
     var checkpointInterval: String?
 
-    @Option(name: LegacyFlags.names("truncate-page-count"),
-            help: "Emergency TRUNCATE checkpoint once the WAL file holds this many frames; 0 disables (default 500000).")
+    @Option(
+        name: LegacyFlags.names("truncate-page-count"),
+        help: "Emergency TRUNCATE checkpoint once the WAL file holds this many frames; 0 disables (default 500000).")
     var truncatePageCount: Int?
 
-    @Option(name: LegacyFlags.names("lease-duration"),
-            help: "How long a replica lease lasts without renewal; a crashed replicator blocks a successor at most this long (default 30s).")
+    @Option(
+        name: LegacyFlags.names("lease-duration"),
+        help:
+            "How long a replica lease lasts without renewal; a crashed replicator blocks a successor at most this long (default 30s)."
+    )
     var leaseDuration: String?
 
-    @Option(name: LegacyFlags.names("exec"),
-            help: ArgumentHelp("Run this command once the first sync of every database is done; signals go to it, and sluice syncs once more and exits with its status when it exits.",
-                               valueName: "CMD ARGS"))
+    @Option(
+        name: LegacyFlags.names("exec"),
+        help: ArgumentHelp(
+            "Run this command once the first sync of every database is done; signals go to it, and sluice syncs once more and exits with its status when it exits.",
+            valueName: "CMD ARGS"))
     var exec: String?
 
-    @Option(name: LegacyFlags.names("addr"),
-            help: ArgumentHelp("Serve Prometheus metrics at /metrics on ADDR, like :9090 or 127.0.0.1:9090.", valueName: "ADDR"))
+    @Option(
+        name: LegacyFlags.names("addr"),
+        help: ArgumentHelp(
+            "Serve Prometheus metrics at /metrics on ADDR, like :9090 or 127.0.0.1:9090.", valueName: "ADDR"))
     var addr: String?
 
     @OptionGroup var config: ConfigOptions
@@ -91,11 +112,13 @@ struct ReplicateCommand: AsyncParsableCommand {
         let logger = try logging.makeLogger()
         let environment = ProductionEnvironment.make(logger: logger)
         let replicas = try replicaURLs.map {
-            try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem,
-                                                writeLayout: options.layout)
+            try ReplicaClientFactory.makeClient(
+                for: ReplicaURL(parsing: $0), fileSystem: environment.fileSystem,
+                writeLayout: options.layout)
         }
-        let database = DatabaseReplication(databasePath: AbsolutePath.make(databasePath),
-                                           replicas: replicas.map { ($0, $0.location) }, options: options)
+        let database = DatabaseReplication(
+            databasePath: AbsolutePath.make(databasePath),
+            replicas: replicas.map { ($0, $0.location) }, options: options)
         return ReplicationPlan(databases: [database], exec: exec, addr: addr, logger: logger, environment: environment)
     }
 
@@ -115,8 +138,9 @@ struct ReplicateCommand: AsyncParsableCommand {
             options.retention = value == .zero ? nil : value
         }
         if let retentionCheckInterval {
-            options.retentionCheckInterval = try Self.positiveDuration(retentionCheckInterval,
-                                                                       flag: "retention-check-interval")
+            options.retentionCheckInterval = try Self.positiveDuration(
+                retentionCheckInterval,
+                flag: "retention-check-interval")
         }
         if let layout {
             guard let parsed = ReplicaLayout(rawValue: layout) else { throw CLIError.invalidLayout(layout) }

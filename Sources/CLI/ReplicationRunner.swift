@@ -20,19 +20,24 @@ enum ReplicationRunner {
     static func run(_ plan: ReplicationPlan) async throws {
         let logger = plan.logger
         let command = try plan.exec.map { text in
-            do throws(ShellWords.ParseError) { return try ShellWords.split(text) } catch { throw ExecCommandError(reason: error.description) }
+            do throws(ShellWords.ParseError) { return try ShellWords.split(text) } catch {
+                throw ExecCommandError(reason: error.description)
+            }
         }
         let endpoint = try plan.addr.map { try MetricsEndpoint(address: $0) }
         let gate = FirstSyncGate(databaseCount: plan.databases.count)
         let (replicators, metrics) = makeReplicators(plan, metered: endpoint != nil, gate: command == nil ? nil : gate)
         let server = try endpoint?.start(databases: metrics)
-        if let server { logger.info("serving metrics", metadata: ["address": "\(server.address)", "path": "/metrics"]) }
+        if let server {
+            logger.info("serving metrics", metadata: ["address": "\(server.address)", "path": "/metrics"])
+        }
         defer { withExtendedLifetime(server) {} }
 
         // The engine replicates until its task is cancelled, then syncs once more and returns.
         let replication = Task { try await replicateAll(replicators) }
         if let command {
-            let status = try await ExecSupervisor(command: command, logger: logger).run(gate: gate, replication: replication)
+            let status = try await ExecSupervisor(command: command, logger: logger).run(
+                gate: gate, replication: replication)
             if status != 0 { throw ExitCode(status) }
             return
         }
@@ -53,16 +58,19 @@ enum ReplicationRunner {
     /// One replicator per database, each told of its events by the sinks that watch: metrics
     /// (with every replica client metered) when `metered`, and the first-sync `gate` of `exec`.
     /// A replicator nobody watches gets no sink at all.
-    private static func makeReplicators(_ plan: ReplicationPlan, metered: Bool,
-                                        gate: FirstSyncGate?) -> ([Replicator], [ReplicationMetrics]) {
+    private static func makeReplicators(
+        _ plan: ReplicationPlan, metered: Bool,
+        gate: FirstSyncGate?
+    ) -> ([Replicator], [ReplicationMetrics]) {
         var metrics: [ReplicationMetrics] = []
         var replicators: [Replicator] = []
         for (number, database) in plan.databases.enumerated() {
             var sinks: [any ReplicationEvents] = []
             var clients = database.replicas.map(\.client)
             if metered {
-                let sink = ReplicationMetrics(databasePath: database.databasePath,
-                                              replicas: database.replicas.map { ($0.client.location, $0.label) })
+                let sink = ReplicationMetrics(
+                    databasePath: database.databasePath,
+                    replicas: database.replicas.map { ($0.client.location, $0.label) })
                 metrics.append(sink)
                 sinks.append(sink)
                 clients = database.replicas.map {
@@ -70,9 +78,11 @@ enum ReplicationRunner {
                 }
             }
             if let gate { sinks.append(gate.events(for: number)) }
-            replicators.append(Replicator(databasePath: database.databasePath, replicas: clients, options: database.options,
-                                          replicaOptions: database.replicaOptions, environment: plan.environment,
-                                          events: sinks.isEmpty ? nil : CombinedReplicationEvents(sinks)))
+            replicators.append(
+                Replicator(
+                    databasePath: database.databasePath, replicas: clients, options: database.options,
+                    replicaOptions: database.replicaOptions, environment: plan.environment,
+                    events: sinks.isEmpty ? nil : CombinedReplicationEvents(sinks)))
         }
         return (replicators, metrics)
     }

@@ -8,10 +8,12 @@ enum RestoreDryRun {
     static func text(plan: RestorePlan, outputPath: String, replica: String) -> String {
         let wal: String
         if let first = plan.indexes.first, let last = plan.indexes.last {
-            let range = first.index == last.index
+            let range =
+                first.index == last.index
                 ? Hex.format(first.index, width: 16)
                 : "\(Hex.format(first.index, width: 16))-\(Hex.format(last.index, width: 16))"
-            wal = "\(range) (\(plan.indexes.count) indexes, \(plan.segments.count) segments, "
+            wal =
+                "\(range) (\(plan.indexes.count) indexes, \(plan.segments.count) segments, "
                 + "\(plan.walDownloadByteCount) bytes)"
         } else {
             wal = "none (the snapshot alone)"
@@ -54,11 +56,13 @@ enum RestoreDryRun {
             output = outputPath
             generation = plan.generation.description
             target = Target(plan.target)
-            snapshot = Snapshot(index: plan.snapshot.index, size: plan.snapshot.size,
-                                createdAt: RFC3339.format(plan.snapshot.createdAt))
+            snapshot = Snapshot(
+                index: plan.snapshot.index, size: plan.snapshot.size,
+                createdAt: RFC3339.format(plan.snapshot.createdAt))
             wal = plan.indexes.map {
-                Index(index: $0.index, segments: $0.segments.count, size: $0.downloadByteCount,
-                      lastOffset: $0.segments.last?.offset ?? 0, byteLimit: $0.byteLimit)
+                Index(
+                    index: $0.index, segments: $0.segments.count, size: $0.downloadByteCount,
+                    lastOffset: $0.segments.last?.offset ?? 0, byteLimit: $0.byteLimit)
             }
             walSegments = plan.segments.count
             downloadBytes = plan.downloadByteCount
@@ -80,9 +84,16 @@ enum RestoreDryRun {
         init(_ target: RestoreTarget) {
             switch target {
             case .latest: kind = "latest"
-            case .timestamp(let time): kind = "timestamp"; timestamp = RFC3339.format(time)
-            case .index(let index): kind = "index"; self.index = index
-            case .position(let index, let offset): kind = "position"; self.index = index; self.offset = offset
+            case .timestamp(let time):
+                kind = "timestamp"
+                timestamp = RFC3339.format(time)
+            case .index(let index):
+                kind = "index"
+                self.index = index
+            case .position(let index, let offset):
+                kind = "position"
+                self.index = index
+                self.offset = offset
             }
         }
     }

@@ -5,8 +5,10 @@ import IO
 extension RestoreCommand {
     /// `restore --follow`: restores, then keeps the output current until SIGINT or SIGTERM, which
     /// stop the follower between two transactions.
-    func runFollower(_ request: RestoreRequest, client: any ReplicaClient, interval: Duration,
-                     environment: Environment, display: ProgressDisplay) async throws {
+    func runFollower(
+        _ request: RestoreRequest, client: any ReplicaClient, interval: Duration,
+        environment: Environment, display: ProgressDisplay
+    ) async throws {
         let follower = Follower(client: client, environment: environment, options: FollowOptions(interval: interval))
         let task = environment.spawner.spawn {
             try await display.around { try await follower.run(request, afterRestore: { await display.finish() }) }

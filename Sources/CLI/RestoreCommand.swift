@@ -29,13 +29,16 @@ struct RestoreCommand: AsyncParsableCommand {
     @Option(name: LegacyFlags.names("offset"), help: "Stop at this byte offset inside --index, a transaction boundary.")
     var offset: String?
 
-    @Option(name: LegacyFlags.names("timestamp"), help: "Restore the last state replicated at or before this RFC 3339 time.")
+    @Option(
+        name: LegacyFlags.names("timestamp"), help: "Restore the last state replicated at or before this RFC 3339 time."
+    )
     var timestamp: String?
 
     @Option(name: LegacyFlags.names("parallelism"), help: "How many WAL indexes to download at once (default 8).")
     var parallelism: Int = 8
 
-    @Flag(name: LegacyFlags.names("integrity-check"), help: "Run PRAGMA integrity_check on the result before keeping it.")
+    @Flag(
+        name: LegacyFlags.names("integrity-check"), help: "Run PRAGMA integrity_check on the result before keeping it.")
     var integrityCheck = false
 
     @Flag(name: LegacyFlags.names("if-db-not-exists"), help: "Do nothing (exit 0) if the output already exists.")
@@ -44,23 +47,27 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(name: LegacyFlags.names("if-replica-exists"), help: "Do nothing (exit 0) if no backups are found.")
     var ifReplicaExists = false
 
-    @Flag(name: LegacyFlags.names("dry-run"),
-          help: "Print the plan (generation, snapshot, WAL, bytes to download); download nothing.")
+    @Flag(
+        name: LegacyFlags.names("dry-run"),
+        help: "Print the plan (generation, snapshot, WAL, bytes to download); download nothing.")
     var dryRun = false
 
-    @Flag(name: LegacyFlags.names("json"),
-          help: "With --dry-run, print the plan as one JSON document (docs/restore.md).")
+    @Flag(
+        name: LegacyFlags.names("json"),
+        help: "With --dry-run, print the plan as one JSON document (docs/restore.md).")
     var json = false
 
-    @Flag(name: LegacyFlags.names("follow", short: "f"),
-          help: "After restoring, keep applying new WAL as it lands (a read replica).")
+    @Flag(
+        name: LegacyFlags.names("follow", short: "f"),
+        help: "After restoring, keep applying new WAL as it lands (a read replica).")
     var follow = false
 
     @Option(name: LegacyFlags.names("interval"), help: "How often --follow looks for new WAL.")
     var interval: String = "1s"
 
-    @Option(name: LegacyFlags.names("progress-interval"),
-            help: "When stderr is not a terminal, how often a restore logs its progress.")
+    @Option(
+        name: LegacyFlags.names("progress-interval"),
+        help: "When stderr is not a terminal, how often a restore logs its progress.")
     var progressInterval: String = "5s"
 
     @OptionGroup var replica: ReplicaArguments
@@ -92,18 +99,21 @@ struct RestoreCommand: AsyncParsableCommand {
             throw CLIError.noBackups(replicas: loaded.map(\.client.location))
         }
 
-        var request = RestoreRequest(outputPath: outputPath, generation: generation, target: target,
-                                     parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
+        var request = RestoreRequest(
+            outputPath: outputPath, generation: generation, target: target,
+            parallelism: parallelism, integrityCheck: integrityCheck, overwrite: false)
         if dryRun {
             return try await printPlan(request, client: chosen.client, environment: environment)
         }
         let meter = ProgressMeter.restore()
         request.progress = meter
-        let display = ProgressDisplay.start(meter, label: "restore", logger: logger,
-                                            logInterval: try progressLogInterval())
+        let display = ProgressDisplay.start(
+            meter, label: "restore", logger: logger,
+            logInterval: try progressLogInterval())
         if let pollInterval {
-            return try await runFollower(request, client: chosen.client, interval: pollInterval,
-                                         environment: environment, display: display)
+            return try await runFollower(
+                request, client: chosen.client, interval: pollInterval,
+                environment: environment, display: display)
         }
         let report: RestoreReport
         do {
@@ -126,7 +136,9 @@ struct RestoreCommand: AsyncParsableCommand {
             guard let value = Generation(generation) else { throw CLIError.invalidGeneration(generation) }
             parsedGeneration = value
         }
-        if index != nil && parsedGeneration == nil { throw CLIError.flagRequires(flag: "index", required: "generation") }
+        if index != nil && parsedGeneration == nil {
+            throw CLIError.flagRequires(flag: "index", required: "generation")
+        }
         if offset != nil && index == nil { throw CLIError.flagRequires(flag: "offset", required: "index") }
         if index != nil && timestamp != nil { throw CLIError.flagsExclusive("index", "timestamp") }
 
@@ -163,11 +175,16 @@ struct RestoreCommand: AsyncParsableCommand {
         var best: (replica: LoadedReplica, listing: GenerationListing)?
         for replica in loaded {
             guard let listing = newest(replica) else { continue }
-            guard let current = best else { best = (replica, listing); continue }
+            guard let current = best else {
+                best = (replica, listing)
+                continue
+            }
             let end = listing.timeBounds?.end
             let currentEnd = current.listing.timeBounds?.end
             if listing.generation > current.listing.generation
-                || (listing.generation == current.listing.generation && (end ?? .init(millisecondsSince1970: 0)) > (currentEnd ?? .init(millisecondsSince1970: 0))) {
+                || (listing.generation == current.listing.generation
+                    && (end ?? .init(millisecondsSince1970: 0)) > (currentEnd ?? .init(millisecondsSince1970: 0)))
+            {
                 best = (replica, listing)
             }
         }

@@ -15,12 +15,15 @@ extension SimCommand {
         let (outcome, failureClass) = try await threads.run { () -> (SeedMinimizer.Outcome, SimFailureClass?) in
             var firstClass: SimFailureClass?
             let outcome = SeedMinimizer.minimize(parameters: parameters) { off in
-                let result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                            traceTailLength: 0, without: base + off)
+                let result = SimSeedRun.run(
+                    seed: seed, profile: profile, span: span, registerDefaultVFS: true,
+                    traceTailLength: 0, without: base + off)
                 if off.isEmpty { firstClass = result.failureClass }
                 let verdict = result.failure.map { "fails: \($0.prefix(160))" } ?? "passes"
-                print(off.isEmpty ? "minimize: as drawn, the seed \(verdict)"
-                                  : "minimize: without \(off.map(\.rawValue).joined(separator: ",")), it \(verdict)")
+                print(
+                    off.isEmpty
+                        ? "minimize: as drawn, the seed \(verdict)"
+                        : "minimize: without \(off.map(\.rawValue).joined(separator: ",")), it \(verdict)")
                 fflush(nil)
                 return result.failure
             }

@@ -35,16 +35,32 @@ struct SimCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run each seed twice and fail it if the two trace digests differ.")
     var checkDeterminism = false
 
-    @Option(name: .long, help: "Run this many seeds at once (default: one per online CPU), each in a process of its own; output stays in seed order.")
+    @Option(
+        name: .long,
+        help:
+            "Run this many seeds at once (default: one per online CPU), each in a process of its own; output stays in seed order."
+    )
     var jobs: Int = SimCommand.onlineCPUs
 
-    @Option(name: .long, help: "Stop starting seeds once this many have failed (the seeds already running finish); for mutation checks, which need one failing seed.")
+    @Option(
+        name: .long,
+        help:
+            "Stop starting seeds once this many have failed (the seeds already running finish); for mutation checks, which need one failing seed."
+    )
     var maxFailures: Int?
 
-    @Option(name: .long, help: "Switch these fault classes off after the draw, comma-separated: \(FaultClass.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        name: .long,
+        help:
+            "Switch these fault classes off after the draw, comma-separated: \(FaultClass.allCases.map(\.rawValue).joined(separator: ", "))."
+    )
     var without: String?
 
-    @Flag(name: .long, help: "With --seed N, a failing seed: run it again without each of its fault classes in turn, and print the ones its failure needs.")
+    @Flag(
+        name: .long,
+        help:
+            "With --seed N, a failing seed: run it again without each of its fault classes in turn, and print the ones its failure needs."
+    )
     var minimize = false
 
     /// Set by `--jobs` on the worker processes it starts (`SimWorkerPool`): run the seeds of the
@@ -57,21 +73,28 @@ struct SimCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (seed == nil) == (seeds == nil) { throw ValidationError("give exactly one of --seed N or --seeds A..B") }
-        if let seeds, SimCommand.parseRange(seeds) == nil { throw ValidationError("--seeds wants A..B with A <= B, got \(seeds)") }
+        if let seeds, SimCommand.parseRange(seeds) == nil {
+            throw ValidationError("--seeds wants A..B with A <= B, got \(seeds)")
+        }
         if SwarmProfile(rawValue: profile) == nil {
-            throw ValidationError("unknown profile \(profile); known: \(SwarmProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown profile \(profile); known: \(SwarmProfile.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if span < 1 { throw ValidationError("--span must be at least 1 second") }
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if let maxFailures, maxFailures < 1 { throw ValidationError("--max-failures must be at least 1") }
-        if let without, case .failure(let error) = FaultClass.parseList(without) { throw ValidationError("--without: \(error)") }
+        if let without, case .failure(let error) = FaultClass.parseList(without) {
+            throw ValidationError("--without: \(error)")
+        }
         if minimize && seed == nil { throw ValidationError("--minimize works on one seed: give --seed N") }
         if worker && seeds == nil { throw ValidationError("--worker runs seeds of a --seeds range, read from stdin") }
     }
 
     static func parseRange(_ text: String) -> ClosedRange<UInt64>? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: true)
-        guard text.contains(".."), parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]), low <= high else { return nil }
+        guard text.contains(".."), parts.count == 2, let low = UInt64(parts[0]), let high = UInt64(parts[1]),
+            low <= high
+        else { return nil }
         return low...high
     }
 
@@ -104,7 +127,9 @@ struct SimCommand: AsyncParsableCommand {
         if seeds.count == 1 {
             // Before it runs (as TigerBeetle's VOPR does): a run that crashes or hangs still said
             // what it was running.
-            print(parametersLine(seeds[0], parameters: drawnParameters(seeds[0], profile: profile, span: span), profile: profile))
+            print(
+                parametersLine(
+                    seeds[0], parameters: drawnParameters(seeds[0], profile: profile, span: span), profile: profile))
             fflush(nil)
         }
         // Seeds run one at a time in this process, or `jobs` at a time in worker processes (see
@@ -118,12 +143,18 @@ struct SimCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: (Int, SeedOutcome).self) { group in
             func start(_ index: Int) {
                 group.addTask {
-                    (index, try await threads.run {
-                        if let workers {
-                            return workers.run(seed: seeds[index], reproduce: command.reproduceLine(seeds[index], profile: profile))
+                    (
+                        index,
+                        try await threads.run {
+                            if let workers {
+                                return workers.run(
+                                    seed: seeds[index], reproduce: command.reproduceLine(seeds[index], profile: profile)
+                                )
+                            }
+                            return command.runSeed(
+                                seeds[index], profile: profile, span: span, printPasses: seeds.count == 1)
                         }
-                        return command.runSeed(seeds[index], profile: profile, span: span, printPasses: seeds.count == 1)
-                    })
+                    )
                 }
             }
             var nextToStart = 0
@@ -152,7 +183,10 @@ struct SimCommand: AsyncParsableCommand {
                     generations.started += outcome.generationsStarted
                     generations.continued += outcome.generationsContinued
                     if outcome.damagedObjects > 0 {
-                        damage = (damage.objects + outcome.damagedObjects, damage.seeds + 1, damage.restores + outcome.restoresMetDamage)
+                        damage = (
+                            damage.objects + outcome.damagedObjects, damage.seeds + 1,
+                            damage.restores + outcome.restoresMetDamage
+                        )
                     }
                     if let failure = outcome.failureClass {
                         failed += 1
@@ -177,14 +211,20 @@ struct SimCommand: AsyncParsableCommand {
         }
         // Not an invariant either: the figure that showed snapshots starving under store errors.
         if let (gap, seed) = longestGap {
-            print("longest snapshot gap \(gap.gapMilliseconds / 1000) s at a \(gap.intervalMilliseconds / 1000) s interval (seed \(seed))")
+            print(
+                "longest snapshot gap \(gap.gapMilliseconds / 1000) s at a \(gap.intervalMilliseconds / 1000) s interval (seed \(seed))"
+            )
         }
         // Invariant 7 holds each new generation to a cause; these say how often restarts continued.
         print("generations started \(generations.started), continued at a start \(generations.continued)")
         if damage.objects > 0 {
-            print("damage at rest: \(damage.objects) objects in \(damage.seeds) seeds, met by \(damage.restores) restores")
+            print(
+                "damage at rest: \(damage.objects) objects in \(damage.seeds) seeds, met by \(damage.restores) restores"
+            )
         }
-        print("seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x")
+        print(
+            "seeds \(count), failed \(failed), simulated \(Int(simulatedSeconds)) s, wall \(String(format1: wall)) s, speed \(Int(speed)) x"
+        )
         if let worst = SimFailureClass.exitClass(of: failureClasses) { throw ExitCode(worst.rawValue) }
     }
 
@@ -225,16 +265,19 @@ struct SimCommand: AsyncParsableCommand {
     private func runSeed(_ seed: UInt64, profile: SwarmProfile, span: Duration, printPasses: Bool) -> SeedOutcome {
         let tail = trace ? 10_000_000 : 64
         var lines: [String] = []
-        var result = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                    traceTailLength: tail, keepTrace: trace, without: withoutClasses)
+        var result = SimSeedRun.run(
+            seed: seed, profile: profile, span: span, registerDefaultVFS: true,
+            traceTailLength: tail, keepTrace: trace, without: withoutClasses)
         var simulated = result.simulated
         if result.passed && checkDeterminism {
             // Only the replay's digest is compared, and the digest covers every event: keep no tail.
-            let replay = SimSeedRun.run(seed: seed, profile: profile, span: span, registerDefaultVFS: true,
-                                        traceTailLength: 0, without: withoutClasses)
+            let replay = SimSeedRun.run(
+                seed: seed, profile: profile, span: span, registerDefaultVFS: true,
+                traceTailLength: 0, without: withoutClasses)
             simulated += replay.simulated
             if replay.traceDigest != result.traceDigest {
-                result.failure = "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
+                result.failure =
+                    "nondeterminism: the same seed gave trace digests \(Self.hex(result.traceDigest)) and \(Self.hex(replay.traceDigest))"
                 result.failureClass = .escape
             }
         }
@@ -243,10 +286,18 @@ struct SimCommand: AsyncParsableCommand {
             lines.append(reproduceLine(seed, profile: profile))
         } else if printPasses || trace {
             let gap = result.longestSnapshotGap.map { ", longest snapshot gap \($0.milliseconds / 1000) s" } ?? ""
-            let damage = result.damagedObjects > 0 ? ", \(result.damagedObjects) objects damaged at rest (met by \(result.restoresMetDamage) restores)" : ""
-            let takeover = result.takeover.map { ", taken over at \($0.at.milliseconds / 1000) s (\($0.refusedStarts) restarts refused)" } ?? ""
+            let damage =
+                result.damagedObjects > 0
+                ? ", \(result.damagedObjects) objects damaged at rest (met by \(result.restoresMetDamage) restores)"
+                : ""
+            let takeover =
+                result.takeover.map {
+                    ", taken over at \($0.at.milliseconds / 1000) s (\($0.refusedStarts) restarts refused)"
+                } ?? ""
             let late = result.lateWrites > 0 ? ", \(result.lateWrites) writes landed after their lease lapsed" : ""
-            lines.append("seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage)\(takeover)\(late), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), \(result.shadowIndexesChecked) closed shadow indexes checked, \(result.preemptions) preemption pauses, trace digest \(Self.hex(result.traceDigest))")
+            lines.append(
+                "seed \(seed) passed: \(result.commits) commits, \(result.probes) restore probes, \(result.simulated) simulated, largest WAL \(Self.megabytes(result.largestWAL)) MB\(gap)\(damage)\(takeover)\(late), generations \(result.generationsStarted) (\(result.generationsContinued) continued), snapshots \(result.snapshots), \(result.shadowIndexesChecked) closed shadow indexes checked, \(result.preemptions) preemption pauses, trace digest \(Self.hex(result.traceDigest))"
+            )
             // A single seed printed its parameters before it ran.
             if !printPasses { lines.append("swarm: \(result.parameters)") }
         }
@@ -258,10 +309,12 @@ struct SimCommand: AsyncParsableCommand {
         if let gap = result.longestSnapshotGap, let interval = result.parameters.replication.snapshotInterval {
             snapshotGap = SnapshotGap(gapMilliseconds: gap.milliseconds, intervalMilliseconds: interval.milliseconds)
         }
-        return SeedOutcome(simulated: simulated, failureClass: result.passed ? nil : result.failureClass ?? .crash, output: lines.joined(separator: "\n"), commits: result.commits,
-                           largestWAL: result.largestWAL, snapshotGap: snapshotGap,
-                           generationsStarted: result.generationsStarted, generationsContinued: result.generationsContinued,
-                           damagedObjects: result.damagedObjects, restoresMetDamage: result.restoresMetDamage)
+        return SeedOutcome(
+            simulated: simulated, failureClass: result.passed ? nil : result.failureClass ?? .crash,
+            output: lines.joined(separator: "\n"), commits: result.commits,
+            largestWAL: result.largestWAL, snapshotGap: snapshotGap,
+            generationsStarted: result.generationsStarted, generationsContinued: result.generationsContinued,
+            damagedObjects: result.damagedObjects, restoresMetDamage: result.restoresMetDamage)
     }
 
     private func workerArguments(profile: SwarmProfile) -> [String] {
@@ -277,7 +330,8 @@ struct SimCommand: AsyncParsableCommand {
     private func serveSeeds(_ range: ClosedRange<UInt64>, profile: SwarmProfile, span: Duration) {
         while let line = readLine() {
             guard let seed = UInt64(line), range.contains(seed) else {
-                StandardError.write("error: sim worker got \(line), not a seed of \(range.lowerBound)..\(range.upperBound)\n")
+                StandardError.write(
+                    "error: sim worker got \(line), not a seed of \(range.lowerBound)..\(range.upperBound)\n")
                 Glibc.exit(2)
             }
             let outcome = runSeed(seed, profile: profile, span: span, printPasses: false)

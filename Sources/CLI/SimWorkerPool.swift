@@ -51,13 +51,16 @@ final class SimWorkerPool: Sendable {
             do {
                 worker = try Worker(arguments: arguments)
             } catch {
-                return SimCommand.SeedOutcome(simulated: .zero, failureClass: .crash,
-                                              output: "seed \(seed) FAILED: could not start a worker process: \(error)\n\(reproduce)")
+                return SimCommand.SeedOutcome(
+                    simulated: .zero, failureClass: .crash,
+                    output: "seed \(seed) FAILED: could not start a worker process: \(error)\n\(reproduce)")
             }
             guard worker!.send("\(seed)\n") else {
                 let status = worker!.finish()
-                return SimCommand.SeedOutcome(simulated: .zero, failureClass: .crash,
-                                              output: "seed \(seed) FAILED: a new worker process ended at once (wait status \(status))\n\(reproduce)")
+                return SimCommand.SeedOutcome(
+                    simulated: .zero, failureClass: .crash,
+                    output:
+                        "seed \(seed) FAILED: a new worker process ended at once (wait status \(status))\n\(reproduce)")
             }
         }
         let running = worker!
@@ -65,17 +68,20 @@ final class SimWorkerPool: Sendable {
         while let line = running.readLine() {
             if let outcome = Self.parse(line) {
                 idle.withLock { $0.append(running) }
-                return SimCommand.SeedOutcome(simulated: outcome.simulated, failureClass: outcome.failureClass,
-                                              output: lines.joined(separator: "\n"), commits: outcome.commits,
-                                              largestWAL: outcome.largestWAL, snapshotGap: outcome.snapshotGap,
-                                              generationsStarted: outcome.generations.started,
-                                              generationsContinued: outcome.generations.continued,
-                                              damagedObjects: outcome.damagedObjects, restoresMetDamage: outcome.restoresMetDamage)
+                return SimCommand.SeedOutcome(
+                    simulated: outcome.simulated, failureClass: outcome.failureClass,
+                    output: lines.joined(separator: "\n"), commits: outcome.commits,
+                    largestWAL: outcome.largestWAL, snapshotGap: outcome.snapshotGap,
+                    generationsStarted: outcome.generations.started,
+                    generationsContinued: outcome.generations.continued,
+                    damagedObjects: outcome.damagedObjects, restoresMetDamage: outcome.restoresMetDamage)
             }
             lines.append(line)
         }
         let status = running.finish()
-        let how = (status & 0x7f) != 0 ? "was killed by signal \(status & 0x7f)" : "exited with status \((status >> 8) & 0xff)"
+        let how =
+            (status & 0x7f) != 0
+            ? "was killed by signal \(status & 0x7f)" : "exited with status \((status >> 8) & 0xff)"
         lines.append("seed \(seed) FAILED: its worker process \(how) before reporting")
         lines.append(reproduce)
         return SimCommand.SeedOutcome(simulated: .zero, failureClass: .crash, output: lines.joined(separator: "\n"))
@@ -85,24 +91,32 @@ final class SimWorkerPool: Sendable {
     static func resultLine(_ outcome: SimCommand.SeedOutcome) -> String {
         let (seconds, attoseconds) = outcome.simulated.components
         let gap = outcome.snapshotGap.map { "\($0.gapMilliseconds) \($0.intervalMilliseconds)" } ?? "-1 -1"
-        return "\(resultPrefix)\(outcome.failureClass?.rawValue ?? 0) \(seconds) \(attoseconds) \(outcome.commits) \(outcome.largestWAL) \(gap)"
+        return
+            "\(resultPrefix)\(outcome.failureClass?.rawValue ?? 0) \(seconds) \(attoseconds) \(outcome.commits) \(outcome.largestWAL) \(gap)"
             + " \(outcome.generationsStarted) \(outcome.generationsContinued) \(outcome.damagedObjects) \(outcome.restoresMetDamage)"
     }
 
-    static func parse(_ line: String) -> (failureClass: SimFailureClass?, simulated: Duration, commits: Int, largestWAL: Int64,
-                                          snapshotGap: SimCommand.SnapshotGap?, generations: (started: Int, continued: Int),
-                                          damagedObjects: Int, restoresMetDamage: Int)? {
+    static func parse(_ line: String) -> (
+        failureClass: SimFailureClass?, simulated: Duration, commits: Int, largestWAL: Int64,
+        snapshotGap: SimCommand.SnapshotGap?, generations: (started: Int, continued: Int),
+        damagedObjects: Int, restoresMetDamage: Int
+    )? {
         guard line.hasPrefix(resultPrefix) else { return nil }
         let fields = line.dropFirst(resultPrefix.count).split(separator: " ")
         // The first field is 0 for a pass, else the failure class's exit status.
-        guard fields.count == 11, let failed = Int32(fields[0]), failed == 0 || SimFailureClass(rawValue: failed) != nil,
-              let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]), let commits = Int(fields[3]),
-              let largestWAL = Int64(fields[4]), let gap = Int64(fields[5]), let interval = Int64(fields[6]),
-              let started = Int(fields[7]), let continued = Int(fields[8]),
-              let damagedObjects = Int(fields[9]), let restoresMetDamage = Int(fields[10]) else { return nil }
+        guard fields.count == 11, let failed = Int32(fields[0]),
+            failed == 0 || SimFailureClass(rawValue: failed) != nil,
+            let seconds = Int64(fields[1]), let attoseconds = Int64(fields[2]), let commits = Int(fields[3]),
+            let largestWAL = Int64(fields[4]), let gap = Int64(fields[5]), let interval = Int64(fields[6]),
+            let started = Int(fields[7]), let continued = Int(fields[8]),
+            let damagedObjects = Int(fields[9]), let restoresMetDamage = Int(fields[10])
+        else { return nil }
         let snapshotGap = gap < 0 ? nil : SimCommand.SnapshotGap(gapMilliseconds: gap, intervalMilliseconds: interval)
-        return (SimFailureClass(rawValue: failed), Duration(secondsComponent: seconds, attosecondsComponent: attoseconds), commits, largestWAL, snapshotGap,
-                (started, continued), damagedObjects, restoresMetDamage)
+        return (
+            SimFailureClass(rawValue: failed), Duration(secondsComponent: seconds, attosecondsComponent: attoseconds),
+            commits, largestWAL, snapshotGap,
+            (started, continued), damagedObjects, restoresMetDamage
+        )
     }
 
     struct SpawnError: Error, CustomStringConvertible {
@@ -174,7 +188,9 @@ final class SimWorkerPool: Sendable {
                     defer { buffered = [] }
                     return String(decoding: buffered, as: UTF8.self)
                 }
-                let count = chunk.withUnsafeMutableBytes { raw in POSIX.retryingInterrupts { read(output, raw.baseAddress, raw.count) } }
+                let count = chunk.withUnsafeMutableBytes { raw in
+                    POSIX.retryingInterrupts { read(output, raw.baseAddress, raw.count) }
+                }
                 if count <= 0 { ended = true } else { buffered += chunk[..<count] }
             }
         }
@@ -183,7 +199,10 @@ final class SimWorkerPool: Sendable {
         /// status.
         @discardableResult
         func finish() -> Int32 {
-            if input >= 0 { close(input); input = -1 }
+            if input >= 0 {
+                close(input)
+                input = -1
+            }
             close(output)
             var status: Int32 = 0
             _ = POSIX.retryingInterrupts { waitpid(pid, &status, 0) }

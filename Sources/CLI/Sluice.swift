@@ -63,7 +63,7 @@ struct Sluice: AsyncParsableCommand {
         if let cliError = error as? CLIError {
             message = cliError.description
         } else if error is ExitCode {
-            message = ""  // The command printed its own message already.
+            message = "" // The command printed its own message already.
         } else if isParserError(error) {
             message = Self.message(for: error) + " (see 'sluice help')"
         } else {

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import IO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Writes to standard error with `write(2)`, so the binary needs no Foundation `FileHandle`.
 enum StandardError {

@@ -11,16 +11,20 @@ enum VerifyText {
             if let report = replica.report {
                 for generation in report.generations { lines.append("  " + summary(generation)) }
                 for finding in report.findings {
-                    lines.append("\(finding.severity.rawValue): \(replica.location): "
-                                 + "\(finding.object): \(finding.message)")
+                    lines.append(
+                        "\(finding.severity.rawValue): \(replica.location): "
+                            + "\(finding.object): \(finding.message)")
                 }
                 for restore in replica.restores where restore.failure == nil {
-                    lines.append("restore: \(restore.target.map(\.description) ?? "latest"): ok, integrity_check passed"
-                                 + (restore.reached.map { " (reached \($0))" } ?? ""))
+                    lines.append(
+                        "restore: \(restore.target.map(\.description) ?? "latest"): ok, integrity_check passed"
+                            + (restore.reached.map { " (reached \($0))" } ?? ""))
                 }
                 let problems = report.problems.count
-                lines.append(problems == 0 ? "result: whole"
-                                           : "result: \(problems) problem\(problems == 1 ? "" : "s") found")
+                lines.append(
+                    problems == 0
+                        ? "result: whole"
+                        : "result: \(problems) problem\(problems == 1 ? "" : "s") found")
             } else if let error = replica.error {
                 lines.append("result: could not check: \(error.oneLine)")
             }
@@ -29,7 +33,8 @@ enum VerifyText {
     }
 
     private static func summary(_ generation: VerifyReport.GenerationSummary) -> String {
-        var text = "generation \(generation.generation): "
+        var text =
+            "generation \(generation.generation): "
             + "\(generation.snapshotCount) snapshot\(generation.snapshotCount == 1 ? "" : "s"), "
             + "\(generation.segmentCount) segment\(generation.segmentCount == 1 ? "" : "s")"
         if let first = generation.firstIndex, let last = generation.lastIndex {
@@ -108,26 +113,29 @@ enum VerifyJSON {
             location: replica.location, status: status, error: replica.error,
             generations: (report?.generations ?? []).map(generation),
             findings: (report?.findings ?? []).map {
-                Finding(severity: $0.severity.rawValue, kind: $0.kind.rawValue, generation: $0.generation?.description,
-                        object: $0.object, message: $0.message)
+                Finding(
+                    severity: $0.severity.rawValue, kind: $0.kind.rawValue, generation: $0.generation?.description,
+                    object: $0.object, message: $0.message)
             },
             restores: replica.restores.map(restore))
     }
 
     private static func generation(_ summary: VerifyReport.GenerationSummary) -> Generation {
-        Generation(generation: summary.generation.description, snapshots: summary.snapshotCount,
-                   segments: summary.segmentCount, firstIndex: summary.firstIndex.map(hex),
-                   lastIndex: summary.lastIndex.map(hex),
-                   storedBytes: summary.storedByteCount, checkedWALBytes: summary.checkedWALByteCount,
-                   checkedFrames: summary.checkedFrameCount, start: summary.start.map(RFC3339.format),
-                   end: summary.end.map(RFC3339.format))
+        Generation(
+            generation: summary.generation.description, snapshots: summary.snapshotCount,
+            segments: summary.segmentCount, firstIndex: summary.firstIndex.map(hex),
+            lastIndex: summary.lastIndex.map(hex),
+            storedBytes: summary.storedByteCount, checkedWALBytes: summary.checkedWALByteCount,
+            checkedFrames: summary.checkedFrameCount, start: summary.start.map(RFC3339.format),
+            end: summary.end.map(RFC3339.format))
     }
 
     private static func restore(_ result: VerifyRestores.Result) -> Restore {
-        Restore(target: result.target == nil ? "latest" : "position", generation: result.target?.generation.description,
-                index: result.target.map { hex($0.index) }, offset: result.target.map { hex($0.offset) },
-                status: result.failure == nil ? "ok" : "failed", reached: result.reached?.description,
-                message: result.failure)
+        Restore(
+            target: result.target == nil ? "latest" : "position", generation: result.target?.generation.description,
+            index: result.target.map { hex($0.index) }, offset: result.target.map { hex($0.offset) },
+            status: result.failure == nil ? "ok" : "failed", reached: result.reached?.description,
+            message: result.failure)
     }
 
     private static func hex(_ value: UInt64) -> String { Hex.format(value, width: 16) }

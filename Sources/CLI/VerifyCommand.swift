@@ -21,19 +21,22 @@ struct VerifyCommand: AsyncParsableCommand {
             replicas recorded by 'sluice replicate' beside it. \(ReplicaURLHelp.text)
             """)
 
-    @Flag(name: LegacyFlags.names("restore"),
-          help: "Also restore the latest state into a temp folder and run PRAGMA integrity_check on it.")
+    @Flag(
+        name: LegacyFlags.names("restore"),
+        help: "Also restore the latest state into a temp folder and run PRAGMA integrity_check on it.")
     var restore = false
 
-    @Option(name: LegacyFlags.names("sample"),
-            help: "With --restore, also restore this many random earlier transaction boundaries.")
+    @Option(
+        name: LegacyFlags.names("sample"),
+        help: "With --restore, also restore this many random earlier transaction boundaries.")
     var sample: Int = 0
 
     @Flag(name: LegacyFlags.names("json"), help: "Print one JSON document (schema in docs/verify.md).")
     var json = false
 
-    @Option(name: LegacyFlags.names("progress-interval"),
-            help: "When stderr is not a terminal, how often a verify logs its progress.")
+    @Option(
+        name: LegacyFlags.names("progress-interval"),
+        help: "When stderr is not a terminal, how often a verify logs its progress.")
     var progressInterval: String = "5s"
 
     @OptionGroup var replica: ReplicaArguments
@@ -116,23 +119,29 @@ struct VerifyRun {
         return outcome
     }
 
-    private func check(_ client: any ReplicaClient, environment: Environment,
-                       logInterval: Duration) async -> VerifyOutcome.Replica {
+    private func check(
+        _ client: any ReplicaClient, environment: Environment,
+        logInterval: Duration
+    ) async -> VerifyOutcome.Replica {
         var result = VerifyOutcome.Replica(location: client.location)
         do {
-            var verifier = ReplicaVerifier(client: client, environment: environment,
-                                           sampleSize: command.restore ? command.sample : 0)
+            var verifier = ReplicaVerifier(
+                client: client, environment: environment,
+                sampleSize: command.restore ? command.sample : 0)
             let meter = ProgressMeter.verify()
             verifier.progress = meter
-            let display = ProgressDisplay.start(meter, label: "verify \(client.location)", logger: environment.logger,
-                                                logInterval: logInterval)
+            let display = ProgressDisplay.start(
+                meter, label: "verify \(client.location)", logger: environment.logger,
+                logInterval: logInterval)
             var report = try await display.around {
                 try await environment.spawner.run { try await verifier.verify() }
             }
             if report.generations.isEmpty {
-                report.findings.append(VerifyFinding(.problem, .noSnapshot, generation: nil, object: "generations/",
-                                                     message: "the replica holds no generation, so nothing can be "
-                                                        + "restored; check the replica URL"))
+                report.findings.append(
+                    VerifyFinding(
+                        .problem, .noSnapshot, generation: nil, object: "generations/",
+                        message: "the replica holds no generation, so nothing can be "
+                            + "restored; check the replica URL"))
             }
             if command.restore && report.problems.isEmpty {
                 let (restores, findings) = try await restoreChecks(client, report: report, environment: environment)
@@ -147,8 +156,10 @@ struct VerifyRun {
     }
 
     /// Restores into a private temp folder, removed afterwards whatever happens.
-    private func restoreChecks(_ client: any ReplicaClient, report: VerifyReport,
-                               environment: Environment) async throws -> ([VerifyRestores.Result], [VerifyFinding]) {
+    private func restoreChecks(
+        _ client: any ReplicaClient, report: VerifyReport,
+        environment: Environment
+    ) async throws -> ([VerifyRestores.Result], [VerifyFinding]) {
         let scratch = try ScratchDirectory.make()
         defer { ScratchDirectory.remove(scratch) }
         return await environment.spawner.run {

@@ -19,11 +19,13 @@ extension ConfigFile {
             switch name {
             case "dbs":
                 file.databasesLine = value.line
-                file.databases = try value.sequence().map { item throws(ConfigError) in try DatabaseSection.parse(item) }
+                file.databases = try value.sequence().map { item throws(ConfigError) in try DatabaseSection.parse(item)
+                }
             case "addr": file.addr = try value.setting { node throws(ConfigError) in try node.string() }
             case "exec": file.exec = try value.setting { node throws(ConfigError) in try node.string() }
             case "access-key-id": file.accessKeyID = try value.setting { node throws(ConfigError) in try node.string() }
-            case "secret-access-key": file.secretAccessKey = try value.setting { node throws(ConfigError) in try node.string() }
+            case "secret-access-key":
+                file.secretAccessKey = try value.setting { node throws(ConfigError) in try node.string() }
             default: file.logging = try LoggingSection.parse(value)
             }
         }
@@ -53,8 +55,10 @@ extension DatabaseSection {
             switch name {
             case "path": section.path = try value.setting { node throws(ConfigError) in try node.string() }
             case "meta-path": section.metaPath = try value.setting { node throws(ConfigError) in try node.string() }
-            case "monitor-interval": section.monitorInterval = try value.setting { node throws(ConfigError) in try node.duration() }
-            case "checkpoint-interval": section.checkpointInterval = try value.setting { node throws(ConfigError) in try node.duration() }
+            case "monitor-interval":
+                section.monitorInterval = try value.setting { node throws(ConfigError) in try node.duration() }
+            case "checkpoint-interval":
+                section.checkpointInterval = try value.setting { node throws(ConfigError) in try node.duration() }
             case "min-checkpoint-page-count":
                 section.minCheckpointPageCount = try value.setting { node throws(ConfigError) in try node.integer() }
             case "max-checkpoint-page-count":
@@ -62,11 +66,16 @@ extension DatabaseSection {
             case "truncate-page-count":
                 section.truncatePageCount = try value.setting { node throws(ConfigError) in try node.integer() }
             case "replicas":
-                if section.replicasLine != nil { throw value.error("give either replicas: (a list) or replica: (one), not both") }
+                if section.replicasLine != nil {
+                    throw value.error("give either replicas: (a list) or replica: (one), not both")
+                }
                 section.replicasLine = value.line
-                section.replicas = try value.sequence().map { item throws(ConfigError) in try ReplicaSection.parse(item) }
-            default:  // replica: Litestream 0.5's single replica
-                if section.replicasLine != nil { throw value.error("give either replicas: (a list) or replica: (one), not both") }
+                section.replicas = try value.sequence().map { item throws(ConfigError) in try ReplicaSection.parse(item)
+                }
+            default: // replica: Litestream 0.5's single replica
+                if section.replicasLine != nil {
+                    throw value.error("give either replicas: (a list) or replica: (one), not both")
+                }
                 section.replicasLine = value.line
                 section.replicas = [try ReplicaSection.parse(value)]
             }
@@ -127,15 +136,17 @@ extension ConfigNode {
 enum YAMLErrorMessage {
     static func configError(_ error: YamlError, file: String) -> ConfigError {
         switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return ConfigError(file: file, line: mark.line, problem: "not valid YAML: \(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the first occurrence; the second is the line to change.
             let first = context.mark
             let name = duplicates.first ?? "?"
             let second = repeatLine(of: name, after: first, in: context.text) ?? first.line
-            return ConfigError(file: file, line: second, key: name,
-                               problem: "given twice in one mapping (first on line \(first.line)); keep one")
+            return ConfigError(
+                file: file, line: second, key: name,
+                problem: "given twice in one mapping (first on line \(first.line)); keep one")
         case .reader(let problem, _, _, _):
             return ConfigError(file: file, problem: "not readable as YAML: \(problem)")
         default:

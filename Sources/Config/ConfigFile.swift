@@ -49,8 +49,10 @@ public struct DatabaseSection: Sendable {
     /// Where `replicas:` or `replica:` was written, if either was.
     public var replicasLine: Int?
 
-    static let keys = ["path", "meta-path", "monitor-interval", "checkpoint-interval", "min-checkpoint-page-count",
-                       "max-checkpoint-page-count", "truncate-page-count", "replicas", "replica"]
+    static let keys = [
+        "path", "meta-path", "monitor-interval", "checkpoint-interval", "min-checkpoint-page-count",
+        "max-checkpoint-page-count", "truncate-page-count", "replicas", "replica",
+    ]
 }
 
 /// One entry of a database's `replicas:` (or its single `replica:`).
@@ -87,9 +89,11 @@ public struct ReplicaSection: Sendable {
     public var layout: Setting<String>?
     public var leaseDuration: Setting<Duration>?
 
-    static let keys = ["type", "name", "url", "path", "bucket", "region", "endpoint", "force-path-style", "skip-verify",
-                       "access-key-id", "secret-access-key", "host", "user", "password", "key-path",
-                       "host-key-sha256", "known-hosts", "insecure-host-key",
-                       "retention", "retention-check-interval", "snapshot-interval", "sync-interval",
-                       "validation-interval", "layout", "lease-duration"]
+    static let keys = [
+        "type", "name", "url", "path", "bucket", "region", "endpoint", "force-path-style", "skip-verify",
+        "access-key-id", "secret-access-key", "host", "user", "password", "key-path",
+        "host-key-sha256", "known-hosts", "insecure-host-key",
+        "retention", "retention-check-interval", "snapshot-interval", "sync-interval",
+        "validation-interval", "layout", "lease-duration",
+    ]
 }

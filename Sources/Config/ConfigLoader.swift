@@ -70,7 +70,9 @@ public struct ConfigLoader {
     }
 
     /// Expands and checks `text`, the contents of the config file at `path`.
-    public func parse(_ text: String, path: String) throws(ConfigError) -> (settings: ReplicationSettings, notes: [String]) {
+    public func parse(_ text: String, path: String) throws(ConfigError) -> (
+        settings: ReplicationSettings, notes: [String]
+    ) {
         let expanded = expandsEnvironment ? EnvironmentExpansion.expand(text, environment: environment) : text
         let file = try ConfigFile.parse(expanded, path: path)
         var validator = ConfigValidator(file: file, environment: environment)

@@ -48,12 +48,14 @@ struct ConfigNode {
             let keyLine = keyNode.mark?.line ?? line
             let childKey = key.isEmpty ? keyNode.string ?? "?" : key + "." + (keyNode.string ?? "?")
             guard case .scalar(let scalar) = keyNode else {
-                throw ConfigError(file: file, line: keyLine, key: key.isEmpty ? nil : key, problem: "keys must be plain names")
+                throw ConfigError(
+                    file: file, line: keyLine, key: key.isEmpty ? nil : key, problem: "keys must be plain names")
             }
             let name = scalar.string
             guard allowed.contains(name) else {
-                throw ConfigError(file: file, line: keyLine, key: childKey, problem: "unknown key",
-                                  suggestion: KeySuggestion.nearest(to: name, in: allowed))
+                throw ConfigError(
+                    file: file, line: keyLine, key: childKey, problem: "unknown key",
+                    suggestion: KeySuggestion.nearest(to: name, in: allowed))
             }
             entries.append((name, ConfigNode(node: valueNode, file: file, key: childKey, line: keyLine)))
         }

@@ -5,16 +5,18 @@ extension ConfigValidator {
     /// One database: its path, its options, and each replica on top of them.
     mutating func validate(_ section: DatabaseSection) throws(ConfigError) -> DatabaseSettings {
         guard let path = section.path, !path.value.isEmpty else {
-            throw ConfigError(file: file.path, line: section.line, key: section.key,
-                              problem: "a database needs a path (path: /data/app.db)")
+            throw ConfigError(
+                file: file.path, line: section.line, key: section.key,
+                problem: "a database needs a path (path: /data/app.db)")
         }
         if ReplicaURL.looksLikeURL(path.value) {
             throw error(path, "a database path is a local file, not a URL; replicas go under replicas:")
         }
         var options = try databaseOptions(section)
         guard !section.replicas.isEmpty else {
-            throw ConfigError(file: file.path, line: section.replicasLine ?? section.line, key: section.key + ".replicas",
-                              problem: "the database has no replicas; add replicas: with at least one url or path")
+            throw ConfigError(
+                file: file.path, line: section.replicasLine ?? section.line, key: section.key + ".replicas",
+                problem: "the database has no replicas; add replicas: with at least one url or path")
         }
         var replicas: [ReplicaSettings] = []
         var names: [String: ReplicaSection] = [:]
@@ -23,15 +25,19 @@ extension ConfigValidator {
             if let first = names[replica.name] {
                 let line = replicaSection.name?.line ?? replicaSection.line
                 let key = replicaSection.name?.key ?? replicaSection.key
-                throw ConfigError(file: file.path, line: line, key: key,
-                                  problem: "replica name '\(replica.name)' is already used by \(first.key) (line \(first.line)); give each replica of a database its own name")
+                throw ConfigError(
+                    file: file.path, line: line, key: key,
+                    problem:
+                        "replica name '\(replica.name)' is already used by \(first.key) (line \(first.line)); give each replica of a database its own name"
+                )
             }
             names[replica.name] = replicaSection
             replicas.append(replica)
         }
         // The monitor wakes the replicas at most once per sync interval: the shortest of theirs.
         options.syncInterval = replicas.map(\.options.syncInterval).min() ?? options.syncInterval
-        return DatabaseSettings(path: ReplicaClientFactory.absolutePath(path.value), options: options, replicas: replicas)
+        return DatabaseSettings(
+            path: ReplicaClientFactory.absolutePath(path.value), options: options, replicas: replicas)
     }
 
     /// The database-wide options: monitor interval, checkpoints, local state directory.
@@ -58,7 +64,10 @@ extension ConfigValidator {
             do {
                 options.checkpoint = try options.checkpoint.validated()
             } catch {
-                throw self.error(setting, "must be greater than min-checkpoint-page-count (\(options.checkpoint.minimumPages)), or 0 to disable")
+                throw self.error(
+                    setting,
+                    "must be greater than min-checkpoint-page-count (\(options.checkpoint.minimumPages)), or 0 to disable"
+                )
             }
         }
         if let metaPath = section.metaPath, !metaPath.value.isEmpty {

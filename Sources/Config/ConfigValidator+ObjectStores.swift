@@ -14,18 +14,22 @@ extension ConfigValidator {
             }
             origin = (url.line, url.key)
             do {
-                guard case .s3(let parsed) = try ReplicaURL(parsing: url.value) else { preconditionFailure("an s3 scheme parses as s3") }
+                guard case .s3(let parsed) = try ReplicaURL(parsing: url.value) else {
+                    preconditionFailure("an s3 scheme parses as s3")
+                }
                 location = parsed
             } catch {
                 throw urlError(error, at: url.line, key: url.key)
             }
         } else {
             guard let bucket = section.bucket, !bucket.value.isEmpty else {
-                throw ConfigError(file: file.path, line: section.line, key: section.key,
-                                  problem: "an s3 replica needs a bucket (bucket: my-bucket) or a url")
+                throw ConfigError(
+                    file: file.path, line: section.line, key: section.key,
+                    problem: "an s3 replica needs a bucket (bucket: my-bucket) or a url")
             }
             origin = (bucket.line, bucket.key)
-            let prefix = (section.path?.value ?? "").split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
+            let prefix = (section.path?.value ?? "").split(separator: "/", omittingEmptySubsequences: true).joined(
+                separator: "/")
             location = S3Location(bucket: bucket.value, prefix: prefix)
         }
         if let region = section.region { location.region = region.value }
@@ -53,22 +57,34 @@ extension ConfigValidator {
             text = url.value
         } else {
             guard let host = section.host, !host.value.isEmpty, let user = section.user, !user.value.isEmpty,
-                  let path = section.path, !path.value.isEmpty else {
-                throw ConfigError(file: file.path, line: section.line, key: section.key,
-                                  problem: "an sftp replica needs host, user and path (or a url)")
+                let path = section.path, !path.value.isEmpty
+            else {
+                throw ConfigError(
+                    file: file.path, line: section.line, key: section.key,
+                    problem: "an sftp replica needs host, user and path (or a url)")
             }
             origin = (host.line, host.key)
             let remote = path.value.hasPrefix("/") ? path.value : "/" + path.value
-            text = "sftp://\(ReplicaURL.percentEncode(user.value, keeping: "-._~"))@\(host.value)\(ReplicaURL.percentEncode(remote, keeping: "/-._~"))"
+            text =
+                "sftp://\(ReplicaURL.percentEncode(user.value, keeping: "-._~"))@\(host.value)\(ReplicaURL.percentEncode(remote, keeping: "/-._~"))"
         }
         var query: [String] = []
-        if let key = section.keyPath { query.append("key=" + ReplicaURL.percentEncode(ReplicaClientFactory.absolutePath(key.value), keeping: "/-._~")) }
-        if let fingerprint = section.hostKeySHA256 { query.append("host-key-sha256=" + ReplicaURL.percentEncode(fingerprint.value, keeping: "")) }
-        if let knownHosts = section.knownHosts { query.append("known-hosts=" + ReplicaURL.percentEncode(knownHosts.value, keeping: "/-._~")) }
+        if let key = section.keyPath {
+            query.append(
+                "key=" + ReplicaURL.percentEncode(ReplicaClientFactory.absolutePath(key.value), keeping: "/-._~"))
+        }
+        if let fingerprint = section.hostKeySHA256 {
+            query.append("host-key-sha256=" + ReplicaURL.percentEncode(fingerprint.value, keeping: ""))
+        }
+        if let knownHosts = section.knownHosts {
+            query.append("known-hosts=" + ReplicaURL.percentEncode(knownHosts.value, keeping: "/-._~"))
+        }
         if let insecure = section.insecureHostKey { query.append("insecure-host-key=\(insecure.value)") }
         if !query.isEmpty { text += (text.contains("?") ? "&" : "?") + query.joined(separator: "&") }
         do {
-            guard case .sftp(var location) = try ReplicaURL(parsing: text) else { preconditionFailure("an sftp scheme parses as sftp") }
+            guard case .sftp(var location) = try ReplicaURL(parsing: text) else {
+                preconditionFailure("an sftp scheme parses as sftp")
+            }
             if let password = section.password { location.password = password.value }
             return .sftp(location)
         } catch {
@@ -82,11 +98,11 @@ extension ConfigValidator {
     func s3Credentials(_ section: ReplicaSection) throws(ConfigError) -> [String: String] {
         for (id, secret) in [(section.accessKeyID, section.secretAccessKey), (file.accessKeyID, file.secretAccessKey)] {
             switch (id, secret) {
-            case let (id?, secret?):
+            case (let id?, let secret?):
                 return ["AWS_ACCESS_KEY_ID": id.value, "AWS_SECRET_ACCESS_KEY": secret.value]
-            case let (id?, nil):
+            case (let id?, nil):
                 throw error(id, "needs secret-access-key beside it")
-            case let (nil, secret?):
+            case (nil, let secret?):
                 throw error(secret, "needs access-key-id beside it")
             case (nil, nil):
                 continue

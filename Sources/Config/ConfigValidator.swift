@@ -26,8 +26,9 @@ public struct ConfigValidator {
         if let addr = file.addr { try Self.checkAddress(addr, file: file.path) }
         if let exec = file.exec { try Self.checkCommand(exec, file: file.path) }
         guard !file.databases.isEmpty else {
-            throw ConfigError(file: file.path, line: file.databasesLine, key: "dbs",
-                              problem: "no databases are configured; add a list of databases, each with a path and replicas")
+            throw ConfigError(
+                file: file.path, line: file.databasesLine, key: "dbs",
+                problem: "no databases are configured; add a list of databases, each with a path and replicas")
         }
         var databases: [DatabaseSettings] = []
         var paths: [String: DatabaseSection] = [:]
@@ -35,8 +36,9 @@ public struct ConfigValidator {
         for section in file.databases {
             let database = try validate(section)
             if let first = paths[database.path] {
-                throw ConfigError(file: file.path, line: section.path!.line, key: section.path!.key,
-                                  problem: "the same database as \(first.key) (line \(first.line)); list each database once")
+                throw ConfigError(
+                    file: file.path, line: section.path!.line, key: section.path!.key,
+                    problem: "the same database as \(first.key) (line \(first.line)); list each database once")
             }
             paths[database.path] = section
             for (replica, replicaSection) in zip(database.replicas, section.replicas) {
@@ -46,7 +48,8 @@ public struct ConfigValidator {
         }
         let exec = file.exec?.value.isEmpty == false ? file.exec?.value : nil
         let addr = file.addr?.value.isEmpty == false ? file.addr?.value : nil
-        return ReplicationSettings(configPath: file.path, databases: databases, exec: exec, addr: addr, logging: logging)
+        return ReplicationSettings(
+            configPath: file.path, databases: databases, exec: exec, addr: addr, logging: logging)
     }
 
     func error(_ setting: Setting<some Sendable>, _ problem: String) -> ConfigError {
@@ -60,14 +63,18 @@ public struct ConfigValidator {
             // Litestream spells it `warn`.
             let text = level.value.lowercased() == "warn" ? "warning" : level.value.lowercased()
             guard let parsed = Logger.Level(rawValue: text) else {
-                throw error(level, "'\(level.value)' is not a log level; use trace, debug, info, notice, warn, error or critical")
+                throw error(
+                    level,
+                    "'\(level.value)' is not a log level; use trace, debug, info, notice, warn, error or critical")
             }
             settings.level = parsed
         }
         if let type = section.type {
             guard let format = LoggingSettings.Format(rawValue: type.value.lowercased()) else {
-                throw ConfigError(file: file.path, line: type.line, key: type.key, problem: "'\(type.value)' is not a log type; use text or json",
-                                  suggestion: KeySuggestion.nearest(to: type.value, in: ["text", "json"]))
+                throw ConfigError(
+                    file: file.path, line: type.line, key: type.key,
+                    problem: "'\(type.value)' is not a log type; use text or json",
+                    suggestion: KeySuggestion.nearest(to: type.value, in: ["text", "json"]))
             }
             settings.format = format
         }
@@ -111,8 +118,10 @@ struct LocationRegistry {
     mutating func register(_ url: ReplicaURL, section: ReplicaSection) throws(ConfigError) {
         let key = ReplicaLocationKey.make(url)
         if let first = seen[key] {
-            throw ConfigError(file: file, line: section.line, key: section.key,
-                              problem: "the same location as \(first.key) (line \(first.line)); each replica needs a location of its own")
+            throw ConfigError(
+                file: file, line: section.line, key: section.key,
+                problem:
+                    "the same location as \(first.key) (line \(first.line)); each replica needs a location of its own")
         }
         seen[key] = section
     }

@@ -15,7 +15,8 @@ public enum EnvironmentExpansion {
                 output += "$"
                 rest = after.dropFirst()
             } else if after.first == "{", let close = after.firstIndex(of: "}"),
-                      isName(after[after.index(after: after.startIndex)..<close]) {
+                isName(after[after.index(after: after.startIndex)..<close])
+            {
                 output += environment[String(after[after.index(after: after.startIndex)..<close])] ?? ""
                 rest = after[after.index(after: close)...]
             } else if let first = after.first, first == "_" || (first.isASCII && first.isLetter) {

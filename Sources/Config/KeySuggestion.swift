@@ -20,7 +20,8 @@ public enum KeySuggestion {
     /// Optimal string alignment distance (Damerau-Levenshtein without repeated edits of one
     /// substring), over Unicode scalars.
     static func editDistance(_ first: String, _ second: String) -> Int {
-        let a = Array(first.unicodeScalars), b = Array(second.unicodeScalars)
+        let a = Array(first.unicodeScalars)
+        let b = Array(second.unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous2 = [Int](repeating: 0, count: b.count + 1)

@@ -18,12 +18,15 @@ extension FileReplicaClient: ReplicaChangeListing {
             listings += 1
             for name in names {
                 guard let offset = ReplicaLayout.parseGroupedSegmentName(name),
-                      index > position.index || offset >= position.offset else { continue }
+                    index > position.index || offset >= position.offset
+                else { continue }
                 guard let stat = try await fileSystem.stat(Path.join(root, folder, name)), !stat.isDirectory else {
                     continue
                 }
-                entries.append(ReplicaObjectEntry(key: Hex.format(index, width: 16) + "/" + name, size: stat.size,
-                                                  modified: stat.modified))
+                entries.append(
+                    ReplicaObjectEntry(
+                        key: Hex.format(index, width: 16) + "/" + name, size: stat.size,
+                        modified: stat.modified))
             }
             index += 1
         }

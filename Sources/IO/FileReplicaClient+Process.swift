@@ -1,7 +1,7 @@
 import Core
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension FileReplicaClient {

@@ -1,7 +1,8 @@
 import Core
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Change notices from Linux's inotify: one descriptor and one thread, blocked in `read`, for
@@ -73,10 +74,12 @@ public final class InotifyChangeNotifier: FileChangeNotifier, Sendable {
         // The notifier lives as long as the process (ProductionEnvironment makes one), so the
         // thread keeps it retained and never ends.
         let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { context in
-            Unmanaged<InotifyChangeNotifier>.fromOpaque(context!).takeRetainedValue().readEvents()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<InotifyChangeNotifier>.fromOpaque(context!).takeRetainedValue().readEvents()
+                return nil
+            }, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         pthread_detach(thread)
     }

@@ -29,8 +29,9 @@ public struct POSIXFileSystem: FileSystem {
             var info = Glibc.stat()
             if fstat(fd, &info) == 0 && POSIX.isDirectory(info) {
                 Glibc.close(fd)
-                throw FileSystemError.io(operation: "open", path: path, code: EISDIR,
-                                         message: String(cString: strerror(EISDIR)))
+                throw FileSystemError.io(
+                    operation: "open", path: path, code: EISDIR,
+                    message: String(cString: strerror(EISDIR)))
             }
             return fd
         }

@@ -82,8 +82,9 @@ public enum POSIX {
 
     static func fileStat(_ info: stat) -> FileStat {
         let ms = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
-        return FileStat(size: Int64(info.st_size), isDirectory: isDirectory(info),
-                        modified: Timestamp(millisecondsSince1970: ms))
+        return FileStat(
+            size: Int64(info.st_size), isDirectory: isDirectory(info),
+            modified: Timestamp(millisecondsSince1970: ms))
     }
 
     /// The names in a directory except `.` and `..`, sorted bytewise.

@@ -28,8 +28,9 @@ public enum ReplicaClientFactory {
             let transport = CurlHTTPTransport(
                 runner: runner ?? networkRunner,
                 options: CurlTransportOptions(caBundle: configuration.caBundle, verifyTLS: configuration.verifyTLS))
-            return S3ReplicaClient(configuration: configuration, transport: transport, wallClock: SystemWallClock(),
-                                   clock: ContinuousClock(), random: SystemRandom(), writeLayout: writeLayout)
+            return S3ReplicaClient(
+                configuration: configuration, transport: transport, wallClock: SystemWallClock(),
+                clock: ContinuousClock(), random: SystemRandom(), writeLayout: writeLayout)
         }
     }
 

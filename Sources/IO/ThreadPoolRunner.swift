@@ -1,8 +1,9 @@
-@_spi(ExperimentalScheduling) import _Concurrency
 import Core
 import Synchronization
+@_spi(ExperimentalScheduling) import _Concurrency
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The production `BlockingRunner`: a small fixed pool of dedicated threads that run blocking
@@ -40,11 +41,13 @@ public final class ThreadPoolRunner: BlockingRunner, TaskExecutor, Sendable {
         for _ in 0..<threadCount {
             let context = Unmanaged.passRetained(queue).toOpaque()
             var thread = pthread_t()
-            let rc = pthread_create(&thread, &attributes, { context in
-                let queue = Unmanaged<WorkQueue>.fromOpaque(context!).takeRetainedValue()
-                queue.workLoop()
-                return nil
-            }, context)
+            let rc = pthread_create(
+                &thread, &attributes,
+                { context in
+                    let queue = Unmanaged<WorkQueue>.fromOpaque(context!).takeRetainedValue()
+                    queue.workLoop()
+                    return nil
+                }, context)
             precondition(rc == 0, "pthread_create failed: \(rc)")
             pthread_detach(thread)
         }
@@ -108,7 +111,9 @@ extension ThreadPoolRunner {
 /// pool's own timer list instead of Dispatch's: a Dispatch timer woke a manager thread, then a
 /// worker, then a pool thread, about ten system calls for each of the monitor's looks at the WAL.
 @_spi(ExperimentalScheduling) extension ThreadPoolRunner: SchedulingExecutor {
-    public func enqueue<C: Clock>(_ job: consuming ExecutorJob, after delay: C.Duration, tolerance: C.Duration?, clock: C) {
+    public func enqueue<C: Clock>(
+        _ job: consuming ExecutorJob, after delay: C.Duration, tolerance: C.Duration?, clock: C
+    ) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         // Every clock the engine sleeps on measures in `Duration`; another kind runs at once, as
@@ -117,7 +122,8 @@ extension ThreadPoolRunner {
         queue.submit(afterNanoseconds: nanoseconds) { job.runSynchronously(on: executor) }
     }
 
-    public func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C) {
+    public func enqueue<C: Clock>(_ job: consuming ExecutorJob, at instant: C.Instant, tolerance: C.Duration?, clock: C)
+    {
         enqueue(job, after: clock.now.duration(to: instant), tolerance: tolerance, clock: clock)
     }
 

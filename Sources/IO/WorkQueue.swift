@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The jobs of a `ThreadPoolRunner`: a FIFO of ready jobs and a list of timed ones, guarded by a

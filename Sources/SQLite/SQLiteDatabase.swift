@@ -1,5 +1,5 @@
-import CShims
 import CSQLite
+import CShims
 import Core
 import Glibc
 
@@ -47,7 +47,8 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
         return SQLiteDatabase(path: path, handle: handle.pointer, runner: runner)
     }
 
-    private static func openHandle(_ path: String, options: SQLiteOpenOptions, vfsName: String?) throws -> OpaquePointer {
+    private static func openHandle(_ path: String, options: SQLiteOpenOptions, vfsName: String?) throws -> OpaquePointer
+    {
         var flags = SQLITE_OPEN_FULLMUTEX
         if options.readOnly {
             flags |= SQLITE_OPEN_READONLY
@@ -70,7 +71,8 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
             let rc = sluice_sqlite3_db_config_int(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nil)
             guard rc == SQLITE_OK else {
                 sqlite3_close_v2(db)
-                throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc)), context: "no-checkpoint-on-close \(path)")
+                throw SQLiteError(
+                    code: rc, message: String(cString: sqlite3_errstr(rc)), context: "no-checkpoint-on-close \(path)")
             }
         }
         return db
@@ -103,8 +105,9 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
 
             let expected = Int(sqlite3_bind_parameter_count(statement))
             guard expected == parameters.count else {
-                throw SQLiteError(code: SQLITE_RANGE, message: "statement takes \(expected) parameters, \(parameters.count) given",
-                                  context: Self.context(sql))
+                throw SQLiteError(
+                    code: SQLITE_RANGE, message: "statement takes \(expected) parameters, \(parameters.count) given",
+                    context: Self.context(sql))
             }
             for (offset, value) in parameters.enumerated() {
                 rc = Self.bind(value, to: statement, at: Int32(offset + 1))
@@ -156,16 +159,22 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
             var value: Int32 = enabled ? 1 : 0
             let rc = sluice_sqlite3_file_control_int(db, "main", SQLITE_FCNTL_PERSIST_WAL, &value)
             guard rc == SQLITE_OK else {
-                throw SQLiteError(code: rc, message: String(cString: sqlite3_errstr(rc)), context: "persist-wal \(self.path)")
+                throw SQLiteError(
+                    code: rc, message: String(cString: sqlite3_errstr(rc)), context: "persist-wal \(self.path)")
             }
         }
     }
 
     public func close() async throws {
-        guard let (handle, cached) = lock.withLock({ () -> (OpaquePointer, [OpaquePointer])? in
-            defer { self.handle = nil; self.statements = [:] }
-            return self.handle.map { ($0, Array(self.statements.values)) }
-        }) else { return }
+        guard
+            let (handle, cached) = lock.withLock({ () -> (OpaquePointer, [OpaquePointer])? in
+                defer {
+                    self.handle = nil
+                    self.statements = [:]
+                }
+                return self.handle.map { ($0, Array(self.statements.values)) }
+            })
+        else { return }
         let sendable = SendableHandle(handle)
         let statements = cached.map(SendableHandle.init)
         try await runner.run {
@@ -188,7 +197,9 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
         sqlite3_reset(statement)
         sqlite3_clear_bindings(statement)
         let kept = lock.withLock { () -> Bool in
-            guard handle != nil, statements.count < Self.statementCacheLimit, statements[key] == nil else { return false }
+            guard handle != nil, statements.count < Self.statementCacheLimit, statements[key] == nil else {
+                return false
+            }
             statements[key] = statement
             return true
         }
@@ -218,8 +229,9 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
             return v.withUnsafeBytes { bytes in
                 // A nil pointer would bind NULL; an empty blob must stay a zero-length blob.
                 if bytes.count == 0 { return sqlite3_bind_zeroblob(statement, index, 0) }
-                return sqlite3_bind_blob64(statement, index, bytes.baseAddress, sqlite3_uint64(bytes.count),
-                                           sluice_sqlite3_transient())
+                return sqlite3_bind_blob64(
+                    statement, index, bytes.baseAddress, sqlite3_uint64(bytes.count),
+                    sluice_sqlite3_transient())
             }
         }
     }
@@ -255,7 +267,8 @@ public final class SQLiteDatabase: SQLiteConnection, @unchecked Sendable {
     }
 
     private static func error(_ db: OpaquePointer, _ sql: String) -> SQLiteError {
-        SQLiteError(code: sqlite3_extended_errcode(db), message: String(cString: sqlite3_errmsg(db)), context: context(sql))
+        SQLiteError(
+            code: sqlite3_extended_errcode(db), message: String(cString: sqlite3_errmsg(db)), context: context(sql))
     }
 
     /// The SQL as context for an error, cut to one readable line.
@@ -295,7 +308,8 @@ private struct StatementKey: Hashable {
     static func == (a: StatementKey, b: StatementKey) -> Bool {
         a.withBytes { left in
             b.withBytes { right in
-                left.count == right.count && (left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+                left.count == right.count
+                    && (left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
             }
         }
     }

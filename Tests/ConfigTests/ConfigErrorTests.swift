@@ -1,5 +1,6 @@
 import Core
 import Testing
+
 @testable import Config
 
 /// Each way a config file can be wrong fails with one line naming the file, the line and the
@@ -7,8 +8,10 @@ import Testing
 @Suite("Config: errors")
 struct ConfigErrorTests {
     /// Parses `text` as `/etc/sluice.yml` and returns the error's line.
-    func failure(_ text: String, environment: [String: String] = [:],
-                 sourceLocation: SourceLocation = #_sourceLocation) -> String {
+    func failure(
+        _ text: String, environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> String {
         do {
             _ = try ConfigLoader(environment: environment).parse(text, path: "/etc/sluice.yml")
             Issue.record("expected an error", sourceLocation: sourceLocation)
@@ -28,30 +31,42 @@ struct ConfigErrorTests {
                   - url: file:///backups/app
                     retension: 24h
             """
-        #expect(failure(text) == "/etc/sluice.yml:5: dbs[0].replicas[0].retension: unknown key (did you mean 'retention'?)")
+        #expect(
+            failure(text) == "/etc/sluice.yml:5: dbs[0].replicas[0].retension: unknown key (did you mean 'retention'?)")
         #expect(failure("dbz:\n  - path: /a.db\n") == "/etc/sluice.yml:1: dbz: unknown key (did you mean 'dbs'?)")
-        #expect(failure("dbs:\n  - path: /a.db\n    monitor-intreval: 1s\n")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    monitor-intreval: 1s\n")
                 == "/etc/sluice.yml:3: dbs[0].monitor-intreval: unknown key (did you mean 'monitor-interval'?)")
         // Nothing close: no suggestion.
         #expect(failure("dbs:\n  - path: /a.db\n    colour: blue\n") == "/etc/sluice.yml:3: dbs[0].colour: unknown key")
-        #expect(failure("logging:\n  levle: debug\n") == "/etc/sluice.yml:2: logging.levle: unknown key (did you mean 'level'?)")
+        #expect(
+            failure("logging:\n  levle: debug\n")
+                == "/etc/sluice.yml:2: logging.levle: unknown key (did you mean 'level'?)")
     }
 
     @Test("a wrong type says what was expected and what was found, never the value")
     func wrongType() {
         #expect(failure("dbs:\n  path: /a.db\n") == "/etc/sluice.yml:1: dbs: expected a list, found a mapping")
-        #expect(failure("dbs:\n  - path: [/a.db]\n") == "/etc/sluice.yml:2: dbs[0].path: expected a single value, found a list")
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        skip-verify: maybe\n")
+        #expect(
+            failure("dbs:\n  - path: [/a.db]\n")
+                == "/etc/sluice.yml:2: dbs[0].path: expected a single value, found a list")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        skip-verify: maybe\n")
                 == "/etc/sluice.yml:5: dbs[0].replicas[0].skip-verify: 'maybe' is not true or false")
-        #expect(failure("dbs:\n  - path: /a.db\n    min-checkpoint-page-count: lots\n    replicas: [{path: /b}]\n")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    min-checkpoint-page-count: lots\n    replicas: [{path: /b}]\n")
                 == "/etc/sluice.yml:3: dbs[0].min-checkpoint-page-count: 'lots' is not a whole number of at least 0")
     }
 
     @Test("a malformed duration is named with the syntax to use")
     func malformedDuration() {
         let text = "dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        sync-interval: 10 seconds\n"
-        #expect(failure(text) == "/etc/sluice.yml:5: dbs[0].replicas[0].sync-interval: '10 seconds' is not a duration; use a number with a unit, like 500ms, 10s, 5m, 24h or 7d")
-        #expect(failure("dbs:\n  - path: /a.db\n    monitor-interval: 0s\n    replicas: [{path: /b}]\n")
+        #expect(
+            failure(text)
+                == "/etc/sluice.yml:5: dbs[0].replicas[0].sync-interval: '10 seconds' is not a duration; use a number with a unit, like 500ms, 10s, 5m, 24h or 7d"
+        )
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    monitor-interval: 0s\n    replicas: [{path: /b}]\n")
                 == "/etc/sluice.yml:3: dbs[0].monitor-interval: must be longer than zero")
     }
 
@@ -66,18 +81,26 @@ struct ConfigErrorTests {
                   - name: backup
                     path: /b2
             """
-        #expect(failure(text) == "/etc/sluice.yml:6: dbs[0].replicas[1].name: replica name 'backup' is already used by dbs[0].replicas[0] (line 4); give each replica of a database its own name")
+        #expect(
+            failure(text)
+                == "/etc/sluice.yml:6: dbs[0].replicas[1].name: replica name 'backup' is already used by dbs[0].replicas[0] (line 4); give each replica of a database its own name"
+        )
         // Unnamed replicas are named by their type, as in Litestream.
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b1\n      - path: /b2\n")
-                == "/etc/sluice.yml:5: dbs[0].replicas[1]: replica name 'file' is already used by dbs[0].replicas[0] (line 4); give each replica of a database its own name")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b1\n      - path: /b2\n")
+                == "/etc/sluice.yml:5: dbs[0].replicas[1]: replica name 'file' is already used by dbs[0].replicas[0] (line 4); give each replica of a database its own name"
+        )
     }
 
     @Test("a path that is a URL is refused, saying to write url:")
     func pathIsURL() {
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas:\n      - path: s3://bucket/app\n")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas:\n      - path: s3://bucket/app\n")
                 == "/etc/sluice.yml:4: dbs[0].replicas[0].path: is a URL; write it as url: s3://bucket/app")
-        #expect(failure("dbs:\n  - path: file:///a.db\n    replicas: [{path: /b}]\n")
-                == "/etc/sluice.yml:2: dbs[0].path: a database path is a local file, not a URL; replicas go under replicas:")
+        #expect(
+            failure("dbs:\n  - path: file:///a.db\n    replicas: [{path: /b}]\n")
+                == "/etc/sluice.yml:2: dbs[0].path: a database path is a local file, not a URL; replicas go under replicas:"
+        )
     }
 
     @Test("two databases with one path (however spelt) are refused")
@@ -89,7 +112,9 @@ struct ConfigErrorTests {
               - path: /data/../data/app.db
                 replicas: [{path: /b2}]
             """
-        #expect(failure(text) == "/etc/sluice.yml:4: dbs[1].path: the same database as dbs[0] (line 2); list each database once")
+        #expect(
+            failure(text)
+                == "/etc/sluice.yml:4: dbs[1].path: the same database as dbs[0] (line 2); list each database once")
     }
 
     @Test("two replicas on one location, of one database or of two, are refused")
@@ -103,7 +128,10 @@ struct ConfigErrorTests {
                   - name: two
                     path: /backups//app/
             """
-        #expect(failure(oneDatabase) == "/etc/sluice.yml:6: dbs[0].replicas[1]: the same location as dbs[0].replicas[0] (line 4); each replica needs a location of its own")
+        #expect(
+            failure(oneDatabase)
+                == "/etc/sluice.yml:6: dbs[0].replicas[1]: the same location as dbs[0].replicas[0] (line 4); each replica needs a location of its own"
+        )
         let twoDatabases = """
             dbs:
               - path: /a.db
@@ -116,29 +144,47 @@ struct ConfigErrorTests {
                     path: /app/
                     endpoint: HTTP://127.0.0.1:9000/
             """
-        #expect(failure(twoDatabases) == "/etc/sluice.yml:7: dbs[1].replicas[0]: the same location as dbs[0].replicas[0] (line 4); each replica needs a location of its own")
+        #expect(
+            failure(twoDatabases)
+                == "/etc/sluice.yml:7: dbs[1].replicas[0]: the same location as dbs[0].replicas[0] (line 4); each replica needs a location of its own"
+        )
     }
 
     @Test("a key given twice in one mapping is refused")
     func duplicateKey() {
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n    path: /b.db\n")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n    path: /b.db\n")
                 == "/etc/sluice.yml:4: path: given twice in one mapping (first on line 2); keep one")
     }
 
     @Test("keys of another replica type, an unsupported type and missing pieces are named")
     func typeMismatches() {
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas:\n      - type: file\n        path: /b\n        bucket: x\n")
-                == "/etc/sluice.yml:6: dbs[0].replicas[0].bucket: applies to s3 replicas only, and this replica is a file replica")
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: x\n")
-                == "/etc/sluice.yml:4: dbs[0].replicas[0].type: replica type 'gcs' is not supported; use file, s3, sftp")
-        #expect(failure("dbs:\n  - path: /a.db\n    replicas:\n      - type: s4\n        bucket: x\n")
-                == "/etc/sluice.yml:4: dbs[0].replicas[0].type: replica type 's4' is not supported; use file, s3, sftp (did you mean 's3'?)")
-        #expect(failure("dbs:\n  - path: /a.db\n") == "/etc/sluice.yml:2: dbs[0].replicas: the database has no replicas; add replicas: with at least one url or path")
-        #expect(failure("addr: 9090\ndbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n")
-                == "/etc/sluice.yml:1: addr: '9090' is not a listen address; use HOST:PORT or :PORT, like :9090 or 127.0.0.1:9090")
-        #expect(failure("exec: app 'unclosed\ndbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n")
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas:\n      - type: file\n        path: /b\n        bucket: x\n")
+                == "/etc/sluice.yml:6: dbs[0].replicas[0].bucket: applies to s3 replicas only, and this replica is a file replica"
+        )
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas:\n      - type: gcs\n        bucket: x\n")
+                == "/etc/sluice.yml:4: dbs[0].replicas[0].type: replica type 'gcs' is not supported; use file, s3, sftp"
+        )
+        #expect(
+            failure("dbs:\n  - path: /a.db\n    replicas:\n      - type: s4\n        bucket: x\n")
+                == "/etc/sluice.yml:4: dbs[0].replicas[0].type: replica type 's4' is not supported; use file, s3, sftp (did you mean 's3'?)"
+        )
+        #expect(
+            failure("dbs:\n  - path: /a.db\n")
+                == "/etc/sluice.yml:2: dbs[0].replicas: the database has no replicas; add replicas: with at least one url or path"
+        )
+        #expect(
+            failure("addr: 9090\ndbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n")
+                == "/etc/sluice.yml:1: addr: '9090' is not a listen address; use HOST:PORT or :PORT, like :9090 or 127.0.0.1:9090"
+        )
+        #expect(
+            failure("exec: app 'unclosed\ndbs:\n  - path: /a.db\n    replicas: [{path: /b}]\n")
                 == "/etc/sluice.yml:1: exec: the command has an unterminated ' quote")
-        #expect(failure("logging:\n  type: jsn\n") == "/etc/sluice.yml:2: logging.type: 'jsn' is not a log type; use text or json (did you mean 'json'?)")
+        #expect(
+            failure("logging:\n  type: jsn\n")
+                == "/etc/sluice.yml:2: logging.type: 'jsn' is not a log type; use text or json (did you mean 'json'?)")
     }
 
     @Test("secrets never appear in a message: not in a misplaced key, a half pair, nor a YAML error on their line")

@@ -1,5 +1,6 @@
 import Core
 import Testing
+
 @testable import Config
 
 @Suite("Config: loading")
@@ -9,7 +10,9 @@ struct ConfigLoaderTests {
         let environment = ["BUCKET": "b1", "KEY_2": "k"]
         #expect(EnvironmentExpansion.expand("s3://$BUCKET/${KEY_2}/x", environment: environment) == "s3://b1/k/x")
         #expect(EnvironmentExpansion.expand("a${MISSING}b$MISSING.c", environment: environment) == "ab.c")
-        #expect(EnvironmentExpansion.expand("cost $$5 $5 ${not closed $", environment: environment) == "cost $5 $5 ${not closed $")
+        #expect(
+            EnvironmentExpansion.expand("cost $$5 $5 ${not closed $", environment: environment)
+                == "cost $5 $5 ${not closed $")
     }
 
     @Test("expansion happens before parsing and -no-expand-env turns it off")
@@ -32,12 +35,16 @@ struct ConfigLoaderTests {
         return loader
     }
 
-    static func config(_ database: String) -> String { "dbs:\n  - path: \(database)\n    replicas: [{path: /backup\(database)}]\n" }
+    static func config(_ database: String) -> String {
+        "dbs:\n  - path: \(database)\n    replicas: [{path: /backup\(database)}]\n"
+    }
 
     @Test("discovery: -config, else $SLUICE_CONFIG, else ./sluice.yml, else /etc/sluice.yml")
     func discoveryOrder() throws {
-        let all = ["flag.yml": Self.config("/flag.db"), "env.yml": Self.config("/env.db"),
-                   "sluice.yml": Self.config("/local.db"), "/etc/sluice.yml": Self.config("/etc.db")]
+        let all = [
+            "flag.yml": Self.config("/flag.db"), "env.yml": Self.config("/env.db"),
+            "sluice.yml": Self.config("/local.db"), "/etc/sluice.yml": Self.config("/etc.db"),
+        ]
         func loaded(_ files: [String: String], flag: String?, environment: [String: String] = [:]) throws -> String? {
             try loader(files: files, environment: environment).load(flag: flag)?.settings.databases[0].path
         }
@@ -104,8 +111,10 @@ struct ConfigLoaderTests {
         #expect(app.options.checkpoint.minimumPages == 500)
         #expect(app.options.checkpoint.truncatePages == 20000)
         #expect(app.options.stateDirectory == "/data/.app-meta")
-        #expect(app.options.syncInterval == .milliseconds(500), "the monitor wakes replicas as often as the most eager one")
-        let s3 = app.replicas[0], local = app.replicas[1]
+        #expect(
+            app.options.syncInterval == .milliseconds(500), "the monitor wakes replicas as often as the most eager one")
+        let s3 = app.replicas[0]
+        let local = app.replicas[1]
         #expect(s3.name == "s3" && local.name == "local")
         #expect(s3.options.retention == .seconds(72 * 3600) && s3.options.syncInterval == .seconds(10))
         #expect(s3.options.snapshotInterval == .seconds(6 * 3600))
@@ -113,7 +122,10 @@ struct ConfigLoaderTests {
         #expect(local.options.retention == .seconds(3600) && local.options.layout == .legacy)
         #expect(local.options.leaseDuration == .seconds(60))
         let other = settings.databases[1].replicas[0]
-        guard case .sftp(let location) = other.url else { Issue.record("not sftp"); return }
+        guard case .sftp(let location) = other.url else {
+            Issue.record("not sftp")
+            return
+        }
         #expect(location.host == "backup.example" && location.port == 2222 && location.user == "me")
         #expect(location.password == "pw" && location.path == "/srv/other" && location.hostKeyCheck == .insecure)
         #expect(!other.displayURL.contains("pw"))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 @Suite("CheckpointPolicy")
@@ -6,7 +7,8 @@ struct CheckpointPolicyTests {
     let policy = CheckpointPolicy(minimumPages: 1000, idleInterval: .seconds(60), truncatePages: 500_000)
 
     func state(wal: Int, shadow: Int, idle: Duration = .zero, sinceCheckpoint: Duration? = nil) -> CheckpointState {
-        CheckpointState(walFrames: wal, shadowFrames: shadow, sinceLastNewFrames: idle, sinceLastCheckpoint: sinceCheckpoint)
+        CheckpointState(
+            walFrames: wal, shadowFrames: shadow, sinceLastNewFrames: idle, sinceLastCheckpoint: sinceCheckpoint)
     }
 
     func isPassive(_ decision: CheckpointDecision?) -> Bool {
@@ -87,7 +89,8 @@ struct CheckpointPolicyTests {
         // database is still idle: checkpointing that frame would bump again, forever.
         #expect(policy.decide(state(wal: 1, shadow: 1, idle: .seconds(7200), sinceCheckpoint: .seconds(7200))) == nil)
         #expect(policy.decide(state(wal: 0, shadow: 0, idle: .seconds(7200))) == nil)
-        #expect(isPassive(policy.decide(state(wal: 2, shadow: 2, idle: .seconds(7200), sinceCheckpoint: .seconds(7200)))))
+        #expect(
+            isPassive(policy.decide(state(wal: 2, shadow: 2, idle: .seconds(7200), sinceCheckpoint: .seconds(7200)))))
     }
 
     @Test("CheckpointPolicy: decide: idle fires at most once per interval when the WAL could not restart")
@@ -95,12 +98,14 @@ struct CheckpointPolicyTests {
         // A reader kept the last PASSIVE checkpoint from completing, so the WAL still has frames.
         #expect(policy.decide(state(wal: 40, shadow: 40, idle: .seconds(300), sinceCheckpoint: .seconds(1))) == nil)
         #expect(policy.decide(state(wal: 40, shadow: 40, idle: .seconds(300), sinceCheckpoint: .seconds(59))) == nil)
-        #expect(isPassive(policy.decide(state(wal: 40, shadow: 40, idle: .seconds(300), sinceCheckpoint: .seconds(60)))))
+        #expect(
+            isPassive(policy.decide(state(wal: 40, shadow: 40, idle: .seconds(300), sinceCheckpoint: .seconds(60)))))
     }
 
     @Test("CheckpointPolicy: decide: the page threshold ignores the idle rate limit")
     func pageThresholdNotRateLimited() {
-        #expect(isPassive(policy.decide(state(wal: 2000, shadow: 2000, idle: .zero, sinceCheckpoint: .milliseconds(10)))))
+        #expect(
+            isPassive(policy.decide(state(wal: 2000, shadow: 2000, idle: .zero, sinceCheckpoint: .milliseconds(10)))))
     }
 
     @Test("CheckpointPolicy: decide: idle rule disabled when idleInterval is nil")
@@ -117,7 +122,8 @@ struct CheckpointPolicyTests {
             for shadow in [0, 1, 999, 1000, 2000] {
                 for idle in [Duration.zero, .seconds(59), .seconds(60), .seconds(600)] {
                     for sinceCheckpoint in [nil, Duration.seconds(1), .seconds(600)] {
-                        let decision = policy.decide(state(wal: wal, shadow: shadow, idle: idle, sinceCheckpoint: sinceCheckpoint))
+                        let decision = policy.decide(
+                            state(wal: wal, shadow: shadow, idle: idle, sinceCheckpoint: sinceCheckpoint))
                         if wal >= 500_000 {
                             #expect(isTruncate(decision))
                         } else if shadow >= 1000 {

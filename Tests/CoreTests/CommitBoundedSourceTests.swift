@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 @Suite("CommitBoundedSource")
@@ -21,8 +22,9 @@ struct CommitBoundedSourceTests {
         var result: [[UInt8]] = []
         var start = 0
         while start < wal.count {
-            let source = CommitBoundedSource(BytesSource(Array(wal[start...])), pageSize: pageSize,
-                                             startsWithHeader: start == 0, limit: limit)
+            let source = CommitBoundedSource(
+                BytesSource(Array(wal[start...])), pageSize: pageSize,
+                startsWithHeader: start == 0, limit: limit)
             let bytes = try await source.readToEnd(chunkSize: chunk)
             #expect(Int64(bytes.count) == source.emitted)
             result.append(bytes)
@@ -31,7 +33,9 @@ struct CommitBoundedSourceTests {
         return result
     }
 
-    @Test("CommitBoundedSource: each segment ends at the first commit boundary at or past the limit, and together they are the WAL")
+    @Test(
+        "CommitBoundedSource: each segment ends at the first commit boundary at or past the limit, and together they are the WAL"
+    )
     func cutsAtCommitBoundaries() async throws {
         for pageSize in [1024, 4096] {
             let wal = try RealWAL.make(pageSize: pageSize, transactions: 40).bytes
@@ -40,14 +44,19 @@ struct CommitBoundedSourceTests {
             let frameSize = WALFormat.frameSize(pageSize: pageSize)
             // Chunks that split frame headers (7 and 1000 bytes), a frame exactly, and all at once.
             for chunk in [7, 1000, frameSize, 1 << 20] {
-                for limit in [Int64(1), Int64(frameSize), Int64(3 * frameSize + 5), Int64(wal.count / 3), Int64(wal.count * 2)] {
+                for limit in [
+                    Int64(1), Int64(frameSize), Int64(3 * frameSize + 5), Int64(wal.count / 3), Int64(wal.count * 2),
+                ] {
                     let pieces = try await Self.segments(of: wal, pageSize: pageSize, limit: limit, chunk: chunk)
                     #expect(pieces.flatMap { $0 } == wal, "page \(pageSize), chunk \(chunk), limit \(limit)")
                     var start = 0
                     for piece in pieces {
                         let end = start + piece.count
                         let expected = ends.first { $0 >= start + Int(limit) } ?? wal.count
-                        #expect(end == expected, "page \(pageSize), chunk \(chunk), limit \(limit): segment from \(start) ends at \(end), expected \(expected)")
+                        #expect(
+                            end == expected,
+                            "page \(pageSize), chunk \(chunk), limit \(limit): segment from \(start) ends at \(end), expected \(expected)"
+                        )
                         start = end
                     }
                 }
@@ -65,13 +74,16 @@ struct CommitBoundedSourceTests {
                 var start = 0
                 while start < wal.count {
                     let upstream = CountingSource(BytesSource(Array(wal[start...])))
-                    let source = CommitBoundedSource(upstream, pageSize: pageSize, startsWithHeader: start == 0, limit: limit)
+                    let source = CommitBoundedSource(
+                        upstream, pageSize: pageSize, startsWithHeader: start == 0, limit: limit)
                     let bytes = try await source.readToEnd(chunkSize: 1 << 20)
                     // Up to the limit exactly what is needed, then frame by frame, doubling: at most
                     // as far past the cut as the cut is past the limit, plus two frames.
                     let pastLimit = max(0, Int(source.emitted) - Int(limit))
-                    #expect(upstream.handedOut - bytes.count <= pastLimit + 2 * frameSize,
-                            "page \(pageSize), limit \(limit), segment from \(start): read \(upstream.handedOut) for \(bytes.count)")
+                    #expect(
+                        upstream.handedOut - bytes.count <= pastLimit + 2 * frameSize,
+                        "page \(pageSize), limit \(limit), segment from \(start): read \(upstream.handedOut) for \(bytes.count)"
+                    )
                     start += bytes.count
                 }
             }

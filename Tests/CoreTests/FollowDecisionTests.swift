@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 @Suite("FollowDecision and FollowBatch")
@@ -7,8 +8,9 @@ struct FollowDecisionTests {
     let newer = Generation("1a2508a6ee770cc8")!
 
     func segment(_ index: UInt64, _ offset: UInt64, generation: Generation? = nil) -> WALSegmentInfo {
-        WALSegmentInfo(generation: generation ?? self.generation, index: index, offset: offset, size: 10,
-                       createdAt: Timestamp(millisecondsSince1970: 0))
+        WALSegmentInfo(
+            generation: generation ?? self.generation, index: index, offset: offset, size: 10,
+            createdAt: Timestamp(millisecondsSince1970: 0))
     }
 
     func cursor(_ index: UInt64, _ offset: UInt64) -> Position {
@@ -29,16 +31,20 @@ struct FollowDecisionTests {
     @Test("the rest of the current index, then whole later indexes in order, as one step")
     func applyAcrossIndexes() {
         let listed = [segment(3, 0), segment(2, 4152), segment(2, 8272), segment(4, 0), segment(4, 5000)]
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes(listed))
+        #expect(
+            FollowDecision.next(after: cursor(2, 4152), changes: changes(listed))
                 == .apply([segment(2, 4152), segment(2, 8272), segment(3, 0), segment(4, 0), segment(4, 5000)]))
         // Nothing more of the current index: the next one from its start.
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)]))
+        #expect(
+            FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)]))
                 == .apply([segment(3, 0)]))
         // A fresh index (snapshot only so far) starts at offset 0.
         #expect(FollowDecision.next(after: cursor(0, 0), changes: changes([segment(0, 0)])) == .apply([segment(0, 0)]))
     }
 
-    @Test("a segment past a hole waits; a later index whose predecessor is missing waits; the run stops at a missing index")
+    @Test(
+        "a segment past a hole waits; a later index whose predecessor is missing waits; the run stops at a missing index"
+    )
     func gaps() {
         guard case .wait = FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(2, 9000)])) else {
             Issue.record("a hole inside the index was applied")
@@ -52,17 +58,20 @@ struct FollowDecisionTests {
             Issue.record("index 3 was applied without its first segment")
             return
         }
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0), segment(5, 0)]))
+        #expect(
+            FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0), segment(5, 0)]))
                 == .apply([segment(3, 0)]))
     }
 
     @Test("a newer generation is looked at only once the current one has nothing to apply")
     func generations() {
         #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([], newer: [newer])) == .checkGenerations)
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)], newer: [newer]))
+        #expect(
+            FollowDecision.next(after: cursor(2, 4152), changes: changes([segment(3, 0)], newer: [newer]))
                 == .apply([segment(3, 0)]))
         let elsewhere = changes([segment(0, 0, generation: newer)], newer: [newer])
-        #expect(FollowDecision.next(after: cursor(2, 4152), changes: elsewhere)
+        #expect(
+            FollowDecision.next(after: cursor(2, 4152), changes: elsewhere)
                 == .checkGenerations)
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// A random source that returns fixed values, to pin the random low bits of a generation.

@@ -1,5 +1,6 @@
 import CLZ4
 import Testing
+
 @testable import Core
 
 /// A byte source that hands out at most `chunkSize` bytes per read, whatever is asked, so
@@ -92,9 +93,11 @@ struct LZ4FrameTests {
 
     // Also a performance guard: before the encoder reused its scratch buffer, each update
     // zero-filled a whole block bound (~1 MiB) and these cases took minutes in a debug build.
-    @Test("LZ4: streaming sources round trip with tiny chunks", arguments: [
-        (0, 1, 1), (1, 1, 1), (10_000, 3, 5), (300_000, 7, 13), (2 * 1024 * 1024 + 5, 4096, 1000),
-    ] as [(Int, Int, Int)])
+    @Test(
+        "LZ4: streaming sources round trip with tiny chunks",
+        arguments: [
+            (0, 1, 1), (1, 1, 1), (10_000, 3, 5), (300_000, 7, 13), (2 * 1024 * 1024 + 5, 4096, 1000),
+        ] as [(Int, Int, Int)])
     func streamingRoundTrip(count: Int, readSize: Int, chunkSize: Int) async throws {
         let input = Self.sample(count: count, seed: UInt64(count) &+ 99)
         let compressing = LZ4CompressingSource(ChunkedSource(input, chunkSize: chunkSize), readSize: readSize)
@@ -226,7 +229,9 @@ struct LZ4FrameTests {
         let bound = LZ4F_compressFrameBound(input.count, &preferences)
         var plain = [UInt8](repeating: 0, count: bound)
         let written = plain.withUnsafeMutableBytes { out in
-            input.withUnsafeBytes { LZ4F_compressFrame(out.baseAddress, bound, $0.baseAddress, input.count, &preferences) }
+            input.withUnsafeBytes {
+                LZ4F_compressFrame(out.baseAddress, bound, $0.baseAddress, input.count, &preferences)
+            }
         }
         try #require(LZ4F_isError(written) == 0)
         #expect(try LZ4FrameDecoder.decompress(Array(plain.prefix(written))) == input)
@@ -247,8 +252,12 @@ struct LZ4FrameTests {
         let content = Self.sample(count: 300_000, seed: 5)
         let frame = LZ4FrameEncoder.compress(content)
         var descriptor = [frame[4] | 0x08, frame[5]]
-        for shift in stride(from: 0, to: 64, by: 8) { descriptor.append(UInt8(truncatingIfNeeded: UInt64(1 << 31) >> UInt64(shift))) }
-        let claiming = Array(frame[0..<4]) + descriptor + [UInt8(truncatingIfNeeded: XXH32.hash(descriptor) >> 8)] + Array(frame[7...])
+        for shift in stride(from: 0, to: 64, by: 8) {
+            descriptor.append(UInt8(truncatingIfNeeded: UInt64(1 << 31) >> UInt64(shift)))
+        }
+        let claiming =
+            Array(frame[0..<4]) + descriptor + [UInt8(truncatingIfNeeded: XXH32.hash(descriptor) >> 8)]
+            + Array(frame[7...])
         for _ in 0..<6 {
             #expect(throws: LZ4Error.corrupt("ERROR_frameSize_wrong")) { try LZ4FrameDecoder.decompress(claiming) }
             #expect(try LZ4FrameDecoder.decompress(frame) == content)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// A database file as SQLite's checkpoints leave it: which frame each page came from (a
@@ -49,8 +50,11 @@ struct PageVersionPlannerTests {
             table([(1, 0), (2, 0), (1, 3)]),
             table([(3, 0), (2, 3)]),
         ])
-        #expect(plan.writes == [PageWrite(source: 0, frame: 2, page: 1), PageWrite(source: 1, frame: 0, page: 3),
-                                PageWrite(source: 1, frame: 1, page: 2)])
+        #expect(
+            plan.writes == [
+                PageWrite(source: 0, frame: 2, page: 1), PageWrite(source: 1, frame: 0, page: 3),
+                PageWrite(source: 1, frame: 1, page: 2),
+            ])
         #expect(plan.finalPageCount == 3)
         #expect(plan.smallestPageCount == 3)
     }
@@ -60,7 +64,8 @@ struct PageVersionPlannerTests {
         var planner = PageVersionPlanner(pageSize: 4096)
         #expect(try planner.add(table([(1, 0), (2, 2), (1, 0), (5, 0)])) == 2)
         #expect(planner.frameCount == 2)
-        #expect(planner.plan().writes == [PageWrite(source: 0, frame: 0, page: 1), PageWrite(source: 0, frame: 1, page: 2)])
+        #expect(
+            planner.plan().writes == [PageWrite(source: 0, frame: 0, page: 1), PageWrite(source: 0, frame: 1, page: 2)])
     }
 
     @Test("a page past its index's final size is skipped, as SQLite's checkpoint skips it")
@@ -74,9 +79,9 @@ struct PageVersionPlannerTests {
     @Test("a page a later index cut off and nothing wrote again is left out (zeros), and the cut is planned")
     func shrinkThenRegrow() throws {
         let plan = try plan([
-            table([(5, 0), (6, 6)]),  // pages 5 and 6, 6 pages
-            table([(1, 2)]),  // a VACUUM down to 2 pages
-            table([(6, 6)]),  // back to 6 pages, rewriting page 6 only
+            table([(5, 0), (6, 6)]), // pages 5 and 6, 6 pages
+            table([(1, 2)]), // a VACUUM down to 2 pages
+            table([(6, 6)]), // back to 6 pages, rewriting page 6 only
         ])
         #expect(plan.writes == [PageWrite(source: 1, frame: 0, page: 1), PageWrite(source: 2, frame: 0, page: 6)])
         #expect(plan.smallestPageCount == 2)
@@ -96,7 +101,9 @@ struct PageVersionPlannerTests {
     func refusals() throws {
         var planner = PageVersionPlanner(pageSize: 4096)
         _ = try planner.add(table([(1, 1)]))
-        #expect(throws: PageVersionPlanner.PlanError.pageSizeMismatch(source: 1, walPageSize: 1024, databasePageSize: 4096)) {
+        #expect(
+            throws: PageVersionPlanner.PlanError.pageSizeMismatch(source: 1, walPageSize: 1024, databasePageSize: 4096)
+        ) {
             _ = try planner.add(table([(1, 1)], pageSize: 1024))
         }
         #expect(throws: PageVersionPlanner.PlanError.zeroPage(source: 1, frame: 1)) {
@@ -106,12 +113,14 @@ struct PageVersionPlannerTests {
         #expect(planner.plan().writes == [PageWrite(source: 0, frame: 0, page: 1)])
     }
 
-    @Test("random histories: the plan leaves the file exactly as checkpoints one index at a time do",
-          arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
+    @Test(
+        "random histories: the plan leaves the file exactly as checkpoints one index at a time do",
+        arguments: [UInt64(1), 2, 3, 4, 5, 6, 7, 8])
     func matchesCheckpoints(seed: UInt64) throws {
         let random = SplitMix64(seed: seed)
         let start = UInt32(1 + random.next() % 20)
-        var model = CheckpointModel(pages: Dictionary(uniqueKeysWithValues: (1...start).map { ($0, -Int($0)) }), pageCount: start)
+        var model = CheckpointModel(
+            pages: Dictionary(uniqueKeysWithValues: (1...start).map { ($0, -Int($0)) }), pageCount: start)
         var planned = model
         var planner = PageVersionPlanner(pageSize: 4096)
         var firstIDs: [Int] = []

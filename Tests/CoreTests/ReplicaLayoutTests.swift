@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 @Suite("ReplicaLayout")
@@ -8,16 +9,24 @@ struct ReplicaLayoutTests {
     @Test("ReplicaLayout: grouped keys use 16-hex names and one folder per index")
     func groupedKeys() {
         let layout = ReplicaLayout.grouped
-        #expect(layout.snapshotKey(Self.generation, index: 0x2A) == "generations/b16ddcf5c697540f/snapshots/000000000000002a.snapshot.lz4")
+        #expect(
+            layout.snapshotKey(Self.generation, index: 0x2A)
+                == "generations/b16ddcf5c697540f/snapshots/000000000000002a.snapshot.lz4")
         let position = Position(generation: Self.generation, index: 2, offset: 0x1038)
-        #expect(layout.walSegmentKey(position) == "generations/b16ddcf5c697540f/wal/0000000000000002/0000000000001038.wal.lz4")
-        #expect(ReplicaLayout.walIndexDirectory(Self.generation, index: 2) == "generations/b16ddcf5c697540f/wal/0000000000000002")
+        #expect(
+            layout.walSegmentKey(position)
+                == "generations/b16ddcf5c697540f/wal/0000000000000002/0000000000001038.wal.lz4")
+        #expect(
+            ReplicaLayout.walIndexDirectory(Self.generation, index: 2)
+                == "generations/b16ddcf5c697540f/wal/0000000000000002")
     }
 
     @Test("ReplicaLayout: legacy keys use Litestream v0.3's flat 8-hex names")
     func legacyKeys() {
         let layout = ReplicaLayout.legacy
-        #expect(layout.snapshotKey(Self.generation, index: 0x2A) == "generations/b16ddcf5c697540f/snapshots/0000002a.snapshot.lz4")
+        #expect(
+            layout.snapshotKey(Self.generation, index: 0x2A)
+                == "generations/b16ddcf5c697540f/snapshots/0000002a.snapshot.lz4")
         let position = Position(generation: Self.generation, index: 0xA, offset: 4152)
         #expect(layout.walSegmentKey(position) == "generations/b16ddcf5c697540f/wal/0000000a_00001038.wal.lz4")
         // %08x is a minimum width: an offset past 4 GiB takes 9 digits.
@@ -39,9 +48,11 @@ struct ReplicaLayoutTests {
         #expect(ReplicaLayout.parseSnapshotName("000000000000002a.snapshot.lz4") == 0x2A)
         #expect(ReplicaLayout.parseSnapshotName("100000000.snapshot.lz4") == 0x1_0000_0000)
         #expect(ReplicaLayout.parseSnapshotName("ffffffffffffffff.snapshot.lz4") == .max)
-        for bad in ["2a.snapshot.lz4", "0000002.snapshot.lz4", "00000000000000002a.snapshot.lz4",
-                    "0000002A.snapshot.lz4", "0000002a.snapshot", "0000002a.wal.lz4", "0000002a.snapshot.lz4.tmp",
-                    ".snapshot.lz4", "0000002g.snapshot.lz4"] {
+        for bad in [
+            "2a.snapshot.lz4", "0000002.snapshot.lz4", "00000000000000002a.snapshot.lz4",
+            "0000002A.snapshot.lz4", "0000002a.snapshot", "0000002a.wal.lz4", "0000002a.snapshot.lz4.tmp",
+            ".snapshot.lz4", "0000002g.snapshot.lz4",
+        ] {
             #expect(ReplicaLayout.parseSnapshotName(bad) == nil, "\(bad)")
         }
     }
@@ -53,8 +64,10 @@ struct ReplicaLayoutTests {
         for bad in ["00000002", "00000000000000002", "000000000000000G", "000000000000000A"] {
             #expect(ReplicaLayout.parseIndexDirectoryName(bad) == nil, "\(bad)")
         }
-        for bad in ["00001038.wal.lz4", "0000000000001038.wal", "0000000000001038.snapshot.lz4",
-                    "0000000000000002_0000000000001038.wal.lz4"] {
+        for bad in [
+            "00001038.wal.lz4", "0000000000001038.wal", "0000000000001038.snapshot.lz4",
+            "0000000000000002_0000000000001038.wal.lz4",
+        ] {
             #expect(ReplicaLayout.parseGroupedSegmentName(bad) == nil, "\(bad)")
         }
     }
@@ -70,9 +83,11 @@ struct ReplicaLayoutTests {
         let both = ReplicaLayout.parseLegacySegmentName("123456789_0000000000001038.wal.lz4")
         #expect(both?.index == 0x1_2345_6789)
         #expect(both?.offset == 0x1038)
-        for bad in ["0000000a00001038.wal.lz4", "0000000a_00001038_0.wal.lz4", "_00001038.wal.lz4",
-                    "0000000a_.wal.lz4", "0000000a_0001038.wal.lz4", "0000000A_00001038.wal.lz4",
-                    "0000000a_00001038.wal", "00000000000000000a_00001038.wal.lz4"] {
+        for bad in [
+            "0000000a00001038.wal.lz4", "0000000a_00001038_0.wal.lz4", "_00001038.wal.lz4",
+            "0000000a_.wal.lz4", "0000000a_0001038.wal.lz4", "0000000A_00001038.wal.lz4",
+            "0000000a_00001038.wal", "00000000000000000a_00001038.wal.lz4",
+        ] {
             #expect(ReplicaLayout.parseLegacySegmentName(bad) == nil, "\(bad)")
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// Which errors of a sync drop the replica's cached position (`ReplicaSyncer.putsPositionInDoubt`).
@@ -13,7 +14,8 @@ struct ReplicaPositionDoubtTests {
 
     private struct UnclassifiedError: Error {}
 
-    @Test("a failed request or local I/O error keeps the position: everything before it went up in writes that succeeded")
+    @Test(
+        "a failed request or local I/O error keeps the position: everything before it went up in writes that succeeded")
     func transientErrorsKeepIt() {
         let errors: [any Error] = [
             StoreError(replicaMayHaveChanged: false),
@@ -25,7 +27,9 @@ struct ReplicaPositionDoubtTests {
         }
     }
 
-    @Test("a lost or lapsed lease, objects or a location gone, local shadow state gone, or an error no one classified drops it")
+    @Test(
+        "a lost or lapsed lease, objects or a location gone, local shadow state gone, or an error no one classified drops it"
+    )
     func divergenceDropsIt() {
         let errors: [any Error] = [
             StoreError(replicaMayHaveChanged: true),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// `ReplicaVerifier` over an in-memory replica: the whole flow (listing, snapshot, segments in
@@ -30,20 +31,26 @@ struct ReplicaVerifierTests {
         client.addSnapshot(generation, index: 0, raw: snapshot)
         client.addSegment(Position(generation: generation, index: 0, offset: 0), raw: Array(first.bytes[..<cut]))
         if !dropping {
-            client.addSegment(Position(generation: generation, index: 0, offset: UInt64(cut)), raw: Array(first.bytes[cut...]))
+            client.addSegment(
+                Position(generation: generation, index: 0, offset: UInt64(cut)), raw: Array(first.bytes[cut...]))
         }
         let seal = WALIndexSeal(previousIndex: 0, previousEnd: UInt64(first.bytes.count)).frame.bytes
-        client.addSegment(Position(generation: generation, index: 1, offset: 0), raw: second.bytes,
-                          compressed: seal + compressFrame(second.bytes))
+        client.addSegment(
+            Position(generation: generation, index: 1, offset: 0), raw: second.bytes,
+            compressed: seal + compressFrame(second.bytes))
         return (client, UInt64(cut))
     }
 
     func verify(_ client: MemoryReplicaClient, sample: Int = 0) async throws -> VerifyReport {
-        try await ReplicaVerifier(client: client, environment: testEnvironment(fileSystem: MemoryFileSystem()),
-                                  sampleSize: sample).verify()
+        try await ReplicaVerifier(
+            client: client, environment: testEnvironment(fileSystem: MemoryFileSystem()),
+            sampleSize: sample
+        ).verify()
     }
 
-    @Test("whole: no problem, every frame checked, the open index live, boundaries sampled after the first snapshot's index")
+    @Test(
+        "whole: no problem, every frame checked, the open index live, boundaries sampled after the first snapshot's index"
+    )
     func whole() async throws {
         let report = try await verify(replica().0, sample: 10)
         #expect(report.problems.isEmpty, "\(report.findings)")
@@ -57,7 +64,8 @@ struct ReplicaVerifierTests {
         let (client, cut) = replica(dropping: true)
         let report = try await verify(client)
         #expect(report.problems.map(\.kind) == [.indexIncomplete])
-        #expect(report.problems.first?.object
+        #expect(
+            report.problems.first?.object
                 == "generations/\(generation)/wal/0000000000000000/\(Hex.format(cut, width: 16)).wal.lz4")
     }
 
@@ -68,7 +76,8 @@ struct ReplicaVerifierTests {
         client.addSegment(position, raw: [], compressed: Array("not lz4 at all".utf8))
         let report = try await verify(client)
         #expect(report.problems.map(\.kind) == [.corruptObject])
-        #expect(report.problems.first?.object == "generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")
+        #expect(
+            report.problems.first?.object == "generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")
     }
 
     @Test("transient: reads that fail and then pass are retried, not reported")

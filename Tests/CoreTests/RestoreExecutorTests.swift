@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// The executor's WAL path without SQLite: a snapshot and WAL indexes made by hand in memory.
@@ -25,8 +26,9 @@ struct RestoreExecutorTests {
         return (fileSystem, report)
     }
 
-    @Test("pages land at their positions, latest version first, the file cut to the last commit's size",
-          arguments: [Int64(0), 1000, RestoreRequest.defaultApplyBatchBytes])
+    @Test(
+        "pages land at their positions, latest version first, the file cut to the last commit's size",
+        arguments: [Int64(0), 1000, RestoreRequest.defaultApplyBatchBytes])
     func pages(batchBytes: Int64) async throws {
         let client = MemoryReplicaClient()
         let image = snapshot(pageSize: 512, pages: 4)
@@ -41,7 +43,8 @@ struct RestoreExecutorTests {
         client.addSegment(Position(generation: generation, index: 1, offset: 0), raw: second.bytes)
 
         let (fileSystem, report) = try await restore(client, batchBytes: batchBytes)
-        var expected = Array(image[0..<512]) + [UInt8](repeating: 0xC2, count: 512) + [UInt8](repeating: 0xB3, count: 512)
+        var expected =
+            Array(image[0..<512]) + [UInt8](repeating: 0xC2, count: 512) + [UInt8](repeating: 0xB3, count: 512)
         expected += [UInt8](repeating: 4, count: 512) + [UInt8](repeating: 0, count: 512)
         #expect(fileSystem.contents("/out/db") == expected)
         #expect(fileSystem.paths == ["/out/db"])
@@ -59,7 +62,10 @@ struct RestoreExecutorTests {
         wal.frame(page: 1, fill: 1, commitSize: 2)
         client.addSegment(Position(generation: generation, index: 0, offset: 0), raw: wal.bytes)
         let fileSystem = MemoryFileSystem()
-        await #expect(throws: RestoreError.pageSizeMismatch(generation: generation, index: 0, walPageSize: 512, databasePageSize: 1024)) {
+        await #expect(
+            throws: RestoreError.pageSizeMismatch(
+                generation: generation, index: 0, walPageSize: 512, databasePageSize: 1024)
+        ) {
             _ = try await Restorer(client: client, environment: testEnvironment(fileSystem: fileSystem))
                 .restore(RestoreRequest(outputPath: "/out/db"))
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// Listings built by hand: times are seconds after 2024-01-01, generations are Sluice names
@@ -38,7 +39,8 @@ struct RestorePlannerTests {
                 segments: [
                     segment(newer, 2, 0, at: 1310),
                     segment(newer, 1, 5000, at: 1250), segment(newer, 1, 0, at: 1200),
-                    segment(newer, 0, 8272, at: 1030), segment(newer, 0, 4152, at: 1020), segment(newer, 0, 0, at: 1010),
+                    segment(newer, 0, 8272, at: 1030), segment(newer, 0, 4152, at: 1020),
+                    segment(newer, 0, 0, at: 1010),
                 ]),
             GenerationListing(
                 generation: older,
@@ -47,9 +49,12 @@ struct RestorePlannerTests {
         ])
     }
 
-    func plan(_ target: RestoreTarget, generation: Generation? = nil, in listing: ReplicaListing? = nil) throws -> RestorePlan {
-        try RestorePlanner.plan(RestoreRequest(outputPath: "/out/db", generation: generation, target: target),
-                                listing: listing ?? self.listing, replica: "file:///replica")
+    func plan(_ target: RestoreTarget, generation: Generation? = nil, in listing: ReplicaListing? = nil) throws
+        -> RestorePlan
+    {
+        try RestorePlanner.plan(
+            RestoreRequest(outputPath: "/out/db", generation: generation, target: target),
+            listing: listing ?? self.listing, replica: "file:///replica")
     }
 
     @Test("latest: newest generation with a snapshot, its last snapshot, every index after it")
@@ -85,14 +90,14 @@ struct RestorePlannerTests {
         #expect(result.snapshot.index == 0)
         try #require(result.indexes.map(\.index) == [0, 1])
         #expect(offsets(result.indexes[0]) == [0, 4152, 8272])
-        #expect(offsets(result.indexes[1]) == [0])  // the segment at 5000 was uploaded at 1250 s
+        #expect(offsets(result.indexes[1]) == [0]) // the segment at 5000 was uploaded at 1250 s
     }
 
     @Test("timestamp: a later snapshot is used once it was uploaded")
     func timestampLaterSnapshot() throws {
         let result = try plan(.timestamp(at(1305)))
         #expect(result.snapshot.index == 2)
-        #expect(result.isSnapshotOnly)  // index 2's segment came at 1310 s
+        #expect(result.isSnapshotOnly) // index 2's segment came at 1310 s
     }
 
     @Test("timestamp: between generations, the earlier generation's end state is restored")
@@ -105,7 +110,7 @@ struct RestorePlannerTests {
     @Test("timestamp: before every snapshot is an error")
     func timestampTooEarly() {
         let listing = ReplicaListing(generations: [
-            GenerationListing(generation: newer, snapshots: [snapshot(newer, 0, at: 1000)], segments: []),
+            GenerationListing(generation: newer, snapshots: [snapshot(newer, 0, at: 1000)], segments: [])
         ])
         #expect(throws: RestoreError.noSnapshot(generation: nil, target: at(999).description)) {
             try plan(.timestamp(at(999)), in: listing)
@@ -134,7 +139,9 @@ struct RestorePlannerTests {
 
     @Test("index: beyond the replicated history names the missing index")
     func indexBeyondEnd() {
-        #expect(throws: RestoreError.missingWALIndex(generation: newer, index: 3)) { try plan(.index(3), generation: newer) }
+        #expect(throws: RestoreError.missingWALIndex(generation: newer, index: 3)) {
+            try plan(.index(3), generation: newer)
+        }
     }
 
     @Test("position: segments before the offset, with the offset as the byte limit")
@@ -169,15 +176,19 @@ struct RestorePlannerTests {
     @Test("position: an offset inside the WAL header is not a transaction boundary")
     func positionInsideHeader() {
         let position = Position(generation: newer, index: 1, offset: 10)
-        #expect(throws: RestoreError.notACommitBoundary(position)) { try plan(.position(index: 1, offset: 10), generation: newer) }
+        #expect(throws: RestoreError.notACommitBoundary(position)) {
+            try plan(.position(index: 1, offset: 10), generation: newer)
+        }
     }
 
     @Test("missing index: a hole between the snapshot and the end is an error naming the index")
     func missingIndex() {
         let g = newer
-        let listing = ReplicaListing(generations: [GenerationListing(
-            generation: g, snapshots: [snapshot(g, 0, at: 1000)],
-            segments: [segment(g, 0, 0, at: 1001), segment(g, 2, 0, at: 1003)])])
+        let listing = ReplicaListing(generations: [
+            GenerationListing(
+                generation: g, snapshots: [snapshot(g, 0, at: 1000)],
+                segments: [segment(g, 0, 0, at: 1001), segment(g, 2, 0, at: 1003)])
+        ])
         #expect(throws: RestoreError.missingWALIndex(generation: g, index: 1)) { try plan(.latest, in: listing) }
         // The history before the hole is still restorable.
         #expect(throws: Never.self) { try plan(.index(0), generation: g, in: listing) }
@@ -186,17 +197,23 @@ struct RestorePlannerTests {
     @Test("missing initial segment: an index whose first segment is not at offset 0")
     func missingInitialSegment() {
         let g = newer
-        let listing = ReplicaListing(generations: [GenerationListing(
-            generation: g, snapshots: [snapshot(g, 0, at: 1000)],
-            segments: [segment(g, 0, 0, at: 1001), segment(g, 1, 4152, at: 1003), segment(g, 1, 8272, at: 1004)])])
-        #expect(throws: RestoreError.missingInitialSegment(generation: g, index: 1, firstOffset: 4152)) { try plan(.latest, in: listing) }
+        let listing = ReplicaListing(generations: [
+            GenerationListing(
+                generation: g, snapshots: [snapshot(g, 0, at: 1000)],
+                segments: [segment(g, 0, 0, at: 1001), segment(g, 1, 4152, at: 1003), segment(g, 1, 8272, at: 1004)])
+        ])
+        #expect(throws: RestoreError.missingInitialSegment(generation: g, index: 1, firstOffset: 4152)) {
+            try plan(.latest, in: listing)
+        }
     }
 
     @Test("snapshot only: no WAL after the snapshot is a plan with no indexes")
     func snapshotOnly() throws {
         let g = newer
-        let listing = ReplicaListing(generations: [GenerationListing(
-            generation: g, snapshots: [snapshot(g, 3, at: 1000)], segments: [segment(g, 2, 0, at: 999)])])
+        let listing = ReplicaListing(generations: [
+            GenerationListing(
+                generation: g, snapshots: [snapshot(g, 3, at: 1000)], segments: [segment(g, 2, 0, at: 999)])
+        ])
         let latest = try plan(.latest, in: listing)
         #expect(latest.isSnapshotOnly)
         #expect(latest.snapshot.index == 3)
@@ -206,9 +223,13 @@ struct RestorePlannerTests {
     @Test("no snapshots: a replica without one has no backups; a named generation without one is named")
     func noSnapshots() {
         let g = newer
-        let listing = ReplicaListing(generations: [GenerationListing(generation: g, snapshots: [], segments: [segment(g, 0, 0, at: 1)])])
+        let listing = ReplicaListing(generations: [
+            GenerationListing(generation: g, snapshots: [], segments: [segment(g, 0, 0, at: 1)])
+        ])
         #expect(throws: RestoreError.noBackups(replica: "file:///replica")) { try plan(.latest, in: listing) }
-        #expect(throws: RestoreError.noBackups(replica: "file:///replica")) { try plan(.latest, in: ReplicaListing(generations: [])) }
+        #expect(throws: RestoreError.noBackups(replica: "file:///replica")) {
+            try plan(.latest, in: ReplicaListing(generations: []))
+        }
         #expect(throws: RestoreError.noSnapshot(generation: g, target: RestoreTarget.latest.description)) {
             try plan(.latest, generation: g, in: listing)
         }
@@ -224,9 +245,11 @@ struct RestorePlannerTests {
     @Test("duplicate segment positions (one object under both layouts) are planned once")
     func duplicates() throws {
         let g = newer
-        let listing = ReplicaListing(generations: [GenerationListing(
-            generation: g, snapshots: [snapshot(g, 0, at: 1000)],
-            segments: [segment(g, 0, 0, at: 1001), segment(g, 0, 0, at: 1001), segment(g, 0, 4152, at: 1002)])])
+        let listing = ReplicaListing(generations: [
+            GenerationListing(
+                generation: g, snapshots: [snapshot(g, 0, at: 1000)],
+                segments: [segment(g, 0, 0, at: 1001), segment(g, 0, 0, at: 1001), segment(g, 0, 4152, at: 1002)])
+        ])
         #expect(offsets(try plan(.latest, in: listing).indexes[0]) == [0, 4152])
     }
 
@@ -238,10 +261,12 @@ struct RestorePlannerTests {
     func randomNamesFallBack() throws {
         // B sorts after A by name but A holds the newest data.
         let listing = ReplicaListing(generations: [
-            GenerationListing(generation: litestreamA, snapshots: [snapshot(litestreamA, 0, at: 2000)],
-                              segments: [segment(litestreamA, 0, 0, at: 2100)]),
-            GenerationListing(generation: litestreamB, snapshots: [snapshot(litestreamB, 0, at: 100)],
-                              segments: [segment(litestreamB, 0, 0, at: 200)]),
+            GenerationListing(
+                generation: litestreamA, snapshots: [snapshot(litestreamA, 0, at: 2000)],
+                segments: [segment(litestreamA, 0, 0, at: 2100)]),
+            GenerationListing(
+                generation: litestreamB, snapshots: [snapshot(litestreamB, 0, at: 100)],
+                segments: [segment(litestreamB, 0, 0, at: 200)]),
         ])
         let result = try plan(.latest, in: listing)
         #expect(result.generation == litestreamA)
@@ -258,7 +283,8 @@ struct RestorePlannerTests {
         let real = sluiceGeneration(createdAt: 50)
         let listing = ReplicaListing(generations: [
             GenerationListing(generation: late, snapshots: [snapshot(late, 0, at: 100)], segments: []),
-            GenerationListing(generation: real, snapshots: [snapshot(real, 0, at: 60)], segments: [segment(real, 0, 0, at: 900)]),
+            GenerationListing(
+                generation: real, snapshots: [snapshot(real, 0, at: 60)], segments: [segment(real, 0, 0, at: 900)]),
         ])
         #expect(try plan(.latest, in: listing).generation == real)
         #expect(RestorePlanner.hasPlausibleName(listing.generation(real)!))
@@ -269,7 +295,8 @@ struct RestorePlannerTests {
     func interleavedGenerations() throws {
         // Both generations reach index 24 with snapshots at different indexes; planning one must
         // only ever use its own snapshots and segments.
-        let a = litestreamA, b = litestreamB
+        let a = litestreamA
+        let b = litestreamB
         let listing = ReplicaListing(generations: [
             GenerationListing(
                 generation: a, snapshots: [snapshot(a, 10, at: 100), snapshot(a, 24, at: 400)],

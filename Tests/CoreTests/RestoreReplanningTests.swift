@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// Times are seconds after 2024-01-01; one Sluice generation created at second 0.
@@ -12,22 +13,30 @@ private func listing(upTo seconds: Int64) -> ReplicaListing {
     var segments: [WALSegmentInfo] = []
     for second in stride(from: Int64(0), through: seconds, by: 50) {
         let index = UInt64(second / 50)
-        if second % 100 == 0 { snapshots.append(SnapshotInfo(generation: generation, index: index, size: 10, createdAt: at(second))) }
-        segments.append(WALSegmentInfo(generation: generation, index: index, offset: 0, size: 10, createdAt: at(second + 1)))
+        if second % 100 == 0 {
+            snapshots.append(SnapshotInfo(generation: generation, index: index, size: 10, createdAt: at(second)))
+        }
+        segments.append(
+            WALSegmentInfo(generation: generation, index: index, offset: 0, size: 10, createdAt: at(second + 1)))
     }
-    return ReplicaListing(generations: [GenerationListing(generation: generation, snapshots: snapshots, segments: segments)])
+    return ReplicaListing(generations: [
+        GenerationListing(generation: generation, snapshots: snapshots, segments: segments)
+    ])
 }
 
 /// `listing` with what one retention round at `now` deletes removed.
 private func retained(_ listing: ReplicaListing, now: Int64, retention: Duration) -> ReplicaListing {
-    let plan = RetentionPlanner.plan(listing: listing, now: at(now), retention: retention, currentGeneration: generation)
+    let plan = RetentionPlanner.plan(
+        listing: listing, now: at(now), retention: retention, currentGeneration: generation)
     let snapshots = Set(plan.snapshotsToDelete.map(\.index))
     let segments = Set(plan.segmentsToDelete)
-    return ReplicaListing(generations: listing.generations.map { entry in
-        GenerationListing(generation: entry.generation,
-                          snapshots: entry.snapshots.filter { !snapshots.contains($0.index) },
-                          segments: entry.segments.filter { !segments.contains($0.position) })
-    })
+    return ReplicaListing(
+        generations: listing.generations.map { entry in
+            GenerationListing(
+                generation: entry.generation,
+                snapshots: entry.snapshots.filter { !snapshots.contains($0.index) },
+                segments: entry.segments.filter { !segments.contains($0.position) })
+        })
 }
 
 @Suite("RestoreReplanning")

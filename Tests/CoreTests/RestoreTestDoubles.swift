@@ -2,6 +2,7 @@ import CLZ4
 import Logging
 import Synchronization
 import Testing
+
 @testable import Core
 
 // Test doubles for restore: an in-memory file system, an in-memory replica that counts open
@@ -33,8 +34,12 @@ final class MemoryFileSystem: FileSystem, Sendable {
     }
 
     func stat(_ path: String) async throws -> FileStat? {
-        if directories.withLock({ $0.contains(path) }) { return FileStat(size: 0, isDirectory: true, modified: Timestamp(millisecondsSince1970: 0)) }
-        return files.withLock { $0[path] }.map { FileStat(size: Int64($0.count), isDirectory: false, modified: Timestamp(millisecondsSince1970: 0)) }
+        if directories.withLock({ $0.contains(path) }) {
+            return FileStat(size: 0, isDirectory: true, modified: Timestamp(millisecondsSince1970: 0))
+        }
+        return files.withLock { $0[path] }.map {
+            FileStat(size: Int64($0.count), isDirectory: false, modified: Timestamp(millisecondsSince1970: 0))
+        }
     }
 
     func remove(_ path: String) async throws { _ = files.withLock { $0.removeValue(forKey: path) } }
@@ -83,7 +88,9 @@ final class MemoryFileHandle: FileHandle, Sendable {
     func truncate(to size: Int64) async throws {
         fileSystem.files.withLock { files in
             var file = files[path] ?? []
-            if file.count > Int(size) { file.removeLast(file.count - Int(size)) } else {
+            if file.count > Int(size) {
+                file.removeLast(file.count - Int(size))
+            } else {
                 file.append(contentsOf: repeatElement(0, count: Int(size) - file.count))
             }
             files[path] = file
@@ -121,16 +128,22 @@ final class MemoryReplicaClient: ReplicaClient, Sendable {
     var kind: String { "memory" }
     var location: String { "memory://replica" }
 
-    func addSnapshot(_ generation: Generation, index: UInt64, raw: [UInt8], at time: Timestamp = Timestamp(millisecondsSince1970: 0)) {
+    func addSnapshot(
+        _ generation: Generation, index: UInt64, raw: [UInt8], at time: Timestamp = Timestamp(millisecondsSince1970: 0)
+    ) {
         let info = SnapshotInfo(generation: generation, index: index, size: 0, createdAt: time)
         state.withLock { $0.snapshots[info] = compressFrame(raw) }
     }
 
     /// Stores a segment; `compressed` overrides the LZ4 encoding (for corrupt objects).
-    func addSegment(_ position: Position, raw: [UInt8], compressed: [UInt8]? = nil, at time: Timestamp = Timestamp(millisecondsSince1970: 0)) {
+    func addSegment(
+        _ position: Position, raw: [UInt8], compressed: [UInt8]? = nil,
+        at time: Timestamp = Timestamp(millisecondsSince1970: 0)
+    ) {
         let bytes = compressed ?? compressFrame(raw)
-        let info = WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                                  size: Int64(bytes.count), createdAt: time)
+        let info = WALSegmentInfo(
+            generation: position.generation, index: position.index, offset: position.offset,
+            size: Int64(bytes.count), createdAt: time)
         state.withLock { $0.segments[position] = (info, bytes) }
     }
 
@@ -154,21 +167,25 @@ final class MemoryReplicaClient: ReplicaClient, Sendable {
     }
 
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        let info = SnapshotInfo(generation: generation, index: index, size: 0, createdAt: Timestamp(millisecondsSince1970: 0))
+        let info = SnapshotInfo(
+            generation: generation, index: index, size: 0, createdAt: Timestamp(millisecondsSince1970: 0))
         let bytes = try await data.readToEnd()
         state.withLock { $0.snapshots[info] = bytes }
         return info
     }
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
         let bytes = try await data.readToEnd()
-        let info = WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                                  size: Int64(bytes.count), createdAt: Timestamp(millisecondsSince1970: 0))
+        let info = WALSegmentInfo(
+            generation: position.generation, index: position.index, offset: position.offset,
+            size: Int64(bytes.count), createdAt: Timestamp(millisecondsSince1970: 0))
         state.withLock { $0.segments[position] = (info, bytes) }
         return info
     }
 
     func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        let bytes = state.withLock { s in s.snapshots.first { $0.key.generation == generation && $0.key.index == index }?.value }
+        let bytes = state.withLock { s in
+            s.snapshots.first { $0.key.generation == generation && $0.key.index == index }?.value
+        }
         guard let bytes else { throw ReplicaClientError.notFound(replica: location, key: "snapshot \(index)") }
         return BytesSource(bytes)
     }
@@ -223,7 +240,9 @@ final class TrackedSource: ByteSource, @unchecked Sendable {
 
     func read(upTo maxCount: Int) async throws -> [UInt8] {
         if delay > .zero { try await Task.sleep(for: delay) }
-        if failAfterFirstChunk && chunks == 1 { throw ReplicaClientError.unavailable(replica: "memory://replica", reason: "connection closed") }
+        if failAfterFirstChunk && chunks == 1 {
+            throw ReplicaClientError.unavailable(replica: "memory://replica", reason: "connection closed")
+        }
         chunks += 1
         // Small chunks, so a stream takes several reads.
         return try await inner.read(upTo: min(maxCount, 64))
@@ -304,8 +323,9 @@ struct NoSQLite: SQLiteOpener {
 }
 
 func testEnvironment(fileSystem: any FileSystem, sqlite: any SQLiteOpener = NoSQLite()) -> Environment {
-    Environment(fileSystem: fileSystem, clock: ContinuousClock(), wallClock: FixedWallClock(),
-                random: SplitMix64(seed: 1), sqlite: sqlite, logger: Logger(label: "restore-tests"))
+    Environment(
+        fileSystem: fileSystem, clock: ContinuousClock(), wallClock: FixedWallClock(),
+        random: SplitMix64(seed: 1), sqlite: sqlite, logger: Logger(label: "restore-tests"))
 }
 
 /// One LZ4 frame of `bytes`, made with liblz4's one-shot call. `LZ4FrameEncoder` reserves a
@@ -316,7 +336,9 @@ func compressFrame(_ bytes: [UInt8]) -> [UInt8] {
     let bound = LZ4F_compressFrameBound(bytes.count, &preferences)
     var output = [UInt8](repeating: 0, count: bound)
     let written = output.withUnsafeMutableBytes { out in
-        bytes.withUnsafeBytes { inp in LZ4F_compressFrame(out.baseAddress, bound, inp.baseAddress, inp.count, &preferences) }
+        bytes.withUnsafeBytes { inp in
+            LZ4F_compressFrame(out.baseAddress, bound, inp.baseAddress, inp.count, &preferences)
+        }
     }
     precondition(LZ4F_isError(written) == 0, "LZ4F_compressFrame failed")
     return Array(output.prefix(written))

@@ -1,5 +1,6 @@
-@testable import Core
 import Testing
+
+@testable import Core
 
 /// The shadow copy's decisions without I/O: which frames it takes, when it asks for a write,
 /// and what a pass that fails keeps.
@@ -45,12 +46,15 @@ struct ShadowCopyTests {
         return writes
     }
 
-    @Test("a pass takes every valid frame, writes once per chunk and once at its end, and commits up to the last commit frame")
+    @Test(
+        "a pass takes every valid frame, writes once per chunk and once at its end, and commits up to the last commit frame"
+    )
     func wholePass() throws {
         let wal = wal()
         let (header, start) = try start(wal)
         let frame = wal.frameSize
-        var copy = ShadowCopy(header: header, start: start, chunkSize: 100 * frame, writes: true, firstReadFrames: 2, buffer: [])
+        var copy = ShadowCopy(
+            header: header, start: start, chunkSize: 100 * frame, writes: true, firstReadFrames: 2, buffer: [])
         let writes = pass(&copy, over: wal.bytes)
         #expect(writes.count == 1, "eight frames fit one chunk: one write, not one per commit")
         #expect(writes.first?.0 == 32 && writes.first?.1 == 8 * frame)
@@ -69,7 +73,8 @@ struct ShadowCopyTests {
         var other = WALBuilder(salt1: 9, salt2: 9)
         other.frame(page: 1, fill: 9, commitSize: 1)
         let bytes = wal.bytes + other.bytes.suffix(frame)
-        var copy = ShadowCopy(header: header, start: start, chunkSize: 3 * frame, writes: true, firstReadFrames: 8, buffer: [])
+        var copy = ShadowCopy(
+            header: header, start: start, chunkSize: 3 * frame, writes: true, firstReadFrames: 8, buffer: [])
         let writes = pass(&copy, over: bytes)
         #expect(writes.map(\.1) == [3 * frame, 3 * frame, 2 * frame])
         #expect(writes.map(\.0) == [32, Int64(32 + 3 * frame), Int64(32 + 6 * frame)])
@@ -81,7 +86,8 @@ struct ShadowCopyTests {
         let wal = wal()
         let (header, start) = try start(wal)
         let frame = wal.frameSize
-        var copy = ShadowCopy(header: header, start: start, chunkSize: 4 * frame, writes: true, firstReadFrames: 8, buffer: [])
+        var copy = ShadowCopy(
+            header: header, start: start, chunkSize: 4 * frame, writes: true, firstReadFrames: 8, buffer: [])
         // Read everything, but the pass "fails" after the first write (4 frames: 2 + 1 committed, 1 of the third).
         var frames = wal.bytes[32...]
         #expect(copy.feed(&frames) == .flush)
@@ -97,7 +103,8 @@ struct ShadowCopyTests {
         #expect(partial.lastFrame == partial.firstFrame)
 
         // The next pass goes on from the partial transaction and ends where a clean pass would.
-        var next = ShadowCopy(header: header, start: outcome.kept, chunkSize: 100 * frame, writes: true, firstReadFrames: 8, buffer: [])
+        var next = ShadowCopy(
+            header: header, start: outcome.kept, chunkSize: 100 * frame, writes: true, firstReadFrames: 8, buffer: [])
         next.resume(partial)
         let writes = pass(&next, over: wal.bytes)
         #expect(writes.first?.0 == Int64(32 + 4 * frame))
@@ -109,7 +116,8 @@ struct ShadowCopyTests {
     func scan() throws {
         let wal = wal()
         let (header, start) = try start(wal)
-        var copy = ShadowCopy(header: header, start: start, chunkSize: 2 * wal.frameSize, writes: false, firstReadFrames: 1, buffer: [])
+        var copy = ShadowCopy(
+            header: header, start: start, chunkSize: 2 * wal.frameSize, writes: false, firstReadFrames: 1, buffer: [])
         #expect(pass(&copy, over: wal.bytes).isEmpty)
         #expect(copy.committed.end == Int64(32 + 6 * wal.frameSize))
         #expect(copy.afterFailure.kept == copy.committed)
@@ -122,7 +130,8 @@ struct ShadowCopyTests {
         for fill in 0..<40 { wal.transaction(pages: 1, fill: UInt8(fill)) }
         let (header, start) = try start(wal)
         let frame = wal.frameSize
-        var copy = ShadowCopy(header: header, start: start, chunkSize: 16 * frame, writes: true, firstReadFrames: 2, buffer: [])
+        var copy = ShadowCopy(
+            header: header, start: start, chunkSize: 16 * frame, writes: true, firstReadFrames: 2, buffer: [])
         var sizes: [Int] = []
         while let next = copy.nextRead(sourceSize: Int64(wal.bytes.count)) {
             sizes.append(next.count / frame)

@@ -3,16 +3,18 @@ import Testing
 
 @Suite("ShellWords")
 struct ShellWordsTests {
-    @Test("ShellWords: splits on blanks and keeps quoted text as one word", arguments: [
-        ("app", ["app"]),
-        ("  app   --port 8080 ", ["app", "--port", "8080"]),
-        ("sh -c 'echo $HOME; exit 3'", ["sh", "-c", "echo $HOME; exit 3"]),
-        (#"app "a b" c\ d"#, ["app", "a b", "c d"]),
-        (#"app "say \"hi\" \n""#, ["app", #"say "hi" \n"#]),
-        ("app '' \"\"", ["app", "", ""]),
-        ("a'b'\"c\"d", ["abcd"]),
-        ("app\targ\nnext", ["app", "arg", "next"]),
-    ])
+    @Test(
+        "ShellWords: splits on blanks and keeps quoted text as one word",
+        arguments: [
+            ("app", ["app"]),
+            ("  app   --port 8080 ", ["app", "--port", "8080"]),
+            ("sh -c 'echo $HOME; exit 3'", ["sh", "-c", "echo $HOME; exit 3"]),
+            (#"app "a b" c\ d"#, ["app", "a b", "c d"]),
+            (#"app "say \"hi\" \n""#, ["app", #"say "hi" \n"#]),
+            ("app '' \"\"", ["app", "", ""]),
+            ("a'b'\"c\"d", ["abcd"]),
+            ("app\targ\nnext", ["app", "arg", "next"]),
+        ])
     func splits(line: String, words: [String]) throws {
         #expect(try ShellWords.split(line) == words)
     }

@@ -33,8 +33,9 @@ struct StopRecordTests {
     @Test("a record survives its encoding; anything else parses as no record")
     func encoding() throws {
         let generation = try #require(Generation("0190a1b2c3d4e5f6"))
-        let record = StopRecord(position: Position(generation: generation, index: 7, offset: 4152),
-                                databaseSize: 1 << 20, databaseDigest: 0x0123_4567_89ab_cdef)
+        let record = StopRecord(
+            position: Position(generation: generation, index: 7, offset: 4152),
+            databaseSize: 1 << 20, databaseDigest: 0x0123_4567_89ab_cdef)
         #expect(StopRecord(encoded: record.encoded) == record)
         let text = String(decoding: record.encoded, as: UTF8.self)
         #expect(StopRecord(encoded: Array(text.dropLast(8).utf8)) == nil, "a torn record")

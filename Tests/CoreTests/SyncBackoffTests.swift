@@ -1,9 +1,12 @@
 import Testing
+
 @testable import Core
 
 @Suite("SyncBackoff")
 struct SyncBackoffTests {
-    @Test("SyncBackoff: a failed attempt that got nowhere adds one failure; one that moved the replica forward counts as the first")
+    @Test(
+        "SyncBackoff: a failed attempt that got nowhere adds one failure; one that moved the replica forward counts as the first"
+    )
     func failureCount() {
         #expect(SyncBackoff.failures(afterFailedAttempt: 0, madeProgress: false) == 1)
         #expect(SyncBackoff.failures(afterFailedAttempt: 5, madeProgress: false) == 6)

@@ -13,7 +13,8 @@ struct UploadTriggerTests {
 
     @Test("a pass runs when the WAL looks different from before the last pass, and every monitor interval regardless")
     func watch() {
-        var watch = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(100))
+        var watch = WALChangeWatch(
+            monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(100))
         let quiet = stat(size: 4152, modified: 1_000)
         #expect(look(&watch, .some(quiet)), "the first look always passes")
         watch.elapsed(.milliseconds(100))
@@ -29,7 +30,8 @@ struct UploadTriggerTests {
         watch.elapsed(.milliseconds(100))
         #expect(look(&watch, nil), "a failed look passes")
 
-        var idle = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(100))
+        var idle = WALChangeWatch(
+            monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(100))
         #expect(look(&idle, .some(quiet)))
         var passes = 0
         for _ in 0..<30 {
@@ -41,8 +43,9 @@ struct UploadTriggerTests {
 
     @Test("a change waits for the minimum gap since the last pass, and is not looked at again meanwhile")
     func minimumGap() {
-        var watch = WALChangeWatch(monitorInterval: .seconds(5), minimumGap: .seconds(1), fastest: .milliseconds(100),
-                                   slowest: .milliseconds(500))
+        var watch = WALChangeWatch(
+            monitorInterval: .seconds(5), minimumGap: .seconds(1), fastest: .milliseconds(100),
+            slowest: .milliseconds(500))
         #expect(look(&watch, .some(stat(size: 4152, modified: 1_000))))
         var passes: [Duration] = []
         var looks = 0
@@ -62,7 +65,8 @@ struct UploadTriggerTests {
 
     @Test("looks come fast while the WAL changes and back off to the slowest while it does not")
     func backoff() {
-        var watch = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(500))
+        var watch = WALChangeWatch(
+            monitorInterval: .seconds(1), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(500))
         let quiet = stat(size: 4152, modified: 1_000)
         var pauses: [Duration] = []
         _ = look(&watch, .some(quiet))
@@ -71,22 +75,30 @@ struct UploadTriggerTests {
             _ = look(&watch, .some(quiet))
             pauses.append(watch.nextLook)
         }
-        #expect(pauses == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500)])
+        #expect(
+            pauses == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500),
+            ])
         _ = look(&watch, .some(stat(size: 8272, modified: 1_200)))
         #expect(watch.nextLook == .milliseconds(100), "a change brings the looks back to the fastest")
-        let capped = WALChangeWatch(monitorInterval: .milliseconds(50), minimumGap: .zero, fastest: .milliseconds(100), slowest: .milliseconds(500))
+        let capped = WALChangeWatch(
+            monitorInterval: .milliseconds(50), minimumGap: .zero, fastest: .milliseconds(100),
+            slowest: .milliseconds(500))
         #expect(capped.nextLook == .milliseconds(50), "never less often than the monitor interval")
     }
 
     /// A 1 s gap and a pass every 10 s while notices work.
     private func notifiedWatch() -> WALChangeWatch {
-        var watch = WALChangeWatch(monitorInterval: .seconds(1), minimumGap: .seconds(1), fastest: .milliseconds(100),
-                                   slowest: .milliseconds(500), notifiedPassInterval: .seconds(10))
+        var watch = WALChangeWatch(
+            monitorInterval: .seconds(1), minimumGap: .seconds(1), fastest: .milliseconds(100),
+            slowest: .milliseconds(500), notifiedPassInterval: .seconds(10))
         watch.isNotified = true
         return watch
     }
 
-    @Test("with notices, an idle WAL is not looked at: the monitor waits for a notice until the pass that runs regardless")
+    @Test(
+        "with notices, an idle WAL is not looked at: the monitor waits for a notice until the pass that runs regardless"
+    )
     func notifiedIdle() {
         var watch = notifiedWatch()
         let quiet = stat(size: 4152, modified: 1_000)
@@ -116,7 +128,8 @@ struct UploadTriggerTests {
         watch.elapsed(.milliseconds(300))
         let insideGap = watch.shouldPass(looked: .some(quiet), noticed: true)
         #expect(!insideGap, "inside the gap")
-        #expect(!watch.waitsForNotice && watch.nextLook == .milliseconds(700), "sleeps to the gap's end, no notice needed")
+        #expect(
+            !watch.waitsForNotice && watch.nextLook == .milliseconds(700), "sleeps to the gap's end, no notice needed")
         watch.elapsed(.milliseconds(700))
         #expect(look(&watch, .some(quiet)), "the noticed change passes once the gap is over")
         #expect(watch.waitsForNotice)

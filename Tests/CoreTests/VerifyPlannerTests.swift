@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// The pure half of `sluice verify`: listings in, findings and read plans out.
@@ -8,15 +9,19 @@ struct VerifyPlannerTests {
     let time = Timestamp(millisecondsSince1970: 1_700_000_000_000)
 
     func listing(snapshots: [UInt64], segments: [(UInt64, UInt64)]) -> VerifyListing {
-        VerifyListing(listing: GenerationListing(
-            generation: generation,
-            snapshots: snapshots.map { SnapshotInfo(generation: generation, index: $0, size: 10, createdAt: time) },
-            segments: segments.map { WALSegmentInfo(generation: generation, index: $0.0, offset: $0.1, size: 10, createdAt: time) }))
+        VerifyListing(
+            listing: GenerationListing(
+                generation: generation,
+                snapshots: snapshots.map { SnapshotInfo(generation: generation, index: $0, size: 10, createdAt: time) },
+                segments: segments.map {
+                    WALSegmentInfo(generation: generation, index: $0.0, offset: $0.1, size: 10, createdAt: time)
+                }))
     }
 
     @Test("planner: a whole generation has no problem, checks every index, and marks the newest index open")
     func whole() {
-        let plan = VerifyPlanner.plan(listing(snapshots: [1], segments: [(0, 0), (1, 0), (1, 4152), (2, 0)]), isNewest: true)
+        let plan = VerifyPlanner.plan(
+            listing(snapshots: [1], segments: [(0, 0), (1, 0), (1, 4152), (2, 0)]), isNewest: true)
         #expect(plan.findings.map(\.kind) == [.openIndex])
         #expect(plan.findings.allSatisfy { $0.severity == .live })
         #expect(plan.indexes.map(\.index) == [1, 2], "WAL before the first snapshot is never read by a restore")
@@ -77,8 +82,12 @@ struct VerifyPlannerTests {
         let made = VerifyListing.make(generation, entries: entries)
         #expect(made.listing.snapshots.map(\.index) == [0])
         #expect(made.listing.segments.map(\.offset) == [0, 0x1020])
-        #expect(made.findings.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.hostileKey, .temporaryObject, .unexpectedObject])
-        #expect(made.key(of: Position(generation: generation, index: 0, offset: 0))
+        #expect(
+            made.findings.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [
+                .hostileKey, .temporaryObject, .unexpectedObject,
+            ])
+        #expect(
+            made.key(of: Position(generation: generation, index: 0, offset: 0))
                 == "generations/\(generation)/wal/00000000_00000000.wal.lz4")
         #expect(made.key(ofSnapshot: 0) == "generations/\(generation)/snapshots/00000000.snapshot.lz4")
     }
@@ -96,12 +105,16 @@ struct VerifyPlannerTests {
     @Test("sample: a reservoir keeps at most its capacity, every boundary when fewer, deterministically per seed")
     func sample() {
         var few = BoundarySample(capacity: 5)
-        for offset in 1...3 { few.offer(Position(generation: generation, index: 1, offset: UInt64(offset)), random: SplitMix64(seed: 1)) }
+        for offset in 1...3 {
+            few.offer(Position(generation: generation, index: 1, offset: UInt64(offset)), random: SplitMix64(seed: 1))
+        }
         #expect(few.sorted.map(\.offset) == [1, 2, 3])
         func draw(_ seed: UInt64) -> [UInt64] {
             let random = SplitMix64(seed: seed)
             var many = BoundarySample(capacity: 4)
-            for offset in 1...1000 { many.offer(Position(generation: generation, index: 1, offset: UInt64(offset)), random: random) }
+            for offset in 1...1000 {
+                many.offer(Position(generation: generation, index: 1, offset: UInt64(offset)), random: random)
+            }
             return many.sorted.map(\.offset)
         }
         #expect(draw(7).count == 4)

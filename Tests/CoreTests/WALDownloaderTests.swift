@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import Core
 
 /// A replica holding one generation whose WAL indexes are each a few transactions, uploaded as
@@ -38,13 +39,17 @@ private struct Fixture {
 
     func plan(_ target: RestoreTarget = .latest) async throws -> [IndexPlan] {
         let listing = try await ReplicaListing.load(from: client)
-        return try RestorePlanner.plan(RestoreRequest(outputPath: paths.output, generation: generation, target: target), listing: listing).indexes
+        return try RestorePlanner.plan(
+            RestoreRequest(outputPath: paths.output, generation: generation, target: target), listing: listing
+        ).indexes
     }
 
     /// Downloads `plan`, reading and removing each file as it is handed over. Every index goes
     /// through its temp file unless `memoryLimit` says otherwise.
-    func download(_ plan: [IndexPlan], parallelism: Int, memoryLimit: Int = 0,
-                  onEach: (DownloadedIndex) async throws -> Void = { _ in }) async throws -> [Received] {
+    func download(
+        _ plan: [IndexPlan], parallelism: Int, memoryLimit: Int = 0,
+        onEach: (DownloadedIndex) async throws -> Void = { _ in }
+    ) async throws -> [Received] {
         try await WALDownloader.withDownloads(
             of: plan, generation: generation, client: client, environment: testEnvironment(fileSystem: fileSystem),
             paths: paths, parallelism: parallelism, memoryLimit: memoryLimit
@@ -52,7 +57,9 @@ private struct Fixture {
             var received: [Received] = []
             while let downloaded = try await downloader.next() {
                 try await onEach(downloaded)
-                received.append(Received(downloaded: downloaded, bytes: downloaded.bytes ?? fileSystem.contents(downloaded.path) ?? []))
+                received.append(
+                    Received(
+                        downloaded: downloaded, bytes: downloaded.bytes ?? fileSystem.contents(downloaded.path) ?? []))
                 try await fileSystem.remove(downloaded.path)
             }
             #expect(try await downloader.next() == nil)
@@ -83,11 +90,15 @@ struct WALDownloaderTests {
         #expect(fixture.fileSystem.paths.isEmpty)
     }
 
-    @Test("concurrency: at most `parallelism` streams open, one per index, and at most `parallelism` files ahead of the consumer")
+    @Test(
+        "concurrency: at most `parallelism` streams open, one per index, and at most `parallelism` files ahead of the consumer"
+    )
     func boundedConcurrency() async throws {
         let fixture = Fixture(indexes: 10, transactionsPerIndex: 4)
         for index in 0..<UInt64(10) {
-            for segment in 0..<4 { fixture.client.setBehaviour(.slow(.milliseconds(2)), at: fixture.position(index, segment)) }
+            for segment in 0..<4 {
+                fixture.client.setBehaviour(.slow(.milliseconds(2)), at: fixture.position(index, segment))
+            }
         }
         let maxAhead = MaxCounter()
         let received = try await fixture.download(try await fixture.plan(), parallelism: 3) { _ in
@@ -97,15 +108,16 @@ struct WALDownloaderTests {
         }
         #expect(received.count == 10)
         #expect(fixture.client.maxOpenStreams <= 3)
-        #expect(fixture.client.maxOpenStreams >= 2)  // it did run in parallel
-        #expect(fixture.client.maxOpenStreamsPerIndex == 1)  // segments of one index are sequential
-        #expect(maxAhead.value <= 3 + 1)  // the window, plus the file the consumer holds
+        #expect(fixture.client.maxOpenStreams >= 2) // it did run in parallel
+        #expect(fixture.client.maxOpenStreamsPerIndex == 1) // segments of one index are sequential
+        #expect(maxAhead.value <= 3 + 1) // the window, plus the file the consumer holds
     }
 
     // Index 3 never finishes on its own: if the downloader waited for it, the time limit fails
     // the test. No wall-clock assertion, which a loaded CI machine would break.
-    @Test("errors: a failed index is reported when reached, after the earlier ones, without waiting for later ones",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "errors: a failed index is reported when reached, after the earlier ones, without waiting for later ones",
+        .timeLimit(.minutes(1)))
     func errorInOrder() async throws {
         let fixture = Fixture(indexes: 5)
         // Index 2 loses its middle segment from the store after planning.
@@ -114,7 +126,9 @@ struct WALDownloaderTests {
         fixture.client.setBehaviour(.slow(.seconds(86_400)), at: fixture.position(3, 0))
 
         var delivered: [UInt64] = []
-        await #expect(throws: ReplicaClientError.notFound(replica: "memory://replica", key: "\(fixture.position(2, 1))")) {
+        await #expect(
+            throws: ReplicaClientError.notFound(replica: "memory://replica", key: "\(fixture.position(2, 1))")
+        ) {
             _ = try await fixture.download(plan, parallelism: 4) { delivered.append($0.index) }
         }
         #expect(delivered == [0, 1])
@@ -132,22 +146,32 @@ struct WALDownloaderTests {
         // A segment claiming to start one frame later than the first one ends.
         var more = WALBuilder(salt1: 1)
         more.transaction(pages: 1, fill: 9)
-        fixture.client.addSegment(Position(generation: fixture.generation, index: 0, offset: end + 536), raw: Array(more.bytes[32...]))
-        await #expect(throws: RestoreError.walGap(generation: fixture.generation, index: 0, expectedOffset: end, foundOffset: end + 536)) {
+        fixture.client.addSegment(
+            Position(generation: fixture.generation, index: 0, offset: end + 536), raw: Array(more.bytes[32...]))
+        await #expect(
+            throws: RestoreError.walGap(
+                generation: fixture.generation, index: 0, expectedOffset: end, foundOffset: end + 536)
+        ) {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 2)
         }
         #expect(fixture.fileSystem.paths.isEmpty)
     }
 
-    @Test("seal: an index shorter than the next index's seal says is refused before the next is handed over; one that matches passes")
+    @Test(
+        "seal: an index shorter than the next index's seal says is refused before the next is handed over; one that matches passes"
+    )
     func sealedEnd() async throws {
         let fixture = Fixture(indexes: 3)
         let sealed = { (index: UInt64, end: UInt64) in
             let position = fixture.position(index, 0)
-            fixture.client.addSegment(position, raw: [], compressed: WALIndexSeal(previousIndex: index - 1, previousEnd: end).frame.bytes
-                + compressFrame(fixture.wals[index]!))
+            fixture.client.addSegment(
+                position, raw: [],
+                compressed: WALIndexSeal(previousIndex: index - 1, previousEnd: end).frame.bytes
+                    + compressFrame(fixture.wals[index]!))
             fixture.client.state.withLock { state in
-                for segment in 1..<fixture.offsets[index]!.count { _ = state.segments.removeValue(forKey: fixture.position(index, segment)) }
+                for segment in 1..<fixture.offsets[index]!.count {
+                    _ = state.segments.removeValue(forKey: fixture.position(index, segment))
+                }
             }
         }
         sealed(1, UInt64(fixture.wals[0]!.count))
@@ -160,8 +184,11 @@ struct WALDownloaderTests {
         let last = fixture.position(0, 2)
         fixture.client.state.withLock { _ = $0.segments.removeValue(forKey: last) }
         var delivered: [UInt64] = []
-        await #expect(throws: RestoreError.walIndexIncomplete(generation: fixture.generation, index: 0, listedEnd: last.offset,
-                                                              sealedEnd: UInt64(fixture.wals[0]!.count))) {
+        await #expect(
+            throws: RestoreError.walIndexIncomplete(
+                generation: fixture.generation, index: 0, listedEnd: last.offset,
+                sealedEnd: UInt64(fixture.wals[0]!.count))
+        ) {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 2) { delivered.append($0.index) }
         }
         #expect(delivered == [0])
@@ -173,7 +200,8 @@ struct WALDownloaderTests {
         let fixture = Fixture(indexes: 2)
         let position = fixture.position(1, 1)
         let foreign = LZ4SkippableFrame(kind: 0x3, payload: Array(repeating: 7, count: 32)).bytes
-        fixture.client.addSegment(position, raw: [], compressed: foreign + compressFrame(Array(fixture.wals[1]![Int(position.offset)...])))
+        fixture.client.addSegment(
+            position, raw: [], compressed: foreign + compressFrame(Array(fixture.wals[1]![Int(position.offset)...])))
         do {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 2)
             Issue.record("a segment with a foreign skippable frame was accepted")
@@ -195,7 +223,10 @@ struct WALDownloaderTests {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 2)
             Issue.record("a corrupt segment was accepted")
         } catch let error as RestoreError {
-            guard case .corruptObject(let object, _) = error else { Issue.record("unexpected \(error)"); return }
+            guard case .corruptObject(let object, _) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
             #expect(object.contains("\(position)"))
             #expect(error.description.contains("corrupt"))
         }
@@ -218,9 +249,11 @@ struct WALDownloaderTests {
         let fixture = Fixture(indexes: 1)
         let position = fixture.position(0, 2)
         fixture.client.setBehaviour(.failOpens(count: 100), at: position)
-        await #expect(throws: RestoreError.downloadFailed(
-            object: "memory://replica: WAL segment \(position)", attempts: 3,
-            reason: "memory://replica: connection reset")) {
+        await #expect(
+            throws: RestoreError.downloadFailed(
+                object: "memory://replica: WAL segment \(position)", attempts: 3,
+                reason: "memory://replica: connection reset")
+        ) {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 1)
         }
         #expect(fixture.client.opens(of: position) == 3)
@@ -231,10 +264,13 @@ struct WALDownloaderTests {
         let fixture = Fixture(indexes: 1, transactionsPerIndex: 2)
         let position = fixture.position(0, 1)
         var raw = Array(fixture.wals[0]![Int(position.offset)...])
-        raw[100] ^= 0x01  // inside the first page of the second transaction
+        raw[100] ^= 0x01 // inside the first page of the second transaction
         fixture.client.addSegment(position, raw: raw)
-        await #expect(throws: RestoreError.invalidWAL(generation: fixture.generation, index: 0, offset: position.offset,
-                                                       reason: "frame 3 fails its checksum in WAL segment \(position)")) {
+        await #expect(
+            throws: RestoreError.invalidWAL(
+                generation: fixture.generation, index: 0, offset: position.offset,
+                reason: "frame 3 fails its checksum in WAL segment \(position)")
+        ) {
             _ = try await fixture.download(try await fixture.plan(), parallelism: 1)
         }
     }
@@ -249,29 +285,39 @@ struct WALDownloaderTests {
         fixture.client.addSegment(Position(generation: fixture.generation, index: 1, offset: 0), raw: wal.bytes)
         let boundary = UInt64(32 + 4 * wal.frameSize)
 
-        let received = try await fixture.download(try await fixture.plan(.position(index: 1, offset: boundary)), parallelism: 1)
+        let received = try await fixture.download(
+            try await fixture.plan(.position(index: 1, offset: boundary)), parallelism: 1)
         #expect(received.map(\.bytes) == [fixture.wals[0]!, Array(wal.bytes.prefix(Int(boundary)))])
         #expect(received.last?.downloaded.frameCount == 4)
 
         let midTransaction = UInt64(32 + 3 * wal.frameSize)
-        await #expect(throws: RestoreError.notACommitBoundary(Position(generation: fixture.generation, index: 1, offset: midTransaction))) {
-            _ = try await fixture.download(try await fixture.plan(.position(index: 1, offset: midTransaction)), parallelism: 1)
+        await #expect(
+            throws: RestoreError.notACommitBoundary(
+                Position(generation: fixture.generation, index: 1, offset: midTransaction))
+        ) {
+            _ = try await fixture.download(
+                try await fixture.plan(.position(index: 1, offset: midTransaction)), parallelism: 1)
         }
         let beyond = UInt64(wal.bytes.count + wal.frameSize)
-        await #expect(throws: RestoreError.positionNotReplicated(
-            Position(generation: fixture.generation, index: 1, offset: beyond), replicatedEnd: UInt64(wal.bytes.count))) {
+        await #expect(
+            throws: RestoreError.positionNotReplicated(
+                Position(generation: fixture.generation, index: 1, offset: beyond),
+                replicatedEnd: UInt64(wal.bytes.count))
+        ) {
             _ = try await fixture.download(try await fixture.plan(.position(index: 1, offset: beyond)), parallelism: 1)
         }
         #expect(fixture.fileSystem.paths.isEmpty)
     }
 
-    @Test("memory: an index up to the limit is handed over in memory with no file; a longer one spills to its file",
-          arguments: [0, -1])
+    @Test(
+        "memory: an index up to the limit is handed over in memory with no file; a longer one spills to its file",
+        arguments: [0, -1])
     func inMemory(belowSize: Int) async throws {
         let fixture = Fixture(indexes: 4)
         let limit = fixture.wals[0]!.count + belowSize
         var filesSeen: [UInt64: Bool] = [:]
-        let received = try await fixture.download(try await fixture.plan(), parallelism: 2, memoryLimit: limit) { downloaded in
+        let received = try await fixture.download(try await fixture.plan(), parallelism: 2, memoryLimit: limit) {
+            downloaded in
             filesSeen[downloaded.index] = fixture.fileSystem.contents(downloaded.path) != nil
         }
         #expect(received.count == 4)

@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import Testing
+
 @testable import Core
 
 /// A real WAL file written by the system SQLite, kept by reading it while the connection that
@@ -57,7 +58,9 @@ struct RealWAL {
         try exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)")
         for n in 1..<transactions {
             // Varying row counts and sizes give transactions of one frame and of many.
-            try exec("BEGIN; INSERT INTO t(body) SELECT randomblob(\(100 + 37 * n)) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) LIMIT \(1 + n % 3); COMMIT;")
+            try exec(
+                "BEGIN; INSERT INTO t(body) SELECT randomblob(\(100 + 37 * n)) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) LIMIT \(1 + n % 3); COMMIT;"
+            )
         }
         let walPath = path + "-wal"
         var wal = RealWAL(
@@ -68,7 +71,8 @@ struct RealWAL {
             var logFrames: Int32 = 0
             var checkpointed: Int32 = 0
             guard sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed) == SQLITE_OK,
-                  logFrames == checkpointed else {
+                logFrames == checkpointed
+            else {
                 throw SQLiteFailure(description: "checkpoint did not complete")
             }
             try exec("INSERT INTO t(body) VALUES (x'01')")
@@ -95,7 +99,8 @@ func referenceChecksum(_ bytes: ArraySlice<UInt8>, bigEndian: Bool, seed: (UInt3
 }
 
 func readUInt32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-    UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+    UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8
+        | UInt32(bytes[offset + 3])
 }
 
 func writeUInt32(_ value: UInt32, _ bytes: inout [UInt8], _ offset: Int) {
@@ -235,7 +240,8 @@ struct WALFormatTests {
         for cut in [1, 23, 24, 25, frameSize / 2, frameSize - 1] {
             let truncated = Array(wal.bytes.prefix(wal.bytes.count - frameSize + cut))
             #expect(acceptedFrames(truncated, header: header).count == total - 1, "cut \(cut)")
-            #expect(WALFormat.alignToFrame(Int64(truncated.count), pageSize: 4096) == Int64(32 + (total - 1) * frameSize))
+            #expect(
+                WALFormat.alignToFrame(Int64(truncated.count), pageSize: 4096) == Int64(32 + (total - 1) * frameSize))
         }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 /// Verify's streaming checks of one WAL index and one snapshot, fed bytes without I/O.
@@ -7,8 +8,9 @@ struct WALIndexCheckTests {
     let generation = Generation(value: 7)
 
     func segment(_ offset: Int) -> WALSegmentInfo {
-        WALSegmentInfo(generation: generation, index: 1, offset: UInt64(offset), size: 0,
-                       createdAt: Timestamp(millisecondsSince1970: 0))
+        WALSegmentInfo(
+            generation: generation, index: 1, offset: UInt64(offset), size: 0,
+            createdAt: Timestamp(millisecondsSince1970: 0))
     }
 
     /// Two transactions split into two segments at the commit boundary.
@@ -103,7 +105,7 @@ struct WALIndexCheckTests {
     @Test("snapshot: an SQLite header with a valid page size and whole pages passes; anything else names why")
     func snapshot() {
         var header = Array("SQLite format 3\0".utf8) + [UInt8](repeating: 0, count: 84)
-        header[16] = 0x10  // 4096
+        header[16] = 0x10 // 4096
         var good = SnapshotCheck()
         good.consume((header + [UInt8](repeating: 0, count: 4096 * 2 - 100))[...])
         #expect(good.problem == nil && good.pageSize == 4096)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 @Suite("WALIndexSeal and LZ4 skippable frames")
@@ -32,13 +33,17 @@ struct WALIndexSealTests {
         #expect(try WALIndexSeal.read([], segmentAt: position(5)) == nil)
     }
 
-    @Test("a stream that ends inside a seal, or whose frame claims gigabytes, is truncated; the claim keeps a bounded payload")
+    @Test(
+        "a stream that ends inside a seal, or whose frame claims gigabytes, is truncated; the claim keeps a bounded payload"
+    )
     func truncatedInsideFrame() async throws {
         let sealBytes = WALIndexSeal(previousIndex: 1, previousEnd: 32).frame.bytes
         for cut in [2, 6, 20] {
             #expect(throws: LZ4Error.truncated) { try LZ4FrameDecoder.decompress(Array(sealBytes.prefix(cut))) }
         }
-        let huge = LZ4SkippableFrame(kind: 0x3, payload: []).bytes.prefix(4) + [0xFF, 0xFF, 0xFF, 0x7F] + Array(repeating: 1, count: 10_000)
+        let huge =
+            LZ4SkippableFrame(kind: 0x3, payload: []).bytes.prefix(4) + [0xFF, 0xFF, 0xFF, 0x7F]
+            + Array(repeating: 1, count: 10_000)
         let decoder = LZ4FrameDecoder()
         #expect(try decoder.update(Array(huge)).isEmpty)
         #expect(!decoder.isFinished)
@@ -52,7 +57,9 @@ struct WALIndexSealTests {
         for at in 0..<frame.payload.count {
             var damaged = frame
             damaged.payload[at] ^= 0x01
-            #expect(throws: WALIndexSeal.SealError.self, "payload byte \(at)") { try WALIndexSeal.read([damaged], segmentAt: position(5)) }
+            #expect(throws: WALIndexSeal.SealError.self, "payload byte \(at)") {
+                try WALIndexSeal.read([damaged], segmentAt: position(5))
+            }
         }
         var otherKind = frame
         otherKind.kind = 0x2

@@ -1,13 +1,15 @@
 import Testing
+
 @testable import Core
 
 @Suite("wal-index header and hash blocks, WAL frame encoding")
 struct WALIndexTests {
     @Test("a header survives encoding and needs both copies equal and its checksum whole")
     func headerRoundTrip() throws {
-        let header = WALIndexHeader(change: 7, bigEndianChecksums: false, pageSize: 65536, maxFrame: 4100,
-                                    pageCount: 99,
-                                    frameChecksum: WALChecksum(s0: 1, s1: 2), salt: [1, 2, 3, 4, 5, 6, 7, 8])
+        let header = WALIndexHeader(
+            change: 7, bigEndianChecksums: false, pageSize: 65536, maxFrame: 4100,
+            pageCount: 99,
+            frameChecksum: WALChecksum(s0: 1, s1: 2), salt: [1, 2, 3, 4, 5, 6, 7, 8])
         let copy = header.encoded()
         #expect(WALIndexHeader(shm: copy + copy) == header)
         var damaged = copy
@@ -31,15 +33,16 @@ struct WALIndexTests {
     @Test("appended frames are found, the latest at or before a snapshot's maxFrame; truncation forgets later ones")
     func blockLookup() throws {
         var block = WALIndexBlock(block: 0, bytes: [])
-        let pages: [UInt32] = [3, 1, 3, 8195, 3]  // 8195 = 3 mod 8192: it probes past page 3's slot
+        let pages: [UInt32] = [3, 1, 3, 8195, 3] // 8195 = 3 mod 8192: it probes past page 3's slot
         for (offset, page) in pages.enumerated() { try block.append(frame: UInt32(offset + 1), page: page) }
         #expect(block.lookup(page: 3, maxFrame: 5) == 5)
         #expect(block.lookup(page: 3, maxFrame: 4) == 3)
         #expect(block.lookup(page: 8195, maxFrame: 5) == 4)
         #expect(block.lookup(page: 1, maxFrame: 1) == nil)
         #expect(block.lookup(page: 2, maxFrame: 5) == nil)
-        #expect(block.bytes[0..<WALIndexBlock.headerRegion].allSatisfy { $0 == 0 },
-                "block 0's header region is not the block's")
+        #expect(
+            block.bytes[0..<WALIndexBlock.headerRegion].allSatisfy { $0 == 0 },
+            "block 0's header region is not the block's")
         block.truncate(keepingFrames: 2)
         #expect(block.lookup(page: 3, maxFrame: 5) == 1)
         #expect(block.lookup(page: 8195, maxFrame: 5) == nil)
@@ -56,15 +59,17 @@ struct WALIndexTests {
         #expect(header.checkpointSequence == 3)
         for page in 1...4 as ClosedRange<UInt32> {
             let data = [UInt8](repeating: UInt8(page), count: 1024)
-            encoder.append(page: page, commitSize: page == 4 ? 4 : 0, data: data[...],
-                           to: &bytes)
+            encoder.append(
+                page: page, commitSize: page == 4 ? 4 : 0, data: data[...],
+                to: &bytes)
         }
         var verifier = WALStreamVerifier()
         verifier.consume(bytes[...])
         #expect(verifier.outcome == .valid(frameCount: 4))
         // A continuation from the saved state keeps the chain going.
-        var continued = WALFrameEncoder(pageSize: 1024, bigEndianChecksums: encoder.bigEndianChecksums, salt: salt,
-                                        checksum: encoder.checksum)
+        var continued = WALFrameEncoder(
+            pageSize: 1024, bigEndianChecksums: encoder.bigEndianChecksums, salt: salt,
+            checksum: encoder.checksum)
         var more: [UInt8] = []
         continued.append(page: 2, commitSize: 4, data: [UInt8](repeating: 7, count: 1024)[...], to: &more)
         verifier.consume(more[...])

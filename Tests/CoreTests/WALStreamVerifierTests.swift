@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 
 @Suite("WALStreamVerifier")
@@ -36,7 +37,10 @@ struct WALStreamVerifierTests {
         #expect(whole.outcome == .valid(frameCount: 0))
         var short = WALStreamVerifier()
         short.consume(header.prefix(20))
-        guard case .unfinished(0, _) = short.outcome else { Issue.record("\(short.outcome)"); return }
+        guard case .unfinished(0, _) = short.outcome else {
+            Issue.record("\(short.outcome)")
+            return
+        }
     }
 
     @Test("ending inside a transaction or a frame is unfinished at the last commit")
@@ -48,7 +52,8 @@ struct WALStreamVerifierTests {
         #expect(midTransaction.outcome == .unfinished(checkedTo: 32, reason: "the WAL ends inside a transaction"))
         var midFrame = WALStreamVerifier()
         midFrame.consume(builder.bytes.prefix(32 + 3 * frame + 10))
-        #expect(midFrame.outcome == .unfinished(checkedTo: UInt64(32 + 3 * frame), reason: "the WAL ends inside a frame"))
+        #expect(
+            midFrame.outcome == .unfinished(checkedTo: UInt64(32 + 3 * frame), reason: "the WAL ends inside a frame"))
     }
 
     @Test("a bad header, a changed page or frames of another WAL are corrupt at their offset")
@@ -61,18 +66,24 @@ struct WALStreamVerifierTests {
 
         let builder = wal()
         bytes = builder.bytes
-        bytes[32 + builder.frameSize + 24 + 5] ^= 1  // page of frame 2
+        bytes[32 + builder.frameSize + 24 + 5] ^= 1 // page of frame 2
         var badPage = WALStreamVerifier()
         badPage.consume(bytes[...])
-        #expect(badPage.outcome == .corrupt(offset: UInt64(32 + builder.frameSize), reason: "frame 2 fails its checksum"))
+        #expect(
+            badPage.outcome == .corrupt(offset: UInt64(32 + builder.frameSize), reason: "frame 2 fails its checksum"))
 
         // The second transaction taken from a WAL with other salts.
         var other = WALBuilder(pageSize: 1024, salt1: 8, salt2: 9)
         other.transaction(pages: 3, fill: 0xAB)
         other.transaction(pages: 1, fill: 0xCD)
-        let spliced = Array(builder.bytes.prefix(32 + 3 * builder.frameSize)) + Array(other.bytes.suffix(builder.frameSize))
+        let spliced =
+            Array(builder.bytes.prefix(32 + 3 * builder.frameSize)) + Array(other.bytes.suffix(builder.frameSize))
         var mixed = WALStreamVerifier()
         mixed.consume(spliced[...])
-        #expect(mixed.outcome == .corrupt(offset: UInt64(32 + 3 * builder.frameSize), reason: "frame 4 has salts that differ from the WAL header's"))
+        #expect(
+            mixed.outcome
+                == .corrupt(
+                    offset: UInt64(32 + 3 * builder.frameSize),
+                    reason: "frame 4 has salts that differ from the WAL header's"))
     }
 }

@@ -1,8 +1,8 @@
-import Foundation
-import Testing
-import TestSupport
 import Core
+import Foundation
 import IO
+import TestSupport
+import Testing
 
 /// The real `sluice` binary driven by a config file the way Litestream's users deploy it: one
 /// process, several databases, file + S3 (moto) + SFTP (sshd) replicas, credentials expanded
@@ -19,7 +19,9 @@ struct ConfigEndToEndTests {
     /// and every database restores exactly from every one of its replicas. Method: three
     /// databases (file + S3, SFTP, file + S3 under the top-level keys), credentials from
     /// `${VAR}`s, a workload on each, SIGTERM, then `restore -config -replica NAME` per replica.
-    @Test("a Litestream 0.3 config with several databases and file, S3 and SFTP replicas replicates, and each restores exactly")
+    @Test(
+        "a Litestream 0.3 config with several databases and file, S3 and SFTP replicas replicates, and each restores exactly"
+    )
     func litestreamConfig() async throws {
         try await blocking {
             let moto = try await MotoServer.start()
@@ -34,7 +36,8 @@ struct ConfigEndToEndTests {
             setenv("SLUICE_TEST_DIR", box.directory.path, 1)
 
             let sftp = ssh.location("replica")
-            let config = try box.writeConfig("""
+            let config = try box.writeConfig(
+                """
                 access-key-id: ${SLUICE_TEST_KEY_ID}
                 secret-access-key: ${SLUICE_TEST_SECRET}
                 dbs:
@@ -76,8 +79,9 @@ struct ConfigEndToEndTests {
                 """)
             let databases = ["app.db", "users.db", "events.db"]
             for database in databases { try box.writer(database, ["init"]) }
-            let replicator = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
-                                                   logPath: box.path("replicate.log"))
+            let replicator = try BackgroundProcess(
+                executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+                logPath: box.path("replicate.log"))
             for database in databases {
                 try box.writer(database, ["small", "--count", "15", "--batch", "a"])
             }
@@ -95,8 +99,10 @@ struct ConfigEndToEndTests {
                 #expect(source.count >= 25)
                 for name in replicas[database]! {
                     let output = "\(database)-\(name).restored"
-                    let restore = try box.sluice(["restore", "-config", config, "-replica", name, "--integrity-check",
-                                                  "-o", box.path(output), box.path(database)])
+                    let restore = try box.sluice([
+                        "restore", "-config", config, "-replica", name, "--integrity-check",
+                        "-o", box.path(output), box.path(database),
+                    ])
                     try #require(restore.status == 0, "restore of \(database) from \(name) failed: \(restore.stderr)")
                     #expect(try dump(box, output) == source, "\(database) from \(name)")
                 }
@@ -105,14 +111,18 @@ struct ConfigEndToEndTests {
             // The listings find the database's replicas in the config too.
             let generations = try box.sluice(["generations", "-config", config, box.path("events.db")])
             #expect(generations.status == 0, "\(generations.stderr)")
-            #expect(generations.stdout.split(separator: "\n").count >= 3, "one generation per replica: \(generations.stdout)")
+            #expect(
+                generations.stdout.split(separator: "\n").count >= 3,
+                "one generation per replica: \(generations.stdout)")
 
             // `databases` lists every replica, and no credential.
             let listed = try box.sluice(["databases", "-config", config])
             #expect(listed.status == 0, "\(listed.stderr)")
             #expect(listed.stdout.split(separator: "\n").count == 1 + 5, "\(listed.stdout)")
             #expect(listed.stdout.contains("offsite") && listed.stdout.contains("s3://sluice-config/events"))
-            #expect(!listed.stdout.contains(Self.secret) && !listed.stdout.contains("sluice-config-test"), "\(listed.stdout)")
+            #expect(
+                !listed.stdout.contains(Self.secret) && !listed.stdout.contains("sluice-config-test"),
+                "\(listed.stdout)")
         }
     }
 
@@ -120,7 +130,9 @@ struct ConfigEndToEndTests {
     /// Method: a.db replicates to a folder and to moto, b.db to a folder; once both are caught
     /// up, moto is killed; new rows in both must still reach both folders. The JSON log must
     /// name the database on every line that names a replica.
-    @Test("a replica whose store goes away holds back neither its database's other replica nor another database; JSON log lines name db and replica")
+    @Test(
+        "a replica whose store goes away holds back neither its database's other replica nor another database; JSON log lines name db and replica"
+    )
     func failingReplicaHoldsNothingBack() async throws {
         try await blocking {
             let moto = try await MotoServer.start()
@@ -130,7 +142,8 @@ struct ConfigEndToEndTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             setenv("SLUICE_TEST_SECRET", Self.secret, 1)
-            let config = try box.writeConfig("""
+            let config = try box.writeConfig(
+                """
                 logging:
                   type: json
                 dbs:
@@ -150,37 +163,53 @@ struct ConfigEndToEndTests {
                         sync-interval: 100ms
                 """, name: "sluice.yml")
             for database in ["a.db", "b.db"] { try box.writer(database, ["init"]) }
-            let replicator = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
-                                                   logPath: box.path("replicate.log"))
-            defer { kill(replicator.process.processIdentifier, SIGKILL); replicator.process.waitUntilExit() }
+            let replicator = try BackgroundProcess(
+                executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+                logPath: box.path("replicate.log"))
+            defer {
+                kill(replicator.process.processIdentifier, SIGKILL)
+                replicator.process.waitUntilExit()
+            }
 
             /// Whether `database` restored from its folder replica equals the source now.
             func caughtUp(_ database: String) throws -> Bool {
                 let output = box.path(database + ".probe")
                 try? FileManager.default.removeItem(atPath: output)
-                let restore = try box.sluice(["restore", "-config", config, "-replica", "file", "-o", output, box.path(database)])
+                let restore = try box.sluice([
+                    "restore", "-config", config, "-replica", "file", "-o", output, box.path(database),
+                ])
                 guard restore.status == 0 else { return false }
                 return try dump(box, database + ".probe") == dump(box, database)
             }
-            for database in ["a.db", "b.db"] { try box.writer(database, ["small", "--count", "5", "--batch", "before"]) }
+            for database in ["a.db", "b.db"] {
+                try box.writer(database, ["small", "--count", "5", "--batch", "before"])
+            }
             #expect(try eventually { try caughtUp("a.db") && caughtUp("b.db") }, "never caught up:\n\(replicator.log)")
 
             moto.stop()
             motoStopped = true
-            for database in ["a.db", "b.db"] { try box.writer(database, ["small", "--count", "5", "--batch", "after"]) }
-            #expect(try eventually(timeout: .seconds(30)) { try caughtUp("a.db") && caughtUp("b.db") },
-                    "a dead S3 replica held the others back:\n\(replicator.log)")
+            for database in ["a.db", "b.db"] {
+                try box.writer(database, ["small", "--count", "5", "--batch", "after"])
+            }
+            #expect(
+                try eventually(timeout: .seconds(30)) { try caughtUp("a.db") && caughtUp("b.db") },
+                "a dead S3 replica held the others back:\n\(replicator.log)")
             #expect(replicator.process.isRunning)
 
             // The dead replica's failures are logged, naming it and its database (S3 requests
             // retry for several seconds before an upload counts as failed).
-            #expect(eventually(timeout: .seconds(60)) {
-                replicator.log.split(separator: "\n").contains { $0.contains("\"level\":\"ERROR\"") && $0.contains("s3://sluice-down/a") }
-            }, "no error logged for the dead replica:\n\(replicator.log)")
+            #expect(
+                eventually(timeout: .seconds(60)) {
+                    replicator.log.split(separator: "\n").contains {
+                        $0.contains("\"level\":\"ERROR\"") && $0.contains("s3://sluice-down/a")
+                    }
+                }, "no error logged for the dead replica:\n\(replicator.log)")
             let lines = replicator.log.split(separator: "\n")
             var replicaLines = 0
             for line in lines {
-                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "not a JSON object: \(line)")
+                let object = try #require(
+                    try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
+                    "not a JSON object: \(line)")
                 #expect(object["time"] != nil && object["level"] != nil && object["msg"] != nil, "\(line)")
                 if object["replica"] != nil || object["replica.name"] != nil {
                     replicaLines += 1
@@ -196,7 +225,8 @@ struct ConfigEndToEndTests {
     func metaPath() throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
-        let config = try box.writeConfig("""
+        let config = try box.writeConfig(
+            """
             dbs:
               - path: \(box.path("app.db"))
                 meta-path: \(box.path("state"))
@@ -206,8 +236,9 @@ struct ConfigEndToEndTests {
                     sync-interval: 100ms
             """)
         try box.writer("app.db", ["init"])
-        let replicator = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
-                                               logPath: box.path("replicate.log"))
+        let replicator = try BackgroundProcess(
+            executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+            logPath: box.path("replicate.log"))
         try box.writer("app.db", ["small", "--count", "3"])
         #expect(eventually { box.exists("state/generation") }, "no state in meta-path:\n\(replicator.log)")
         #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
@@ -217,11 +248,14 @@ struct ConfigEndToEndTests {
         #expect(try dump(box, "restored.db") == dump(box, "app.db"))
     }
 
-    @Test("a config error stops replicate with one line naming file, line, key and the nearest key, and nothing is written")
+    @Test(
+        "a config error stops replicate with one line naming file, line, key and the nearest key, and nothing is written"
+    )
     func configErrorFromTheBinary() throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
-        let config = try box.writeConfig("""
+        let config = try box.writeConfig(
+            """
             dbs:
               - path: app.db
                 replicas:
@@ -232,7 +266,9 @@ struct ConfigEndToEndTests {
         // Found as ./sluice.yml, the first fallback.
         let outcome = try box.sluice(["replicate"])
         #expect(outcome.status == 1)
-        #expect(outcome.stderr == "error: sluice.yml:5: dbs[0].replicas[0].retension: unknown key (did you mean 'retention'?)\n")
+        #expect(
+            outcome.stderr
+                == "error: sluice.yml:5: dbs[0].replicas[0].retension: unknown key (did you mean 'retention'?)\n")
         #expect(try box.entries() == before)
         let missing = try box.sluice(["replicate", "-config", box.path("nope.yml")])
         #expect(missing.stderr == "error: \(box.path("nope.yml")): no such config file\n")
@@ -252,7 +288,9 @@ struct ConfigEndToEndTests {
         #expect(restore.status == 0, "\(restore.stderr)")
     }
 
-    @Test("the help of replicate, restore and the listings names exactly the replica URL schemes the client factory serves")
+    @Test(
+        "the help of replicate, restore and the listings names exactly the replica URL schemes the client factory serves"
+    )
     func helpNamesTheSchemes() throws {
         let box = try SluiceSandbox()
         defer { box.remove() }
@@ -261,9 +299,10 @@ struct ConfigEndToEndTests {
             #expect(help.status == 0)
             let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
             let pattern = try NSRegularExpression(pattern: "\\b([a-z][a-z0-9+.-]*)://")
-            let schemes = Set(pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
-                String(text[Range($0.range(at: 1), in: text)!])
-            })
+            let schemes = Set(
+                pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                    String(text[Range($0.range(at: 1), in: text)!])
+                })
             #expect(schemes == Set(ReplicaClientFactory.supportedSchemes), "\(command) --help: \(help.stdout)")
         }
         // And every listed scheme is one the URL parser accepts.

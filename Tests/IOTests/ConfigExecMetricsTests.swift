@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end: the config file's `exec:` and `addr:` keys, and the `--exec`/`--addr` flags beside
 /// a config file, run by the real binary over several databases in one process.
@@ -11,7 +11,9 @@ struct ConfigExecMetricsTests {
     /// the command checks that every replica holds a snapshot when it starts, then waits for the
     /// test; meanwhile /metrics must label both databases, and each replica by its configured
     /// name or, unnamed, its location. The command's status is sluice's.
-    @Test("exec: starts after every database's first sync and its status is sluice's; addr: labels db and the replica names")
+    @Test(
+        "exec: starts after every database's first sync and its status is sluice's; addr: labels db and the replica names"
+    )
     func execAndAddrFromConfig() async throws {
         try await blocking {
             let box = try SluiceSandbox()
@@ -20,9 +22,11 @@ struct ConfigExecMetricsTests {
             try box.writer("b.db", ["init"])
             try box.writer("b.db", ["big", "--mb", "4"])
             let checks = ["a-backup", "b-backup", "b-second"].map { box.requireSnapshotScript($0) }
-            let command = checks.joined(separator: "; ")
+            let command =
+                checks.joined(separator: "; ")
                 + "; touch \(box.path("ready")); while [ ! -e \(box.path("done")) ]; do sleep 0.05; done; exit 5"
-            let config = try box.writeConfig("""
+            let config = try box.writeConfig(
+                """
                 addr: 127.0.0.1:0
                 exec: |-
                   sh -c '\(command)'
@@ -42,28 +46,39 @@ struct ConfigExecMetricsTests {
                       - path: \(box.path("b-second"))
                         sync-interval: 100ms
                 """, name: "sluice.yml")
-            let sluice = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
-                                               logPath: box.path("replicate.log"))
+            let sluice = try BackgroundProcess(
+                executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+                logPath: box.path("replicate.log"))
             let port = try sluice.metricsPort()
-            try #require(eventually(timeout: .seconds(60)) { box.exists("ready") || !sluice.process.isRunning },
-                         "log:\n\(sluice.log)")
+            try #require(
+                eventually(timeout: .seconds(60)) { box.exists("ready") || !sluice.process.isRunning },
+                "log:\n\(sluice.log)")
             try #require(box.exists("ready"), "the command did not get past its snapshot checks; log:\n\(sluice.log)")
 
-            let replicas = [(box.path("a.db"), "near"), (box.path("b.db"), "far"), (box.path("b.db"), box.path("b-second"))]
+            let replicas = [
+                (box.path("a.db"), "near"), (box.path("b.db"), "far"), (box.path("b.db"), box.path("b-second")),
+            ]
             var scrape = try MetricsScrape.fetch(port)
-            #expect(try eventually {
-                scrape = try MetricsScrape.fetch(port)
-                return replicas.allSatisfy { scrape.value("sluice_replica_wal_offset", ["db": $0.0, "replica": $0.1]) != nil }
-            }, "a replica's labels are missing:\n\(scrape.text)")
+            #expect(
+                try eventually {
+                    scrape = try MetricsScrape.fetch(port)
+                    return replicas.allSatisfy {
+                        scrape.value("sluice_replica_wal_offset", ["db": $0.0, "replica": $0.1]) != nil
+                    }
+                }, "a replica's labels are missing:\n\(scrape.text)")
             for database in ["a.db", "b.db"] {
-                #expect((scrape.value("sluice_db_size", ["db": box.path(database)]) ?? 0) > 0, "\(database):\n\(scrape.text)")
+                #expect(
+                    (scrape.value("sluice_db_size", ["db": box.path(database)]) ?? 0) > 0,
+                    "\(database):\n\(scrape.text)")
             }
             // The metered clients carry the same labels as the engine's reports.
             for (database, replica) in replicas {
                 let put = ["db": database, "replica": replica, "type": "file", "operation": "PUT"]
                 #expect((scrape.value("sluice_replica_operation_total", put) ?? 0) > 0, "\(put):\n\(scrape.text)")
             }
-            #expect(!scrape.text.contains("replica=\"file\""), "an unnamed replica is labelled by its type:\n\(scrape.text)")
+            #expect(
+                !scrape.text.contains("replica=\"file\""), "an unnamed replica is labelled by its type:\n\(scrape.text)"
+            )
 
             try Data().write(to: URL(fileURLWithPath: box.path("done")))
             try #require(waitForExit(sluice.process, timeout: .seconds(60)), "log:\n\(sluice.log)")
@@ -79,7 +94,8 @@ struct ConfigExecMetricsTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             for database in ["a.db", "b.db"] { try box.writer(database, ["init"]) }
-            let config = try box.writeConfig("""
+            let config = try box.writeConfig(
+                """
                 exec: |-
                   \(box.waitForSignalScript(exitStatus: 0))
                 dbs:
@@ -95,16 +111,20 @@ struct ConfigExecMetricsTests {
                       - path: \(box.path("b-backup"))
                         sync-interval: 100ms
                 """, name: "sluice.yml")
-            let sluice = try BackgroundProcess(executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
-                                               logPath: box.path("replicate.log"))
+            let sluice = try BackgroundProcess(
+                executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+                logPath: box.path("replicate.log"))
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
 
             try await box.takeLeaseOver("a-backup")
             let line = try box.requireStoppedByFatalError(sluice)
             #expect(line.hasPrefix("error: replication failed, so sh was stopped: \(box.path("a.db")): "), "\(line)")
             #expect(line.contains("lease"), "\(line)")
-            #expect(sluice.log.split(separator: "\n").contains { $0.contains("replication stopped") && $0.contains(box.path("b.db")) },
-                    "b.db did not stop through its final sync; log:\n\(sluice.log)")
+            #expect(
+                sluice.log.split(separator: "\n").contains {
+                    $0.contains("replication stopped") && $0.contains(box.path("b.db"))
+                },
+                "b.db did not stop through its final sync; log:\n\(sluice.log)")
         }
     }
 
@@ -124,8 +144,10 @@ struct ConfigExecMetricsTests {
                     sync-interval: 100ms
             """
         let plain = try box.writeConfig(databases, name: "plain.yml")
-        let outcome = try box.sluice(["replicate", "-config", plain, "-addr", "127.0.0.1:0", "-exec",
-                                      "sh -c '\(box.requireSnapshotScript("backup")); exit 4'"])
+        let outcome = try box.sluice([
+            "replicate", "-config", plain, "-addr", "127.0.0.1:0", "-exec",
+            "sh -c '\(box.requireSnapshotScript("backup")); exit 4'",
+        ])
         #expect(outcome.status == 4, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("serving metrics"), "\(outcome.stderr)")
 

@@ -1,9 +1,9 @@
-import Foundation
-import Logging
-import Testing
 import Core
+import Foundation
 import IO
+import Logging
 import SQLite
+import Testing
 
 /// The engine in-process, on real files and real SQLite: an application connection writes while
 /// the replicator runs; restores must equal the source exactly. (The binary-level tests in
@@ -18,7 +18,8 @@ final class EngineRoundTripTests {
     init() throws {
         folder = try TemporaryDirectory("sluice-engine")
         var logger = Logger(label: "test")
-        logger.logLevel = ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["SLUICE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         environment = ProductionEnvironment.make(logger: logger)
     }
 
@@ -35,7 +36,8 @@ final class EngineRoundTripTests {
 
     func openApp() async throws -> any SQLiteConnection {
         // Like a real application: writes wait out the replicator's brief write lock.
-        let app = try await environment.sqlite.open(databasePath, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 5000))
+        let app = try await environment.sqlite.open(
+            databasePath, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 5000))
         _ = try await app.query("PRAGMA journal_mode = wal")
         try await app.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, payload BLOB)")
         return app
@@ -45,7 +47,8 @@ final class EngineRoundTripTests {
     /// busy timeout on the replicator's read lock (by design: only the replicator restarts the
     /// WAL while it runs), so that wait is kept short.
     func appCheckpoint(_ mode: CheckpointMode) async throws {
-        let connection = try await environment.sqlite.open(databasePath, options: SQLiteOpenOptions(busyTimeoutMilliseconds: 300))
+        let connection = try await environment.sqlite.open(
+            databasePath, options: SQLiteOpenOptions(busyTimeoutMilliseconds: 300))
         _ = try await connection.checkpoint(mode)
         try await connection.close()
     }
@@ -53,7 +56,8 @@ final class EngineRoundTripTests {
     func insert(_ app: any SQLiteConnection, rows: Range<Int>, size: Int = 300) async throws {
         try await app.execute("BEGIN")
         for id in rows {
-            _ = try await app.query("INSERT INTO t (id, payload) VALUES (?, randomblob(?))", [.integer(Int64(id)), .integer(Int64(size))])
+            _ = try await app.query(
+                "INSERT INTO t (id, payload) VALUES (?, randomblob(?))", [.integer(Int64(id)), .integer(Int64(size))])
         }
         try await app.execute("COMMIT")
     }
@@ -68,7 +72,8 @@ final class EngineRoundTripTests {
     /// Runs the replicator while `body` writes, then stops it (final sync) and returns.
     func replicate(_ body: () async throws -> Void) async throws {
         let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
-        let replicator = Replicator(databasePath: databasePath, replicas: [client], options: options(), environment: environment)
+        let replicator = Replicator(
+            databasePath: databasePath, replicas: [client], options: options(), environment: environment)
         let task = Task { try await replicator.run() }
         // The body writes while replication runs: it starts once the generation's first
         // snapshot is on the replica. Stopping syncs everything the body wrote.
@@ -82,7 +87,8 @@ final class EngineRoundTripTests {
         try await task.value
     }
 
-    func restore(_ name: String, target: RestoreTarget = .latest, generation: Generation? = nil) async throws -> String {
+    func restore(_ name: String, target: RestoreTarget = .latest, generation: Generation? = nil) async throws -> String
+    {
         let output = directory.appendingPathComponent(name).path
         let client = FileReplicaClient(root: replicaPath, fileSystem: environment.fileSystem)
         _ = try await Restorer(client: client, environment: environment).restore(
@@ -138,7 +144,9 @@ final class EngineRoundTripTests {
         #expect(try await dump(restored) == (try await dump(databasePath)))
     }
 
-    @Test("a restart continues the generation, also past a checkpoint of nothing new; a write checkpointed while stopped starts a new one")
+    @Test(
+        "a restart continues the generation, also past a checkpoint of nothing new; a write checkpointed while stopped starts a new one"
+    )
     func restartAndDowntimeCheckpoint() async throws {
         let app = try await openApp()
         try await insert(app, rows: 0..<20)
@@ -173,7 +181,7 @@ final class EngineRoundTripTests {
     func largeTransaction() async throws {
         let app = try await openApp()
         try await replicate {
-            try await insert(app, rows: 0..<3000, size: 4000)  // about 12 MB in one transaction
+            try await insert(app, rows: 0..<3000, size: 4000) // about 12 MB in one transaction
             try await insert(app, rows: 3000..<3010)
         }
         let restored = try await restore("restored.db")

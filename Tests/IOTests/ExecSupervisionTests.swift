@@ -1,8 +1,8 @@
 import Core
 import Foundation
 import IO
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end: `sluice replicate --exec` runs a command (a small `sh` script or the writer
 /// fixture) under the real binary, over a real SQLite file and a file replica.
@@ -13,8 +13,11 @@ import TestSupport
 struct ExecSupervisionTests {
     /// `replicate DB file://replica --exec SCRIPT` with short intervals, run to completion.
     private func runExec(_ box: SluiceSandbox, _ script: String, extra: [String] = []) throws -> SluiceSandbox.Outcome {
-        try box.sluice(["replicate", box.path("app.db"), box.url("replica"), "-sync-interval", "100ms",
-                        "-monitor-interval", "100ms", "-exec", "sh -c '\(script)'"] + extra)
+        try box.sluice(
+            [
+                "replicate", box.path("app.db"), box.url("replica"), "-sync-interval", "100ms",
+                "-monitor-interval", "100ms", "-exec", "sh -c '\(script)'",
+            ] + extra)
     }
 
     @Test("the command's exit status is sluice's, and it starts only after the first sync")
@@ -41,7 +44,8 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let write = "/usr/bin/env python3 \(SluiceSandbox.writerScript) \(box.path("app.db")) small --count 7 --batch child"
+            let write =
+                "/usr/bin/env python3 \(SluiceSandbox.writerScript) \(box.path("app.db")) small --count 7 --batch child"
             let outcome = try box.sluice(["replicate", box.path("app.db"), box.url("replica"), "-exec", write])
             try #require(outcome.status == 0, "stderr:\n\(outcome.stderr)")
 
@@ -57,7 +61,8 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-exec", box.waitForSignalScript(exitStatus: 7)])
+            let sluice = try box.startReplicate(
+                "app.db", replicas: [box.url("replica")], extra: ["-exec", box.waitForSignalScript(exitStatus: 7)])
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
             #expect(try sluice.terminate() == 7, "log:\n\(sluice.log)")
             #expect(try String(contentsOfFile: box.path("got-signal"), encoding: .utf8) == "TERM\n")
@@ -70,8 +75,9 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")],
-                                                extra: ["-lease-duration", "3s", "-exec", box.waitForSignalScript(exitStatus: 0)])
+            let sluice = try box.startReplicate(
+                "app.db", replicas: [box.url("replica")],
+                extra: ["-lease-duration", "3s", "-exec", box.waitForSignalScript(exitStatus: 0)])
             try #require(eventually { box.exists("ready") }, "the command never started; log:\n\(sluice.log)")
 
             try await box.takeLeaseOver("replica")
@@ -87,7 +93,9 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let outcome = try box.sluice(["replicate", box.path("app.db"), box.url("replica"), "-exec", "app 'unclosed"])
+            let outcome = try box.sluice([
+                "replicate", box.path("app.db"), box.url("replica"), "-exec", "app 'unclosed",
+            ])
             #expect(outcome.status == 1)
             #expect(outcome.stderr == "error: --exec: the command has an unterminated ' quote\n")
             #expect(!box.exists("replica"))
@@ -100,13 +108,17 @@ struct ExecSupervisionTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
-            let outcome = try box.sluice(["replicate", box.path("app.db"), box.url("replica"), "-exec", "/nonexistent/app --flag"])
+            let outcome = try box.sluice([
+                "replicate", box.path("app.db"), box.url("replica"), "-exec", "/nonexistent/app --flag",
+            ])
             #expect(outcome.status == 127)
             #expect(outcome.stderr.contains("error: cannot start /nonexistent/app: No such file or directory"))
         }
     }
 
-    @Test("the container recipe: restore if needed, then replicate with the app under --exec; a new container gets the data back")
+    @Test(
+        "the container recipe: restore if needed, then replicate with the app under --exec; a new container gets the data back"
+    )
     func containerRecipe() async throws {
         try await blocking {
             let box = try SluiceSandbox()
@@ -125,11 +137,13 @@ struct ExecSupervisionTests {
                 for name in try box.entries() where name != "replica" && !name.hasPrefix("replicate-") {
                     try FileManager.default.removeItem(atPath: box.path(name))
                 }
-                let container = try BackgroundProcess(executable: "/bin/sh", arguments: ["-c", entrypoint],
-                                                      logPath: box.path("replicate-\(run).log"))
+                let container = try BackgroundProcess(
+                    executable: "/bin/sh", arguments: ["-c", entrypoint],
+                    logPath: box.path("replicate-\(run).log"))
                 try #require(waitForExit(container.process, timeout: .seconds(60)), "log:\n\(container.log)")
                 try #require(container.process.terminationStatus == 0, "run \(run) log:\n\(container.log)")
-                #expect(try box.writer("app.db", ["count"]).trimmingCharacters(in: .whitespacesAndNewlines) == "\(5 * run)")
+                #expect(
+                    try box.writer("app.db", ["count"]).trimmingCharacters(in: .whitespacesAndNewlines) == "\(5 * run)")
             }
         }
     }

@@ -48,14 +48,17 @@ struct FileReplicaClientTests {
 
         let info = try await client.writeSnapshot(generation: generation, index: 0, data: compressed(snapshot))
         #expect(info.index == 0 && info.generation == generation)
-        let written = try await fs.stat(dir.file("replica/generations/\(generation)/snapshots/0000000000000000.snapshot.lz4"))
+        let written = try await fs.stat(
+            dir.file("replica/generations/\(generation)/snapshots/0000000000000000.snapshot.lz4"))
         #expect(info.size == written?.size)
         #expect(info.createdAt == written?.modified)
         for (position, bytes) in segments {
             let segment = try await client.writeWALSegment(at: position, data: compressed(bytes))
             #expect(segment.position == position)
         }
-        #expect(try await fs.stat(dir.file("replica/generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")) != nil)
+        #expect(
+            try await fs.stat(
+                dir.file("replica/generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")) != nil)
 
         #expect(try await client.generations() == [generation])
         #expect(try await client.snapshots(in: generation) == [info])
@@ -111,7 +114,8 @@ struct FileReplicaClientTests {
             try await fs.writeAtomically(bytes, to: dir.file("\(base)/\(name)"))
         }
         try await client.writeSnapshot(generation: generation, index: 1, data: BytesSource([7]))
-        try await client.writeWALSegment(at: Position(generation: generation, index: 1, offset: 0), data: BytesSource([8, 8]))
+        try await client.writeWALSegment(
+            at: Position(generation: generation, index: 1, offset: 0), data: BytesSource([8, 8]))
         try await fs.writeAtomically([0], to: dir.file("\(base)/wal/0000000000000001/0000000000001038.wal.lz4.9-9.tmp"))
         try await fs.createDirectory(dir.file("generations/not-a-generation"))
 
@@ -122,8 +126,9 @@ struct FileReplicaClientTests {
         let segments = try await client.walSegments(in: generation)
         #expect(segments.map { [$0.index, $0.offset] } == [[0, 0], [0, 0x1038], [1, 0]])
         #expect(segments.map(\.size) == [12, 13, 2])
-        #expect(try await client.openWALSegment(at: Position(generation: generation, index: 0, offset: 0x1038)).readToEnd()
-                    == [UInt8](repeating: 3, count: 13))
+        #expect(
+            try await client.openWALSegment(at: Position(generation: generation, index: 0, offset: 0x1038)).readToEnd()
+                == [UInt8](repeating: 3, count: 13))
     }
 
     @Test("missing objects throw notFound naming the replica and key")
@@ -132,12 +137,17 @@ struct FileReplicaClientTests {
         defer { dir.remove() }
         let client = FileReplicaClient(root: dir.file("nowhere"), fileSystem: fs)
         let position = Position(generation: generation, index: 3, offset: 0)
-        await #expect(throws: ReplicaClientError.notFound(
-            replica: dir.file("nowhere"), key: "generations/\(generation)/snapshots/0000000000000003.snapshot.lz4")) {
+        await #expect(
+            throws: ReplicaClientError.notFound(
+                replica: dir.file("nowhere"), key: "generations/\(generation)/snapshots/0000000000000003.snapshot.lz4")
+        ) {
             _ = try await client.openSnapshot(generation: generation, index: 3)
         }
-        await #expect(throws: ReplicaClientError.notFound(
-            replica: dir.file("nowhere"), key: "generations/\(generation)/wal/0000000000000003/0000000000000000.wal.lz4")) {
+        await #expect(
+            throws: ReplicaClientError.notFound(
+                replica: dir.file("nowhere"),
+                key: "generations/\(generation)/wal/0000000000000003/0000000000000000.wal.lz4")
+        ) {
             _ = try await client.openWALSegment(at: position)
         }
     }
@@ -157,8 +167,10 @@ struct FileReplicaClientTests {
         try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource([3]))
 
         // Index 0 loses one of two segments and keeps its folder; index 1 empties and is pruned.
-        try await client.deleteWALSegments([positions[0], positions[2], legacyPosition,
-                                            Position(generation: generation, index: 9, offset: 0)])
+        try await client.deleteWALSegments([
+            positions[0], positions[2], legacyPosition,
+            Position(generation: generation, index: 9, offset: 0),
+        ])
         let walNames = try await fs.list(dir.file("generations/\(generation)/wal"))
         #expect(walNames == ["0000000000000000", "0000000000000002"])
         #expect(try await client.walSegments(in: generation).map(\.position) == [positions[1], positions[3]])
@@ -187,10 +199,12 @@ struct FileReplicaClientTests {
 
     @Test("the factory resolves relative file URLs against the working directory")
     func factory() throws {
-        let relative = try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: "backups/./db/../db2/"), fileSystem: fs)
+        let relative = try ReplicaClientFactory.makeClient(
+            for: ReplicaURL(parsing: "backups/./db/../db2/"), fileSystem: fs)
         #expect(relative.kind == "file")
         #expect(relative.location == FileManager.default.currentDirectoryPath + "/backups/db2")
-        let absolute = try ReplicaClientFactory.makeClient(for: ReplicaURL(parsing: "file:///srv/replica%20one"), fileSystem: fs)
+        let absolute = try ReplicaClientFactory.makeClient(
+            for: ReplicaURL(parsing: "file:///srv/replica%20one"), fileSystem: fs)
         #expect(absolute.location == "/srv/replica one")
     }
 }

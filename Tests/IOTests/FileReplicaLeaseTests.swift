@@ -1,7 +1,8 @@
 import Core
 import Foundation
-@testable import IO
 import Testing
+
+@testable import IO
 
 @Suite("FileReplicaClient lease")
 struct FileReplicaLeaseTests {
@@ -45,8 +46,10 @@ struct FileReplicaLeaseTests {
     @Test("records live in <root>/lease, and only the newest stays")
     func records() async throws {
         try await withClient { client, dir in
-            let lease = try await client.acquireLease(owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
-            let renewed = try await client.renewLease(lease, duration: .seconds(30), now: LeaseContract.start + .seconds(10))
+            let lease = try await client.acquireLease(
+                owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
+            let renewed = try await client.renewLease(
+                lease, duration: .seconds(30), now: LeaseContract.start + .seconds(10))
             let names = try FileManager.default.contentsOfDirectory(atPath: dir.file("replica/lease"))
             #expect(names == ["\(renewed.version).lease"])
             let bytes = try await fs.readAll(dir.file("replica/lease/\(renewed.version).lease"))
@@ -59,16 +62,20 @@ struct FileReplicaLeaseTests {
     @Test("an unreadable record counts as held until a lease duration after it was written")
     func unreadableRecord() async throws {
         try await withClient { client, dir in
-            try FileManager.default.createDirectory(atPath: dir.file("replica/lease"), withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: dir.file("replica/lease/0000000000000001.lease"), contents: Data("garbage".utf8))
+            try FileManager.default.createDirectory(
+                atPath: dir.file("replica/lease"), withIntermediateDirectories: true)
+            _ = FileManager.default.createFile(
+                atPath: dir.file("replica/lease/0000000000000001.lease"), contents: Data("garbage".utf8))
             let written = try #require(try await fs.stat(dir.file("replica/lease/0000000000000001.lease"))).modified
             do {
-                _ = try await client.acquireLease(owner: "a", token: "t", duration: .seconds(30), now: written + .seconds(29))
+                _ = try await client.acquireLease(
+                    owner: "a", token: "t", duration: .seconds(30), now: written + .seconds(29))
                 Issue.record("acquired over a fresh unreadable record")
             } catch LeaseError.held(_, let holder) {
                 #expect(holder.owner.contains("unreadable"))
             }
-            let lease = try await client.acquireLease(owner: "a", token: "t", duration: .seconds(30), now: written + .seconds(31))
+            let lease = try await client.acquireLease(
+                owner: "a", token: "t", duration: .seconds(30), now: written + .seconds(31))
             #expect(lease.version == "0000000000000002")
         }
     }
@@ -76,15 +83,18 @@ struct FileReplicaLeaseTests {
     @Test("a stale racer re-creating a pruned epoch does not disturb the holder")
     func staleEpoch() async throws {
         try await withClient { client, dir in
-            var lease = try await client.acquireLease(owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
+            var lease = try await client.acquireLease(
+                owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
             lease = try await client.renewLease(lease, duration: .seconds(30), now: LeaseContract.start + .seconds(10))
             lease = try await client.renewLease(lease, duration: .seconds(30), now: LeaseContract.start + .seconds(20))
             #expect(lease.version == "0000000000000003")
             // A racer that listed long ago re-creates epoch 2, pruned since: it must not win.
             let store = FileLeaseRecordStore(replica: "r", directory: dir.file("replica/lease"), fileSystem: fs)
-            let stale = Lease(owner: "b", token: "u", expires: LeaseContract.start + .seconds(100), version: "0000000000000002")
+            let stale = Lease(
+                owner: "b", token: "u", expires: LeaseContract.start + .seconds(100), version: "0000000000000002")
             #expect(try await store.create(2, bytes: stale.encoded))
-            let renewed = try await client.renewLease(lease, duration: .seconds(30), now: LeaseContract.start + .seconds(30))
+            let renewed = try await client.renewLease(
+                lease, duration: .seconds(30), now: LeaseContract.start + .seconds(30))
             #expect(renewed.version == "0000000000000004")
         }
     }
@@ -92,20 +102,25 @@ struct FileReplicaLeaseTests {
     @Test("a renewal that landed though its call failed is the holder's own: the next renewal continues from it")
     func renewalThatLanded() async throws {
         try await withClient { client, dir in
-            let lease = try await client.acquireLease(owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
+            let lease = try await client.acquireLease(
+                owner: "a", token: "t", duration: .seconds(30), now: LeaseContract.start)
             // The renewal's record is written, then the call fails (the replica's machine lost
             // power before the folder sync): the holder still has epoch 1 in hand.
             let store = FileLeaseRecordStore(replica: "r", directory: dir.file("replica/lease"), fileSystem: fs)
-            let landed = Lease(owner: "a", token: "t", expires: LeaseContract.start + .seconds(40), version: "0000000000000002")
+            let landed = Lease(
+                owner: "a", token: "t", expires: LeaseContract.start + .seconds(40), version: "0000000000000002")
             #expect(try await store.create(2, bytes: landed.encoded))
-            let renewed = try await client.renewLease(lease, duration: .seconds(30), now: LeaseContract.start + .seconds(20))
+            let renewed = try await client.renewLease(
+                lease, duration: .seconds(30), now: LeaseContract.start + .seconds(20))
             #expect(renewed.version == "0000000000000003")
             #expect(renewed.token == "t")
             // Someone else's record above ours is still a takeover.
-            let other = Lease(owner: "b", token: "u", expires: LeaseContract.start + .seconds(100), version: "0000000000000004")
+            let other = Lease(
+                owner: "b", token: "u", expires: LeaseContract.start + .seconds(100), version: "0000000000000004")
             #expect(try await store.create(4, bytes: other.encoded))
             await #expect(throws: LeaseError.self) {
-                _ = try await client.renewLease(renewed, duration: .seconds(30), now: LeaseContract.start + .seconds(25))
+                _ = try await client.renewLease(
+                    renewed, duration: .seconds(30), now: LeaseContract.start + .seconds(25))
             }
         }
     }

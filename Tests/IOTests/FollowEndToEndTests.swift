@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `sluice restore --follow` against a busy primary, with the real binary: a writer commits
 /// transfers continuously while `sluice replicate` ships them, a follower keeps a database in
@@ -9,7 +9,8 @@ import TestSupport
 /// and once after a checkpoint it did not see (a new generation the follower must switch to).
 @Suite("sluice restore --follow: a read replica of a busy primary", .serialized)
 struct FollowEndToEndTests {
-    @Test("file replica: readers see whole transactions through a replicator restart and a generation change; ends equal")
+    @Test(
+        "file replica: readers see whole transactions through a replicator restart and a generation change; ends equal")
     func followFileReplica() async throws {
         let figures = try await onFileReplica { try $0.run() }
         print("follow (file): \(figures)")
@@ -96,11 +97,13 @@ struct FollowScenario {
                 + (ProcessInfo.processInfo.environment["SLUICE_FOLLOW_LOG"] != nil ? ["--log-level", "debug"] : []),
             logPath: box.path("follower.log"))
         defer { follower.killNow() }
-        try #require(eventually(timeout: .seconds(60)) { box.exists("follower/out.db") },
-                     "follower log:\n\(follower.log)")
+        try #require(
+            eventually(timeout: .seconds(60)) { box.exists("follower/out.db") },
+            "follower log:\n\(follower.log)")
         let readers = try (0..<2).map {
-            try python(output, ["reader", "--stop", box.path("stop-readers"), "--out", box.path("reader-\($0).json")],
-                       log: "reader-\($0).log")
+            try python(
+                output, ["reader", "--stop", box.path("stop-readers"), "--out", box.path("reader-\($0).json")],
+                log: "reader-\($0).log")
         }
         defer { readers.forEach { $0.killNow() } }
         try catchUp(follower, label: "first follow")
@@ -115,8 +118,9 @@ struct FollowScenario {
         _ = try pythonOutput(primary, ["checkpoint"])
         replicator = try box.startReplicate("primary.db", replicas: [replica])
         #expect(eventually { replicator.log.contains("new generation") }, "replicate log:\n\(replicator.log)")
-        #expect(eventually(timeout: .seconds(60)) { follower.log.contains("follow.generation") },
-                "follower log:\n\(follower.log)")
+        #expect(
+            eventually(timeout: .seconds(60)) { follower.log.contains("follow.generation") },
+            "follower log:\n\(follower.log)")
         try catchUp(follower, label: "after a generation change")
 
         _ = FileManager.default.createFile(atPath: box.path("stop-writer"), contents: nil)
@@ -209,8 +213,9 @@ struct FollowScenario {
         let parts = try #require(positions.last, "no position in:\n\(follower.log)").split(separator: "/")
         let indexAndOffset = parts[1].split(separator: ":")
         let folder = box.path("replica/generations/\(parts[0])/wal/\(indexAndOffset[0])")
-        try FileManager.default.copyItem(atPath: folder + "/0000000000000000.wal.lz4",
-                                         toPath: folder + "/\(indexAndOffset[1]).wal.lz4")
+        try FileManager.default.copyItem(
+            atPath: folder + "/0000000000000000.wal.lz4",
+            toPath: folder + "/\(indexAndOffset[1]).wal.lz4")
 
         #expect(waitForExit(follower.process, timeout: .seconds(60)), "the follower kept going; log:\n\(follower.log)")
         #expect(follower.process.terminationStatus == 1)
@@ -222,16 +227,20 @@ struct FollowScenario {
 
     /// Lets the primary commit `ticks` more transactions, then waits until the follower's output
     /// holds them.
-    private func catchUp(_ follower: BackgroundProcess, label: String, ticks: Int = 150,
-                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func catchUp(
+        _ follower: BackgroundProcess, label: String, ticks: Int = 150,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let start = try last(primary)
-        #expect(eventually(timeout: .seconds(60)) { ((try? last(primary)) ?? 0) >= start + ticks },
-                "\(label): the writer stalled at \(start)", sourceLocation: sourceLocation)
+        #expect(
+            eventually(timeout: .seconds(60)) { ((try? last(primary)) ?? 0) >= start + ticks },
+            "\(label): the writer stalled at \(start)", sourceLocation: sourceLocation)
         let target = try last(primary)
         // Generous: a debug build on a loaded machine applies slowly; this test is about correctness.
         let caught = eventually(timeout: .seconds(180)) { ((try? last(output)) ?? 0) >= target }
-        #expect(caught, "\(label): the follower did not reach tick \(target); log:\n\(follower.log)",
-                sourceLocation: sourceLocation)
+        #expect(
+            caught, "\(label): the follower did not reach tick \(target); log:\n\(follower.log)",
+            sourceLocation: sourceLocation)
     }
 
     private func readerFigures(count: Int) throws -> FollowFigures {
@@ -264,8 +273,9 @@ struct FollowScenario {
     }
 
     private func python(_ database: String, _ arguments: [String], log: String) throws -> BackgroundProcess {
-        try BackgroundProcess(executable: "/usr/bin/env", arguments: ["python3", Self.script, database] + arguments,
-                              logPath: box.path(log))
+        try BackgroundProcess(
+            executable: "/usr/bin/env", arguments: ["python3", Self.script, database] + arguments,
+            logPath: box.path(log))
     }
 
     private func pythonOutput(_ database: String, _ arguments: [String]) throws -> String {

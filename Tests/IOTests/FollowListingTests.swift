@@ -14,15 +14,17 @@ struct FollowListingTests {
     }
 
     func replica(_ dir: TemporaryDirectory, layout: ReplicaLayout = .grouped) -> FileReplicaClient {
-        FileReplicaClient(root: dir.file("replica"), fileSystem: POSIXFileSystem(runner: InlineRunner()),
-                          writeLayout: layout)
+        FileReplicaClient(
+            root: dir.file("replica"), fileSystem: POSIXFileSystem(runner: InlineRunner()),
+            writeLayout: layout)
     }
 
     func put(_ client: FileReplicaClient, _ positions: [Position]) async throws {
         for position in positions { try await client.writeWALSegment(at: position, data: BytesSource([1, 2, 3])) }
     }
 
-    @Test("a steady poll lists one folder and looks at the next index with a stat; an idle one lists the generations too")
+    @Test(
+        "a steady poll lists one folder and looks at the next index with a stat; an idle one lists the generations too")
     func steady() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

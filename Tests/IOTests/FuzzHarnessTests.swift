@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the libFuzzer target (Fuzz/SluiceFuzz.swift, built by Scripts/fuzz with
 /// `swiftc -sanitize=fuzzer,address`) for a bounded time over the object-name parsers, the LZ4
@@ -29,7 +29,10 @@ struct FuzzHarnessTests {
             try process.run()
             let finished = waitForExit(process, timeout: .seconds(300))
             try? handle.close()
-            if !finished { process.terminate(); process.waitUntilExit() }
+            if !finished {
+                process.terminate()
+                process.waitUntilExit()
+            }
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             #expect(finished, "the fuzzer did not stop in time:\n\(output)")
             #expect(process.terminationStatus == 0, "the fuzzer failed:\n\(output)")

@@ -1,7 +1,7 @@
 import Core
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The hostile and damaged replica corpus: a healthy replica written by the real binary is
 /// copied and damaged one way per case, and both `sluice restore` and `sluice verify` run on
@@ -41,12 +41,16 @@ struct HostileReplicaCorpusTests {
 
     private func check(_ damage: Damage, copy: DamagedReplica, token: String, box: SluiceSandbox) throws {
         let before = copy.fingerprint()
-        let temp = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("sluice-verify-") }
+        let temp = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
+            $0.hasPrefix("sluice-verify-")
+        }
 
         let verify = try box.sluice(["verify", copy.url], timeout: .seconds(60))
         #expect(verify.status == 1, "\(damage.name): verify exit \(verify.status): \(verify.stdout) \(verify.stderr)")
         let problems = verify.stdout.split(separator: "\n").filter { $0.hasPrefix("problem:") }
-        #expect(problems.contains { $0.contains(token) }, "\(damage.name): no problem line names \(token):\n\(verify.stdout)")
+        #expect(
+            problems.contains { $0.contains(token) },
+            "\(damage.name): no problem line names \(token):\n\(verify.stdout)")
         #expect(!verify.stderr.contains("Fatal error"), "\(damage.name): \(verify.stderr)")
 
         try FileManager.default.createDirectory(atPath: box.path("out"), withIntermediateDirectories: false)
@@ -54,109 +58,159 @@ struct HostileReplicaCorpusTests {
         if let names = damage.restoreNames?(copy, token) {
             #expect(restore.status == 1, "\(damage.name): restore exit \(restore.status): \(restore.stderr)")
             let lines = restore.stderr.split(separator: "\n")
-            #expect(lines.count == 1 && lines[0].hasPrefix("error: "), "\(damage.name): not one line: \(restore.stderr)")
-            #expect(restore.stderr.contains(names), "\(damage.name): the error does not name \(names): \(restore.stderr)")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: box.path("out")).isEmpty,
-                    "\(damage.name): restore left files behind")
+            #expect(
+                lines.count == 1 && lines[0].hasPrefix("error: "), "\(damage.name): not one line: \(restore.stderr)")
+            #expect(
+                restore.stderr.contains(names), "\(damage.name): the error does not name \(names): \(restore.stderr)")
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: box.path("out")).isEmpty,
+                "\(damage.name): restore left files behind")
         } else {
             #expect(restore.status == 0, "\(damage.name): restore failed: \(restore.stderr)")
             #expect(try box.writer("out/restored.db", ["dump"]) == (try box.writer("app.db", ["dump"])))
         }
         try FileManager.default.removeItem(atPath: box.path("out"))
         #expect(copy.fingerprint() == before, "\(damage.name): the replica changed")
-        let after = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("sluice-verify-") }
+        let after = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
+            $0.hasPrefix("sluice-verify-")
+        }
         #expect(after == temp, "\(damage.name): a scratch folder was left behind")
     }
 
     // MARK: - The corpus
 
     static let corpus: [Damage] = [
-        Damage(name: "a segment renamed to a name that does not parse", apply: { replica in
-            let offset = replica.offsets(1).last!
-            let stray = replica.indexPath(1) + "/zz\(DamagedReplica.hex(offset)).wal.lz4"
-            try FileManager.default.moveItem(atPath: replica.segmentPath(1, offset), toPath: stray)
-            return "zz\(DamagedReplica.hex(offset)).wal.lz4"
-        }, restoreNames: { _, token in "ends at offset \(token.dropFirst(2).prefix(16))" }),
-        Damage(name: "a stray name beside whole data", apply: { replica in
-            try replica.write(Array("notes".utf8), to: replica.indexPath(1) + "/README")
-            return "wal/0000000000000001/README"
-        }, restoreNames: nil),
-        Damage(name: "a segment replaced by a symlink out of the replica", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            try FileManager.default.removeItem(atPath: replica.segmentPath(0, offset))
-            try FileManager.default.createSymbolicLink(atPath: replica.segmentPath(0, offset), withDestinationPath: "/etc/hostname")
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
-        Damage(name: "an index missing in the middle", apply: { replica in
-            try FileManager.default.removeItem(atPath: replica.indexPath(1))
-            return "wal/0000000000000001/"
-        }, restoreNames: { _, _ in "missing WAL index 0000000000000001" }),
-        Damage(name: "a segment lost from the middle of an index (a gap)", apply: { replica in
-            let offsets = replica.offsets(0)
-            try FileManager.default.removeItem(atPath: replica.segmentPath(0, offsets[1]))
-            return DamagedReplica.hex(offsets[2])
-        }, restoreNames: { _, token in "found \(token)" }),
-        Damage(name: "a segment that overlaps the previous one", apply: { replica in
-            let offsets = replica.offsets(0)
-            let moved = offsets[2] - 16
-            try FileManager.default.moveItem(atPath: replica.segmentPath(0, offsets[2]), toPath: replica.segmentPath(0, moved))
-            return DamagedReplica.hex(moved)
-        }, restoreNames: { _, token in "overlapping segments: the segment at offset \(token)" }),
-        Damage(name: "truncated LZ4", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            let bytes = try replica.read(replica.segmentPath(0, offset))
-            try replica.write(Array(bytes.prefix(bytes.count / 2)), to: replica.segmentPath(0, offset))
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
-        Damage(name: "corrupted LZ4", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            var bytes = try replica.read(replica.segmentPath(0, offset))
-            for position in stride(from: bytes.count / 3, to: bytes.count / 3 + 64, by: 1) { bytes[position] ^= 0x5A }
-            try replica.write(bytes, to: replica.segmentPath(0, offset))
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
-        Damage(name: "a segment whose frames fail their checksums", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            try replica.rewriteWAL(0, offset) { $0[24 + 100] ^= 0x01 }
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { replica, token in "fails its checksum in WAL segment \(replica.generation)/0000000000000000:\(token)" }),
-        Damage(name: "salts that change mid-index", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            try replica.rewriteWAL(0, offset) { $0[8] ^= 0x01 }
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { replica, token in "salts that differ from the WAL header's in WAL segment \(replica.generation)/0000000000000000:\(token)" }),
-        Damage(name: "a snapshot that is not SQLite", apply: { replica in
-            try replica.write(LZ4FrameEncoder.compress([UInt8](repeating: 0x42, count: 65536)), to: replica.snapshotPath)
-            return "snapshots/0000000000000000.snapshot.lz4: not an SQLite database"
-        }, restoreNames: { _, _ in "snapshot 0000000000000000 of generation" }),
-        Damage(name: "a zero-byte segment", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            try replica.write([], to: replica.segmentPath(0, offset))
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
-        Damage(name: "a zero-byte snapshot", apply: { replica in
-            try replica.write([], to: replica.snapshotPath)
-            return "snapshots/0000000000000000.snapshot.lz4"
-        }, restoreNames: { _, _ in "snapshot 0000000000000000 of generation" }),
-        Damage(name: "an LZ4 block claiming 2 GB", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            var bytes = try replica.read(replica.segmentPath(0, offset))
-            bytes.replaceSubrange(7..<11, with: [0xFF, 0xFF, 0xFF, 0x7F])
-            try replica.write(bytes, to: replica.segmentPath(0, offset))
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
-        Damage(name: "an LZ4 frame whose header claims 2 GB of content", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            let wal = try LZ4FrameDecoder.decompress(replica.read(replica.segmentPath(0, offset)))
-            try replica.write(CorpusFrames.claimingContentSize(1 << 31, of: wal), to: replica.segmentPath(0, offset))
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
-        Damage(name: "a skippable frame claiming 2 GB before the LZ4 frame", apply: { replica in
-            let offset = replica.offsets(0)[1]
-            let bytes = try replica.read(replica.segmentPath(0, offset))
-            try replica.write([0x50, 0x2A, 0x4D, 0x18, 0x00, 0x00, 0x00, 0x80] + bytes, to: replica.segmentPath(0, offset))
-            return DamagedReplica.hex(offset)
-        }, restoreNames: { _, token in token }),
+        Damage(
+            name: "a segment renamed to a name that does not parse",
+            apply: { replica in
+                let offset = replica.offsets(1).last!
+                let stray = replica.indexPath(1) + "/zz\(DamagedReplica.hex(offset)).wal.lz4"
+                try FileManager.default.moveItem(atPath: replica.segmentPath(1, offset), toPath: stray)
+                return "zz\(DamagedReplica.hex(offset)).wal.lz4"
+            }, restoreNames: { _, token in "ends at offset \(token.dropFirst(2).prefix(16))" }),
+        Damage(
+            name: "a stray name beside whole data",
+            apply: { replica in
+                try replica.write(Array("notes".utf8), to: replica.indexPath(1) + "/README")
+                return "wal/0000000000000001/README"
+            }, restoreNames: nil),
+        Damage(
+            name: "a segment replaced by a symlink out of the replica",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                try FileManager.default.removeItem(atPath: replica.segmentPath(0, offset))
+                try FileManager.default.createSymbolicLink(
+                    atPath: replica.segmentPath(0, offset), withDestinationPath: "/etc/hostname")
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
+        Damage(
+            name: "an index missing in the middle",
+            apply: { replica in
+                try FileManager.default.removeItem(atPath: replica.indexPath(1))
+                return "wal/0000000000000001/"
+            }, restoreNames: { _, _ in "missing WAL index 0000000000000001" }),
+        Damage(
+            name: "a segment lost from the middle of an index (a gap)",
+            apply: { replica in
+                let offsets = replica.offsets(0)
+                try FileManager.default.removeItem(atPath: replica.segmentPath(0, offsets[1]))
+                return DamagedReplica.hex(offsets[2])
+            }, restoreNames: { _, token in "found \(token)" }),
+        Damage(
+            name: "a segment that overlaps the previous one",
+            apply: { replica in
+                let offsets = replica.offsets(0)
+                let moved = offsets[2] - 16
+                try FileManager.default.moveItem(
+                    atPath: replica.segmentPath(0, offsets[2]), toPath: replica.segmentPath(0, moved))
+                return DamagedReplica.hex(moved)
+            }, restoreNames: { _, token in "overlapping segments: the segment at offset \(token)" }),
+        Damage(
+            name: "truncated LZ4",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                let bytes = try replica.read(replica.segmentPath(0, offset))
+                try replica.write(Array(bytes.prefix(bytes.count / 2)), to: replica.segmentPath(0, offset))
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
+        Damage(
+            name: "corrupted LZ4",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                var bytes = try replica.read(replica.segmentPath(0, offset))
+                for position in stride(from: bytes.count / 3, to: bytes.count / 3 + 64, by: 1) {
+                    bytes[position] ^= 0x5A
+                }
+                try replica.write(bytes, to: replica.segmentPath(0, offset))
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
+        Damage(
+            name: "a segment whose frames fail their checksums",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                try replica.rewriteWAL(0, offset) { $0[24 + 100] ^= 0x01 }
+                return DamagedReplica.hex(offset)
+            },
+            restoreNames: { replica, token in
+                "fails its checksum in WAL segment \(replica.generation)/0000000000000000:\(token)"
+            }),
+        Damage(
+            name: "salts that change mid-index",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                try replica.rewriteWAL(0, offset) { $0[8] ^= 0x01 }
+                return DamagedReplica.hex(offset)
+            },
+            restoreNames: { replica, token in
+                "salts that differ from the WAL header's in WAL segment \(replica.generation)/0000000000000000:\(token)"
+            }),
+        Damage(
+            name: "a snapshot that is not SQLite",
+            apply: { replica in
+                try replica.write(
+                    LZ4FrameEncoder.compress([UInt8](repeating: 0x42, count: 65536)), to: replica.snapshotPath)
+                return "snapshots/0000000000000000.snapshot.lz4: not an SQLite database"
+            }, restoreNames: { _, _ in "snapshot 0000000000000000 of generation" }),
+        Damage(
+            name: "a zero-byte segment",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                try replica.write([], to: replica.segmentPath(0, offset))
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
+        Damage(
+            name: "a zero-byte snapshot",
+            apply: { replica in
+                try replica.write([], to: replica.snapshotPath)
+                return "snapshots/0000000000000000.snapshot.lz4"
+            }, restoreNames: { _, _ in "snapshot 0000000000000000 of generation" }),
+        Damage(
+            name: "an LZ4 block claiming 2 GB",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                var bytes = try replica.read(replica.segmentPath(0, offset))
+                bytes.replaceSubrange(7..<11, with: [0xFF, 0xFF, 0xFF, 0x7F])
+                try replica.write(bytes, to: replica.segmentPath(0, offset))
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
+        Damage(
+            name: "an LZ4 frame whose header claims 2 GB of content",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                let wal = try LZ4FrameDecoder.decompress(replica.read(replica.segmentPath(0, offset)))
+                try replica.write(
+                    CorpusFrames.claimingContentSize(1 << 31, of: wal), to: replica.segmentPath(0, offset))
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
+        Damage(
+            name: "a skippable frame claiming 2 GB before the LZ4 frame",
+            apply: { replica in
+                let offset = replica.offsets(0)[1]
+                let bytes = try replica.read(replica.segmentPath(0, offset))
+                try replica.write(
+                    [0x50, 0x2A, 0x4D, 0x18, 0x00, 0x00, 0x00, 0x80] + bytes, to: replica.segmentPath(0, offset))
+                return DamagedReplica.hex(offset)
+            }, restoreNames: { _, token in token }),
     ]
 }
 
@@ -168,7 +222,9 @@ enum CorpusFrames {
         let frame = LZ4FrameEncoder.compress(content)
         // Ours: magic, FLG, BD, HC, then blocks. Insert the size after BD and redo HC.
         var descriptor = [frame[4] | 0x08, frame[5]]
-        for shift in stride(from: 0, to: 64, by: 8) { descriptor.append(UInt8(truncatingIfNeeded: claimed >> UInt64(shift))) }
+        for shift in stride(from: 0, to: 64, by: 8) {
+            descriptor.append(UInt8(truncatingIfNeeded: claimed >> UInt64(shift)))
+        }
         let checksum = UInt8(truncatingIfNeeded: XXH32.hash(descriptor[...]) >> 8)
         return Array(frame[0..<4]) + descriptor + [checksum] + Array(frame[7...])
     }

@@ -32,14 +32,18 @@ struct InotifyChangeNotifierTests {
     func writeIsNoticedOnce() async throws {
         try await withWatchedFile { path, subscription in
             #expect(subscription.arm())
-            #expect(try await subscription.wait(timeout: .milliseconds(20), clock: clock) == false, "nothing written yet")
+            #expect(
+                try await subscription.wait(timeout: .milliseconds(20), clock: clock) == false, "nothing written yet")
             try append(path)
             #expect(try await subscription.wait(timeout: .seconds(30), clock: clock), "the write was not noticed")
             try append(path)
-            #expect(try await subscription.wait(timeout: .milliseconds(50), clock: clock) == false, "one-shot: not armed again")
+            #expect(
+                try await subscription.wait(timeout: .milliseconds(50), clock: clock) == false,
+                "one-shot: not armed again")
             #expect(subscription.arm())
             try append(path)
-            #expect(try await subscription.wait(timeout: .seconds(30), clock: clock), "re-armed, the write was not noticed")
+            #expect(
+                try await subscription.wait(timeout: .seconds(30), clock: clock), "re-armed, the write was not noticed")
         }
     }
 

@@ -1,8 +1,8 @@
+import Core
 import Foundation
 import Glibc
-import Testing
 import TestSupport
-import Core
+import Testing
 
 /// `generations`, `snapshots` and `wal` with `--json` (docs/json.md), run as the real binary
 /// against a file replica that `sluice replicate` wrote, and checked field by field against the
@@ -13,8 +13,9 @@ struct ListingJSONTests {
     /// transaction passes the checkpoint threshold).
     func replicated(_ box: SluiceSandbox) throws {
         try box.writer("app.db", ["init"])
-        let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")],
-                                                extra: ["--min-checkpoint-page-count", "100"])
+        let replicator = try box.startReplicate(
+            "app.db", replicas: [box.url("replica")],
+            extra: ["--min-checkpoint-page-count", "100"])
         try box.writer("app.db", ["small", "--count", "5", "--batch", "a"])
         try box.writer("app.db", ["big", "--mb", "1"])
         try box.writer("app.db", ["small", "--count", "5", "--batch", "b"])
@@ -42,7 +43,8 @@ struct ListingJSONTests {
             let expectedSegments = objects.filter { $0.kind == .segment }
                 .sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
             try #require(Set(expectedSegments.map(\.index)).count >= 2, "want two WAL indexes: \(expectedSegments)")
-            #expect(Set(segments.map(ListingJSON.keys))
+            #expect(
+                Set(segments.map(ListingJSON.keys))
                     == [["created", "generation", "index", "offset", "replica", "size"]])
             #expect(segments.map { Fields($0) } == expectedSegments.map { Fields($0, root: folder.root) })
 
@@ -51,8 +53,11 @@ struct ListingJSONTests {
             let after = Int64(Date().timeIntervalSince1970 * 1000)
             let row = try #require(generations.first)
             #expect(generations.count == 1)
-            #expect(ListingJSON.keys(row) == ["end", "generation", "lag_ms", "replica", "size", "snapshot_count",
-                                              "start", "wal_segment_count"])
+            #expect(
+                ListingJSON.keys(row) == [
+                    "end", "generation", "lag_ms", "replica", "size", "snapshot_count",
+                    "start", "wal_segment_count",
+                ])
             let times = (expectedSnapshots + expectedSegments).map { Fields.milliseconds($0, root: folder.root) }
             #expect(row["generation"] as? String == generation)
             #expect(row["replica"] as? String == box.path("replica"))
@@ -65,11 +70,13 @@ struct ListingJSONTests {
             #expect((before - times.max()! - 5)...(after - times.max()! + 5) ~= lag, "lag \(lag) ms")
 
             // --generation keeps that generation only; another valid name lists nothing.
-            let filtered = try ListingJSON.rows(box.sluice(["wal", "--json", "--generation", generation, replica]),
-                                                key: "wal_segments")
+            let filtered = try ListingJSON.rows(
+                box.sluice(["wal", "--json", "--generation", generation, replica]),
+                key: "wal_segments")
             #expect(filtered.count == segments.count)
-            let other = try ListingJSON.rows(box.sluice(["wal", "-json", "-generation", "0123456789abcdef", replica]),
-                                             key: "wal_segments")
+            let other = try ListingJSON.rows(
+                box.sluice(["wal", "-json", "-generation", "0123456789abcdef", replica]),
+                key: "wal_segments")
             #expect(other.isEmpty)
         }
     }
@@ -96,7 +103,8 @@ struct ListingJSONTests {
         try await blocking {
             let box = try SluiceSandbox()
             defer { box.remove() }
-            let config = try box.writeConfig("""
+            let config = try box.writeConfig(
+                """
                 dbs:
                   - path: \(box.path("app.db"))
                     replicas:
@@ -126,14 +134,18 @@ struct ListingJSONTests {
             #expect(databases.map { $0["path"] as? String } == [box.path("app.db"), box.path("other.db")])
             #expect(databases.map { ListingJSON.keys($0) } == [["path", "replicas"], ["path", "replicas"]])
             let replicas = (databases.first?["replicas"] as? [[String: String]]) ?? []
-            #expect(replicas.map { [$0["name"], $0["type"], $0["credentials"]] } == [
-                ["backup", "file", "none"], ["s3", "s3", "config"], ["s3env", "s3", "environment"],
-                ["sftp", "sftp", "key"], ["pw", "sftp", "password"]])
-            #expect(replicas.map { $0["url"] } == [
-                "file://" + box.path("replica"), "s3://bucket/app",
-                "s3://bucket/other?endpoint=http://127.0.0.1:9&region=us-east-1",
-                "sftp://backup@example.com:22/srv/a?key=" + box.path("id_ed25519"),
-                "sftp://backup:REDACTED@example.com:22/srv/b"])
+            #expect(
+                replicas.map { [$0["name"], $0["type"], $0["credentials"]] } == [
+                    ["backup", "file", "none"], ["s3", "s3", "config"], ["s3env", "s3", "environment"],
+                    ["sftp", "sftp", "key"], ["pw", "sftp", "password"],
+                ])
+            #expect(
+                replicas.map { $0["url"] } == [
+                    "file://" + box.path("replica"), "s3://bucket/app",
+                    "s3://bucket/other?endpoint=http://127.0.0.1:9&region=us-east-1",
+                    "sftp://backup@example.com:22/srv/a?key=" + box.path("id_ed25519"),
+                    "sftp://backup:REDACTED@example.com:22/srv/b",
+                ])
             #expect(Set(replicas.map { $0.keys.sorted() }) == [["credentials", "name", "type", "url"]])
         }
     }
@@ -191,7 +203,9 @@ struct Fields: Equatable, CustomStringConvertible {
     static func milliseconds(_ object: ReplicaFolder.Object, root: String) -> Int64 {
         let hex = { (value: UInt64) in String(format: "%016llx", value) }
         let base = root + "/generations/" + object.generation
-        let path = object.kind == .snapshot ? "\(base)/snapshots/\(hex(object.index)).snapshot.lz4"
+        let path =
+            object.kind == .snapshot
+            ? "\(base)/snapshots/\(hex(object.index)).snapshot.lz4"
             : "\(base)/wal/\(hex(object.index))/\(hex(object.offset)).wal.lz4"
         var info = stat()
         guard lstat(path, &info) == 0 else { return -1 }
@@ -204,14 +218,17 @@ struct Fields: Equatable, CustomStringConvertible {
 /// Reads the JSON the listing commands print.
 enum ListingJSON {
     /// The rows under `key` of a successful run's single JSON object; requires exit 0.
-    static func rows(_ outcome: SluiceSandbox.Outcome, key: String,
-                     sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
+    static func rows(
+        _ outcome: SluiceSandbox.Outcome, key: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [[String: Any]] {
         try #require(outcome.status == 0, "exit \(outcome.status): \(outcome.stderr)", sourceLocation: sourceLocation)
         let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any]
         let document = try #require(object, "not a JSON object: \(outcome.stdout)", sourceLocation: sourceLocation)
         try #require(Array(document.keys) == [key], "top-level keys \(document.keys)", sourceLocation: sourceLocation)
-        return try #require(document[key] as? [[String: Any]], "\(key) is not an array of objects",
-                            sourceLocation: sourceLocation)
+        return try #require(
+            document[key] as? [[String: Any]], "\(key) is not an array of objects",
+            sourceLocation: sourceLocation)
     }
 
     static func keys(_ row: [String: Any]) -> [String] { row.keys.sorted() }

@@ -1,7 +1,7 @@
-import Foundation
-import Testing
-import TestSupport
 import Core
+import Foundation
+import TestSupport
+import Testing
 
 /// Litestream v0.3.13 and Sluice exchange replicas on a folder, S3 (moto) and SFTP (OpenSSH on loopback),
 /// both ways, each replicating while a writer commits, each restore compared row for row with
@@ -17,12 +17,14 @@ struct LitestreamBackendsTests {
         try await withInterop(kind) { litestream, box, backend in
             let config = try litestream.config(box, database: "app.db", replica: backend)
             let replicator = try litestream.startReplicate(box, config: config)
-            try #require(try box.waitForGenerations(backend.url),
-                         "Litestream never wrote a snapshot:\n\(replicator.log)")
+            try #require(
+                try box.waitForGenerations(backend.url),
+                "Litestream never wrote a snapshot:\n\(replicator.log)")
             try box.liveWorkload("app.db")
             let source = try box.dump("app.db")
-            try #require(try box.waitUntilRestorable(backend.url, equals: source),
-                         "Litestream never caught up:\n\(replicator.log)")
+            try #require(
+                try box.waitUntilRestorable(backend.url, equals: source),
+                "Litestream never caught up:\n\(replicator.log)")
             #expect(try replicator.terminate() == 0, "litestream log:\n\(replicator.log)")
 
             // Litestream v0.3.13's own layout on this backend: flat WAL names, several indexes.
@@ -31,22 +33,26 @@ struct LitestreamBackendsTests {
             #expect(Set(parsed.map(\.index)).count >= 2, "want several WAL indexes: \(segments)")
             try await backend.expectListingMatchesKeys(box)
 
-            let restore = try box.sluice(["restore", "--integrity-check", "-config", config,
-                                          "-o", box.path("restored.db"), box.path("app.db")])
+            let restore = try box.sluice([
+                "restore", "--integrity-check", "-config", config,
+                "-o", box.path("restored.db"), box.path("app.db"),
+            ])
             try #require(restore.status == 0, "sluice restore failed: \(restore.stderr)")
             #expect(try box.dump("restored.db") == source)
             #expect(try box.dump("app.db") == source)
         }
     }
 
-    @Test("Litestream v0.3.13 restores what sluice replicated with layout: legacy while a writer committed",
-          arguments: backends)
+    @Test(
+        "Litestream v0.3.13 restores what sluice replicated with layout: legacy while a writer committed",
+        arguments: backends)
     func litestreamRestoresSluice(kind: InteropBackend.Kind) async throws {
         try await withInterop(kind) { litestream, box, backend in
             let config = try litestream.config(box, database: "app.db", replica: backend)
-            let replicator = try BackgroundProcess(executable: SluiceSandbox.binary,
-                                                   arguments: ["replicate", "-config", config],
-                                                   logPath: box.path("replicate.log"))
+            let replicator = try BackgroundProcess(
+                executable: SluiceSandbox.binary,
+                arguments: ["replicate", "-config", config],
+                logPath: box.path("replicate.log"))
             try #require(try box.waitForGenerations(backend.url), "sluice never wrote a snapshot:\n\(replicator.log)")
             try box.liveWorkload("app.db")
             #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")

@@ -1,7 +1,7 @@
-import Foundation
-import Testing
-import TestSupport
 import Core
+import Foundation
+import TestSupport
+import Testing
 
 /// A Litestream v0.3.13 replica with several generations, each started the ways Litestream's own
 /// documentation names (its local shadow state removed; the WAL checkpointed away while it was
@@ -32,18 +32,22 @@ struct LitestreamGenerationsTests {
                     try box.writer("app.db", ["checkpoint"])
                 }
                 let replicator = try litestream.startReplicate(box, config: config)
-                try #require(try box.waitForGenerations(backend.url, atLeast: run + 1),
-                             "Litestream started no new generation:\n\(replicator.log)")
+                try #require(
+                    try box.waitForGenerations(backend.url, atLeast: run + 1),
+                    "Litestream started no new generation:\n\(replicator.log)")
                 try box.writer("app.db", ["small", "--count", "20", "--batch", "run\(run)"])
                 if run == 1 { try box.writer("app.db", ["big", "--mb", "1", "--batch", "run1-big"]) }
                 let source = try box.dump("app.db")
-                try #require(try box.waitUntilRestorable(backend.url, equals: source),
-                             "Litestream never caught up:\n\(replicator.log)")
+                try #require(
+                    try box.waitUntilRestorable(backend.url, equals: source),
+                    "Litestream never caught up:\n\(replicator.log)")
                 #expect(try replicator.terminate() == 0, "litestream log:\n\(replicator.log)")
                 let rows = try ListingJSON.rows(box.sluice(["generations", "--json", backend.url]), key: "generations")
                 let end = try #require(rows.compactMap { $0["end"] as? String }.max { time($0) < time($1) })
-                runs.append(Run(rows: source, end: end,
-                                generations: Set(rows.compactMap { $0["generation"] as? String })))
+                runs.append(
+                    Run(
+                        rows: source, end: end,
+                        generations: Set(rows.compactMap { $0["generation"] as? String })))
             }
             try #require(runs[2].generations.count >= 3, "generations: \(runs[2].generations)")
             let final = try ListingJSON.rows(box.sluice(["generations", "--json", backend.url]), key: "generations")
@@ -53,19 +57,24 @@ struct LitestreamGenerationsTests {
                     // Every generation started later began after this run's last upload.
                     let later = final.filter { !run.generations.contains($0["generation"] as? String ?? "") }
                     try #require(!later.isEmpty)
-                    try #require(later.allSatisfy { time($0["start"]) > time(run.end) },
-                                 "run \(index) ended \(run.end): \(later)")
+                    try #require(
+                        later.allSatisfy { time($0["start"]) > time(run.end) },
+                        "run \(index) ended \(run.end): \(later)")
                 }
-                let restore = try box.sluice(["restore", "--integrity-check", "--timestamp", run.end,
-                                              "-o", box.path("at-\(index).db"), backend.url])
+                let restore = try box.sluice([
+                    "restore", "--integrity-check", "--timestamp", run.end,
+                    "-o", box.path("at-\(index).db"), backend.url,
+                ])
                 try #require(restore.status == 0, "restore at \(run.end) failed: \(restore.stderr)")
                 #expect(try box.dump("at-\(index).db") == run.rows, "restore at the end of run \(index), \(run.end)")
             }
             // Halfway between the first run's end and the second generation's start: still the first run's state.
             let secondStart = try #require(final.map { time($0["start"]) }.filter { $0 > time(runs[0].end) }.min())
             let halfway = Timestamp(millisecondsSince1970: (time(runs[0].end) + secondStart) / 2)
-            let between = try box.sluice(["restore", "--timestamp", RFC3339.format(halfway),
-                                          "-o", box.path("between.db"), backend.url])
+            let between = try box.sluice([
+                "restore", "--timestamp", RFC3339.format(halfway),
+                "-o", box.path("between.db"), backend.url,
+            ])
             try #require(between.status == 0, "restore at \(RFC3339.format(halfway)) failed: \(between.stderr)")
             #expect(try box.dump("between.db") == runs[0].rows)
             #expect(runs.map(\.rows.count) == [20, 44, 64], "each run added its rows")

@@ -13,8 +13,9 @@ struct LiveWALTests {
     let opener = SQLiteDatabaseOpener(runner: InlineRunner())
 
     var environment: Environment {
-        Environment(fileSystem: POSIXFileSystem(runner: InlineRunner()), clock: ContinuousClock(),
-                    wallClock: SystemWallClock(), random: SystemRandom(), sqlite: opener, logger: Logger(label: "test"))
+        Environment(
+            fileSystem: POSIXFileSystem(runner: InlineRunner()), clock: ContinuousClock(),
+            wallClock: SystemWallClock(), random: SystemRandom(), sqlite: opener, logger: Logger(label: "test"))
     }
 
     @Test("the wal-index SQLite writes for 5000 frames is the one WALIndexHeader and WALIndexBlock compute")
@@ -34,14 +35,16 @@ struct LiveWALTests {
         let walHeader = try #require(WALHeader(Array(wal[0..<32])))
         let frameSize = 24 + walHeader.pageSize
         let frames = (wal.count - 32) / frameSize
-        try #require(frames > 4062 + 100 && frames <= 4062 + 4096 && shm.count >= 65536,
-                     "the WAL must reach the second hash block, not the third")
+        try #require(
+            frames > 4062 + 100 && frames <= 4062 + 4096 && shm.count >= 65536,
+            "the WAL must reach the second hash block, not the third")
         let header = try #require(WALIndexHeader(shm: Array(shm[0..<96])))
         #expect(Int(header.maxFrame) == frames)
         #expect(header.salt == Array(wal[16..<24]))
         let last = 32 + (frames - 1) * frameSize
-        let lastChecksum = WALChecksum(s0: UInt32(bigEndianBytes: wal, at: last + 16),
-                                       s1: UInt32(bigEndianBytes: wal, at: last + 20))
+        let lastChecksum = WALChecksum(
+            s0: UInt32(bigEndianBytes: wal, at: last + 16),
+            s1: UInt32(bigEndianBytes: wal, at: last + 20))
         #expect(header.frameChecksum == lastChecksum)
         // Re-encoding SQLite's header gives SQLite's bytes.
         #expect(header.encoded() == Array(shm[0..<48]))
@@ -54,12 +57,15 @@ struct LiveWALTests {
         for block in blocks {
             let range = block.writableRange
             let start = Int(block.fileOffset)
-            #expect(Array(block.bytes[range]) == Array(shm[(start + range.lowerBound)..<(start + range.upperBound)]),
-                    "hash block \(block.block) differs from SQLite's")
+            #expect(
+                Array(block.bytes[range]) == Array(shm[(start + range.lowerBound)..<(start + range.upperBound)]),
+                "hash block \(block.block) differs from SQLite's")
         }
     }
 
-    @Test("appended transactions are seen whole; a held snapshot keeps its view; 5000 frames cross hash blocks; checkpoints work")
+    @Test(
+        "appended transactions are seen whole; a held snapshot keeps its view; 5000 frames cross hash blocks; checkpoints work"
+    )
     func readersSeeWholeTransactions() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -87,8 +93,9 @@ struct LiveWALTests {
             try await live.commit(pages: Array(1...pageCount), commitSize: pageCount) { page in
                 image[Int(page - 1) * live.pageSize..<Int(page) * live.pageSize]
             }
-            #expect(try await reader.scalarInteger("SELECT sum(x) FROM t") == 1,
-                    "a held snapshot moved in round \(round)")
+            #expect(
+                try await reader.scalarInteger("SELECT sum(x) FROM t") == 1,
+                "a held snapshot moved in round \(round)")
             let fresh = try await opener.open(output, options: SQLiteOpenOptions(readOnly: true))
             #expect(try await fresh.scalarInteger("SELECT sum(x) FROM t") == expected)
             try await fresh.close()

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end: `sluice replicate --addr 127.0.0.1:0` serves Prometheus text at `/metrics` while it
 /// replicates a database that the writer fixture keeps writing; the test scrapes it over a real
@@ -9,7 +9,8 @@ import TestSupport
 struct MetricsEndpointTests {
     /// Starts replicate with the endpoint on a port of its choosing; returns it and the port.
     private func start(_ box: SluiceSandbox, extra: [String] = []) throws -> (BackgroundProcess, Int) {
-        let sluice = try box.startReplicate("app.db", replicas: [box.url("replica")], extra: ["-addr", "127.0.0.1:0"] + extra)
+        let sluice = try box.startReplicate(
+            "app.db", replicas: [box.url("replica")], extra: ["-addr", "127.0.0.1:0"] + extra)
         return (sluice, try sluice.metricsPort())
     }
 
@@ -27,7 +28,9 @@ struct MetricsEndpointTests {
 
             let writer = Process()
             writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            writer.arguments = ["python3", SluiceSandbox.writerScript, box.path("app.db"), "small", "--count", "60", "--delay", "0.1"]
+            writer.arguments = [
+                "python3", SluiceSandbox.writerScript, box.path("app.db"), "small", "--count", "60", "--delay", "0.1",
+            ]
             try writer.run()
             var lags: [Double] = []
             var sawFall = false
@@ -45,11 +48,12 @@ struct MetricsEndpointTests {
 
             // Once the writer stops, the replica catches up: no lag, and it holds the shadow's end.
             var last = try MetricsScrape.fetch(port)
-            #expect(try eventually {
-                last = try MetricsScrape.fetch(port)
-                return last.value("sluice_replica_lag_seconds", replica) == 0
-                    && last.value("sluice_replica_wal_offset", replica) == last.value("sluice_shadow_wal_size", db)
-            }, "replica never caught up:\n\(last.text)")
+            #expect(
+                try eventually {
+                    last = try MetricsScrape.fetch(port)
+                    return last.value("sluice_replica_lag_seconds", replica) == 0
+                        && last.value("sluice_replica_wal_offset", replica) == last.value("sluice_shadow_wal_size", db)
+                }, "replica never caught up:\n\(last.text)")
             #expect((last.value("sluice_total_wal_bytes", db) ?? 0) > 0)
             #expect((last.value("sluice_db_size", db) ?? 0) > 0)
             #expect((last.value("sluice_wal_size", db) ?? 0) > 0)
@@ -75,7 +79,9 @@ struct MetricsEndpointTests {
             defer { box.remove() }
             try box.writer("app.db", ["init"])
             let (first, port) = try start(box)
-            let second = try box.sluice(["replicate", box.path("app.db"), box.url("other"), "-addr", "127.0.0.1:\(port)"])
+            let second = try box.sluice([
+                "replicate", box.path("app.db"), box.url("other"), "-addr", "127.0.0.1:\(port)",
+            ])
             #expect(second.status == 1)
             #expect(second.stderr == "error: --addr 127.0.0.1:\(port): Address already in use\n")
             #expect(!box.exists("other"))
@@ -107,10 +113,12 @@ struct MetricsEndpointTests {
                     try #require(getsockname(blackHole, $0, &length) == 0)
                 }
             }
-            let stalled = "sftp://user:secret@127.0.0.1:\(UInt16(bigEndian: address.sin_port))/replica?insecure-host-key=true"
-            let sluice = try BackgroundProcess(executable: SluiceSandbox.binary,
-                                               arguments: ["replicate", box.path("app.db"), stalled, "-addr", "127.0.0.1:0"],
-                                               logPath: box.path("replicate.log"))
+            let stalled =
+                "sftp://user:secret@127.0.0.1:\(UInt16(bigEndian: address.sin_port))/replica?insecure-host-key=true"
+            let sluice = try BackgroundProcess(
+                executable: SluiceSandbox.binary,
+                arguments: ["replicate", box.path("app.db"), stalled, "-addr", "127.0.0.1:0"],
+                logPath: box.path("replicate.log"))
             let port = try sluice.metricsPort()
             for _ in 1...5 {
                 let started = ContinuousClock.now

@@ -15,7 +15,7 @@ struct POSIXFileSystemTests {
         let handle = try await fs.open(path, mode: .createNew)
         let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         try await handle.write(bytes, at: 0)
-        try await handle.write([9, 9], at: 10_000 + 6)  // leaves a hole of 6 zero bytes
+        try await handle.write([9, 9], at: 10_000 + 6) // leaves a hole of 6 zero bytes
         try await handle.sync()
         #expect(try await handle.size() == 10_008)
         #expect(try await handle.read(at: 0, count: 10_000) == bytes)
@@ -43,7 +43,9 @@ struct POSIXFileSystemTests {
         let created = try await fs.open(path, mode: .create)
         try await created.write([1, 2, 3], at: 0)
         try await created.close()
-        await #expect(throws: FileSystemError.alreadyExists(path: path)) { _ = try await fs.open(path, mode: .createNew) }
+        await #expect(throws: FileSystemError.alreadyExists(path: path)) {
+            _ = try await fs.open(path, mode: .createNew)
+        }
         let kept = try await fs.open(path, mode: .create)
         #expect(try await kept.size() == 3)
         try await kept.close()
@@ -95,9 +97,11 @@ struct POSIXFileSystemTests {
         let listed = try await fs.list(dir.path)
         let expected = (names + ["sub"]).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         #expect(listed == expected)
-        #expect(listed.first == "B")  // uppercase sorts before lowercase in bytes
+        #expect(listed.first == "B") // uppercase sorts before lowercase in bytes
         #expect(listed.last == "é")
-        await #expect(throws: FileSystemError.notFound(path: dir.file("nope"))) { _ = try await fs.list(dir.file("nope")) }
+        await #expect(throws: FileSystemError.notFound(path: dir.file("nope"))) {
+            _ = try await fs.list(dir.file("nope"))
+        }
     }
 
     @Test("rename replaces the target; remove and removeTree accept missing paths")

@@ -30,7 +30,8 @@ struct PassBudgetTests {
         let files = CountingFileSystem(base: POSIXFileSystem(runner: runner))
         let environment = Environment(
             fileSystem: files, clock: production.clock, wallClock: production.wallClock, random: production.random,
-            sqlite: SQLiteDatabaseOpener(runner: runner), spawner: TaskSpawner(executor: runner), logger: production.logger)
+            sqlite: SQLiteDatabaseOpener(runner: runner), spawner: TaskSpawner(executor: runner),
+            logger: production.logger)
         var options = ReplicationOptions()
         options.checkpoint.minimumPages = 100_000
         options.checkpoint.idleInterval = nil
@@ -41,8 +42,9 @@ struct PassBudgetTests {
         try await app.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
         let (pass, upload, handoffs) = try await environment.spawner.run {
             let database = ReplicatedDatabase(path: dir.file("db"), options: options, environment: environment)
-            let syncer = ReplicaSyncer(client: FileReplicaClient(root: dir.file("replica"), fileSystem: files),
-                                       database: database, options: options, environment: environment)
+            let syncer = ReplicaSyncer(
+                client: FileReplicaClient(root: dir.file("replica"), fileSystem: files),
+                database: database, options: options, environment: environment)
             try await database.validate()
             try await syncer.acquireLease()
             try await database.open()

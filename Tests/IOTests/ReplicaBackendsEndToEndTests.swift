@@ -1,8 +1,8 @@
-import Foundation
-import Testing
-import TestSupport
 import Core
+import Foundation
 import IO
+import TestSupport
+import Testing
 
 /// The real `sluice` binary against each replica backend and the one-writer lease, with the
 /// Python writer in a separate process and row-for-row comparison of the restore.
@@ -16,7 +16,8 @@ struct ReplicaBackendsEndToEndTests {
     /// TRUNCATE checkpoint, stops with SIGTERM, restores and compares.
     func roundTrip(_ box: SluiceSandbox, replica: String) throws {
         try box.writer("app.db", ["init"])
-        let replicator = try box.startReplicate("app.db", replicas: [replica], extra: ["--min-checkpoint-page-count", "200"])
+        let replicator = try box.startReplicate(
+            "app.db", replicas: [replica], extra: ["--min-checkpoint-page-count", "200"])
         try box.writer("app.db", ["small", "--count", "20", "--batch", "a"])
         try box.writer("app.db", ["big", "--mb", "4"])
         try box.writer("app.db", ["checkpoint"])
@@ -41,7 +42,8 @@ struct ReplicaBackendsEndToEndTests {
             var allowed = CharacterSet.alphanumerics
             allowed.insert(charactersIn: "-._~/")
             let fingerprint = server.hostKeySHA256.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            let url = "sftp://\(location.user)@127.0.0.1:\(server.port)\(location.path.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+            let url =
+                "sftp://\(location.user)@127.0.0.1:\(server.port)\(location.path.addingPercentEncoding(withAllowedCharacters: allowed)!)"
                 + "?key=\(server.userKey.addingPercentEncoding(withAllowedCharacters: allowed)!)&host-key-sha256=\(fingerprint)"
             try roundTrip(box, replica: url)
         }
@@ -72,7 +74,9 @@ struct ReplicaBackendsEndToEndTests {
         }
     }
 
-    @Test("S3 behind a fault proxy (503s, ambiguous successes, resets, stalls, truncated bodies): replication catches up and the restore is exact")
+    @Test(
+        "S3 behind a fault proxy (503s, ambiguous successes, resets, stalls, truncated bodies): replication catches up and the restore is exact"
+    )
     func s3UnderFaults() async throws {
         try await blocking {
             let moto = try await MotoServer.start()
@@ -84,16 +88,22 @@ struct ReplicaBackendsEndToEndTests {
 
             let proxy = Process()
             proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            proxy.arguments = ["python3", SluiceSandbox.packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/fault_proxy.py").path,
-                               "--upstream", moto.endpoint, "--port-file", box.path("proxy.port"), "--seed", "7",
-                               "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
-                               "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
-                               "--stats", box.path("proxy.stats")]
+            proxy.arguments = [
+                "python3",
+                SluiceSandbox.packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/fault_proxy.py").path,
+                "--upstream", moto.endpoint, "--port-file", box.path("proxy.port"), "--seed", "7",
+                "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
+                "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
+                "--stats", box.path("proxy.stats"),
+            ]
             proxy.standardOutput = FileHandle.nullDevice
             proxy.standardError = FileHandle.nullDevice
             try proxy.run()
             defer {
-                if proxy.isRunning { kill(proxy.processIdentifier, SIGKILL); proxy.waitUntilExit() }
+                if proxy.isRunning {
+                    kill(proxy.processIdentifier, SIGKILL)
+                    proxy.waitUntilExit()
+                }
             }
             #expect(eventually(timeout: .seconds(10)) { box.exists("proxy.port") }, "the proxy never started")
             let proxyPort = try String(contentsOfFile: box.path("proxy.port"), encoding: .utf8)
@@ -101,7 +111,8 @@ struct ReplicaBackendsEndToEndTests {
             let direct = Self.s3URL(bucket: "sluice-faults", endpoint: moto.endpoint)
 
             try box.writer("app.db", ["init"])
-            let replicator = try box.startReplicate("app.db", replicas: [throughProxy], extra: ["--min-checkpoint-page-count", "200"])
+            let replicator = try box.startReplicate(
+                "app.db", replicas: [throughProxy], extra: ["--min-checkpoint-page-count", "200"])
             try box.writer("app.db", ["small", "--count", "40", "--batch", "a", "--delay", "0.02"])
             try box.writer("app.db", ["big", "--mb", "3"])
             try box.writer("app.db", ["checkpoint"])
@@ -126,14 +137,19 @@ struct ReplicaBackendsEndToEndTests {
             // SIGKILL: a child started by Foundation's Process may inherit a blocked SIGTERM.
             kill(proxy.processIdentifier, SIGKILL)
             proxy.waitUntilExit()
-            let stats = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats")))) as? [String: Any] ?? [:]
-            let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) { $0 + ((stats[$1] as? Int) ?? 0) }
+            let stats =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats"))))
+                as? [String: Any] ?? [:]
+            let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) {
+                $0 + ((stats[$1] as? Int) ?? 0)
+            }
             #expect(injected >= 5, "faults injected: \(stats)")
         }
     }
 
-    @Test("lease: a second replicator on a held location is refused naming the holder; after SIGKILL a new one takes over within the lease period",
-          arguments: ["file", "s3"])
+    @Test(
+        "lease: a second replicator on a held location is refused naming the holder; after SIGKILL a new one takes over within the lease period",
+        arguments: ["file", "s3"])
     func leaseTakeover(kind: String) async throws {
         try await blocking {
             let box = try SluiceSandbox()
@@ -155,8 +171,9 @@ struct ReplicaBackendsEndToEndTests {
             let first = try box.startReplicate("first.db", replicas: [replica], extra: lease)
             try box.writer("first.db", ["small", "--count", "3", "--batch", "one"])
             // Written: `generations` lists a row below its header.
-            #expect(try eventually { try box.sluice(["generations", replica]).stdout.split(separator: "\n").count > 1 },
-                    "the first replicator never wrote:\n\(first.log)")
+            #expect(
+                try eventually { try box.sluice(["generations", replica]).stdout.split(separator: "\n").count > 1 },
+                "the first replicator never wrote:\n\(first.log)")
 
             // A second replicator, for another database, on the same location.
             let refused = try box.sluice(["replicate", box.path("second.db"), replica] + lease, timeout: .seconds(30))
@@ -164,7 +181,9 @@ struct ReplicaBackendsEndToEndTests {
             let lines = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
             #expect(lines.count == 1, "stderr: \(refused.stderr)")
             #expect(refused.stderr.contains("in use by another replicator"), "stderr: \(refused.stderr)")
-            #expect(refused.stderr.contains(":\(first.process.processIdentifier)"), "the holder's pid is named: \(refused.stderr)")
+            #expect(
+                refused.stderr.contains(":\(first.process.processIdentifier)"),
+                "the holder's pid is named: \(refused.stderr)")
 
             // The holder dies without releasing; its lease must expire within the lease period.
             kill(first.process.processIdentifier, SIGKILL)
@@ -174,13 +193,18 @@ struct ReplicaBackendsEndToEndTests {
             while successor == nil, Date().timeIntervalSince(killedAt) < 20 {
                 let attempt = try box.startReplicate("second.db", replicas: [replica], extra: lease)
                 try await Task.sleep(for: .milliseconds(500))
-                if attempt.process.isRunning { successor = attempt } else { try await Task.sleep(for: .milliseconds(250)) }
+                if attempt.process.isRunning {
+                    successor = attempt
+                } else {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
             }
             let next = try #require(successor, "no replicator could take the location over after the holder was killed")
             // The lease period plus start-ups of a debug binary under a loaded test run (each try
             // costs one, and tries before the expiry are refused); the default 30 s lease would
             // not fit.
-            #expect(Date().timeIntervalSince(killedAt) < 3 + 9, "takeover took longer than the lease period plus start-up")
+            #expect(
+                Date().timeIntervalSince(killedAt) < 3 + 9, "takeover took longer than the lease period plus start-up")
             try box.writer("second.db", ["small", "--count", "5", "--batch", "two"])
             #expect(try next.terminate() == 0, "successor log:\n\(next.log)")
 

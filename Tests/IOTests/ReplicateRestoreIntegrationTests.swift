@@ -1,7 +1,7 @@
 import Core
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end: the real `sluice` binary replicates a database that a separate Python process is
 /// writing, gets stopped by SIGTERM, and its replica is restored and compared row for row (each row
@@ -23,11 +23,17 @@ struct ReplicateRestoreIntegrationTests {
             try box.writer("app.db", ["small", "--count", "30", "--delay", "0.01", "--batch", "before"])
             try box.writer("app.db", ["big", "--mb", "65"])
             // The app checkpoints on its own mid-run; sluice must cope (its read lock may make it busy).
-            try box.writer("app.db", ["small", "--count", "30", "--delay", "0.01", "--batch", "after",
-                                      "--checkpoint-after", "10"])
+            try box.writer(
+                "app.db",
+                [
+                    "small", "--count", "30", "--delay", "0.01", "--batch", "after",
+                    "--checkpoint-after", "10",
+                ])
             #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
 
-            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica")])
+            let restore = try box.sluice([
+                "restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica"),
+            ])
             try #require(restore.status == 0, "restore failed: \(restore.stderr)")
             #expect(try box.writer("restored.db", ["integrity"]).trimmed == "ok")
             let source = try dump(box, "app.db")
@@ -37,13 +43,17 @@ struct ReplicateRestoreIntegrationTests {
             // Restoring each index of the latest generation gives a commit-boundary prefix of the
             // source, growing with the index, and the last index gives the whole database.
             let generation = try #require(try generations(box, box.url("replica")).last)
-            let indexes = Array(Set(try walSegments(box, box.url("replica")).filter { $0.generation == generation }.map(\.index))).sorted()
+            let indexes = Array(
+                Set(try walSegments(box, box.url("replica")).filter { $0.generation == generation }.map(\.index))
+            ).sorted()
             try #require(!indexes.isEmpty)
             var previousCount = 0
             for index in indexes.suffix(4) {
                 let name = "index-\(index).db"
-                let outcome = try box.sluice(["restore", "--generation", generation, "--index", String(index),
-                                              "-o", box.path(name), box.url("replica")])
+                let outcome = try box.sluice([
+                    "restore", "--generation", generation, "--index", String(index),
+                    "-o", box.path(name), box.url("replica"),
+                ])
                 try #require(outcome.status == 0, "restore --index \(index) failed: \(outcome.stderr)")
                 let rows = try dump(box, name)
                 #expect(Array(source.prefix(rows.count)) == rows, "index \(index) is not a prefix of the source")
@@ -107,7 +117,9 @@ struct ReplicateRestoreIntegrationTests {
             try #require(snapshots.status == 0, "snapshots failed: \(snapshots.stderr)")
             #expect(tableRows(snapshots.stdout).contains { $0.count >= 3 && $0[1] == newest })
 
-            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica")])
+            let restore = try box.sluice([
+                "restore", "--integrity-check", "-o", box.path("restored.db"), box.url("replica"),
+            ])
             try #require(restore.status == 0, "restore failed: \(restore.stderr)")
             #expect(try dump(box, "restored.db") == (try dump(box, "app.db")))
         }
@@ -122,8 +134,9 @@ struct ReplicateRestoreIntegrationTests {
             // A low checkpoint threshold makes the WAL restart during batch one, so batch two begins
             // in a later index than the generation's first snapshot: exact positions inside the
             // snapshot's own index are refused by design.
-            let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")],
-                                                    extra: ["--min-checkpoint-page-count", "10"])
+            let replicator = try box.startReplicate(
+                "app.db", replicas: [box.url("replica")],
+                extra: ["--min-checkpoint-page-count", "10"])
             defer { _ = try? replicator.terminate() }
 
             try box.writer("app.db", ["small", "--count", "20", "--batch", "one"])
@@ -141,22 +154,32 @@ struct ReplicateRestoreIntegrationTests {
             try #require(source.count == 40)
             let batchOne = Array(source.prefix(20))
 
-            let byTime = try box.sluice(["restore", "--timestamp", between, "-o", box.path("by-time.db"), box.url("replica")])
+            let byTime = try box.sluice([
+                "restore", "--timestamp", between, "-o", box.path("by-time.db"), box.url("replica"),
+            ])
             try #require(byTime.status == 0, "restore --timestamp failed: \(byTime.stderr)")
             #expect(try dump(box, "by-time.db") == batchOne)
 
             // The first segment uploaded after batch one starts at batch two's first transaction.
             let segmentsAfter = try walSegments(box, box.url("replica"))
-            let firstNew = try #require(segmentsAfter.filter { !segmentsBefore.contains($0) }.min { ($0.index, $0.offset) < ($1.index, $1.offset) })
+            let firstNew = try #require(
+                segmentsAfter.filter { !segmentsBefore.contains($0) }.min {
+                    ($0.index, $0.offset) < ($1.index, $1.offset)
+                })
             #expect(firstNew.index > 0, "batch two should begin after at least one WAL restart")
-            let byOffset = try box.sluice(["restore", "--generation", firstNew.generation, "--index", String(firstNew.index),
-                                           "--offset", String(firstNew.offset), "-o", box.path("by-offset.db"), box.url("replica")])
+            let byOffset = try box.sluice([
+                "restore", "--generation", firstNew.generation, "--index", String(firstNew.index),
+                "--offset", String(firstNew.offset), "-o", box.path("by-offset.db"), box.url("replica"),
+            ])
             try #require(byOffset.status == 0, "restore --offset failed: \(byOffset.stderr)")
             #expect(try dump(box, "by-offset.db") == batchOne)
 
-            let lastIndex = try #require(segmentsAfter.filter { $0.generation == firstNew.generation }.map(\.index).max())
-            let byIndex = try box.sluice(["restore", "--generation", firstNew.generation, "--index", String(lastIndex),
-                                          "-o", box.path("by-index.db"), box.url("replica")])
+            let lastIndex = try #require(
+                segmentsAfter.filter { $0.generation == firstNew.generation }.map(\.index).max())
+            let byIndex = try box.sluice([
+                "restore", "--generation", firstNew.generation, "--index", String(lastIndex),
+                "-o", box.path("by-index.db"), box.url("replica"),
+            ])
             try #require(byIndex.status == 0, "restore --index failed: \(byIndex.stderr)")
             #expect(try dump(box, "by-index.db") == source)
         }
@@ -176,7 +199,8 @@ struct ReplicateRestoreIntegrationTests {
             #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
             try "not a database\n".write(toFile: box.path("notes.txt"), atomically: true, encoding: .utf8)
             try "keep me".write(toFile: box.path("existing.db"), atomically: true, encoding: .utf8)
-            try FileManager.default.createDirectory(atPath: box.path("empty-replica"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: box.path("empty-replica"), withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: box.path("replica"), toPath: box.path("corrupt-replica"))
             let victim = try #require(try walSegments(box, box.url("replica")).max { $0.size < $1.size })
             try corrupt(box.path("corrupt-replica/" + ReplicaLayout.grouped.walSegmentKey(victim.position)))
@@ -190,7 +214,10 @@ struct ReplicateRestoreIntegrationTests {
                 ("empty replica", ["restore", "-o", box.path("out.db"), box.url("empty-replica")]),
                 ("output exists", ["restore", "-o", box.path("existing.db"), box.url("replica")]),
                 ("corrupt lz4 segment", ["restore", "-o", box.path("out.db"), box.url("corrupt-replica")]),
-                ("--index without --generation", ["restore", "--index", "1", "-o", box.path("out.db"), box.url("replica")]),
+                (
+                    "--index without --generation",
+                    ["restore", "--index", "1", "-o", box.path("out.db"), box.url("replica")]
+                ),
             ]
             let replicaBefore = try tree(box.path("replica"))
             for (name, arguments) in cases {
@@ -202,7 +229,6 @@ struct ReplicateRestoreIntegrationTests {
         }
     }
 }
-
 
 extension ReplicateRestoreIntegrationTests {
     @Test("bad input: a replica missing a WAL index fails restore with one line, writing nothing")
@@ -233,9 +259,12 @@ extension ReplicateRestoreIntegrationTests {
             let generation = try #require(segments.last?.generation)
             let indexes = Array(Set(segments.filter { $0.generation == generation }.map(\.index))).sorted()
             try FileManager.default.copyItem(atPath: box.path("replica"), toPath: box.path("gap-replica"))
-            try FileManager.default.removeItem(atPath: box.path(
-                "gap-replica/" + ReplicaLayout.walIndexDirectory(try #require(Generation(generation)), index: indexes[1])))
-            try expectCleanFailure(box, "missing WAL index", ["restore", "-o", box.path("out.db"), box.url("gap-replica")])
+            try FileManager.default.removeItem(
+                atPath: box.path(
+                    "gap-replica/"
+                        + ReplicaLayout.walIndexDirectory(try #require(Generation(generation)), index: indexes[1])))
+            try expectCleanFailure(
+                box, "missing WAL index", ["restore", "-o", box.path("out.db"), box.url("gap-replica")])
         }
     }
 }
@@ -244,19 +273,24 @@ extension ReplicateRestoreIntegrationTests {
 
 /// Runs sluice expecting a failure: non-zero exit, exactly one `error: ` line on stderr (a message,
 /// not a Swift dump of an error value), and no file created or removed in the sandbox.
-private func expectCleanFailure(_ box: SluiceSandbox, _ name: String, _ arguments: [String],
-                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+private func expectCleanFailure(
+    _ box: SluiceSandbox, _ name: String, _ arguments: [String],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let entriesBefore = try box.entries()
     let outcome = try box.sluice(arguments)
     let lines = outcome.stderr.split(separator: "\n")
     #expect(outcome.status != 0, "\(name): exit status 0", sourceLocation: sourceLocation)
-    #expect(lines.count == 1 && lines.first?.hasPrefix("error: ") == true,
-            "\(name): stderr is not one error line: \(outcome.stderr)", sourceLocation: sourceLocation)
-    #expect(!outcome.stderr.contains("Error("), "\(name): message is a Swift dump: \(outcome.stderr)",
-            sourceLocation: sourceLocation)
+    #expect(
+        lines.count == 1 && lines.first?.hasPrefix("error: ") == true,
+        "\(name): stderr is not one error line: \(outcome.stderr)", sourceLocation: sourceLocation)
+    #expect(
+        !outcome.stderr.contains("Error("), "\(name): message is a Swift dump: \(outcome.stderr)",
+        sourceLocation: sourceLocation)
     let entriesAfter = try box.entries()
-    #expect(entriesAfter == entriesBefore, "\(name): files appeared or vanished: \(entriesAfter)",
-            sourceLocation: sourceLocation)
+    #expect(
+        entriesAfter == entriesBefore, "\(name): files appeared or vanished: \(entriesAfter)",
+        sourceLocation: sourceLocation)
 }
 
 /// Flips 64 bytes a third of the way into a file.
@@ -283,7 +317,9 @@ private func probeRowCount(_ box: SluiceSandbox) throws -> Int? {
 
 /// The rows of a listing table, header dropped, each split on whitespace.
 func tableRows(_ text: String) -> [[String]] {
-    text.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+    text.split(separator: "\n").dropFirst().map {
+        $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+    }
 }
 
 /// Generation names `sluice generations` lists, in order.
@@ -310,8 +346,9 @@ private func walSegments(_ box: SluiceSandbox, _ replica: String) throws -> [Seg
     try #require(outcome.status == 0, "wal failed: \(outcome.stderr)")
     return try tableRows(outcome.stdout).map { row in
         try #require(row.count == 6, "unexpected wal row \(row)")
-        return SegmentRow(generation: row[1], index: try #require(UInt64(row[2])),
-                          offset: try #require(UInt64(row[3])), size: try #require(Int64(row[4])))
+        return SegmentRow(
+            generation: row[1], index: try #require(UInt64(row[2])),
+            offset: try #require(UInt64(row[3])), size: try #require(Int64(row[4])))
     }
 }
 

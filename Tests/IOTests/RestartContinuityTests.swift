@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end: restarts of the real `sluice replicate` that find the database as the last run left
 /// it continue its generation without a new snapshot, even when the app emptied or deleted the
@@ -82,7 +82,8 @@ private func runOnce(_ box: SluiceSandbox, label: String, sourceLocation: Source
         replicator.log.contains("continuing generation") || replicator.log.contains("new generation")
     }
     #expect(decided, "\(label): no generation decision; log:\n\(replicator.log)", sourceLocation: sourceLocation)
-    #expect(try replicator.terminate() == 0, "\(label): replicate log:\n\(replicator.log)", sourceLocation: sourceLocation)
+    #expect(
+        try replicator.terminate() == 0, "\(label): replicate log:\n\(replicator.log)", sourceLocation: sourceLocation)
 }
 
 /// Snapshots on the replica, in every generation.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `sluice restore --dry-run` with the real binary: it states the plan from the listing alone.
 @Suite("sluice restore --dry-run", .serialized)
@@ -17,7 +17,9 @@ struct RestoreDryRunTests {
         return found
     }
 
-    @Test("a replica whose every object is garbage still dry-runs, naming the plan and its bytes; the restore itself fails")
+    @Test(
+        "a replica whose every object is garbage still dry-runs, naming the plan and its bytes; the restore itself fails"
+    )
     func nothingIsRead() async throws {
         try await blocking {
             let box = try SluiceSandbox()
@@ -25,8 +27,9 @@ struct RestoreDryRunTests {
             try box.writer("app.db", ["init"])
             let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")])
             try box.writer("app.db", ["small", "--count", "30", "--delay", "0.02"])
-            #expect(eventually { ((try? objects(box.path("replica"))) ?? []).count >= 3 },
-                    "replicate log:\n\(replicator.log)")
+            #expect(
+                eventually { ((try? objects(box.path("replica"))) ?? []).count >= 3 },
+                "replicate log:\n\(replicator.log)")
             #expect(try replicator.terminate() == 0)
 
             // Same names and sizes, unreadable content: any read of an object fails the command.
@@ -68,8 +71,9 @@ struct RestoreDryRunTests {
                 try FileManager.default.removeItem(atPath: object.path)
                 #expect(mkfifo(object.path, 0o600) == 0)
             }
-            let blind = try box.sluice(["restore", "--dry-run", "-o", box.path("out.db"), box.url("replica")],
-                                       timeout: .seconds(20))
+            let blind = try box.sluice(
+                ["restore", "--dry-run", "-o", box.path("out.db"), box.url("replica")],
+                timeout: .seconds(20))
             #expect(blind.status == 0, "the dry run opened an object: \(blind.stderr)")
         }
     }

@@ -33,21 +33,26 @@ private struct ReplicatedDatabase {
 
         // The snapshot: the database file with an empty WAL.
         let snapshot = try Data(contentsOf: URL(fileURLWithPath: source))
-        try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource(LZ4FrameEncoder.compress([UInt8](snapshot))))
+        try await client.writeSnapshot(
+            generation: generation, index: 0, data: BytesSource(LZ4FrameEncoder.compress([UInt8](snapshot))))
 
         for (index, transactions) in [(UInt64(0), 3), (UInt64(1), 2)] {
             if index > 0 { _ = try await db.checkpoint(.truncate) }
             var segmentStart = 0
             for _ in 0..<transactions {
                 // Several pages per transaction, so a position can fall inside one.
-                try await db.execute("INSERT INTO t (body) SELECT randomblob(1500) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3)")
+                try await db.execute(
+                    "INSERT INTO t (body) SELECT randomblob(1500) FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3)")
                 let wal = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source + "-wal")))
                 try await client.writeWALSegment(
                     at: Position(generation: generation, index: index, offset: UInt64(segmentStart)),
                     data: BytesSource(LZ4FrameEncoder.compress(Array(wal[segmentStart...]))))
                 segmentStart = wal.count
-                commits.append((Position(generation: generation, index: index, offset: UInt64(wal.count)),
-                                try await db.query("SELECT id, body FROM t ORDER BY id")))
+                commits.append(
+                    (
+                        Position(generation: generation, index: index, offset: UInt64(wal.count)),
+                        try await db.query("SELECT id, body FROM t ORDER BY id")
+                    ))
             }
         }
         try await db.close()
@@ -55,11 +60,14 @@ private struct ReplicatedDatabase {
 
     var output: String { directory.file("restored.db") }
 
-    func restore(_ target: RestoreTarget = .latest, explicit: Bool = false, integrityCheck: Bool = true,
-                 overwrite: Bool = false) async throws -> RestoreReport {
-        try await Restorer(client: client, environment: environment).restore(RestoreRequest(
-            outputPath: output, generation: explicit ? generation : nil, target: target,
-            parallelism: 2, integrityCheck: integrityCheck, overwrite: overwrite))
+    func restore(
+        _ target: RestoreTarget = .latest, explicit: Bool = false, integrityCheck: Bool = true,
+        overwrite: Bool = false
+    ) async throws -> RestoreReport {
+        try await Restorer(client: client, environment: environment).restore(
+            RestoreRequest(
+                outputPath: output, generation: explicit ? generation : nil, target: target,
+                parallelism: 2, integrityCheck: integrityCheck, overwrite: overwrite))
     }
 
     func restoredRows() async throws -> [[SQLiteValue]] {
@@ -105,7 +113,8 @@ struct RestoreIntegrationTests {
         }
         for commit in replica.commits where commit.position.index > 0 {
             try? FileManager.default.removeItem(atPath: replica.output)
-            let report = try await replica.restore(.position(index: commit.position.index, offset: commit.position.offset), explicit: true)
+            let report = try await replica.restore(
+                .position(index: commit.position.index, offset: commit.position.offset), explicit: true)
             #expect(report.finalPosition == commit.position)
             #expect(try await replica.restoredRows() == commit.rows)
         }
@@ -125,8 +134,10 @@ struct RestoreIntegrationTests {
         let replica = try await ReplicatedDatabase()
         defer { replica.directory.remove() }
         let first = replica.commits[3].position
-        let inside = first.offset + UInt64(24 + replica.pageSize)  // one frame into the next transaction
-        await #expect(throws: RestoreError.notACommitBoundary(Position(generation: replica.generation, index: 1, offset: inside))) {
+        let inside = first.offset + UInt64(24 + replica.pageSize) // one frame into the next transaction
+        await #expect(
+            throws: RestoreError.notACommitBoundary(Position(generation: replica.generation, index: 1, offset: inside))
+        ) {
             _ = try await replica.restore(.position(index: 1, offset: inside), explicit: true)
         }
         #expect(try replica.leftovers() == [])
@@ -146,7 +157,10 @@ struct RestoreIntegrationTests {
             _ = try await replica.restore()
             Issue.record("a corrupt segment was restored")
         } catch let error as RestoreError {
-            guard case .corruptObject(let object, _) = error else { Issue.record("unexpected \(error)"); return }
+            guard case .corruptObject(let object, _) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
             #expect(object.contains("\(position)"))
         }
         #expect(try replica.leftovers() == [])
@@ -163,7 +177,7 @@ struct RestoreIntegrationTests {
 
         _ = try await replica.restore(overwrite: true)
         #expect(try await replica.restoredRows() == replica.commits.last!.rows)
-        #expect(try replica.leftovers() == ["restored.db"])  // the stale -wal went too
+        #expect(try replica.leftovers() == ["restored.db"]) // the stale -wal went too
 
         let missingDirectory = replica.directory.file("nowhere/restored.db")
         await #expect(throws: RestoreError.outputDirectoryMissing(path: replica.directory.file("nowhere"))) {

@@ -33,7 +33,8 @@ private struct CapturedHistory {
         try await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
         _ = try await db.checkpoint(.truncate)
         snapshot = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source)))
-        try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource(LZ4FrameEncoder.compress(snapshot)))
+        try await client.writeSnapshot(
+            generation: generation, index: 0, data: BytesSource(LZ4FrameEncoder.compress(snapshot)))
 
         for (index, transactions) in script.enumerated() {
             if index > 0 { _ = try await db.checkpoint(.truncate) }
@@ -60,10 +61,11 @@ private struct CapturedHistory {
     /// Restores with the restore code under test and returns the file's bytes.
     func restore(_ target: RestoreTarget = .latest, batchBytes: Int64, inMemory: Bool = true) async throws -> [UInt8] {
         let output = directory.file("restored.db")
-        _ = try await Restorer(client: client, environment: environment).restore(RestoreRequest(
-            outputPath: output, generation: generation, target: target, parallelism: 3,
-            integrityCheck: true, overwrite: true, applyBatchBytes: batchBytes,
-            indexMemoryLimit: inMemory ? RestoreRequest(outputPath: output).indexMemoryLimit : 0))
+        _ = try await Restorer(client: client, environment: environment).restore(
+            RestoreRequest(
+                outputPath: output, generation: generation, target: target, parallelism: 3,
+                integrityCheck: true, overwrite: true, applyBatchBytes: batchBytes,
+                indexMemoryLimit: inMemory ? RestoreRequest(outputPath: output).indexMemoryLimit : 0))
         return [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
     }
 
@@ -88,7 +90,8 @@ private struct CapturedHistory {
 /// Pages whose bytes differ, for a readable failure.
 private func differingPages(_ a: [UInt8], _ b: [UInt8], pageSize: Int) -> [Int] {
     stride(from: 0, to: max(a.count, b.count), by: pageSize).filter { start in
-        a[min(start, a.count)..<min(start + pageSize, a.count)] != b[min(start, b.count)..<min(start + pageSize, b.count)]
+        a[min(start, a.count)..<min(start + pageSize, a.count)]
+            != b[min(start, b.count)..<min(start + pageSize, b.count)]
     }.map { $0 / pageSize + 1 }
 }
 
@@ -102,20 +105,25 @@ struct RestorePageEquivalenceTests {
     /// Grows, rewrites page 1 (schema changes), shrinks with VACUUM at the end of an index and
     /// inside one, regrows, and rewrites the same pages across many indexes.
     static let script: [[String]] = [
-        ["INSERT INTO t (body) SELECT randomblob(700) FROM \(rows(40))",
-         "CREATE INDEX t_body ON t(body)",
-         "UPDATE t SET body = randomblob(300) WHERE id % 3 = 0"],
+        [
+            "INSERT INTO t (body) SELECT randomblob(700) FROM \(rows(40))",
+            "CREATE INDEX t_body ON t(body)",
+            "UPDATE t SET body = randomblob(300) WHERE id % 3 = 0",
+        ],
         ["DELETE FROM t WHERE id > 10", "VACUUM"],
-        ["INSERT INTO t (body) SELECT randomblob(900) FROM \(rows(25))", "DROP INDEX t_body",
-         "CREATE TABLE u (x)", "VACUUM", "INSERT INTO u SELECT randomblob(200) FROM \(rows(30))"],
+        [
+            "INSERT INTO t (body) SELECT randomblob(900) FROM \(rows(25))", "DROP INDEX t_body",
+            "CREATE TABLE u (x)", "VACUUM", "INSERT INTO u SELECT randomblob(200) FROM \(rows(30))",
+        ],
         ["UPDATE t SET body = randomblob(100) WHERE id = 1"],
         ["UPDATE t SET body = randomblob(100) WHERE id = 1", "UPDATE t SET body = randomblob(120) WHERE id = 2"],
         ["DELETE FROM u", "DROP TABLE u", "VACUUM"],
         ["INSERT INTO t (body) SELECT randomblob(1500) FROM \(rows(8))"],
     ]
 
-    @Test("latest: the same bytes as SQLite's checkpoints and the source, whatever the batch size",
-          arguments: [512, 4096, 65536])
+    @Test(
+        "latest: the same bytes as SQLite's checkpoints and the source, whatever the batch size",
+        arguments: [512, 4096, 65536])
     func latest(pageSize: Int) async throws {
         let history = try await CapturedHistory(pageSize: pageSize, script: Self.script)
         defer { history.directory.remove() }
@@ -125,7 +133,9 @@ struct RestorePageEquivalenceTests {
             for inMemory in [true, false] {
                 let restored = try await history.restore(batchBytes: batchBytes, inMemory: inMemory)
                 #expect(restored.count == reference.count, "batch \(batchBytes) in memory \(inMemory)")
-                #expect(differingPages(restored, reference, pageSize: pageSize) == [], "batch \(batchBytes) in memory \(inMemory)")
+                #expect(
+                    differingPages(restored, reference, pageSize: pageSize) == [],
+                    "batch \(batchBytes) in memory \(inMemory)")
             }
         }
     }
@@ -139,10 +149,12 @@ struct RestorePageEquivalenceTests {
             for end in captured.commits {
                 let reference = try await history.checkpointedBySQLite(indexes: index + 1, lastEnd: end)
                 for batchBytes: Int64 in [0, RestoreRequest.defaultApplyBatchBytes] {
-                    let restored = try await history.restore(.position(index: UInt64(index), offset: UInt64(end)),
-                                                             batchBytes: batchBytes, inMemory: batchBytes == 0)
-                    #expect(differingPages(restored, reference, pageSize: 1024) == [] && restored.count == reference.count,
-                            "index \(index) offset \(end) batch \(batchBytes)")
+                    let restored = try await history.restore(
+                        .position(index: UInt64(index), offset: UInt64(end)),
+                        batchBytes: batchBytes, inMemory: batchBytes == 0)
+                    #expect(
+                        differingPages(restored, reference, pageSize: 1024) == [] && restored.count == reference.count,
+                        "index \(index) offset \(end) batch \(batchBytes)")
                 }
             }
         }

@@ -1,14 +1,16 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The progress a restore and a verify report when stderr is not a terminal, with the real binary.
 @Suite("sluice restore and verify: progress lines", .serialized)
 struct RestoreProgressTests {
     /// Runs `arguments` with progress logged every 200 ms; its progress lines, checked to exist,
     /// and how long it took. Fails if the command failed or printed progress on stdout.
-    private static func progressLines(_ box: SluiceSandbox, _ arguments: [String],
-                                      marker: String) throws -> (lines: [Substring], took: Duration) {
+    private static func progressLines(
+        _ box: SluiceSandbox, _ arguments: [String],
+        marker: String
+    ) throws -> (lines: [Substring], took: Duration) {
         let started = ContinuousClock.now
         let outcome = try box.sluice([arguments[0], "--progress-interval", "200ms"] + arguments.dropFirst())
         let took = ContinuousClock.now - started
@@ -20,7 +22,8 @@ struct RestoreProgressTests {
         return (lines, took)
     }
 
-    @Test("a restore or verify longer than a second logs progress lines to stderr (not a terminal) and nothing to stdout")
+    @Test(
+        "a restore or verify longer than a second logs progress lines to stderr (not a terminal) and nothing to stdout")
     func logsProgress() async throws {
         try await blocking {
             let box = try SluiceSandbox()
@@ -30,8 +33,10 @@ struct RestoreProgressTests {
             try box.writer("app.db", ["big", "--mb", "128"])
             try box.writer("app.db", ["small", "--count", "20"])
             let shipped = eventually(timeout: .seconds(120)) {
-                let plan = try? box.sluice(["restore", "--dry-run", "--json", "-o", box.path("probe.db"),
-                                            box.url("replica")])
+                let plan = try? box.sluice([
+                    "restore", "--dry-run", "--json", "-o", box.path("probe.db"),
+                    box.url("replica"),
+                ])
                 let document = plan.flatMap {
                     try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any]
                 }
@@ -40,14 +45,17 @@ struct RestoreProgressTests {
             #expect(shipped, "the 128 MiB transaction never reached the replica; log:\n\(replicator.log)")
             #expect(try replicator.terminate() == 0)
 
-            let restore = try Self.progressLines(box, ["restore", "-o", box.path("out.db"), box.url("replica")],
-                                                 marker: "progress=restore: ")
+            let restore = try Self.progressLines(
+                box, ["restore", "-o", box.path("out.db"), box.url("replica")],
+                marker: "progress=restore: ")
             for line in restore.lines {
-                #expect(line.contains(" MiB downloaded (") && line.contains(" applied") && !line.contains("\r"),
-                        "\(line)")
+                #expect(
+                    line.contains(" MiB downloaded (") && line.contains(" applied") && !line.contains("\r"),
+                    "\(line)")
             }
-            print("restore of a 128 MiB replica took \(restore.took), \(restore.lines.count) progress lines; "
-                  + "first: \(restore.lines.first ?? "none")")
+            print(
+                "restore of a 128 MiB replica took \(restore.took), \(restore.lines.count) progress lines; "
+                    + "first: \(restore.lines.first ?? "none")")
 
             // verify shows the same meter, counting bytes and objects.
             let verify = try Self.progressLines(box, ["verify", box.url("replica")], marker: "progress=verify ")

@@ -1,11 +1,14 @@
-@testable import Core
 import Foundation
 import Testing
+
+@testable import Core
 @testable import IO
 
 /// The S3 replica client against a real S3 implementation (moto) on 127.0.0.1: the same
 /// behaviour the file replica client contract asks for, plus S3's own limits and errors.
-@Suite(.serialized, .enabled(if: MotoServer.mustRun, "python3 -m moto.server is not installed (./Scripts/test installs it)"))
+@Suite(
+    .serialized,
+    .enabled(if: MotoServer.mustRun, "python3 -m moto.server is not installed (./Scripts/test installs it)"))
 struct S3ContractTests {
     let generationA = Generation(value: 0x0000_0180_0000_0001)
     let generationB = Generation(value: 0x0000_0180_0000_0002)
@@ -30,10 +33,12 @@ struct S3ContractTests {
             #expect(info.size == 1000)
             try await client.writeSnapshot(generation: generationB, index: 0, data: BytesSource([]))
             for offset in [0, 4152, 8304] as [UInt64] {
-                try await client.writeWALSegment(at: Position(generation: generationA, index: 3, offset: offset),
-                                                 data: BytesSource(Self.bytes(100 + Int(offset % 7), seed: offset)))
+                try await client.writeWALSegment(
+                    at: Position(generation: generationA, index: 3, offset: offset),
+                    data: BytesSource(Self.bytes(100 + Int(offset % 7), seed: offset)))
             }
-            try await client.writeWALSegment(at: Position(generation: generationA, index: 4, offset: 0), data: BytesSource([1, 2, 3]))
+            try await client.writeWALSegment(
+                at: Position(generation: generationA, index: 4, offset: 0), data: BytesSource([1, 2, 3]))
 
             #expect(try await client.generations() == [generationA, generationB])
             let snapshots = try await client.snapshots(in: generationA)
@@ -48,13 +53,17 @@ struct S3ContractTests {
             let segment = try await client.openWALSegment(at: Position(generation: generationA, index: 4, offset: 0))
             #expect(try await segment.readToEnd() == [1, 2, 3])
             await segment.close()
-            await #expect(throws: ReplicaClientError.notFound(
-                replica: client.location, key: "db/one/" + ReplicaLayout.grouped.snapshotKey(generationA, index: 9))) {
+            await #expect(
+                throws: ReplicaClientError.notFound(
+                    replica: client.location, key: "db/one/" + ReplicaLayout.grouped.snapshotKey(generationA, index: 9))
+            ) {
                 _ = try await client.openSnapshot(generation: generationA, index: 9)
             }
 
-            try await client.deleteWALSegments([Position(generation: generationA, index: 3, offset: 4152),
-                                                Position(generation: generationA, index: 9, offset: 0)])
+            try await client.deleteWALSegments([
+                Position(generation: generationA, index: 3, offset: 4152),
+                Position(generation: generationA, index: 9, offset: 0),
+            ])
             #expect(try await client.walSegments(in: generationA).count == 3)
             try await client.deleteSnapshot(generation: generationA, index: 3)
             try await client.deleteSnapshot(generation: generationA, index: 3)
@@ -74,9 +83,12 @@ struct S3ContractTests {
             let grouped = try moto.client(bucket: "layouts", prefix: "")
             let legacy = try moto.client(bucket: "layouts", prefix: "", writeLayout: .legacy)
             try await legacy.writeSnapshot(generation: generationA, index: 1, data: BytesSource([9]))
-            try await legacy.writeWALSegment(at: Position(generation: generationA, index: 1, offset: 0), data: BytesSource([1]))
-            try await legacy.writeWALSegment(at: Position(generation: generationA, index: 1, offset: 32), data: BytesSource([2, 2]))
-            try await grouped.writeWALSegment(at: Position(generation: generationA, index: 1, offset: 32), data: BytesSource([3, 3, 3]))
+            try await legacy.writeWALSegment(
+                at: Position(generation: generationA, index: 1, offset: 0), data: BytesSource([1]))
+            try await legacy.writeWALSegment(
+                at: Position(generation: generationA, index: 1, offset: 32), data: BytesSource([2, 2]))
+            try await grouped.writeWALSegment(
+                at: Position(generation: generationA, index: 1, offset: 32), data: BytesSource([3, 3, 3]))
 
             #expect(try await grouped.snapshots(in: generationA).map(\.index) == [1])
             let segments = try await grouped.walSegments(in: generationA)
@@ -97,12 +109,15 @@ struct S3ContractTests {
             let generations = (1...12).map { Generation(value: 0x100 + UInt64($0)) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for generation in generations {
-                    group.addTask { try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource([1])) }
+                    group.addTask {
+                        try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource([1]))
+                    }
                 }
                 for offset in 0..<30 {
                     group.addTask {
-                        try await client.writeWALSegment(at: Position(generation: generations[0], index: 0, offset: UInt64(offset) * 32),
-                                                         data: BytesSource([UInt8(offset)]))
+                        try await client.writeWALSegment(
+                            at: Position(generation: generations[0], index: 0, offset: UInt64(offset) * 32),
+                            data: BytesSource([UInt8(offset)]))
                     }
                 }
                 try await group.waitForAll()
@@ -117,7 +132,9 @@ struct S3ContractTests {
             try await moto.createBucket("batches")
             let client = try moto.client(bucket: "batches")
             // 1,100 keys: two DeleteObjects batches (S3 takes at most 1000 per request).
-            let positions = (0..<1100).map { Position(generation: generationA, index: UInt64($0 / 100), offset: UInt64($0 % 100) * 8) }
+            let positions = (0..<1100).map {
+                Position(generation: generationA, index: UInt64($0 / 100), offset: UInt64($0 % 100) * 8)
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for chunk in stride(from: 0, to: positions.count, by: 100) {
                     let slice = positions[chunk..<chunk + 100]
@@ -157,8 +174,10 @@ struct S3ContractTests {
             #expect(try await read.readToEnd() == snapshot)
             await read.close()
             // A multipart ETag ends in -<part count>; a single PUT's is a plain MD5.
-            let head = try await client.perform(S3Operation(name: "HeadObject", method: "HEAD",
-                                                            key: client.key(ReplicaLayout.grouped.snapshotKey(generationA, index: 7))))
+            let head = try await client.perform(
+                S3Operation(
+                    name: "HeadObject", method: "HEAD",
+                    key: client.key(ReplicaLayout.grouped.snapshotKey(generationA, index: 7))))
             let parts = (size + 64 * 1024 - 1) / (64 * 1024)
             let etag = head.response.header("ETag") ?? ""
             #expect(parts > 1 ? etag.hasSuffix("-\(parts)\"") : !etag.contains("-"))
@@ -173,7 +192,9 @@ struct S3ContractTests {
             final class Failing: ByteSource, @unchecked Sendable {
                 var sent = 0
                 func read(upTo maxCount: Int) async throws -> [UInt8] {
-                    guard sent < 200_000 else { throw ByteSourceError.truncated(path: "source", expected: 300_000, actual: 200_000) }
+                    guard sent < 200_000 else {
+                        throw ByteSourceError.truncated(path: "source", expected: 300_000, actual: 200_000)
+                    }
                     sent += maxCount
                     return [UInt8](repeating: 7, count: maxCount)
                 }
@@ -183,8 +204,10 @@ struct S3ContractTests {
                 try await client.writeSnapshot(generation: generationA, index: 1, data: Failing())
             }
             #expect(try await client.snapshots(in: generationA).isEmpty)
-            let uploads = try await client.perform(S3Operation(name: "ListMultipartUploads", method: "GET", key: nil,
-                                                               query: [QueryItem("uploads")]))
+            let uploads = try await client.perform(
+                S3Operation(
+                    name: "ListMultipartUploads", method: "GET", key: nil,
+                    query: [QueryItem("uploads")]))
             #expect(uploads.succeeded)
             #expect(!String(decoding: uploads.response.body, as: UTF8.self).contains("<UploadId>"))
         }
@@ -224,9 +247,10 @@ struct S3ContractTests {
         let location = S3Location(bucket: "nowhere", endpoint: "http://127.0.0.1:\(port)")
         let configuration = try S3Configuration.resolve(
             location, environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"], readFile: { _ in nil })
-        let client = S3ReplicaClient(configuration: configuration, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 1)),
-                                     wallClock: SystemWallClock(), clock: ContinuousClock(), random: SystemRandom(),
-                                     retryPolicy: S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)))
+        let client = S3ReplicaClient(
+            configuration: configuration, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 1)),
+            wallClock: SystemWallClock(), clock: ContinuousClock(), random: SystemRandom(),
+            retryPolicy: S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1)))
         let error = await #expect(throws: S3Error.self) { _ = try await client.generations() }
         guard case .unreachable(let bucket, let endpoint, _) = error else {
             Issue.record("expected unreachable, got \(String(describing: error))")
@@ -249,9 +273,13 @@ struct S3ContractTests {
 
             // A second replicator is refused, and told who holds the location.
             let refused = await #expect(throws: LeaseError.self) {
-                _ = try await b.acquireLease(owner: "host-b:2", token: "token-b", duration: .seconds(30), now: t0 + .seconds(10))
+                _ = try await b.acquireLease(
+                    owner: "host-b:2", token: "token-b", duration: .seconds(30), now: t0 + .seconds(10))
             }
-            guard case .held(_, let holder) = refused else { Issue.record("expected held"); return }
+            guard case .held(_, let holder) = refused else {
+                Issue.record("expected held")
+                return
+            }
             #expect(holder.owner == "host-a:1")
             #expect(refused?.description.contains("host-a:1") == true)
 
@@ -261,14 +289,18 @@ struct S3ContractTests {
             #expect(renewedA.version != leaseA.version)
 
             // Once A's lease has expired, B takes over...
-            let leaseB = try await b.acquireLease(owner: "host-b:2", token: "token-b", duration: .seconds(30), now: t0 + .seconds(51))
+            let leaseB = try await b.acquireLease(
+                owner: "host-b:2", token: "token-b", duration: .seconds(30), now: t0 + .seconds(51))
             #expect(leaseB.token == "token-b")
 
             // ...and A's next renewal finds it lost, naming the new holder.
             let lost = await #expect(throws: LeaseError.self) {
                 _ = try await a.renewLease(renewedA, duration: .seconds(30), now: t0 + .seconds(52))
             }
-            guard case .lost(_, let reason) = lost else { Issue.record("expected lost"); return }
+            guard case .lost(_, let reason) = lost else {
+                Issue.record("expected lost")
+                return
+            }
             #expect(reason.contains("host-b:2"))
 
             // A's release does not remove B's lease; B's release does.
@@ -276,7 +308,8 @@ struct S3ContractTests {
             #expect(try await b.readLease()?.token == "token-b")
             try await b.releaseLease(leaseB)
             #expect(try await b.readLease() == nil)
-            let again = try await a.acquireLease(owner: "host-a:1", token: "token-a2", duration: .seconds(30), now: t0 + .seconds(60))
+            let again = try await a.acquireLease(
+                owner: "host-a:1", token: "token-a2", duration: .seconds(30), now: t0 + .seconds(60))
             #expect(again.token == "token-a2")
         }
     }

@@ -1,5 +1,6 @@
-@testable import Core
 import Testing
+
+@testable import Core
 @testable import IO
 
 /// The hand-written XML reader that replaced Foundation's `XMLParser` for S3 answers.
@@ -7,11 +8,14 @@ import Testing
     private func parse(_ text: String) throws -> XMLNode { try XMLReader.parse(Array(text.utf8)) }
 
     private func rejects(_ text: String, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(throws: XMLReader.Failure.self, comment, sourceLocation: sourceLocation) { try XMLReader.parse(Array(text.utf8)) }
+        #expect(throws: XMLReader.Failure.self, comment, sourceLocation: sourceLocation) {
+            try XMLReader.parse(Array(text.utf8))
+        }
     }
 
     @Test func readsNestedElementsTextAndWhitespace() throws {
-        let root = try parse("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<A>\n  <B> x y </B>\n  <C><D>1</D><D>2</D></C>\n</A>\n")
+        let root = try parse(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<A>\n  <B> x y </B>\n  <C><D>1</D><D>2</D></C>\n</A>\n")
         #expect(root.name == "A")
         #expect(root.children.map(\.name) == ["B", "C"])
         #expect(root.value("B") == " x y ")
@@ -38,7 +42,8 @@ import Testing
     }
 
     @Test func stripsNamespacePrefixesAndAcceptsDeclarations() throws {
-        let root = try parse("""
+        let root = try parse(
+            """
             <s3:ListBucketResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/" xmlns='urn:x'>\
             <s3:Name>b</s3:Name><Plain xmlns:o="urn:o"><o:Inner>i</o:Inner></Plain></s3:ListBucketResult>
             """)
@@ -46,7 +51,9 @@ import Testing
         #expect(root.value("Name") == "b")
         #expect(root.child("Plain")?.value("Inner") == "i")
         // The default namespace on S3's root changes nothing about names.
-        #expect(try parse("<Error xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Code>c</Code></Error>").value("Code") == "c")
+        #expect(
+            try parse("<Error xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Code>c</Code></Error>").value("Code")
+                == "c")
     }
 
     @Test func rejectsUndeclaredOrOutOfScopePrefixes() {
@@ -65,7 +72,8 @@ import Testing
 
     @Test func readsCDATACommentsInstructionsAndABOM() throws {
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-        let text = "<?xml version=\"1.0\"?><!-- before --><?pi data?><R><!-- c -->a<![CDATA[<b>&amp;]]>c<?x y?></R><!-- after -->\n"
+        let text =
+            "<?xml version=\"1.0\"?><!-- before --><?pi data?><R><!-- c -->a<![CDATA[<b>&amp;]]>c<?x y?></R><!-- after -->\n"
         let root = try XMLReader.parse(bom + Array(text.utf8))
         #expect(root.text == "a<b>&amp;c")
     }
@@ -104,7 +112,9 @@ import Testing
         rejects("< A/>", "no space before the name")
         rejects("<A/ >")
         rejects(String(repeating: "<A>", count: 100) + String(repeating: "</A>", count: 100), "nesting too deep")
-        #expect(throws: XMLReader.Failure.self, "invalid UTF-8") { try XMLReader.parse(Array("<A>".utf8) + [0xC3, 0x28] + Array("</A>".utf8)) }
+        #expect(throws: XMLReader.Failure.self, "invalid UTF-8") {
+            try XMLReader.parse(Array("<A>".utf8) + [0xC3, 0x28] + Array("</A>".utf8))
+        }
     }
 
     @Test func failuresSayWhere() {
@@ -146,7 +156,8 @@ import Testing
     @Test func aLargeListingPageParses() throws {
         var xml = "<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken>"
         for i in 0..<1000 {
-            xml += "<Contents><Key>generations/0123456789abcdef/wal/\(i).wal.lz4</Key><LastModified>2026-11-25T10:00:01.000Z</LastModified><ETag>&quot;e\(i)&quot;</ETag><Size>\(i)</Size></Contents>"
+            xml +=
+                "<Contents><Key>generations/0123456789abcdef/wal/\(i).wal.lz4</Key><LastModified>2026-11-25T10:00:01.000Z</LastModified><ETag>&quot;e\(i)&quot;</ETag><Size>\(i)</Size></Contents>"
         }
         xml += "</ListBucketResult>"
         let page = try #require(S3XML.listPage(Array(xml.utf8)))
@@ -169,12 +180,14 @@ import Testing
         #expect(error.region == "eu-west-1")
         #expect(error.bucketName == "b")
         #expect(error.resource == "/b/k")
-        #expect(S3XML.error(Array("<Error><Code>c</Code>".utf8)) == nil, "a truncated error body is not an error document")
+        #expect(
+            S3XML.error(Array("<Error><Code>c</Code>".utf8)) == nil, "a truncated error body is not an error document")
         #expect(S3XML.error([]) == nil)
     }
 
     @Test func completeMultipartAnswers() throws {
-        let done = Array("""
+        let done = Array(
+            """
             <?xml version="1.0" encoding="UTF-8"?>
             <CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>l</Location>\
             <Bucket>b</Bucket><Key>k</Key><ETag>&quot;3858f62230ac3c915f300c664312c11f-9&quot;</ETag></CompleteMultipartUploadResult>
@@ -185,14 +198,17 @@ import Testing
         #expect(S3XML.completedETag(moto) == "e")
         #expect(S3XML.completedETag(Array(done.dropLast(10))) == nil, "a body cut short")
         // S3 can answer 200, send spaces to keep the connection alive, then fail with an <Error>.
-        let failed = Array("\n  \n<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>m</Message></Error>".utf8)
+        let failed = Array(
+            "\n  \n<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>m</Message></Error>".utf8)
         #expect(S3XML.completedETag(failed) == nil)
-        let withoutLeadingDeclaration = Array("\n  \n<Error><Code>InternalError</Code><Message>m</Message></Error>".utf8)
+        let withoutLeadingDeclaration = Array(
+            "\n  \n<Error><Code>InternalError</Code><Message>m</Message></Error>".utf8)
         #expect(S3XML.error(withoutLeadingDeclaration)?.code == "InternalError")
     }
 
     @Test func deleteResultsAndUploadIDs() throws {
-        let result = Array("""
+        let result = Array(
+            """
             <DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
               <Deleted><Key>a</Key></Deleted>
               <Error><Key>k&lt;1&gt;</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>
@@ -204,7 +220,11 @@ import Testing
         #expect(errors.map(\.code) == ["AccessDenied", "NoSuchKey"])
         #expect(errors.map(\.message) == ["Access Denied", ""])
         #expect(try #require(S3XML.deleteErrors(Array("<DeleteResult/>".utf8))).isEmpty)
-        #expect(S3XML.uploadID(Array("<InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>a&amp;b</UploadId></InitiateMultipartUploadResult>".utf8)) == "a&b")
+        #expect(
+            S3XML.uploadID(
+                Array(
+                    "<InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>a&amp;b</UploadId></InitiateMultipartUploadResult>"
+                        .utf8)) == "a&b")
         #expect(S3XML.uploadID(Array("<InitiateMultipartUploadResult><UploadId>x</UploadId>".utf8)) == nil)
     }
 
@@ -221,7 +241,10 @@ import Testing
 /// The pieces that replaced Foundation's base64 and string trimming.
 @Suite struct S3EncodingTests {
     @Test func base64MatchesRFC4648Vectors() {
-        let vectors = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy"]
+        let vectors = [
+            "": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=",
+            "foobar": "Zm9vYmFy",
+        ]
         for (input, expected) in vectors.sorted(by: { $0.key < $1.key }) {
             #expect(Digests.base64(Array(input.utf8)) == expected, "\(input)")
         }
@@ -242,9 +265,9 @@ import Testing
     }
 }
 
-private extension String {
+extension String {
     /// Plain substring replacement, without Foundation.
-    func replacingAll(_ target: String, with replacement: String) -> String {
+    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
         var out = ""
         var rest = self[...]
         while let range = rest.firstRange(of: target) {

@@ -34,7 +34,8 @@ struct SFTPReplicaClientTests {
     func empty() async throws {
         try await withServer { server, client async throws in
             #expect(client.kind == "sftp")
-            #expect(client.location == "sftp://\(server.user)@127.0.0.1:\(server.port)\(server.directory.file("replica"))")
+            #expect(
+                client.location == "sftp://\(server.user)@127.0.0.1:\(server.port)\(server.directory.file("replica"))")
             #expect(try await client.generations() == [])
             #expect(try await client.snapshots(in: generation) == [])
             #expect(try await client.walSegments(in: generation) == [])
@@ -51,7 +52,8 @@ struct SFTPReplicaClientTests {
                 (Position(generation: generation, index: 1, offset: 0), payload(4, count: 0)),
             ]
             let info = try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource(snapshot))
-            let snapshotFile = server.directory.file("replica/generations/\(generation)/snapshots/0000000000000000.snapshot.lz4")
+            let snapshotFile = server.directory.file(
+                "replica/generations/\(generation)/snapshots/0000000000000000.snapshot.lz4")
             #expect(FileManager.default.contents(atPath: snapshotFile) == Data(snapshot))
             #expect(info.size == Int64(snapshot.count))
             #expect(info.createdAt == (try modified(snapshotFile)))
@@ -59,8 +61,10 @@ struct SFTPReplicaClientTests {
                 let segment = try await client.writeWALSegment(at: position, data: BytesSource(bytes))
                 #expect(segment.position == position && segment.size == Int64(bytes.count))
             }
-            #expect(FileManager.default.fileExists(
-                atPath: server.directory.file("replica/generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")))
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: server.directory.file(
+                        "replica/generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")))
 
             #expect(try await client.generations() == [generation])
             #expect(try await client.snapshots(in: generation) == [info])
@@ -79,11 +83,15 @@ struct SFTPReplicaClientTests {
         try await withServer { server, client async throws in
             let legacyClient = SFTPReplicaClient(location: server.location(), runner: runner, writeLayout: .legacy)
             try await legacyClient.writeSnapshot(generation: generation, index: 1, data: BytesSource([1, 1]))
-            try await legacyClient.writeWALSegment(at: Position(generation: generation, index: 1, offset: 0), data: BytesSource([2]))
-            try await legacyClient.writeWALSegment(at: Position(generation: generation, index: 2, offset: 0), data: BytesSource([3]))
-            try await client.writeWALSegment(at: Position(generation: generation, index: 2, offset: 0), data: BytesSource([4, 4]))
-            #expect(FileManager.default.fileExists(
-                atPath: server.directory.file("replica/generations/\(generation)/wal/00000001_00000000.wal.lz4")))
+            try await legacyClient.writeWALSegment(
+                at: Position(generation: generation, index: 1, offset: 0), data: BytesSource([2]))
+            try await legacyClient.writeWALSegment(
+                at: Position(generation: generation, index: 2, offset: 0), data: BytesSource([3]))
+            try await client.writeWALSegment(
+                at: Position(generation: generation, index: 2, offset: 0), data: BytesSource([4, 4]))
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: server.directory.file("replica/generations/\(generation)/wal/00000001_00000000.wal.lz4")))
             // Leftovers of interrupted uploads.
             let generationDirectory = server.directory.file("replica/generations/\(generation)")
             for junk in ["snapshots/0000000000000005.snapshot.lz4.1-2-3.tmp", "wal/00000009_00000000.wal.lz4.1-2.tmp"] {
@@ -92,13 +100,19 @@ struct SFTPReplicaClientTests {
 
             #expect(try await client.snapshots(in: generation).map(\.index) == [1])
             let segments = try await client.walSegments(in: generation)
-            #expect(segments.map(\.position) == [
-                Position(generation: generation, index: 1, offset: 0), Position(generation: generation, index: 2, offset: 0),
-            ])
+            #expect(
+                segments.map(\.position) == [
+                    Position(generation: generation, index: 1, offset: 0),
+                    Position(generation: generation, index: 2, offset: 0),
+                ])
             #expect(segments.map(\.size) == [1, 2])
             #expect(try await read(client.openSnapshot(generation: generation, index: 1)) == [1, 1])
-            #expect(try await read(client.openWALSegment(at: Position(generation: generation, index: 1, offset: 0))) == [2])
-            #expect(try await read(client.openWALSegment(at: Position(generation: generation, index: 2, offset: 0))) == [4, 4])
+            #expect(
+                try await read(client.openWALSegment(at: Position(generation: generation, index: 1, offset: 0))) == [2])
+            #expect(
+                try await read(client.openWALSegment(at: Position(generation: generation, index: 2, offset: 0))) == [
+                    4, 4,
+                ])
         }
     }
 
@@ -122,7 +136,10 @@ struct SFTPReplicaClientTests {
                 _ = try await client.openSnapshot(generation: generation, index: 7)
                 Issue.record("opened a missing snapshot")
             } catch let error as ReplicaClientError {
-                guard case .notFound(let replica, let key) = error else { Issue.record("unexpected \(error)"); return }
+                guard case .notFound(let replica, let key) = error else {
+                    Issue.record("unexpected \(error)")
+                    return
+                }
                 #expect(replica == client.location)
                 #expect(key == "generations/\(generation)/snapshots/0000000000000007.snapshot.lz4")
             }
@@ -141,28 +158,35 @@ struct SFTPReplicaClientTests {
             try await legacyClient.writeSnapshot(generation: generation, index: 1, data: BytesSource([1]))
             let positions = (0..<3).map { Position(generation: generation, index: 0, offset: UInt64($0) * 100) }
             for position in positions { try await client.writeWALSegment(at: position, data: BytesSource([5])) }
-            try await legacyClient.writeWALSegment(at: Position(generation: generation, index: 1, offset: 0), data: BytesSource([6]))
+            try await legacyClient.writeWALSegment(
+                at: Position(generation: generation, index: 1, offset: 0), data: BytesSource([6]))
             try await client.writeSnapshot(generation: other, index: 0, data: BytesSource([7]))
-            try await client.writeWALSegment(at: Position(generation: other, index: 4, offset: 0), data: BytesSource([8]))
-            try await legacyClient.writeWALSegment(at: Position(generation: other, index: 5, offset: 0), data: BytesSource([8]))
+            try await client.writeWALSegment(
+                at: Position(generation: other, index: 4, offset: 0), data: BytesSource([8]))
+            try await legacyClient.writeWALSegment(
+                at: Position(generation: other, index: 5, offset: 0), data: BytesSource([8]))
 
             try await client.deleteSnapshot(generation: generation, index: 1)
-            try await client.deleteSnapshot(generation: generation, index: 1)  // missing: fine
+            try await client.deleteSnapshot(generation: generation, index: 1) // missing: fine
             #expect(try await client.snapshots(in: generation).map(\.index) == [0])
 
             try await client.deleteWALSegments(Array(positions.prefix(2)))
             #expect(try await client.walSegments(in: generation).map(\.offset) == [200, 0])
-            try await client.deleteWALSegments([positions[2], Position(generation: generation, index: 1, offset: 0),
-                                                Position(generation: generation, index: 9, offset: 0)])
+            try await client.deleteWALSegments([
+                positions[2], Position(generation: generation, index: 1, offset: 0),
+                Position(generation: generation, index: 9, offset: 0),
+            ])
             #expect(try await client.walSegments(in: generation) == [])
             let walDirectory = server.directory.file("replica/generations/\(generation)/wal")
             #expect(try FileManager.default.contentsOfDirectory(atPath: walDirectory) == [])
 
             // A crashed upload's temp file does not keep a generation alive.
-            #expect(FileManager.default.createFile(
-                atPath: server.directory.file("replica/generations/\(other)/wal/0000000000000004/x.tmp"), contents: Data()))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: server.directory.file("replica/generations/\(other)/wal/0000000000000004/x.tmp"),
+                    contents: Data()))
             try await client.deleteGeneration(other)
-            try await client.deleteGeneration(Generation(value: 0x0111_1111_1111_1111))  // missing: fine
+            try await client.deleteGeneration(Generation(value: 0x0111_1111_1111_1111)) // missing: fine
             #expect(try await client.generations() == [generation])
             #expect(!FileManager.default.fileExists(atPath: server.directory.file("replica/generations/\(other)")))
         }
@@ -194,7 +218,9 @@ struct SFTPReplicaClientTests {
             let hostKey = try String(contentsOfFile: server.directory.file("host_key.pub"), encoding: .utf8)
                 .split(separator: " ").prefix(2).joined(separator: " ")
             let knownHosts = server.directory.file("known_hosts")
-            #expect(FileManager.default.createFile(atPath: knownHosts, contents: Data("[127.0.0.1]:\(server.port) \(hostKey)\n".utf8)))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: knownHosts, contents: Data("[127.0.0.1]:\(server.port) \(hostKey)\n".utf8)))
             var location = server.location()
             location.hostKeyCheck = .knownHosts(path: knownHosts)
             let client = SFTPReplicaClient(location: location, runner: runner)
@@ -211,7 +237,10 @@ struct SFTPReplicaClientTests {
             _ = try await SFTPReplicaClient(location: location, runner: runner).generations()
             Issue.record("listed without a key")
         } catch let error as ReplicaClientError {
-            #expect(error.description == "sftp://u@127.0.0.1:1/x: cannot read the private key file /nonexistent/sluice-key (key= in the URL): No such file or directory")
+            #expect(
+                error.description
+                    == "sftp://u@127.0.0.1:1/x: cannot read the private key file /nonexistent/sluice-key (key= in the URL): No such file or directory"
+            )
         }
     }
 
@@ -242,8 +271,9 @@ struct SFTPReplicaClientTests {
 
     @Test("an unreachable server fails in one line")
     func unreachable() async throws {
-        let location = SFTPLocation(user: "nobody", password: "pw-secret", host: "127.0.0.1", port: 1, path: "/x",
-                                    hostKeyCheck: .insecure)
+        let location = SFTPLocation(
+            user: "nobody", password: "pw-secret", host: "127.0.0.1", port: 1, path: "/x",
+            hostKeyCheck: .insecure)
         do {
             _ = try await SFTPReplicaClient(location: location, runner: runner).generations()
             Issue.record("listed an unreachable server")
@@ -293,7 +323,8 @@ struct SFTPReplicaClientTests {
         try await withServer { server, _ async throws in
             let location = server.location()
             let runner = self.runner
-            try await LeaseContract.racersTakeOverOnce({ SFTPReplicaClient(location: location, runner: runner) }, racers: 4)
+            try await LeaseContract.racersTakeOverOnce(
+                { SFTPReplicaClient(location: location, runner: runner) }, racers: 4)
             // Losers' uploads were renamed nowhere and removed.
             let names = try FileManager.default.contentsOfDirectory(atPath: server.directory.file("replica/lease"))
             #expect(!names.isEmpty && names.allSatisfy { $0.hasSuffix(".lease") }, "\(names)")

@@ -22,7 +22,7 @@ struct SQLiteDatabaseTests {
         try await db.execute("CREATE TABLE t (x); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2);")
         #expect(try await db.scalarInteger("SELECT count(*) FROM t") == 2)
         try await db.close()
-        try await db.close()  // idempotent
+        try await db.close() // idempotent
         #expect(FileManager.default.fileExists(atPath: path))
 
         await #expect(throws: SQLiteError.self) { try await db.execute("SELECT 1") }
@@ -55,7 +55,7 @@ struct SQLiteDatabaseTests {
             _ = try await db.query("SELECT * FROM missing_table WHERE x = 1", [])
             Issue.record("expected an error")
         } catch let error as SQLiteError {
-            #expect(error.code & 0xFF == 1)  // SQLITE_ERROR
+            #expect(error.code & 0xFF == 1) // SQLITE_ERROR
             #expect(error.message.contains("missing_table"))
             #expect(error.context.hasPrefix("SELECT * FROM missing_table"))
         }
@@ -98,7 +98,8 @@ struct SQLiteDatabaseTests {
         defer { dir.remove() }
         let path = dir.file("db.sqlite")
         let writer = try await opener.open(path, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: 50))
-        try await writer.execute("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+        try await writer.execute(
+            "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (x); INSERT INTO t VALUES (1)")
         let reader = try await opener.open(path, options: SQLiteOpenOptions())
         try await reader.execute("BEGIN; SELECT count(*) FROM t;")
         _ = try await writer.query("INSERT INTO t VALUES (2)", [])
@@ -126,7 +127,9 @@ struct SQLiteDatabaseTests {
         }
     }
 
-    @Test("kept prepared statements: rebound on reuse, reset after an error, re-prepared after a schema change, keyed by bytes, past the cache limit, and finalized by close")
+    @Test(
+        "kept prepared statements: rebound on reuse, reset after an error, re-prepared after a schema change, keyed by bytes, past the cache limit, and finalized by close"
+    )
     func statementReuse() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end: the real `sluice replicate` under libfaketime (`FakeClock`), so hours of its
 /// schedules pass in seconds: snapshots every `snapshot-interval` from the last snapshot's
@@ -14,21 +14,28 @@ struct ScheduleUnderFakeClockTests {
     /// in minutes rather than seconds to keep the CPU they cost at the sped-up rate modest.
     static let loopFlags = ["--sync-interval", "1m", "--monitor-interval", "1m", "--lease-duration", "1h"]
 
-    @Test("replicate restarted every 20 fake minutes: hourly snapshots hold their schedule, retention deletes exactly what left its window")
+    @Test(
+        "replicate restarted every 20 fake minutes: hourly snapshots hold their schedule, retention deletes exactly what left its window"
+    )
     func scheduleAndRetentionAcrossRestarts() async throws {
         try await blocking {
             let clock = FakeClock(rate: 720, library: try FakeClock.library())
-            let interval = Duration.seconds(3600), retention = Duration.seconds(5400), check = Duration.seconds(900)
+            let interval = Duration.seconds(3600)
+            let retention = Duration.seconds(5400)
+            let check = Duration.seconds(900)
             let restartEvery = Duration.seconds(1200)
             let box = try SluiceSandbox()
             defer { box.remove() }
             try box.writer("app.db", ["init"])
             // A write every 72 fake seconds keeps the database changing, so every due snapshot is
             // worth taking.
-            let writer = try BackgroundProcess(executable: "/usr/bin/env",
-                                               arguments: ["python3", SluiceSandbox.writerScript, box.path("app.db"),
-                                                           "small", "--count", "1000000", "--rate", "10"],
-                                               logPath: box.path("writer.log"))
+            let writer = try BackgroundProcess(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", SluiceSandbox.writerScript, box.path("app.db"),
+                    "small", "--count", "1000000", "--rate", "10",
+                ],
+                logPath: box.path("writer.log"))
             defer { writer.killNow() }
 
             let folder = ReplicaFolder(root: box.path("replica"))
@@ -40,12 +47,18 @@ struct ScheduleUnderFakeClockTests {
             let deadline = realNow() + 60
             var runs = 0
             while !done() {
-                try #require(realNow() < deadline, "4 snapshots and 2 deleted not seen in 60 s; snapshots \(history.snapshots.map { clock.label($0.modified) })")
+                try #require(
+                    realNow() < deadline,
+                    "4 snapshots and 2 deleted not seen in 60 s; snapshots \(history.snapshots.map { clock.label($0.modified) })"
+                )
                 runs += 1
-                let replicator = try clock.sluice(["replicate", box.path("app.db"), box.url("replica"),
-                                                   "--snapshot-interval", "1h", "--retention", "1h30m",
-                                                   "--retention-check-interval", "15m"] + Self.loopFlags,
-                                                  box: box, log: "replicate-\(runs).log")
+                let replicator = try clock.sluice(
+                    [
+                        "replicate", box.path("app.db"), box.url("replica"),
+                        "--snapshot-interval", "1h", "--retention", "1h30m",
+                        "--retention-check-interval", "15m",
+                    ] + Self.loopFlags,
+                    box: box, log: "replicate-\(runs).log")
                 let restartAt = realNow() + clock.real(restartEvery)
                 while realNow() < restartAt && !done() {
                     try #require(replicator.isRunning, "replicate run \(runs) exited early:\n\(replicator.log)")
@@ -63,26 +76,33 @@ struct ScheduleUnderFakeClockTests {
             #expect(history.deletedCount(.segment) > 0)
             let kept = folder.objects()
             let floor = try #require(kept.filter { $0.kind == .snapshot }.map(\.index).min())
-            #expect(kept.allSatisfy { $0.index >= floor }, "kept below the oldest kept snapshot: \(kept.filter { $0.index < floor })")
+            #expect(
+                kept.allSatisfy { $0.index >= floor },
+                "kept below the oldest kept snapshot: \(kept.filter { $0.index < floor })")
         }
     }
 
     /// Consecutive snapshots are `interval` apart, from one snapshot's creation to the next's,
     /// give or take a quarter interval for restarts and for the checkpoint a due snapshot
     /// waits for, although every process lived a third of an interval.
-    private func expectSchedule(_ snapshots: [ReplicaFolder.Object], interval: Duration, clock: FakeClock, runs: Int,
-                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectSchedule(
+        _ snapshots: [ReplicaFolder.Object], interval: Duration, clock: FakeClock, runs: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let times = snapshots.map { clock.label($0.modified) }
         try #require(snapshots.count >= 4, "snapshots at \(times)", sourceLocation: sourceLocation)
-        #expect(runs >= 3 * (snapshots.count - 1), "only \(runs) runs for \(snapshots.count) snapshots", sourceLocation: sourceLocation)
+        #expect(
+            runs >= 3 * (snapshots.count - 1), "only \(runs) runs for \(snapshots.count) snapshots",
+            sourceLocation: sourceLocation)
         let period = clock.real(interval)
         // File times have the kernel's tick as resolution: a few ms, a few fake seconds.
         let resolution = 0.01
         for (earlier, later) in zip(snapshots, snapshots.dropFirst()) {
             let gap = later.modified - earlier.modified
-            #expect(gap >= period - resolution && gap <= period * 1.25,
-                    "snapshot \(later.index) came \(clock.minutes(realSeconds: gap)) after snapshot \(earlier.index); snapshots at \(times)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                gap >= period - resolution && gap <= period * 1.25,
+                "snapshot \(later.index) came \(clock.minutes(realSeconds: gap)) after snapshot \(earlier.index); snapshots at \(times)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -99,13 +119,16 @@ struct ScheduleUnderFakeClockTests {
             let folder = ReplicaFolder(root: box.path("replica"))
 
             // Writes for about ten fake minutes while a replicator runs, then its final sync on SIGTERM.
-            let first = try clock.sluice(["replicate", box.path("app.db"), box.url("replica")] + flags, box: box, log: "replicate-0.log")
-            try #require(eventually { folder.objects().contains { $0.kind == .snapshot } }, "no snapshot:\n\(first.log)")
+            let first = try clock.sluice(
+                ["replicate", box.path("app.db"), box.url("replica")] + flags, box: box, log: "replicate-0.log")
+            try #require(
+                eventually { folder.objects().contains { $0.kind == .snapshot } }, "no snapshot:\n\(first.log)")
             try box.writer("app.db", ["small", "--count", "20", "--rate", "50"])
             #expect(try first.terminate() == 0, "replicate:\n\(first.log)")
             let uploaded = folder.objects()
-            let newestSnapshot = try #require(uploaded.filter { $0.kind == .snapshot }.max { $0.modified < $1.modified },
-                                              "no snapshot:\n\(first.log)")
+            let newestSnapshot = try #require(
+                uploaded.filter { $0.kind == .snapshot }.max { $0.modified < $1.modified },
+                "no snapshot:\n\(first.log)")
             let lastIndex = try #require(uploaded.map(\.index).max())
             // The schedule demands one snapshot if the database changed since the newest one
             // (its WAL went on to a later index); a later WAL at the same index is not worth one.
@@ -117,8 +140,9 @@ struct ScheduleUnderFakeClockTests {
             var runs = 0
             while realNow() < end && watch.unexpected.isEmpty {
                 runs += 1
-                let replicator = try clock.sluice(["replicate", box.path("app.db"), box.url("replica")] + flags,
-                                                  box: box, log: "replicate-\(runs).log")
+                let replicator = try clock.sluice(
+                    ["replicate", box.path("app.db"), box.url("replica")] + flags,
+                    box: box, log: "replicate-\(runs).log")
                 let restartAt = min(end, realNow() + clock.real(idle) / 4)
                 while realNow() < restartAt && watch.unexpected.isEmpty {
                     try #require(replicator.isRunning, "replicate run \(runs) exited early:\n\(replicator.log)")
@@ -129,13 +153,19 @@ struct ScheduleUnderFakeClockTests {
             }
             let now = folder.objects()
             watch.observe(now)
-            #expect(watch.unexpected.isEmpty, "uploaded while idle: \(watch.unexpected.map { "\($0) at \(clock.label($0.modified))" })")
-            #expect(Set(uploaded).isSubset(of: Set(now)), "gone while idle: \(Set(uploaded).subtracting(now).sorted { $0.key < $1.key })")
+            #expect(
+                watch.unexpected.isEmpty,
+                "uploaded while idle: \(watch.unexpected.map { "\($0) at \(clock.label($0.modified))" })")
+            #expect(
+                Set(uploaded).isSubset(of: Set(now)),
+                "gone while idle: \(Set(uploaded).subtracting(now).sorted { $0.key < $1.key })")
             if demanded {
-                let taken = try #require(watch.taken, "the snapshot the schedule demanded at WAL index \(lastIndex) is missing")
+                let taken = try #require(
+                    watch.taken, "the snapshot the schedule demanded at WAL index \(lastIndex) is missing")
                 let gap = taken.modified - newestSnapshot.modified
-                #expect(gap >= clock.real(interval) - 0.01 && gap <= clock.real(interval) * 1.25,
-                        "taken \(clock.minutes(realSeconds: gap)) after the last one")
+                #expect(
+                    gap >= clock.real(interval) - 0.01 && gap <= clock.real(interval) * 1.25,
+                    "taken \(clock.minutes(realSeconds: gap)) after the last one")
             }
             #expect(runs >= 4 || !watch.unexpected.isEmpty, "\(runs) runs")
         }

@@ -1,8 +1,8 @@
+import Core
 import Foundation
+import IO
 import Logging
 import Testing
-import Core
-import IO
 
 /// The shadow WAL against WAL files written by real SQLite.
 @Suite("Shadow WAL")
@@ -34,8 +34,9 @@ struct ShadowWALTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let app = try await makeDatabase(dir)
-        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
-                                                fileSystem: environment.fileSystem)
+        let shadow = try await ShadowWAL.create(
+            path: dir.file("shadow.wal"), header: try await walHeader(dir),
+            fileSystem: environment.fileSystem)
         _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(100))")
         let committedSize = try #require(try await environment.fileSystem.stat(dir.file("db-wal"))).size
 
@@ -65,7 +66,8 @@ struct ShadowWALTests {
         let app = try await makeDatabase(dir)
         for _ in 0..<5 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(3000))") }
         let path = dir.file("shadow.wal")
-        let shadow = try await ShadowWAL.create(path: path, header: try await walHeader(dir), fileSystem: environment.fileSystem)
+        let shadow = try await ShadowWAL.create(
+            path: path, header: try await walHeader(dir), fileSystem: environment.fileSystem)
         _ = try await copy(into: shadow, from: dir)
         let size = shadow.size
         let checksum = shadow.checksum
@@ -97,7 +99,8 @@ struct ShadowWALTests {
         let app = try await makeDatabase(dir)
         for _ in 0..<30 { _ = try await app.query("INSERT INTO t (v) VALUES (randomblob(3000))") }
         let path = dir.file("shadow.wal")
-        let shadow = try await ShadowWAL.create(path: path, header: try await walHeader(dir), fileSystem: environment.fileSystem)
+        let shadow = try await ShadowWAL.create(
+            path: path, header: try await walHeader(dir), fileSystem: environment.fileSystem)
         _ = try await copy(into: shadow, from: dir)
         let (size, checksum, lastFrame) = (shadow.size, shadow.checksum, shadow.lastFrame)
         await shadow.close()
@@ -121,11 +124,14 @@ struct ShadowWALTests {
         defer { dir.remove() }
         try await environment.fileSystem.writeAtomically(Array("not a wal".utf8), to: dir.file("shadow.wal"))
         await #expect(throws: ReplicationError.self) {
-            _ = try await ShadowWAL.open(path: dir.file("shadow.wal"), fileSystem: environment.fileSystem, chunkSize: 4096)
+            _ = try await ShadowWAL.open(
+                path: dir.file("shadow.wal"), fileSystem: environment.fileSystem, chunkSize: 4096)
         }
     }
 
-    @Test("an I/O error part way through a pass keeps the transactions already copied whole, and the next pass goes on from there")
+    @Test(
+        "an I/O error part way through a pass keeps the transactions already copied whole, and the next pass goes on from there"
+    )
     func errorKeepsCommittedProgress() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -139,8 +145,9 @@ struct ShadowWALTests {
         }
         #expect(commitEnds.count == 11, "the CREATE TABLE and ten inserts")
 
-        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
-                                                fileSystem: environment.fileSystem)
+        let shadow = try await ShadowWAL.create(
+            path: dir.file("shadow.wal"), header: try await walHeader(dir),
+            fileSystem: environment.fileSystem)
         // The source fails on its fourth read of one frame: three frames were read and copied.
         let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
         let failing = FailingReads(base: wal, failAt: 4)
@@ -160,7 +167,9 @@ struct ShadowWALTests {
         try await app.close()
     }
 
-    @Test("a transaction longer than what one pass copies between two I/O errors is still copied: each pass goes on where the last stopped")
+    @Test(
+        "a transaction longer than what one pass copies between two I/O errors is still copied: each pass goes on where the last stopped"
+    )
     func largeTransactionUnderSteadyErrors() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -172,8 +181,9 @@ struct ShadowWALTests {
         let frameSize = 24 + 4096
         #expect(walBytes.count > 32 + 40 * frameSize, "one transaction of many frames")
 
-        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
-                                                fileSystem: environment.fileSystem)
+        let shadow = try await ShadowWAL.create(
+            path: dir.file("shadow.wal"), header: try await walHeader(dir),
+            fileSystem: environment.fileSystem)
         let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
         // Every seventh read fails, so no pass reads more than six frames: a pass that started
         // over at the last commit would never reach the end of the transaction.
@@ -183,7 +193,9 @@ struct ShadowWALTests {
             passes += 1
             _ = try? await shadow.copy(from: failing, walSize: Int64(walBytes.count), chunkSize: frameSize)
         }
-        #expect(shadow.size == Int64(walBytes.count), "after \(passes) passes the shadow holds \(shadow.size) of \(walBytes.count) bytes")
+        #expect(
+            shadow.size == Int64(walBytes.count),
+            "after \(passes) passes the shadow holds \(shadow.size) of \(walBytes.count) bytes")
         #expect(try await environment.fileSystem.readAll(dir.file("shadow.wal")) == walBytes)
         #expect(shadow.lastFrame == Array(walBytes.suffix(frameSize)))
         try await wal.close()
@@ -203,12 +215,14 @@ struct ShadowWALTests {
         let spilled = try await environment.fileSystem.readAll(dir.file("db-wal"))
         #expect(spilled.count > committed.count + 8 * (24 + 4096))
 
-        let shadow = try await ShadowWAL.create(path: dir.file("shadow.wal"), header: try await walHeader(dir),
-                                                fileSystem: environment.fileSystem)
+        let shadow = try await ShadowWAL.create(
+            path: dir.file("shadow.wal"), header: try await walHeader(dir),
+            fileSystem: environment.fileSystem)
         let wal = try await environment.fileSystem.open(dir.file("db-wal"), mode: .readOnly)
         // The pass writes the spilled frames, one per flush, and fails part way through them.
         await #expect(throws: FailingReads.Injected.self) {
-            _ = try await shadow.copy(from: FailingReads(base: wal, failAt: 6), walSize: Int64(spilled.count), chunkSize: 24 + 4096)
+            _ = try await shadow.copy(
+                from: FailingReads(base: wal, failAt: 6), walSize: Int64(spilled.count), chunkSize: 24 + 4096)
         }
         #expect(shadow.size == Int64(committed.count))
 
@@ -235,7 +249,9 @@ struct ShadowWALTests {
         var validator = WALFrameValidator(header: header)
         var end: Int?
         var offset = 32
-        while offset + header.frameSize <= wal.count, let frame = validator.accept(wal[offset..<(offset + header.frameSize)]) {
+        while offset + header.frameSize <= wal.count,
+            let frame = validator.accept(wal[offset..<(offset + header.frameSize)])
+        {
             offset += header.frameSize
             if frame.isCommit { end = offset }
         }

@@ -62,19 +62,24 @@ struct SluiceSandbox {
     /// Runs the writer fixture against the database `database` (a sandbox name) to completion and
     /// requires success.
     @discardableResult
-    func writer(_ database: String, _ arguments: [String], timeout: Duration = .seconds(300),
-                sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let outcome = try run("/usr/bin/env", ["python3", Self.writerScript, path(database)] + arguments, timeout: timeout)
-        try #require(outcome.status == 0, "writer \(arguments) failed: \(outcome.stderr)", sourceLocation: sourceLocation)
+    func writer(
+        _ database: String, _ arguments: [String], timeout: Duration = .seconds(300),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> String {
+        let outcome = try run(
+            "/usr/bin/env", ["python3", Self.writerScript, path(database)] + arguments, timeout: timeout)
+        try #require(
+            outcome.status == 0, "writer \(arguments) failed: \(outcome.stderr)", sourceLocation: sourceLocation)
         return outcome.stdout
     }
 
     /// Starts `sluice replicate` in the background with short intervals.
     func startReplicate(_ database: String, replicas: [String], extra: [String] = []) throws -> BackgroundProcess {
-        try BackgroundProcess(executable: Self.binary,
-                              arguments: ["replicate", path(database)] + replicas
-                                + ["--sync-interval", "100ms", "--monitor-interval", "100ms"] + extra,
-                              logPath: path("replicate-\(UInt32.random(in: 0...UInt32.max)).log"))
+        try BackgroundProcess(
+            executable: Self.binary,
+            arguments: ["replicate", path(database)] + replicas
+                + ["--sync-interval", "100ms", "--monitor-interval", "100ms"] + extra,
+            logPath: path("replicate-\(UInt32.random(in: 0...UInt32.max)).log"))
     }
 
     private func run(_ executable: String, _ arguments: [String], timeout: Duration) throws -> Outcome {
@@ -102,9 +107,10 @@ struct SluiceSandbox {
             process.terminate()
             process.waitUntilExit()
         }
-        let outcome = Outcome(status: finished ? process.terminationStatus : -1,
-                              stdout: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
-                              stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+        let outcome = Outcome(
+            status: finished ? process.terminationStatus : -1,
+            stdout: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
         try #require(finished, "\(executable) \(arguments) did not finish in \(timeout): \(outcome.stderr)")
         return outcome
     }
@@ -151,14 +157,16 @@ final class BackgroundProcess {
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Sends SIGTERM and waits for the final sync and exit; returns the exit status.
-    func terminate(timeout: Duration = .seconds(120), sourceLocation: SourceLocation = #_sourceLocation) throws -> Int32 {
+    func terminate(timeout: Duration = .seconds(120), sourceLocation: SourceLocation = #_sourceLocation) throws -> Int32
+    {
         kill(process.processIdentifier, SIGTERM)
         let exited = waitForExit(process, timeout: timeout)
         if !exited {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        try #require(exited, "sluice replicate did not exit after SIGTERM; log:\n\(log)", sourceLocation: sourceLocation)
+        try #require(
+            exited, "sluice replicate did not exit after SIGTERM; log:\n\(log)", sourceLocation: sourceLocation)
         return process.terminationStatus
     }
 

@@ -10,7 +10,9 @@ struct ThreadPoolRunnerTests {
     func valuesAndErrors() async throws {
         let runner = ThreadPoolRunner(threads: 2)
         let threads = try await withThrowingTaskGroup(of: UInt.self) { group in
-            for _ in 0..<200 { group.addTask { try await runner.run { UInt(bitPattern: Int(bitPattern: pthread_self())) } } }
+            for _ in 0..<200 {
+                group.addTask { try await runner.run { UInt(bitPattern: Int(bitPattern: pthread_self())) } }
+            }
             return try await group.reduce(into: Set<UInt>()) { $0.insert($1) }
         }
         #expect((1...2).contains(threads.count))
@@ -67,7 +69,9 @@ struct ThreadPoolRunnerTests {
 
         // Another pool's calls still hand off: network transfers keep their own threads.
         let other = ThreadPoolRunner(threads: 1)
-        let handedOff = try await withTaskExecutorPreference(runner) { try await other.run { !runner.isCurrent && other.isCurrent } }
+        let handedOff = try await withTaskExecutorPreference(runner) {
+            try await other.run { !runner.isCurrent && other.isCurrent }
+        }
         #expect(handedOff)
     }
 
@@ -76,7 +80,10 @@ struct ThreadPoolRunnerTests {
         let runner = ThreadPoolRunner(threads: 3)
         // Many tasks bouncing between the pool and an actor: every hop is a job queued from a
         // pool thread. None may be stranded.
-        actor Counter { var value = 0; func add() { value += 1 } }
+        actor Counter {
+            var value = 0
+            func add() { value += 1 }
+        }
         let counter = Counter()
         try await withTaskExecutorPreference(runner) {
             try await withThrowingTaskGroup(of: Void.self) { group in

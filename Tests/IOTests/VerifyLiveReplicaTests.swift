@@ -1,7 +1,7 @@
 import Core
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `sluice verify` against replicas that a real `sluice replicate` is writing at full speed:
 /// a writer commits continuously (with the replicator's own checkpoints, snapshots and
@@ -16,17 +16,20 @@ struct VerifyLiveReplicaTests {
     /// stops everything and verifies once more with test restores.
     func verifyWhileWriting(_ box: SluiceSandbox, replica: String) throws {
         try box.writer("app.db", ["init"])
-        let replicator = try box.startReplicate("app.db", replicas: [replica], extra: [
-            "--min-checkpoint-page-count", "100", "--snapshot-interval", "1s",
-            "--retention", "2s", "--retention-check-interval", "500ms",
-        ])
+        let replicator = try box.startReplicate(
+            "app.db", replicas: [replica],
+            extra: [
+                "--min-checkpoint-page-count", "100", "--snapshot-interval", "1s",
+                "--retention", "2s", "--retention-check-interval", "500ms",
+            ])
         let writer = try BackgroundProcess(
             executable: "/usr/bin/env",
             arguments: ["python3", SluiceSandbox.writerScript, box.path("app.db"), "small", "--count", "10000000"],
             logPath: box.path("writer.log"))
         defer { writer.killNow() }
-        try #require(eventually { (try? box.sluice(["generations", replica]).stdout.contains("\n")) == true },
-                     "nothing replicated; log:\n\(replicator.log)")
+        try #require(
+            eventually { (try? box.sluice(["generations", replica]).stdout.contains("\n")) == true },
+            "nothing replicated; log:\n\(replicator.log)")
         var problems: [String] = []
         var liveSeen = 0
         var rechecks: [String] = []
@@ -45,7 +48,9 @@ struct VerifyLiveReplicaTests {
         }
         let writerLog = (try? String(contentsOfFile: box.path("writer.log"), encoding: .utf8)) ?? ""
         #expect(writer.process.isRunning, "the writer stopped early; log:\n\(writerLog)")
-        #expect(problems.isEmpty, "verify reported problems on a healthy live replica:\n\(problems.joined(separator: "\n"))")
+        #expect(
+            problems.isEmpty, "verify reported problems on a healthy live replica:\n\(problems.joined(separator: "\n"))"
+        )
         #expect(liveSeen > 0, "a live replica shows its open index")
         // What the second looks saw (races a single pass would have reported), for the record.
         print("verify live \(replica.prefix(5)): \(run) runs, \(rechecks.count) rechecked: \(rechecks.prefix(5))")
@@ -54,8 +59,9 @@ struct VerifyLiveReplicaTests {
         try extendPastLastSnapshot(box, replica: replica)
         let final = try box.sluice(["verify", "--restore", "--sample", "3", replica], timeout: .seconds(300))
         #expect(final.status == 0, "final verify: \(final.stdout) \(final.stderr)")
-        #expect(final.stdout.components(separatedBy: "integrity_check passed").count - 1 >= 2,
-                "the latest state and sampled boundaries were restored: \(final.stdout)")
+        #expect(
+            final.stdout.components(separatedBy: "integrity_check passed").count - 1 >= 2,
+            "the latest state and sampled boundaries were restored: \(final.stdout)")
     }
 
     /// Only boundaries in WAL indexes after a generation's first snapshot can be restored
@@ -63,9 +69,11 @@ struct VerifyLiveReplicaTests {
     /// replicator (no snapshots, no retention, a checkpoint at every page) adds indexes after
     /// the last snapshot before the final verify samples boundaries.
     func extendPastLastSnapshot(_ box: SluiceSandbox, replica: String) throws {
-        let tail = try box.startReplicate("app.db", replicas: [replica], extra: [
-            "--min-checkpoint-page-count", "1", "--snapshot-interval", "1h", "--retention", "24h",
-        ])
+        let tail = try box.startReplicate(
+            "app.db", replicas: [replica],
+            extra: [
+                "--min-checkpoint-page-count", "1", "--snapshot-interval", "1h", "--retention", "24h",
+            ])
         func newestIndexes() throws -> (snapshot: Int, segment: Int)? {
             func rows(_ command: String, _ key: String) throws -> [[String: Any]] {
                 let outcome = try box.sluice([command, "--json", replica])
@@ -143,11 +151,14 @@ struct VerifyLiveReplicaTests {
             #expect(damaged.status == 1)
             try Self.checkSchema(damaged.stdout)
 
-            for arguments in [["verify", "s3://"], ["verify", "ftp://example/x"], ["verify", box.path("missing.db")],
-                              ["verify", "s3://bucket/p?endpoint=http://127.0.0.1:1&region=us-east-1"],
-                              ["verify", "--sample", "2", box.url("replica")]] {
+            for arguments in [
+                ["verify", "s3://"], ["verify", "ftp://example/x"], ["verify", box.path("missing.db")],
+                ["verify", "s3://bucket/p?endpoint=http://127.0.0.1:1&region=us-east-1"],
+                ["verify", "--sample", "2", box.url("replica")],
+            ] {
                 let outcome = try box.sluice(arguments, timeout: .seconds(120))
-                #expect(outcome.status == 2, "\(arguments): exit \(outcome.status): \(outcome.stdout) \(outcome.stderr)")
+                #expect(
+                    outcome.status == 2, "\(arguments): exit \(outcome.status): \(outcome.stdout) \(outcome.stderr)")
                 let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
                 #expect(lines.count == 1, "\(arguments): \(outcome.stderr)")
             }
@@ -156,21 +167,27 @@ struct VerifyLiveReplicaTests {
 
     /// The `--json` document has the documented shape (docs/verify.md, `sluice.verify/1`).
     static func checkSchema(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                                    sourceLocation: sourceLocation)
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+            sourceLocation: sourceLocation)
         #expect(document["schema"] as? String == "sluice.verify/1", sourceLocation: sourceLocation)
-        #expect(document["status"] as? String == "problems" && document["exitStatus"] as? Int == 1,
-                sourceLocation: sourceLocation)
+        #expect(
+            document["status"] as? String == "problems" && document["exitStatus"] as? Int == 1,
+            sourceLocation: sourceLocation)
         #expect((document["checkedAt"] as? String).flatMap(RFC3339.parse) != nil, sourceLocation: sourceLocation)
         let replica = try #require((document["replicas"] as? [[String: Any]])?.first, sourceLocation: sourceLocation)
         #expect(replica["status"] as? String == "problems", sourceLocation: sourceLocation)
-        let generation = try #require((replica["generations"] as? [[String: Any]])?.first, sourceLocation: sourceLocation)
-        for key in ["generation", "snapshots", "segments", "firstIndex", "lastIndex", "storedBytes", "checkedWALBytes",
-                    "checkedFrames", "start", "end"] {
+        let generation = try #require(
+            (replica["generations"] as? [[String: Any]])?.first, sourceLocation: sourceLocation)
+        for key in [
+            "generation", "snapshots", "segments", "firstIndex", "lastIndex", "storedBytes", "checkedWALBytes",
+            "checkedFrames", "start", "end",
+        ] {
             #expect(generation[key] != nil, "generations[].\(key) missing", sourceLocation: sourceLocation)
         }
         let findings = try #require(replica["findings"] as? [[String: Any]], sourceLocation: sourceLocation)
-        let problem = try #require(findings.first { $0["severity"] as? String == "problem" }, sourceLocation: sourceLocation)
+        let problem = try #require(
+            findings.first { $0["severity"] as? String == "problem" }, sourceLocation: sourceLocation)
         #expect(problem["kind"] as? String == "corrupt-object", "\(problem)", sourceLocation: sourceLocation)
         for key in ["generation", "object", "message"] {
             #expect(problem[key] is String, "findings[].\(key) missing", sourceLocation: sourceLocation)

@@ -1,8 +1,8 @@
 import Core
 import SQLite
 import SimHarness
-import Testing
 import TestSupport
+import Testing
 
 /// Crash at every mutation of a short WAL workload, recover, and check SQLite's promises.
 ///
@@ -42,11 +42,17 @@ struct CrashSweepTests {
     /// Two processes: the app commits 24 transactions (inserts of 3 KB blobs, some with an update
     /// of an earlier row, every fifth a delete); the other process checkpoints every sixth, in
     /// PASSIVE, RESTART and TRUNCATE mode in turn. Stops at the first error.
-    static func workload(_ disk: SimDisk, clock: ManualWallClock, powersafeOverwrite: Bool = true,
-                         acknowledged: inout Acknowledged) async {
-        guard let app = try? TestProcess(disk: disk, name: "app", clock: clock, seed: 1, powersafeOverwrite: powersafeOverwrite),
-              let other = try? TestProcess(disk: disk, name: "checkpointer", clock: clock, seed: 2,
-                                           powersafeOverwrite: powersafeOverwrite) else { return }
+    static func workload(
+        _ disk: SimDisk, clock: ManualWallClock, powersafeOverwrite: Bool = true,
+        acknowledged: inout Acknowledged
+    ) async {
+        guard
+            let app = try? TestProcess(
+                disk: disk, name: "app", clock: clock, seed: 1, powersafeOverwrite: powersafeOverwrite),
+            let other = try? TestProcess(
+                disk: disk, name: "checkpointer", clock: clock, seed: 2,
+                powersafeOverwrite: powersafeOverwrite)
+        else { return }
         do {
             let a = try await app.open("/db")
             try await a.execute("PRAGMA synchronous = FULL; PRAGMA cache_size = 8")
@@ -56,11 +62,15 @@ struct CrashSweepTests {
                 acknowledged.inFlight = [index]
                 acknowledged.inFlightDeletes = index % 5 == 0 ? [index - 3] : []
                 if index % 5 == 0 {
-                    try await a.execute("BEGIN; INSERT INTO t VALUES (\(index), zeroblob(3000)); DELETE FROM t WHERE id = \(index - 3); COMMIT")
+                    try await a.execute(
+                        "BEGIN; INSERT INTO t VALUES (\(index), zeroblob(3000)); DELETE FROM t WHERE id = \(index - 3); COMMIT"
+                    )
                     acknowledged.deleted.insert(index - 3)
                     acknowledged.present.remove(index - 3)
                 } else if index % 3 == 0 {
-                    try await a.execute("BEGIN; INSERT INTO t VALUES (\(index), randomblob(3000)); UPDATE t SET v = zeroblob(4000) WHERE id = \(index - 1); COMMIT")
+                    try await a.execute(
+                        "BEGIN; INSERT INTO t VALUES (\(index), randomblob(3000)); UPDATE t SET v = zeroblob(4000) WHERE id = \(index - 1); COMMIT"
+                    )
                 } else {
                     _ = try await a.query("INSERT INTO t VALUES (?, randomblob(3000))", [.integer(index)])
                 }
@@ -119,8 +129,9 @@ struct CrashSweepTests {
                 DiskCrashModel(sectorSurvivalRate: 0.5, sizeChangeSurvivalRate: 0.5, directoryChangeSurvivalRate: 0.5),
                 DiskCrashModel(sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 1),
                 // Torn sectors full of garbage break powersafe overwrite; SQLite is told so.
-                DiskCrashModel(sectorSurvivalRate: 0.5, sectorGarbageRate: 0.5, sizeChangeSurvivalRate: 0.5,
-                               directoryChangeSurvivalRate: 0.5, directoryMode: .journalPrefix),
+                DiskCrashModel(
+                    sectorSurvivalRate: 0.5, sectorGarbageRate: 0.5, sizeChangeSurvivalRate: 0.5,
+                    directoryChangeSurvivalRate: 0.5, directoryMode: .journalPrefix),
             ]
             for k in 0...total {
                 for (modelIndex, model) in models.enumerated() {
@@ -128,9 +139,11 @@ struct CrashSweepTests {
                     let setupMutations = try await Self.setUp(disk, clock: clock)
                     disk.faults = DiskFaults(crashAfterMutations: setupMutations + k)
                     var acknowledged = Acknowledged()
-                    await Self.workload(disk, clock: clock, powersafeOverwrite: model.sectorGarbageRate == 0, acknowledged: &acknowledged)
+                    await Self.workload(
+                        disk, clock: clock, powersafeOverwrite: model.sectorGarbageRate == 0,
+                        acknowledged: &acknowledged)
                     disk.crash(random: SplitMix64(seed: UInt64(k * 10 + modelIndex)), model: model)
-                    disk.faults = .none  // at k == total the workload finished before the trigger
+                    disk.faults = .none // at k == total the workload finished before the trigger
                     if let problem = try await Self.check(disk, clock: clock, acknowledged: acknowledged) {
                         failures.append("k=\(k) model=\(modelIndex): \(problem)")
                     }

@@ -33,8 +33,9 @@ private final class ContinuationBox: @unchecked Sendable {
 @Suite("Simulation environment", .serialized)
 struct EnvironmentTests {
     private func environment(_ sim: SimScheduler, stream: String = "environment") -> Environment {
-        SimEnvironment.make(scheduler: sim, fileSystem: UnusedFileSystem(), sqlite: UnusedOpener(), randomStream: stream,
-                            logger: SimLogHandler.logger(label: "test"))
+        SimEnvironment.make(
+            scheduler: sim, fileSystem: UnusedFileSystem(), sqlite: UnusedOpener(), randomStream: stream,
+            logger: SimLogHandler.logger(label: "test"))
     }
 
     @Test("Core's environment ports run on simulated time, seeded randomness and the simulator's spawner")
@@ -84,7 +85,10 @@ struct EnvironmentTests {
             Issue.record("the run should deadlock")
         } catch let error as SimRunError {
             #expect(error.failure == .deadlock)
-            #expect(error.traceTail.contains { $0.contains("log test warning replica sync failed failures=3 replica=sim://r") })
+            #expect(
+                error.traceTail.contains {
+                    $0.contains("log test warning replica sync failed failures=3 replica=sim://r")
+                })
             #expect(error.report.contains("deadlock"))
         }
     }

@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Invariant 7's judge on its own: a new generation needs a cause the world produced.
 @Suite("GenerationLedger")

@@ -1,12 +1,14 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 @Suite("Liveness bounds")
 struct LivenessBoundsTests {
     let start = Timestamp(millisecondsSince1970: 1_000_000)
-    let bounds = LivenessBounds(settle: .seconds(70), window: .seconds(60), lag: .seconds(4), snapshotGap: nil,
-                                walThresholdFrames: 100, walDelay: .seconds(2))
+    let bounds = LivenessBounds(
+        settle: .seconds(70), window: .seconds(60), lag: .seconds(4), snapshotGap: nil,
+        walThresholdFrames: 100, walDelay: .seconds(2))
 
     func samples(_ frames: [Int], every step: Duration = .milliseconds(500)) -> [CommitLog.WALSample] {
         frames.enumerated().map { CommitLog.WALSample(time: start + step * $0.offset, frames: $0.element) }

@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// The disk's tables of descriptors and mappings behave like a dictionary of increasing numbers.
 @Suite("NumberTable")
@@ -20,7 +21,8 @@ struct NumberTableTests {
                 reference[next] = "entry \(step)"
             case 3, 4, 5:
                 let candidates = reference.keys.sorted()
-                let number = candidates.isEmpty || random.next() % 5 == 0
+                let number =
+                    candidates.isEmpty || random.next() % 5 == 0
                     ? Int(random.next() % UInt64(next + 2)) : candidates[Int(random.next() % UInt64(candidates.count))]
                 #expect(table.remove(number) == reference.removeValue(forKey: number))
             default:

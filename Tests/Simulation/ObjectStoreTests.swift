@@ -33,33 +33,45 @@ struct ObjectStoreTests {
             for (index, offset, size) in segments {
                 let position = Position(generation: generation, index: index, offset: offset)
                 let writer = index == 1 ? legacy : client
-                try await writer.writeWALSegment(at: position, data: BytesSource(bytes(index * 100 + offset, count: size)))
+                try await writer.writeWALSegment(
+                    at: position, data: BytesSource(bytes(index * 100 + offset, count: size)))
             }
-            try await legacy.writeWALSegment(at: Position(generation: generation, index: 2, offset: 0), data: BytesSource([9, 9]))
+            try await legacy.writeWALSegment(
+                at: Position(generation: generation, index: 2, offset: 0), data: BytesSource([9, 9]))
 
             #expect(try await client.generations() == [older, generation])
             let snapshots = try await client.snapshots(in: generation)
             #expect(snapshots.map(\.index) == [0, 2])
             #expect(snapshots.map(\.size) == [10, 300])
             let listed = try await client.walSegments(in: generation)
-            #expect(listed.map { [$0.index, $0.offset, UInt64($0.size)] } == [[0, 0, 40], [0, 40, 20], [1, 0, 33], [2, 0, 5]])
+            #expect(
+                listed.map { [$0.index, $0.offset, UInt64($0.size)] } == [
+                    [0, 0, 40], [0, 40, 20], [1, 0, 33], [2, 0, 5],
+                ])
 
             #expect(try await client.openSnapshot(generation: generation, index: 2).readToEnd() == snapshot)
-            let legacySegment = try await client.openWALSegment(at: Position(generation: generation, index: 1, offset: 0))
+            let legacySegment = try await client.openWALSegment(
+                at: Position(generation: generation, index: 1, offset: 0))
             #expect(try await legacySegment.readToEnd() == bytes(100, count: 33))
             do {
                 _ = try await client.openSnapshot(generation: generation, index: 7)
                 Issue.record("opening a missing snapshot should fail")
             } catch let error as ReplicaClientError {
-                #expect(error == .notFound(replica: "sim://backups/db", key: "backups/db/generations/\(generation)/snapshots/0000000000000007.snapshot.lz4"))
+                #expect(
+                    error
+                        == .notFound(
+                            replica: "sim://backups/db",
+                            key: "backups/db/generations/\(generation)/snapshots/0000000000000007.snapshot.lz4"))
             }
 
             try await client.deleteSnapshot(generation: generation, index: 2)
             #expect(try await client.snapshots(in: generation).map(\.index) == [0])
-            try await client.deleteWALSegments([Position(generation: generation, index: 0, offset: 0),
-                                                Position(generation: generation, index: 2, offset: 0)])
+            try await client.deleteWALSegments([
+                Position(generation: generation, index: 0, offset: 0),
+                Position(generation: generation, index: 2, offset: 0),
+            ])
             #expect(try await client.walSegments(in: generation).map(\.offset) == [40, 0])
-            try await client.deleteSnapshot(generation: generation, index: 99)  // missing: not an error
+            try await client.deleteSnapshot(generation: generation, index: 99) // missing: not an error
             try await client.deleteGeneration(generation)
             #expect(try await client.generations() == [older])
             #expect(try await client.walSegments(in: generation).isEmpty)
@@ -75,8 +87,9 @@ struct ObjectStoreTests {
             let store = SimObjectStore(scheduler: sim, faults: faults)
             let client = SimReplicaClient(store: store, root: "r")
             for offset in 0..<10 {
-                try await client.writeWALSegment(at: Position(generation: generation, index: UInt64(offset % 3), offset: UInt64(offset) * 8),
-                                                 data: BytesSource([UInt8(offset)]))
+                try await client.writeWALSegment(
+                    at: Position(generation: generation, index: UInt64(offset % 3), offset: UInt64(offset) * 8),
+                    data: BytesSource([UInt8(offset)]))
             }
             let before = sim.now
             let segments = try await client.walSegments(in: generation)
@@ -84,12 +97,14 @@ struct ObjectStoreTests {
             return (segments.count, pages, sim.now - before)
         }
         #expect(result.value.0 == 10)
-        #expect(result.value.1 == 4)  // 10 keys in pages of 3
+        #expect(result.value.1 == 4) // 10 keys in pages of 3
         #expect(result.value.2 == .seconds(1))
     }
 
     /// Runs `operations` GETs of an existing key and returns which failed, as a bit string.
-    private func faultPattern(seed: UInt64, faults: ObjectStoreFaults, operations: Int) throws -> (pattern: [Bool], stats: SimObjectStore.Statistics) {
+    private func faultPattern(seed: UInt64, faults: ObjectStoreFaults, operations: Int) throws -> (
+        pattern: [Bool], stats: SimObjectStore.Statistics
+    ) {
         try SimScheduler.run(seed: seed) { sim in
             let store = SimObjectStore(scheduler: sim)
             try await store.put("k", [1])
@@ -137,7 +152,11 @@ struct ObjectStoreTests {
                 do {
                     try await store.put(key, [UInt8(index & 0xff)])
                 } catch {
-                    if await store.peek(key) == [UInt8(index & 0xff)] { failedButPresent += 1 } else { failedAndMissing += 1 }
+                    if await store.peek(key) == [UInt8(index & 0xff)] {
+                        failedButPresent += 1
+                    } else {
+                        failedAndMissing += 1
+                    }
                 }
             }
             return (failedButPresent, failedAndMissing, await store.statistics.ambiguous)
@@ -149,8 +168,9 @@ struct ObjectStoreTests {
 
     @Test("stalls and latency take simulated time, not real time")
     func stallsTakeSimulatedTime() throws {
-        let faults = ObjectStoreFaults(stallBeforeRate: 1, stallAfterRate: 0.5, stallDuration: .seconds(10) ... .seconds(10),
-                                       latency: .milliseconds(20) ... .milliseconds(20))
+        let faults = ObjectStoreFaults(
+            stallBeforeRate: 1, stallAfterRate: 0.5, stallDuration: .seconds(10) ... .seconds(10),
+            latency: .milliseconds(20) ... .milliseconds(20))
         let result = try SimScheduler.run(seed: 6) { sim in
             let store = SimObjectStore(scheduler: sim, faults: faults)
             for index in 0..<20 { try await store.put("k\(index)", []) }
@@ -164,12 +184,17 @@ struct ObjectStoreTests {
     @Test("a stalled request interleaves with others and can be cancelled")
     func stalledRequestIsCancellable() throws {
         let result = try SimScheduler.run(seed: 8) { sim in
-            let store = SimObjectStore(scheduler: sim, faults: ObjectStoreFaults(stallBeforeRate: 1, stallDuration: .seconds(3600) ... .seconds(3600)))
+            let store = SimObjectStore(
+                scheduler: sim,
+                faults: ObjectStoreFaults(stallBeforeRate: 1, stallDuration: .seconds(3600) ... .seconds(3600)))
             let stuck = sim.spawner.spawn { try await store.put("stuck", [1]) }
             try await sim.clock.sleep(for: .seconds(5))
             stuck.cancel()
             let outcome: String
-            do { _ = try await stuck.value; outcome = "completed" } catch is CancellationError { outcome = "cancelled" }
+            do {
+                _ = try await stuck.value
+                outcome = "completed"
+            } catch is CancellationError { outcome = "cancelled" }
             return (outcome, await store.peek("stuck"))
         }
         #expect(result.value.0 == "cancelled")
@@ -189,8 +214,9 @@ struct ObjectStoreTests {
                 let attempts = (0..<4).map { replicator in
                     sim.spawner.spawn { () -> String? in
                         do {
-                            let lease = try await client.acquireLease(owner: "host:\(replicator)", token: "t\(replicator)",
-                                                                      duration: .seconds(30), now: wall.now())
+                            let lease = try await client.acquireLease(
+                                owner: "host:\(replicator)", token: "t\(replicator)",
+                                duration: .seconds(30), now: wall.now())
                             return lease.owner
                         } catch LeaseError.held {
                             return nil
@@ -227,9 +253,12 @@ struct ObjectStoreTests {
                 _ = try await client.renewLease(renewed, duration: .seconds(30), now: wall.now())
                 Issue.record("renewing a lease taken over should fail")
             } catch let error as LeaseError {
-                guard case .lost = error else { Issue.record("expected lost, got \(error)"); return }
+                guard case .lost = error else {
+                    Issue.record("expected lost, got \(error)")
+                    return
+                }
             }
-            try await client.releaseLease(renewed)  // not ours any more: leaves b's lease alone
+            try await client.releaseLease(renewed) // not ours any more: leaves b's lease alone
             #expect(await store.peek(client.leaseKey) != nil)
             try await client.releaseLease(second)
             #expect(await store.peek(client.leaseKey) == nil)
@@ -240,8 +269,9 @@ struct ObjectStoreTests {
     @Test("Core's LZ4 sources round-trip through the simulated replica under the scheduler")
     func lz4RoundTripUnderScheduler() throws {
         let payload = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 / 7) }
-        let faults = ObjectStoreFaults(stallAfterRate: 0.5, stallDuration: .seconds(1) ... .seconds(5),
-                                       latency: .milliseconds(5) ... .milliseconds(50))
+        let faults = ObjectStoreFaults(
+            stallAfterRate: 0.5, stallDuration: .seconds(1) ... .seconds(5),
+            latency: .milliseconds(5) ... .milliseconds(50))
         let run = { (seed: UInt64) in
             try SimScheduler.run(seed: seed) { sim in
                 let store = SimObjectStore(scheduler: sim, faults: faults)
@@ -262,8 +292,9 @@ struct ObjectStoreTests {
         #expect(replay.elapsed == result.elapsed)
     }
 
-    @Test("paginated listings with and without a delimiter equal a sort of the whole store, after puts and deletes",
-          arguments: [1, 2, 3, 1000])
+    @Test(
+        "paginated listings with and without a delimiter equal a sort of the whole store, after puts and deletes",
+        arguments: [1, 2, 3, 1000])
     func listingMatchesModel(pageSize: Int) throws {
         _ = try SimScheduler.run(seed: 9) { sim in
             let store = SimObjectStore(scheduler: sim, faults: ObjectStoreFaults(listPageSize: pageSize))
@@ -271,7 +302,8 @@ struct ObjectStoreTests {
             var model: Set<String> = []
             // Keys shaped like a replica's, with folders of several sizes (and one empty name part).
             for _ in 0..<300 {
-                let key = "r/g\(random.next() % 3)/" + ["s/", "w/\(random.next() % 4)/", "", "w/"][Int(random.next() % 4)]
+                let key =
+                    "r/g\(random.next() % 3)/" + ["s/", "w/\(random.next() % 4)/", "", "w/"][Int(random.next() % 4)]
                     + "\(random.next() % 20)"
                 if random.next() % 4 == 0, let victim = model.sorted().first(where: { $0 >= key }) {
                     try await store.delete(victim)
@@ -287,7 +319,8 @@ struct ObjectStoreTests {
                     var listed: [String] = []
                     var startAfter: String?
                     repeat {
-                        let page = try await store.listPage(prefix: prefix, delimiter: delimiter, startAfter: startAfter)
+                        let page = try await store.listPage(
+                            prefix: prefix, delimiter: delimiter, startAfter: startAfter)
                         #expect(page.objects.count + page.commonPrefixes.count <= pageSize)
                         listed += (page.objects.map(\.key) + page.commonPrefixes).sorted()
                         startAfter = page.nextStartAfter
@@ -295,7 +328,9 @@ struct ObjectStoreTests {
                     var expected: [String] = []
                     for key in model.sorted() where key.hasPrefix(prefix) {
                         var entry = key
-                        if let delimiter, let cut = key.dropFirst(prefix.count).firstIndex(of: delimiter) { entry = String(key[...cut]) }
+                        if let delimiter, let cut = key.dropFirst(prefix.count).firstIndex(of: delimiter) {
+                            entry = String(key[...cut])
+                        }
                         if expected.last != entry { expected.append(entry) }
                     }
                     #expect(listed == expected, "prefix \(prefix) delimiter \(delimiter.map(String.init) ?? "none")")
@@ -339,7 +374,10 @@ struct ObjectStoreTests {
                     let served = try await reader.openWALSegment(at: position).readToEnd()
                     #expect(served != written)
                     #expect(try await reader.walSegments(in: generation).map(\.size) == [Int64(served.count)])
-                    #expect(await store.takeDamageSeen(by: "restore-1").damagedReads == [DamageSeen.Read(key: key, kind: kind)])
+                    #expect(
+                        await store.takeDamageSeen(by: "restore-1").damagedReads == [
+                            DamageSeen.Read(key: key, kind: kind)
+                        ])
                 }
                 // Asking forgets; an unnamed client records nothing.
                 _ = try? await client.openWALSegment(at: position)

@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// The page-granular file bytes behave exactly like one flat array, and layers share pages.
 @Suite("PagedBytes")
@@ -25,7 +26,11 @@ struct PagedBytesTests {
             case 2:
                 let newCount = Int(random.next() % UInt64(4 * size))
                 paged.resize(to: newCount)
-                if newCount < flat.count { flat.removeSubrange(newCount...) } else { flat += [UInt8](repeating: 0, count: newCount - flat.count) }
+                if newCount < flat.count {
+                    flat.removeSubrange(newCount...)
+                } else {
+                    flat += [UInt8](repeating: 0, count: newCount - flat.count)
+                }
             case 3:
                 // Snapshot: the other layer takes this one (sharing every page).
                 other = paged

@@ -1,7 +1,7 @@
 import Core
 import SimHarness
-import Testing
 import TestSupport
+import Testing
 
 /// The production S3 client against the simulated S3 endpoint, without faults: every request
 /// shape the client sends gets the answer S3 gives, and the store holds the keys a
@@ -23,14 +23,17 @@ struct S3EndpointTests {
         try await blocking {
             _ = try SimScheduler.run(seed: 3) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let endpoint = SimS3Endpoint(scheduler: sim, store: store, bucket: "sim-bucket",
-                                             credentials: SimS3Endpoint.defaultCredentials)
-                let client = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
-                                             partSize: 300, listPageSize: 3)
+                let endpoint = SimS3Endpoint(
+                    scheduler: sim, store: store, bucket: "sim-bucket",
+                    credentials: SimS3Endpoint.defaultCredentials)
+                let client = endpoint.client(
+                    prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
+                    partSize: 300, listPageSize: 3)
                 let simulated = SimReplicaClient(store: store, root: "replica")
 
                 // 1000 bytes at a 300-byte part size: a multipart upload of four parts.
-                let snapshot = try await client.writeSnapshot(generation: generation, index: 0, data: BytesSource(payload))
+                let snapshot = try await client.writeSnapshot(
+                    generation: generation, index: 0, data: BytesSource(payload))
                 #expect(snapshot.size == 1000)
                 #expect(await endpoint.openUploads == 0)
                 #expect(await endpoint.statistics.multipartUploads == 1)
@@ -69,18 +72,22 @@ struct S3EndpointTests {
         try await blocking {
             _ = try SimScheduler.run(seed: 6) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let faults = S3EndpointFaults(resetRate: 0.1, internalErrorRate: 0.1, slowDownRate: 0.1, ambiguousRate: 0.1,
-                                              stallRate: 0.05, stallDuration: .seconds(1) ... .seconds(150), truncateRate: 0.2,
-                                              lateLandingRate: 0.1, lateLandingDelay: .seconds(1) ... .seconds(30))
-                let endpoint = SimS3Endpoint(scheduler: sim, store: store, bucket: "sim-bucket",
-                                             credentials: SimS3Endpoint.defaultCredentials, faults: faults)
-                let client = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
-                                             partSize: 500, listPageSize: 4, retryPolicy: S3RetryPolicy(maxAttempts: 30))
+                let faults = S3EndpointFaults(
+                    resetRate: 0.1, internalErrorRate: 0.1, slowDownRate: 0.1, ambiguousRate: 0.1,
+                    stallRate: 0.05, stallDuration: .seconds(1) ... .seconds(150), truncateRate: 0.2,
+                    lateLandingRate: 0.1, lateLandingDelay: .seconds(1) ... .seconds(30))
+                let endpoint = SimS3Endpoint(
+                    scheduler: sim, store: store, bucket: "sim-bucket",
+                    credentials: SimS3Endpoint.defaultCredentials, faults: faults)
+                let client = endpoint.client(
+                    prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
+                    partSize: 500, listPageSize: 4, retryPolicy: S3RetryPolicy(maxAttempts: 30))
                 for (number, payload) in payloads.enumerated() {
                     let position = Position(generation: generation, index: UInt64(number), offset: 0)
                     try await client.writeWALSegment(at: position, data: BytesSource(payload))
                 }
-                try await client.writeSnapshot(generation: generation, index: 3, data: BytesSource(payloads.last! + payloads[0]))
+                try await client.writeSnapshot(
+                    generation: generation, index: 3, data: BytesSource(payloads.last! + payloads[0]))
                 // Late landings carry the bytes of their own request: wait them out, then read.
                 try await sim.clock.sleep(for: .seconds(200))
                 #expect(await endpoint.statistics.faults > 10)
@@ -91,7 +98,8 @@ struct S3EndpointTests {
                     #expect(try await source.readToEnd() == payloads[Int(segment.index)])
                     await source.close()
                 }
-                #expect(await store.peek("replica/" + ReplicaLayout.grouped.snapshotKey(generation, index: 3))
+                #expect(
+                    await store.peek("replica/" + ReplicaLayout.grouped.snapshotKey(generation, index: 3))
                         == payloads.last! + payloads[0])
             }
         }
@@ -102,16 +110,19 @@ struct S3EndpointTests {
         try await blocking {
             _ = try SimScheduler.run(seed: 4) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let endpoint = SimS3Endpoint(scheduler: sim, store: store, bucket: "sim-bucket",
-                                             credentials: SimS3Endpoint.defaultCredentials)
+                let endpoint = SimS3Endpoint(
+                    scheduler: sim, store: store, bucket: "sim-bucket",
+                    credentials: SimS3Endpoint.defaultCredentials)
                 let first = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("first"))
                 let second = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("second"))
                 let now = SimWallClock(scheduler: sim).now()
 
-                let lease = try await first.acquireLease(owner: "a", token: "ta", duration: .seconds(30), now: now, supersedes: nil)
+                let lease = try await first.acquireLease(
+                    owner: "a", token: "ta", duration: .seconds(30), now: now, supersedes: nil)
                 #expect(await store.peek("replica/lease") == lease.encoded)
                 await #expect(throws: LeaseError.self) {
-                    _ = try await second.acquireLease(owner: "b", token: "tb", duration: .seconds(30), now: now, supersedes: nil)
+                    _ = try await second.acquireLease(
+                        owner: "b", token: "tb", duration: .seconds(30), now: now, supersedes: nil)
                 }
                 let renewed = try await first.renewLease(lease, duration: .seconds(30), now: now + .seconds(10))
                 #expect(renewed.version != lease.version)
@@ -119,8 +130,9 @@ struct S3EndpointTests {
                 await #expect(throws: LeaseError.self) {
                     _ = try await first.renewLease(lease, duration: .seconds(30), now: now + .seconds(11))
                 }
-                let taken = try await second.acquireLease(owner: "b", token: "tb", duration: .seconds(30),
-                                                          now: now + .seconds(60), supersedes: nil)
+                let taken = try await second.acquireLease(
+                    owner: "b", token: "tb", duration: .seconds(30),
+                    now: now + .seconds(60), supersedes: nil)
                 #expect(taken.token == "tb")
                 await #expect(throws: LeaseError.self) {
                     _ = try await first.renewLease(renewed, duration: .seconds(30), now: now + .seconds(61))
@@ -139,11 +151,14 @@ struct S3EndpointTests {
         try await blocking {
             _ = try SimScheduler.run(seed: 5) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let endpoint = SimS3Endpoint(scheduler: sim, store: store, bucket: "sim-bucket",
-                                             credentials: SimS3Endpoint.defaultCredentials)
-                let wrong = S3Credentials(accessKeyID: SimS3Endpoint.defaultCredentials.accessKeyID, secretAccessKey: "not-the-secret")
-                let client = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
-                                             credentials: wrong)
+                let endpoint = SimS3Endpoint(
+                    scheduler: sim, store: store, bucket: "sim-bucket",
+                    credentials: SimS3Endpoint.defaultCredentials)
+                let wrong = S3Credentials(
+                    accessKeyID: SimS3Endpoint.defaultCredentials.accessKeyID, secretAccessKey: "not-the-secret")
+                let client = endpoint.client(
+                    prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
+                    credentials: wrong)
                 let error = await #expect(throws: S3Error.self) { _ = try await client.generations() }
                 guard case .accessDenied(_, let code, _)? = error else {
                     Issue.record("expected access denied, got \(String(describing: error))")
@@ -151,10 +166,12 @@ struct S3EndpointTests {
                 }
                 #expect(code == "SignatureDoesNotMatch")
                 #expect(await endpoint.statistics.refusedSignatures == 1)
-                let unknown = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client-2"),
-                                              credentials: S3Credentials(accessKeyID: "NOSUCHKEY", secretAccessKey: "x"))
+                let unknown = endpoint.client(
+                    prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client-2"),
+                    credentials: S3Credentials(accessKeyID: "NOSUCHKEY", secretAccessKey: "x"))
                 await #expect(throws: S3Error.self) {
-                    try await unknown.writeWALSegment(at: Position(generation: generation, index: 0, offset: 0), data: BytesSource([1]))
+                    try await unknown.writeWALSegment(
+                        at: Position(generation: generation, index: 0, offset: 0), data: BytesSource([1]))
                 }
                 #expect(await store.allKeys().isEmpty)
             }

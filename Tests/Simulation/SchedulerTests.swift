@@ -5,8 +5,10 @@ import Testing
 @Suite("Simulation scheduler", .serialized)
 struct SchedulerTests {
     /// Runs `body` expecting the run to fail, and returns the failure.
-    private func failure<T>(seed: UInt64 = 1, options: SchedulerOptions = SchedulerOptions(),
-                            _ body: sending @escaping (SimScheduler) async throws -> T) -> SimRunError? {
+    private func failure<T>(
+        seed: UInt64 = 1, options: SchedulerOptions = SchedulerOptions(),
+        _ body: sending @escaping (SimScheduler) async throws -> T
+    ) -> SimRunError? {
         do {
             _ = try SimScheduler.run(seed: seed, options: options, body)
             return nil
@@ -29,7 +31,9 @@ struct SchedulerTests {
         #expect(first.jobs > 50, "the workload should schedule many jobs, ran \(first.jobs)")
         #expect(first.value.last == "total=6")
         // Compared across processes by hand (and by the future determinism self-check).
-        print("mixed workload seed 42: digest \(String(first.traceDigest, radix: 16)), \(first.jobs) jobs, \(first.traceEvents) events")
+        print(
+            "mixed workload seed 42: digest \(String(first.traceDigest, radix: 16)), \(first.jobs) jobs, \(first.traceEvents) events"
+        )
     }
 
     @Test("different seeds explore different interleavings")
@@ -125,7 +129,10 @@ struct SchedulerTests {
             return await withTaskGroup(of: Bool.self) { group in
                 group.cancelAll()
                 group.addTask {
-                    do { try await clock.sleep(for: .seconds(5)); return false } catch { return error is CancellationError }
+                    do {
+                        try await clock.sleep(for: .seconds(5))
+                        return false
+                    } catch { return error is CancellationError }
                 }
                 return await group.next() ?? false
             }
@@ -136,12 +143,13 @@ struct SchedulerTests {
 
     @Test("tasks waiting on each other with no timer pending are reported as a deadlock")
     func deadlockDetected() throws {
-        let error = try #require(failure { sim in
-            let log = EventLog()
-            await log.note("about to wait forever")
-            // A continuation nobody resumes: the classic lost wake-up.
-            await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
-        })
+        let error = try #require(
+            failure { sim in
+                let log = EventLog()
+                await log.note("about to wait forever")
+                // A continuation nobody resumes: the classic lost wake-up.
+                await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
+            })
         #expect(error.failure == .deadlock)
         #expect(error.description.contains("deadlock"))
         #expect(error.seed == 1)
@@ -149,26 +157,29 @@ struct SchedulerTests {
 
     @Test("a Task.detached inside the simulation is an escape through the global executor")
     func detachedTaskEscapes() throws {
-        let error = try #require(failure { _ in
-            await Task.detached { 1 }.value
-        })
+        let error = try #require(
+            failure { _ in
+                await Task.detached { 1 }.value
+            })
         #expect(error.failure == .escape(.globalEnqueue))
     }
 
     @Test("a bare Task {} does not inherit the preference and escapes too")
     func bareTaskEscapes() throws {
-        let error = try #require(failure { _ in
-            await Task { 1 }.value
-        })
+        let error = try #require(
+            failure { _ in
+                await Task { 1 }.value
+            })
         #expect(error.failure == .escape(.globalEnqueue))
     }
 
     // The sleep is a day long: were it not cut short, the time limit would fail the test.
     @Test("a real Task.sleep is reported as a real-time sleep escape", .timeLimit(.minutes(1)))
     func realSleepEscapes() throws {
-        let error = try #require(failure { _ in
-            try await Task.sleep(for: .seconds(86_400))
-        })
+        let error = try #require(
+            failure { _ in
+                try await Task.sleep(for: .seconds(86_400))
+            })
         #expect(error.failure == .escape(.realTimeSleep(clock: "ContinuousClock")))
     }
 
@@ -183,18 +194,20 @@ struct SchedulerTests {
 
     @Test("a loop that never sleeps hits the job limit")
     func jobLimit() throws {
-        let error = try #require(failure(options: SchedulerOptions(maxJobs: 1000)) { _ in
-            while true { await Task.yield() }
-        })
+        let error = try #require(
+            failure(options: SchedulerOptions(maxJobs: 1000)) { _ in
+                while true { await Task.yield() }
+            })
         #expect(error.failure == .jobLimit(1000))
         #expect(error.traceTail.count == 64)
     }
 
     @Test("a loop that sleeps forever hits the simulated time limit")
     func timeLimit() throws {
-        let error = try #require(failure(options: SchedulerOptions(maxSimulatedTime: .seconds(60))) { sim in
-            while true { try await sim.clock.sleep(for: .seconds(1)) }
-        })
+        let error = try #require(
+            failure(options: SchedulerOptions(maxSimulatedTime: .seconds(60))) { sim in
+                while true { try await sim.clock.sleep(for: .seconds(1)) }
+            })
         #expect(error.failure == .timeLimit(.seconds(60)))
         #expect(error.elapsed == .seconds(60))
     }
@@ -217,7 +230,10 @@ struct SchedulerTests {
 
     @Test("scheduler throughput (jobs per second) is reported")
     func throughput() throws {
-        actor Hop { var count = 0; func hit() { count += 1 } }
+        actor Hop {
+            var count = 0
+            func hit() { count += 1 }
+        }
         let wallStart = ContinuousClock.now
         let result = try SimScheduler.run(seed: 9) { sim in
             let hop = Hop()
@@ -232,9 +248,12 @@ struct SchedulerTests {
             }
             return await hop.count
         }
-        let seconds = Double((ContinuousClock.now - wallStart).components.attoseconds) / 1e18
+        let seconds =
+            Double((ContinuousClock.now - wallStart).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - wallStart).components.seconds)
         #expect(result.value == 10_000)
-        print("SimScheduler throughput: \(result.jobs) jobs in \(seconds) s = \(Int(Double(result.jobs) / seconds)) jobs/s")
+        print(
+            "SimScheduler throughput: \(result.jobs) jobs in \(seconds) s = \(Int(Double(result.jobs) / seconds)) jobs/s"
+        )
     }
 }

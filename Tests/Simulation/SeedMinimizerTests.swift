@@ -24,7 +24,10 @@ struct SeedMinimizerTests {
     @Test("lists of class names parse, and an unknown name is named in the error")
     func parseList() throws {
         #expect(try FaultClass.parseList("kills,damage").get() == [.replicatorKills, .damageAtRest])
-        guard case .failure(let error) = FaultClass.parseList("kills,bogus") else { Issue.record("bogus parsed"); return }
+        guard case .failure(let error) = FaultClass.parseList("kills,bogus") else {
+            Issue.record("bogus parsed")
+            return
+        }
         #expect(error.description.hasPrefix("'bogus' is not a fault class"))
     }
 

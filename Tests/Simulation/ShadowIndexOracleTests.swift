@@ -1,13 +1,15 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Invariant 9's oracle against real SQLite WAL restarts, with the shadow files written by hand:
 /// a closed index that is the WAL's committed prefix passes; one missing a commit, or a next
 /// index that skips a WAL lifetime, is reported.
 @Suite("ShadowIndexOracle", .serialized)
 struct ShadowIndexOracleTests {
-    static let shadowDirectory = LocalState(databasePath: ScenarioWorld.databasePath).shadowDirectory(Generation(value: 0x19b7_0000_0000_0001))
+    static let shadowDirectory = LocalState(databasePath: ScenarioWorld.databasePath).shadowDirectory(
+        Generation(value: 0x19b7_0000_0000_0001))
 
     @Test("a closed shadow index that is the committed prefix of the WAL it copied passes")
     func exactCopyPasses() async throws {
@@ -31,8 +33,11 @@ struct ShadowIndexOracleTests {
             try await Self.writeShadow(world, index: 1, bytes: Array(try await Self.committedPrefix(world).prefix(32)))
         }
         #expect(found.count == 1)
-        #expect(found.first.map { "\($0)".contains("shadow index 0 holds") && "\($0)".contains("committed prefix when it restarted held") } == true,
-                "\(found)")
+        #expect(
+            found.first.map {
+                "\($0)".contains("shadow index 0 holds") && "\($0)".contains("committed prefix when it restarted held")
+            } == true,
+            "\(found)")
     }
 
     @Test("a next index whose header is not the lifetime that followed is reported as a skipped lifetime")
@@ -48,10 +53,14 @@ struct ShadowIndexOracleTests {
     }
 
     /// A world whose app made a few commits, with the oracle on its disk; returns what it reported.
-    private static func run(_ body: @escaping @Sendable (ScenarioWorld, ShadowIndexOracle) async throws -> Void) async throws -> [InvariantViolation] {
+    private static func run(_ body: @escaping @Sendable (ScenarioWorld, ShadowIndexOracle) async throws -> Void)
+        async throws -> [InvariantViolation]
+    {
         try await runScenario(seed: 9) { world in
             let found = Found()
-            let oracle = ShadowIndexOracle(state: LocalState(databasePath: ScenarioWorld.databasePath)) { found.violations.append($0) }
+            let oracle = ShadowIndexOracle(state: LocalState(databasePath: ScenarioWorld.databasePath)) {
+                found.violations.append($0)
+            }
             world.disk.observe(oracle)
             defer { world.disk.observe(nil) }
             try await world.app.create()
@@ -81,7 +90,8 @@ struct ShadowIndexOracleTests {
     private static func writeShadow(_ world: ScenarioWorld, index: UInt64, bytes: [UInt8]) async throws {
         let fileSystem = world.appNode.fileSystem
         try await fileSystem.createDirectory(shadowDirectory)
-        let handle = try await fileSystem.open(Path.join(shadowDirectory, Hex.format(index, width: 16) + ".wal"), mode: .truncate)
+        let handle = try await fileSystem.open(
+            Path.join(shadowDirectory, Hex.format(index, width: 16) + ".wal"), mode: .truncate)
         try await handle.write(Array(bytes.prefix(32)), at: 0)
         if bytes.count > 32 { try await handle.write(Array(bytes.dropFirst(32)), at: 32) }
         try await handle.close()

@@ -8,7 +8,9 @@ import Testing
 struct ShadowWALOnSimDiskTests {
     /// An app and a replicator process on one disk, and the app's connection to `/db` in WAL mode
     /// with auto-checkpoints off, holding `rows` rows of 3000 bytes.
-    private static func world(rows: Int) async throws -> (app: TestProcess, replicator: TestProcess, connection: any SQLiteConnection) {
+    private static func world(rows: Int) async throws -> (
+        app: TestProcess, replicator: TestProcess, connection: any SQLiteConnection
+    ) {
         let disk = SimDisk()
         let clock = ManualWallClock()
         let app = try TestProcess(disk: disk, name: "app", clock: clock, seed: 1)
@@ -72,7 +74,9 @@ struct ShadowWALOnSimDiskTests {
         let newFrames = (shadow.size - Int64(WALFormat.headerSize)) / frameSize
         #expect(newFrames > 0 && newFrames < 8)
         // The first read of a pass asks for 8 frames: a whole chunk was 1 MiB of stale frames.
-        #expect(wal.bytesRead <= Int64(ShadowWAL.firstReadFrames) * frameSize, "read \(wal.bytesRead) bytes to copy \(newFrames) frames")
+        #expect(
+            wal.bytesRead <= Int64(ShadowWAL.firstReadFrames) * frameSize,
+            "read \(wal.bytesRead) bytes to copy \(newFrames) frames")
         try await wal.close()
         await shadow.close()
         await app.shutdown()

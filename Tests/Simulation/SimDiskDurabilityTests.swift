@@ -27,13 +27,15 @@ struct SimDiskDurabilityTests {
         try write([UInt8](repeating: 2, count: 1000), to: "/unsynced", on: disk, sync: false)
         try disk.syncDirectory("/", by: process)
         let fd = try disk.open("/synced", mode: .readWrite, by: process)
-        try disk.write(fd, [UInt8](repeating: 3, count: 600), at: 0)  // after the sync: volatile
+        try disk.write(fd, [UInt8](repeating: 3, count: 600), at: 0) // after the sync: volatile
 
         disk.crash(random: SplitMix64(seed: 1), model: dropAll)
         #expect(!disk.isAlive(process))
         #expect(throws: DiskError.self) { try disk.size(fd) }
         let after = disk.startProcess(named: "after")
-        #expect(try disk.read(try disk.open("/synced", mode: .readOnly, by: after), at: 0, count: 2000) == [UInt8](repeating: 1, count: 1000))
+        #expect(
+            try disk.read(try disk.open("/synced", mode: .readOnly, by: after), at: 0, count: 2000)
+                == [UInt8](repeating: 1, count: 1000))
         #expect(try disk.stat("/unsynced", by: after)?.size == 0)
         #expect(disk.durableContent(of: "/unsynced") == [])
     }
@@ -93,13 +95,21 @@ struct SimDiskDurabilityTests {
             try disk.syncDirectory("/", by: process)
             let fd = try disk.open("/f", mode: .readWrite, by: process)
             try disk.write(fd, new, at: 0)
-            disk.crash(random: SplitMix64(seed: UInt64(seed)), model: DiskCrashModel(sectorSurvivalRate: 0.5, sectorGarbageRate: 0.5))
+            disk.crash(
+                random: SplitMix64(seed: UInt64(seed)),
+                model: DiskCrashModel(sectorSurvivalRate: 0.5, sectorGarbageRate: 0.5))
             let after = try #require(disk.durableContent(of: "/f"))
             #expect(after.count == 4096)
             var kinds: Set<String> = []
             for sector in 0..<8 {
                 let bytes = Array(after[(sector * 512)..<((sector + 1) * 512)])
-                if bytes == Array(old[0..<512]) { kinds.insert("old") } else if bytes == Array(new[0..<512]) { kinds.insert("new") } else { kinds.insert("garbage") }
+                if bytes == Array(old[0..<512]) {
+                    kinds.insert("old")
+                } else if bytes == Array(new[0..<512]) {
+                    kinds.insert("new")
+                } else {
+                    kinds.insert("garbage")
+                }
             }
             if kinds.contains("old") && kinds.contains("new") { sawMixed = true }
             if kinds.contains("garbage") { sawGarbage = true }
@@ -114,8 +124,8 @@ struct SimDiskDurabilityTests {
         let calls = PowerLossCounter()
         disk.onPowerLoss { calls.increment() }
         let process = disk.startProcess(named: "p")
-        let fd = try disk.open("/f", mode: .create, by: process)  // 1
-        try disk.write(fd, [1, 2, 3], at: 0)                        // 2
+        let fd = try disk.open("/f", mode: .create, by: process) // 1
+        try disk.write(fd, [1, 2, 3], at: 0) // 2
         #expect(throws: DiskError(EIO, "power lost")) { try disk.sync(fd) }
         #expect(disk.isHalted)
         #expect(calls.value == 1)
@@ -134,7 +144,9 @@ struct SimDiskDurabilityTests {
             let disk = SimDisk()
             let process = disk.startProcess(named: "p")
             for index in 0..<20 {
-                try write([UInt8](repeating: UInt8(index), count: 700 * index), to: "/f\(index)", on: disk, sync: index % 3 == 0)
+                try write(
+                    [UInt8](repeating: UInt8(index), count: 700 * index), to: "/f\(index)", on: disk,
+                    sync: index % 3 == 0)
             }
             disk.crash(random: SplitMix64(seed: seed), model: DiskCrashModel(sectorGarbageRate: 0.3))
             _ = process

@@ -10,10 +10,12 @@ struct SimFailureClassTests {
         #expect(SimFailureClass(.snapshotLate("x")) == .liveness)
         #expect(SimFailureClass(.walRunaway("x")) == .liveness)
         #expect(SimFailureClass(.replicatorFailed("x")) == .crash)
-        for violation: InvariantViolation in [.replicatedCommitLost("x"), .tornRestore("x"), .pointInTimeWrong("x"),
-                                              .retentionLostRestorePoint("x"), .sourceHarmed("x"), .needlessGeneration("x"),
-                                              .writeWithoutLease("x"), .damagedObjectRestored("x"), .planNotExact("x"),
-                                              .shadowIndexDiffers("x"), .restoreFailed("x")] {
+        for violation: InvariantViolation in [
+            .replicatedCommitLost("x"), .tornRestore("x"), .pointInTimeWrong("x"),
+            .retentionLostRestorePoint("x"), .sourceHarmed("x"), .needlessGeneration("x"),
+            .writeWithoutLease("x"), .damagedObjectRestored("x"), .planNotExact("x"),
+            .shadowIndexDiffers("x"), .restoreFailed("x"),
+        ] {
             #expect(SimFailureClass(violation) == .safety, "\(violation)")
         }
     }

@@ -7,7 +7,9 @@ import Testing
 @Suite("SimFileSystem", .serialized)
 struct SimFileSystemTests {
     let disk = SimDisk(wallClock: { Timestamp(millisecondsSince1970: 1_234_000) })
-    var fs: SimFileSystem { SimFileSystem(disk: disk, process: disk.processes.first ?? disk.startProcess(named: "test")) }
+    var fs: SimFileSystem {
+        SimFileSystem(disk: disk, process: disk.processes.first ?? disk.startProcess(named: "test"))
+    }
 
     @Test("SimFileSystem: write, read, size, truncate and sync round trip")
     func readWrite() async throws {
@@ -37,15 +39,21 @@ struct SimFileSystemTests {
         let created = try await fs.open("/f", mode: .create)
         try await created.write([1, 2, 3], at: 0)
         try await created.close()
-        await #expect(throws: FileSystemError.alreadyExists(path: "/f")) { _ = try await fs.open("/f", mode: .createNew) }
+        await #expect(throws: FileSystemError.alreadyExists(path: "/f")) {
+            _ = try await fs.open("/f", mode: .createNew)
+        }
         let kept = try await fs.open("/f", mode: .create)
         #expect(try await kept.size() == 3)
         try await kept.close()
         let truncated = try await fs.open("/f", mode: .truncate)
         #expect(try await truncated.size() == 0)
         try await truncated.close()
-        await #expect(throws: FileSystemError.notADirectory(path: "/f/child")) { _ = try await fs.open("/f/child", mode: .create) }
-        await #expect(throws: FileSystemError.notFound(path: "/no/child")) { _ = try await fs.open("/no/child", mode: .create) }
+        await #expect(throws: FileSystemError.notADirectory(path: "/f/child")) {
+            _ = try await fs.open("/f/child", mode: .create)
+        }
+        await #expect(throws: FileSystemError.notFound(path: "/no/child")) {
+            _ = try await fs.open("/no/child", mode: .create)
+        }
     }
 
     @Test("SimFileSystem: a closed handle refuses further calls and a second close")
@@ -53,7 +61,10 @@ struct SimFileSystemTests {
         let fs = self.fs
         let handle = try await fs.open("/f", mode: .create)
         try await handle.close()
-        await #expect(throws: FileSystemError.io(operation: "close", path: "/f", code: EBADF, message: "file handle is already closed")) {
+        await #expect(
+            throws: FileSystemError.io(
+                operation: "close", path: "/f", code: EBADF, message: "file handle is already closed")
+        ) {
             try await handle.close()
         }
         await #expect(throws: FileSystemError.self) { try await handle.write([1], at: 0) }
@@ -103,8 +114,11 @@ struct SimFileSystemTests {
         try await fs.createDirectory("/x/y/z")
         try await fs.writeAtomically([3], to: "/x/y/z/f")
         try await fs.writeAtomically([4], to: "/x/g")
-        await #expect(throws: FileSystemError.io(operation: "rmdir", path: "/x/y/z", code: ENOTEMPTY,
-                                                 message: String(cString: strerror(ENOTEMPTY)))) {
+        await #expect(
+            throws: FileSystemError.io(
+                operation: "rmdir", path: "/x/y/z", code: ENOTEMPTY,
+                message: String(cString: strerror(ENOTEMPTY)))
+        ) {
             try await fs.remove("/x/y/z")
         }
         try await fs.createDirectory("/x/empty")
@@ -130,7 +144,9 @@ struct SimFileSystemTests {
             #expect(path == "/")
             #expect(code == EISDIR)
         }
-        await #expect(throws: FileSystemError.notFound(path: "/missing/gen.tmp")) { try await fs.writeAtomically([1], to: "/missing/gen") }
+        await #expect(throws: FileSystemError.notFound(path: "/missing/gen.tmp")) {
+            try await fs.writeAtomically([1], to: "/missing/gen")
+        }
     }
 
     @Test("SimFileSystem: a full disk is noSpace; injected faults surface as io errors")
@@ -140,7 +156,7 @@ struct SimFileSystemTests {
         let handle = try await fs.open("/f", mode: .create)
         try await handle.write([UInt8](repeating: 1, count: 10), at: 0)
         await #expect(throws: FileSystemError.noSpace(path: "/f")) { try await handle.write([1], at: 10) }
-        try await handle.write([2], at: 0)  // overwriting needs no space
+        try await handle.write([2], at: 0) // overwriting needs no space
         disk.faults = DiskFaults(persistentErrorRate: [.sync: 1])
         await #expect(throws: FileSystemError.self) { try await handle.sync() }
         disk.faults = .none
@@ -157,8 +173,11 @@ struct SimFileSystemTests {
         let seen = OperationLog()
         let fs = SimFileSystem(disk: disk, process: disk.startProcess(named: "slow")) { await seen.append($0) }
         try await fs.writeAtomically([1], to: "/f")
-        #expect(await seen.operations == [.open(path: "/f.tmp"), .write(path: "/f.tmp", count: 1), .sync(path: "/f.tmp"),
-                                          .close(path: "/f.tmp"), .rename(source: "/f.tmp", target: "/f"), .syncDirectory(path: "/")])
+        #expect(
+            await seen.operations == [
+                .open(path: "/f.tmp"), .write(path: "/f.tmp", count: 1), .sync(path: "/f.tmp"),
+                .close(path: "/f.tmp"), .rename(source: "/f.tmp", target: "/f"), .syncDirectory(path: "/"),
+            ])
     }
 }
 

@@ -27,18 +27,22 @@ final class TestProcess: @unchecked Sendable {
     let opener: SQLiteDatabaseOpener
     private(set) var connections: [any SQLiteConnection] = []
 
-    init(disk: SimDisk, name: String, clock: ManualWallClock, seed: UInt64, asDefault: Bool = false,
-         powersafeOverwrite: Bool = true) throws {
+    init(
+        disk: SimDisk, name: String, clock: ManualWallClock, seed: UInt64, asDefault: Bool = false,
+        powersafeOverwrite: Bool = true
+    ) throws {
         process = disk.startProcess(named: name)
-        vfs = SimVFS(disk: disk, process: process, random: SplitMix64(seed: seed), wallClock: { clock.now() },
-                     sleep: { clock.advance(by: $0) }, powersafeOverwrite: powersafeOverwrite)
+        vfs = SimVFS(
+            disk: disk, process: process, random: SplitMix64(seed: seed), wallClock: { clock.now() },
+            sleep: { clock.advance(by: $0) }, powersafeOverwrite: powersafeOverwrite)
         try vfs.register(asDefault: asDefault)
         fileSystem = SimFileSystem(disk: disk, process: process)
         opener = SQLiteDatabaseOpener(vfsName: asDefault ? nil : vfs.name, runner: InlineRunner())
     }
 
     func open(_ path: String, busyTimeoutMilliseconds: Int32 = 0) async throws -> any SQLiteConnection {
-        let connection = try await opener.open(path, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds))
+        let connection = try await opener.open(
+            path, options: SQLiteOpenOptions(create: true, busyTimeoutMilliseconds: busyTimeoutMilliseconds))
         connections.append(connection)
         return connection
     }

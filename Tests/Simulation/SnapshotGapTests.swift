@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 @Suite("Longest snapshot gap")
 struct SnapshotGapTests {
@@ -10,7 +11,8 @@ struct SnapshotGapTests {
 
     @Test("the longest stretch counts from the span's start, between writes, and to its end")
     func stretches() {
-        #expect(SimWorld.longestGap(between: [at(10), at(20), at(100)], start: start, span: .seconds(120)) == .seconds(80))
+        #expect(
+            SimWorld.longestGap(between: [at(10), at(20), at(100)], start: start, span: .seconds(120)) == .seconds(80))
         #expect(SimWorld.longestGap(between: [at(5), at(15)], start: start, span: .seconds(120)) == .seconds(105))
         #expect(SimWorld.longestGap(between: [at(50), at(60)], start: start, span: .seconds(70)) == .seconds(50))
     }

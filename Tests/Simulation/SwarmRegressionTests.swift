@@ -1,7 +1,7 @@
 import Core
 import SimHarness
-import Testing
 import TestSupport
+import Testing
 
 /// Seeds that found bugs in Core while the world's fault classes were built, kept so the bugs
 /// stay fixed. Each names its profile, span and seed, and what went wrong. A seed whose
@@ -10,7 +10,9 @@ import TestSupport
 /// `RegressionReportBeforeSnapshotTests`).
 @Suite("Swarm regressions", .serialized)
 struct SwarmRegressionTests {
-    @Test("Regression (default seed 36, span 15 s): ENOSPC while creating the next index's shadow no longer skips that index")
+    @Test(
+        "Regression (default seed 36, span 15 s): ENOSPC while creating the next index's shadow no longer skips that index"
+    )
     func shadowCreationFailureKeepsIndex() async throws {
         try await blocking {
             // An ENOSPC window hit the replicator just as the WAL restarted. The database advanced
@@ -19,12 +21,16 @@ struct SwarmRegressionTests {
             // it forever ("local shadow WAL ... is gone before it was uploaded") and invariant 6
             // failed. The index now advances only once its shadow exists.
             let result = SimSeedRun.run(seed: 36, profile: .default, span: .seconds(15))
-            #expect(result.parameters.chaos.noSpaceWindows > 0, "the seed no longer draws an ENOSPC window: \(result.parameters)")
+            #expect(
+                result.parameters.chaos.noSpaceWindows > 0,
+                "the seed no longer draws an ENOSPC window: \(result.parameters)")
             #expect(result.passed, "\(result.report)")
         }
     }
 
-    @Test("Regression (default seed 301, span 300 s): a scheduled snapshot no longer replaces the one at the same WAL index")
+    @Test(
+        "Regression (default seed 301, span 300 s): a scheduled snapshot no longer replaces the one at the same WAL index"
+    )
     func scheduledSnapshotKeepsSameIndexSnapshot() async throws {
         try await blocking {
             // With no checkpoint for ten seconds, the scheduled snapshot was labelled with the
@@ -37,7 +43,9 @@ struct SwarmRegressionTests {
         }
     }
 
-    @Test("Regression (default seed 323, span 300 s): a WAL restart between reading the last copied frame and the header is not a rewritten frame")
+    @Test(
+        "Regression (default seed 323, span 300 s): a WAL restart between reading the last copied frame and the header is not a rewritten frame"
+    )
     func observationReadsHeaderAfterFrame() async throws {
         try await blocking {
             // The replicator read the WAL's header, was preempted, and read the frame at its
@@ -49,7 +57,9 @@ struct SwarmRegressionTests {
         }
     }
 
-    @Test("Regression (default seed 385, span 300 s): after the location changed hands twice, the replica's latest generation is the holder's")
+    @Test(
+        "Regression (default seed 385, span 300 s): after the location changed hands twice, the replica's latest generation is the holder's"
+    )
     func newerForeignGenerationStartsOurs() async throws {
         try await blocking {
             // A retention round of many stalled deletes outlived the second replicator's lease
@@ -64,7 +74,9 @@ struct SwarmRegressionTests {
         }
     }
 
-    @Test("Regression (default seed 433, span 300 s): the checkpoint before a due snapshot runs in the shadow pass, not beside it")
+    @Test(
+        "Regression (default seed 433, span 300 s): the checkpoint before a due snapshot runs in the shadow pass, not beside it"
+    )
     func requestedCheckpointRunsInThePass() async throws {
         try await blocking {
             // The syncer ran the checkpoint itself; its shadow copy interleaved with the pass's,
@@ -75,7 +87,9 @@ struct SwarmRegressionTests {
         }
     }
 
-    @Test("Regression (default seed 75, span 300 s): a start that continues a generation with a snapshot and no WAL keeps that snapshot")
+    @Test(
+        "Regression (default seed 75, span 300 s): a start that continues a generation with a snapshot and no WAL keeps that snapshot"
+    )
     func continuedGenerationKeepsItsOnlySnapshot() async throws {
         try await blocking {
             // A power loss emptied the WAL; the new generation's snapshot went up and nothing
@@ -88,7 +102,9 @@ struct SwarmRegressionTests {
         }
     }
 
-    @Test("Regression (default seed 29, span 300 s): a timestamp restore that planned around a lost snapshot is not judged inexact")
+    @Test(
+        "Regression (default seed 29, span 300 s): a timestamp restore that planned around a lost snapshot is not judged inexact"
+    )
     func lostSnapshotChangesThePlan() async throws {
         try await blocking {
             // The store lost a snapshot as it was written; the restore's listing rightly left it

@@ -1,7 +1,7 @@
 import Core
 import SimHarness
-import Testing
 import TestSupport
+import Testing
 
 /// Whole-world runs: the real Replicator and Restorer against a seeded app workload, with the
 /// oracle checking invariants 1, 2, 4 and 6 (see `SimWorld`).
@@ -9,7 +9,8 @@ import TestSupport
 struct SwarmRunTests {
     static let span: Duration = .seconds(8)
 
-    @Test("Swarm: 20 seeds of each profile keep invariants 1, 2, 4 and 6", arguments: [SwarmProfile.noFaults, .default])
+    @Test(
+        "Swarm: 20 seeds of each profile keep invariants 1, 2, 4 and 6", arguments: [SwarmProfile.noFaults, .default])
     func seeds(profile: SwarmProfile) async throws {
         try await blocking {
             var failures: [String] = []
@@ -37,8 +38,9 @@ struct SwarmRunTests {
         }
     }
 
-    @Test("Regression (s3-hell seeds 1 and 3, span 20 s): an ambiguous first lease write no longer stops the replicator",
-          arguments: [UInt64(1), 3])
+    @Test(
+        "Regression (s3-hell seeds 1 and 3, span 20 s): an ambiguous first lease write no longer stops the replicator",
+        arguments: [UInt64(1), 3])
     func ambiguousLeaseAtStartUp(seed: UInt64) async throws {
         try await blocking {
             // The replicator exited when its first lease PUT-IF-ABSENT landed but reported a failure;
@@ -50,14 +52,17 @@ struct SwarmRunTests {
         }
     }
 
-    @Test("Swarm: a lease-takeover seed (default seed 11, span 100 s) hands the location to the second machine and keeps every invariant")
+    @Test(
+        "Swarm: a lease-takeover seed (default seed 11, span 100 s) hands the location to the second machine and keeps every invariant"
+    )
     func leaseTakeover() async throws {
         try await blocking {
             // The partition cuts the first replicator off for longer than its lease; the second
             // machine's replicator takes the location over, the first's restarts are refused, and a
             // WAL segment the partition held lands after the first's lease lapsed.
             let result = SimSeedRun.run(seed: 11, profile: .default, span: .seconds(100))
-            #expect(result.parameters.chaos.takeover != nil, "the seed no longer draws a takeover: \(result.parameters)")
+            #expect(
+                result.parameters.chaos.takeover != nil, "the seed no longer draws a takeover: \(result.parameters)")
             #expect(result.passed, "\(result.report)")
             let takeover = try #require(result.takeover, "the second replicator never took the location over")
             #expect(takeover.refusedStarts > 0)

@@ -1,7 +1,7 @@
 import Core
 import SimHarness
-import Testing
 import TestSupport
+import Testing
 
 /// The swarm at scale: 100 seeds each of the default, power-loss and s3-hell profiles (with the
 /// no-faults seeds of `SwarmRunTests`, over 300 in all), at a short simulated span, every
@@ -11,7 +11,9 @@ struct SwarmSeedsTests {
     static let span: Duration = .seconds(6)
     static let seeds = UInt64(1001)...1100
 
-    @Test("Swarm: 100 seeds of each fault profile keep every invariant", arguments: [SwarmProfile.default, .powerLoss, .s3Hell])
+    @Test(
+        "Swarm: 100 seeds of each fault profile keep every invariant",
+        arguments: [SwarmProfile.default, .powerLoss, .s3Hell])
     func seeds(profile: SwarmProfile) async throws {
         try await blocking {
             var failures: [String] = []

@@ -1,6 +1,7 @@
 import IO
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A task executor on threads of its own, for test bodies that block: child processes waited

@@ -48,7 +48,8 @@ public final class LZ4FrameEncoder {
             let written = input.withUnsafeBytes { inp in
                 LZ4F_compressUpdate(context, out.baseAddress, bound, inp.baseAddress, inp.count, nil)
             }
-            precondition(LZ4F_isError(written) == 0, "LZ4F_compressUpdate: \(String(cString: LZ4F_getErrorName(written)))")
+            precondition(
+                LZ4F_isError(written) == 0, "LZ4F_compressUpdate: \(String(cString: LZ4F_getErrorName(written)))")
             count = written
         }
         // Only the first call carries the header; the others hand the compressed bytes over uncopied.
@@ -72,7 +73,9 @@ public final class LZ4FrameEncoder {
         guard !started else { return [] }
         started = true
         var header = [UInt8](repeating: 0, count: Int(LZ4F_HEADER_SIZE_MAX))
-        let written = header.withUnsafeMutableBytes { LZ4F_compressBegin(context, $0.baseAddress, $0.count, &preferences) }
+        let written = header.withUnsafeMutableBytes {
+            LZ4F_compressBegin(context, $0.baseAddress, $0.count, &preferences)
+        }
         precondition(LZ4F_isError(written) == 0, "LZ4F_compressBegin failed")
         // Magic, FLG, BD, header checksum: no content size or dictionary with our preferences.
         precondition(written == 7, "unexpected LZ4 frame header size \(written)")
@@ -164,8 +167,9 @@ public final class LZ4FrameDecoder {
             var inSize = input.count - offset
             var outSize = out.count - written
             let hint = input.withUnsafeBytes { inp in
-                LZ4F_decompress(context, out.baseAddress! + written, &outSize,
-                                inSize > 0 ? inp.baseAddress! + offset : nil, &inSize, &options)
+                LZ4F_decompress(
+                    context, out.baseAddress! + written, &outSize,
+                    inSize > 0 ? inp.baseAddress! + offset : nil, &inSize, &options)
             }
             if LZ4F_isError(hint) != 0 {
                 failed = true

@@ -68,7 +68,10 @@ public struct XXH32 {
     }
 
     private mutating func consumeStripes(_ bytes: UnsafeRawBufferPointer, count: Int) {
-        var a = v1, b = v2, c = v3, d = v4
+        var a = v1
+        var b = v2
+        var c = v3
+        var d = v4
         var position = 0
         while position < count {
             a = Self.round(a, UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
@@ -77,14 +80,19 @@ public struct XXH32 {
             d = Self.round(d, UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 12, as: UInt32.self)))
             position += 16
         }
-        v1 = a; v2 = b; v3 = c; v4 = d
+        v1 = a
+        v2 = b
+        v3 = c
+        v4 = d
     }
 
     /// The checksum of everything passed to `update` so far.
     public func digest() -> UInt32 {
         var hash: UInt32
         if totalLength >= 16 {
-            hash = ((v1 << 1) | (v1 >> 31)) &+ ((v2 << 7) | (v2 >> 25)) &+ ((v3 << 12) | (v3 >> 20)) &+ ((v4 << 18) | (v4 >> 14))
+            hash =
+                ((v1 << 1) | (v1 >> 31)) &+ ((v2 << 7) | (v2 >> 25)) &+ ((v3 << 12) | (v3 >> 20))
+                &+ ((v4 << 18) | (v4 >> 14))
         } else {
             hash = seed &+ Self.prime5
         }
@@ -92,7 +100,9 @@ public struct XXH32 {
         buffer.withUnsafeBytes { tail in
             var position = 0
             while position + 4 <= tail.count {
-                hash = hash &+ UInt32(littleEndian: tail.loadUnaligned(fromByteOffset: position, as: UInt32.self)) &* Self.prime3
+                hash =
+                    hash &+ UInt32(littleEndian: tail.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+                    &* Self.prime3
                 hash = ((hash << 17) | (hash >> 15)) &* Self.prime4
                 position += 4
             }

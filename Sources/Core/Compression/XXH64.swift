@@ -73,7 +73,10 @@ public struct XXH64 {
     }
 
     private mutating func consumeStripes(_ bytes: UnsafeRawBufferPointer, count: Int) {
-        var a = v1, b = v2, c = v3, d = v4
+        var a = v1
+        var b = v2
+        var c = v3
+        var d = v4
         var position = 0
         while position < count {
             a = Self.round(a, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)))
@@ -82,7 +85,10 @@ public struct XXH64 {
             d = Self.round(d, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 24, as: UInt64.self)))
             position += 32
         }
-        v1 = a; v2 = b; v3 = c; v4 = d
+        v1 = a
+        v2 = b
+        v3 = c
+        v4 = d
     }
 
     /// The hash of everything passed to `update` so far.

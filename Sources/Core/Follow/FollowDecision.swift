@@ -23,8 +23,9 @@ public enum FollowDecision {
         var rest = candidates[...]
         let current = rest.prefix { $0.index == cursor.index }
         if let first = current.first, first.offset != cursor.offset {
-            return .wait("index \(Hex.format(cursor.index, width: 16)) continues at offset \(first.offset), "
-                + "but \(cursor.offset) bytes are applied: a segment is missing")
+            return .wait(
+                "index \(Hex.format(cursor.index, width: 16)) continues at offset \(first.offset), "
+                    + "but \(cursor.offset) bytes are applied: a segment is missing")
         }
         run += current
         rest = rest.dropFirst(current.count)
@@ -37,8 +38,9 @@ public enum FollowDecision {
         }
         if !run.isEmpty { return .apply(run) }
         if let first = rest.first {
-            return .wait("index \(Hex.format(first.index, width: 16)) offset \(first.offset) is listed, "
-                + "but index \(Hex.format(expected, width: 16)) does not begin yet")
+            return .wait(
+                "index \(Hex.format(first.index, width: 16)) offset \(first.offset) is listed, "
+                    + "but index \(Hex.format(expected, width: 16)) does not begin yet")
         }
         return changes.newerGenerations.isEmpty ? .idle : .checkGenerations
     }

@@ -17,23 +17,31 @@ extension FollowSession {
         for segment in segments {
             var next = (cursor: step.cursor, verifier: step.verifier)
             if segment.index != step.cursor.index {
-                precondition(segment.index == step.cursor.index + 1 && segment.offset == 0,
-                             "FollowDecision runs indexes in order")
-                next = (Position(generation: step.cursor.generation, index: segment.index, offset: 0),
-                        WALStreamVerifier())
+                precondition(
+                    segment.index == step.cursor.index + 1 && segment.offset == 0,
+                    "FollowDecision runs indexes in order")
+                next = (
+                    Position(generation: step.cursor.generation, index: segment.index, offset: 0),
+                    WALStreamVerifier()
+                )
             }
             guard segment.offset == next.cursor.offset else { break }
             let framesBefore = next.verifier.frameCount
-            let stats = try await objects.download(.walSegment(segment.position), into: spool, at: spoolEnd,
-                                                   state: &next.verifier) { $0.consume($1) }
+            let stats = try await objects.download(
+                .walSegment(segment.position), into: spool, at: spoolEnd,
+                state: &next.verifier
+            ) { $0.consume($1) }
             let previousEnd = step.cursor.offset
             if segment.offset == 0, let seal = stats.seal, seal.previousEnd != previousEnd {
                 // The previous index ended later than what was applied: its last segment is not
                 // listed yet. Apply nothing past it.
-                follower.environment.logger.notice("follow.waiting", metadata: [
-                    "follow.reason": .string("index \(Hex.format(seal.previousIndex, width: 16)) ended at "
-                        + "\(seal.previousEnd), \(previousEnd) applied"),
-                ])
+                follower.environment.logger.notice(
+                    "follow.waiting",
+                    metadata: [
+                        "follow.reason": .string(
+                            "index \(Hex.format(seal.previousIndex, width: 16)) ended at "
+                                + "\(seal.previousEnd), \(previousEnd) applied")
+                    ])
                 break
             }
             try check(next.verifier, segment: segment)
@@ -45,8 +53,9 @@ extension FollowSession {
             for frame in framesBefore..<next.verifier.frameCount {
                 guard frames.page(frame) != 0 else {
                     let header = UInt64(frames.pageOffset(frame)) - UInt64(WALFormat.frameHeaderSize)
-                    throw RestoreError.invalidWAL(generation: segment.generation, index: segment.index, offset: header,
-                                                  reason: "frame \(frame + 1) names page 0")
+                    throw RestoreError.invalidWAL(
+                        generation: segment.generation, index: segment.index, offset: header,
+                        reason: "frame \(frame + 1) names page 0")
                 }
                 let dataOffset = Int64(spoolEnd) + frames.pageOffset(frame) - Int64(segment.offset)
                 step.batch.add(page: frames.page(frame), commitSize: frames.commitSize(frame), dataOffset: dataOffset)
@@ -64,8 +73,9 @@ extension FollowSession {
         case .valid:
             return
         case .corrupt(let offset, let reason), .unfinished(let offset, let reason):
-            throw RestoreError.invalidWAL(generation: segment.generation, index: segment.index, offset: offset,
-                                          reason: reason)
+            throw RestoreError.invalidWAL(
+                generation: segment.generation, index: segment.index, offset: offset,
+                reason: reason)
         }
     }
 

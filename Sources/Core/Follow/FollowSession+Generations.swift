@@ -22,9 +22,12 @@ extension FollowSession {
         // Only forward: an older generation chosen (the current one's snapshots pruned meanwhile)
         // would take readers back in time.
         guard plan.generation > cursor.generation else { return false }
-        environment.logger.info("follow.generation", metadata: [
-            "follow.from": "\(cursor.generation)", "follow.to": "\(plan.generation)", "follow.reason": "\(plan.reason)",
-        ])
+        environment.logger.info(
+            "follow.generation",
+            metadata: [
+                "follow.from": "\(cursor.generation)", "follow.to": "\(plan.generation)",
+                "follow.reason": "\(plan.reason)",
+            ])
         let restored: RestoreReport
         do {
             restored = try await restorer.restore(plan, request: nextRequest)

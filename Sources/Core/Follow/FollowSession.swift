@@ -24,8 +24,10 @@ struct FollowSession {
         }
     }
 
-    static func prime(_ cursor: Position, client: any ReplicaClient,
-                              environment: Environment) async throws -> WALStreamVerifier {
+    static func prime(
+        _ cursor: Position, client: any ReplicaClient,
+        environment: Environment
+    ) async throws -> WALStreamVerifier {
         var verifier = WALStreamVerifier()
         guard cursor.offset > 0 else { return verifier }
         let segments = try await client.walSegments(in: cursor.generation).filter {
@@ -53,20 +55,23 @@ struct FollowSession {
     /// retried at the next poll, or a seal says the previous index is not complete yet).
     mutating func apply(_ segments: [WALSegmentInfo]) async throws -> Bool {
         let spoolPath = output + ".follow-wal"
-        let spool = IndexSpool(path: spoolPath, fileSystem: environment.fileSystem,
-                               memoryLimit: follower.options.spoolMemoryLimit)
+        let spool = IndexSpool(
+            path: spoolPath, fileSystem: environment.fileSystem,
+            memoryLimit: follower.options.spoolMemoryLimit)
         var outcome: Result<Bool, any Error>
         do {
             let stopwatch = Stopwatch(environment.clock)
             if let downloaded = try await download(segments, into: spool) {
                 let downloadTime = stopwatch.elapsed()
                 if !downloaded.batch.writes.isEmpty { try await commit(downloaded.batch, from: spool) }
-                environment.logger.debug("follow.applied", metadata: [
-                    "follow.segments": "\(segments.count)", "follow.frames": "\(downloaded.batch.frameCount)",
-                    "follow.pages": "\(downloaded.batch.writes.count)", "follow.position": "\(downloaded.cursor)",
-                    "follow.download_ms": "\(downloadTime.milliseconds)",
-                    "follow.commit_ms": "\((stopwatch.elapsed() - downloadTime).milliseconds)",
-                ])
+                environment.logger.debug(
+                    "follow.applied",
+                    metadata: [
+                        "follow.segments": "\(segments.count)", "follow.frames": "\(downloaded.batch.frameCount)",
+                        "follow.pages": "\(downloaded.batch.writes.count)", "follow.position": "\(downloaded.cursor)",
+                        "follow.download_ms": "\(downloadTime.milliseconds)",
+                        "follow.commit_ms": "\((stopwatch.elapsed() - downloadTime).milliseconds)",
+                    ])
                 cursor = downloaded.cursor
                 verifier = downloaded.verifier
                 outcome = .success(true)
@@ -87,10 +92,12 @@ struct FollowSession {
             throw error
         case .failure(let error):
             if Task.isCancelled { throw CancellationError() }
-            environment.logger.warning("follow.step_failed", metadata: [
-                "follow.position": "\(cursor)", "follow.error": "\(error)",
-                "follow.next": "retried at the next poll; the output is unchanged",
-            ])
+            environment.logger.warning(
+                "follow.step_failed",
+                metadata: [
+                    "follow.position": "\(cursor)", "follow.error": "\(error)",
+                    "follow.next": "retried at the next poll; the output is unchanged",
+                ])
             return false
         }
     }

@@ -50,17 +50,21 @@ public struct Follower: Sendable {
     /// Restores `request` (whose target must be `.latest`) and follows until cancelled. Returns
     /// normally on cancellation, with the output consistent at the last step applied.
     /// `afterRestore` runs once the first restore is complete, before the first poll.
-    public func run(_ request: RestoreRequest,
-                    afterRestore: @Sendable () async -> Void = {}) async throws -> FollowReport {
+    public func run(
+        _ request: RestoreRequest,
+        afterRestore: @Sendable () async -> Void = {}
+    ) async throws -> FollowReport {
         precondition(request.target == .latest, "a follower follows the latest state")
         let restored = try await Restorer(client: client, environment: environment).restore(request)
         await afterRestore()
         var session = try await FollowSession.start(restored.finalPosition, follower: self, output: request.outputPath)
         var report = FollowReport(restore: restored)
-        environment.logger.info("follow.start", metadata: [
-            "follow.output": "\(request.outputPath)", "follow.position": "\(restored.finalPosition)",
-            "follow.interval": "\(options.interval)",
-        ])
+        environment.logger.info(
+            "follow.start",
+            metadata: [
+                "follow.output": "\(request.outputPath)", "follow.position": "\(restored.finalPosition)",
+                "follow.interval": "\(options.interval)",
+            ])
         do {
             try await loop(&session, report: &report, request: request)
         } catch {
@@ -72,8 +76,10 @@ public struct Follower: Sendable {
         return report
     }
 
-    private func loop(_ session: inout FollowSession, report: inout FollowReport,
-                      request: RestoreRequest) async throws {
+    private func loop(
+        _ session: inout FollowSession, report: inout FollowReport,
+        request: RestoreRequest
+    ) async throws {
         var lastWait: String?
         while !Task.isCancelled {
             do {

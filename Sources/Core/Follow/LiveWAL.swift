@@ -25,8 +25,10 @@ public final class LiveWAL: @unchecked Sendable {
     /// Past this many frames a commit is followed by a checkpoint.
     public var checkpointFrames: UInt32 = 1000
 
-    private init(path: String, pageSize: Int, connection: any SQLiteConnection, wal: any FileHandle,
-                 shm: any FileHandle, random: any RandomSource) {
+    private init(
+        path: String, pageSize: Int, connection: any SQLiteConnection, wal: any FileHandle,
+        shm: any FileHandle, random: any RandomSource
+    ) {
         self.path = path
         self.pageSize = pageSize
         self.connection = connection
@@ -48,8 +50,9 @@ public final class LiveWAL: @unchecked Sendable {
             let fileSystem = environment.fileSystem
             let wal = try await fileSystem.open(path + "-wal", mode: .readWrite)
             let shm = try await fileSystem.open(path + "-shm", mode: .readWrite)
-            return LiveWAL(path: path, pageSize: Int(size), connection: connection, wal: wal, shm: shm,
-                           random: environment.random)
+            return LiveWAL(
+                path: path, pageSize: Int(size), connection: connection, wal: wal, shm: shm,
+                random: environment.random)
         } catch {
             try? await connection.close()
             throw error
@@ -66,10 +69,13 @@ public final class LiveWAL: @unchecked Sendable {
     /// Commits one transaction: `pages` (ascending, each `pageSize` bytes from `content`) with
     /// the database `commitSize` pages long after it. Nothing is visible to readers until the
     /// last write, the wal-index header; a failure before it leaves the database as it was.
-    public func commit(pages: [UInt32], commitSize: UInt32,
-                       content: (UInt32) async throws -> ArraySlice<UInt8>) async throws {
-        precondition(!pages.isEmpty && pages.allSatisfy { $0 >= 1 && $0 <= commitSize },
-                     "a commit writes pages inside the database")
+    public func commit(
+        pages: [UInt32], commitSize: UInt32,
+        content: (UInt32) async throws -> ArraySlice<UInt8>
+    ) async throws {
+        precondition(
+            !pages.isEmpty && pages.allSatisfy { $0 >= 1 && $0 <= commitSize },
+            "a commit writes pages inside the database")
         try await connection.execute("BEGIN IMMEDIATE")
         do {
             try await append(pages: pages, commitSize: commitSize, content: content)
@@ -101,8 +107,10 @@ public final class LiveWAL: @unchecked Sendable {
     /// How long `BEGIN IMMEDIATE` waits for a reader recovering the wal-index.
     static let busyTimeoutMilliseconds: Int32 = 2000
 
-    private func append(pages: [UInt32], commitSize: UInt32,
-                        content: (UInt32) async throws -> ArraySlice<UInt8>) async throws {
+    private func append(
+        pages: [UInt32], commitSize: UInt32,
+        content: (UInt32) async throws -> ArraySlice<UInt8>
+    ) async throws {
         guard let header = WALIndexHeader(shm: try await shm.read(at: 0, count: WALIndexHeader.bothCopiesSize)) else {
             throw FollowError.walIndexUnreadable(path: path + "-shm")
         }
@@ -111,8 +119,9 @@ public final class LiveWAL: @unchecked Sendable {
             encoder = try await restartWAL(previousSalt: header.salt)
         } else {
             guard header.pageSize == pageSize else { throw FollowError.walIndexUnreadable(path: path + "-shm") }
-            encoder = WALFrameEncoder(pageSize: pageSize, bigEndianChecksums: header.bigEndianChecksums,
-                                      salt: header.salt, checksum: header.frameChecksum)
+            encoder = WALFrameEncoder(
+                pageSize: pageSize, bigEndianChecksums: header.bigEndianChecksums,
+                salt: header.salt, checksum: header.frameChecksum)
         }
         let frameSize = Int64(WALFormat.frameSize(pageSize: pageSize))
         var offset = Int64(WALFormat.headerSize) + Int64(header.maxFrame) * frameSize
@@ -129,9 +138,10 @@ public final class LiveWAL: @unchecked Sendable {
         }
         try await wal.sync()
         try await index(pages: pages, after: header.maxFrame)
-        let next = WALIndexHeader(change: header.change &+ 1, bigEndianChecksums: encoder.bigEndianChecksums,
-                                  pageSize: pageSize, maxFrame: header.maxFrame + UInt32(pages.count),
-                                  pageCount: commitSize, frameChecksum: encoder.checksum, salt: encoder.salt)
+        let next = WALIndexHeader(
+            change: header.change &+ 1, bigEndianChecksums: encoder.bigEndianChecksums,
+            pageSize: pageSize, maxFrame: header.maxFrame + UInt32(pages.count),
+            pageCount: commitSize, frameChecksum: encoder.checksum, salt: encoder.salt)
         // The second copy first: a reader that sees the copies differ waits and reads again.
         let encoded = next.encoded()
         try await shm.write(encoded, at: Int64(WALIndexHeader.size))

@@ -4,7 +4,7 @@ extension RestoreError {
     public var isDamage: Bool {
         switch self {
         case .corruptObject, .invalidWAL, .walGap, .walIndexIncomplete, .pageSizeMismatch, .walNotApplied,
-             .snapshotNotWALMode, .integrityCheckFailed:
+            .snapshotNotWALMode, .integrityCheckFailed:
             return true
         default:
             return false

@@ -20,8 +20,10 @@ public struct WALFrameEncoder: Sendable, Equatable {
 
     /// A new WAL header and the encoder that continues it. Checksums use the host's byte order,
     /// as SQLite's own writer chooses.
-    public static func start(pageSize: Int, checkpointSequence: UInt32,
-                             salt: [UInt8]) -> (header: [UInt8], encoder: WALFrameEncoder) {
+    public static func start(
+        pageSize: Int, checkpointSequence: UInt32,
+        salt: [UInt8]
+    ) -> (header: [UInt8], encoder: WALFrameEncoder) {
         precondition(salt.count == 8, "WAL salts are 8 bytes")
         let bigEndian = NativeBytes.hostIsBigEndian
         var header = NativeBytes.bigEndian32(bigEndian ? WALFormat.magicBigEndian : WALFormat.magicLittleEndian)

@@ -32,8 +32,10 @@ public struct WALIndexHeader: Sendable, Equatable {
     /// Both copies, which a writer rewrites (bytes after them belong to readers and checkpoints).
     public static let bothCopiesSize = 96
 
-    public init(change: UInt32, bigEndianChecksums: Bool, pageSize: Int, maxFrame: UInt32, pageCount: UInt32,
-                frameChecksum: WALChecksum, salt: [UInt8]) {
+    public init(
+        change: UInt32, bigEndianChecksums: Bool, pageSize: Int, maxFrame: UInt32, pageCount: UInt32,
+        frameChecksum: WALChecksum, salt: [UInt8]
+    ) {
         precondition(salt.count == 8, "WAL salts are 8 bytes")
         self.change = change
         self.bigEndianChecksums = bigEndianChecksums
@@ -48,7 +50,8 @@ public struct WALIndexHeader: Sendable, Equatable {
     /// initialised, of SQLite's version, and pass their checksum (what SQLite itself requires).
     public init?(shm: [UInt8]) {
         guard shm.count >= Self.bothCopiesSize,
-              shm[0..<Self.size].elementsEqual(shm[Self.size..<Self.bothCopiesSize]) else { return nil }
+            shm[0..<Self.size].elementsEqual(shm[Self.size..<Self.bothCopiesSize])
+        else { return nil }
         let copy = Array(shm[0..<Self.size])
         guard NativeBytes.read32(copy, 0) == Self.version, copy[12] == 1 else { return nil }
         let stored = WALChecksum(s0: NativeBytes.read32(copy, 40), s1: NativeBytes.read32(copy, 44))
@@ -56,11 +59,12 @@ public struct WALIndexHeader: Sendable, Equatable {
             return nil
         }
         let storedSize = Int(NativeBytes.read16(copy, 14))
-        self.init(change: NativeBytes.read32(copy, 8), bigEndianChecksums: copy[13] != 0,
-                  pageSize: storedSize == 1 ? 65536 : storedSize, maxFrame: NativeBytes.read32(copy, 16),
-                  pageCount: NativeBytes.read32(copy, 20),
-                  frameChecksum: WALChecksum(s0: NativeBytes.read32(copy, 24), s1: NativeBytes.read32(copy, 28)),
-                  salt: Array(copy[32..<40]))
+        self.init(
+            change: NativeBytes.read32(copy, 8), bigEndianChecksums: copy[13] != 0,
+            pageSize: storedSize == 1 ? 65536 : storedSize, maxFrame: NativeBytes.read32(copy, 16),
+            pageCount: NativeBytes.read32(copy, 20),
+            frameChecksum: WALChecksum(s0: NativeBytes.read32(copy, 24), s1: NativeBytes.read32(copy, 28)),
+            salt: Array(copy[32..<40]))
     }
 
     /// One 48-byte copy, checksum included.

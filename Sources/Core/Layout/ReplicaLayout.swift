@@ -44,9 +44,11 @@ public enum ReplicaLayout: String, Sendable, CaseIterable {
     public func walSegmentKey(_ position: Position) -> String {
         switch self {
         case .grouped:
-            return "\(Self.walIndexDirectory(position.generation, index: position.index))/\(Hex.format(position.offset, width: 16)).wal.lz4"
+            return
+                "\(Self.walIndexDirectory(position.generation, index: position.index))/\(Hex.format(position.offset, width: 16)).wal.lz4"
         case .legacy:
-            return "\(Self.walDirectory(position.generation))/\(Hex.format(position.index, width: 8))_\(Hex.format(position.offset, width: 8)).wal.lz4"
+            return
+                "\(Self.walDirectory(position.generation))/\(Hex.format(position.index, width: 8))_\(Hex.format(position.offset, width: 8)).wal.lz4"
         }
     }
 
@@ -83,8 +85,8 @@ public enum ReplicaLayout: String, Sendable, CaseIterable {
 
     static func parseLegacySegmentName(utf8 name: Substring.UTF8View) -> (index: UInt64, offset: UInt64)? {
         guard let stem = walStem(name), let cut = stem.firstIndex(of: UInt8(ascii: "_")),
-              let index = Hex.parse(utf8: stem[..<cut], widths: 8...16),
-              let offset = Hex.parse(utf8: stem[stem.index(after: cut)...], widths: 8...16)
+            let index = Hex.parse(utf8: stem[..<cut], widths: 8...16),
+            let offset = Hex.parse(utf8: stem[stem.index(after: cut)...], widths: 8...16)
         else { return nil }
         return (index, offset)
     }

@@ -23,7 +23,9 @@ extension ReplicaLayout {
             guard let index = parseSnapshotName(entry.key) else { continue }
             let grouped = entry.key == Path.base(of: ReplicaLayout.grouped.snapshotKey(generation, index: index))
             if let existing = chosen[index], existing.grouped, !grouped { continue }
-            chosen[index] = (SnapshotInfo(generation: generation, index: index, size: entry.size, createdAt: entry.modified), grouped)
+            chosen[index] = (
+                SnapshotInfo(generation: generation, index: index, size: entry.size, createdAt: entry.modified), grouped
+            )
         }
         return chosen.values.map(\.info).sorted { $0.index < $1.index }
     }
@@ -35,7 +37,8 @@ extension ReplicaLayout {
         var chosen: [Position: (info: WALSegmentInfo, grouped: Bool)] = [:]
         for entry in entries {
             guard let (index, offset, grouped) = parseWALKey(entry.key) else { continue }
-            let info = WALSegmentInfo(generation: generation, index: index, offset: offset, size: entry.size, createdAt: entry.modified)
+            let info = WALSegmentInfo(
+                generation: generation, index: index, offset: offset, size: entry.size, createdAt: entry.modified)
             if let existing = chosen[info.position], existing.grouped, !grouped { continue }
             chosen[info.position] = (info, grouped)
         }
@@ -51,7 +54,7 @@ extension ReplicaLayout {
             return parseLegacySegmentName(utf8: bytes).map { ($0.index, $0.offset, false) }
         }
         guard let index = parseIndexDirectoryName(utf8: bytes[..<slash]),
-              let offset = parseGroupedSegmentName(utf8: bytes[bytes.index(after: slash)...])
+            let offset = parseGroupedSegmentName(utf8: bytes[bytes.index(after: slash)...])
         else { return nil }
         return (index, offset, true)
     }

@@ -18,9 +18,11 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
         case .minimumCheckpointPagesTooSmall(let pages):
             return "min-checkpoint-page-count is \(pages); it must be at least 1"
         case .truncatePagesNotAboveMinimum(let truncatePages, let minimumPages):
-            return "truncate-page-count (\(truncatePages)) must be greater than min-checkpoint-page-count (\(minimumPages)); raise it or leave it unset"
+            return
+                "truncate-page-count (\(truncatePages)) must be greater than min-checkpoint-page-count (\(minimumPages)); raise it or leave it unset"
         case .checkpointIntervalNotPositive(let interval):
-            return "checkpoint-interval is \(DurationParser.format(interval)); it must be positive (e.g. 1m), or unset to disable idle checkpoints"
+            return
+                "checkpoint-interval is \(DurationParser.format(interval)); it must be positive (e.g. 1m), or unset to disable idle checkpoints"
         case .invalidDuration(let key, let text):
             return "\(key): \"\(text)\" is not a duration; use a number with a unit such as 30s, 10m, 1h30m or 7d"
         }

@@ -12,8 +12,8 @@ public struct Generation: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Parses exactly 16 lowercase hex digits.
     public init?(_ text: String) {
         guard text.utf8.count == 16,
-              text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }),
-              let value = UInt64(text, radix: 16)
+            text.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }),
+            let value = UInt64(text, radix: 16)
         else { return nil }
         self.value = value
     }

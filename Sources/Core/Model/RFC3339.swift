@@ -29,13 +29,13 @@ public enum RFC3339 {
             return value
         }
         guard chars.count >= 20,
-              let year = number(0, 4), chars[4] == UInt8(ascii: "-"),
-              let month = number(5, 2), chars[7] == UInt8(ascii: "-"),
-              let day = number(8, 2), chars[10] == UInt8(ascii: "T") || chars[10] == UInt8(ascii: "t"),
-              let hour = number(11, 2), chars[13] == UInt8(ascii: ":"),
-              let minute = number(14, 2), chars[16] == UInt8(ascii: ":"),
-              let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+            let year = number(0, 4), chars[4] == UInt8(ascii: "-"),
+            let month = number(5, 2), chars[7] == UInt8(ascii: "-"),
+            let day = number(8, 2), chars[10] == UInt8(ascii: "T") || chars[10] == UInt8(ascii: "t"),
+            let hour = number(11, 2), chars[13] == UInt8(ascii: ":"),
+            let minute = number(14, 2), chars[16] == UInt8(ascii: ":"),
+            let second = number(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var i = 19
         var millis: Int64 = 0
@@ -57,7 +57,8 @@ public enum RFC3339 {
         } else if chars[i] == UInt8(ascii: "+") || chars[i] == UInt8(ascii: "-") {
             let sign: Int64 = chars[i] == UInt8(ascii: "+") ? 1 : -1
             guard let oh = number(i + 1, 2), chars.count > i + 3, chars[i + 3] == UInt8(ascii: ":"),
-                  let om = number(i + 4, 2), oh < 24, om < 60 else { return nil }
+                let om = number(i + 4, 2), oh < 24, om < 60
+            else { return nil }
             offsetMinutes = sign * (oh * 60 + om)
             i += 6
         } else {

@@ -34,10 +34,11 @@ public struct ReplicaListing: Sendable, Equatable {
     public static func load(from client: any ReplicaClient) async throws -> ReplicaListing {
         var result: [GenerationListing] = []
         for generation in try await client.generations().sorted() {
-            result.append(GenerationListing(
-                generation: generation,
-                snapshots: try await client.snapshots(in: generation),
-                segments: try await client.walSegments(in: generation)))
+            result.append(
+                GenerationListing(
+                    generation: generation,
+                    snapshots: try await client.snapshots(in: generation),
+                    segments: try await client.walSegments(in: generation)))
         }
         return ReplicaListing(generations: result)
     }

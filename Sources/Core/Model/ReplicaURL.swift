@@ -66,7 +66,10 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, isLetter(first) else { return nil }
         var end = 1
-        while end < bytes.count, isLetter(bytes[end]) || isDigit(bytes[end]) || bytes[end] == 0x2B || bytes[end] == 0x2E || bytes[end] == 0x2D {
+        while end < bytes.count,
+            isLetter(bytes[end]) || isDigit(bytes[end]) || bytes[end] == 0x2B || bytes[end] == 0x2E
+                || bytes[end] == 0x2D
+        {
             end += 1
         }
         guard bytes.count >= end + 3, bytes[end] == 0x3A, bytes[end + 1] == 0x2F, bytes[end + 2] == 0x2F
@@ -74,7 +77,9 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         return String(decoding: bytes[..<end], as: UTF8.self)
     }
 
-    private static func isLetter(_ byte: UInt8) -> Bool { (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) }
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
     /// `rest` is what follows `file://`: an optional host, then an absolute path.
@@ -82,8 +87,9 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let host = rest[..<slash]
         guard host.isEmpty || host.lowercased() == "localhost" else {
-            throw .invalidPath(text: ReplicaURLRedaction.redact(text),
-                               reason: "file URLs cannot name a remote host '\(ReplicaURLRedaction.redact(String(host)))'")
+            throw .invalidPath(
+                text: ReplicaURLRedaction.redact(text),
+                reason: "file URLs cannot name a remote host '\(ReplicaURLRedaction.redact(String(host)))'")
         }
         let path = String(rest[slash...])
         guard !path.isEmpty else { throw .invalidPath(text: text, reason: "it has no path") }
@@ -106,8 +112,13 @@ public enum ReplicaURL: Equatable, Sendable, CustomStringConvertible {
         var bytes: [UInt8] = []
         var input = Array(text.utf8)[...]
         while let byte = input.popFirst() {
-            guard byte == 0x25 else { bytes.append(byte); continue }
-            guard input.count >= 2, let high = hexValue(input.popFirst()!), let low = hexValue(input.popFirst()!) else { return nil }
+            guard byte == 0x25 else {
+                bytes.append(byte)
+                continue
+            }
+            guard input.count >= 2, let high = hexValue(input.popFirst()!), let low = hexValue(input.popFirst()!) else {
+                return nil
+            }
             bytes.append(high << 4 | low)
         }
         return String(validating: bytes, as: UTF8.self)
@@ -152,7 +163,8 @@ public enum ReplicaURLError: Error, Equatable, Sendable, CustomStringConvertible
         case .empty:
             return "empty replica URL: use file:///path or a plain path"
         case .unsupportedScheme(let scheme, let text):
-            return "unsupported replica URL scheme '\(scheme)' in '\(ReplicaURLRedaction.redact(text))': use file:///path (or a plain path), s3://bucket/prefix or sftp://user@host/path"
+            return
+                "unsupported replica URL scheme '\(scheme)' in '\(ReplicaURLRedaction.redact(text))': use file:///path (or a plain path), s3://bucket/prefix or sftp://user@host/path"
         case .invalidPath(let text, let reason):
             return "invalid replica URL '\(ReplicaURLRedaction.redact(text))': \(reason)"
         }
@@ -165,7 +177,8 @@ public enum ReplicaURLRedaction {
     public static func redact(_ text: String) -> String {
         guard let scheme = ReplicaURL.scheme(of: text) else { return text }
         let authorityStart = text.index(text.startIndex, offsetBy: scheme.count + 3)
-        let authorityEnd = text[authorityStart...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? text.endIndex
+        let authorityEnd =
+            text[authorityStart...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? text.endIndex
         let authority = text[authorityStart..<authorityEnd]
         guard let at = authority.lastIndex(of: "@") else { return text }
         let userInfo = authority[..<at]

@@ -16,8 +16,10 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
     /// Turns TLS verification off; for test endpoints only.
     public var skipVerify: Bool
 
-    public init(bucket: String, prefix: String = "", endpoint: String? = nil, region: String? = nil,
-                forcePathStyle: Bool? = nil, skipVerify: Bool = false) {
+    public init(
+        bucket: String, prefix: String = "", endpoint: String? = nil, region: String? = nil,
+        forcePathStyle: Bool? = nil, skipVerify: Bool = false
+    ) {
         self.bucket = bucket
         self.prefix = prefix
         self.endpoint = endpoint
@@ -42,8 +44,8 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         }
         guard !bucket.isEmpty else { throw invalid("it names no bucket; write s3://bucket/prefix") }
         guard (3...63).contains(bucket.utf8.count),
-              bucket.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 }),
-              bucket.first != "." && bucket.first != "-", bucket.last != "." && bucket.last != "-"
+            bucket.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 46 || $0 == 45 }),
+            bucket.first != "." && bucket.first != "-", bucket.last != "." && bucket.last != "-"
         else {
             throw invalid("'\(bucket)' is not a valid bucket name (3-63 lowercase letters, digits, dots and hyphens)")
         }
@@ -82,7 +84,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         return location
     }
 
-    private static func validatedEndpoint(_ value: String, _ invalid: (String) -> ReplicaURLError) throws(ReplicaURLError) -> String {
+    private static func validatedEndpoint(_ value: String, _ invalid: (String) -> ReplicaURLError)
+        throws(ReplicaURLError) -> String
+    {
         let lower = value.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
             throw invalid("endpoint '\(value)' must start with http:// or https://")
@@ -96,7 +100,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         return endpoint
     }
 
-    private static func boolean(_ key: String, _ value: String, _ invalid: (String) -> ReplicaURLError) throws(ReplicaURLError) -> Bool {
+    private static func boolean(_ key: String, _ value: String, _ invalid: (String) -> ReplicaURLError)
+        throws(ReplicaURLError) -> Bool
+    {
         switch value.lowercased() {
         case "true", "1", "yes", "": return true
         case "false", "0", "no": return false

@@ -28,8 +28,10 @@ public struct SFTPLocation: Equatable, Sendable, CustomStringConvertible {
     public var privateKeyPath: String?
     public var hostKeyCheck: HostKeyCheck
 
-    public init(user: String, password: String? = nil, host: String, port: Int = 22, path: String,
-                privateKeyPath: String? = nil, hostKeyCheck: HostKeyCheck = .knownHosts(path: nil)) {
+    public init(
+        user: String, password: String? = nil, host: String, port: Int = 22, path: String,
+        privateKeyPath: String? = nil, hostKeyCheck: HostKeyCheck = .knownHosts(path: nil)
+    ) {
         self.user = user
         self.password = password
         self.host = host
@@ -42,7 +44,8 @@ public struct SFTPLocation: Equatable, Sendable, CustomStringConvertible {
     /// `sftp://user@host:port/path`, for messages: no password, no options.
     public var address: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "sftp://\(ReplicaURL.percentEncodeUserInfo(user))@\(hostPart):\(port)\(ReplicaURL.percentEncodePath(path))"
+        return
+            "sftp://\(ReplicaURL.percentEncodeUserInfo(user))@\(hostPart):\(port)\(ReplicaURL.percentEncodePath(path))"
     }
 
     /// The URL in canonical spelling, with the password replaced by `REDACTED`.
@@ -57,7 +60,8 @@ public struct SFTPLocation: Equatable, Sendable, CustomStringConvertible {
         switch hostKeyCheck {
         case .knownHosts(nil): break
         case .knownHosts(let path?): query.append("known-hosts=" + ReplicaURL.percentEncodeQueryValue(path))
-        case .sha256(let fingerprint): query.append("host-key-sha256=" + ReplicaURL.percentEncodeQueryValue(fingerprint))
+        case .sha256(let fingerprint):
+            query.append("host-key-sha256=" + ReplicaURL.percentEncodeQueryValue(fingerprint))
         case .insecure: query.append("insecure-host-key=true")
         }
         return query.isEmpty ? text : text + "?" + query.joined(separator: "&")
@@ -92,7 +96,9 @@ public struct SFTPLocation: Equatable, Sendable, CustomStringConvertible {
         let colon = userInfo.firstIndex(of: ":")
         let user = try decode(userInfo[..<(colon ?? userInfo.endIndex)], "user")
         guard !user.isEmpty else { throw fail("it names no user: write sftp://user@host/path") }
-        let password = try colon.map { c throws(ReplicaURLError) in try decode(userInfo[userInfo.index(after: c)...], "password") }
+        let password = try colon.map { c throws(ReplicaURLError) in
+            try decode(userInfo[userInfo.index(after: c)...], "password")
+        }
 
         var host: Substring
         var portText: Substring?
@@ -144,7 +150,9 @@ public struct SFTPLocation: Equatable, Sendable, CustomStringConvertible {
                 case "known-hosts": knownHosts = value
                 case "host-key-sha256":
                     guard let normalized = Self.normalizedFingerprint(value) else {
-                        throw fail("host-key-sha256 must be the 43-character base64 SHA-256 fingerprint that 'ssh-keygen -lf' prints after 'SHA256:'")
+                        throw fail(
+                            "host-key-sha256 must be the 43-character base64 SHA-256 fingerprint that 'ssh-keygen -lf' prints after 'SHA256:'"
+                        )
                     }
                     fingerprint = normalized
                 default:

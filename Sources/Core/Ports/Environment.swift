@@ -18,10 +18,12 @@ public struct Environment: Sendable {
     /// Notices of WAL changes; nil makes the monitor poll the WAL instead.
     public var changeNotifier: (any FileChangeNotifier)?
 
-    public init(fileSystem: any FileSystem, clock: any Clock<Duration>, wallClock: any WallClock,
-                random: any RandomSource, sqlite: any SQLiteOpener, spawner: TaskSpawner = TaskSpawner(),
-                logger: Logger, generationObserver: GenerationObserver? = nil,
-                changeNotifier: (any FileChangeNotifier)? = nil) {
+    public init(
+        fileSystem: any FileSystem, clock: any Clock<Duration>, wallClock: any WallClock,
+        random: any RandomSource, sqlite: any SQLiteOpener, spawner: TaskSpawner = TaskSpawner(),
+        logger: Logger, generationObserver: GenerationObserver? = nil,
+        changeNotifier: (any FileChangeNotifier)? = nil
+    ) {
         self.fileSystem = fileSystem
         self.clock = clock
         self.wallClock = wallClock

@@ -20,8 +20,10 @@ public struct HTTPTimeouts: Sendable, Equatable {
     /// An overall deadline, or nil for none (bodies of unknown size).
     public var total: Duration?
 
-    public init(connect: Duration = .seconds(10), lowSpeedBytesPerSecond: Int = 1024,
-                lowSpeedWindow: Duration = .seconds(30), total: Duration? = nil) {
+    public init(
+        connect: Duration = .seconds(10), lowSpeedBytesPerSecond: Int = 1024,
+        lowSpeedWindow: Duration = .seconds(30), total: Duration? = nil
+    ) {
         self.connect = connect
         self.lowSpeedBytesPerSecond = lowSpeedBytesPerSecond
         self.lowSpeedWindow = lowSpeedWindow
@@ -39,8 +41,10 @@ public struct HTTPRequest: Sendable, Equatable {
     public var body: [UInt8]
     public var timeouts: HTTPTimeouts
 
-    public init(method: String, url: String, headers: [HTTPHeader] = [], body: [UInt8] = [],
-                timeouts: HTTPTimeouts = HTTPTimeouts()) {
+    public init(
+        method: String, url: String, headers: [HTTPHeader] = [], body: [UInt8] = [],
+        timeouts: HTTPTimeouts = HTTPTimeouts()
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

@@ -33,7 +33,8 @@ public struct Lease: Sendable, Equatable, CustomStringConvertible {
             fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
         guard let owner = fields["owner"], let token = fields["token"],
-              let ms = fields["expires"].flatMap({ Int64($0) }) else { return nil }
+            let ms = fields["expires"].flatMap({ Int64($0) })
+        else { return nil }
         return Lease(owner: owner, token: token, expires: Timestamp(millisecondsSince1970: ms), version: version)
     }
 
@@ -50,9 +51,11 @@ public enum LeaseError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .held(let replica, let holder):
-            return "replica \(replica) is in use by another replicator, \(holder); stop it, or wait for its lease to expire"
+            return
+                "replica \(replica) is in use by another replicator, \(holder); stop it, or wait for its lease to expire"
         case .lost(let replica, let reason):
-            return "lost the lease on replica \(replica): \(reason); stopping so two replicators never write one location"
+            return
+                "lost the lease on replica \(replica): \(reason); stopping so two replicators never write one location"
         }
     }
 }
@@ -64,7 +67,8 @@ public protocol ReplicaLeasing: Sendable {
     /// be dead: see `Replicator`); throws `LeaseError.held` naming the holder otherwise. The check
     /// and the write are one atomic step (a conditional create or compare-and-swap), never a
     /// read followed by a write.
-    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
     /// Extends our lease; throws `LeaseError.lost` if the stored lease is no longer ours.
     func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease
     /// Gives the lease up if it is still ours; a lease already gone is not an error.

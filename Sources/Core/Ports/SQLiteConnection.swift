@@ -90,8 +90,10 @@ public struct SQLiteOpenOptions: Sendable {
     /// close would change the database file after a clean stop recorded it (`StopRecord`).
     public var checkpointOnClose: Bool
 
-    public init(readOnly: Bool = false, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5000,
-                checkpointOnClose: Bool = true) {
+    public init(
+        readOnly: Bool = false, create: Bool = false, busyTimeoutMilliseconds: Int32 = 5000,
+        checkpointOnClose: Bool = true
+    ) {
         self.readOnly = readOnly
         self.create = create
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds

@@ -49,15 +49,19 @@ extension ProgressMeter {
     /// written into the database.
     /// The total is set when the restore has planned (`setTotal`).
     public static func restore() -> ProgressMeter {
-        ProgressMeter([ProgressQuantity(verb: "downloaded", unit: .bytes),
-                       ProgressQuantity(verb: "applied", unit: .bytes)])
+        ProgressMeter([
+            ProgressQuantity(verb: "downloaded", unit: .bytes),
+            ProgressQuantity(verb: "applied", unit: .bytes),
+        ])
     }
 
     /// The quantities of a verify: bytes read (decompressed; the rate is theirs) and objects
     /// read whole.
     public static func verify() -> ProgressMeter {
-        ProgressMeter([ProgressQuantity(verb: "read", unit: .bytes),
-                       ProgressQuantity(verb: "checked", unit: .count("objects"))])
+        ProgressMeter([
+            ProgressQuantity(verb: "read", unit: .bytes),
+            ProgressQuantity(verb: "checked", unit: .count("objects")),
+        ])
     }
 
     /// Index of the downloaded bytes in a restore meter.

@@ -59,7 +59,9 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
         self.store = store
     }
 
-    public func acquire(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String? = nil) async throws -> Lease {
+    public func acquire(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String? = nil)
+        async throws -> Lease
+    {
         precondition(!token.isEmpty, "a lease token must not be empty")
         for _ in 0..<attempts {
             let epochs = try await store.epochs()
@@ -78,7 +80,8 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
             if try await install(lease, epoch: next) { return lease }
         }
         throw ReplicaClientError.unavailable(
-            replica: store.replica, reason: "the lease kept changing while acquiring it; another replicator is racing for it")
+            replica: store.replica,
+            reason: "the lease kept changing while acquiring it; another replicator is racing for it")
     }
 
     public func renew(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
@@ -90,15 +93,17 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
         // landed though its call failed (the replica's machine lost power after the record was
         // written, before its folder was synced): renew from it rather than report the lease lost.
         guard let top = epochs.max(), top >= mine,
-              let record = try await store.record(top),
-              Lease.decode(record.bytes)?.token == lease.token
+            let record = try await store.record(top),
+            Lease.decode(record.bytes)?.token == lease.token
         else {
             throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(epochs, duration: duration))
         }
-        let renewed = Lease(owner: lease.owner, token: lease.token, expires: now + duration,
-                            version: Hex.format(top + 1, width: 16))
+        let renewed = Lease(
+            owner: lease.owner, token: lease.token, expires: now + duration,
+            version: Hex.format(top + 1, width: 16))
         guard try await install(renewed, epoch: top + 1) else {
-            throw LeaseError.lost(replica: store.replica, reason: try await whoHolds(try await store.epochs(), duration: duration))
+            throw LeaseError.lost(
+                replica: store.replica, reason: try await whoHolds(try await store.epochs(), duration: duration))
         }
         return renewed
     }
@@ -108,13 +113,14 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
         let epochs = try await store.epochs()
         // As in `renew`, a higher record with our token is ours.
         guard let top = epochs.max(), top >= mine,
-              let record = try await store.record(top),
-              Lease.decode(record.bytes)?.token == lease.token
+            let record = try await store.record(top),
+            Lease.decode(record.bytes)?.token == lease.token
         else { return }
         // A record that expired long ago, rather than no record: the highest epoch must stay, so
         // epochs never go back and a stale racer can never win with an old number.
-        let released = Lease(owner: "nobody (released by \(lease.owner))", token: "",
-                             expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(top + 1, width: 16))
+        let released = Lease(
+            owner: "nobody (released by \(lease.owner))", token: "",
+            expires: Timestamp(millisecondsSince1970: 0), version: Hex.format(top + 1, width: 16))
         _ = try await install(released, epoch: top + 1)
     }
 
@@ -147,8 +153,9 @@ public struct EpochLease<Store: LeaseRecordStore>: Sendable {
     public static func lease(_ record: LeaseRecord, epoch: UInt64, duration: Duration) -> Lease {
         let version = Hex.format(epoch, width: 16)
         return Lease.decode(record.bytes, version: version)
-            ?? Lease(owner: "an unreadable lease record \(Store.recordName(epoch))", token: "",
-                     expires: record.modified + duration, version: version)
+            ?? Lease(
+                owner: "an unreadable lease record \(Store.recordName(epoch))", token: "",
+                expires: record.modified + duration, version: version)
     }
 }
 
@@ -161,7 +168,9 @@ public enum LeaseDecision: Equatable {
     /// The current lease has expired (or was released): create the next epoch.
     case takeOver
 
-    public static func acquire(current: Lease, token: String, now: Timestamp, supersedes: String? = nil) -> LeaseDecision {
+    public static func acquire(current: Lease, token: String, now: Timestamp, supersedes: String? = nil)
+        -> LeaseDecision
+    {
         if !current.token.isEmpty && current.token == token && current.expires > now { return .alreadyHeld }
         if current.isSuperseded(by: supersedes) { return .takeOver }
         return current.expires > now ? .held : .takeOver
@@ -176,8 +185,11 @@ public protocol EpochLeasedReplica: ReplicaLeasing {
 }
 
 extension EpochLeasedReplica {
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
-        try await EpochLease(store: leaseRecords).acquire(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
+        try await EpochLease(store: leaseRecords).acquire(
+            owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
     }
 
     public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {

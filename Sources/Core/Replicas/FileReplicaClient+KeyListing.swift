@@ -11,7 +11,8 @@ extension FileReplicaClient: ReplicaKeyListing {
                 for child in try await names(Path.join(base, name)) {
                     let key = name + "/" + child
                     if name == "wal", ReplicaLayout.parseIndexDirectoryName(child) != nil,
-                       try await fileSystem.stat(Path.join(base, key))?.isDirectory == true {
+                        try await fileSystem.stat(Path.join(base, key))?.isDirectory == true
+                    {
                         for segment in try await names(Path.join(base, key)) {
                             try await add(key + "/" + segment, base: base, to: &entries)
                         }
@@ -34,9 +35,11 @@ extension FileReplicaClient: ReplicaKeyListing {
     private func add(_ key: String, base: String, to entries: inout [ReplicaObjectEntry]) async throws {
         // Gone between the listing and the stat: retention or an upload's rename.
         guard let stat = try await fileSystem.stat(Path.join(base, key)) else { return }
-        entries.append(ReplicaObjectEntry(key: stat.isDirectory ? key + "/" : key,
-                                          size: stat.isDirectory ? 0 : stat.size,
-                                          modified: stat.modified))
+        entries.append(
+            ReplicaObjectEntry(
+                key: stat.isDirectory ? key + "/" : key,
+                size: stat.isDirectory ? 0 : stat.size,
+                modified: stat.modified))
     }
 
     /// The names in a folder; none when it does not exist (or is not a folder).

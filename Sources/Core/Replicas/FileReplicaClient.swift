@@ -20,8 +20,10 @@ public struct FileReplicaClient: KeyedObjectReplica {
     ///   - root: An absolute folder path; it is created on the first write.
     ///   - tempNames: The suffixes of temp files; IO's convenience initialiser passes the
     ///     process-wide source, the simulator a counter of its own so names are deterministic.
-    public init(root: String, fileSystem: any FileSystem, writeLayout: ReplicaLayout = .grouped,
-                tempNames: ReplicaTempNames) {
+    public init(
+        root: String, fileSystem: any FileSystem, writeLayout: ReplicaLayout = .grouped,
+        tempNames: ReplicaTempNames
+    ) {
         // A trailing slash would double up in keys and in messages.
         var root = root
         while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
@@ -59,11 +61,14 @@ public struct FileReplicaClient: KeyedObjectReplica {
                 // The folder may vanish between listings when retention prunes it.
                 guard let segmentNames = try await listIfPresent(indexDirectory) else { continue }
                 for segmentName in segmentNames where ReplicaLayout.parseGroupedSegmentName(segmentName) != nil {
-                    guard let stat = try await fileSystem.stat(path(indexDirectory, segmentName)), !stat.isDirectory else { continue }
-                    entries.append(ReplicaObjectEntry(key: name + "/" + segmentName, size: stat.size, modified: stat.modified))
+                    guard let stat = try await fileSystem.stat(path(indexDirectory, segmentName)), !stat.isDirectory
+                    else { continue }
+                    entries.append(
+                        ReplicaObjectEntry(key: name + "/" + segmentName, size: stat.size, modified: stat.modified))
                 }
             } else if ReplicaLayout.parseLegacySegmentName(name) != nil,
-                      let stat = try await fileSystem.stat(path(walDirectory, name)), !stat.isDirectory {
+                let stat = try await fileSystem.stat(path(walDirectory, name)), !stat.isDirectory
+            {
                 entries.append(ReplicaObjectEntry(key: name, size: stat.size, modified: stat.modified))
             }
         }

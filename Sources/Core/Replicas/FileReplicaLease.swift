@@ -19,7 +19,8 @@ public struct FileLeaseRecordStore: LeaseRecordStore {
     }
 
     public func epochs() async throws -> [UInt64] {
-        try await FileSystemError.nilIfNotFound({ try await fileSystem.list(directory) })?.compactMap(Self.parseRecordName) ?? []
+        try await FileSystemError.nilIfNotFound({ try await fileSystem.list(directory) })?.compactMap(
+            Self.parseRecordName) ?? []
     }
 
     public func record(_ epoch: UInt64) async throws -> LeaseRecord? {

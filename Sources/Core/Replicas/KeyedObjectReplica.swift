@@ -12,7 +12,8 @@ public protocol KeyedObjectReplica: ReplicaClient {
 extension KeyedObjectReplica {
     /// Stores a snapshot. `data` is read to its end but not closed: its owner closes it.
     @discardableResult
-    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
+    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo
+    {
         let stored = try await writeObject(writeLayout.snapshotKey(generation, index: index), data: data)
         return SnapshotInfo(generation: generation, index: index, size: stored.size, createdAt: stored.modified)
     }
@@ -21,8 +22,9 @@ extension KeyedObjectReplica {
     @discardableResult
     public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
         let stored = try await writeObject(writeLayout.walSegmentKey(position), data: data)
-        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                              size: stored.size, createdAt: stored.modified)
+        return WALSegmentInfo(
+            generation: position.generation, index: position.index, offset: position.offset,
+            size: stored.size, createdAt: stored.modified)
     }
 
     public func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {

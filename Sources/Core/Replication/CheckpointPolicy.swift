@@ -52,7 +52,8 @@ public struct CheckpointPolicy: Sendable, Equatable {
     public func validated() throws -> CheckpointPolicy {
         guard minimumPages >= 1 else { throw ConfigurationError.minimumCheckpointPagesTooSmall(minimumPages) }
         if let truncatePages, truncatePages <= minimumPages {
-            throw ConfigurationError.truncatePagesNotAboveMinimum(truncatePages: truncatePages, minimumPages: minimumPages)
+            throw ConfigurationError.truncatePagesNotAboveMinimum(
+                truncatePages: truncatePages, minimumPages: minimumPages)
         }
         if let idleInterval, idleInterval <= .zero {
             throw ConfigurationError.checkpointIntervalNotPositive(idleInterval)
@@ -66,10 +67,14 @@ public struct CheckpointPolicy: Sendable, Equatable {
         // The brake looks at the real WAL, not the shadow: what runs away is the file on disk,
         // including frames the replicator has not copied yet.
         if let truncatePages, state.walFrames >= truncatePages {
-            return .truncate(reason: "wal holds \(state.walFrames) frames, at or above truncate-page-count \(truncatePages)")
+            return .truncate(
+                reason: "wal holds \(state.walFrames) frames, at or above truncate-page-count \(truncatePages)")
         }
         if state.shadowFrames >= minimumPages {
-            return .passive(reason: "wal index holds \(state.shadowFrames) frames, at or above min-checkpoint-page-count \(minimumPages)")
+            return .passive(
+                reason:
+                    "wal index holds \(state.shadowFrames) frames, at or above min-checkpoint-page-count \(minimumPages)"
+            )
         }
         guard let idleInterval, state.sinceLastNewFrames >= idleInterval else { return nil }
         // After the replicator's own checkpoint restarts the WAL, its bump write leaves exactly
@@ -84,7 +89,10 @@ public struct CheckpointPolicy: Sendable, Equatable {
         if let sinceLastCheckpoint = state.sinceLastCheckpoint, sinceLastCheckpoint < idleInterval {
             return nil
         }
-        return .passive(reason: "no new wal frames for \(DurationParser.format(state.sinceLastNewFrames)), idle past checkpoint-interval \(DurationParser.format(idleInterval))")
+        return .passive(
+            reason:
+                "no new wal frames for \(DurationParser.format(state.sinceLastNewFrames)), idle past checkpoint-interval \(DurationParser.format(idleInterval))"
+        )
     }
 }
 

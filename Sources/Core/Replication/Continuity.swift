@@ -59,7 +59,9 @@ public enum ContinuityDecision: Sendable, Equatable {
 /// Anything else (a change seen at start-up, a shorter file with the same header, a rewritten
 /// last frame) means frames may be missing.
 public enum Continuity {
-    public static func decide(shadow: ShadowState, wal: WALObservation, lockHeldSinceLastCopy: Bool) -> ContinuityDecision {
+    public static func decide(shadow: ShadowState, wal: WALObservation, lockHeldSinceLastCopy: Bool)
+        -> ContinuityDecision
+    {
         guard shadow.position.index < maximumWALIndex else {
             return .newGeneration(reason: "maximum WAL index reached")
         }
@@ -68,12 +70,14 @@ public enum Continuity {
             // means everything in it had been copied.
             if lockHeldSinceLastCopy { return .idle }
             if wal.size == 0, shadow.lastFrame == nil { return .idle }
-            return .newGeneration(reason: "WAL was checkpointed and truncated while sluice was not holding its read lock")
+            return .newGeneration(
+                reason: "WAL was checkpointed and truncated while sluice was not holding its read lock")
         }
         if header.bytes == shadow.header.bytes {
             let shadowEnd = Int64(shadow.position.offset)
             if wal.size < shadowEnd {
-                return .newGeneration(reason: "WAL truncated by another process (\(wal.size) bytes, shadow at \(shadowEnd))")
+                return .newGeneration(
+                    reason: "WAL truncated by another process (\(wal.size) bytes, shadow at \(shadowEnd))")
             }
             if let last = shadow.lastFrame, wal.frameAtShadowEnd != last {
                 return .newGeneration(reason: "WAL overwritten by another process: the last copied frame changed")

@@ -16,7 +16,8 @@ public struct LocalState: Sendable, Equatable {
 
     public init(databasePath: String, directory: String? = nil) {
         self.databasePath = databasePath
-        self.directory = directory ?? Path.join(Path.directory(of: databasePath), ".\(Path.base(of: databasePath))-sluice")
+        self.directory =
+            directory ?? Path.join(Path.directory(of: databasePath), ".\(Path.base(of: databasePath))-sluice")
     }
 
     public var generationFile: String { Path.join(directory, "generation") }

@@ -15,8 +15,9 @@ extension ReplicaSyncer {
         guard mayWrite else { throw ReplicaSyncError.leaseNotHeld(replica: client.location) }
         let listing = try await ReplicaListing.load(from: client)
         let current = await database.position
-        let plan = RetentionPlanner.plan(listing: listing, now: now, retention: retention, currentGeneration: current?.generation,
-                                         currentIndex: current?.index)
+        let plan = RetentionPlanner.plan(
+            listing: listing, now: now, retention: retention, currentGeneration: current?.generation,
+            currentIndex: current?.index)
         if plan.needsSnapshot {
             try await snapshot()
             return
@@ -43,11 +44,13 @@ extension ReplicaSyncer {
             try await client.deleteGeneration(name)
         }
         if !plan.isEmpty {
-            logger.info("retention", metadata: [
-                "snapshots.deleted": "\(plan.snapshotsToDelete.count)",
-                "segments.deleted": "\(plan.segmentsToDelete.count)",
-                "generations.deleted": "\(plan.generationsToDelete.count)",
-            ])
+            logger.info(
+                "retention",
+                metadata: [
+                    "snapshots.deleted": "\(plan.snapshotsToDelete.count)",
+                    "segments.deleted": "\(plan.segmentsToDelete.count)",
+                    "generations.deleted": "\(plan.generationsToDelete.count)",
+                ])
         }
     }
 

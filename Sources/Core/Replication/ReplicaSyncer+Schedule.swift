@@ -14,7 +14,8 @@ extension ReplicaSyncer {
             if !snapshotTimeKnown {
                 consider(.zero)
             } else if await isSnapshotPending(),
-                      let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: interval, now: now) {
+                let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: interval, now: now)
+            {
                 consider(due > now ? due - now : .zero)
             }
         }

@@ -50,8 +50,10 @@ public actor ReplicaSyncer {
     /// snapshot; a scheduled snapshot; retention) was not.
     public private(set) var walUploadFailures: UInt64 = 0
 
-    public init(client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
-                observer: ReplicationObserver? = nil) {
+    public init(
+        client: any ReplicaClient, database: ReplicatedDatabase, options: ReplicationOptions, environment: Environment,
+        observer: ReplicationObserver? = nil
+    ) {
         self.client = client
         self.observer = observer
         self.database = database
@@ -78,9 +80,10 @@ public actor ReplicaSyncer {
         var attempt = 1
         while true {
             do {
-                lease = try await leasing.acquireLease(owner: options.leaseOwner, token: token,
-                                                       duration: options.leaseDuration, now: environment.wallClock.now(),
-                                                       supersedes: superseding)
+                lease = try await leasing.acquireLease(
+                    owner: options.leaseOwner, token: token,
+                    duration: options.leaseDuration, now: environment.wallClock.now(),
+                    supersedes: superseding)
                 logger.info("lease acquired", metadata: ["expires": "\(lease!.expires)"])
                 return
             } catch let error as LeaseError {
@@ -89,7 +92,8 @@ public actor ReplicaSyncer {
                 throw CancellationError()
             } catch {
                 guard attempt < Self.leaseAttempts else { throw error }
-                logger.warning("could not take the lease; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                logger.warning(
+                    "could not take the lease; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try await environment.clock.sleep(for: delay)
                 delay = min(delay * 2, .seconds(16))
                 attempt += 1
@@ -103,8 +107,9 @@ public actor ReplicaSyncer {
     /// Where the replica stands, for `ReplicationEvents`.
     func report(failed: Bool, leaseLost: Bool = false) -> ReplicaSyncReport {
         let leaseHeld: Bool? = client is any ReplicaLeasing ? (!leaseLost && mayWrite) : nil
-        return ReplicaSyncReport(replica: client.location, position: position, lastSnapshotAt: lastSnapshotTime,
-                                 leaseHeld: leaseHeld, failed: failed)
+        return ReplicaSyncReport(
+            replica: client.location, position: position, lastSnapshotAt: lastSnapshotTime,
+            leaseHeld: leaseHeld, failed: failed)
     }
 
     /// Attempts at taking the lease at start-up: 1+2+4+8+16+16 s of backoff, about a minute.
@@ -121,7 +126,9 @@ public actor ReplicaSyncer {
 
     /// Renews the lease once a third of it has passed. `LeaseError.lost` is fatal to the caller.
     public func renewLeaseIfDue() async throws {
-        guard let leasing = client as? any ReplicaLeasing, let current = lease, timeUntilLeaseRenewal() == .zero else { return }
+        guard let leasing = client as? any ReplicaLeasing, let current = lease, timeUntilLeaseRenewal() == .zero else {
+            return
+        }
         lease = try await leasing.renewLease(current, duration: options.leaseDuration, now: environment.wallClock.now())
     }
 
@@ -158,7 +165,9 @@ public actor ReplicaSyncer {
                     logger.warning("could not release the lease; it expires by itself", metadata: ["error": "\(error)"])
                     return
                 }
-                logger.info("releasing the lease failed; trying again", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                logger.info(
+                    "releasing the lease failed; trying again",
+                    metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 do { try await environment.clock.sleep(for: Self.leaseReleaseRetryDelay * attempt) } catch { return }
             }
         }
@@ -248,8 +257,10 @@ public actor ReplicaSyncer {
         // while this one could not): continuing ours would leave "latest" naming theirs, and a
         // restore to latest returning their older data for as long as ours lasts.
         if let newest = try await client.generations().max(), newest > generation {
-            await database.requestNewGeneration(reason: "replica \(client.location) holds generation \(newest), newer than \(generation), from another replicator",
-                                                after: newest)
+            await database.requestNewGeneration(
+                reason:
+                    "replica \(client.location) holds generation \(newest), newer than \(generation), from another replicator",
+                after: newest)
             throw ReplicaSyncError.newerGenerationOnReplica(replica: client.location, generation: newest)
         }
         let segments = try await client.walSegments(in: generation)
@@ -265,27 +276,32 @@ public actor ReplicaSyncer {
                 if Int64(derived.offset) > extent.size {
                     // The replica holds WAL this machine never had: another writer, or local state
                     // that was reset. Continuing would interleave two histories.
-                    await database.requestNewGeneration(reason: "replica \(client.location) is ahead of the local WAL at \(derived)")
+                    await database.requestNewGeneration(
+                        reason: "replica \(client.location) is ahead of the local WAL at \(derived)")
                     throw ReplicaSyncError.replicaAhead(replica: client.location, position: derived)
                 }
                 position = derived
                 if snapshots.isEmpty { try await snapshot() }
                 return
             }
-            logger.warning("local shadow WAL no longer holds the replica's position; taking a snapshot",
-                           metadata: ["position": "\(derived)"])
+            logger.warning(
+                "local shadow WAL no longer holds the replica's position; taking a snapshot",
+                metadata: ["position": "\(derived)"])
         }
         // Nothing usable on the replica: upload from the first local index, then snapshot.
         position = Position(generation: generation, index: localIndexes.first ?? 0, offset: 0)
         if !snapshots.isEmpty, segments.isEmpty, let first = localIndexes.first,
-           snapshots.contains(where: { $0.index <= first }) {
+            snapshots.contains(where: { $0.index <= first })
+        {
             return
         }
         // No shadow at all (the WAL was empty since the generation began) and a snapshot at the
         // index the database is at: that snapshot is the state to go on from. Taking another
         // would replace it under the same name, and with it the restore points since its upload.
-        if localIndexes.isEmpty, segments.isEmpty, let current = await database.position, current.generation == generation,
-           current.offset == 0, snapshots.contains(where: { $0.index == current.index }) {
+        if localIndexes.isEmpty, segments.isEmpty, let current = await database.position,
+            current.generation == generation,
+            current.offset == 0, snapshots.contains(where: { $0.index == current.index })
+        {
             position = current
             return
         }
@@ -313,7 +329,8 @@ public actor ReplicaSyncer {
     /// the local shadow of the position's generation goes when `target` is nil).
     private func uploadAvailable(upTo target: Position?) async throws {
         while var current = position {
-            guard let extent = try await database.shadowExtent(generation: current.generation, index: current.index) else {
+            guard let extent = try await database.shadowExtent(generation: current.generation, index: current.index)
+            else {
                 if target == nil { return }
                 throw ReplicaSyncError.shadowMissing(position: current)
             }
@@ -329,7 +346,9 @@ public actor ReplicaSyncer {
                 if restorableGeneration == current.generation { observer?(client.location, current) }
             } else if extent.isFinal {
                 if let target, current.index >= target.index, current.generation == target.generation { return }
-                sealedEnd = (current.generation, WALIndexSeal(previousIndex: current.index, previousEnd: current.offset))
+                sealedEnd = (
+                    current.generation, WALIndexSeal(previousIndex: current.index, previousEnd: current.offset)
+                )
                 position = Position(generation: current.generation, index: current.index + 1, offset: 0)
             } else {
                 return
@@ -367,9 +386,11 @@ public actor ReplicaSyncer {
                 return try await uploadSegment(from: start, to: end)
             } catch {
                 guard attempt < Self.segmentAttempts, !(error is CancellationError), !(error is LeaseError), mayWrite,
-                      !Task.isCancelled else { throw error }
-                logger.warning("WAL segment upload failed; trying again",
-                               metadata: ["position": "\(start)", "attempt": "\(attempt)", "error": "\(error)"])
+                    !Task.isCancelled
+                else { throw error }
+                logger.warning(
+                    "WAL segment upload failed; trying again",
+                    metadata: ["position": "\(start)", "attempt": "\(attempt)", "error": "\(error)"])
                 // 100 ms, then 400 ms: long enough for a blip to pass, short enough that a backlog
                 // keeps moving.
                 try await environment.clock.sleep(for: .milliseconds(100 << (2 * (attempt - 1))))
@@ -388,8 +409,9 @@ public actor ReplicaSyncer {
         let source: LZ4CompressingSource
         let upload: any ByteSource
         do {
-            var range: any ByteSource = FileRangeSource(handle: handle, from: Int64(start.offset), to: end, closesHandle: true,
-                                                        readAttempts: Self.shadowReadAttempts)
+            var range: any ByteSource = FileRangeSource(
+                handle: handle, from: Int64(start.offset), to: end, closesHandle: true,
+                readAttempts: Self.shadowReadAttempts)
             if end - Int64(start.offset) > Int64(options.maxSegmentSize) {
                 guard let header = WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) else {
                     throw ReplicationError.shadowCorrupt(path: path, reason: "missing or invalid WAL header")
@@ -398,8 +420,9 @@ public actor ReplicaSyncer {
                 // every position Sluice makes is one, and from any other the range goes up whole.
                 let offset = Int64(start.offset)
                 if offset == 0 || WALFormat.alignToFrame(offset, pageSize: header.pageSize) == offset {
-                    let cutter = CommitBoundedSource(range, pageSize: header.pageSize, startsWithHeader: start.offset == 0,
-                                                     limit: Int64(options.maxSegmentSize))
+                    let cutter = CommitBoundedSource(
+                        range, pageSize: header.pageSize, startsWithHeader: start.offset == 0,
+                        limit: Int64(options.maxSegmentSize))
                     bounded = cutter
                     range = cutter
                 }
@@ -428,7 +451,8 @@ public actor ReplicaSyncer {
     /// seed 835: a torn restore from a legacy replica that lost an index's last segment).
     private func seal(for start: Position) -> WALIndexSeal? {
         guard start.offset == 0, let (generation, seal) = sealedEnd,
-              generation == start.generation, seal.previousIndex + 1 == start.index else { return nil }
+            generation == start.generation, seal.previousIndex + 1 == start.index
+        else { return nil }
         return seal
     }
 
@@ -513,7 +537,8 @@ public actor ReplicaSyncer {
     /// sim, default seed 20, by recording the longest gap between snapshots).
     private func stage(_ lease: ReplicatedDatabase.SnapshotLease) async throws -> StagedSnapshot {
         let fileSystem = environment.fileSystem
-        let name = "snapshot-\(lease.generation)-\(Hex.format(lease.index, width: 16))-\(Hex.format(environment.random.next(), width: 16)).tmp"
+        let name =
+            "snapshot-\(lease.generation)-\(Hex.format(lease.index, width: 16))-\(Hex.format(environment.random.next(), width: 16)).tmp"
         let path = Path.join(database.state.directory, name)
         let handle = try await fileSystem.open(path, mode: .truncate)
         let staged = StagedSnapshot(path: path, handle: handle, size: 0)
@@ -525,7 +550,9 @@ public actor ReplicaSyncer {
             // A compressed chunk whose write failed: the encoder has moved past it, so it is kept
             // for the retry.
             var unwritten: [UInt8]?
-            try await ProgressRetry.run(fruitlessLimit: Self.stagingFruitlessLimit, progress: { [compressed.consumed, size] }) {
+            try await ProgressRetry.run(
+                fruitlessLimit: Self.stagingFruitlessLimit, progress: { [compressed.consumed, size] }
+            ) {
                 while true {
                     let chunk: [UInt8]
                     if let kept = unwritten { chunk = kept } else { chunk = try await compressed.read(upTo: 1 << 20) }
@@ -570,15 +597,19 @@ public actor ReplicaSyncer {
             learnSnapshots(try await client.snapshots(in: generation), of: generation)
         }
         let now = environment.wallClock.now()
-        guard let due = SnapshotSchedule.nextSnapshot(after: lastSnapshotTime, interval: options.snapshotInterval, now: now),
-              due <= now else { return }
+        guard
+            let due = SnapshotSchedule.nextSnapshot(
+                after: lastSnapshotTime, interval: options.snapshotInterval, now: now),
+            due <= now
+        else { return }
         let current = await database.position
         if let last = lastSnapshotSource, current == last { return }
         let newest = lastSnapshotIndex.flatMap { $0.generation == current?.generation ? $0.index : nil }
         guard SnapshotSchedule.isWorthTaking(atIndex: current?.index, newestSnapshotIndex: newest) else {
             // Move the WAL on to the next index first; the snapshot follows at a later call, once
             // the shadow is there (a checkpoint that cannot complete is asked for again).
-            await database.requestCheckpoint(reason: "a scheduled snapshot is due and WAL index \(newest.map { "\($0)" } ?? "?") already has one")
+            await database.requestCheckpoint(
+                reason: "a scheduled snapshot is due and WAL index \(newest.map { "\($0)" } ?? "?") already has one")
             return
         }
         try await snapshot()
@@ -596,9 +627,11 @@ public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .newerGenerationOnReplica(let replica, let generation):
-            return "replica \(replica) holds generation \(generation), newer than this database's, from another replicator; starting a new generation"
+            return
+                "replica \(replica) holds generation \(generation), newer than this database's, from another replicator; starting a new generation"
         case .positionUnknown(let replica):
-            return "not writing a snapshot to \(replica) before its position in the current generation is known; retrying"
+            return
+                "not writing a snapshot to \(replica) before its position in the current generation is known; retrying"
         case .leaseNotHeld(let replica):
             return "not writing to \(replica): the lease could not be renewed in time; retrying"
         case .replicaAhead(let replica, let position):

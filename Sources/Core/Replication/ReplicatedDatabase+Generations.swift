@@ -17,7 +17,8 @@ extension ReplicatedDatabase {
         // (found by sluice sim, default seed 256, at one I/O error in twenty calls).
         let generationFile = state.generationFile
         guard let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(generationFile) }),
-              let recorded = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()) else {
+            let recorded = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace())
+        else {
             try await startGeneration(reason: "no generation exists")
             return
         }
@@ -25,15 +26,17 @@ extension ReplicatedDatabase {
             // A generation begun on an empty WAL has no shadow until a WAL header appears: only a
             // clean stop at its very start proves the database is still the one its snapshot holds.
             guard let stop, stop.position == Position(generation: recorded, index: 0, offset: 0) else {
-                try await startGeneration(reason: "generation \(recorded) has no shadow WAL and no clean stop proves the database unchanged")
+                try await startGeneration(
+                    reason: "generation \(recorded) has no shadow WAL and no clean stop proves the database unchanged")
                 return
             }
             try await continueWithoutShadow(recorded)
             return
         }
         do {
-            let existing = try await ShadowWAL.open(path: state.shadowPath(recorded, index: latestIndex), fileSystem: fs,
-                                                    chunkSize: options.chunkSize)
+            let existing = try await ShadowWAL.open(
+                path: state.shadowPath(recorded, index: latestIndex), fileSystem: fs,
+                chunkSize: options.chunkSize)
             generation = recorded
             index = latestIndex
             shadow = existing
@@ -47,21 +50,24 @@ extension ReplicatedDatabase {
     /// Continues the generation whose latest shadow is `existing`, or starts a new one.
     private func resume(_ existing: ShadowWAL, unchangedSince stop: StopRecord?) async throws {
         let observation = try await observeWAL()
-        var decision = Continuity.decide(shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: false)
+        var decision = Continuity.decide(
+            shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: false)
         switch decision {
         case .append, .idle: break
         case .nextIndex, .newGeneration:
             // The WAL alone cannot show that nothing was lost; a clean stop at this very
             // position, with the database file as it left it, can.
             if let stop, stop.position == position {
-                decision = Continuity.decide(shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: true)
+                decision = Continuity.decide(
+                    shadow: shadowState(existing), wal: observation.wal, lockHeldSinceLastCopy: true)
             }
         }
         switch decision {
         case .append:
             guard try await walStillHolds(existing, handle: observation.handle) else {
                 if let handle = observation.handle { try? await handle.close() }
-                try await startGeneration(reason: "the WAL no longer holds every frame the shadow copied (torn by a power loss?)")
+                try await startGeneration(
+                    reason: "the WAL no longer holds every frame the shadow copied (torn by a power loss?)")
                 return
             }
             try await copyBacklog(observation)
@@ -87,8 +93,9 @@ extension ReplicatedDatabase {
         index = 0
         let observation = try await observeWAL()
         if let header = observation.wal.header {
-            shadow = try await ShadowWAL.create(path: state.shadowPath(recorded, index: 0), header: header,
-                                                fileSystem: environment.fileSystem)
+            shadow = try await ShadowWAL.create(
+                path: state.shadowPath(recorded, index: 0), header: header,
+                fileSystem: environment.fileSystem)
             try await copyBacklog(observation)
         } else if let handle = observation.handle {
             try? await handle.close()
@@ -122,7 +129,9 @@ extension ReplicatedDatabase {
         while offset < shadow.size {
             let count = Int(min(Int64(options.chunkSize), shadow.size - offset))
             let expected = try await shadow.read(at: offset, count: count)
-            guard try await handle.read(at: offset, count: count) == expected, expected.count == count else { return false }
+            guard try await handle.read(at: offset, count: count) == expected, expected.count == count else {
+                return false
+            }
             offset += Int64(count)
         }
         return true
@@ -164,7 +173,8 @@ extension ReplicatedDatabase {
     }
 
     func shadowState(_ shadow: ShadowWAL) -> ShadowState {
-        ShadowState(position: Position(generation: generation!, index: index, offset: UInt64(shadow.size)),
-                    header: shadow.header, lastFrame: shadow.lastFrame)
+        ShadowState(
+            position: Position(generation: generation!, index: index, offset: UInt64(shadow.size)),
+            header: shadow.header, lastFrame: shadow.lastFrame)
     }
 }

@@ -22,9 +22,13 @@ extension ReplicatedDatabase {
             } catch {
                 logger.debug("recording the stop failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
             }
-            if attempt < Self.stopAttempts { try? await environment.clock.sleep(for: .milliseconds(50 * Int64(attempt))) }
+            if attempt < Self.stopAttempts {
+                try? await environment.clock.sleep(for: .milliseconds(50 * Int64(attempt)))
+            }
         }
-        logger.warning("stop not recorded (the app kept the database busy, or the disk failed); the next start decides from the WAL alone")
+        logger.warning(
+            "stop not recorded (the app kept the database busy, or the disk failed); the next start decides from the WAL alone"
+        )
     }
 
     /// Attempts at recording a stop (about half a second in all).
@@ -38,9 +42,12 @@ extension ReplicatedDatabase {
     /// committing (its commits restart the WAL, and the next start copies them as a new index).
     private func recordStopOnce() async throws -> Bool {
         guard let handle = databaseHandle,
-              try await checkpoint(.passive(reason: "stopping")), readLockHeld, let position = lastCheckpointPosition else { return false }
+            try await checkpoint(.passive(reason: "stopping")), readLockHeld, let position = lastCheckpointPosition
+        else { return false }
         let size = try await handle.size()
-        guard let digest = try await StopRecord.digest(of: handle, size: size, chunkSize: options.chunkSize) else { return false }
+        guard let digest = try await StopRecord.digest(of: handle, size: size, chunkSize: options.chunkSize) else {
+            return false
+        }
         try await StopRecord(position: position, databaseSize: size, databaseDigest: digest)
             .write(state: state, fileSystem: environment.fileSystem)
         logger.info("stop recorded", metadata: ["position": "\(position)", "db.size": "\(size)"])
@@ -58,12 +65,17 @@ extension ReplicatedDatabase {
     func proveUnchangedSinceStop() async throws -> StopRecord? {
         let fs = environment.fileSystem
         guard let record = try await StopRecord.read(state: state, fileSystem: fs), let handle = databaseHandle,
-              try await shadowStands(at: record.position),
-              try await handle.size() == record.databaseSize else { return nil }
+            try await shadowStands(at: record.position),
+            try await handle.size() == record.databaseSize
+        else { return nil }
         try await acquireReadLock()
-        guard try await StopRecord.digest(of: handle, size: record.databaseSize, chunkSize: options.chunkSize) == record.databaseDigest else {
+        guard
+            try await StopRecord.digest(of: handle, size: record.databaseSize, chunkSize: options.chunkSize)
+                == record.databaseDigest
+        else {
             try await releaseReadLock()
-            logger.info("the database changed since the last clean stop", metadata: ["stopped.at": "\(record.position)"])
+            logger.info(
+                "the database changed since the last clean stop", metadata: ["stopped.at": "\(record.position)"])
             return nil
         }
         return record
@@ -75,7 +87,8 @@ extension ReplicatedDatabase {
         let fs = environment.fileSystem
         let generationFile = state.generationFile
         guard let text = try await FileSystemError.nilIfNotFound({ try await fs.readAll(generationFile) }),
-              Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()) == position.generation else { return false }
+            Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()) == position.generation
+        else { return false }
         guard let latest = try await shadowIndexes(of: position.generation).last else {
             return position.index == 0 && position.offset == 0
         }

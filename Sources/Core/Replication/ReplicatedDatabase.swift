@@ -65,7 +65,9 @@ public actor ReplicatedDatabase {
     /// incomplete one (readers holding old marks) is retried once new frames arrive.
     var lastCheckpointPosition: Position?
 
-    public init(path: String, options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)? = nil) {
+    public init(
+        path: String, options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)? = nil
+    ) {
         self.state = LocalState(databasePath: path, directory: options.stateDirectory)
         self.events = events
         self.options = options
@@ -104,11 +106,16 @@ public actor ReplicatedDatabase {
     /// then began a new generation, with a full snapshot, although the shadow continued fine.
     private func decideGeneration(unchangedSince stop: StopRecord?) async throws {
         for attempt in 1...Self.startLockAttempts {
-            if try await withWriteLock({ try await self.resumeOrStartGeneration(unchangedSince: stop) }) != nil { return }
+            if try await withWriteLock({ try await self.resumeOrStartGeneration(unchangedSince: stop) }) != nil {
+                return
+            }
             try await environment.clock.sleep(for: .milliseconds(50 * Int64(attempt)))
         }
-        throw ReplicationError.sqlite(path: state.databasePath,
-                                      message: "an application kept the write lock through \(Self.startLockAttempts) attempts to take it; trying the start again")
+        throw ReplicationError.sqlite(
+            path: state.databasePath,
+            message:
+                "an application kept the write lock through \(Self.startLockAttempts) attempts to take it; trying the start again"
+        )
     }
 
     /// Attempts at the write lock for the start's decision (about 1.4 s of waits, on top of each
@@ -273,7 +280,9 @@ public actor ReplicatedDatabase {
             // the restart beside a header read before it looked like a rewritten frame of the
             // same lifetime, a needless new generation (sluice sim, default seed 323). Read in
             // this order, a frame of the new lifetime always comes with its header.
-            let header = size >= Int64(WALFormat.headerSize) ? WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) : nil
+            let header =
+                size >= Int64(WALFormat.headerSize)
+                ? WALHeader(try await handle.read(at: 0, count: WALFormat.headerSize)) : nil
             return Observation(wal: WALObservation(header: header, size: size, frameAtShadowEnd: frame), handle: handle)
         } catch {
             try? await handle.close()
@@ -285,7 +294,8 @@ public actor ReplicatedDatabase {
         guard let handle = observation.handle else { return }
         do {
             if let shadow {
-                let copied = try await shadow.copy(from: handle, walSize: observation.wal.size, chunkSize: options.chunkSize)
+                let copied = try await shadow.copy(
+                    from: handle, walSize: observation.wal.size, chunkSize: options.chunkSize)
                 if copied > 0 { lastWALGrowth = environment.wallClock.now() }
                 copiedBytes += Int64(copied)
             }
@@ -306,9 +316,13 @@ public actor ReplicatedDatabase {
     /// sluice sim, default seed 278, by recording every seed's largest WAL).
     func copyBacklog(_ first: Observation) async throws {
         var observation: Observation? = first
-        try await ProgressRetry.run(fruitlessLimit: Self.fruitlessRetryLimit, progress: { shadowProgress }, onRetry: { error, retries in
-            logger.debug("start-up copy failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
-        }) {
+        try await ProgressRetry.run(
+            fruitlessLimit: Self.fruitlessRetryLimit, progress: { shadowProgress },
+            onRetry: { error, retries in
+                logger.debug(
+                    "start-up copy failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
+            }
+        ) {
             let current: Observation
             if let observation { current = observation } else { current = try await observeWAL() }
             observation = nil
@@ -337,7 +351,8 @@ public actor ReplicatedDatabase {
 
     /// A pass's report for `ReplicationEvents`, from what the pass already knows (no I/O).
     func syncReport(duration: Duration, failed: Bool) -> DatabaseSyncReport {
-        DatabaseSyncReport(position: position, walSize: observedWALSize, copiedBytes: copiedBytes, duration: duration, failed: failed)
+        DatabaseSyncReport(
+            position: position, walSize: observedWALSize, copiedBytes: copiedBytes, duration: duration, failed: failed)
     }
 
     /// Copies new committed frames into the shadow WAL, following WAL restarts and starting a
@@ -360,10 +375,14 @@ public actor ReplicatedDatabase {
     /// hundred I/O calls left 100 MB behind, and every application checkpoint sorted all of it).
     /// Only the copy is retried: errors of a checkpoint or a clean-up wait for the next interval.
     private func syncShadowRetrying() async throws {
-        try await ProgressRetry.run(fruitlessLimit: Self.fruitlessRetryLimit, limit: Self.quickRetryLimit,
-                                    progress: { shadowProgress }, onRetry: { error, retries in
-            logger.debug("shadow pass failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
-        }) {
+        try await ProgressRetry.run(
+            fruitlessLimit: Self.fruitlessRetryLimit, limit: Self.quickRetryLimit,
+            progress: { shadowProgress },
+            onRetry: { error, retries in
+                logger.debug(
+                    "shadow pass failed; retrying at once", metadata: ["error": "\(error)", "retry": "\(retries)"])
+            }
+        ) {
             try await syncShadow()
         }
     }
@@ -387,18 +406,23 @@ public actor ReplicatedDatabase {
             // A generation whose WAL had no header yet: its first index starts with whatever
             // header appears, since the read lock kept anything from being checkpointed.
             if let header = observation.wal.header, lockHeldSinceLastCopy {
-                self.shadow = try await ShadowWAL.create(path: state.shadowPath(generation!, index: index), header: header,
-                                                         fileSystem: environment.fileSystem)
+                self.shadow = try await ShadowWAL.create(
+                    path: state.shadowPath(generation!, index: index), header: header,
+                    fileSystem: environment.fileSystem)
                 try await copyFrames(observation)
             } else {
                 if let handle = observation.handle { try? await handle.close() }
                 if observation.wal.header != nil {
-                    try await withWriteLock { try await self.startGeneration(reason: "WAL appeared while the read lock was not held") }
+                    try await withWriteLock {
+                        try await self.startGeneration(reason: "WAL appeared while the read lock was not held")
+                    }
                 }
             }
             return
         }
-        switch Continuity.decide(shadow: shadowState(shadow), wal: observation.wal, lockHeldSinceLastCopy: lockHeldSinceLastCopy) {
+        switch Continuity.decide(
+            shadow: shadowState(shadow), wal: observation.wal, lockHeldSinceLastCopy: lockHeldSinceLastCopy)
+        {
         case .append:
             try await copyFrames(observation)
         case .idle:
@@ -419,8 +443,9 @@ public actor ReplicatedDatabase {
     /// seed 36).
     func moveToNextIndex(_ header: WALHeader, closing old: ShadowWAL) async throws {
         let next = index + 1
-        let created = try await ShadowWAL.create(path: state.shadowPath(generation!, index: next), header: header,
-                                                 fileSystem: environment.fileSystem)
+        let created = try await ShadowWAL.create(
+            path: state.shadowPath(generation!, index: next), header: header,
+            fileSystem: environment.fileSystem)
         await old.close()
         index = next
         shadow = created
@@ -438,13 +463,20 @@ public actor ReplicatedDatabase {
         }
         let now = environment.wallClock.now()
         let walSize = observedWALSize
-        let walFrames = walSize < Int64(WALFormat.headerSize) ? 0
-            : Int((WALFormat.alignToFrame(walSize, pageSize: shadow.header.pageSize) - Int64(WALFormat.headerSize)) / Int64(shadow.header.frameSize))
-        let decision = options.checkpoint.decide(CheckpointState(
-            walFrames: walFrames,
-            shadowFrames: shadow.frameCount,
-            sinceLastNewFrames: now - lastWALGrowth,
-            sinceLastCheckpoint: lastCheckpoint.map { now - $0 })) ?? checkpointRequest.map { .passive(reason: $0) }
+        let walFrames =
+            walSize < Int64(WALFormat.headerSize)
+            ? 0
+            : Int(
+                (WALFormat.alignToFrame(walSize, pageSize: shadow.header.pageSize) - Int64(WALFormat.headerSize))
+                    / Int64(shadow.header.frameSize))
+        let decision =
+            options.checkpoint.decide(
+                CheckpointState(
+                    walFrames: walFrames,
+                    shadowFrames: shadow.frameCount,
+                    sinceLastNewFrames: now - lastWALGrowth,
+                    sinceLastCheckpoint: lastCheckpoint.map { now - $0 }))
+            ?? checkpointRequest.map { .passive(reason: $0) }
         guard let decision else { return }
         checkpointRequest = nil
         try await checkpoint(decision)
@@ -488,7 +520,9 @@ public actor ReplicatedDatabase {
         do {
             let complete = try await checkpoint(decision, checkpointer: checkpointer)
             // A checkpoint that could not take the write lock did not run: nothing to count.
-            if complete != nil { events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: false)) }
+            if complete != nil {
+                events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: false))
+            }
             return complete ?? false
         } catch {
             events.checkpointed(CheckpointReport(mode: mode, duration: stopwatch.elapsed(), failed: true))
@@ -516,14 +550,19 @@ public actor ReplicatedDatabase {
                 if emergency {
                     let deadline = self.environment.wallClock.now() + self.options.writeLockBudget
                     while result.busy || result.checkpointedFrames < result.walFrames,
-                          self.environment.wallClock.now() < deadline {
+                        self.environment.wallClock.now() < deadline
+                    {
                         try await self.environment.clock.sleep(for: .milliseconds(20))
                         result = try await checkpointer.checkpoint(.passive)
                     }
                 }
                 complete = !result.busy && result.checkpointedFrames == result.walFrames
-                self.logger.debug("checkpoint result", metadata: [
-                    "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
+                self.logger.debug(
+                    "checkpoint result",
+                    metadata: [
+                        "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)",
+                        "checkpointed": "\(result.checkpointedFrames)",
+                    ])
             } catch {
                 try await self.acquireReadLock()
                 self.lockHeldSinceLastCopy = true
@@ -538,8 +577,12 @@ public actor ReplicatedDatabase {
         lastCheckpointPosition = position
         if emergency && complete {
             let result = try await checkpointer.checkpoint(.truncate)
-            logger.info("TRUNCATE checkpoint", metadata: [
-                "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)", "checkpointed": "\(result.checkpointedFrames)"])
+            logger.info(
+                "TRUNCATE checkpoint",
+                metadata: [
+                    "busy": "\(result.busy)", "wal.frames": "\(result.walFrames)",
+                    "checkpointed": "\(result.checkpointedFrames)",
+                ])
         }
         return complete
     }
@@ -565,7 +608,8 @@ public actor ReplicatedDatabase {
         // snapshot was torn (found by sluice sim, no-faults seed 42, span 30 s). Wait it out.
         while checkpointInProgress { try await environment.clock.sleep(for: .milliseconds(10)) }
         guard let generation, let handle = databaseHandle, let mark = readMarkPosition ?? position,
-              mark.generation == generation else { return nil }
+            mark.generation == generation
+        else { return nil }
         snapshotsInProgress += 1
         do {
             let size = try await handle.size()

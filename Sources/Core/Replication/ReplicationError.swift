@@ -24,7 +24,8 @@ public enum ReplicationError: Error, Equatable, Sendable, CustomStringConvertibl
         case .notADatabase(let path):
             return "\(path) is not a SQLite database"
         case .walModeUnavailable(let path, let mode):
-            return "cannot switch \(path) to WAL mode (journal_mode is \(mode)); is another process holding it in exclusive mode?"
+            return
+                "cannot switch \(path) to WAL mode (journal_mode is \(mode)); is another process holding it in exclusive mode?"
         case .sqlite(let path, let message):
             return "\(path): \(message)"
         case .noReplicas:

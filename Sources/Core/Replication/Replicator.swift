@@ -25,11 +25,14 @@ public final class Replicator: Sendable {
     ///     in production.
     ///   - events: Told of every pass, checkpoint and replica attempt, and of the first sync
     ///     (for metrics and `--exec`); nil when nobody watches.
-    public init(databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions,
-                replicaOptions: [ReplicationOptions]? = nil, environment: Environment,
-                observer: ReplicationObserver? = nil, events: (any ReplicationEvents)? = nil) {
-        precondition(replicaOptions == nil || replicaOptions!.count == replicas.count,
-                     "replicaOptions needs one entry per replica")
+    public init(
+        databasePath: String, replicas: [any ReplicaClient], options: ReplicationOptions,
+        replicaOptions: [ReplicationOptions]? = nil, environment: Environment,
+        observer: ReplicationObserver? = nil, events: (any ReplicationEvents)? = nil
+    ) {
+        precondition(
+            replicaOptions == nil || replicaOptions!.count == replicas.count,
+            "replicaOptions needs one entry per replica")
         self.databasePath = databasePath
         self.replicas = replicas
         self.options = options
@@ -53,7 +56,8 @@ public final class Replicator: Sendable {
 
     private func replicate() async throws {
         let logger = environment.logger
-        let database = ReplicatedDatabase(path: databasePath, options: options, environment: environment, events: events)
+        let database = ReplicatedDatabase(
+            path: databasePath, options: options, environment: environment, events: events)
         let syncers = zip(replicas, replicaOptions).map {
             ReplicaSyncer(client: $0, database: database, options: $1, environment: environment, observer: observer)
         }
@@ -81,13 +85,19 @@ public final class Replicator: Sendable {
         let firstSync = events.map { FirstSyncTracker(replicaCount: syncers.count, events: $0) }
         let fatal: (any Error)? = await withTaskGroup(of: (any Error)?.self) { group in
             group.addTask {
-                await Self.monitor(database, syncers: syncers, signals: signals, options: self.options, environment: self.environment,
-                                   events: self.events)
+                await Self.monitor(
+                    database, syncers: syncers, signals: signals, options: self.options, environment: self.environment,
+                    events: self.events)
                 return nil
             }
             for (number, (syncer, signal)) in zip(syncers, signals).enumerated() {
-                let watch = self.events.flatMap { events in firstSync.map { ReplicaWatch(number: number, events: events, firstSync: $0) } }
-                group.addTask { await Self.replicate(syncer, signal: signal, options: syncer.options, environment: self.environment, watch: watch) }
+                let watch = self.events.flatMap { events in
+                    firstSync.map { ReplicaWatch(number: number, events: events, firstSync: $0) }
+                }
+                group.addTask {
+                    await Self.replicate(
+                        syncer, signal: signal, options: syncer.options, environment: self.environment, watch: watch)
+                }
             }
             for await result in group {
                 if let error = result {
@@ -109,7 +119,9 @@ public final class Replicator: Sendable {
                 do {
                     if fatal == nil { try await syncer.sync() }
                 } catch {
-                    logger.error("final sync of a replica failed", metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
+                    logger.error(
+                        "final sync of a replica failed",
+                        metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
                 }
                 await syncer.releaseLease()
             }
@@ -138,13 +150,16 @@ public final class Replicator: Sendable {
             do {
                 try await syncer.acquireLease()
             } catch let refusal as LeaseError {
-                guard case .held(let replica, let holder) = refusal, let mine = recorded[syncer.client.location], mine.token == holder.token,
-                      LocalLeaseRecord.host(of: mine.owner) == LocalLeaseRecord.host(of: options.leaseOwner) else { throw refusal }
+                guard case .held(let replica, let holder) = refusal, let mine = recorded[syncer.client.location],
+                    mine.token == holder.token,
+                    LocalLeaseRecord.host(of: mine.owner) == LocalLeaseRecord.host(of: options.leaseOwner)
+                else { throw refusal }
                 if lock == nil { lock = await LocalReplicatorLock.acquire(state: state, environment: environment) }
                 guard lock != nil else { throw refusal }
                 try await syncer.acquireLease(superseding: holder.token)
-                environment.logger.notice("took over the lease this database's replicator left when it stopped without releasing it",
-                                          metadata: ["replica": "\(replica)", "previous": "\(holder.owner)"])
+                environment.logger.notice(
+                    "took over the lease this database's replicator left when it stopped without releasing it",
+                    metadata: ["replica": "\(replica)", "previous": "\(holder.owner)"])
             }
         }
         if lock == nil { lock = await LocalReplicatorLock.acquire(state: state, environment: environment) }
@@ -172,8 +187,10 @@ public final class Replicator: Sendable {
     /// flaky disk (one error in twenty calls) most starts failed, and without a supervisor that
     /// restarts it, replication would simply stop (found by sluice sim, default seed 256, whose
     /// supervised replicator failed thirty starts in a row while the WAL grew to 82 MB).
-    static func retryingStart(_ database: ReplicatedDatabase, environment: Environment, reopening: Bool = true,
-                              _ step: () async throws -> Void) async throws {
+    static func retryingStart(
+        _ database: ReplicatedDatabase, environment: Environment, reopening: Bool = true,
+        _ step: () async throws -> Void
+    ) async throws {
         var attempt = 1
         while true {
             do {
@@ -185,8 +202,9 @@ public final class Replicator: Sendable {
                 throw CancellationError()
             } catch {
                 guard attempt < startAttempts, !Task.isCancelled else { throw error }
-                environment.logger.warning("starting replication failed; trying again",
-                                           metadata: ["db": "\(database.state.databasePath)", "attempt": "\(attempt)", "error": "\(error)"])
+                environment.logger.warning(
+                    "starting replication failed; trying again",
+                    metadata: ["db": "\(database.state.databasePath)", "attempt": "\(attempt)", "error": "\(error)"])
                 if reopening { await database.close() }
                 try await environment.clock.sleep(for: .milliseconds(250 * Int64(attempt)))
                 attempt += 1
@@ -197,11 +215,14 @@ public final class Replicator: Sendable {
     /// Attempts at opening the database before the replicator gives up (about 7 s in all).
     static let startAttempts = 8
 
-    private static func monitor(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
-                                options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)?) async {
-        var watch = WALChangeWatch(monitorInterval: options.monitorInterval, minimumGap: options.syncInterval,
-                                   fastest: options.changePollInterval, slowest: options.idleChangePollInterval,
-                                   notifiedPassInterval: options.notifiedPassInterval)
+    private static func monitor(
+        _ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
+        options: ReplicationOptions, environment: Environment, events: (any ReplicationEvents)?
+    ) async {
+        var watch = WALChangeWatch(
+            monitorInterval: options.monitorInterval, minimumGap: options.syncInterval,
+            fastest: options.changePollInterval, slowest: options.idleChangePollInterval,
+            notifiedPassInterval: options.notifiedPassInterval)
         var notices = environment.changeNotifier?.subscribe(to: database.state.walPath)
         defer { notices?.cancel() }
         var noticed = false
@@ -211,12 +232,14 @@ public final class Replicator: Sendable {
             let looked: FileStat??
             do { looked = .some(try await environment.fileSystem.stat(database.state.walPath)) } catch { looked = nil }
             if watch.shouldPass(looked: looked, noticed: noticed) {
-                let advanced = await pass(database, syncers: syncers, signals: signals, environment: environment, events: events)
+                let advanced = await pass(
+                    database, syncers: syncers, signals: signals, environment: environment, events: events)
                 // Frames no notice announced, even by the end of the pass that copied them: this
                 // file system does not report the WAL's writes (or not all of them). Poll it.
                 if let subscription = notices, watch.isNotified, !noticed, advanced, !subscription.hasNotice {
-                    environment.logger.warning("the WAL changed without a change notice; looking at it on a timer from now on",
-                                               metadata: ["db": "\(database.state.databasePath)"])
+                    environment.logger.warning(
+                        "the WAL changed without a change notice; looking at it on a timer from now on",
+                        metadata: ["db": "\(database.state.databasePath)"])
                     subscription.cancel()
                     notices = nil
                     watch.stopNotices()
@@ -241,8 +264,10 @@ public final class Replicator: Sendable {
     }
 
     /// One shadow pass; wakes the replicas if it copied frames, and says whether it did.
-    private static func pass(_ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
-                             environment: Environment, events: (any ReplicationEvents)?) async -> Bool {
+    private static func pass(
+        _ database: ReplicatedDatabase, syncers: [ReplicaSyncer], signals: [WakeSignal],
+        environment: Environment, events: (any ReplicationEvents)?
+    ) async -> Bool {
         let stopwatch = events.map { _ in Stopwatch(environment.clock) }
         var advanced = false
         do {
@@ -250,22 +275,29 @@ public final class Replicator: Sendable {
             if advanced {
                 for signal in signals { signal.signal() }
             }
-            if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: false)) }
+            if let events, let stopwatch {
+                events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: false))
+            }
             var uploaded: [Position?] = []
             for syncer in syncers { uploaded.append(await syncer.position) }
             try await database.removeUploadedShadows(uploaded: uploaded)
         } catch is CancellationError {
             return advanced
         } catch {
-            environment.logger.error("sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
-            if let events, let stopwatch { events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: true)) }
+            environment.logger.error(
+                "sync failed", metadata: ["db": "\(database.state.databasePath)", "error": "\(error)"])
+            if let events, let stopwatch {
+                events.databaseSynced(await database.syncReport(duration: stopwatch.elapsed(), failed: true))
+            }
         }
         return advanced
     }
 
     /// Returns the error that ended it, if replication of this replica must stop (lost lease).
-    private static func replicate(_ syncer: ReplicaSyncer, signal: WakeSignal, options: ReplicationOptions,
-                                  environment: Environment, watch: ReplicaWatch?) async -> (any Error)? {
+    private static func replicate(
+        _ syncer: ReplicaSyncer, signal: WakeSignal, options: ReplicationOptions,
+        environment: Environment, watch: ReplicaWatch?
+    ) async -> (any Error)? {
         var failures = 0
         while !Task.isCancelled {
             let progressBefore = await syncer.progress
@@ -301,8 +333,11 @@ public final class Replicator: Sendable {
                 let uploadFailuresAfter = await syncer.walUploadFailures
                 let madeProgress = progressAfter != progressBefore && uploadFailuresAfter != uploadFailuresBefore
                 failures = SyncBackoff.failures(afterFailedAttempt: failures, madeProgress: madeProgress)
-                environment.logger.error("replica sync failed", metadata: [
-                    "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)"])
+                environment.logger.error(
+                    "replica sync failed",
+                    metadata: [
+                        "replica": "\(syncer.client.location)", "error": "\(error)", "failures": "\(failures)",
+                    ])
             }
             // The gap runs from the attempt's start, so uploads keep the cadence of the passes
             // that wake them (one per sync interval) instead of drifting by each upload's length.
@@ -315,14 +350,15 @@ public final class Replicator: Sendable {
                 try await sleepRenewingLease(syncer, for: delay, environment: environment)
                 // A failed attempt is tried again after the delay, new frames or not.
                 if failures == 0 {
-                    try await sleepRenewingLease(syncer, for: await syncer.idleWait(), until: signal, environment: environment)
+                    try await sleepRenewingLease(
+                        syncer, for: await syncer.idleWait(), until: signal, environment: environment)
                 }
             } catch let error as LeaseError {
                 environment.logger.critical("\(error)")
                 await watch?.attemptEnded(syncer, failed: true, leaseLost: true)
                 return error
             } catch {
-                return nil  // cancelled while sleeping
+                return nil // cancelled while sleeping
             }
         }
         return nil
@@ -339,8 +375,10 @@ public final class Replicator: Sendable {
     /// With `signal`, the sleep also ends when a pass copied new frames: how a replica with
     /// nothing to upload waits, until its next snapshot or retention check falls due
     /// (`ReplicaSyncer.idleWait`), for the attempt that follows to do it.
-    private static func sleepRenewingLease(_ syncer: ReplicaSyncer, for delay: Duration, until signal: WakeSignal? = nil,
-                                           environment: Environment) async throws {
+    private static func sleepRenewingLease(
+        _ syncer: ReplicaSyncer, for delay: Duration, until signal: WakeSignal? = nil,
+        environment: Environment
+    ) async throws {
         var remaining = delay
         while remaining > .zero {
             let untilRenewal = await syncer.timeUntilLeaseRenewal() ?? remaining
@@ -365,15 +403,17 @@ public final class Replicator: Sendable {
             throw error
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            environment.logger.warning("renewing the replica lease failed; trying again",
-                                       metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
+            environment.logger.warning(
+                "renewing the replica lease failed; trying again",
+                metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
         }
     }
 
     /// The replica locations a previous `replicate` recorded beside the database.
     public static func recordedReplicas(databasePath: String, fileSystem: any FileSystem) async throws -> [String] {
         let state = LocalState(databasePath: databasePath)
-        guard let bytes = try await FileSystemError.nilIfNotFound({ try await fileSystem.readAll(state.replicasFile) }) else {
+        guard let bytes = try await FileSystemError.nilIfNotFound({ try await fileSystem.readAll(state.replicasFile) })
+        else {
             return []
         }
         return String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }

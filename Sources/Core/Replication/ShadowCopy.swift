@@ -128,7 +128,8 @@ struct ShadowCopy {
             if framesSinceCommit == 0 { firstUncommitted = frame }
             framesSinceCommit += 1
             if frameHeader.isCommit {
-                committed = Commit(end: writeOffset + Int64(buffer.count), checksum: validator.checksum, lastFrame: Array(frame))
+                committed = Commit(
+                    end: writeOffset + Int64(buffer.count), checksum: validator.checksum, lastFrame: Array(frame))
                 committedFrames += framesSinceCommit
                 framesSinceCommit = 0
             }
@@ -166,8 +167,9 @@ struct ShadowCopy {
     var afterFailure: (kept: Commit, keepTo: Int64, partial: Partial?) {
         guard writes else { return (committed, committed.end, nil) }
         guard flushedEnd > durable.end else { return (durable, durable.end, nil) }
-        let partial = Partial(end: flushedEnd, checksum: flushedChecksum, frames: flushedFrames,
-                              firstFrame: Array(flushedFirstUncommitted), lastFrame: Array(flushedLastFrame))
+        let partial = Partial(
+            end: flushedEnd, checksum: flushedChecksum, frames: flushedFrames,
+            firstFrame: Array(flushedFirstUncommitted), lastFrame: Array(flushedLastFrame))
         return (durable, flushedEnd, partial)
     }
 }

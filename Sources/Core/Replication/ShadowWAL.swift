@@ -39,8 +39,10 @@ public final class ShadowWAL: @unchecked Sendable {
         Int((size - Int64(WALFormat.headerSize)) / Int64(header.frameSize))
     }
 
-    private init(path: String, header: WALHeader, handle: any FileHandle, size: Int64,
-                 checksum: WALChecksum, lastFrame: [UInt8]?) {
+    private init(
+        path: String, header: WALHeader, handle: any FileHandle, size: Int64,
+        checksum: WALChecksum, lastFrame: [UInt8]?
+    ) {
         self.path = path
         self.header = header
         self.handle = handle
@@ -56,8 +58,9 @@ public final class ShadowWAL: @unchecked Sendable {
         try await handle.write(header.bytes, at: 0)
         try await handle.sync()
         try await fileSystem.syncDirectory(Path.directory(of: path))
-        return ShadowWAL(path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
-                         checksum: header.checksum, lastFrame: nil)
+        return ShadowWAL(
+            path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
+            checksum: header.checksum, lastFrame: nil)
     }
 
     /// Frames the first read of a pass asks for; later reads of the pass double it.
@@ -75,8 +78,9 @@ public final class ShadowWAL: @unchecked Sendable {
             try? await handle.close()
             throw ReplicationError.shadowCorrupt(path: path, reason: "missing or invalid WAL header")
         }
-        let shadow = ShadowWAL(path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
-                               checksum: header.checksum, lastFrame: nil)
+        let shadow = ShadowWAL(
+            path: path, header: header, handle: handle, size: Int64(WALFormat.headerSize),
+            checksum: header.checksum, lastFrame: nil)
         // A failed read keeps what the scan validated, and the scan goes on from there while
         // retries get further: a start-up that rescanned a large shadow from its header after
         // every I/O error rarely got through it on a flaky disk.
@@ -119,18 +123,22 @@ public final class ShadowWAL: @unchecked Sendable {
     /// The validating copy loop: `ShadowCopy` decides, this does the reads, writes, cuts and
     /// syncs. With `writes == false` it only scans (start-up recovery of the shadow itself,
     /// where source and destination are the same file).
-    private func append(from source: any FileHandle, sourceSize: Int64, chunkSize: Int, writes: Bool) async throws -> Int {
+    private func append(from source: any FileHandle, sourceSize: Int64, chunkSize: Int, writes: Bool) async throws
+        -> Int
+    {
         let frameSize = header.frameSize
-        var copy = ShadowCopy(header: header, start: ShadowCopy.Commit(end: size, checksum: checksum, lastFrame: lastFrame),
-                              chunkSize: chunkSize, writes: writes, firstReadFrames: Self.firstReadFrames, buffer: writeBuffer)
+        var copy = ShadowCopy(
+            header: header, start: ShadowCopy.Commit(end: size, checksum: checksum, lastFrame: lastFrame),
+            chunkSize: chunkSize, writes: writes, firstReadFrames: Self.firstReadFrames, buffer: writeBuffer)
         writeBuffer = []
         defer { writeBuffer = copy.buffer }
         let resume = partial
         partial = nil
         do {
             if writes, let resume, resume.end <= sourceSize,
-               try await source.read(at: size, count: frameSize) == resume.firstFrame,
-               try await source.read(at: resume.end - Int64(frameSize), count: frameSize) == resume.lastFrame {
+                try await source.read(at: size, count: frameSize) == resume.firstFrame,
+                try await source.read(at: resume.end - Int64(frameSize), count: frameSize) == resume.lastFrame
+            {
                 copy.resume(resume)
             }
             scan: while let next = copy.nextRead(sourceSize: sourceSize) {

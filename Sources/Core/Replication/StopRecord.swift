@@ -50,18 +50,22 @@ public struct StopRecord: Sendable, Equatable {
             fields[line[..<space]] = line[line.index(after: space)...]
         }
         guard let generation = fields["generation"].flatMap({ Generation(String($0)) }),
-              let index = fields["index"].flatMap({ UInt64($0) }),
-              let offset = fields["offset"].flatMap({ UInt64($0) }),
-              let size = fields["database-size"].flatMap({ Int64($0) }), size >= 0,
-              let digest = fields["database-xxh64"].flatMap({ Hex.parse($0, widths: 16...16) }) else { return nil }
-        self.init(position: Position(generation: generation, index: index, offset: offset), databaseSize: size,
-                  databaseDigest: digest)
+            let index = fields["index"].flatMap({ UInt64($0) }),
+            let offset = fields["offset"].flatMap({ UInt64($0) }),
+            let size = fields["database-size"].flatMap({ Int64($0) }), size >= 0,
+            let digest = fields["database-xxh64"].flatMap({ Hex.parse($0, widths: 16...16) })
+        else { return nil }
+        self.init(
+            position: Position(generation: generation, index: index, offset: offset), databaseSize: size,
+            databaseDigest: digest)
     }
 
     /// The record in the local state, or nil when there is none or it cannot be parsed. An I/O
     /// error is thrown: the start retries rather than start a generation for one failed read.
     public static func read(state: LocalState, fileSystem: any FileSystem) async throws -> StopRecord? {
-        guard let bytes = try await FileSystemError.nilIfNotFound({ try await fileSystem.readAll(state.stopRecordFile) }) else {
+        guard
+            let bytes = try await FileSystemError.nilIfNotFound({ try await fileSystem.readAll(state.stopRecordFile) })
+        else {
             return nil
         }
         return StopRecord(encoded: bytes)

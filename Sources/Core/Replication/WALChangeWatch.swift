@@ -38,8 +38,10 @@ public struct WALChangeWatch: Sendable {
     /// Starts as if the last pass were long ago: the first look always passes.
     private var sinceLastPass: Duration
 
-    public init(monitorInterval: Duration, minimumGap: Duration, fastest: Duration, slowest: Duration,
-                notifiedPassInterval: Duration? = nil) {
+    public init(
+        monitorInterval: Duration, minimumGap: Duration, fastest: Duration, slowest: Duration,
+        notifiedPassInterval: Duration? = nil
+    ) {
         self.monitorInterval = monitorInterval
         self.notifiedPassInterval = max(monitorInterval, notifiedPassInterval ?? monitorInterval)
         self.minimumGap = min(minimumGap, monitorInterval)

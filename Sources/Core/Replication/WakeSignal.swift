@@ -43,7 +43,12 @@ public final class WakeSignal: Sendable {
     /// Returns true when signalled (at once for a signal kept from before), false after
     /// `timeout` on `clock`; throws `CancellationError` when the task is cancelled.
     public func wait(timeout: Duration, clock: any Clock<Duration>) async throws -> Bool {
-        if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return true }
+        if state.withLock({ state in
+            defer { state.pending = false }
+            return state.pending
+        }) {
+            return true
+        }
         let signalled = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try? await clock.sleep(for: timeout)

@@ -26,7 +26,8 @@ public enum ReplicaObject: Sendable, Equatable, CustomStringConvertible {
 
     func open(on client: any ReplicaClient) async throws -> any ByteSource {
         switch self {
-        case .snapshot(let generation, let index): return try await client.openSnapshot(generation: generation, index: index)
+        case .snapshot(let generation, let index):
+            return try await client.openSnapshot(generation: generation, index: index)
         case .walSegment(let position): return try await client.openWALSegment(at: position)
         }
     }
@@ -69,14 +70,19 @@ struct ObjectDownloader: Sendable {
         var attempt = 1
         while true {
             do {
-                return try await attemptDownload(object, into: handle, at: offset, limit: limit, state: &state, consume: consume)
+                return try await attemptDownload(
+                    object, into: handle, at: offset, limit: limit, state: &state, consume: consume)
             } catch let failure as RemoteFailure {
                 guard attempt < maxAttempts else {
-                    throw RestoreError.downloadFailed(object: "\(client.location): \(object)", attempts: attempt, reason: "\(failure.underlying)")
+                    throw RestoreError.downloadFailed(
+                        object: "\(client.location): \(object)", attempts: attempt, reason: "\(failure.underlying)")
                 }
-                environment.logger.debug("restore.retry", metadata: [
-                    "restore.object": "\(object)", "restore.attempt": "\(attempt)", "restore.error": "\(failure.underlying)",
-                ])
+                environment.logger.debug(
+                    "restore.retry",
+                    metadata: [
+                        "restore.object": "\(object)", "restore.attempt": "\(attempt)",
+                        "restore.error": "\(failure.underlying)",
+                    ])
                 state = initial
                 try await handle.truncate(to: Int64(offset))
                 try await environment.clock.sleep(for: retryDelay * (1 << (attempt - 1)))

@@ -104,8 +104,9 @@ public struct PageVersionPlanner: Sendable {
             guard page <= floors[source] else { continue }
             writes.append(PageWrite(source: source, frame: Int(sequence - sources[source].firstSequence), page: page))
         }
-        return PageWritePlan(pageSize: pageSize, smallestPageCount: final == nil ? nil : smallest,
-                             finalPageCount: final, writes: writes)
+        return PageWritePlan(
+            pageSize: pageSize, smallestPageCount: final == nil ? nil : smallest,
+            finalPageCount: final, writes: writes)
     }
 
     /// Sorts the keys and keeps the latest version of each page (the last of its run).

@@ -31,8 +31,10 @@ struct PageWriter: Sendable {
     }
 
     /// Copies one source's chosen pages, given in frame order.
-    private func copy(_ writes: ArraySlice<PageWrite>, from source: DownloadedIndex, pageSize: Int,
-                      to database: any FileHandle) async throws {
+    private func copy(
+        _ writes: ArraySlice<PageWrite>, from source: DownloadedIndex, pageSize: Int,
+        to database: any FileHandle
+    ) async throws {
         let handle = source.bytes == nil ? try await fileSystem.open(source.path, mode: .readOnly) : nil
         do {
             var run = PageRun(database: database, pageSize: pageSize, capacity: bufferSize)
@@ -42,19 +44,22 @@ struct PageWriter: Sendable {
                 let start = source.frames.pageOffset(writes[next].frame) - Int64(WALFormat.frameHeaderSize)
                 var last = next
                 while last + 1 < writes.endIndex,
-                      source.frames.pageOffset(writes[last + 1].frame) + Int64(pageSize) - start <= Int64(bufferSize) {
+                    source.frames.pageOffset(writes[last + 1].frame) + Int64(pageSize) - start <= Int64(bufferSize)
+                {
                     last += 1
                 }
                 let length = Int(source.frames.pageOffset(writes[last].frame) + Int64(pageSize) - start)
                 let window = try await read(source, handle, at: start, count: length)
                 guard window.count == length else {
-                    throw RestoreError.invalidWAL(generation: generation, index: source.index, offset: UInt64(start) + UInt64(window.count),
-                                                  reason: "the downloaded file ends before frame \(writes[last].frame + 1)")
+                    throw RestoreError.invalidWAL(
+                        generation: generation, index: source.index, offset: UInt64(start) + UInt64(window.count),
+                        reason: "the downloaded file ends before frame \(writes[last].frame + 1)")
                 }
                 for write in writes[next...last] {
                     let header = Int(source.frames.pageOffset(write.frame) - start) - WALFormat.frameHeaderSize
                     try checkPageNumber(window, at: header, is: write, source: source, windowStart: start)
-                    try await run.add(window[(header + WALFormat.frameHeaderSize)...].prefix(pageSize), page: write.page)
+                    try await run.add(
+                        window[(header + WALFormat.frameHeaderSize)...].prefix(pageSize), page: write.page)
                 }
                 next = last + 1
             }
@@ -67,7 +72,9 @@ struct PageWriter: Sendable {
     }
 
     /// Reads from the index's bytes in memory, or else from its file.
-    private func read(_ source: DownloadedIndex, _ handle: (any FileHandle)?, at offset: Int64, count: Int) async throws -> [UInt8] {
+    private func read(_ source: DownloadedIndex, _ handle: (any FileHandle)?, at offset: Int64, count: Int) async throws
+        -> [UInt8]
+    {
         guard let bytes = source.bytes else {
             guard let handle else { preconditionFailure("an index on disk is read through its file") }
             return try await handle.read(at: offset, count: count)
@@ -76,12 +83,15 @@ struct PageWriter: Sendable {
         return Array(bytes[start..<min(bytes.count, start + count)])
     }
 
-    private func checkPageNumber(_ window: [UInt8], at header: Int, is write: PageWrite, source: DownloadedIndex,
-                                 windowStart: Int64) throws {
+    private func checkPageNumber(
+        _ window: [UInt8], at header: Int, is write: PageWrite, source: DownloadedIndex,
+        windowStart: Int64
+    ) throws {
         let page = window[header..<header + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         guard page == write.page else {
-            throw RestoreError.invalidWAL(generation: generation, index: source.index, offset: UInt64(windowStart) + UInt64(header),
-                                          reason: "frame \(write.frame + 1) holds page \(page) on disk, but page \(write.page) was downloaded")
+            throw RestoreError.invalidWAL(
+                generation: generation, index: source.index, offset: UInt64(windowStart) + UInt64(header),
+                reason: "frame \(write.frame + 1) holds page \(page) on disk, but page \(write.page) was downloaded")
         }
     }
 }
@@ -104,7 +114,8 @@ private struct PageRun {
 
     mutating func add(_ page: ArraySlice<UInt8>, page number: UInt32) async throws {
         let pages = bytes.count / pageSize
-        if !bytes.isEmpty && (UInt64(number) != UInt64(firstPage) + UInt64(pages) || bytes.count + pageSize > capacity) {
+        if !bytes.isEmpty && (UInt64(number) != UInt64(firstPage) + UInt64(pages) || bytes.count + pageSize > capacity)
+        {
             try await flush()
         }
         if bytes.isEmpty { firstPage = number }

@@ -49,53 +49,68 @@ public enum RestoreError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .positionInsideSnapshotIndex(let generation, let index):
-            return "generation \(generation) has no snapshot before WAL index \(Hex.format(index, width: 16)), and a snapshot taken during that index cannot be rewound to a position inside it; restore to the end of the index (--index) or to a timestamp"
+            return
+                "generation \(generation) has no snapshot before WAL index \(Hex.format(index, width: 16)), and a snapshot taken during that index cannot be rewound to a position inside it; restore to the end of the index (--index) or to a timestamp"
         case .noBackups(let replica):
-            return "no backups found on \(replica): it holds no generation with a snapshot; check the replica URL or path"
+            return
+                "no backups found on \(replica): it holds no generation with a snapshot; check the replica URL or path"
         case .generationNotFound(let generation):
             return "generation \(generation) does not exist on the replica; list them with `sluice generations`"
         case .noSnapshot(let generation?, let target):
-            return "generation \(generation) has no snapshot at or before \(target); choose a later target or another generation"
+            return
+                "generation \(generation) has no snapshot at or before \(target); choose a later target or another generation"
         case .noSnapshot(nil, let target):
             return "no generation has a snapshot at or before \(target); choose a later target"
         case .targetRequiresGeneration:
-            return "restoring to a WAL index or position requires --generation, since indexes restart in every generation"
+            return
+                "restoring to a WAL index or position requires --generation, since indexes restart in every generation"
         case .invalidParallelism(let value):
             return "parallelism must be at least 1, got \(value)"
         case .missingWALIndex(let generation, let index):
-            return "generation \(generation) is missing WAL index \(Hex.format(index, width: 16)); restore to an earlier target or another generation"
+            return
+                "generation \(generation) is missing WAL index \(Hex.format(index, width: 16)); restore to an earlier target or another generation"
         case .missingInitialSegment(let generation, let index, let firstOffset):
-            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has no initial segment (first offset is \(Hex.format(firstOffset, width: 16))); restore to before this index or choose another generation"
+            return
+                "generation \(generation) WAL index \(Hex.format(index, width: 16)) has no initial segment (first offset is \(Hex.format(firstOffset, width: 16))); restore to before this index or choose another generation"
         case .walGap(let generation, let index, let expected, let found) where found < expected:
             return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has overlapping segments: "
                 + "the segment at offset \(Hex.format(found, width: 16)) starts before the previous ones end at "
                 + "\(Hex.format(expected, width: 16)); restore to an earlier target"
         case .walGap(let generation, let index, let expected, let found):
-            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) has a gap: expected a segment at offset \(Hex.format(expected, width: 16)), found \(Hex.format(found, width: 16)); restore to an earlier target"
+            return
+                "generation \(generation) WAL index \(Hex.format(index, width: 16)) has a gap: expected a segment at offset \(Hex.format(expected, width: 16)), found \(Hex.format(found, width: 16)); restore to an earlier target"
         case .walIndexIncomplete(let generation, let index, let listed, let sealed):
-            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) ends at offset \(Hex.format(listed, width: 16)) on the replica, but the next index records that it ended at \(Hex.format(sealed, width: 16)): its last segment is missing; restore to an earlier target"
+            return
+                "generation \(generation) WAL index \(Hex.format(index, width: 16)) ends at offset \(Hex.format(listed, width: 16)) on the replica, but the next index records that it ended at \(Hex.format(sealed, width: 16)): its last segment is missing; restore to an earlier target"
         case .positionNotReplicated(let position, let end):
-            return "position \(position) is beyond the replicated WAL, which ends at offset \(Hex.format(end, width: 16)) in that index; choose an earlier position"
+            return
+                "position \(position) is beyond the replicated WAL, which ends at offset \(Hex.format(end, width: 16)) in that index; choose an earlier position"
         case .notACommitBoundary(let position):
             return "position \(position) is not the end of a transaction; pick an offset listed by `sluice wal`"
         case .invalidWAL(let generation, let index, let offset, let reason):
-            return "generation \(generation) WAL index \(Hex.format(index, width: 16)) is invalid at offset \(Hex.format(offset, width: 16)): \(reason); restore to an earlier target"
+            return
+                "generation \(generation) WAL index \(Hex.format(index, width: 16)) is invalid at offset \(Hex.format(offset, width: 16)): \(reason); restore to an earlier target"
         case .snapshotNotWALMode(let generation, let index):
-            return "snapshot \(Hex.format(index, width: 16)) of generation \(generation) is not a WAL-mode database, so its WAL cannot be applied; restore to the snapshot's own index"
+            return
+                "snapshot \(Hex.format(index, width: 16)) of generation \(generation) is not a WAL-mode database, so its WAL cannot be applied; restore to the snapshot's own index"
         case .outputExists(let path):
             return "\(path) already exists; remove it or choose another -o"
         case .outputDirectoryMissing(let path):
             return "output directory \(path) does not exist; create it or choose another -o"
         case .pageSizeMismatch(let generation, let index, let walPageSize, let databasePageSize):
-            return "WAL index \(Hex.format(index, width: 16)) of generation \(generation) has \(walPageSize)-byte pages, but the snapshot has \(databasePageSize)-byte pages; the WAL does not match the snapshot, restore to an earlier target"
+            return
+                "WAL index \(Hex.format(index, width: 16)) of generation \(generation) has \(walPageSize)-byte pages, but the snapshot has \(databasePageSize)-byte pages; the WAL does not match the snapshot, restore to an earlier target"
         case .walNotApplied(let generation, let index, let expected, let applied):
-            return "only \(applied) of \(expected) frames of WAL index \(Hex.format(index, width: 16)) of generation \(generation); the WAL does not match the snapshot, restore to an earlier target"
+            return
+                "only \(applied) of \(expected) frames of WAL index \(Hex.format(index, width: 16)) of generation \(generation); the WAL does not match the snapshot, restore to an earlier target"
         case .integrityCheckFailed(let details):
-            return "the restored database failed PRAGMA integrity_check: \(details); nothing was written, try an earlier target"
+            return
+                "the restored database failed PRAGMA integrity_check: \(details); nothing was written, try an earlier target"
         case .corruptObject(let object, let reason):
             return "\(object) is corrupt (\(reason)); restore to an earlier target or another generation"
         case .downloadFailed(let object, let attempts, let reason):
-            return "could not read \(object) after \(attempts) attempts: \(reason); check the replica is reachable and retry"
+            return
+                "could not read \(object) after \(attempts) attempts: \(reason); check the replica is reachable and retry"
         }
     }
 }

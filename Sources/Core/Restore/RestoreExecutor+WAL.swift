@@ -12,7 +12,9 @@ extension RestoreExecutor {
     /// `request.applyBatchBytes` of WAL wait on disk or `WALBatch.memoryLimit` in memory, or at
     /// the end, the latest version of every page in the batch is written (`PageWriter`) and the
     /// batch's files removed.
-    func applyWAL(_ plan: RestorePlan, request: RestoreRequest, paths: RestorePaths, pageSize: Int) async throws -> WALOutcome {
+    func applyWAL(_ plan: RestorePlan, request: RestoreRequest, paths: RestorePaths, pageSize: Int) async throws
+        -> WALOutcome
+    {
         var outcome = WALOutcome(position: Position(generation: plan.generation, index: plan.snapshot.index, offset: 0))
         let database = try await fileSystem.open(paths.database, mode: .readWrite)
         do {
@@ -29,7 +31,8 @@ extension RestoreExecutor {
                     try batch.add(index)
                     outcome.applied.append(index.index)
                     outcome.downloaded += index.compressedByteCount
-                    outcome.position = Position(generation: plan.generation, index: index.index, offset: index.byteCount)
+                    outcome.position = Position(
+                        generation: plan.generation, index: index.index, offset: index.byteCount)
                     if batch.heldBytes >= request.applyBatchBytes || batch.heldMemory >= WALBatch.memoryLimit {
                         outcome.writtenPages += try await write(&batch, to: database, progress: request.progress)
                     }
@@ -45,18 +48,22 @@ extension RestoreExecutor {
     }
 
     /// Writes the batch's pages, removes its files and empties it.
-    private func write(_ batch: inout WALBatch, to database: any FileHandle,
-                       progress: ProgressMeter?) async throws -> Int {
+    private func write(
+        _ batch: inout WALBatch, to database: any FileHandle,
+        progress: ProgressMeter?
+    ) async throws -> Int {
         guard !batch.sources.isEmpty else { return 0 }
         let plan = batch.planner.plan()
         let written = try await PageWriter(fileSystem: fileSystem, generation: batch.generation)
             .apply(plan, sources: batch.sources, to: database)
         for source in batch.sources where source.bytes == nil { try await fileSystem.remove(source.path) }
         progress?.add(Int64(written) * Int64(batch.planner.pageSize), to: ProgressMeter.applied)
-        environment.logger.debug("restore.applied", metadata: [
-            "restore.indexes": "\(batch.sources.count)", "restore.last": "\(batch.sources.last?.index ?? 0)",
-            "restore.frames": "\(batch.planner.frameCount)", "restore.pages": "\(written)",
-        ])
+        environment.logger.debug(
+            "restore.applied",
+            metadata: [
+                "restore.indexes": "\(batch.sources.count)", "restore.last": "\(batch.sources.last?.index ?? 0)",
+                "restore.frames": "\(batch.planner.frameCount)", "restore.pages": "\(written)",
+            ])
         batch = WALBatch(pageSize: batch.planner.pageSize, generation: batch.generation)
         return written
     }
@@ -89,8 +96,9 @@ struct WALBatch: Sendable {
             throw restoreError(error, index: index)
         }
         guard applied == index.frameCount else {
-            throw RestoreError.walNotApplied(generation: generation, index: index.index,
-                                             expectedFrames: index.frameCount, appliedFrames: applied)
+            throw RestoreError.walNotApplied(
+                generation: generation, index: index.index,
+                expectedFrames: index.frameCount, appliedFrames: applied)
         }
         sources.append(index)
         heldBytes += Int64(index.byteCount)
@@ -100,12 +108,14 @@ struct WALBatch: Sendable {
     private func restoreError(_ error: PageVersionPlanner.PlanError, index: DownloadedIndex) -> RestoreError {
         switch error {
         case .pageSizeMismatch(_, let walPageSize, let databasePageSize):
-            return .pageSizeMismatch(generation: generation, index: index.index,
-                                     walPageSize: walPageSize, databasePageSize: databasePageSize)
+            return .pageSizeMismatch(
+                generation: generation, index: index.index,
+                walPageSize: walPageSize, databasePageSize: databasePageSize)
         case .zeroPage(_, let frame):
-            return .invalidWAL(generation: generation, index: index.index,
-                               offset: UInt64(index.frames.pageOffset(frame)) - UInt64(WALFormat.frameHeaderSize),
-                               reason: "frame \(frame + 1) names page 0")
+            return .invalidWAL(
+                generation: generation, index: index.index,
+                offset: UInt64(index.frames.pageOffset(frame)) - UInt64(WALFormat.frameHeaderSize),
+                reason: "frame \(frame + 1) names page 0")
         }
     }
 }

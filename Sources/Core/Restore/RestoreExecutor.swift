@@ -40,14 +40,18 @@ struct RestoreExecutor: Sendable {
         }
     }
 
-    private func build(_ plan: RestorePlan, request: RestoreRequest, paths: RestorePaths) async throws -> RestoreReport {
-        environment.logger.debug("restore.start", metadata: [
-            "restore.output": "\(request.outputPath)", "restore.generation": "\(plan.generation)",
-            "restore.snapshot": "\(plan.snapshot.index)", "restore.indexes": "\(plan.indexes.count)",
-        ])
+    private func build(_ plan: RestorePlan, request: RestoreRequest, paths: RestorePaths) async throws -> RestoreReport
+    {
+        environment.logger.debug(
+            "restore.start",
+            metadata: [
+                "restore.output": "\(request.outputPath)", "restore.generation": "\(plan.generation)",
+                "restore.snapshot": "\(plan.snapshot.index)", "restore.indexes": "\(plan.indexes.count)",
+            ])
         request.progress?.setTotal(plan.downloadByteCount)
-        let snapshot = try await downloadSnapshot(plan, paths: paths, needsWALMode: !plan.isSnapshotOnly,
-                                                  progress: request.progress)
+        let snapshot = try await downloadSnapshot(
+            plan, paths: paths, needsWALMode: !plan.isSnapshotOnly,
+            progress: request.progress)
         var outcome = WALOutcome(position: Position(generation: plan.generation, index: plan.snapshot.index, offset: 0))
         if !plan.isSnapshotOnly {
             outcome = try await applyWAL(plan, request: request, paths: paths, pageSize: snapshot.pageSize)
@@ -62,8 +66,10 @@ struct RestoreExecutor: Sendable {
 
     /// Streams the snapshot into `<out>.tmp` (synced only once, before the rename); returns the
     /// compressed bytes read and the database's page size.
-    private func downloadSnapshot(_ plan: RestorePlan, paths: RestorePaths, needsWALMode: Bool,
-                                  progress: ProgressMeter?) async throws -> (compressed: Int64, pageSize: Int) {
+    private func downloadSnapshot(
+        _ plan: RestorePlan, paths: RestorePaths, needsWALMode: Bool,
+        progress: ProgressMeter?
+    ) async throws -> (compressed: Int64, pageSize: Int) {
         let object = ReplicaObject.snapshot(generation: plan.generation, index: plan.snapshot.index)
         let handle = try await fileSystem.open(paths.database, mode: .truncate)
         var header: [UInt8] = []

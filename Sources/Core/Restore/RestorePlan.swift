@@ -10,7 +10,9 @@ public struct RestorePlan: Sendable, Equatable {
     /// Why this generation and snapshot were chosen, for the user (one or two sentences).
     public var reason: String
 
-    public init(generation: Generation, snapshot: SnapshotInfo, indexes: [IndexPlan], target: RestoreTarget, reason: String) {
+    public init(
+        generation: Generation, snapshot: SnapshotInfo, indexes: [IndexPlan], target: RestoreTarget, reason: String
+    ) {
         self.generation = generation
         self.snapshot = snapshot
         self.indexes = indexes

@@ -23,35 +23,41 @@
 /// A plan with no WAL (the snapshot alone) is valid.
 public enum RestorePlanner {
     /// The earliest creation time a Sluice generation name can plausibly carry.
-    static let earliestPlausibleCreation = Timestamp(millisecondsSince1970: 946_684_800_000)  // 2000-01-01
+    static let earliestPlausibleCreation = Timestamp(millisecondsSince1970: 946_684_800_000) // 2000-01-01
     /// How far a generation's name may claim to postdate its first object (clock skew between
     /// the replicator and the object store).
     static let creationTolerance: Duration = .seconds(86_400)
 
     /// Plans a restore of `request` from `listing`.
     /// - Parameter replica: where the listing came from, for the "no backups" message.
-    public static func plan(_ request: RestoreRequest, listing: ReplicaListing,
-                            replica: String = "the replica") throws(RestoreError) -> RestorePlan {
+    public static func plan(
+        _ request: RestoreRequest, listing: ReplicaListing,
+        replica: String = "the replica"
+    ) throws(RestoreError) -> RestorePlan {
         guard request.parallelism >= 1 else { throw .invalidParallelism(request.parallelism) }
         let (chosen, generationReason) = try chooseGeneration(request, listing: listing, replica: replica)
         let snapshot = try chooseSnapshot(in: chosen, target: request.target)
         let indexes = try chooseWAL(in: chosen, from: snapshot, target: request.target)
 
-        var reason = "\(generationReason); snapshot at index \(Hex.format(snapshot.index, width: 16)) uploaded \(snapshot.createdAt)"
+        var reason =
+            "\(generationReason); snapshot at index \(Hex.format(snapshot.index, width: 16)) uploaded \(snapshot.createdAt)"
         if let first = indexes.first, let last = indexes.last {
             reason += "; WAL indexes \(Hex.format(first.index, width: 16))...\(Hex.format(last.index, width: 16))"
         } else {
             reason += "; no WAL to apply"
         }
         reason += " (target: \(request.target))"
-        return RestorePlan(generation: chosen.generation, snapshot: snapshot, indexes: indexes,
-                           target: request.target, reason: reason)
+        return RestorePlan(
+            generation: chosen.generation, snapshot: snapshot, indexes: indexes,
+            target: request.target, reason: reason)
     }
 
     // MARK: - Generation
 
-    static func chooseGeneration(_ request: RestoreRequest, listing: ReplicaListing,
-                                 replica: String) throws(RestoreError) -> (GenerationListing, String) {
+    static func chooseGeneration(
+        _ request: RestoreRequest, listing: ReplicaListing,
+        replica: String
+    ) throws(RestoreError) -> (GenerationListing, String) {
         if let generation = request.generation {
             guard let found = listing.generation(generation) else { throw .generationNotFound(generation) }
             return (found, "generation \(generation) as requested")
@@ -70,8 +76,11 @@ public enum RestorePlanner {
 
         let unordered = candidates.filter { !hasPlausibleName($0) }.map(\.generation)
         if unordered.isEmpty {
-            let chosen = candidates[candidates.count - 1]  // listing is sorted by name
-            return (chosen, "generation \(chosen.generation), the newest by name of \(candidates.count) with a usable snapshot")
+            let chosen = candidates[candidates.count - 1] // listing is sorted by name
+            return (
+                chosen,
+                "generation \(chosen.generation), the newest by name of \(candidates.count) with a usable snapshot"
+            )
         }
         // Sort by value (end time, then name) so ties never depend on listing order.
         let chosen = candidates.max { lhs, rhs in
@@ -80,7 +89,10 @@ public enum RestorePlanner {
             return (l, lhs.generation) < (r, rhs.generation)
         }!
         let named = unordered.prefix(3).map(\.description).joined(separator: ", ")
-        return (chosen, "generation \(chosen.generation), the one with the latest upload of \(candidates.count) with a usable snapshot, because the names of \(named)\(unordered.count > 3 ? ", ..." : "") carry no creation time (Litestream's random names); pass --generation to choose explicitly")
+        return (
+            chosen,
+            "generation \(chosen.generation), the one with the latest upload of \(candidates.count) with a usable snapshot, because the names of \(named)\(unordered.count > 3 ? ", ..." : "") carry no creation time (Litestream's random names); pass --generation to choose explicitly"
+        )
     }
 
     /// Whether a generation's name looks like a Sluice name: a creation time after 2000 and not
@@ -94,7 +106,9 @@ public enum RestorePlanner {
 
     // MARK: - Snapshot
 
-    static func chooseSnapshot(in listing: GenerationListing, target: RestoreTarget) throws(RestoreError) -> SnapshotInfo {
+    static func chooseSnapshot(in listing: GenerationListing, target: RestoreTarget) throws(RestoreError)
+        -> SnapshotInfo
+    {
         // `listing.snapshots` is sorted by index, so the last match is the highest index.
         let found: SnapshotInfo?
         switch target {
@@ -120,8 +134,10 @@ public enum RestorePlanner {
 
     // MARK: - WAL
 
-    static func chooseWAL(in listing: GenerationListing, from snapshot: SnapshotInfo,
-                          target: RestoreTarget) throws(RestoreError) -> [IndexPlan] {
+    static func chooseWAL(
+        in listing: GenerationListing, from snapshot: SnapshotInfo,
+        target: RestoreTarget
+    ) throws(RestoreError) -> [IndexPlan] {
         let generation = listing.generation
         var segments = deduplicated(listing.segments.filter { $0.index >= snapshot.index })
 
@@ -172,7 +188,8 @@ public enum RestorePlanner {
     /// Drops repeated positions (a store listing one object under both layouts); sorted input.
     static func deduplicated(_ segments: [WALSegmentInfo]) -> [WALSegmentInfo] {
         var result: [WALSegmentInfo] = []
-        for segment in segments where result.last.map({ ($0.index, $0.offset) != (segment.index, segment.offset) }) ?? true {
+        for segment in segments
+        where result.last.map({ ($0.index, $0.offset) != (segment.index, segment.offset) }) ?? true {
             result.append(segment)
         }
         return result

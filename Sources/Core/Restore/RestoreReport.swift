@@ -13,8 +13,10 @@ public struct RestoreReport: Sendable, Equatable {
     /// Pages written from the WAL into the database (each page once per batch of indexes).
     public var writtenPageCount: Int
 
-    public init(outputPath: String, generation: Generation, snapshotIndex: UInt64, appliedIndexes: [UInt64],
-                finalPosition: Position, downloadedByteCount: Int64, writtenPageCount: Int = 0) {
+    public init(
+        outputPath: String, generation: Generation, snapshotIndex: UInt64, appliedIndexes: [UInt64],
+        finalPosition: Position, downloadedByteCount: Int64, writtenPageCount: Int = 0
+    ) {
         self.outputPath = outputPath
         self.generation = generation
         self.snapshotIndex = snapshotIndex

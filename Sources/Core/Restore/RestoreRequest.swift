@@ -29,10 +29,12 @@ public struct RestoreRequest: Sendable, Equatable {
     /// The default `applyBatchBytes`: 256 MiB.
     public static let defaultApplyBatchBytes: Int64 = 256 << 20
 
-    public init(outputPath: String, generation: Generation? = nil, target: RestoreTarget = .latest,
-                parallelism: Int = 8, integrityCheck: Bool = false, overwrite: Bool = false,
-                applyBatchBytes: Int64 = RestoreRequest.defaultApplyBatchBytes,
-                indexMemoryLimit: Int = WALDownloader.defaultMemoryLimit) {
+    public init(
+        outputPath: String, generation: Generation? = nil, target: RestoreTarget = .latest,
+        parallelism: Int = 8, integrityCheck: Bool = false, overwrite: Bool = false,
+        applyBatchBytes: Int64 = RestoreRequest.defaultApplyBatchBytes,
+        indexMemoryLimit: Int = WALDownloader.defaultMemoryLimit
+    ) {
         self.outputPath = outputPath
         self.generation = generation
         self.target = target

@@ -34,14 +34,19 @@ public struct Restorer: Sendable {
             } catch ReplicaClientError.notFound(let replica, let key) {
                 let missing = ReplicaClientError.notFound(replica: replica, key: key)
                 let fresh = try await self.plan(request)
-                guard let next = RestoreReplanning.nextPlan(after: plan, fresh: fresh, replans: replans) else { throw missing }
+                guard let next = RestoreReplanning.nextPlan(after: plan, fresh: fresh, replans: replans) else {
+                    throw missing
+                }
                 replans += 1
-                environment.logger.warning("restore.replan", metadata: [
-                    "restore.missing": "\(key)",
-                    "restore.generation": "\(next.generation)",
-                    "restore.snapshot": "\(Hex.format(next.snapshot.index, width: 16))",
-                    "restore.reason": "a planned object is gone from the replica (retention ran meanwhile); planned again from a new listing",
-                ])
+                environment.logger.warning(
+                    "restore.replan",
+                    metadata: [
+                        "restore.missing": "\(key)",
+                        "restore.generation": "\(next.generation)",
+                        "restore.snapshot": "\(Hex.format(next.snapshot.index, width: 16))",
+                        "restore.reason":
+                            "a planned object is gone from the replica (retention ran meanwhile); planned again from a new listing",
+                    ])
                 plan = next
             }
         }

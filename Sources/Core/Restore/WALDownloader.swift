@@ -19,8 +19,10 @@ public struct DownloadedIndex: Sendable, Equatable {
     /// Whether the file holds the whole index as listed (no position limit cut it).
     public var isWhole: Bool
 
-    public init(index: UInt64, path: String, bytes: [UInt8]? = nil, byteCount: UInt64, frameCount: Int,
-                frames: WALFrameTable, compressedByteCount: Int64, seal: WALIndexSeal? = nil, isWhole: Bool = true) {
+    public init(
+        index: UInt64, path: String, bytes: [UInt8]? = nil, byteCount: UInt64, frameCount: Int,
+        frames: WALFrameTable, compressedByteCount: Int64, seal: WALIndexSeal? = nil, isWhole: Bool = true
+    ) {
         self.index = index
         self.path = path
         self.bytes = bytes
@@ -69,8 +71,10 @@ public final class WALDownloader: @unchecked Sendable {
     /// The default `memoryLimit`: 1 MiB.
     public static let defaultMemoryLimit = 1 << 20
 
-    private init(results: AsyncThrowingStream<DownloadedIndex, any Error>, requests: AsyncStream<Void>.Continuation,
-                 expectedCount: Int, generation: Generation) {
+    private init(
+        results: AsyncThrowingStream<DownloadedIndex, any Error>, requests: AsyncStream<Void>.Continuation,
+        expectedCount: Int, generation: Generation
+    ) {
         self.results = results.makeAsyncIterator()
         self.requests = requests
         self.expectedCount = expectedCount
@@ -106,9 +110,11 @@ public final class WALDownloader: @unchecked Sendable {
     /// Checks `downloaded`'s seal against the index handed over before it.
     private func checkSeal(of downloaded: DownloadedIndex) throws {
         guard let seal = downloaded.seal, let previous = lastDelivered, previous.index == seal.previousIndex,
-              previous.isWhole, previous.byteCount != seal.previousEnd else { return }
-        throw RestoreError.walIndexIncomplete(generation: generation, index: previous.index,
-                                              listedEnd: previous.byteCount, sealedEnd: seal.previousEnd)
+            previous.isWhole, previous.byteCount != seal.previousEnd
+        else { return }
+        throw RestoreError.walIndexIncomplete(
+            generation: generation, index: previous.index,
+            listedEnd: previous.byteCount, sealedEnd: seal.previousEnd)
     }
 
     /// Runs `body` with a downloader for `indexes` of `generation`.
@@ -129,13 +135,15 @@ public final class WALDownloader: @unchecked Sendable {
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         let (resultStream, resultContinuation) = AsyncThrowingStream<DownloadedIndex, any Error>.makeStream()
         let (requestStream, requestContinuation) = AsyncStream<Void>.makeStream()
-        let downloader = WALDownloader(results: resultStream, requests: requestContinuation, expectedCount: indexes.count,
-                                       generation: generation)
+        let downloader = WALDownloader(
+            results: resultStream, requests: requestContinuation, expectedCount: indexes.count,
+            generation: generation)
         let producer = Producer(
             indexes: indexes, generation: generation, paths: paths, parallelism: parallelism,
             memoryLimit: memoryLimit, fileSystem: environment.fileSystem,
-            objects: ObjectDownloader(client: client, environment: environment, maxAttempts: maxAttempts,
-                                      progress: progress))
+            objects: ObjectDownloader(
+                client: client, environment: environment, maxAttempts: maxAttempts,
+                progress: progress))
 
         let outcome: Swift.Result<Result, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -234,7 +242,8 @@ private struct Producer: Sendable {
         return " in \(ReplicaObject.walSegment(segment.position))"
     }
 
-    private func download(_ plan: IndexPlan, into handle: any FileHandle, path: String) async throws -> DownloadedIndex {
+    private func download(_ plan: IndexPlan, into handle: any FileHandle, path: String) async throws -> DownloadedIndex
+    {
         var verifier = WALStreamVerifier()
         var written: UInt64 = 0
         var compressed: Int64 = 0
@@ -248,15 +257,18 @@ private struct Producer: Sendable {
                 // Segments end after a commit: one that stops inside a frame or a transaction is
                 // itself damaged, and what follows it is no gap.
                 if segment.offset > written, case .unfinished(let checkedTo, let reason) = verifier.outcome {
-                    throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: checkedTo,
-                                                  reason: reason + Self.segment(holding: written, in: starts))
+                    throw RestoreError.invalidWAL(
+                        generation: generation, index: plan.index, offset: checkedTo,
+                        reason: reason + Self.segment(holding: written, in: starts))
                 }
-                throw RestoreError.walGap(generation: generation, index: plan.index, expectedOffset: written, foundOffset: segment.offset)
+                throw RestoreError.walGap(
+                    generation: generation, index: plan.index, expectedOffset: written, foundOffset: segment.offset)
             }
             starts.append(segment)
             let stats = try await objects.download(
                 .walSegment(segment.position), into: handle, at: written, limit: plan.byteLimit.map { $0 - written },
-                state: &verifier) { verifier, chunk in verifier.consume(chunk) }
+                state: &verifier
+            ) { verifier, chunk in verifier.consume(chunk) }
             written += stats.written
             compressed += stats.compressed
             if segment.offset == 0 { seal = stats.seal }
@@ -270,15 +282,18 @@ private struct Producer: Sendable {
         switch verifier.outcome {
         case .valid(let frameCount):
             guard let frames = verifier.frames else { preconditionFailure("a valid WAL has a header") }
-            return DownloadedIndex(index: plan.index, path: path, byteCount: written, frameCount: frameCount,
-                                   frames: frames, compressedByteCount: compressed, seal: seal, isWhole: plan.byteLimit == nil)
+            return DownloadedIndex(
+                index: plan.index, path: path, byteCount: written, frameCount: frameCount,
+                frames: frames, compressedByteCount: compressed, seal: seal, isWhole: plan.byteLimit == nil)
         case .corrupt(let offset, let reason):
-            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: offset,
-                                          reason: reason + Self.segment(holding: offset, in: starts))
+            throw RestoreError.invalidWAL(
+                generation: generation, index: plan.index, offset: offset,
+                reason: reason + Self.segment(holding: offset, in: starts))
         case .unfinished(let checkedTo, let reason):
             if plan.byteLimit != nil { throw RestoreError.notACommitBoundary(target) }
-            throw RestoreError.invalidWAL(generation: generation, index: plan.index, offset: checkedTo,
-                                          reason: reason + Self.segment(holding: written, in: starts))
+            throw RestoreError.invalidWAL(
+                generation: generation, index: plan.index, offset: checkedTo,
+                reason: reason + Self.segment(holding: written, in: starts))
         }
     }
 }

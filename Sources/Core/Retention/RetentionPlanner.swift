@@ -10,8 +10,10 @@ public struct RetentionPlan: Sendable, Equatable {
     /// again. When set, the plan deletes nothing at all.
     public var needsSnapshot: Bool
 
-    public init(snapshotsToDelete: [SnapshotInfo] = [], segmentsToDelete: [Position] = [],
-                generationsToDelete: [Generation] = [], needsSnapshot: Bool = false) {
+    public init(
+        snapshotsToDelete: [SnapshotInfo] = [], segmentsToDelete: [Position] = [],
+        generationsToDelete: [Generation] = [], needsSnapshot: Bool = false
+    ) {
         self.snapshotsToDelete = snapshotsToDelete
         self.segmentsToDelete = segmentsToDelete
         self.generationsToDelete = generationsToDelete
@@ -73,9 +75,11 @@ public enum RetentionPlanner {
     ///   - currentGeneration: the generation the replicator is writing, if any.
     ///   - currentIndex: the WAL index it is writing, if known.
     ///   - protectedGenerations: generations a running restore uses; left untouched.
-    public static func plan(listing: ReplicaListing, now: Timestamp, retention: Duration,
-                            currentGeneration: Generation?, currentIndex: UInt64? = nil,
-                            protectedGenerations: Set<Generation> = []) -> RetentionPlan {
+    public static func plan(
+        listing: ReplicaListing, now: Timestamp, retention: Duration,
+        currentGeneration: Generation?, currentIndex: UInt64? = nil,
+        protectedGenerations: Set<Generation> = []
+    ) -> RetentionPlan {
         guard retention > .zero else { return RetentionPlan() }
         let windowStart = now - retention
 
@@ -85,7 +89,8 @@ public enum RetentionPlanner {
         if let currentGeneration {
             let snapshots = listing.generation(currentGeneration)?.snapshots ?? []
             let hasKeptSnapshot = snapshots.contains { $0.createdAt >= windowStart }
-            let newestIsCurrent = !SnapshotSchedule.isWorthTaking(atIndex: currentIndex, newestSnapshotIndex: snapshots.map(\.index).max())
+            let newestIsCurrent = !SnapshotSchedule.isWorthTaking(
+                atIndex: currentIndex, newestSnapshotIndex: snapshots.map(\.index).max())
             guard hasKeptSnapshot || newestIsCurrent else { return RetentionPlan(needsSnapshot: true) }
         }
 
@@ -105,7 +110,8 @@ public enum RetentionPlanner {
                 continue
             }
             // No snapshot inside the window. Keep it if a restore point may need it.
-            let isNeeded = name == currentGeneration
+            let isNeeded =
+                name == currentGeneration
                 || survivors.contains(name)
                 || hasObject(in: generation, atOrAfter: windowStart)
             if isNeeded {
@@ -120,7 +126,9 @@ public enum RetentionPlanner {
             }
         }
 
-        plan.snapshotsToDelete.sort { ($0.generation, $0.index, $0.createdAt) < ($1.generation, $1.index, $1.createdAt) }
+        plan.snapshotsToDelete.sort {
+            ($0.generation, $0.index, $0.createdAt) < ($1.generation, $1.index, $1.createdAt)
+        }
         plan.segmentsToDelete.sort { ($0.generation, $0.index, $0.offset) < ($1.generation, $1.index, $1.offset) }
         plan.generationsToDelete.sort()
         return plan
@@ -150,7 +158,9 @@ public enum RetentionPlanner {
         var result: Set<Generation> = []
         if let byName = withSnapshots.map(\.generation).max() { result.insert(byName) }
         let byTime = withSnapshots.max { lhs, rhs in
-            (lhs.snapshots.map(\.createdAt).max()!, lhs.generation) < (rhs.snapshots.map(\.createdAt).max()!, rhs.generation)
+            (lhs.snapshots.map(\.createdAt).max()!, lhs.generation) < (
+                rhs.snapshots.map(\.createdAt).max()!, rhs.generation
+            )
         }
         if let byTime { result.insert(byTime.generation) }
         return result

@@ -63,8 +63,10 @@ public struct VerifyListing: Sendable, Equatable {
     public var legacySegments: Set<Position>
     public var legacySnapshots: Set<UInt64>
 
-    public init(listing: GenerationListing, findings: [VerifyFinding] = [],
-                legacySegments: Set<Position> = [], legacySnapshots: Set<UInt64> = []) {
+    public init(
+        listing: GenerationListing, findings: [VerifyFinding] = [],
+        legacySegments: Set<Position> = [], legacySnapshots: Set<UInt64> = []
+    ) {
         self.listing = listing
         self.findings = findings
         self.legacySegments = legacySegments
@@ -80,26 +82,37 @@ public struct VerifyListing: Sendable, Equatable {
             let object = VerifyObjectKey.raw(generation, entry.key)
             switch ReplicaKeyClass.classify(entry.key) {
             case .snapshot:
-                snapshotEntries.append(ReplicaObjectEntry(key: String(entry.key.dropFirst("snapshots/".count)),
-                                                          size: entry.size, modified: entry.modified))
+                snapshotEntries.append(
+                    ReplicaObjectEntry(
+                        key: String(entry.key.dropFirst("snapshots/".count)),
+                        size: entry.size, modified: entry.modified))
             case .walSegment:
-                walEntries.append(ReplicaObjectEntry(key: String(entry.key.dropFirst("wal/".count)),
-                                                     size: entry.size, modified: entry.modified))
+                walEntries.append(
+                    ReplicaObjectEntry(
+                        key: String(entry.key.dropFirst("wal/".count)),
+                        size: entry.size, modified: entry.modified))
             case .temporary:
-                findings.append(VerifyFinding(.live, .temporaryObject, generation: generation, object: object,
-                                              message: "an upload in progress (or left by a writer that stopped)"))
+                findings.append(
+                    VerifyFinding(
+                        .live, .temporaryObject, generation: generation, object: object,
+                        message: "an upload in progress (or left by a writer that stopped)"))
             case .hostile(let reason):
-                findings.append(VerifyFinding(.problem, .hostileKey, generation: generation, object: object,
-                                              message: "\(reason); no reader uses it, remove it"))
+                findings.append(
+                    VerifyFinding(
+                        .problem, .hostileKey, generation: generation, object: object,
+                        message: "\(reason); no reader uses it, remove it"))
             case .unexpected:
-                findings.append(VerifyFinding(.problem, .unexpectedObject, generation: generation, object: object,
-                                              message: "not a snapshot or WAL segment name of either layout; "
-                                                + "restore ignores it"))
+                findings.append(
+                    VerifyFinding(
+                        .problem, .unexpectedObject, generation: generation, object: object,
+                        message: "not a snapshot or WAL segment name of either layout; "
+                            + "restore ignores it"))
             }
         }
-        let listing = GenerationListing(generation: generation,
-                                        snapshots: ReplicaLayout.snapshots(of: generation, from: snapshotEntries),
-                                        segments: ReplicaLayout.walSegments(of: generation, from: walEntries))
+        let listing = GenerationListing(
+            generation: generation,
+            snapshots: ReplicaLayout.snapshots(of: generation, from: snapshotEntries),
+            segments: ReplicaLayout.walSegments(of: generation, from: walEntries))
         // Where both layouts hold an object, reads take the grouped one: name that one.
         var groupedSegments: Set<Position> = []
         var legacySegments: Set<Position> = []
@@ -117,8 +130,9 @@ public struct VerifyListing: Sendable, Equatable {
         }
         legacySegments.subtract(groupedSegments)
         legacySnapshots.subtract(groupedSnapshots)
-        return VerifyListing(listing: listing, findings: findings, legacySegments: legacySegments,
-                             legacySnapshots: legacySnapshots)
+        return VerifyListing(
+            listing: listing, findings: findings, legacySegments: legacySegments,
+            legacySnapshots: legacySnapshots)
     }
 
     /// The key of a listed segment, in the layout it was found in.
@@ -129,7 +143,8 @@ public struct VerifyListing: Sendable, Equatable {
 
     /// The key of a listed snapshot, in the layout it was found in.
     public func key(ofSnapshot index: UInt64) -> String {
-        legacySnapshots.contains(index) ? ReplicaLayout.legacy.snapshotKey(listing.generation, index: index)
+        legacySnapshots.contains(index)
+            ? ReplicaLayout.legacy.snapshotKey(listing.generation, index: index)
             : VerifyObjectKey.snapshot(listing.generation, index: index)
     }
 }

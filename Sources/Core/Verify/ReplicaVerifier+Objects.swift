@@ -42,8 +42,10 @@ extension ReplicaVerifier {
 
     /// Reads a segment into `check`, offering each commit end to `sample`; returns the seal it
     /// carries when it is an index's first segment.
-    func checkSegment(_ segment: WALSegmentInfo, key: String, isNewest: Bool, offersBoundaries: Bool,
-                      check: inout WALIndexCheck, sample: inout BoundarySample) async throws -> WALIndexSeal? {
+    func checkSegment(
+        _ segment: WALSegmentInfo, key: String, isNewest: Bool, offersBoundaries: Bool,
+        check: inout WALIndexCheck, sample: inout BoundarySample
+    ) async throws -> WALIndexSeal? {
         let generation = segment.generation
         let index = segment.index
         let random = environment.random
@@ -60,9 +62,12 @@ extension ReplicaVerifier {
         case .missing:
             // The newest object of a live replica may be listed before it can be read (an
             // SFTP re-upload renames into place); anywhere else it is lost.
-            check.fail(.unreadable, key: key, isNewest ? "listed but not yet readable (an upload in progress)"
-                                                       : "listed but not found when read",
-                       severity: isNewest ? .live : .problem)
+            check.fail(
+                .unreadable, key: key,
+                isNewest
+                    ? "listed but not yet readable (an upload in progress)"
+                    : "listed but not found when read",
+                severity: isNewest ? .live : .problem)
             return nil
         case .corrupt(let reason):
             check.fail(.corruptObject, key: key, reason)
@@ -79,8 +84,10 @@ extension ReplicaVerifier {
 
     /// Streams `object`, decompressed, into `consume`; transient failures are retried from the
     /// object's start with `state` rewound.
-    func stream<State>(_ object: ReplicaObject, key: String, state: inout State,
-                       consume: (inout State, ArraySlice<UInt8>) -> Void) async throws -> ObjectRead {
+    func stream<State>(
+        _ object: ReplicaObject, key: String, state: inout State,
+        consume: (inout State, ArraySlice<UInt8>) -> Void
+    ) async throws -> ObjectRead {
         let initial = state
         var attempt = 1
         while true {
@@ -88,12 +95,16 @@ extension ReplicaVerifier {
                 return try await read(object, state: &state, consume: consume)
             } catch let failure as TransientReadFailure {
                 guard attempt < maxAttempts else {
-                    throw VerifyError.unreadable(object: "\(client.location): \(key)", attempts: attempt,
-                                                 reason: "\(failure.underlying)")
+                    throw VerifyError.unreadable(
+                        object: "\(client.location): \(key)", attempts: attempt,
+                        reason: "\(failure.underlying)")
                 }
-                environment.logger.debug("verify.retry", metadata: [
-                    "verify.object": "\(key)", "verify.attempt": "\(attempt)", "verify.error": "\(failure.underlying)",
-                ])
+                environment.logger.debug(
+                    "verify.retry",
+                    metadata: [
+                        "verify.object": "\(key)", "verify.attempt": "\(attempt)",
+                        "verify.error": "\(failure.underlying)",
+                    ])
                 state = initial
                 try await environment.clock.sleep(for: retryDelay * (1 << (attempt - 1)))
                 attempt += 1
@@ -104,8 +115,10 @@ extension ReplicaVerifier {
     /// The chunk asked of the decoder: what bounds memory per object.
     static var chunkSize: Int { 1 << 18 }
 
-    private func read<State>(_ object: ReplicaObject, state: inout State,
-                             consume: (inout State, ArraySlice<UInt8>) -> Void) async throws -> ObjectRead {
+    private func read<State>(
+        _ object: ReplicaObject, state: inout State,
+        consume: (inout State, ArraySlice<UInt8>) -> Void
+    ) async throws -> ObjectRead {
         let compressed: any ByteSource
         do {
             compressed = try await object.open(on: client)

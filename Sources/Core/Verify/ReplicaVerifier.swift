@@ -45,11 +45,13 @@ public struct ReplicaVerifier: Sendable {
                 var unused = BoundarySample(capacity: 0)
                 let again = try await check(generation, isNewest: isNewest, sample: &unused)
                 let confirmed = VerifyReconciliation.confirmed(first: pass.findings, second: again.findings)
-                environment.logger.debug("verify.recheck", metadata: [
-                    "verify.generation": "\(generation)",
-                    "verify.first": "\(pass.findings.filter { $0.severity == .problem }.map(\.description))",
-                    "verify.confirmed": "\(confirmed.filter { $0.severity == .problem }.count)",
-                ])
+                environment.logger.debug(
+                    "verify.recheck",
+                    metadata: [
+                        "verify.generation": "\(generation)",
+                        "verify.first": "\(pass.findings.filter { $0.severity == .problem }.map(\.description))",
+                        "verify.confirmed": "\(confirmed.filter { $0.severity == .problem }.count)",
+                    ])
                 pass.findings = confirmed
             }
             if pass.findings.contains(where: { $0.severity == .problem }) { unusable.insert(generation) }
@@ -67,11 +69,13 @@ public struct ReplicaVerifier: Sendable {
         return try await keyed.strayGenerationNames().sorted().map { name in
             let object = "\(ReplicaLayout.generationsDirectory)/\(name)"
             if let reason = ReplicaKeyClass.hostileReason(name) {
-                return VerifyFinding(.problem, .hostileKey, generation: nil, object: object,
-                                     message: "\(reason); no reader uses it, remove it")
+                return VerifyFinding(
+                    .problem, .hostileKey, generation: nil, object: object,
+                    message: "\(reason); no reader uses it, remove it")
             }
-            return VerifyFinding(.problem, .unexpectedObject, generation: nil, object: object,
-                                 message: "not a generation name (16 hex digits); restore ignores it")
+            return VerifyFinding(
+                .problem, .unexpectedObject, generation: nil, object: object,
+                message: "not a generation name (16 hex digits); restore ignores it")
         }
     }
 
@@ -90,8 +94,10 @@ public struct ReplicaVerifier: Sendable {
         }
         let segments = try await client.walSegments(in: generation)
         let snapshots = try await client.snapshots(in: generation)
-        return VerifyListing(listing: GenerationListing(generation: generation, snapshots: snapshots,
-                                                        segments: segments))
+        return VerifyListing(
+            listing: GenerationListing(
+                generation: generation, snapshots: snapshots,
+                segments: segments))
     }
 
     func check(_ generation: Generation, isNewest: Bool, sample: inout BoundarySample) async throws -> Pass {
@@ -113,17 +119,21 @@ public struct ReplicaVerifier: Sendable {
             for segment in indexPlan.segments {
                 let key = listing.key(of: segment.position)
                 guard check.begin(segment, key: key) else { break }
-                let read = try await checkSegment(segment, key: key, isNewest: isNewest && key == newestKey,
-                                                  offersBoundaries: indexPlan.index > firstSnapshot,
-                                                  check: &check, sample: &sample)
+                let read = try await checkSegment(
+                    segment, key: key, isNewest: isNewest && key == newestKey,
+                    offersBoundaries: indexPlan.index > firstSnapshot,
+                    check: &check, sample: &sample)
                 if segment.offset == 0 { seal = read }
                 if check.isStopped { break }
             }
             check.finish()
             if let seal, let previous, previous.isWhole, previous.index == seal.previousIndex,
-               previous.length != seal.previousEnd {
-                pass.findings.append(sealFinding(generation: generation, previous: previous, seal: seal,
-                                                 listing: listing))
+                previous.length != seal.previousEnd
+            {
+                pass.findings.append(
+                    sealFinding(
+                        generation: generation, previous: previous, seal: seal,
+                        listing: listing))
             }
             previous = (indexPlan.index, check.length, !check.isStopped)
             pass.summary.checkedWALByteCount += check.length
@@ -140,7 +150,8 @@ public struct ReplicaVerifier: Sendable {
         summary.firstIndex = plan.snapshots.first?.index
         summary.lastIndex = max(listing.segments.last?.index ?? 0, listing.snapshots.last?.index ?? 0)
         if listing.snapshots.isEmpty && listing.segments.isEmpty { summary.lastIndex = nil }
-        summary.storedByteCount = listing.snapshots.reduce(0) { $0 + $1.size }
+        summary.storedByteCount =
+            listing.snapshots.reduce(0) { $0 + $1.size }
             + listing.segments.reduce(0) { $0 + $1.size }
         summary.start = listing.timeBounds?.start
         summary.end = listing.timeBounds?.end
@@ -148,20 +159,24 @@ public struct ReplicaVerifier: Sendable {
     }
 
     /// An index whose length differs from what the next index's seal records.
-    private func sealFinding(generation: Generation, previous: (index: UInt64, length: UInt64, isWhole: Bool),
-                             seal: WALIndexSeal, listing: VerifyListing) -> VerifyFinding {
+    private func sealFinding(
+        generation: Generation, previous: (index: UInt64, length: UInt64, isWhole: Bool),
+        seal: WALIndexSeal, listing: VerifyListing
+    ) -> VerifyFinding {
         let position = Position(generation: generation, index: previous.index, offset: previous.length)
         if previous.length < seal.previousEnd {
-            return VerifyFinding(.problem, .indexIncomplete, generation: generation, object: listing.key(of: position),
-                                 message: "missing: WAL index \(hex16(previous.index)) ends at offset "
-                                    + "\(hex16(previous.length)) on the replica, but the next index records "
-                                    + "that it ended at \(hex16(seal.previousEnd)); its last segment is lost")
+            return VerifyFinding(
+                .problem, .indexIncomplete, generation: generation, object: listing.key(of: position),
+                message: "missing: WAL index \(hex16(previous.index)) ends at offset "
+                    + "\(hex16(previous.length)) on the replica, but the next index records "
+                    + "that it ended at \(hex16(seal.previousEnd)); its last segment is lost")
         }
-        return VerifyFinding(.problem, .indexIncomplete, generation: generation,
-                             object: VerifyObjectKey.index(generation, index: previous.index),
-                             message: "WAL index \(hex16(previous.index)) is \(hex16(previous.length)) bytes long "
-                                + "on the replica, but the next index records that it ended at "
-                                + "\(hex16(seal.previousEnd))")
+        return VerifyFinding(
+            .problem, .indexIncomplete, generation: generation,
+            object: VerifyObjectKey.index(generation, index: previous.index),
+            message: "WAL index \(hex16(previous.index)) is \(hex16(previous.length)) bytes long "
+                + "on the replica, but the next index records that it ended at "
+                + "\(hex16(seal.previousEnd))")
     }
 }
 

@@ -25,12 +25,15 @@ public enum VerifyPlanner {
         let generation = listing.listing.generation
         var findings: [VerifyFinding] = []
         guard let first = listing.listing.snapshots.first else {
-            let message = isNewest
+            let message =
+                isNewest
                 ? "the newest generation has no snapshot yet (a replicator starting it)"
                 : "the generation has no snapshot, so nothing in it can be restored"
-            findings.append(VerifyFinding(isNewest ? .live : .problem, .noSnapshot, generation: generation,
-                                          object: VerifyObjectKey.generation(generation) + "/snapshots/",
-                                          message: message))
+            findings.append(
+                VerifyFinding(
+                    isNewest ? .live : .problem, .noSnapshot, generation: generation,
+                    object: VerifyObjectKey.generation(generation) + "/snapshots/",
+                    message: message))
             return Plan(findings: findings, snapshots: [], indexes: [])
         }
         let segments = RestorePlanner.deduplicated(listing.listing.segments.filter { $0.index >= first.index })
@@ -42,27 +45,32 @@ public enum VerifyPlanner {
                 let group = Array(cursor.prefix(count))
                 cursor = cursor.dropFirst(count)
                 guard let head = group.first else {
-                    findings.append(VerifyFinding(.problem, .missingIndex, generation: generation,
-                                                  object: VerifyObjectKey.index(generation, index: index),
-                                                  message: "WAL index \(hex16(index)) is missing "
-                                                    + "(later indexes exist); restores past it fail"))
+                    findings.append(
+                        VerifyFinding(
+                            .problem, .missingIndex, generation: generation,
+                            object: VerifyObjectKey.index(generation, index: index),
+                            message: "WAL index \(hex16(index)) is missing "
+                                + "(later indexes exist); restores past it fail"))
                     continue
                 }
                 guard head.offset == 0 else {
-                    findings.append(VerifyFinding(
-                        .problem, .missingInitialSegment, generation: generation,
-                        object: listing.key(of: Position(generation: generation, index: index, offset: 0)),
-                        message: "missing: the index's first segment (with the WAL header) is not listed; "
-                            + "the first is at offset \(hex16(head.offset))"))
+                    findings.append(
+                        VerifyFinding(
+                            .problem, .missingInitialSegment, generation: generation,
+                            object: listing.key(of: Position(generation: generation, index: index, offset: 0)),
+                            message: "missing: the index's first segment (with the WAL header) is not listed; "
+                                + "the first is at offset \(hex16(head.offset))"))
                     continue
                 }
                 indexes.append(IndexPlan(index: index, segments: group))
             }
             if isNewest {
-                findings.append(VerifyFinding(.live, .openIndex, generation: generation,
-                                              object: VerifyObjectKey.index(generation, index: last),
-                                              message: "the newest WAL index, still open while a replicator runs; "
-                                                + "checked up to the listing"))
+                findings.append(
+                    VerifyFinding(
+                        .live, .openIndex, generation: generation,
+                        object: VerifyObjectKey.index(generation, index: last),
+                        message: "the newest WAL index, still open while a replicator runs; "
+                            + "checked up to the listing"))
             }
         }
         return Plan(findings: findings, snapshots: listing.listing.snapshots, indexes: indexes)

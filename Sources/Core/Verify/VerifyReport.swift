@@ -35,8 +35,10 @@ public struct VerifyReport: Sendable, Equatable {
     /// Transaction boundaries sampled for `--sample` restores (earlier than the latest state).
     public var sampledBoundaries: [Position]
 
-    public init(location: String, generations: [GenerationSummary] = [], findings: [VerifyFinding] = [],
-                sampledBoundaries: [Position] = []) {
+    public init(
+        location: String, generations: [GenerationSummary] = [], findings: [VerifyFinding] = [],
+        sampledBoundaries: [Position] = []
+    ) {
         self.location = location
         self.generations = generations
         self.findings = findings

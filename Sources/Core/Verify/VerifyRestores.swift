@@ -33,8 +33,10 @@ public struct VerifyRestores: Sendable {
             if let failure = result.failure {
                 let object = target.map { VerifyObjectKey.index($0.generation, index: $0.index) } ?? "latest state"
                 let what = target.map { "restore to \($0)" } ?? "restore of the latest state"
-                findings.append(VerifyFinding(.problem, .restoreFailed, generation: target?.generation,
-                                              object: object, message: "\(what) failed: \(failure)"))
+                findings.append(
+                    VerifyFinding(
+                        .problem, .restoreFailed, generation: target?.generation,
+                        object: object, message: "\(what) failed: \(failure)"))
             }
         }
         return (results, findings)

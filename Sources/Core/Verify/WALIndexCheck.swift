@@ -36,21 +36,24 @@ public struct WALIndexCheck: Sendable {
         // Segments end after a commit: one that stops inside a frame or a transaction is itself
         // damaged, and the next one leaves no gap.
         if segment.offset > length, let previous = starts.last,
-           case .unfinished(let checkedTo, let reason) = verifier.outcome {
-            fail(.invalidWAL, key: previous.key,
-                 "\(reason): its last whole transaction ends at \(hex16(checkedTo)) of \(hex16(length)) bytes, "
+            case .unfinished(let checkedTo, let reason) = verifier.outcome
+        {
+            fail(
+                .invalidWAL, key: previous.key,
+                "\(reason): its last whole transaction ends at \(hex16(checkedTo)) of \(hex16(length)) bytes, "
                     + "and the next segment starts at \(hex16(segment.offset))")
             return false
         }
         if segment.offset != length {
             let overlap = segment.offset < length
-            findings.append(VerifyFinding(
-                .problem, overlap ? .overlap : .gap, generation: generation, object: key,
-                message: overlap
-                    ? "overlaps the previous segment: it starts at offset \(hex16(segment.offset)), "
-                        + "but the index already reaches \(hex16(length))"
-                    : "leaves a gap: it starts at offset \(hex16(segment.offset)), "
-                        + "but the previous segments end at \(hex16(length)); a segment is lost"))
+            findings.append(
+                VerifyFinding(
+                    .problem, overlap ? .overlap : .gap, generation: generation, object: key,
+                    message: overlap
+                        ? "overlaps the previous segment: it starts at offset \(hex16(segment.offset)), "
+                            + "but the index already reaches \(hex16(length))"
+                        : "leaves a gap: it starts at offset \(hex16(segment.offset)), "
+                            + "but the previous segments end at \(hex16(length)); a segment is lost"))
             return false
         }
         starts.append((segment.offset, key))
@@ -66,8 +69,9 @@ public struct WALIndexCheck: Sendable {
         if !pageSizeChecked, let pageSize = verifier.pageSize {
             pageSizeChecked = true
             if let expectedPageSize, expectedPageSize != pageSize {
-                fail(.pageSizeMismatch, key: starts.first?.key ?? VerifyObjectKey.index(generation, index: index),
-                     "the WAL has \(pageSize)-byte pages but the generation's snapshot has "
+                fail(
+                    .pageSizeMismatch, key: starts.first?.key ?? VerifyObjectKey.index(generation, index: index),
+                    "the WAL has \(pageSize)-byte pages but the generation's snapshot has "
                         + "\(expectedPageSize)-byte pages")
             }
         }
@@ -78,8 +82,10 @@ public struct WALIndexCheck: Sendable {
     }
 
     /// Records a failure to read the current segment (corrupt LZ4, a bad leading frame, gone).
-    public mutating func fail(_ kind: VerifyFinding.Kind, key: String, _ message: String,
-                              severity: VerifyFinding.Severity = .problem) {
+    public mutating func fail(
+        _ kind: VerifyFinding.Kind, key: String, _ message: String,
+        severity: VerifyFinding.Severity = .problem
+    ) {
         guard !isStopped else { return }
         findings.append(VerifyFinding(severity, kind, generation: generation, object: key, message: message))
     }
@@ -88,8 +94,9 @@ public struct WALIndexCheck: Sendable {
     public mutating func finish() {
         guard !isStopped, !starts.isEmpty else { return }
         if case .unfinished(let checkedTo, let reason) = verifier.outcome {
-            fail(.unfinishedWAL, key: starts[starts.count - 1].key,
-                 "\(reason): the index's last whole transaction ends at \(hex16(checkedTo)) of \(hex16(length)) bytes")
+            fail(
+                .unfinishedWAL, key: starts[starts.count - 1].key,
+                "\(reason): the index's last whole transaction ends at \(hex16(checkedTo)) of \(hex16(length)) bytes")
         }
     }
 

@@ -24,7 +24,8 @@ public struct WALFrameValidator: Sendable {
         guard frameHeader.salt1 == header.salt1, frameHeader.salt2 == header.salt2 else { return nil }
         var sum = checksum
         sum.update(UnsafeRawBufferPointer(rebasing: frame[0..<8]), bigEndian: header.bigEndianChecksums)
-        sum.update(UnsafeRawBufferPointer(rebasing: frame[WALFormat.frameHeaderSize...]), bigEndian: header.bigEndianChecksums)
+        sum.update(
+            UnsafeRawBufferPointer(rebasing: frame[WALFormat.frameHeaderSize...]), bigEndian: header.bigEndianChecksums)
         guard sum == frameHeader.checksum else { return nil }
         checksum = sum
         return frameHeader

@@ -25,7 +25,7 @@ public struct WALHeader: Sendable, Equatable {
             let version = readBigEndian32(p, 4)
             guard version == WALFormat.formatVersion else { return nil }
             var pageSize = Int(readBigEndian32(p, 8))
-            if pageSize == 1 { pageSize = 65536 }  // SQLite stores 65536 as 1 in the db header; be lenient here too
+            if pageSize == 1 { pageSize = 65536 } // SQLite stores 65536 as 1 in the db header; be lenient here too
             guard pageSize >= 512, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else { return nil }
             var sum = WALChecksum()
             sum.update(UnsafeRawBufferPointer(rebasing: p[0..<24]), bigEndian: magic == WALFormat.magicBigEndian)
@@ -41,8 +41,10 @@ public struct WALHeader: Sendable, Equatable {
 
     public init?(_ raw: [UInt8]) { self.init(raw[...]) }
 
-    private init(magic: UInt32, formatVersion: UInt32, pageSize: Int, checkpointSequence: UInt32,
-                 salt1: UInt32, salt2: UInt32, checksum: WALChecksum, bytes: [UInt8]) {
+    private init(
+        magic: UInt32, formatVersion: UInt32, pageSize: Int, checkpointSequence: UInt32,
+        salt1: UInt32, salt2: UInt32, checksum: WALChecksum, bytes: [UInt8]
+    ) {
         self.magic = magic
         self.formatVersion = formatVersion
         self.pageSize = pageSize

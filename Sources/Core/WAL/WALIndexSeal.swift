@@ -43,14 +43,18 @@ public struct WALIndexSeal: Sendable, Equatable {
         guard let frame = frames.first else { return nil }
         guard frames.count == 1 else { throw SealError.unexpected("\(frames.count) skippable frames") }
         guard frame.kind == frameKind, frame.declaredSize == UInt32(payloadSize), frame.payload.count == payloadSize,
-              Array(frame.payload[0..<4]) == tag else {
+            Array(frame.payload[0..<4]) == tag
+        else {
             throw SealError.unexpected("a skippable frame of kind \(frame.kind) and \(frame.declaredSize) bytes")
         }
         let payload = frame.payload
-        guard UInt64(littleEndianBytes: payload, at: 24) == XXH64.hash(Array(payload[0..<24])) else { throw SealError.unexpected("a seal whose checksum does not match") }
+        guard UInt64(littleEndianBytes: payload, at: 24) == XXH64.hash(Array(payload[0..<24])) else {
+            throw SealError.unexpected("a seal whose checksum does not match")
+        }
         guard payload[4] == version else { throw SealError.unexpected("a seal of version \(payload[4])") }
-        let seal = WALIndexSeal(previousIndex: UInt64(littleEndianBytes: payload, at: 8),
-                                previousEnd: UInt64(littleEndianBytes: payload, at: 16))
+        let seal = WALIndexSeal(
+            previousIndex: UInt64(littleEndianBytes: payload, at: 8),
+            previousEnd: UInt64(littleEndianBytes: payload, at: 16))
         guard position.offset == 0, position.index > 0, seal.previousIndex == position.index - 1 else {
             throw SealError.unexpected("a seal of index \(Hex.format(seal.previousIndex, width: 16))")
         }

@@ -27,7 +27,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             guard host.hasSuffix("]"), host.count > 2 else { throw ParseError(text: text) }
             host = String(host.dropFirst().dropLast())
         } else if host.contains(":") {
-            throw ParseError(text: text)  // An IPv6 address needs brackets.
+            throw ParseError(text: text) // An IPv6 address needs brackets.
         }
         self.host = host.isEmpty ? nil : host
         self.port = port

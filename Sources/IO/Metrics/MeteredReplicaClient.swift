@@ -35,9 +35,10 @@ struct OperationMeters: Sendable {
     init(database: String, replica: String, type: String) {
         func operation(_ name: String) -> Operation {
             let dimensions = [("db", database), ("replica", replica), ("type", type), ("operation", name)]
-            return Operation(total: Counter(label: "sluice_replica_operation_total", dimensions: dimensions),
-                             bytes: Counter(label: "sluice_replica_operation_bytes", dimensions: dimensions),
-                             errors: Counter(label: "sluice_replica_operation_errors_total", dimensions: dimensions))
+            return Operation(
+                total: Counter(label: "sluice_replica_operation_total", dimensions: dimensions),
+                bytes: Counter(label: "sluice_replica_operation_bytes", dimensions: dimensions),
+                errors: Counter(label: "sluice_replica_operation_errors_total", dimensions: dimensions))
         }
         get = operation("GET")
         put = operation("PUT")
@@ -100,7 +101,9 @@ extension MeteredReplica {
 
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
         let counted = CountingSource(data, counter: meters.put.bytes)
-        return try await meters.count(meters.put) { try await inner.writeSnapshot(generation: generation, index: index, data: counted) }
+        return try await meters.count(meters.put) {
+            try await inner.writeSnapshot(generation: generation, index: index, data: counted)
+        }
     }
 
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
@@ -109,7 +112,9 @@ extension MeteredReplica {
     }
 
     func openSnapshot(generation: Generation, index: UInt64) async throws -> any ByteSource {
-        let source = try await meters.count(meters.get) { try await inner.openSnapshot(generation: generation, index: index) }
+        let source = try await meters.count(meters.get) {
+            try await inner.openSnapshot(generation: generation, index: index)
+        }
         return CountingSource(source, counter: meters.get.bytes)
     }
 
@@ -145,7 +150,9 @@ struct MeteredLeasingClient: MeteredReplica, ReplicaLeasing {
 
     var inner: any ReplicaClient { leasing }
 
-    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
         try await leasing.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
     }
 

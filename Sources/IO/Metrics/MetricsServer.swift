@@ -34,7 +34,9 @@ public final class MetricsServer: Sendable {
 
     /// Binds `address` and starts serving; throws `StartError` naming what failed (address in
     /// use, unknown host) before anything is served.
-    public static func start(_ address: ListenAddress, render: @escaping @Sendable () -> [UInt8]) throws(StartError) -> MetricsServer {
+    public static func start(_ address: ListenAddress, render: @escaping @Sendable () -> [UInt8]) throws(StartError)
+        -> MetricsServer
+    {
         let socket = try listen(on: address)
         let server = MetricsServer(address: ListenAddress(host: address.host, port: boundPort(socket)), socket: socket)
         let thread = Thread { server.serve(render) }
@@ -59,9 +61,13 @@ public final class MetricsServer: Sendable {
         var entry: UnsafeMutablePointer<addrinfo>? = list
         while let current = entry {
             entry = current.pointee.ai_next
-            let fd = Glibc.socket(current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
-                                  current.pointee.ai_protocol)
-            guard fd >= 0 else { lastError = errno; continue }
+            let fd = Glibc.socket(
+                current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                current.pointee.ai_protocol)
+            guard fd >= 0 else {
+                lastError = errno
+                continue
+            }
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
             if bind(fd, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0, Glibc.listen(fd, 16) == 0 {
@@ -115,17 +121,22 @@ public final class MetricsServer: Sendable {
         }
         let method = String(decoding: parts[0], as: UTF8.self)
         let target = String(decoding: parts[1], as: UTF8.self)
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? target
+        let path =
+            target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            ?? target
         guard path == "/metrics" else {
             Self.send(connection, status: "404 Not Found", body: Array("not found; metrics are at /metrics\n".utf8))
             return
         }
         guard method == "GET" || method == "HEAD" else {
-            Self.send(connection, status: "405 Method Not Allowed", body: Array("use GET\n".utf8), extraHeaders: "Allow: GET, HEAD\r\n")
+            Self.send(
+                connection, status: "405 Method Not Allowed", body: Array("use GET\n".utf8),
+                extraHeaders: "Allow: GET, HEAD\r\n")
             return
         }
-        Self.send(connection, status: "200 OK", body: render(), contentType: "text/plain; version=0.0.4; charset=utf-8",
-                  includeBody: method == "GET")
+        Self.send(
+            connection, status: "200 OK", body: render(), contentType: "text/plain; version=0.0.4; charset=utf-8",
+            includeBody: method == "GET")
     }
 
     /// Reads up to the blank line ending the request head (at most 8 KiB); nil if the client
@@ -143,9 +154,12 @@ public final class MetricsServer: Sendable {
         return head
     }
 
-    private static func send(_ connection: Int32, status: String, body: [UInt8], contentType: String = "text/plain; charset=utf-8",
-                             extraHeaders: String = "", includeBody: Bool = true) {
-        let header = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\(extraHeaders)Connection: close\r\n\r\n"
+    private static func send(
+        _ connection: Int32, status: String, body: [UInt8], contentType: String = "text/plain; charset=utf-8",
+        extraHeaders: String = "", includeBody: Bool = true
+    ) {
+        let header =
+            "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\(extraHeaders)Connection: close\r\n\r\n"
         guard write(connection, Array(header.utf8)), includeBody else { return }
         _ = write(connection, body)
     }
@@ -154,7 +168,9 @@ public final class MetricsServer: Sendable {
     private static func write(_ connection: Int32, _ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.send(connection, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let count = bytes.withUnsafeBytes {
+                Glibc.send(connection, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return false }
             sent += count
@@ -167,7 +183,8 @@ extension Array where Element == UInt8 {
     /// Whether `subsequence` occurs in the array.
     fileprivate func contains(subsequence: [UInt8]) -> Bool {
         guard count >= subsequence.count else { return false }
-        for start in 0...(count - subsequence.count) where self[start..<(start + subsequence.count)].elementsEqual(subsequence) {
+        for start in 0...(count - subsequence.count)
+        where self[start..<(start + subsequence.count)].elementsEqual(subsequence) {
             return true
         }
         return false

@@ -36,13 +36,15 @@ public struct ReplicationLag: Sendable {
         replicas[replica] = position
         // Drop what every replica holds.
         let positions = Array(replicas.values)
-        advances.removeAll { advance in positions.allSatisfy { $0.map { !Self.isAfter(advance.position, $0) } ?? false } }
+        advances.removeAll { advance in positions.allSatisfy { $0.map { !Self.isAfter(advance.position, $0) } ?? false }
+        }
     }
 
     /// Seconds `replica` is behind at `now` (zero when it holds everything copied so far).
     public func lag(of replica: String, at now: Timestamp) -> Double {
         let held = replicas[replica] ?? nil
-        guard let oldest = advances.first(where: { advance in held.map { Self.isAfter(advance.position, $0) } ?? true }) else {
+        guard let oldest = advances.first(where: { advance in held.map { Self.isAfter(advance.position, $0) } ?? true })
+        else {
             return 0
         }
         return Double(max(0, now.millisecondsSince1970 - oldest.at.millisecondsSince1970)) / 1000

@@ -45,7 +45,10 @@ public final class ReplicationMetrics: ReplicationEvents, Sendable {
     ///   - databasePath: The database, its `db` label.
     ///   - replicas: Each replica's location (as its client reports it) and its `replica` label
     ///     (the configured name, or the location).
-    public init(databasePath: String, replicas: [(location: String, label: String)], wallClock: any WallClock = SystemWallClock()) {
+    public init(
+        databasePath: String, replicas: [(location: String, label: String)],
+        wallClock: any WallClock = SystemWallClock()
+    ) {
         self.databasePath = databasePath
         self.wallClock = wallClock
         let db = [("db", databasePath)]
@@ -97,7 +100,8 @@ public final class ReplicationMetrics: ReplicationEvents, Sendable {
         let dimensions = [("db", databasePath), ("mode", report.mode)]
         Counter(label: "sluice_checkpoint_count", dimensions: dimensions).increment()
         if report.failed { Counter(label: "sluice_checkpoint_error_count", dimensions: dimensions).increment() }
-        FloatingPointCounter(label: "sluice_checkpoint_seconds", dimensions: dimensions).increment(by: report.duration.seconds)
+        FloatingPointCounter(label: "sluice_checkpoint_seconds", dimensions: dimensions).increment(
+            by: report.duration.seconds)
     }
 
     public func replicaSynced(_ report: ReplicaSyncReport) {
@@ -127,8 +131,12 @@ public final class ReplicationMetrics: ReplicationEvents, Sendable {
         let now = wallClock.now()
         let values = state.withLock { state in
             replicas.keys.map { location in
-                (location, state.lag.lag(of: location, at: now),
-                 state.lastSnapshots[location].map { Double(now.millisecondsSince1970 - $0.millisecondsSince1970) / 1000 })
+                (
+                    location, state.lag.lag(of: location, at: now),
+                    state.lastSnapshots[location].map {
+                        Double(now.millisecondsSince1970 - $0.millisecondsSince1970) / 1000
+                    }
+                )
             }
         }
         for (location, lag, snapshotAge) in values {

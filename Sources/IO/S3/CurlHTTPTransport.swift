@@ -13,8 +13,10 @@ public struct CurlTransportOptions: Sendable, Equatable {
     /// Where large response bodies are spooled (each file is unlinked as soon as it is open).
     public var spoolDirectory: String
 
-    public init(caBundle: String? = nil, verifyTLS: Bool = true,
-                spoolDirectory: String = CurlTransportOptions.defaultSpoolDirectory()) {
+    public init(
+        caBundle: String? = nil, verifyTLS: Bool = true,
+        spoolDirectory: String = CurlTransportOptions.defaultSpoolDirectory()
+    ) {
         self.caBundle = caBundle
         self.verifyTLS = verifyTLS
         self.spoolDirectory = spoolDirectory
@@ -52,12 +54,14 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let pool = self.pool, options = self.options
+        let pool = self.pool
+        let options = self.options
         return try await runner.run { try Self.perform(request, spoolTo: nil, pool: pool, options: options) }
     }
 
     public func stream(_ request: HTTPRequest) async throws -> (response: HTTPResponse, body: (any ByteSource)?) {
-        let pool = self.pool, options = self.options
+        let pool = self.pool
+        let options = self.options
         let fd = try await runner.run { try Self.openSpoolFile(in: options.spoolDirectory) }
         let response: HTTPResponse
         do {
@@ -81,14 +85,17 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
     private static func openSpoolFile(in directory: String) throws -> Int32 {
         let fd = POSIX.openUnlinkedTempFile(in: directory, prefix: "sluice-http-")
         guard fd >= 0 else {
-            throw HTTPTransportError(kind: .other, code: Int(errno),
-                                     message: "cannot create a spool file in \(directory): \(String(cString: strerror(errno)))")
+            throw HTTPTransportError(
+                kind: .other, code: Int(errno),
+                message: "cannot create a spool file in \(directory): \(String(cString: strerror(errno)))")
         }
         return fd
     }
 
-    private static func perform(_ request: HTTPRequest, spoolTo fd: Int32?, pool: CurlHandlePool,
-                                options: CurlTransportOptions) throws -> HTTPResponse {
+    private static func perform(
+        _ request: HTTPRequest, spoolTo fd: Int32?, pool: CurlHandlePool,
+        options: CurlTransportOptions
+    ) throws -> HTTPResponse {
         guard let handle = pool.take() else {
             throw HTTPTransportError(kind: .other, code: -1, message: "libcurl could not create a handle")
         }
@@ -110,8 +117,9 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
                 sluice_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
                 sluice_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.timeouts.connect.milliseconds))
                 sluice_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, request.timeouts.lowSpeedBytesPerSecond)
-                sluice_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME,
-                                        max(1, Int(request.timeouts.lowSpeedWindow.milliseconds / 1000)))
+                sluice_curl_setopt_long(
+                    handle, CURLOPT_LOW_SPEED_TIME,
+                    max(1, Int(request.timeouts.lowSpeedWindow.milliseconds / 1000)))
                 if let total = request.timeouts.total {
                     sluice_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(total.milliseconds))
                 }
@@ -166,8 +174,9 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
         }
 
         if let writeError = context.writeError {
-            throw HTTPTransportError(kind: .other, code: Int(writeError),
-                                     message: "cannot spool the response body: \(String(cString: strerror(writeError)))")
+            throw HTTPTransportError(
+                kind: .other, code: Int(writeError),
+                message: "cannot spool the response body: \(String(cString: strerror(writeError)))")
         }
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
@@ -186,10 +195,10 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
 public enum CurlErrorKind {
     public static func kind(of code: Int) -> HTTPTransportError.Kind {
         switch code {
-        case 6, 5: return .couldNotResolve                 // COULDNT_RESOLVE_HOST / _PROXY
-        case 7: return .couldNotConnect                    // COULDNT_CONNECT
-        case 28: return .timedOut                          // OPERATION_TIMEDOUT
-        case 18, 52, 55, 56: return .connectionLost        // PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+        case 6, 5: return .couldNotResolve // COULDNT_RESOLVE_HOST / _PROXY
+        case 7: return .couldNotConnect // COULDNT_CONNECT
+        case 28: return .timedOut // OPERATION_TIMEDOUT
+        case 18, 52, 55, 56: return .connectionLost // PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
         case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 83, 90, 91: return .tls
         default: return .other
         }
@@ -252,7 +261,7 @@ private let curlWrite: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, U
         let code = POSIX.writeAll(fd, UnsafeRawBufferPointer(start: buffer, count: n))
         if code != 0 {
             context.writeError = code
-            return 0   // makes libcurl abort the transfer
+            return 0 // makes libcurl abort the transfer
         }
     } else if context.body.count < TransferContext.inMemoryErrorLimit || context.spoolFD == nil {
         let raw = UnsafeRawBufferPointer(start: buffer, count: n)
@@ -283,10 +292,12 @@ private let curlHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, 
 /// Header lines arrive as raw bytes ending in CR LF.
 enum HeaderLine {
     /// `bytes` without leading and trailing spaces, tabs, CRs and LFs.
-    static func trimmed<Bytes: BidirectionalCollection>(_ bytes: Bytes) -> Bytes.SubSequence where Bytes.Element == UInt8 {
+    static func trimmed<Bytes: BidirectionalCollection>(_ bytes: Bytes) -> Bytes.SubSequence
+    where Bytes.Element == UInt8 {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }
         guard let first = bytes.firstIndex(where: { !isSpace($0) }),
-              let last = bytes.lastIndex(where: { !isSpace($0) }) else { return bytes[bytes.endIndex...] }
+            let last = bytes.lastIndex(where: { !isSpace($0) })
+        else { return bytes[bytes.endIndex...] }
         return bytes[first...last]
     }
 }

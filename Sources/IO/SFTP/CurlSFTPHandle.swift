@@ -221,7 +221,9 @@ final class CurlSFTPHandle: @unchecked Sendable {
             return list
         }
         if !request.quote.isEmpty { check(sluice_curl_setopt_slist(curl, CURLOPT_QUOTE, slist(request.quote))) }
-        if !request.postQuote.isEmpty { check(sluice_curl_setopt_slist(curl, CURLOPT_POSTQUOTE, slist(request.postQuote))) }
+        if !request.postQuote.isEmpty {
+            check(sluice_curl_setopt_slist(curl, CURLOPT_POSTQUOTE, slist(request.postQuote)))
+        }
 
         // The context object outlives perform: it is retained by the `withExtendedLifetime` below.
         var context: AnyObject?
@@ -268,7 +270,8 @@ final class CurlSFTPHandle: @unchecked Sendable {
     static func encodeURLPath(_ path: String) -> String {
         var result = ""
         for byte in path.utf8 {
-            let isAlphanumeric = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            let isAlphanumeric =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             if isAlphanumeric || "/-._~".utf8.contains(byte) {
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
@@ -289,21 +292,25 @@ final class CurlSFTPHandle: @unchecked Sendable {
     }
 }
 
-private func curlGetInfoOffset(_ curl: UnsafeMutableRawPointer, _ info: CURLINFO, _ value: inout curl_off_t) -> CURLcode {
+private func curlGetInfoOffset(_ curl: UnsafeMutableRawPointer, _ info: CURLINFO, _ value: inout curl_off_t) -> CURLcode
+{
     sluice_curl_getinfo_off(curl, info, &value)
 }
 
-private let curlWriteToSink: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
-    data, size, count, context in
-    let sink = Unmanaged<TransferSink>.fromOpaque(context!).takeUnretainedValue()
-    let total = size * count
-    guard total > 0, let data else { return 0 }
-    return sink.accept(UnsafeRawBufferPointer(start: data, count: total)) ? total : 0
-}
+private let curlWriteToSink: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int =
+    {
+        data, size, count, context in
+        let sink = Unmanaged<TransferSink>.fromOpaque(context!).takeUnretainedValue()
+        let total = size * count
+        guard total > 0, let data else { return 0 }
+        return sink.accept(UnsafeRawBufferPointer(start: data, count: total)) ? total : 0
+    }
 
-private let curlReadFromSource: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
-    buffer, size, count, context in
-    let source = Unmanaged<UploadSource>.fromOpaque(context!).takeUnretainedValue()
-    guard let buffer else { return Int(CURL_READFUNC_ABORT) }
-    return source.fill(UnsafeMutableRawBufferPointer(start: buffer, count: size * count)) ?? Int(CURL_READFUNC_ABORT)
-}
+private let curlReadFromSource:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        buffer, size, count, context in
+        let source = Unmanaged<UploadSource>.fromOpaque(context!).takeUnretainedValue()
+        guard let buffer else { return Int(CURL_READFUNC_ABORT) }
+        return source.fill(UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
+            ?? Int(CURL_READFUNC_ABORT)
+    }

@@ -16,11 +16,15 @@ extension SFTPReplicaClient: ReplicaKeyListing {
             // WAL before snapshots: retention deletes snapshots before the WAL they needed.
             let top = ReplicaKeyClass.walFirst(try session.listNames(base) ?? [])
             for name in top {
-                guard name == "snapshots" || name == "wal" else { try add(name); continue }
+                guard name == "snapshots" || name == "wal" else {
+                    try add(name)
+                    continue
+                }
                 for child in (try session.listNames(Path.join(base, name)) ?? []).sorted() {
                     let key = name + "/" + child
                     if name == "wal", ReplicaLayout.parseIndexDirectoryName(child) != nil,
-                       let segments = try session.listNames(Path.join(base, key)) {
+                        let segments = try session.listNames(Path.join(base, key))
+                    {
                         for segment in segments.sorted() { try add(key + "/" + segment) }
                     } else {
                         try add(key)

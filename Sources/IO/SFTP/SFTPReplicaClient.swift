@@ -38,8 +38,10 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
     ///   - runner: Where libcurl's blocking calls run; a small private pool by default.
     ///   - spoolDirectory: A local folder for transfer spool files (unlinked as soon as they are
     ///     created); the system temp folder by default.
-    public init(location: SFTPLocation, runner: any BlockingRunner = ThreadPoolRunner(threads: 2),
-                writeLayout: ReplicaLayout = .grouped, spoolDirectory: String? = nil) {
+    public init(
+        location: SFTPLocation, runner: any BlockingRunner = ThreadPoolRunner(threads: 2),
+        writeLayout: ReplicaLayout = .grouped, spoolDirectory: String? = nil
+    ) {
         sftpLocation = location
         self.writeLayout = writeLayout
         var root = location.path
@@ -83,12 +85,15 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
                     let indexDirectory = Path.join(walDirectory, name)
                     // The folder may vanish between listings when retention prunes it.
                     guard let segmentNames = try session.listNames(indexDirectory) else { continue }
-                    for segmentName in segmentNames.sorted() where ReplicaLayout.parseGroupedSegmentName(segmentName) != nil {
+                    for segmentName in segmentNames.sorted()
+                    where ReplicaLayout.parseGroupedSegmentName(segmentName) != nil {
                         guard let stat = try session.stat(Path.join(indexDirectory, segmentName)) else { continue }
-                        entries.append(ReplicaObjectEntry(key: name + "/" + segmentName, size: stat.size, modified: stat.modified))
+                        entries.append(
+                            ReplicaObjectEntry(key: name + "/" + segmentName, size: stat.size, modified: stat.modified))
                     }
                 } else if ReplicaLayout.parseLegacySegmentName(name) != nil,
-                          let stat = try session.stat(Path.join(walDirectory, name)) {
+                    let stat = try session.stat(Path.join(walDirectory, name))
+                {
                     entries.append(ReplicaObjectEntry(key: name, size: stat.size, modified: stat.modified))
                 }
             }
@@ -120,7 +125,8 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
         let emptiedDirectories = indexDirectories.sorted()
         try await pool.withSession { session in
             // Missing objects are fine (`*`); the listing below proves the rest are gone.
-            for batch in stride(from: 0, to: targets.count, by: 256).map({ targets[$0..<min($0 + 256, targets.count)] }) {
+            for batch in stride(from: 0, to: targets.count, by: 256).map({ targets[$0..<min($0 + 256, targets.count)] })
+            {
                 try session.run(batch.map { "*rm \(session.quoted($0))" }, near: walDirectory)
             }
             // rmdir never removes a non-empty folder, so a concurrent upload into it survives.
@@ -136,7 +142,9 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
             if let left = try session.listNames(directory) {
                 throw ReplicaClientError.unavailable(
                     replica: location,
-                    reason: "could not delete \(directory): it still holds \(left.sorted().prefix(3).joined(separator: ", "))")
+                    reason:
+                        "could not delete \(directory): it still holds \(left.sorted().prefix(3).joined(separator: ", "))"
+                )
             }
         }
     }
@@ -175,7 +183,8 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
             guard let names = try session.listNames(directory) else { continue }
             let present = Set(names)
             if let stuck = byDirectory[directory]!.first(where: present.contains) {
-                throw ReplicaClientError.unavailable(replica: replica, reason: "could not delete \(Path.join(directory, stuck))")
+                throw ReplicaClientError.unavailable(
+                    replica: replica, reason: "could not delete \(Path.join(directory, stuck))")
             }
         }
     }
@@ -188,7 +197,10 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
             let fd = POSIX.openUnlinkedTempFile(in: directory, prefix: "sluice-sftp-")
             guard fd >= 0 else {
                 throw ReplicaClientError.unavailable(
-                    replica: replica, reason: "cannot create a spool file in \(Path.join(directory, "sluice-sftp-XXXXXX")): \(String(cString: strerror(errno)))")
+                    replica: replica,
+                    reason:
+                        "cannot create a spool file in \(Path.join(directory, "sluice-sftp-XXXXXX")): \(String(cString: strerror(errno)))"
+                )
             }
             return fd
         }
@@ -218,7 +230,8 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
             }
             let totalSize = size
             let stat = try await pool.withSession { session -> SFTPFileStat in
-                _ = try session.upload(from: UploadSource(descriptor: fd), size: totalSize, temp: temp, to: target, replacing: true)
+                _ = try session.upload(
+                    from: UploadSource(descriptor: fd), size: totalSize, temp: temp, to: target, replacing: true)
                 guard let stat = try session.stat(target) else {
                     throw ReplicaClientError.notFound(replica: replica, key: key)
                 }
@@ -243,7 +256,8 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
             size = try await pool.withSession { session -> Int64? in
                 for remote in paths {
                     guard ftruncate(fd, 0) == 0 else {
-                        throw ReplicaClientError.unavailable(replica: replica, reason: "cannot reset the local spool file")
+                        throw ReplicaClientError.unavailable(
+                            replica: replica, reason: "cannot reset the local spool file")
                     }
                     let sink = TransferSink(descriptor: fd)
                     if try session.download(remote, into: sink) { return sink.written }

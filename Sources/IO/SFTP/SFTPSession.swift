@@ -28,9 +28,12 @@ final class SFTPConnectionPool: Sendable {
         user = location.user
         switch location.hostKeyCheck {
         case .insecure: hostKeyAdvice = ""
-        case .sha256: hostKeyAdvice = "it does not match host-key-sha256; check the fingerprint with 'ssh-keygen -lf' on the server's host key"
+        case .sha256:
+            hostKeyAdvice =
+                "it does not match host-key-sha256; check the fingerprint with 'ssh-keygen -lf' on the server's host key"
         case .knownHosts:
-            hostKeyAdvice = "it is not in \(settings.knownHostsPath ?? "known_hosts") (add it with 'ssh-keyscan -p PORT HOST >> FILE'), or pin it with ?host-key-sha256=..."
+            hostKeyAdvice =
+                "it is not in \(settings.knownHostsPath ?? "known_hosts") (add it with 'ssh-keyscan -p PORT HOST >> FILE'), or pin it with ?host-key-sha256=..."
         }
         self.runner = runner
     }
@@ -41,7 +44,10 @@ final class SFTPConnectionPool: Sendable {
             // libssh2's own words for a missing key ("unable to extract public key") mislead.
             if let key = settings.privateKeyPath, access(key, R_OK) != 0 {
                 throw ReplicaClientError.unavailable(
-                    replica: replica, reason: "cannot read the private key file \(key) (key= in the URL): \(String(cString: strerror(errno)))")
+                    replica: replica,
+                    reason:
+                        "cannot read the private key file \(key) (key= in the URL): \(String(cString: strerror(errno)))"
+                )
             }
             let handle = try idle.withLock { $0.popLast() } ?? makeHandle()
             defer { idle.withLock { if $0.count < maxIdle { $0.append(handle) } } }
@@ -81,7 +87,8 @@ struct SFTPSession {
         if response.code == CURLE_REMOTE_FILE_NOT_FOUND { return nil }
         try check(response, "stat", path, nil)
         guard let modified = response.modified else {
-            throw ReplicaClientError.unavailable(replica: pool.replica, reason: "stat \(path): the server reported no time")
+            throw ReplicaClientError.unavailable(
+                replica: pool.replica, reason: "stat \(path): the server reported no time")
         }
         var size = response.size
         if size == nil {
@@ -105,7 +112,8 @@ struct SFTPSession {
     /// does not replace an existing file: with `replacing`, an existing target is removed and
     /// the rename retried (a short window in which neither exists); without it, an existing
     /// target makes this return false. The temp file never outlives a failure we see.
-    func upload(from source: UploadSource, size: Int64, temp: String, to target: String, replacing: Bool) throws -> Bool {
+    func upload(from source: UploadSource, size: Int64, temp: String, to target: String, replacing: Bool) throws -> Bool
+    {
         let rename = "rename \(quoted(temp)) \(quoted(target))"
         let response = perform(SFTPRequest(path: temp, body: .upload(source, size: size), postQuote: [rename]))
         if response.ok { return true }
@@ -125,8 +133,10 @@ struct SFTPSession {
             throw error
         }
         if replacing && targetExists {
-            let retry = perform(SFTPRequest(path: slashTerminated(Path.directory(of: target)), body: .none,
-                                            quote: ["*rm \(quoted(target))", rename]))
+            let retry = perform(
+                SFTPRequest(
+                    path: slashTerminated(Path.directory(of: target)), body: .none,
+                    quote: ["*rm \(quoted(target))", rename]))
             if retry.ok { return true }
             removeQuietly(temp)
             try check(retry, "rename onto", target, nil)

@@ -37,14 +37,21 @@ public struct DiskFaults: Sendable, Equatable {
     /// truncating opens), mkdir, rename and remove. One-shot: cleared when it fires.
     public var crashAfterMutations: Int?
 
-    public init(transientErrorRate: [DiskOperationKind: Double] = [:],
-                persistentErrorRate: [DiskOperationKind: Double] = [:],
-                capacityBytes: Int64? = nil,
-                crashAfterMutations: Int? = nil) {
-        for (kind, rate) in transientErrorRate { precondition((0...1).contains(rate), "transient \(kind) rate \(rate)") }
-        for (kind, rate) in persistentErrorRate { precondition((0...1).contains(rate), "persistent \(kind) rate \(rate)") }
+    public init(
+        transientErrorRate: [DiskOperationKind: Double] = [:],
+        persistentErrorRate: [DiskOperationKind: Double] = [:],
+        capacityBytes: Int64? = nil,
+        crashAfterMutations: Int? = nil
+    ) {
+        for (kind, rate) in transientErrorRate {
+            precondition((0...1).contains(rate), "transient \(kind) rate \(rate)")
+        }
+        for (kind, rate) in persistentErrorRate {
+            precondition((0...1).contains(rate), "persistent \(kind) rate \(rate)")
+        }
         precondition(capacityBytes.map { $0 >= 0 } ?? true, "capacity \(String(describing: capacityBytes))")
-        precondition(crashAfterMutations.map { $0 >= 0 } ?? true, "crash after \(String(describing: crashAfterMutations))")
+        precondition(
+            crashAfterMutations.map { $0 >= 0 } ?? true, "crash after \(String(describing: crashAfterMutations))")
         self.transientErrorRate = transientErrorRate
         self.persistentErrorRate = persistentErrorRate
         self.capacityBytes = capacityBytes
@@ -79,9 +86,11 @@ public struct DiskCrashModel: Sendable, Equatable {
     public var directoryChangeSurvivalRate: Double
     public var directoryMode: DirectoryMode
 
-    public init(sectorSurvivalRate: Double = 0.5, sectorGarbageRate: Double = 0,
-                sizeChangeSurvivalRate: Double = 0.5, directoryChangeSurvivalRate: Double = 0.5,
-                directoryMode: DirectoryMode = .independent) {
+    public init(
+        sectorSurvivalRate: Double = 0.5, sectorGarbageRate: Double = 0,
+        sizeChangeSurvivalRate: Double = 0.5, directoryChangeSurvivalRate: Double = 0.5,
+        directoryMode: DirectoryMode = .independent
+    ) {
         for rate in [sectorSurvivalRate, sectorGarbageRate, sizeChangeSurvivalRate, directoryChangeSurvivalRate] {
             precondition((0...1).contains(rate), "crash model rate \(rate) outside 0...1")
         }

@@ -43,7 +43,9 @@ final class FileNode {
     /// `dirtyPages` in ascending order, as sector by sector would add them).
     private func markDirty(firstSector: Int, lastSector: Int) {
         let lastPage = lastSector / Self.sectorsPerPage
-        if lastPage >= dirtyMasks.count { dirtyMasks.append(contentsOf: repeatElement(0, count: lastPage + 1 - dirtyMasks.count)) }
+        if lastPage >= dirtyMasks.count {
+            dirtyMasks.append(contentsOf: repeatElement(0, count: lastPage + 1 - dirtyMasks.count))
+        }
         var sector = firstSector
         while sector <= lastSector {
             let page = sector / Self.sectorsPerPage

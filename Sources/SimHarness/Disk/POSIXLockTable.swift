@@ -43,10 +43,12 @@ struct POSIXLockTable {
                 continue
             }
             if record.range.lowerBound < range.lowerBound {
-                kept.append(Record(process: process, range: record.range.lowerBound..<range.lowerBound, kind: record.kind))
+                kept.append(
+                    Record(process: process, range: record.range.lowerBound..<range.lowerBound, kind: record.kind))
             }
             if record.range.upperBound > range.upperBound {
-                kept.append(Record(process: process, range: range.upperBound..<record.range.upperBound, kind: record.kind))
+                kept.append(
+                    Record(process: process, range: range.upperBound..<record.range.upperBound, kind: record.kind))
             }
         }
         records = kept

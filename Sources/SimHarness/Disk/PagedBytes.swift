@@ -122,7 +122,8 @@ struct PagedBytes: Equatable {
             if tail > 0 {
                 // Keep the invariant: nothing but zeros past the end of the last page.
                 _ = pages[keptPages - 1].withUnsafeMutableBytes { page in
-                    (page.baseAddress! + tail).initializeMemory(as: UInt8.self, repeating: 0, count: Self.pageSize - tail)
+                    (page.baseAddress! + tail).initializeMemory(
+                        as: UInt8.self, repeating: 0, count: Self.pageSize - tail)
                 }
             }
         } else {
@@ -143,10 +144,13 @@ extension PagedBytes {
             let page = offset / Self.pageSize
             let length = min(Self.pageSize, common - offset)
             let differs = pages[page].withUnsafeBytes { mine in
-                other.pages[page].withUnsafeBytes { theirs in memcmp(mine.baseAddress!, theirs.baseAddress!, length) != 0 }
+                other.pages[page].withUnsafeBytes { theirs in
+                    memcmp(mine.baseAddress!, theirs.baseAddress!, length) != 0
+                }
             }
             if differs {
-                let mine = pages[page], theirs = other.pages[page]
+                let mine = pages[page]
+                let theirs = other.pages[page]
                 var index = 0
                 while mine[index] == theirs[index] { index += 1 }
                 return offset + index

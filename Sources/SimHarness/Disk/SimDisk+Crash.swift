@@ -64,7 +64,9 @@ extension SimDisk {
         }
     }
 
-    private func survivingChanges(_ directories: [DirectoryNode], random: any RandomSource, model: DiskCrashModel) -> Set<Int> {
+    private func survivingChanges(_ directories: [DirectoryNode], random: any RandomSource, model: DiskCrashModel)
+        -> Set<Int>
+    {
         let changes = directories.flatMap(\.pending).map(\.sequence).sorted()
         switch model.directoryMode {
         case .independent:
@@ -109,7 +111,10 @@ extension SimDisk {
             mix(0)
             mix(entry.isDirectory ? 1 : 2)
             var count = UInt64(entry.bytes.count)
-            for _ in 0..<8 { mix(UInt8(truncatingIfNeeded: count)); count >>= 8 }
+            for _ in 0..<8 {
+                mix(UInt8(truncatingIfNeeded: count))
+                count >>= 8
+            }
             for byte in entry.bytes { mix(byte) }
         }
         return hash
@@ -120,7 +125,9 @@ extension SimDisk {
         func visit(_ id: Int, _ path: String) {
             switch nodes[id] {
             case .file(let file)?:
-                result.append(DiskImageEntry(path: path, isDirectory: false, bytes: durable ? file.durable.array : file.live.array))
+                result.append(
+                    DiskImageEntry(
+                        path: path, isDirectory: false, bytes: durable ? file.durable.array : file.live.array))
             case .directory(let directory)?:
                 if id != Self.rootNode { result.append(DiskImageEntry(path: path, isDirectory: true, bytes: [])) }
                 let entries = durable ? directory.durable : directory.live

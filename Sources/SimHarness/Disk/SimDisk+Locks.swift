@@ -5,7 +5,9 @@ extension SimDisk {
     /// F_SETLK: takes a read or write lock on `range` of the descriptor's file for its process;
     /// false (EAGAIN) when another process holds a conflicting lock. A process's new lock
     /// replaces its own on the same bytes.
-    public func lock(_ descriptor: SimFileDescriptor, _ kind: POSIXLockKind, _ range: Range<Int64>) throws(DiskError) -> Bool {
+    public func lock(_ descriptor: SimFileDescriptor, _ kind: POSIXLockKind, _ range: Range<Int64>) throws(DiskError)
+        -> Bool
+    {
         try mutex.withLock { () throws(DiskError) -> Bool in
             let (open, _) = try openFile(descriptor)
             try checkFault(.metadata, node: nil, process: open.process)
@@ -23,7 +25,9 @@ extension SimDisk {
     }
 
     /// F_GETLK: the process holding a lock that would conflict with `kind` on `range`, if any.
-    public func conflictingLockHolder(_ descriptor: SimFileDescriptor, _ kind: POSIXLockKind, _ range: Range<Int64>) throws(DiskError) -> SimProcess? {
+    public func conflictingLockHolder(_ descriptor: SimFileDescriptor, _ kind: POSIXLockKind, _ range: Range<Int64>)
+        throws(DiskError) -> SimProcess?
+    {
         try mutex.withLock { () throws(DiskError) -> SimProcess? in
             let (open, _) = try openFile(descriptor)
             try checkFault(.metadata, node: nil, process: open.process)
@@ -69,7 +73,9 @@ extension SimDisk {
 
     /// xShmMap: region `index` of `size` bytes (zero-filled, never moving), created when
     /// `extend`; nil when missing and not to be created.
-    public func sharedMemoryRegion(_ mapping: Int, index: Int, size: Int, extend: Bool) throws(DiskError) -> UnsafeMutableRawPointer? {
+    public func sharedMemoryRegion(_ mapping: Int, index: Int, size: Int, extend: Bool) throws(DiskError)
+        -> UnsafeMutableRawPointer?
+    {
         try mutex.withLock { () throws(DiskError) -> UnsafeMutableRawPointer? in
             if halted { throw DiskError(EIO, "power lost") }
             guard let node = mappingOwners[mapping], node.mappings[mapping] != nil else { throw .badDescriptor }
@@ -81,7 +87,9 @@ extension SimDisk {
     public func lockSharedMemory(_ mapping: Int, offset: Int, count: Int, exclusive: Bool) throws(DiskError) -> Bool {
         try mutex.withLock { () throws(DiskError) -> Bool in
             if halted { throw DiskError(EIO, "power lost") }
-            precondition(offset >= 0 && count >= 1 && offset + count <= SharedMemoryNode.slotCount, "shm lock \(offset)+\(count)")
+            precondition(
+                offset >= 0 && count >= 1 && offset + count <= SharedMemoryNode.slotCount, "shm lock \(offset)+\(count)"
+            )
             guard let node = mappingOwners[mapping], node.mappings[mapping] != nil else { throw .badDescriptor }
             return node.lock(mapping: mapping, offset: offset, count: count, exclusive: exclusive)
         }

@@ -111,7 +111,8 @@ extension SimDisk {
             if let existing = targetParent.live[targetName] { noticeChange(of: existing) }
             let now = wallClock()
             if sourceParentID == targetParentID {
-                sourceParent.record(EntryChange(sequence: takeSequence(), assignments: [(sourceName, nil), (targetName, id)]))
+                sourceParent.record(
+                    EntryChange(sequence: takeSequence(), assignments: [(sourceName, nil), (targetName, id)]))
             } else {
                 targetParent.record(EntryChange(sequence: takeSequence(), assignments: [(targetName, id)]))
                 sourceParent.record(EntryChange(sequence: takeSequence(), assignments: [(sourceName, nil)]))

@@ -72,8 +72,10 @@ public final class SimDisk: @unchecked Sendable {
     ///   - faults: Fault injection; none by default.
     ///   - faultRandom: The stream faults are drawn from (only drawn when a rate is non-zero).
     ///   - wallClock: Modification times for `stat`.
-    public init(faults: DiskFaults = .none, faultRandom: any RandomSource = SplitMix64(seed: 0),
-                wallClock: @escaping @Sendable () -> Timestamp = { Timestamp(millisecondsSince1970: 0) }) {
+    public init(
+        faults: DiskFaults = .none, faultRandom: any RandomSource = SplitMix64(seed: 0),
+        wallClock: @escaping @Sendable () -> Timestamp = { Timestamp(millisecondsSince1970: 0) }
+    ) {
         self.currentFaults = faults
         self.faultRandom = faultRandom
         self.wallClock = wallClock
@@ -159,7 +161,8 @@ public final class SimDisk: @unchecked Sendable {
     // MARK: - Descriptors
 
     /// Opens (or creates) a file for `process`, with `FileSystem.open`'s modes.
-    public func open(_ path: String, mode: FileOpenMode, by process: SimProcess) throws(DiskError) -> SimFileDescriptor {
+    public func open(_ path: String, mode: FileOpenMode, by process: SimProcess) throws(DiskError) -> SimFileDescriptor
+    {
         try locked { () throws(DiskError) -> SimFileDescriptor in
             try checkFault(.open, node: nil, process: process.id)
             if try components(path).isEmpty { throw .isADirectory }
@@ -199,7 +202,9 @@ public final class SimDisk: @unchecked Sendable {
     }
 
     /// pread into `buffer`; returns the bytes read, fewer only at end of file.
-    public func read(_ descriptor: SimFileDescriptor, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskError) -> Int {
+    public func read(_ descriptor: SimFileDescriptor, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer)
+        throws(DiskError) -> Int
+    {
         try locked { () throws(DiskError) -> Int in
             let (open, file) = try openFile(descriptor)
             try checkInjectedFault(.read, node: open.node)
@@ -221,7 +226,9 @@ public final class SimDisk: @unchecked Sendable {
     }
 
     /// pwrite of all of `bytes`, extending the file (with zeros in any gap) if needed.
-    public func write(_ descriptor: SimFileDescriptor, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(DiskError) {
+    public func write(_ descriptor: SimFileDescriptor, _ bytes: UnsafeRawBufferPointer, at offset: Int64)
+        throws(DiskError)
+    {
         try locked { () throws(DiskError) in
             let (open, file) = try openFile(descriptor)
             guard open.isWritable else { throw .badDescriptor }
@@ -229,7 +236,8 @@ public final class SimDisk: @unchecked Sendable {
             guard offset >= 0 else { throw .invalid }
             try checkCapacity(growingBy: Int64(Int(offset) + bytes.count - file.size))
             try countMutation()
-            observer?.willWrite(ObservedFile(node: open.node, file: file, path: open.path), bytes: bytes, at: Int(offset), on: self)
+            observer?.willWrite(
+                ObservedFile(node: open.node, file: file, path: open.path), bytes: bytes, at: Int(offset), on: self)
             noticeChange(of: open.node)
             file.write(bytes, at: Int(offset))
             file.modified = wallClock()
@@ -328,7 +336,9 @@ public final class SimDisk: @unchecked Sendable {
 
     /// Narrows an untyped rethrow (the standard library's buffer closures) back to `DiskError`.
     func rethrowingDiskError<T>(_ body: () throws -> T) throws(DiskError) -> T {
-        do { return try body() } catch let error as DiskError { throw error } catch { fatalError("unexpected \(error)") }
+        do { return try body() } catch let error as DiskError { throw error } catch {
+            fatalError("unexpected \(error)")
+        }
     }
 
     func makeNode(_ node: DiskNode) -> Int {
@@ -348,7 +358,8 @@ public final class SimDisk: @unchecked Sendable {
         nextDescriptor += 1
         var file: FileNode?
         if case .file(let fileNode) = nodes[node]! { file = fileNode }
-        descriptors.insert(OpenFile(node: node, file: file, process: process, path: path, isWritable: isWritable), at: number)
+        descriptors.insert(
+            OpenFile(node: node, file: file, process: process, path: path, isWritable: isWritable), at: number)
         return SimFileDescriptor(number: number)
     }
 
@@ -375,10 +386,13 @@ public final class SimDisk: @unchecked Sendable {
         if !brokenOperations.isEmpty && brokenOperations.contains(BrokenOperation(node: node, kind: kind)) {
             throw DiskError(EIO, "persistent \(kind.rawValue) fault")
         }
-        if !currentFaults.transientErrorRate.isEmpty && faultRandom.chance(currentFaults.transientErrorRate[kind] ?? 0) {
+        if !currentFaults.transientErrorRate.isEmpty && faultRandom.chance(currentFaults.transientErrorRate[kind] ?? 0)
+        {
             throw DiskError(EIO, "injected \(kind.rawValue) fault")
         }
-        if !currentFaults.persistentErrorRate.isEmpty && faultRandom.chance(currentFaults.persistentErrorRate[kind] ?? 0) {
+        if !currentFaults.persistentErrorRate.isEmpty
+            && faultRandom.chance(currentFaults.persistentErrorRate[kind] ?? 0)
+        {
             brokenOperations.insert(BrokenOperation(node: node, kind: kind))
             throw DiskError(EIO, "persistent \(kind.rawValue) fault")
         }

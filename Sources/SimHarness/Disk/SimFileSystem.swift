@@ -64,12 +64,12 @@ public struct SimFileSystem: FileSystem {
         await delay(.remove(path: path))
         do {
             try disk.unlink(path, by: process)
-        } catch where error.code == ENOENT {
+        } catch  where error.code == ENOENT {
             return
-        } catch where error.code == EISDIR {
+        } catch  where error.code == EISDIR {
             do {
                 try disk.removeDirectory(path, by: process)
-            } catch where error.code == ENOENT {
+            } catch  where error.code == ENOENT {
                 return
             } catch {
                 throw Self.error(error, operation: "rmdir", path: path)
@@ -84,11 +84,13 @@ public struct SimFileSystem: FileSystem {
         guard let info = try await statWithoutDelay(path) else { return }
         if info.isDirectory {
             let names: [String]
-            do { names = try disk.list(path, by: process) } catch { throw Self.error(error, operation: "opendir", path: path) }
+            do { names = try disk.list(path, by: process) } catch {
+                throw Self.error(error, operation: "opendir", path: path)
+            }
             for name in names { try await removeTree(Path.join(path, name)) }
             do {
                 try disk.removeDirectory(path, by: process)
-            } catch where error.code == ENOENT {
+            } catch  where error.code == ENOENT {
                 return
             } catch {
                 throw Self.error(error, operation: "rmdir", path: path)
@@ -96,7 +98,7 @@ public struct SimFileSystem: FileSystem {
         } else {
             do {
                 try disk.unlink(path, by: process)
-            } catch where error.code == ENOENT {
+            } catch  where error.code == ENOENT {
                 return
             } catch {
                 throw Self.error(error, operation: "unlink", path: path)
@@ -107,7 +109,9 @@ public struct SimFileSystem: FileSystem {
     public func rename(_ source: String, to target: String) async throws {
         await delay(.rename(source: source, target: target))
         // Like the POSIX binding, errors name the source path.
-        do { try disk.rename(source, to: target, by: process) } catch { throw Self.error(error, operation: "rename to \(target)", path: source) }
+        do { try disk.rename(source, to: target, by: process) } catch {
+            throw Self.error(error, operation: "rename to \(target)", path: source)
+        }
     }
 
     public func createDirectory(_ path: String) async throws {
@@ -117,14 +121,16 @@ public struct SimFileSystem: FileSystem {
 
     public func list(_ path: String) async throws -> [String] {
         await delay(.list(path: path))
-        do { return try disk.list(path, by: process) } catch { throw Self.error(error, operation: "opendir", path: path) }
+        do { return try disk.list(path, by: process) } catch {
+            throw Self.error(error, operation: "opendir", path: path)
+        }
     }
 
     public func syncDirectory(_ path: String) async throws {
         await delay(.syncDirectory(path: path))
         do {
             try disk.syncDirectory(path, by: process)
-        } catch where error.code == ENOENT || error.code == ENOTDIR {
+        } catch  where error.code == ENOENT || error.code == ENOTDIR {
             throw Self.error(error, operation: "open", path: path)
         } catch {
             throw Self.error(error, operation: "fsync", path: path)
@@ -190,7 +196,9 @@ public final class SimFileHandle: FileHandle, @unchecked Sendable {
     public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
         precondition(count >= 0 && offset >= 0, "read at \(offset) count \(count)")
         await fileSystem.delay(.read(path: path, count: count))
-        return try perform("read") { disk, descriptor throws(DiskError) in try disk.read(descriptor, at: offset, count: count) }
+        return try perform("read") { disk, descriptor throws(DiskError) in
+            try disk.read(descriptor, at: offset, count: count)
+        }
     }
 
     public func write(_ bytes: [UInt8], at offset: Int64) async throws {
@@ -221,12 +229,18 @@ public final class SimFileHandle: FileHandle, @unchecked Sendable {
             return isClosed
         }
         guard !wasClosed else { throw closedError("close") }
-        do { try fileSystem.disk.close(descriptor) } catch { throw SimFileSystem.error(error, operation: "close", path: path) }
+        do { try fileSystem.disk.close(descriptor) } catch {
+            throw SimFileSystem.error(error, operation: "close", path: path)
+        }
     }
 
-    private func perform<T>(_ operation: String, _ body: (SimDisk, SimFileDescriptor) throws(DiskError) -> T) throws -> T {
+    private func perform<T>(_ operation: String, _ body: (SimDisk, SimFileDescriptor) throws(DiskError) -> T) throws
+        -> T
+    {
         guard !closed.withLock({ isClosed }) else { throw closedError(operation) }
-        do { return try body(fileSystem.disk, descriptor) } catch { throw SimFileSystem.error(error, operation: operation, path: path) }
+        do { return try body(fileSystem.disk, descriptor) } catch {
+            throw SimFileSystem.error(error, operation: operation, path: path)
+        }
     }
 
     private func closedError(_ operation: String) -> FileSystemError {

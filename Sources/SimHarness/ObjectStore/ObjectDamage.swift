@@ -42,14 +42,16 @@ public struct ObjectDamage: Sendable, Equatable, CustomStringConvertible {
             // Half the cuts take only the last few bytes, where the frame's end mark and content
             // checksum live: the data decodes whole and only the frame's end says it is short.
             let dropped = random.next() & 1 == 0 ? 1 + below(min(8, count)) : 1 + below(count)
-            return ObjectDamage(kind: .truncated, served: Array(bytes.prefix(count - min(dropped, count))),
-                                detail: "\(count) -> \(count - min(dropped, count)) bytes")
+            return ObjectDamage(
+                kind: .truncated, served: Array(bytes.prefix(count - min(dropped, count))),
+                detail: "\(count) -> \(count - min(dropped, count)) bytes")
         case .bytesDropped:
             guard count >= 3 else { return make(.truncated, of: bytes, random: random) }
             let start = 1 + below(count - 2)
             let length = 1 + below(min(64, count - 1 - start))
-            return ObjectDamage(kind: .bytesDropped, served: Array(bytes[..<start] + bytes[(start + length)...]),
-                                detail: "\(length) of \(count) bytes dropped at \(start)")
+            return ObjectDamage(
+                kind: .bytesDropped, served: Array(bytes[..<start] + bytes[(start + length)...]),
+                detail: "\(length) of \(count) bytes dropped at \(start)")
         case .bytesChanged:
             var served = bytes
             var changed: [Int] = []
@@ -61,8 +63,9 @@ public struct ObjectDamage: Sendable, Equatable, CustomStringConvertible {
                 served[at] ^= UInt8(1 + below(255))
                 changed.append(at)
             }
-            return ObjectDamage(kind: .bytesChanged, served: served,
-                                detail: "\(count) bytes, changed at \(changed.map(String.init).joined(separator: ","))")
+            return ObjectDamage(
+                kind: .bytesChanged, served: served,
+                detail: "\(count) bytes, changed at \(changed.map(String.init).joined(separator: ","))")
         }
     }
 }

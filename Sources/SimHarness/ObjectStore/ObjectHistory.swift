@@ -88,7 +88,9 @@ public final class ObjectHistory: @unchecked Sendable {
     /// Every key ever written under `prefix`, with its versions, sorted by key.
     public func keys(under prefix: String) -> [(key: String, versions: [Version])] {
         lock.withLock {
-            byKey.filter { $0.key.hasPrefix(prefix) }.map { (key: $0.key, versions: $0.value) }.sorted { $0.key < $1.key }
+            byKey.filter { $0.key.hasPrefix(prefix) }.map { (key: $0.key, versions: $0.value) }.sorted {
+                $0.key < $1.key
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Core
+
 /// How badly the simulated object store behaves. Every fault is drawn per operation from the
 /// store's seeded stream, so a seed replays the same faults at the same operations.
 ///
@@ -37,17 +38,23 @@ public struct ObjectStoreFaults: Sendable, Equatable {
     /// The object vanishes from listings and reads.
     public var lossRate: Double
 
-    public init(errorRate: Double = 0, throttleRate: Double = 0, ambiguousRate: Double = 0,
-                stallBeforeRate: Double = 0, stallAfterRate: Double = 0,
-                stallDuration: ClosedRange<Duration> = .seconds(1) ... .seconds(30),
-                latency: ClosedRange<Duration> = .zero ... .zero,
-                listPageSize: Int = 1000, listPageDelay: Duration = .zero,
-                truncateRate: Double = 0, dropBytesRate: Double = 0, changeBytesRate: Double = 0, lossRate: Double = 0) {
-        for rate in [errorRate, throttleRate, ambiguousRate, stallBeforeRate, stallAfterRate,
-                     truncateRate, dropBytesRate, changeBytesRate, lossRate] {
+    public init(
+        errorRate: Double = 0, throttleRate: Double = 0, ambiguousRate: Double = 0,
+        stallBeforeRate: Double = 0, stallAfterRate: Double = 0,
+        stallDuration: ClosedRange<Duration> = .seconds(1) ... .seconds(30),
+        latency: ClosedRange<Duration> = .zero ... .zero,
+        listPageSize: Int = 1000, listPageDelay: Duration = .zero,
+        truncateRate: Double = 0, dropBytesRate: Double = 0, changeBytesRate: Double = 0, lossRate: Double = 0
+    ) {
+        for rate in [
+            errorRate, throttleRate, ambiguousRate, stallBeforeRate, stallAfterRate,
+            truncateRate, dropBytesRate, changeBytesRate, lossRate,
+        ] {
             precondition((0...1).contains(rate), "fault rates are probabilities within 0...1")
         }
-        precondition(truncateRate + dropBytesRate + changeBytesRate + lossRate <= 1, "damage rates share one draw: their sum is at most 1")
+        precondition(
+            truncateRate + dropBytesRate + changeBytesRate + lossRate <= 1,
+            "damage rates share one draw: their sum is at most 1")
         precondition(listPageSize > 0, "listPageSize must be positive")
         precondition(stallDuration.lowerBound >= .zero && latency.lowerBound >= .zero, "durations cannot be negative")
         self.errorRate = errorRate
@@ -85,8 +92,10 @@ public struct ObjectStoreFaults: Sendable, Equatable {
     /// slices of one draw.
     func damageKind(for unit: Double) -> ObjectDamage.Kind? {
         var bound = 0.0
-        for (kind, rate) in [(ObjectDamage.Kind.truncated, truncateRate), (.bytesDropped, dropBytesRate),
-                             (.bytesChanged, changeBytesRate), (.lost, lossRate)] {
+        for (kind, rate) in [
+            (ObjectDamage.Kind.truncated, truncateRate), (.bytesDropped, dropBytesRate),
+            (.bytesChanged, changeBytesRate), (.lost, lossRate),
+        ] {
             bound += rate
             if unit < bound { return kind }
         }
@@ -107,7 +116,8 @@ public enum SimObjectStoreError: Error, Equatable, Sendable, CustomStringConvert
     public var description: String {
         switch self {
         case .unavailable(let operation, let key, let status, let reason):
-            return "simulated object store: \(operation) \(key) failed (\(status == 0 ? "no response" : "HTTP \(status)"): \(reason)); retry later"
+            return
+                "simulated object store: \(operation) \(key) failed (\(status == 0 ? "no response" : "HTTP \(status)"): \(reason)); retry later"
         case .notFound(let key):
             return "simulated object store: \(key) does not exist"
         case .preconditionFailed(let key):

@@ -87,8 +87,10 @@ public actor SimObjectStore {
     ///   - wallClock: Stamps objects' modification times.
     ///   - random: The store's own seeded stream (`scheduler.randomSource("object-store")`).
     ///   - damageRandom: Where damage at rest draws; `random` when nil.
-    public init(clock: any Clock<Duration>, wallClock: any WallClock, random: any RandomSource,
-                damageRandom: (any RandomSource)? = nil, faults: ObjectStoreFaults = .none) {
+    public init(
+        clock: any Clock<Duration>, wallClock: any WallClock, random: any RandomSource,
+        damageRandom: (any RandomSource)? = nil, faults: ObjectStoreFaults = .none
+    ) {
         self.clock = clock
         self.wallClock = wallClock
         self.random = random
@@ -99,9 +101,10 @@ public actor SimObjectStore {
     /// A store on the scheduler's clocks and streams of its seed named `stream` (request faults)
     /// and `stream` + "-damage" (damage at rest).
     public init(scheduler: SimScheduler, faults: ObjectStoreFaults = .none, stream: String = "object-store") {
-        self.init(clock: scheduler.clock, wallClock: SimWallClock(scheduler: scheduler),
-                  random: scheduler.randomSource(stream), damageRandom: scheduler.randomSource(stream + "-damage"),
-                  faults: faults)
+        self.init(
+            clock: scheduler.clock, wallClock: SimWallClock(scheduler: scheduler),
+            random: scheduler.randomSource(stream), damageRandom: scheduler.randomSource(stream + "-damage"),
+            faults: faults)
     }
 
     /// Changes the fault mix, e.g. to heal the store for a liveness phase.
@@ -128,7 +131,8 @@ public actor SimObjectStore {
 
     /// An object's bytes and the metadata of that same version (a GET with its ETag).
     public func getObject(_ key: String) async throws -> (bytes: [UInt8], info: ObjectInfo) {
-        try await perform("GET", key, mutates: false) { store in (try store.served(key, reader: nil), store.info(key)!) }
+        try await perform("GET", key, mutates: false) { store in (try store.served(key, reader: nil), store.info(key)!)
+        }
     }
 
     public func head(_ key: String) async throws -> ObjectInfo? {
@@ -170,13 +174,16 @@ public actor SimObjectStore {
     /// One page of the keys under `prefix`, sorted, starting after `startAfter`. With a
     /// delimiter, keys that continue past it under the prefix are rolled up into common prefixes.
     /// Lost objects are left out; a named `reader` has those it skipped recorded.
-    public func listPage(prefix: String, delimiter: Character? = nil, startAfter: String? = nil,
-                         reader: String? = nil) async throws -> ListPage {
+    public func listPage(
+        prefix: String, delimiter: Character? = nil, startAfter: String? = nil,
+        reader: String? = nil
+    ) async throws -> ListPage {
         statistics.pages += 1
         if faults.listPageDelay > .zero { try await clock.sleep(for: faults.listPageDelay) }
         return try await perform("LIST", prefix, mutates: false) { store in
-            store.page(prefix: prefix, delimiter: delimiter, startAfter: startAfter, limit: store.faults.listPageSize,
-                       reader: reader)
+            store.page(
+                prefix: prefix, delimiter: delimiter, startAfter: startAfter, limit: store.faults.listPageSize,
+                reader: reader)
         }
     }
 
@@ -282,7 +289,8 @@ public actor SimObjectStore {
     /// Maybe damages the object just written to `key`, by the damage classes' rates.
     private func damageAtRest(_ key: String) {
         guard faults.damagesObjects, Self.holdsReplicaData(key),
-              let kind = faults.damageKind(for: damageRandom.unitInterval()) else { return }
+            let kind = faults.damageKind(for: damageRandom.unitInterval())
+        else { return }
         damage(key, kind: kind)
     }
 
@@ -312,7 +320,9 @@ public actor SimObjectStore {
         return ObjectInfo(key: key, size: Int64(served.count), version: object.version, modified: object.modified)
     }
 
-    private func page(prefix: String, delimiter: Character?, startAfter: String?, limit: Int, reader: String?) -> ListPage {
+    private func page(prefix: String, delimiter: Character?, startAfter: String?, limit: Int, reader: String?)
+        -> ListPage
+    {
         var result = ListPage(objects: [], commonPrefixes: [], nextStartAfter: nil)
         var entries = 0
         var lastEntry: String?
@@ -355,8 +365,10 @@ public actor SimObjectStore {
 
     /// Runs one request: latency and maybe a stall, maybe a refusal, the effect, maybe a lost
     /// response, maybe another stall. The effect itself is atomic within the actor.
-    private func perform<R: Sendable>(_ operation: String, _ key: String, mutates: Bool,
-                                      _ effect: (isolated SimObjectStore) throws -> R) async throws -> R {
+    private func perform<R: Sendable>(
+        _ operation: String, _ key: String, mutates: Bool,
+        _ effect: (isolated SimObjectStore) throws -> R
+    ) async throws -> R {
         statistics.operations += 1
         try await delay(faults.latency)
         if chance(faults.stallBeforeRate) {
@@ -367,7 +379,8 @@ public actor SimObjectStore {
         if chance(faults.throttleRate) {
             statistics.throttles += 1
             SimTrace.record("store.throttle \(operation) \(key)")
-            throw SimObjectStoreError.unavailable(operation: operation, key: key, status: 503, reason: "SlowDown: reduce your request rate")
+            throw SimObjectStoreError.unavailable(
+                operation: operation, key: key, status: 503, reason: "SlowDown: reduce your request rate")
         }
         if chance(faults.errorRate) {
             statistics.errors += 1
@@ -379,7 +392,8 @@ public actor SimObjectStore {
         if mutates && chance(faults.ambiguousRate) {
             statistics.ambiguous += 1
             SimTrace.record("store.ambiguous \(operation) \(key)")
-            throw SimObjectStoreError.unavailable(operation: operation, key: key, status: 0, reason: "connection reset after the request was sent")
+            throw SimObjectStoreError.unavailable(
+                operation: operation, key: key, status: 0, reason: "connection reset after the request was sent")
         }
         if chance(faults.stallAfterRate) {
             statistics.stalls += 1
@@ -398,7 +412,8 @@ public actor SimObjectStore {
 
     private func delay(_ range: ClosedRange<Duration>) async throws {
         guard range.upperBound > .zero else { return }
-        let low = range.lowerBound.nanoseconds, high = range.upperBound.nanoseconds
+        let low = range.lowerBound.nanoseconds
+        let high = range.upperBound.nanoseconds
         let span = UInt64(high - low)
         let drawn = span == 0 ? low : low + Int64(random.next() % (span + 1))
         if drawn > 0 { try await clock.sleep(for: .nanoseconds(drawn)) }

@@ -47,17 +47,21 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
     public func snapshots(in generation: Generation) async throws -> [SnapshotInfo] {
         let prefix = key(ReplicaLayout.snapshotsDirectory(generation)) + "/"
         let (objects, _) = try await list(prefix: prefix, delimiter: "/")
-        return ReplicaLayout.snapshots(of: generation, from: objects.map {
-            ReplicaObjectEntry(key: Self.relative($0.key, to: prefix), size: $0.size, modified: $0.modified)
-        })
+        return ReplicaLayout.snapshots(
+            of: generation,
+            from: objects.map {
+                ReplicaObjectEntry(key: Self.relative($0.key, to: prefix), size: $0.size, modified: $0.modified)
+            })
     }
 
     public func walSegments(in generation: Generation) async throws -> [WALSegmentInfo] {
         let prefix = key(ReplicaLayout.walDirectory(generation)) + "/"
         let (objects, _) = try await list(prefix: prefix, delimiter: nil)
-        return ReplicaLayout.walSegments(of: generation, from: objects.map {
-            ReplicaObjectEntry(key: Self.relative($0.key, to: prefix), size: $0.size, modified: $0.modified)
-        })
+        return ReplicaLayout.walSegments(
+            of: generation,
+            from: objects.map {
+                ReplicaObjectEntry(key: Self.relative($0.key, to: prefix), size: $0.size, modified: $0.modified)
+            })
     }
 
     /// `key` without `prefix` (which it starts with), cut by bytes: listings of a generation's
@@ -70,8 +74,10 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
 
     /// Stores a snapshot. `data` is read to its end but not closed: its owner closes it.
     @discardableResult
-    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        let object = try await store.put(key(writeLayout.snapshotKey(generation, index: index)), try await data.readToEnd())
+    public func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo
+    {
+        let object = try await store.put(
+            key(writeLayout.snapshotKey(generation, index: index)), try await data.readToEnd())
         return SnapshotInfo(generation: generation, index: index, size: object.size, createdAt: object.modified)
     }
 
@@ -79,8 +85,9 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
     @discardableResult
     public func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo {
         let object = try await store.put(key(writeLayout.walSegmentKey(position)), try await data.readToEnd())
-        return WALSegmentInfo(generation: position.generation, index: position.index, offset: position.offset,
-                              size: object.size, createdAt: object.modified)
+        return WALSegmentInfo(
+            generation: position.generation, index: position.index, offset: position.offset,
+            size: object.size, createdAt: object.modified)
     }
 
     // MARK: - Reading
@@ -110,13 +117,16 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
     }
 
     public func deleteGeneration(_ generation: Generation) async throws {
-        let (objects, _) = try await list(prefix: key(ReplicaLayout.generationDirectory(generation)) + "/", delimiter: nil)
+        let (objects, _) = try await list(
+            prefix: key(ReplicaLayout.generationDirectory(generation)) + "/", delimiter: nil)
         for object in objects { try await store.delete(object.key) }
     }
 
     // MARK: - Lease
 
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
         let wanted = Lease(owner: owner, token: token, expires: now + duration)
         guard let current = try await readLease() else {
             do {
@@ -124,18 +134,23 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
                 return leaseWithVersion(wanted, object.version)
             } catch SimObjectStoreError.preconditionFailed {
                 // Someone created it between our read and our write: report who.
-                guard let winner = try await readLease() else { throw SimObjectStoreError.preconditionFailed(key: leaseKey) }
+                guard let winner = try await readLease() else {
+                    throw SimObjectStoreError.preconditionFailed(key: leaseKey)
+                }
                 throw LeaseError.held(replica: location, holder: winner.lease)
             }
         }
-        guard current.lease.token == token || current.lease.expires <= now || current.lease.isSuperseded(by: supersedes) else {
+        guard current.lease.token == token || current.lease.expires <= now || current.lease.isSuperseded(by: supersedes)
+        else {
             throw LeaseError.held(replica: location, holder: current.lease)
         }
         do {
             let object = try await store.putIfVersion(leaseKey, wanted.encoded, version: current.version)
             return leaseWithVersion(wanted, object.version)
         } catch SimObjectStoreError.preconditionFailed {
-            guard let winner = try await readLease() else { throw SimObjectStoreError.preconditionFailed(key: leaseKey) }
+            guard let winner = try await readLease() else {
+                throw SimObjectStoreError.preconditionFailed(key: leaseKey)
+            }
             throw LeaseError.held(replica: location, holder: winner.lease)
         }
     }
@@ -192,13 +207,15 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
         let prefix = root.isEmpty ? "" : root + "/"
         guard key.hasPrefix(prefix) else { return nil }
         let parts = Self.relative(key, to: prefix).split(separator: "/").map(String.init)
-        guard parts.count >= 4, parts[0] == ReplicaLayout.generationsDirectory, let generation = Generation(parts[1]) else { return nil }
+        guard parts.count >= 4, parts[0] == ReplicaLayout.generationsDirectory, let generation = Generation(parts[1])
+        else { return nil }
         switch (parts[2], parts.count) {
         case ("snapshots", 4):
             return ReplicaLayout.parseSnapshotName(parts[3]).map { .snapshot(generation: generation, index: $0) }
         case ("wal", 5):
             guard let index = ReplicaLayout.parseIndexDirectoryName(parts[3]),
-                  let offset = ReplicaLayout.parseGroupedSegmentName(parts[4]) else { return nil }
+                let offset = ReplicaLayout.parseGroupedSegmentName(parts[4])
+            else { return nil }
             return .walSegment(Position(generation: generation, index: index, offset: offset))
         case ("wal", 4):
             return ReplicaLayout.parseLegacySegmentName(parts[3]).map {
@@ -219,7 +236,8 @@ public struct SimReplicaClient: ReplicaClient, ReplicaLeasing {
         var folders: [String] = []
         var startAfter: String?
         repeat {
-            let page = try await store.listPage(prefix: prefix, delimiter: delimiter, startAfter: startAfter, reader: reader)
+            let page = try await store.listPage(
+                prefix: prefix, delimiter: delimiter, startAfter: startAfter, reader: reader)
             objects += page.objects
             folders += page.commonPrefixes
             startAfter = page.nextStartAfter

@@ -17,7 +17,9 @@ public final class SimReplicaHost: Sendable {
     /// and deterministic across runs of one seed.
     private let tempNames: ReplicaTempNames
 
-    public init(disk: SimDisk, name: String = "replica-host", latency: (@Sendable (SimFileOperation) async -> Void)? = nil) {
+    public init(
+        disk: SimDisk, name: String = "replica-host", latency: (@Sendable (SimFileOperation) async -> Void)? = nil
+    ) {
         self.disk = disk
         self.name = name
         self.latency = latency

@@ -3,17 +3,22 @@ import Core
 /// The answers the simulated S3 endpoint sends, shaped as S3's: XML bodies, `<Error>` documents
 /// with a Code, and ETags that name the store's version of an object.
 enum S3Answers {
-    static func error(_ status: Int, _ code: String, _ message: String, resource: String, head: Bool = false) -> HTTPResponse {
+    static func error(_ status: Int, _ code: String, _ message: String, resource: String, head: Bool = false)
+        -> HTTPResponse
+    {
         // HEAD answers carry no body, as S3's do.
         guard !head else { return HTTPResponse(status: status, headers: [], body: []) }
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(S3XML.escape(message))</Message>"
+        let xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>\(code)</Code><Message>\(S3XML.escape(message))</Message>"
             + "<Resource>\(S3XML.escape(resource))</Resource><RequestId>sim</RequestId></Error>"
-        return HTTPResponse(status: status, headers: [HTTPHeader("Content-Type", "application/xml")], body: Array(xml.utf8))
+        return HTTPResponse(
+            status: status, headers: [HTTPHeader("Content-Type", "application/xml")], body: Array(xml.utf8))
     }
 
     static func xml(_ document: String, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [HTTPHeader("Content-Type", "application/xml")],
-                     body: Array(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + document).utf8))
+        HTTPResponse(
+            status: status, headers: [HTTPHeader("Content-Type", "application/xml")],
+            body: Array(("<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + document).utf8))
     }
 
     static func empty(_ status: Int, headers: [HTTPHeader] = []) -> HTTPResponse {
@@ -32,8 +37,11 @@ enum S3Answers {
 
     /// The headers of an object answer (GET and HEAD).
     static func objectHeaders(_ info: SimObjectStore.ObjectInfo) -> [HTTPHeader] {
-        [HTTPHeader("ETag", etag(info.version)), HTTPHeader("Content-Length", String(info.size)),
-         HTTPHeader("Last-Modified", RFC3339.format(info.modified)), HTTPHeader("Content-Type", "application/octet-stream")]
+        [
+            HTTPHeader("ETag", etag(info.version)), HTTPHeader("Content-Length", String(info.size)),
+            HTTPHeader("Last-Modified", RFC3339.format(info.modified)),
+            HTTPHeader("Content-Type", "application/octet-stream"),
+        ]
     }
 
     /// A key or prefix as `encoding-type=url` returns it: percent-encoded but for `/`.

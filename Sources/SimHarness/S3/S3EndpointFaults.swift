@@ -26,14 +26,19 @@ public struct S3EndpointFaults: Sendable, Equatable {
     public var lateLandingRate: Double
     public var lateLandingDelay: ClosedRange<Duration>
 
-    public init(resetRate: Double = 0, internalErrorRate: Double = 0, slowDownRate: Double = 0, ambiguousRate: Double = 0,
-                stallRate: Double = 0, stallDuration: ClosedRange<Duration> = .seconds(1) ... .seconds(60),
-                truncateRate: Double = 0, lateLandingRate: Double = 0,
-                lateLandingDelay: ClosedRange<Duration> = .seconds(1) ... .seconds(60)) {
-        for rate in [resetRate, internalErrorRate, slowDownRate, ambiguousRate, stallRate, truncateRate, lateLandingRate] {
+    public init(
+        resetRate: Double = 0, internalErrorRate: Double = 0, slowDownRate: Double = 0, ambiguousRate: Double = 0,
+        stallRate: Double = 0, stallDuration: ClosedRange<Duration> = .seconds(1) ... .seconds(60),
+        truncateRate: Double = 0, lateLandingRate: Double = 0,
+        lateLandingDelay: ClosedRange<Duration> = .seconds(1) ... .seconds(60)
+    ) {
+        for rate in [
+            resetRate, internalErrorRate, slowDownRate, ambiguousRate, stallRate, truncateRate, lateLandingRate,
+        ] {
             precondition((0...1).contains(rate), "fault rates are probabilities within 0...1")
         }
-        precondition(stallDuration.lowerBound >= .zero && lateLandingDelay.lowerBound >= .zero, "durations cannot be negative")
+        precondition(
+            stallDuration.lowerBound >= .zero && lateLandingDelay.lowerBound >= .zero, "durations cannot be negative")
         self.resetRate = resetRate
         self.internalErrorRate = internalErrorRate
         self.slowDownRate = slowDownRate

@@ -16,9 +16,12 @@ public struct SimS3ClientParameters: Sendable, Equatable, CustomStringConvertibl
     }
 
     /// The knobs and faults of an S3 seed under `profile`, from the caller's draw functions.
-    static func draw(profile: SwarmProfile, chance: (Double) -> Bool, pick: ([Int]) -> Int,
-                     rate: (ClosedRange<Double>) -> Double) -> SimS3ClientParameters {
-        var parameters = SimS3ClientParameters(listPageSize: pick([2, 7, 50, 1000]), partSize: pick([16 << 10, 256 << 10, 8 << 20]))
+    static func draw(
+        profile: SwarmProfile, chance: (Double) -> Bool, pick: ([Int]) -> Int,
+        rate: (ClosedRange<Double>) -> Double
+    ) -> SimS3ClientParameters {
+        var parameters = SimS3ClientParameters(
+            listPageSize: pick([2, 7, 50, 1000]), partSize: pick([16 << 10, 256 << 10, 8 << 20]))
         switch profile {
         case .noFaults:
             break
@@ -36,15 +39,18 @@ public struct SimS3ClientParameters: Sendable, Equatable, CustomStringConvertibl
         case .s3Hell:
             parameters.endpointFaults = S3EndpointFaults(
                 resetRate: rate(0.02...0.08), internalErrorRate: rate(0.02...0.08), slowDownRate: rate(0.02...0.08),
-                ambiguousRate: rate(0.02...0.08), stallRate: rate(0.005...0.03), stallDuration: .seconds(1) ... .seconds(150),
-                truncateRate: rate(0.02...0.08), lateLandingRate: rate(0.005...0.03), lateLandingDelay: .seconds(1) ... .seconds(60))
+                ambiguousRate: rate(0.02...0.08), stallRate: rate(0.005...0.03),
+                stallDuration: .seconds(1) ... .seconds(150),
+                truncateRate: rate(0.02...0.08), lateLandingRate: rate(0.005...0.03),
+                lateLandingDelay: .seconds(1) ... .seconds(60))
         }
         return parameters
     }
 
     public var description: String {
         let f = endpointFaults
-        return "page=\(listPageSize) part=\(partSize) reset=\(f.resetRate) error=\(f.internalErrorRate) slowDown=\(f.slowDownRate)"
+        return
+            "page=\(listPageSize) part=\(partSize) reset=\(f.resetRate) error=\(f.internalErrorRate) slowDown=\(f.slowDownRate)"
             + " ambiguous=\(f.ambiguousRate) stall=\(f.stallRate)@\(f.stallDuration) truncate=\(f.truncateRate)"
             + " late=\(f.lateLandingRate)@\(f.lateLandingDelay)"
     }

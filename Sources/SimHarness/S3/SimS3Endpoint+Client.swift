@@ -2,7 +2,8 @@ import Core
 
 extension SimS3Endpoint {
     /// The keys simulated S3 endpoints accept unless told otherwise.
-    public static let defaultCredentials = S3Credentials(accessKeyID: "SIMULATEDACCESSKEY", secretAccessKey: "simulated/secret+key")
+    public static let defaultCredentials = S3Credentials(
+        accessKeyID: "SIMULATEDACCESSKEY", secretAccessKey: "simulated/secret+key")
 
     /// The endpoint URL clients are configured with (path style; the host is never resolved).
     public static let url = "http://s3.sim"
@@ -12,11 +13,13 @@ extension SimS3Endpoint {
     ///
     /// - Parameter location: What the client reports as its location; the world passes its
     ///   `SimReplicaClient`'s, so reports and oracles keyed by location see one replica.
-    public nonisolated func client(prefix: String, scheduler: SimScheduler, random: any RandomSource,
-                                   transport: (any HTTPTransport)? = nil, credentials: S3Credentials? = nil,
-                                   location: String? = nil, writeLayout: ReplicaLayout = .grouped,
-                                   partSize: Int = 8 << 20, listPageSize: Int = 1000,
-                                   retryPolicy: S3RetryPolicy = S3RetryPolicy()) -> S3ReplicaClient {
+    public nonisolated func client(
+        prefix: String, scheduler: SimScheduler, random: any RandomSource,
+        transport: (any HTTPTransport)? = nil, credentials: S3Credentials? = nil,
+        location: String? = nil, writeLayout: ReplicaLayout = .grouped,
+        partSize: Int = 8 << 20, listPageSize: Int = 1000,
+        retryPolicy: S3RetryPolicy = S3RetryPolicy()
+    ) -> S3ReplicaClient {
         let keys = credentials ?? self.credentials
         var configuration: S3Configuration
         do {
@@ -28,8 +31,9 @@ extension SimS3Endpoint {
             preconditionFailure("a simulated S3 location always resolves: \(error)")
         }
         if let location { configuration.location = location }
-        return S3ReplicaClient(configuration: configuration, transport: transport ?? self, wallClock: SimWallClock(scheduler: scheduler),
-                               clock: scheduler.clock, random: random, writeLayout: writeLayout, partSize: partSize,
-                               listPageSize: listPageSize, retryPolicy: retryPolicy)
+        return S3ReplicaClient(
+            configuration: configuration, transport: transport ?? self, wallClock: SimWallClock(scheduler: scheduler),
+            clock: scheduler.clock, random: random, writeLayout: writeLayout, partSize: partSize,
+            listPageSize: listPageSize, retryPolicy: retryPolicy)
     }
 }

@@ -7,7 +7,8 @@ extension SimS3Endpoint {
     /// show up or vanish in the next page as they would in S3.
     func listObjects(_ request: SimS3Request) async throws -> HTTPResponse {
         guard request.queryValue("list-type") == "2" else {
-            return S3Answers.error(400, "InvalidArgument", "only ListObjectsV2 is served", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "InvalidArgument", "only ListObjectsV2 is served", resource: request.encodedPath)
         }
         let prefix = request.queryValue("prefix") ?? ""
         let maxKeys = min(max(request.queryValue("max-keys").flatMap(Int.init) ?? 1000, 1), 1000)
@@ -15,7 +16,9 @@ extension SimS3Endpoint {
         var startAfter = request.queryValue("start-after").flatMap { $0.isEmpty ? nil : $0 }
         if let token = request.queryValue("continuation-token") {
             guard let decoded = Self.decodeToken(token) else {
-                return S3Answers.error(400, "InvalidArgument", "The continuation token provided is incorrect", resource: request.encodedPath)
+                return S3Answers.error(
+                    400, "InvalidArgument", "The continuation token provided is incorrect",
+                    resource: request.encodedPath)
             }
             startAfter = max(startAfter ?? "", decoded)
         }
@@ -27,16 +30,22 @@ extension SimS3Endpoint {
         entries = Array(entries.prefix(maxKeys))
         let encode = request.queryValue("encoding-type") == "url"
         func text(_ value: String) -> String { S3XML.escape(encode ? S3Answers.urlEncoded(value) : value) }
-        var xml = "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>\(bucket)</Name>"
+        var xml =
+            "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>\(bucket)</Name>"
             + "<Prefix>\(text(prefix))</Prefix><KeyCount>\(entries.count)</KeyCount><MaxKeys>\(maxKeys)</MaxKeys>"
             + "<IsTruncated>\(truncated)</IsTruncated>"
         if encode { xml += "<EncodingType>url</EncodingType>" }
         if let delimiter { xml += "<Delimiter>\(text(String(delimiter)))</Delimiter>" }
-        if let token = request.queryValue("continuation-token") { xml += "<ContinuationToken>\(S3XML.escape(token))</ContinuationToken>" }
-        if truncated, let last = entries.last { xml += "<NextContinuationToken>\(Self.encodeToken(last.name))</NextContinuationToken>" }
+        if let token = request.queryValue("continuation-token") {
+            xml += "<ContinuationToken>\(S3XML.escape(token))</ContinuationToken>"
+        }
+        if truncated, let last = entries.last {
+            xml += "<NextContinuationToken>\(Self.encodeToken(last.name))</NextContinuationToken>"
+        }
         for entry in entries {
             if let object = entry.object {
-                xml += "<Contents><Key>\(text(object.key))</Key><LastModified>\(RFC3339.format(object.modified))</LastModified>"
+                xml +=
+                    "<Contents><Key>\(text(object.key))</Key><LastModified>\(RFC3339.format(object.modified))</LastModified>"
                     + "<ETag>\(S3XML.escape(S3Answers.etag(object.version)))</ETag><Size>\(object.size)</Size>"
                     + "<StorageClass>STANDARD</StorageClass></Contents>"
             } else {
@@ -50,15 +59,19 @@ extension SimS3Endpoint {
     /// an `<Error>` entry for it, as S3 reports per-key failures in a 200 answer.
     func deleteObjects(_ request: SimS3Request) async throws -> HTTPResponse {
         guard request.header("content-md5") != nil else {
-            return S3Answers.error(400, "InvalidRequest", "Missing required header for this request: Content-MD5", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "InvalidRequest", "Missing required header for this request: Content-MD5",
+                resource: request.encodedPath)
         }
         if let refused = digestProblem(request) { return refused }
         guard let root = S3XML.parse(request.body), root.name == "Delete" else {
-            return S3Answers.error(400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
         }
         let keys = root.all("Object").compactMap { $0.value("Key") }
         guard keys.count <= 1000 else {
-            return S3Answers.error(400, "MalformedXML", "more than 1000 keys in one DeleteObjects", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "MalformedXML", "more than 1000 keys in one DeleteObjects", resource: request.encodedPath)
         }
         let quiet = root.value("Quiet") == "true"
         var xml = "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
@@ -68,7 +81,8 @@ extension SimS3Endpoint {
                 if !quiet { xml += "<Deleted><Key>\(S3XML.escape(key))</Key></Deleted>" }
             } catch SimObjectStoreError.unavailable(_, _, let status, _) where status != 0 {
                 let code = status == 503 ? "SlowDown" : "InternalError"
-                xml += "<Error><Key>\(S3XML.escape(key))</Key><Code>\(code)</Code><Message>store failure</Message></Error>"
+                xml +=
+                    "<Error><Key>\(S3XML.escape(key))</Key><Code>\(code)</Code><Message>store failure</Message></Error>"
             } catch SimObjectStoreError.unavailable {
                 // The store applied it and lost its own answer: within one request, S3 knows it is done.
                 if !quiet { xml += "<Deleted><Key>\(S3XML.escape(key))</Key></Deleted>" }

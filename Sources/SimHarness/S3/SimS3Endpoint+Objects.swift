@@ -61,14 +61,19 @@ extension SimS3Endpoint {
         nextUploadNumber += 1
         statistics.multipartUploads += 1
         uploads[id] = (request.key!, [:])
-        return S3Answers.xml("<InitiateMultipartUploadResult><Bucket>\(bucket)</Bucket><Key>\(S3XML.escape(request.key!))</Key>"
-                             + "<UploadId>\(id)</UploadId></InitiateMultipartUploadResult>")
+        return S3Answers.xml(
+            "<InitiateMultipartUploadResult><Bucket>\(bucket)</Bucket><Key>\(S3XML.escape(request.key!))</Key>"
+                + "<UploadId>\(id)</UploadId></InitiateMultipartUploadResult>")
     }
 
     func uploadPart(_ request: SimS3Request) -> HTTPResponse {
-        guard let id = request.queryValue("uploadId"), uploads[id]?.key == request.key else { return noSuchUpload(request) }
+        guard let id = request.queryValue("uploadId"), uploads[id]?.key == request.key else {
+            return noSuchUpload(request)
+        }
         guard let number = request.queryValue("partNumber").flatMap(Int.init), (1...10_000).contains(number) else {
-            return S3Answers.error(400, "InvalidArgument", "Part number must be an integer between 1 and 10000", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "InvalidArgument", "Part number must be an integer between 1 and 10000",
+                resource: request.encodedPath)
         }
         if let refused = digestProblem(request) { return refused }
         uploads[id]!.parts[number] = request.body
@@ -82,27 +87,34 @@ extension SimS3Endpoint {
             return noSuchUpload(request)
         }
         guard let root = S3XML.parse(request.body), root.name == "CompleteMultipartUpload" else {
-            return S3Answers.error(400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
         }
         var bytes: [UInt8] = []
         var previous = 0
         for part in root.all("Part") {
             guard let number = part.value("PartNumber").flatMap(Int.init), number > previous else {
-                return S3Answers.error(400, "InvalidPartOrder", "The list of parts was not in ascending order", resource: request.encodedPath)
+                return S3Answers.error(
+                    400, "InvalidPartOrder", "The list of parts was not in ascending order",
+                    resource: request.encodedPath)
             }
             guard let stored = upload.parts[number], part.value("ETag") == Self.partETag(stored) else {
-                return S3Answers.error(400, "InvalidPart", "One or more of the specified parts could not be found", resource: request.encodedPath)
+                return S3Answers.error(
+                    400, "InvalidPart", "One or more of the specified parts could not be found",
+                    resource: request.encodedPath)
             }
             previous = number
             bytes += stored
         }
         guard previous > 0 else {
-            return S3Answers.error(400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
+            return S3Answers.error(
+                400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
         }
         let info = try await store.put(upload.key, bytes)
         uploads[id] = nil
-        return S3Answers.xml("<CompleteMultipartUploadResult><Bucket>\(bucket)</Bucket><Key>\(S3XML.escape(upload.key))</Key>"
-                             + "<ETag>\(S3Answers.etag(info.version))</ETag></CompleteMultipartUploadResult>")
+        return S3Answers.xml(
+            "<CompleteMultipartUploadResult><Bucket>\(bucket)</Bucket><Key>\(S3XML.escape(upload.key))</Key>"
+                + "<ETag>\(S3Answers.etag(info.version))</ETag></CompleteMultipartUploadResult>")
     }
 
     func abortMultipartUpload(_ request: SimS3Request) -> HTTPResponse {
@@ -119,14 +131,16 @@ extension SimS3Endpoint {
     /// 400 BadDigest when `Content-MD5` does not match the body; nil when it does or is absent.
     func digestProblem(_ request: SimS3Request) -> HTTPResponse? {
         guard let md5 = request.header("content-md5"), md5 != Digests.contentMD5(request.body) else { return nil }
-        return S3Answers.error(400, "BadDigest", "The Content-MD5 you specified did not match what we received.",
-                               resource: request.encodedPath)
+        return S3Answers.error(
+            400, "BadDigest", "The Content-MD5 you specified did not match what we received.",
+            resource: request.encodedPath)
     }
 
     static func partETag(_ bytes: [UInt8]) -> String { "\"" + Digests.hex(Digests.md5(bytes)) + "\"" }
 
     func preconditionFailed(_ key: String) -> HTTPResponse {
-        S3Answers.error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", resource: key)
+        S3Answers.error(
+            412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", resource: key)
     }
 
     func noSuchKey(_ key: String) -> HTTPResponse {

@@ -36,8 +36,10 @@ public actor SimS3Endpoint: HTTPTransport {
     var uploads: [String: (key: String, parts: [Int: [UInt8]])] = [:]
     var nextUploadNumber = 1
 
-    public init(store: SimObjectStore, bucket: String, region: String = "us-east-1", credentials: S3Credentials,
-                clock: SimClock, random: any RandomSource, spawner: TaskSpawner, faults: S3EndpointFaults = .none) {
+    public init(
+        store: SimObjectStore, bucket: String, region: String = "us-east-1", credentials: S3Credentials,
+        clock: SimClock, random: any RandomSource, spawner: TaskSpawner, faults: S3EndpointFaults = .none
+    ) {
         self.store = store
         self.bucket = bucket
         self.region = region
@@ -49,10 +51,13 @@ public actor SimS3Endpoint: HTTPTransport {
     }
 
     /// An endpoint on the scheduler's clock, spawner and the stream `s3-endpoint` of its seed.
-    public init(scheduler: SimScheduler, store: SimObjectStore, bucket: String, credentials: S3Credentials,
-                faults: S3EndpointFaults = .none) {
-        self.init(store: store, bucket: bucket, credentials: credentials, clock: scheduler.clock,
-                  random: scheduler.randomSource("s3-endpoint"), spawner: scheduler.spawner, faults: faults)
+    public init(
+        scheduler: SimScheduler, store: SimObjectStore, bucket: String, credentials: S3Credentials,
+        faults: S3EndpointFaults = .none
+    ) {
+        self.init(
+            store: store, bucket: bucket, credentials: credentials, clock: scheduler.clock,
+            random: scheduler.randomSource("s3-endpoint"), spawner: scheduler.spawner, faults: faults)
     }
 
     /// Changes the fault mix, e.g. to heal the endpoint for a liveness phase.
@@ -92,13 +97,15 @@ public actor SimS3Endpoint: HTTPTransport {
         }
         if chance(faults.internalErrorRate) {
             _ = fault("internal-error", label, .other, "")
-            return S3Answers.error(500, "InternalError", "We encountered an internal error. Please try again.", resource: label)
+            return S3Answers.error(
+                500, "InternalError", "We encountered an internal error. Please try again.", resource: label)
         }
         let stall = chance(faults.stallRate) ? draw(faults.stallDuration) : nil
         let stallsAfter = stall != nil && chance(0.5)
         if let stall, !stallsAfter { try await stallFor(stall, deadline: deadline, label: label, applied: false) }
         if request.operation == "PutObject", request.header("if-match") == nil, request.header("if-none-match") == nil,
-           chance(faults.lateLandingRate) {
+            chance(faults.lateLandingRate)
+        {
             try await landLate(request, deadline: deadline, label: label)
         }
         let response = try await answer(request)
@@ -109,10 +116,13 @@ public actor SimS3Endpoint: HTTPTransport {
         if chance(faults.ambiguousRate) {
             throw fault("response-lost", label, .connectionLost, "connection reset after the request was sent")
         }
-        if response.isSuccess, request.method == "GET", request.key != nil, !response.body.isEmpty, chance(faults.truncateRate) {
+        if response.isSuccess, request.method == "GET", request.key != nil, !response.body.isEmpty,
+            chance(faults.truncateRate)
+        {
             let kept = Int(random.next() % UInt64(response.body.count))
-            throw fault("truncated-body", label, .connectionLost,
-                        "transfer closed with \(response.body.count - kept) bytes remaining to read")
+            throw fault(
+                "truncated-body", label, .connectionLost,
+                "transfer closed with \(response.body.count - kept) bytes remaining to read")
         }
         return response
     }
@@ -128,7 +138,8 @@ public actor SimS3Endpoint: HTTPTransport {
             return S3Answers.error(problem.status, problem.code, problem.message, resource: resource, head: isHead)
         }
         guard request.bucket == bucket else {
-            return S3Answers.error(404, "NoSuchBucket", "The specified bucket does not exist", resource: resource, head: isHead)
+            return S3Answers.error(
+                404, "NoSuchBucket", "The specified bucket does not exist", resource: resource, head: isHead)
         }
         do {
             return try await route(request)
@@ -153,7 +164,8 @@ public actor SimS3Endpoint: HTTPTransport {
         case "CompleteMultipartUpload": return try await completeMultipartUpload(request)
         case "AbortMultipartUpload": return abortMultipartUpload(request)
         default:
-            return S3Answers.error(405, "MethodNotAllowed", "\(request.method) is not allowed here", resource: request.encodedPath)
+            return S3Answers.error(
+                405, "MethodNotAllowed", "\(request.method) is not allowed here", resource: request.encodedPath)
         }
     }
 
@@ -164,7 +176,8 @@ public actor SimS3Endpoint: HTTPTransport {
         SimTrace.record("s3.stall \(applied ? "after" : "before") \(label)")
         guard duration < deadline else {
             try await clock.sleep(for: deadline)
-            throw fault("timeout", label, .timedOut, "operation timed out after \(deadline)\(applied ? " (applied)" : "")")
+            throw fault(
+                "timeout", label, .timedOut, "operation timed out after \(deadline)\(applied ? " (applied)" : "")")
         }
         try await clock.sleep(for: duration)
     }
@@ -183,7 +196,9 @@ public actor SimS3Endpoint: HTTPTransport {
         throw fault("timeout", label, .timedOut, "operation timed out after \(deadline) (held; lands later)")
     }
 
-    private func fault(_ name: String, _ label: String, _ kind: HTTPTransportError.Kind, _ message: String) -> HTTPTransportError {
+    private func fault(_ name: String, _ label: String, _ kind: HTTPTransportError.Kind, _ message: String)
+        -> HTTPTransportError
+    {
         statistics.faults += 1
         SimTrace.record("s3.\(name) \(label)")
         return HTTPTransportError(kind: kind, code: kind == .timedOut ? 28 : 56, message: message)

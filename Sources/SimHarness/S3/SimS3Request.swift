@@ -32,7 +32,8 @@ struct SimS3Request: Sendable {
             for pair in pathAndQuery[pathAndQuery.index(after: questionMark)...].split(separator: "&") {
                 let halves = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard let name = Self.percentDecoded(String(halves[0])),
-                      let value = Self.percentDecoded(halves.count > 1 ? String(halves[1]) : "") else { return nil }
+                    let value = Self.percentDecoded(halves.count > 1 ? String(halves[1]) : "")
+                else { return nil }
                 items.append(QueryItem(name, value))
             }
         }
@@ -78,7 +79,8 @@ struct SimS3Request: Sendable {
             if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
         }
         guard let credential = fields["Credential"], let signedNames = fields["SignedHeaders"],
-              let amzDate = header("x-amz-date"), let payloadHash = header("x-amz-content-sha256") else {
+            let amzDate = header("x-amz-date"), let payloadHash = header("x-amz-content-sha256")
+        else {
             return (403, "AccessDenied", "the Authorization header or x-amz-date/x-amz-content-sha256 is incomplete")
         }
         guard credential.split(separator: "/").first.map(String.init) == credentials.accessKeyID else {
@@ -91,9 +93,13 @@ struct SimS3Request: Sendable {
             headers.first { $0.name.lowercased() == name }
         }
         let expected = S3Signer(credentials: credentials, region: region).authorizationHeader(
-            method: method, canonicalURI: encodedPath, query: query, headers: signed, payloadHash: payloadHash, amzDate: amzDate)
+            method: method, canonicalURI: encodedPath, query: query, headers: signed, payloadHash: payloadHash,
+            amzDate: amzDate)
         guard expected == authorization else {
-            return (403, "SignatureDoesNotMatch", "the request signature we calculated does not match the signature you provided")
+            return (
+                403, "SignatureDoesNotMatch",
+                "the request signature we calculated does not match the signature you provided"
+            )
         }
         return nil
     }
@@ -103,8 +109,13 @@ struct SimS3Request: Sendable {
         var out: [UInt8] = []
         var bytes = text.utf8.makeIterator()
         while let byte = bytes.next() {
-            guard byte == UInt8(ascii: "%") else { out.append(byte); continue }
-            guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else { return nil }
+            guard byte == UInt8(ascii: "%") else {
+                out.append(byte)
+                continue
+            }
+            guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else {
+                return nil
+            }
             out.append(high << 4 | low)
         }
         return String(validating: out, as: UTF8.self)

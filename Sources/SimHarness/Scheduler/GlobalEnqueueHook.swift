@@ -22,7 +22,8 @@ enum GlobalEnqueueHook {
     // nonisolated(unsafe): the pointer is fixed once found; its pointee is written only under `installation`'s lock.
     nonisolated(unsafe) private static let hookPointer: UnsafeMutablePointer<Hook?>? = {
         guard let process = dlopen(nil, RTLD_NOW),
-              let symbol = dlsym(process, "swift_task_enqueueGlobal_hook") else { return nil }
+            let symbol = dlsym(process, "swift_task_enqueueGlobal_hook")
+        else { return nil }
         return symbol.assumingMemoryBound(to: Hook?.self)
     }()
 

@@ -14,8 +14,10 @@ public struct SchedulerOptions: Sendable, Equatable {
     /// How many of the last trace events a failure report shows.
     public var traceTailLength: Int
 
-    public init(randomPickProbability: Double = 0.5, maxJobs: Int = 50_000_000,
-                maxSimulatedTime: Duration = .seconds(30 * 24 * 3600), traceTailLength: Int = 64) {
+    public init(
+        randomPickProbability: Double = 0.5, maxJobs: Int = 50_000_000,
+        maxSimulatedTime: Duration = .seconds(30 * 24 * 3600), traceTailLength: Int = 64
+    ) {
         precondition((0...1).contains(randomPickProbability), "randomPickProbability must be within 0...1")
         precondition(maxJobs > 0 && traceTailLength >= 0, "limits must be positive")
         self.randomPickProbability = randomPickProbability

@@ -9,16 +9,19 @@ public enum SimEnvironment {
     ///   - randomStream: Names this environment's random stream; give each simulated process
     ///     its own name so their draws stay independent.
     ///   - logger: Defaults to a logger that drops everything.
-    public static func make(scheduler: SimScheduler, fileSystem: any FileSystem, sqlite: any SQLiteOpener,
-                            randomStream: String = "environment",
-                            wallClock: SimWallClock? = nil,
-                            logger: Logger? = nil) -> Environment {
-        Environment(fileSystem: fileSystem,
-                    clock: scheduler.clock,
-                    wallClock: wallClock ?? SimWallClock(scheduler: scheduler),
-                    random: scheduler.randomSource(randomStream),
-                    sqlite: sqlite,
-                    spawner: scheduler.spawner,
-                    logger: logger ?? Logger(label: "sluice.sim") { _ in SwiftLogNoOpLogHandler() })
+    public static func make(
+        scheduler: SimScheduler, fileSystem: any FileSystem, sqlite: any SQLiteOpener,
+        randomStream: String = "environment",
+        wallClock: SimWallClock? = nil,
+        logger: Logger? = nil
+    ) -> Environment {
+        Environment(
+            fileSystem: fileSystem,
+            clock: scheduler.clock,
+            wallClock: wallClock ?? SimWallClock(scheduler: scheduler),
+            random: scheduler.randomSource(randomStream),
+            sqlite: sqlite,
+            spawner: scheduler.spawner,
+            logger: logger ?? Logger(label: "sluice.sim") { _ in SwiftLogNoOpLogHandler() })
     }
 }

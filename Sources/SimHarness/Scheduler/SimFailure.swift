@@ -15,11 +15,14 @@ public enum SimEscape: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .globalEnqueue:
-            return "a job was enqueued on the global executor from the simulator thread (Task.detached, or Task {} without the injected TaskSpawner/executor preference)"
+            return
+                "a job was enqueued on the global executor from the simulator thread (Task.detached, or Task {} without the injected TaskSpawner/executor preference)"
         case .foreignThreadEnqueue:
-            return "a job was enqueued on the simulator from another thread (work resumed by a real timer, Dispatch or a C callback)"
+            return
+                "a job was enqueued on the simulator from another thread (work resumed by a real timer, Dispatch or a C callback)"
         case .realTimeSleep(let clock):
-            return "a real-time sleep on \(clock) inside the simulation (Task.sleep or a system clock): sleep on the injected SimClock instead"
+            return
+                "a real-time sleep on \(clock) inside the simulation (Task.sleep or a system clock): sleep on the injected SimClock instead"
         case .offThreadCall(let what):
             return "\(what) was called off the simulator thread"
         }
@@ -43,7 +46,8 @@ public enum SimFailure: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .deadlock:
-            return "deadlock: no job is runnable and no simulated timer is pending, but the root task has not finished (tasks wait on each other, on a continuation nobody resumes, or on real time)"
+            return
+                "deadlock: no job is runnable and no simulated timer is pending, but the root task has not finished (tasks wait on each other, on a continuation nobody resumes, or on real time)"
         case .escape(let escape):
             return "escape: \(escape)"
         case .jobLimit(let limit):

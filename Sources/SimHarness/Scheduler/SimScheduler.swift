@@ -60,14 +60,18 @@ public final class SimScheduler: @unchecked Sendable {
     /// Runs `body` as the root task of a new simulated world on the calling thread and returns
     /// when it finishes. Throws `SimRunError` if the run deadlocks, escapes, runs away or the
     /// body throws. The calling thread must not already be running a simulation.
-    public static func run<T>(seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
-                              _ body: sending @escaping () async throws -> T) throws -> SimRunResult<T> {
+    public static func run<T>(
+        seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
+        _ body: sending @escaping () async throws -> T
+    ) throws -> SimRunResult<T> {
         try run(seed: seed, options: options) { (_: SimScheduler) in try await body() }
     }
 
     /// Like `run(seed:options:_:)`, handing the body its scheduler (for clocks, spawner, streams).
-    public static func run<T>(seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
-                              _ body: sending @escaping (SimScheduler) async throws -> T) throws -> SimRunResult<T> {
+    public static func run<T>(
+        seed: UInt64, options: SchedulerOptions = SchedulerOptions(),
+        _ body: sending @escaping (SimScheduler) async throws -> T
+    ) throws -> SimRunResult<T> {
         precondition(SimThread.current == nil, "a simulation run cannot start inside another run on the same thread")
         let scheduler = SimScheduler(seed: seed, options: options)
         let executor = scheduler.executor
@@ -92,17 +96,19 @@ public final class SimScheduler: @unchecked Sendable {
 
         let elapsed = scheduler.now
         func fail(_ failure: SimFailure, underlying: (any Error)? = nil) -> SimRunError {
-            SimRunError(failure: failure, seed: seed, elapsed: elapsed, jobs: scheduler.jobs,
-                        traceTail: scheduler.traceLog.tail(), underlying: underlying)
+            SimRunError(
+                failure: failure, seed: seed, elapsed: elapsed, jobs: scheduler.jobs,
+                traceTail: scheduler.traceLog.tail(), underlying: underlying)
         }
         if let failure { throw fail(failure) }
         switch outcome.result! {
         case .failure(let error):
             throw fail(.bodyThrew(String(describing: error)), underlying: error)
         case .success(let value):
-            return SimRunResult(value: value, seed: seed, elapsed: elapsed, jobs: scheduler.jobs,
-                                timersFired: scheduler.timersFired, traceDigest: scheduler.traceLog.digest,
-                                traceEvents: scheduler.traceLog.count, traceTail: scheduler.traceLog.tail())
+            return SimRunResult(
+                value: value, seed: seed, elapsed: elapsed, jobs: scheduler.jobs,
+                timersFired: scheduler.timersFired, traceDigest: scheduler.traceLog.digest,
+                traceEvents: scheduler.traceLog.count, traceTail: scheduler.traceLog.tail())
         }
     }
 
@@ -125,7 +131,8 @@ public final class SimScheduler: @unchecked Sendable {
                 if runnable > 0 {
                     var offset = 0
                     if runnable > 1 && pickProbability > 0
-                        && (pickProbability >= 1 || pickRandom.unitInterval() < pickProbability) {
+                        && (pickProbability >= 1 || pickRandom.unitInterval() < pickProbability)
+                    {
                         offset = Int(pickRandom.next() % UInt64(runnable))
                     }
                     let job = state.ready[state.readyHead + offset]
@@ -146,8 +153,9 @@ public final class SimScheduler: @unchecked Sendable {
                 if deadline > options.maxSimulatedTime { return .stop(.timeLimit(options.maxSimulatedTime)) }
                 var due: [CheckedContinuation<Void, any Error>] = []
                 var firstSequence: UInt64 = 0
-                while let entry = state.timers.earliestDeadline, entry == deadline, let timer = state.timers.popFirst() {
-                    guard case .waiting(let continuation) = timer.sleep.state else { continue }  // cancelled
+                while let entry = state.timers.earliestDeadline, entry == deadline, let timer = state.timers.popFirst()
+                {
+                    guard case .waiting(let continuation) = timer.sleep.state else { continue } // cancelled
                     timer.sleep.state = .fired
                     if due.isEmpty { firstSequence = timer.sequence }
                     due.append(continuation)
@@ -238,7 +246,8 @@ public final class SimScheduler: @unchecked Sendable {
                     token.state = .waiting(continuation)
                     // A deadline already past still waits for an idle moment, as a real timer
                     // would; it never rewinds the clock.
-                    state.timers.insert(.init(deadline: max(deadline, state.now), sequence: state.nextSequence, sleep: token))
+                    state.timers.insert(
+                        .init(deadline: max(deadline, state.now), sequence: state.nextSequence, sleep: token))
                     state.nextSequence += 1
                     return false
                 }

@@ -12,8 +12,10 @@ import Glibc
 extension SimVFS {
     static let contextOffset = MemoryLayout<sqlite3_file>.stride
 
-    static func fill(_ vfs: UnsafeMutablePointer<sqlite3_vfs>, name: UnsafeMutablePointer<CChar>, context: UnsafeMutableRawPointer) {
-        vfs.pointee.iVersion = 2  // 2 adds xCurrentTimeInt64
+    static func fill(
+        _ vfs: UnsafeMutablePointer<sqlite3_vfs>, name: UnsafeMutablePointer<CChar>, context: UnsafeMutableRawPointer
+    ) {
+        vfs.pointee.iVersion = 2 // 2 adds xCurrentTimeInt64
         vfs.pointee.szOsFile = Int32(contextOffset + MemoryLayout<UnsafeMutableRawPointer>.stride)
         vfs.pointee.mxPathname = 512
         vfs.pointee.zName = UnsafePointer(name)
@@ -27,7 +29,9 @@ extension SimVFS {
             case .failure(let failure):
                 return failure.code
             case .success(let file):
-                raw.storeBytes(of: Unmanaged.passRetained(file).toOpaque(), toByteOffset: SimVFS.contextOffset, as: UnsafeMutableRawPointer.self)
+                raw.storeBytes(
+                    of: Unmanaged.passRetained(file).toOpaque(), toByteOffset: SimVFS.contextOffset,
+                    as: UnsafeMutableRawPointer.self)
                 pFile!.pointee.pMethods = UnsafePointer(simIOMethods)
                 pOutFlags?.pointee = flags
                 return SQLITE_OK
@@ -71,7 +75,8 @@ extension SimVFS {
     }
 
     static func file(_ pFile: UnsafeMutablePointer<sqlite3_file>?) -> SimVFSFile {
-        let context = UnsafeMutableRawPointer(pFile!).load(fromByteOffset: contextOffset, as: UnsafeMutableRawPointer.self)
+        let context = UnsafeMutableRawPointer(pFile!).load(
+            fromByteOffset: contextOffset, as: UnsafeMutableRawPointer.self)
         return Unmanaged<SimVFSFile>.fromOpaque(context).takeUnretainedValue()
     }
 
@@ -91,7 +96,8 @@ nonisolated(unsafe) let simIOMethods: UnsafeMutablePointer<sqlite3_io_methods> =
     methods.initialize(to: sqlite3_io_methods())
     methods.pointee.iVersion = 2
     methods.pointee.xClose = { pFile in
-        let context = UnsafeMutableRawPointer(pFile!).load(fromByteOffset: SimVFS.contextOffset, as: UnsafeMutableRawPointer.self)
+        let context = UnsafeMutableRawPointer(pFile!).load(
+            fromByteOffset: SimVFS.contextOffset, as: UnsafeMutableRawPointer.self)
         let file = Unmanaged<SimVFSFile>.fromOpaque(context).takeRetainedValue()
         file.vfs.close(file)
         return SQLITE_OK
@@ -107,11 +113,13 @@ nonisolated(unsafe) let simIOMethods: UnsafeMutablePointer<sqlite3_io_methods> =
     methods.pointee.xFileSize = { pFile, pSize in SimVFS.file(pFile).size(pSize!) }
     methods.pointee.xLock = { pFile, level in
         let file = SimVFS.file(pFile)
-        return SimVFS.withInode(file, { file.lock(SQLiteLockLevel(rawValue: level)!, inode: $0) }, missing: SQLiteCode.ioErrorLock)
+        return SimVFS.withInode(
+            file, { file.lock(SQLiteLockLevel(rawValue: level)!, inode: $0) }, missing: SQLiteCode.ioErrorLock)
     }
     methods.pointee.xUnlock = { pFile, level in
         let file = SimVFS.file(pFile)
-        return SimVFS.withInode(file, { file.unlock(to: SQLiteLockLevel(rawValue: level)!, inode: $0) }, missing: SQLiteCode.ioErrorUnlock)
+        return SimVFS.withInode(
+            file, { file.unlock(to: SQLiteLockLevel(rawValue: level)!, inode: $0) }, missing: SQLiteCode.ioErrorUnlock)
     }
     methods.pointee.xCheckReservedLock = { pFile, pResOut in
         let file = SimVFS.file(pFile)
@@ -127,13 +135,21 @@ nonisolated(unsafe) let simIOMethods: UnsafeMutablePointer<sqlite3_io_methods> =
         case SQLITE_FCNTL_PERSIST_WAL:
             let value = pArg!.assumingMemoryBound(to: Int32.self)
             file.vfs.lock.withLock {
-                if value.pointee < 0 { value.pointee = file.persistsWAL ? 1 : 0 } else { file.persistsWAL = value.pointee != 0 }
+                if value.pointee < 0 {
+                    value.pointee = file.persistsWAL ? 1 : 0
+                } else {
+                    file.persistsWAL = value.pointee != 0
+                }
             }
             return SQLITE_OK
         case SQLITE_FCNTL_POWERSAFE_OVERWRITE:
             let value = pArg!.assumingMemoryBound(to: Int32.self)
             file.vfs.lock.withLock {
-                if value.pointee < 0 { value.pointee = file.powersafeOverwrite ? 1 : 0 } else { file.powersafeOverwrite = value.pointee != 0 }
+                if value.pointee < 0 {
+                    value.pointee = file.powersafeOverwrite ? 1 : 0
+                } else {
+                    file.powersafeOverwrite = value.pointee != 0
+                }
             }
             return SQLITE_OK
         default:
@@ -156,7 +172,8 @@ nonisolated(unsafe) let simIOMethods: UnsafeMutablePointer<sqlite3_io_methods> =
                     mapping = try file.disk.mapSharedMemory(for: file.path, by: file.vfs.process)
                     file.sharedMemoryMapping = mapping
                 }
-                let pointer = try file.disk.sharedMemoryRegion(mapping, index: Int(region), size: Int(size), extend: extend != 0)
+                let pointer = try file.disk.sharedMemoryRegion(
+                    mapping, index: Int(region), size: Int(size), extend: extend != 0)
                 pp!.pointee = pointer.map { UnsafeMutableRawPointer($0) }
                 return SQLITE_OK
             } catch {
@@ -174,7 +191,8 @@ nonisolated(unsafe) let simIOMethods: UnsafeMutablePointer<sqlite3_io_methods> =
                     return SQLITE_OK
                 }
                 let exclusive = flags & SQLITE_SHM_EXCLUSIVE != 0
-                return try file.disk.lockSharedMemory(mapping, offset: Int(offset), count: Int(count), exclusive: exclusive)
+                return try file.disk.lockSharedMemory(
+                    mapping, offset: Int(offset), count: Int(count), exclusive: exclusive)
                     ? SQLITE_OK : SQLITE_BUSY
             } catch {
                 return SQLiteCode.ioErrorShmLock

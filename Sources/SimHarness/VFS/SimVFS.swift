@@ -67,9 +67,11 @@ public final class SimVFS: @unchecked Sendable {
     ///   - sleep: Advances simulated time for `xSleep`; must not block on real time.
     ///   - powersafeOverwrite: See the property.
     ///   - sectorSize: `xSectorSize`; 4096 like the unix VFS.
-    public init(disk: SimDisk, process: SimProcess, name: String? = nil, random: any RandomSource,
-                wallClock: @escaping @Sendable () -> Timestamp, sleep: @escaping @Sendable (Duration) -> Void = { _ in },
-                powersafeOverwrite: Bool = true, sectorSize: Int32 = 4096) {
+    public init(
+        disk: SimDisk, process: SimProcess, name: String? = nil, random: any RandomSource,
+        wallClock: @escaping @Sendable () -> Timestamp, sleep: @escaping @Sendable (Duration) -> Void = { _ in },
+        powersafeOverwrite: Bool = true, sectorSize: Int32 = 4096
+    ) {
         let number = Self.instanceCounter.withLock { () -> Int in
             Self.instances += 1
             return Self.instances
@@ -197,7 +199,9 @@ public final class SimVFS: @unchecked Sendable {
             return error.code == ENOENT ? SQLiteCode.ioErrorDeleteNoEntry : SQLiteCode.ioErrorDelete
         }
         if syncDirectory {
-            do { try disk.syncDirectory(Path.directory(of: path), by: process) } catch { return SQLiteCode.ioErrorDirFsync }
+            do { try disk.syncDirectory(Path.directory(of: path), by: process) } catch {
+                return SQLiteCode.ioErrorDirFsync
+            }
         }
         return SQLiteCode.ok
     }

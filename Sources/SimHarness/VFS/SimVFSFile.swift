@@ -39,8 +39,10 @@ final class SimVFSFile {
     /// unix VFS does (`UNIXFILE_DIRSYNC`), so the file's name is durable before it is relied on.
     var syncsDirectoryOnFirstSync: Bool
 
-    init(vfs: SimVFS, descriptor: SimFileDescriptor, fileID: Int, path: String, deletesOnClose: Bool,
-         syncsDirectoryOnFirstSync: Bool, powersafeOverwrite: Bool) {
+    init(
+        vfs: SimVFS, descriptor: SimFileDescriptor, fileID: Int, path: String, deletesOnClose: Bool,
+        syncsDirectoryOnFirstSync: Bool, powersafeOverwrite: Bool
+    ) {
         self.vfs = vfs
         self.descriptor = descriptor
         self.fileID = fileID
@@ -163,7 +165,9 @@ final class SimVFSFile {
         do {
             if level > .shared {
                 if requested == .shared {
-                    if !(try disk.lock(descriptor, .read, SQLiteLockBytes.sharedRange)) { result = SQLiteCode.ioErrorReadLock }
+                    if !(try disk.lock(descriptor, .read, SQLiteLockBytes.sharedRange)) {
+                        result = SQLiteCode.ioErrorReadLock
+                    }
                 }
                 try disk.unlock(descriptor, SQLiteLockBytes.pendingAndReserved)
                 inode.level = .shared
@@ -174,7 +178,9 @@ final class SimVFSFile {
         if requested == .none {
             inode.sharedCount -= 1
             if inode.sharedCount == 0 {
-                do { try disk.unlock(descriptor, SQLiteLockBytes.wholeFile) } catch { result = SQLiteCode.ioErrorUnlock }
+                do { try disk.unlock(descriptor, SQLiteLockBytes.wholeFile) } catch {
+                    result = SQLiteCode.ioErrorUnlock
+                }
                 inode.level = .none
             }
             inode.lockCount -= 1
@@ -199,4 +205,3 @@ final class SimVFSFile {
         inode.deferredCloses = []
     }
 }
-

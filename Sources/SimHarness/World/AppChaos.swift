@@ -17,7 +17,9 @@ extension SimWorld {
             let roll = random.unitInterval()
             do {
                 if roll < 0.3 {
-                    try await longReader(hold: .milliseconds(Int64(random.next() % UInt64(max(parameters.chaos.longReaderHold.milliseconds, 1)))))
+                    try await longReader(
+                        hold: .milliseconds(
+                            Int64(random.next() % UInt64(max(parameters.chaos.longReaderHold.milliseconds, 1)))))
                 } else if roll < 0.35 {
                     // Rarer than the rest: each VACUUM writes the whole database into the WAL,
                     // and at one every two seconds they were most of some seeds' replication.
@@ -31,7 +33,9 @@ extension SimWorld {
                 } else {
                     let mode = CheckpointMode.allCases[Int(random.next() % 4)]
                     let result = try await auxiliary().checkpoint(mode)
-                    SimTrace.record("app checkpoint \(mode) (second connection) busy=\(result.busy) frames=\(result.walFrames)/\(result.checkpointedFrames)")
+                    SimTrace.record(
+                        "app checkpoint \(mode) (second connection) busy=\(result.busy) frames=\(result.walFrames)/\(result.checkpointedFrames)"
+                    )
                 }
             } catch let error as SQLiteError where error.isBusy {
                 SimTrace.record("app operation SQLITE_BUSY")

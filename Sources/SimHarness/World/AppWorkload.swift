@@ -46,8 +46,10 @@ final class AppWorkload: @unchecked Sendable {
 
     /// - Parameter firstID: The first row id it inserts: apps whose ids never meet never hold
     ///   the same table (a lease takeover's two databases), so a restore names its history.
-    init(node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64, firstID: Int64 = 1,
-         preemption: Preemption? = nil) {
+    init(
+        node: SimNode, path: String, mix: WorkloadMix, log: CommitLog, random: SplitMix64, firstID: Int64 = 1,
+        preemption: Preemption? = nil
+    ) {
         self.node = node
         self.path = path
         self.mix = mix
@@ -84,7 +86,9 @@ final class AppWorkload: @unchecked Sendable {
                 let mode: CheckpointMode = random.unitInterval() < 0.7 ? .passive : .truncate
                 do {
                     let result = try await connection!.checkpoint(mode)
-                    SimTrace.record("app checkpoint \(mode) busy=\(result.busy) frames=\(result.walFrames)/\(result.checkpointedFrames)")
+                    SimTrace.record(
+                        "app checkpoint \(mode) busy=\(result.busy) frames=\(result.walFrames)/\(result.checkpointedFrames)"
+                    )
                 } catch let error as SQLiteError where error.isBusy {
                     SimTrace.record("app checkpoint \(mode) SQLITE_BUSY")
                 }
@@ -198,7 +202,9 @@ final class AppWorkload: @unchecked Sendable {
         log.record(commit: commits, digest: digest)
         // Straight from the disk, not through the file-system port: no fault, no scheduling point.
         if let wal = try? node.disk.stat(path + "-wal", by: node.process) { log.recordWAL(size: wal.size) }
-        if log.walFrames != nil, let frames = node.disk.peekWALIndexFrames(databasePath: path) { log.recordWAL(frames: frames) }
+        if log.walFrames != nil, let frames = node.disk.peekWALIndexFrames(databasePath: path) {
+            log.recordWAL(frames: frames)
+        }
     }
 
     /// Draws one of the first `available` ids and swaps it behind them, so the same
@@ -247,7 +253,8 @@ final class AppWorkload: @unchecked Sendable {
         }
         let state = try await DatabaseState.read(connection)
         guard state.commit == commits, state.digest == digest else {
-            throw InvariantViolation.sourceHarmed("source holds commit \(state.commit) with \(state.digest), the app committed \(commits) with \(digest)")
+            throw InvariantViolation.sourceHarmed(
+                "source holds commit \(state.commit) with \(state.digest), the app committed \(commits) with \(digest)")
         }
     }
 
@@ -298,16 +305,22 @@ final class AppWorkload: @unchecked Sendable {
             let raw = UnsafeMutableRawBufferPointer(buffer)
             var index = 0
             while index < size {
-                if index & 15 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
+                if index & 15 == 0 { seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407 }
                 if index & 7 == 0 && index + 8 <= size {
                     // Even bytes from the seed, odd bytes their own index: one store for eight.
-                    let odd = UInt64(UInt8(truncatingIfNeeded: index + 1)) << 8 | UInt64(UInt8(truncatingIfNeeded: index + 3)) << 24
-                        | UInt64(UInt8(truncatingIfNeeded: index + 5)) << 40 | UInt64(UInt8(truncatingIfNeeded: index + 7)) << 56
-                    raw.storeBytes(of: ((seed & 0x00ff_00ff_00ff_00ff) | odd).littleEndian, toByteOffset: index, as: UInt64.self)
+                    let odd =
+                        UInt64(UInt8(truncatingIfNeeded: index + 1)) << 8 | UInt64(UInt8(truncatingIfNeeded: index + 3))
+                        << 24
+                        | UInt64(UInt8(truncatingIfNeeded: index + 5)) << 40 | UInt64(
+                            UInt8(truncatingIfNeeded: index + 7)) << 56
+                    raw.storeBytes(
+                        of: ((seed & 0x00ff_00ff_00ff_00ff) | odd).littleEndian, toByteOffset: index, as: UInt64.self)
                     index += 8
                     continue
                 }
-                buffer[index] = index & 1 == 0 ? UInt8(truncatingIfNeeded: seed >> UInt64((index & 7) * 8)) : UInt8(truncatingIfNeeded: index)
+                buffer[index] =
+                    index & 1 == 0
+                    ? UInt8(truncatingIfNeeded: seed >> UInt64((index & 7) * 8)) : UInt8(truncatingIfNeeded: index)
                 index += 1
             }
             initialized = size

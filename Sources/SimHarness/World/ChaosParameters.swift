@@ -58,10 +58,11 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
         if chance(on.kill) { chaos.replicatorKills = 1 + Int(random.next() % 3) }
         if chance(on.power) { chaos.powerLosses = 1 + Int(random.next() % 2) }
         chaos.powerLossInCheckpointRate = pick([0, 0.3, 0.7])
-        chaos.crashModel = DiskCrashModel(sectorSurvivalRate: pick([0.1, 0.5, 0.9]), sectorGarbageRate: 0,
-                                          sizeChangeSurvivalRate: pick([0.2, 0.8]),
-                                          directoryChangeSurvivalRate: pick([0.3, 0.7]),
-                                          directoryMode: chance(0.5) ? .journalPrefix : .independent)
+        chaos.crashModel = DiskCrashModel(
+            sectorSurvivalRate: pick([0.1, 0.5, 0.9]), sectorGarbageRate: 0,
+            sizeChangeSurvivalRate: pick([0.2, 0.8]),
+            directoryChangeSurvivalRate: pick([0.3, 0.7]),
+            directoryMode: chance(0.5) ? .journalPrefix : .independent)
         if chance(on.app) { chaos.appKills = 1 + Int(random.next() % 2) }
         if chance(on.appOps) {
             chaos.appChaosInterval = .milliseconds(pick([300, 1000, 3000]))
@@ -75,11 +76,12 @@ public struct ChaosParameters: Sendable, Equatable, CustomStringConvertible {
         }
         // Drawn last, so adding it left every earlier draw of a seed as it was.
         if chance(on.takeover) {
-            chaos.takeover = LeaseTakeoverPlan(partitionStartFraction: 0.1 + 0.35 * random.unitInterval(),
-                                               partitionLength: .seconds(pick([45, 60, 90])),
-                                               deliveryRate: pick([0, 0.3, 0.8]),
-                                               secondStartDelay: .milliseconds(1000 + Int64(random.next() % 4000)),
-                                               secondCommitInterval: .milliseconds(pick([100, 250, 500])))
+            chaos.takeover = LeaseTakeoverPlan(
+                partitionStartFraction: 0.1 + 0.35 * random.unitInterval(),
+                partitionLength: .seconds(pick([45, 60, 90])),
+                deliveryRate: pick([0, 0.3, 0.8]),
+                secondStartDelay: .milliseconds(1000 + Int64(random.next() % 4000)),
+                secondCommitInterval: .milliseconds(pick([100, 250, 500])))
         }
         return chaos
     }

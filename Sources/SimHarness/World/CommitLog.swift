@@ -108,7 +108,9 @@ public final class CommitLog: @unchecked Sendable {
     func reportReplicated(replica: String, position: Position) {
         let report = Report(position: position, commitsThen: digests.count - 1, epoch: epoch, time: wallClock())
         replicated[replica] = report
-        if let known = generationReports[replica]?.lastIndex(where: { $0.last.position.generation == position.generation }) {
+        if let known = generationReports[replica]?.lastIndex(where: {
+            $0.last.position.generation == position.generation
+        }) {
             generationReports[replica]![known].last = report
         } else {
             generationReports[replica, default: []].append((report, report))
@@ -144,7 +146,8 @@ public final class CommitLog: @unchecked Sendable {
     /// last). Empty means no history ever held that state.
     func epochs(holding commit: Int, digest: ContentDigest) -> [Int] {
         var result: [Int] = []
-        for (number, history) in retired.enumerated() where commit >= 0 && commit < history.digests.count && history.digests[commit] == digest {
+        for (number, history) in retired.enumerated()
+        where commit >= 0 && commit < history.digests.count && history.digests[commit] == digest {
             result.append(number)
         }
         if commit >= 0, commit < digests.count, digests[commit] == digest { result.append(epoch) }

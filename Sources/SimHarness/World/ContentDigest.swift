@@ -30,9 +30,12 @@ public struct ContentDigest: Hashable, Sendable, CustomStringConvertible {
             var offset = 0
             while offset + 32 <= count {
                 lane0 = mix(lane0, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
-                lane1 = mix(lane1, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
-                lane2 = mix(lane2, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)))
-                lane3 = mix(lane3, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
+                lane1 = mix(
+                    lane1, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+                lane2 = mix(
+                    lane2, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)))
+                lane3 = mix(
+                    lane3, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
                 offset += 32
             }
             while offset + 8 <= count {

@@ -47,7 +47,9 @@ extension SimWorld {
     /// Runs `request` on the restore machine through a client of its own and judges the damage it
     /// met. Throws `RestoreFailedOnDamage` for a failure damage excuses, an `InvariantViolation`
     /// for a broken invariant 8, and any other failure as it came.
-    func restoreJudgingDamage(_ request: RestoreRequest, label: String) async throws -> (report: RestoreReport, seen: DamageSeen) {
+    func restoreJudgingDamage(_ request: RestoreRequest, label: String) async throws -> (
+        report: RestoreReport, seen: DamageSeen
+    ) {
         restores += 1
         let reader = "restore-\(restores)"
         let restorer = Restorer(client: client.reading(as: reader), environment: restoreNode.environment)
@@ -60,18 +62,28 @@ extension SimWorld {
             let judged = judgeFailure(error, seen: await store.takeDamageSeen(by: reader), label: label)
             // A damaged first segment that decoded to nothing was judged above; otherwise a gap
             // at offset 0 is an index the planner let through without its first segment.
-            if !(judged is InvariantViolation), case RestoreError.walGap(_, let index, 0, let found)? = error as? RestoreError {
-                throw InvariantViolation.planNotExact("\(label): WAL index \(Hex.format(index, width: 16)), whose first listed segment is at \(Hex.format(found, width: 16)), reached the download; the planner must refuse it (missingInitialSegment)")
+            if !(judged is InvariantViolation),
+                case RestoreError.walGap(_, let index, 0, let found)? = error as? RestoreError
+            {
+                throw InvariantViolation.planNotExact(
+                    "\(label): WAL index \(Hex.format(index, width: 16)), whose first listed segment is at \(Hex.format(found, width: 16)), reached the download; the planner must refuse it (missingInitialSegment)"
+                )
             }
             throw judged
         }
         let seen = await store.takeDamageSeen(by: reader)
         guard !seen.isEmpty else { return (report, seen) }
-        let used = seen.damagedReads.filter { read in client.object(at: read.key).map { Self.plan(of: report, reads: $0) } ?? true }
-        if !used.isEmpty {
-            throw InvariantViolation.damagedObjectRestored("\(label): read \(Self.describe(used)) and restored \(report.finalPosition) (snapshot \(Hex.format(report.snapshotIndex, width: 16))) as if whole")
+        let used = seen.damagedReads.filter { read in
+            client.object(at: read.key).map { Self.plan(of: report, reads: $0) } ?? true
         }
-        SimTrace.record("\(label) succeeded past damage it did not use: read \(Self.describe(seen.damagedReads)); missed \(seen.lostKeys.count) lost objects")
+        if !used.isEmpty {
+            throw InvariantViolation.damagedObjectRestored(
+                "\(label): read \(Self.describe(used)) and restored \(report.finalPosition) (snapshot \(Hex.format(report.snapshotIndex, width: 16))) as if whole"
+            )
+        }
+        SimTrace.record(
+            "\(label) succeeded past damage it did not use: read \(Self.describe(seen.damagedReads)); missed \(seen.lostKeys.count) lost objects"
+        )
         restoresMetDamage += 1
         return (report, seen)
     }
@@ -90,7 +102,8 @@ extension SimWorld {
                 return generation > report.generation
             case .walSegment(let position)?:
                 return position.generation > report.generation
-                    || (position.generation == report.generation && (position.index, position.offset) >= (end.index, end.offset))
+                    || (position.generation == report.generation
+                        && (position.index, position.offset) >= (end.index, end.offset))
             case nil:
                 return true
             }
@@ -103,12 +116,13 @@ extension SimWorld {
     /// after it (found by sluice sim, default seed 29: a lost snapshot, and a timestamp restore
     /// that rightly planned from the one before it, judged as not exact).
     func lostObjectsMayChangePlan(_ seen: DamageSeen, _ report: RestoreReport) -> Bool {
-        lostObjectsMayShorten(seen, report) || seen.lostKeys.contains { key in
-            if case .snapshot(let generation, let index)? = client.object(at: key) {
-                return generation == report.generation && index > report.snapshotIndex
+        lostObjectsMayShorten(seen, report)
+            || seen.lostKeys.contains { key in
+                if case .snapshot(let generation, let index)? = client.object(at: key) {
+                    return generation == report.generation && index > report.snapshotIndex
+                }
+                return false
             }
-            return false
-        }
     }
 
     /// What a failed restore's error becomes, given the damage it met.
@@ -123,7 +137,8 @@ extension SimWorld {
                 return RestoreFailedOnDamage(underlying: error, seen: seen)
             }
             if Self.concerns(error, damaged) {
-                return InvariantViolation.damagedObjectUnclear("\(label): read \(Self.describe(seen.damagedReads)) and failed with \(type(of: error)) \(error)")
+                return InvariantViolation.damagedObjectUnclear(
+                    "\(label): read \(Self.describe(seen.damagedReads)) and failed with \(type(of: error)) \(error)")
             }
         }
         if !seen.lostKeys.isEmpty, Self.reportsMissingHistory(error) {
@@ -150,10 +165,14 @@ extension SimWorld {
     /// should ever fail with (untyped): such a failure had to name the corrupt object.
     private static func concerns(_ error: any Error, _ damaged: [ReplicaObject]) -> Bool {
         func walIndex(_ generation: Generation, _ index: UInt64) -> Bool {
-            damaged.contains { if case .walSegment(let p) = $0 { p.generation == generation && p.index == index } else { false } }
+            damaged.contains {
+                if case .walSegment(let p) = $0 { p.generation == generation && p.index == index } else { false }
+            }
         }
         func snapshot(_ generation: Generation, _ index: UInt64? = nil) -> Bool {
-            damaged.contains { if case .snapshot(let g, let i) = $0 { g == generation && (index == nil || i == index) } else { false } }
+            damaged.contains {
+                if case .snapshot(let g, let i) = $0 { g == generation && (index == nil || i == index) } else { false }
+            }
         }
         guard let restoreError = error as? RestoreError else {
             return !(error is ReplicaClientError || error is SimObjectStoreError || error is CancellationError)
@@ -172,8 +191,8 @@ extension SimWorld {
         case .integrityCheckFailed:
             return true
         case .noBackups, .generationNotFound, .noSnapshot, .targetRequiresGeneration, .invalidParallelism,
-             .missingWALIndex, .missingInitialSegment, .outputExists, .outputDirectoryMissing, .corruptObject,
-             .downloadFailed, .positionInsideSnapshotIndex:
+            .missingWALIndex, .missingInitialSegment, .outputExists, .outputDirectoryMissing, .corruptObject,
+            .downloadFailed, .positionInsideSnapshotIndex:
             return false
         }
     }
@@ -183,8 +202,9 @@ extension SimWorld {
         if case ReplicaClientError.notFound? = error as? ReplicaClientError { return true }
         guard let restoreError = error as? RestoreError else { return false }
         switch restoreError {
-        case .missingWALIndex, .missingInitialSegment, .walGap, .walIndexIncomplete, .positionNotReplicated, .noSnapshot,
-             .generationNotFound, .noBackups, .positionInsideSnapshotIndex:
+        case .missingWALIndex, .missingInitialSegment, .walGap, .walIndexIncomplete, .positionNotReplicated,
+            .noSnapshot,
+            .generationNotFound, .noBackups, .positionInsideSnapshotIndex:
             return true
         default:
             return false

@@ -10,11 +10,14 @@ extension SimWorld {
     func verifyExactly(_ reported: CommitLog.Report, label: String, output: String) async throws -> Int? {
         let mayBeRetired = takeover?.tookOverAt != nil && parameters.replication.retention != nil
         let described = "\(label) exact \(reported.position)"
-        let state = try await restoreExactly(reported, output: output, described: described, mayRefuse: mayBeRetired) { state in
+        let state = try await restoreExactly(reported, output: output, described: described, mayRefuse: mayBeRetired) {
+            state in
             // The replicator reported it while the source had this history: the restore must
             // be a state of that history, not one of a history a power loss cut off.
             guard self.log.epochs(holding: state.commit, digest: state.digest).contains(reported.epoch) else {
-                throw InvariantViolation.replicatedCommitLost("\(described): reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))")
+                throw InvariantViolation.replicatedCommitLost(
+                    "\(described): reported replicated in epoch \(reported.epoch), restores commit \(state.commit) of another history (\(state.digest))"
+                )
             }
         }
         guard let state else { return nil }
@@ -26,16 +29,21 @@ extension SimWorld {
     /// and hands it to `check` (which history it must belong to). Returns nil when the planner
     /// refuses within its documented limits (or any refusal, with `mayRefuse`), when the restore
     /// fails while store faults are active, or on damage at rest (`restoreJudgingDamage` judged it).
-    func restoreExactly(_ reported: CommitLog.Report, output: String, described: String, mayRefuse: Bool = false,
-                        check: (DatabaseState) throws -> Void) async throws -> DatabaseState? {
-        let request = RestoreRequest(outputPath: output, generation: reported.position.generation,
-                                     target: .position(index: reported.position.index, offset: reported.position.offset),
-                                     parallelism: 1 + Int(random.next() % 4))
+    func restoreExactly(
+        _ reported: CommitLog.Report, output: String, described: String, mayRefuse: Bool = false,
+        check: (DatabaseState) throws -> Void
+    ) async throws -> DatabaseState? {
+        let request = RestoreRequest(
+            outputPath: output, generation: reported.position.generation,
+            target: .position(index: reported.position.index, offset: reported.position.offset),
+            parallelism: 1 + Int(random.next() % 4))
         do {
             let state = try await restoreAndRead(request, label: described)
             try check(state)
             guard state.commit <= reported.commitsThen else {
-                throw InvariantViolation.tornRestore("\(described): restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported")
+                throw InvariantViolation.tornRestore(
+                    "\(described): restores commit \(state.commit), but only \(reported.commitsThen) were committed when it was reported"
+                )
             }
             return state
         } catch let error as RestoreError where Self.mayRefuseExact(error) || mayRefuse {
@@ -44,7 +52,8 @@ extension SimWorld {
             skippedProbes += 1
         } catch let error as RestoreError {
             if case .positionNotReplicated = error {
-                throw InvariantViolation.replicatedCommitLost("\(described): reported replicated, restore says \(error)")
+                throw InvariantViolation.replicatedCommitLost(
+                    "\(described): reported replicated, restore says \(error)")
             }
             if !faultsActive { throw InvariantViolation.restoreFailed("\(described): \(error)") }
             skippedProbes += 1

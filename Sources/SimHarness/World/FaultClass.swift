@@ -61,7 +61,9 @@ public enum FaultClass: String, Sendable, CaseIterable {
     public static func parseList(_ text: String) -> Result<[FaultClass], UnknownFaultClass> {
         var classes: [FaultClass] = []
         for name in text.split(separator: ",") {
-            guard let found = FaultClass(rawValue: String(name)) else { return .failure(UnknownFaultClass(name: String(name))) }
+            guard let found = FaultClass(rawValue: String(name)) else {
+                return .failure(UnknownFaultClass(name: String(name)))
+            }
             classes.append(found)
         }
         return .success(classes)

@@ -36,8 +36,10 @@ final class GenerationLedger: @unchecked Sendable {
     /// How the last replicator that decided left the source, once it ended.
     private var ending: (image: SourceImage, shadowHeader: [UInt8]?, clean: Bool)?
 
-    init(disk: SimDisk, databasePath: String, injectedFaults: @escaping () -> Int,
-         replicaGenerations: @escaping () -> [Generation] = { [] }) {
+    init(
+        disk: SimDisk, databasePath: String, injectedFaults: @escaping () -> Int,
+        replicaGenerations: @escaping () -> [Generation] = { [] }
+    ) {
         self.disk = disk
         self.databasePath = databasePath
         self.state = LocalState(databasePath: databasePath)
@@ -71,9 +73,12 @@ final class GenerationLedger: @unchecked Sendable {
             }
             started += 1
             if anyDecision, violation == nil, namedCauses().isEmpty {
-                violation = .needlessGeneration("generation \(generation) started (the replicator says: \(reason)), but nothing happened to the source, the replicator's disk or the machine since the last generation decision")
+                violation = .needlessGeneration(
+                    "generation \(generation) started (the replicator says: \(reason)), but nothing happened to the source, the replicator's disk or the machine since the last generation decision"
+                )
             }
-            SimTrace.record("generation \(generation) started: \(reason); causes: \(namedCauses().joined(separator: ", "))")
+            SimTrace.record(
+                "generation \(generation) started: \(reason); causes: \(namedCauses().joined(separator: ", "))")
         }
         anyDecision = true
         runningDecided = true
@@ -88,12 +93,15 @@ final class GenerationLedger: @unchecked Sendable {
         if faults > 0 { named.append("\(faults) disk faults injected into the replicator's file system") }
         // Another replicator (a lease takeover) wrote a newer generation to the replica: "latest"
         // would name it while this one went on in an older one.
-        if let last = lastGeneration, let foreign = replicaGenerations().filter({ $0 > last && !own.contains($0) }).max() {
+        if let last = lastGeneration,
+            let foreign = replicaGenerations().filter({ $0 > last && !own.contains($0) }).max()
+        {
             named.append("another replicator wrote generation \(foreign) to the replica")
         }
         if let ending {
             let now = SourceImage(disk: disk, databasePath: databasePath)
-            if let change = now.change(since: ending.image, shadowHeader: ending.shadowHeader, cleanStop: ending.clean) {
+            if let change = now.change(since: ending.image, shadowHeader: ending.shadowHeader, cleanStop: ending.clean)
+            {
                 named.append("while no replicator ran after a \(ending.clean ? "clean stop" : "kill"): \(change)")
             }
         }
@@ -103,10 +111,12 @@ final class GenerationLedger: @unchecked Sendable {
     /// The header of the newest shadow index of the generation the local state names.
     private func latestShadowHeader() -> [UInt8]? {
         guard let text = disk.peekContents(of: state.generationFile),
-              let generation = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()),
-              let latest = disk.peekNames(in: state.shadowDirectory(generation)).compactMap(LocalState.parseShadowName).max(),
-              let shadow = disk.peekContents(of: state.shadowPath(generation, index: latest)),
-              shadow.count >= WALFormat.headerSize else { return nil }
+            let generation = Generation(String(decoding: text, as: UTF8.self).trimmingWhitespace()),
+            let latest = disk.peekNames(in: state.shadowDirectory(generation)).compactMap(LocalState.parseShadowName)
+                .max(),
+            let shadow = disk.peekContents(of: state.shadowPath(generation, index: latest)),
+            shadow.count >= WALFormat.headerSize
+        else { return nil }
         return Array(shadow[0..<WALFormat.headerSize])
     }
 }

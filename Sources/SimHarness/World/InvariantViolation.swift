@@ -77,10 +77,11 @@ public enum InvariantViolation: Error, Equatable, CustomStringConvertible {
     public var details: String {
         switch self {
         case .replicatedCommitLost(let d), .tornRestore(let d), .sourceHarmed(let d), .pointInTimeWrong(let d),
-             .retentionLostRestorePoint(let d), .noCatchUp(let d), .damagedObjectRestored(let d), .damagedObjectUnclear(let d), .planNotExact(let d),
-             .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d), .writeWithoutLease(let d),
-             .supersededHistoryRestored(let d), .supersededReplicatorRan(let d), .shadowIndexDiffers(let d),
-             .replicaLagging(let d), .snapshotLate(let d), .walRunaway(let d):
+            .retentionLostRestorePoint(let d), .noCatchUp(let d), .damagedObjectRestored(let d),
+            .damagedObjectUnclear(let d), .planNotExact(let d),
+            .restoreFailed(let d), .replicatorFailed(let d), .needlessGeneration(let d), .writeWithoutLease(let d),
+            .supersededHistoryRestored(let d), .supersededReplicatorRan(let d), .shadowIndexDiffers(let d),
+            .replicaLagging(let d), .snapshotLate(let d), .walRunaway(let d):
             return d
         }
     }

@@ -35,11 +35,15 @@ final class LeaseOracle: @unchecked Sendable {
     func admit(_ operation: @autoclosure () -> String, process: String, token: String?) {
         let now = wallClock.now()
         guard let lease = currentLease else {
-            record("\(process) issued \(operation()) at \(now) while no lease object exists (its token: \(token ?? "none"))")
+            record(
+                "\(process) issued \(operation()) at \(now) while no lease object exists (its token: \(token ?? "none"))"
+            )
             return
         }
         guard let token, lease.token == token else {
-            record("\(process) issued \(operation()) at \(now) under token \(token ?? "none"), but the lease names \(lease.owner) (token \(lease.token), expires \(lease.expires))")
+            record(
+                "\(process) issued \(operation()) at \(now) under token \(token ?? "none"), but the lease names \(lease.owner) (token \(lease.token), expires \(lease.expires))"
+            )
             return
         }
         guard lease.expires > now else {

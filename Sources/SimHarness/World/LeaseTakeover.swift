@@ -62,8 +62,9 @@ final class LeaseTakeover: @unchecked Sendable {
         self.plan = plan
         self.scheduler = scheduler
         self.logLevel = logLevel
-        partition = NetworkPartition(start: start, end: end, deliveryRate: plan.deliveryRate, clock: scheduler.clock,
-                                     random: scheduler.randomSource("partition"))
+        partition = NetworkPartition(
+            start: start, end: end, deliveryRate: plan.deliveryRate, clock: scheduler.clock,
+            random: scheduler.randomSource("partition"))
         replicatorStart = start + parameters.replication.leaseDuration + plan.secondStartDelay
         let wallClock = SimWallClock(scheduler: scheduler)
         disk = SimDisk(wallClock: { wallClock.now() })
@@ -77,8 +78,9 @@ final class LeaseTakeover: @unchecked Sendable {
         mix.largeTransactionRate = 0
         mix.maxTableBytes = 256 << 10
         // Ids far above the first app's, so no state of one database is a state of the other.
-        workload = AppWorkload(node: appNode, path: SimWorld.databasePath, mix: mix, log: log,
-                               random: scheduler.randomSource("second-workload"), firstID: 1 << 40)
+        workload = AppWorkload(
+            node: appNode, path: SimWorld.databasePath, mix: mix, log: log,
+            random: scheduler.randomSource("second-workload"), firstID: 1 << 40)
         var options = parameters.replication
         options.leaseOwner = Self.secondLeaseOwner
         options.leaseDuration = Self.secondLeaseDuration
@@ -93,7 +95,8 @@ final class LeaseTakeover: @unchecked Sendable {
     /// The second machine's app: created when the partition starts, committing until `end`.
     func runApp(until end: Duration, clock: SimClock) async throws {
         try await clock.sleep(until: SimClock.Instant(offset: partition.start))
-        SimTrace.record("network partition of the replicator's machine until \(partition.end); second machine's app starts")
+        SimTrace.record(
+            "network partition of the replicator's machine until \(partition.end); second machine's app starts")
         try await workload.setUp()
         try await workload.run(until: end, clock: clock)
     }
@@ -102,27 +105,36 @@ final class LeaseTakeover: @unchecked Sendable {
     /// pause when it exits, as the first's supervisor does. Refused before it took the location
     /// over, it tries again until the span ends (the partition may not have let the first's lease
     /// lapse yet, or the first took its location back when it healed).
-    func supervise(clients: ReplicatorClients, oracle: LeaseOracle, span: Duration, storeIsFaulty: Bool,
-                   firstStarts: @escaping () -> Int) async throws {
+    func supervise(
+        clients: ReplicatorClients, oracle: LeaseOracle, span: Duration, storeIsFaulty: Bool,
+        firstStarts: @escaping () -> Int
+    ) async throws {
         let clock = scheduler.clock
         try await clock.sleep(until: SimClock.Instant(offset: replicatorStart))
         while true {
             secondStarts += 1
             let name = "second-replicator-\(secondStarts)"
-            let node = try SimNode(disk: disk, name: name, scheduler: scheduler,
-                                   logger: SimLogHandler.logger(label: name, logLevel: logLevel))
+            let node = try SimNode(
+                disk: disk, name: name, scheduler: scheduler,
+                logger: SimLogHandler.logger(label: name, logLevel: logLevel))
             nodes.append(node)
             let bound = ProcessBoundReplicaClient(clients: clients, process: name, leaseOracle: oracle)
             bound.onLeaseTaken = { [unowned self] lease in self.noteLease(lease, firstStarts: firstStarts()) }
             let log = self.log
             var environment = node.environment
             environment.changeNotifier = changeNotifier
-            let replicator = Replicator(databasePath: SimWorld.databasePath, replicas: [bound], options: options,
-                                        environment: environment) { replica, position in
+            let replicator = Replicator(
+                databasePath: SimWorld.databasePath, replicas: [bound], options: options,
+                environment: environment
+            ) { replica, position in
                 log.reportReplicated(replica: replica, position: position)
             }
             let task = scheduler.spawner.spawn { try await replicator.run() }
-            let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
+            let result = await withTaskCancellationHandler {
+                await task.result
+            } onCancel: {
+                task.cancel()
+            }
             disk.kill(node.process)
             if Task.isCancelled {
                 if case .failure(let error) = result, !(error is CancellationError) { throw error }

@@ -48,7 +48,9 @@ struct LivenessBounds: Sendable, Equatable {
         guard let s3 = parameters.s3Client else { return .zero }
         let faults = s3.endpointFaults
         let controlTimeout = Duration.seconds(120)
-        let held = faults.lateLandingRate > 0 ? controlTimeout
+        let held =
+            faults.lateLandingRate > 0
+            ? controlTimeout
             : faults.stallRate > 0 ? min(faults.stallDuration.upperBound, controlTimeout) : .zero
         return held + S3RetryPolicy().maxDelay
     }
@@ -70,7 +72,8 @@ struct LivenessBounds: Sendable, Equatable {
         let gap = options.snapshotInterval.map { $0 + lag + pass }
         let window = max(.seconds(60), (options.snapshotInterval ?? .zero) * 2 + .seconds(20))
         let walDelay = pass * 2 + options.monitorInterval + preemption + .seconds(1)
-        return LivenessBounds(settle: settle, window: window, lag: lag, snapshotGap: gap,
-                              walThresholdFrames: options.checkpoint.minimumPages, walDelay: walDelay)
+        return LivenessBounds(
+            settle: settle, window: window, lag: lag, snapshotGap: gap,
+            walThresholdFrames: options.checkpoint.minimumPages, walDelay: walDelay)
     }
 }

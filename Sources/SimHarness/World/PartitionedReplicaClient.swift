@@ -22,8 +22,9 @@ final class PartitionedReplicaClient: ProcessBoundReplicaClient, @unchecked Send
     private func held<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         let isWrite = operation == "PUT" || operation == "DELETE"
         return try await alive {
-            let timedOut = SimObjectStoreError.unavailable(operation: operation, key: location, status: 0,
-                                                           reason: "timed out: network partition")
+            let timedOut = SimObjectStoreError.unavailable(
+                operation: operation, key: location, status: 0,
+                reason: "timed out: network partition")
             switch try await partition.hold(isWrite: isWrite) {
             case .dropped:
                 throw timedOut
@@ -52,8 +53,12 @@ final class PartitionedReplicaClient: ProcessBoundReplicaClient, @unchecked Send
     }
 
     @discardableResult
-    override func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo {
-        guard partition.isActive else { return try await super.writeSnapshot(generation: generation, index: index, data: data) }
+    override func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws
+        -> SnapshotInfo
+    {
+        guard partition.isActive else {
+            return try await super.writeSnapshot(generation: generation, index: index, data: data)
+        }
         admit { "PUT snapshot \(generation)/\(Hex.format(index, width: 16))" }
         return try await held("PUT") { try await base.writeSnapshot(generation: generation, index: index, data: data) }
     }
@@ -93,12 +98,16 @@ final class PartitionedReplicaClient: ProcessBoundReplicaClient, @unchecked Send
         try await held("DELETE") { try await base.deleteGeneration(generation) }
     }
 
-    override func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+    override func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
         guard partition.isActive else {
-            return try await super.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
+            return try await super.acquireLease(
+                owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
         }
         let lease = try await held("ACQUIRE lease") {
-            try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
+            try await base.acquireLease(
+                owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
         }
         noteLease(lease)
         return lease

@@ -78,16 +78,21 @@ extension SimWorld {
     private func retainedPositionProbe(windowStart: Timestamp, label: String) async throws {
         let source = takeover?.hasReported(at: client.location) == true ? takeover!.log : log
         guard let current = source.replicated[client.location],
-              let chosen = source.verified.last(where: { $0.report.time >= windowStart && $0.report.position.generation == current.position.generation })
+            let chosen = source.verified.last(where: {
+                $0.report.time >= windowStart && $0.report.position.generation == current.position.generation
+            })
         else { return }
         let position = chosen.report.position
-        let request = RestoreRequest(outputPath: restoreOutput("retained"), generation: position.generation,
-                                     target: .position(index: position.index, offset: position.offset),
-                                     parallelism: 1 + Int(random.next() % 4))
+        let request = RestoreRequest(
+            outputPath: restoreOutput("retained"), generation: position.generation,
+            target: .position(index: position.index, offset: position.offset),
+            parallelism: 1 + Int(random.next() % 4))
         do {
             let state = try await restoreAndRead(request, label: "\(label) retention exact \(position)")
             guard state.commit == chosen.commit else {
-                throw InvariantViolation.retentionLostRestorePoint("\(label): \(position), reported at \(chosen.report.time) inside the retention window starting \(windowStart), restored commit \(state.commit), before it restored \(chosen.commit)")
+                throw InvariantViolation.retentionLostRestorePoint(
+                    "\(label): \(position), reported at \(chosen.report.time) inside the retention window starting \(windowStart), restored commit \(state.commit), before it restored \(chosen.commit)"
+                )
             }
         } catch RestoreError.positionInsideSnapshotIndex {
             SimTrace.record("\(label) retention exact \(position): inside the snapshot's index")
@@ -100,7 +105,9 @@ extension SimWorld {
                 skippedProbes += 1
                 return
             }
-            throw InvariantViolation.retentionLostRestorePoint("\(label): \(position), reported at \(chosen.report.time) inside the retention window starting \(windowStart), no longer restores: \(error)")
+            throw InvariantViolation.retentionLostRestorePoint(
+                "\(label): \(position), reported at \(chosen.report.time) inside the retention window starting \(windowStart), no longer restores: \(error)"
+            )
         }
     }
 
@@ -113,8 +120,9 @@ extension SimWorld {
     /// With `mustSucceed`, a failure breaks invariant 5 unless store faults are active or the
     /// target left the window while the restore ran (retention may then delete what it needs).
     private func restoreToTime(_ target: Timestamp, label: String, mustSucceed: Bool) async throws {
-        let request = RestoreRequest(outputPath: restoreOutput("time"), target: .timestamp(target),
-                                     parallelism: 1 + Int(random.next() % 4))
+        let request = RestoreRequest(
+            outputPath: restoreOutput("time"), target: .timestamp(target),
+            parallelism: 1 + Int(random.next() % 4))
         let restored: RestoredState
         do {
             restored = try await restoreAndReadReport(request, label: "\(label) \(target)")
@@ -124,14 +132,17 @@ extension SimWorld {
             return
         } catch {
             if mustSucceed && (!faultsActive || Self.isMissingHistory(error)) && isInsideWindow(target) {
-                throw InvariantViolation.retentionLostRestorePoint("\(label): restore to \(target), inside the retention window and after a replicated position, failed: \(error)")
+                throw InvariantViolation.retentionLostRestorePoint(
+                    "\(label): restore to \(target), inside the retention window and after a replicated position, failed: \(error)"
+                )
             }
             SimTrace.record("\(label) \(target): \(error)")
             return
         }
         // A listing that missed lost objects planned from less than the store held.
         if !restored.mayMissPlannedObjects {
-            let oracle = TimestampPlanOracle(replica: replicaHistory, start: restored.storeMoments.start, end: restored.storeMoments.end)
+            let oracle = TimestampPlanOracle(
+                replica: replicaHistory, start: restored.storeMoments.start, end: restored.storeMoments.end)
             if let violation = oracle.violation(target: target, report: restored.report) {
                 throw InvariantViolation.planNotExact("\(label): \(violation)")
             }
@@ -165,11 +176,14 @@ extension SimWorld {
         let history = restoredHistory(of: state)
         var times: [Timestamp] = []
         if let epoch = history.firstEpochs.first { times.append(log.commitTime(state.commit, epoch: epoch)) }
-        if history.isSecond, let second = takeover { times.append(second.log.commitTime(state.commit, epoch: second.log.epoch)) }
+        if history.isSecond, let second = takeover {
+            times.append(second.log.commitTime(state.commit, epoch: second.log.epoch))
+        }
         // A state both databases held (commit 0 of an empty table) existed from the earlier time.
         let committed = times.min()!
         guard committed <= target else {
-            throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit), committed later, at \(committed)")
+            throw InvariantViolation.pointInTimeWrong(
+                "\(label): restore to \(target) holds commit \(state.commit), committed later, at \(committed)")
         }
         // The lower bounds hold only for a listing that showed everything replicated.
         guard isInsideWindow(target), !restored.mayMissLostObjects else { return }
@@ -180,20 +194,29 @@ extension SimWorld {
             for reports in source.generationReports[client.location] ?? [] where reports.first.time <= target {
                 let reported = reports.first.position.generation
                 if generation < reported {
-                    throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) used generation \(generation), older than \(reported), which held \(reports.first.position) reported replicated at \(reports.first.time)")
+                    throw InvariantViolation.pointInTimeWrong(
+                        "\(label): restore to \(target) used generation \(generation), older than \(reported), which held \(reports.first.position) reported replicated at \(reports.first.time)"
+                    )
                 }
             }
         }
-        let verifiedReports = log.verified.map { (isSecond: false, verified: $0) } + (takeover?.log.verified.map { (isSecond: true, verified: $0) } ?? [])
+        let verifiedReports =
+            log.verified.map { (isSecond: false, verified: $0) }
+            + (takeover?.log.verified.map { (isSecond: true, verified: $0) } ?? [])
         for (isSecond, verified) in verifiedReports where verified.report.time <= target {
             let reported = verified.report.position.generation
             if generation < reported {
-                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) used generation \(generation), older than \(reported), which held \(verified.report.position) (commit \(verified.commit)) reported replicated at \(verified.report.time)")
+                throw InvariantViolation.pointInTimeWrong(
+                    "\(label): restore to \(target) used generation \(generation), older than \(reported), which held \(verified.report.position) (commit \(verified.commit)) reported replicated at \(verified.report.time)"
+                )
             }
-            let sameHistory = generation == reported
+            let sameHistory =
+                generation == reported
                 || (isSecond ? history.isSecond : history.firstEpochs.contains(verified.report.epoch))
             if sameHistory && state.commit < verified.commit {
-                throw InvariantViolation.pointInTimeWrong("\(label): restore to \(target) holds commit \(state.commit) of generation \(generation), but \(verified.report.position) (commit \(verified.commit)) was reported replicated at \(verified.report.time)")
+                throw InvariantViolation.pointInTimeWrong(
+                    "\(label): restore to \(target) holds commit \(state.commit) of generation \(generation), but \(verified.report.position) (commit \(verified.commit)) was reported replicated at \(verified.report.time)"
+                )
             }
         }
         SimTrace.record("\(label) \(target) restored commit", UInt64(state.commit))

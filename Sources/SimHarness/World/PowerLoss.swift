@@ -21,7 +21,11 @@ extension SimWorld {
             current.idleGap = idleGaps ? { [unowned self] in try await self.appIdleGap($0) } : nil
             let task = scheduler.spawner.spawn { try await current.run(until: end, clock: clock) }
             appTask = task
-            let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
+            let result = await withTaskCancellationHandler {
+                await task.result
+            } onCancel: {
+                task.cancel()
+            }
             appTask = nil
             if Task.isCancelled { return }
             // Killed: wait for the restarted app (the chaos task reopens it at once).
@@ -45,7 +49,8 @@ extension SimWorld {
         for _ in 0..<chaos.powerLosses { events.append((time(), .powerLoss)) }
         for _ in 0..<chaos.noSpaceWindows {
             let start = time()
-            let length = Duration.milliseconds(Int64(100 + chaosRandom.next() % UInt64(max(chaos.noSpaceDuration.milliseconds, 101))))
+            let length = Duration.milliseconds(
+                Int64(100 + chaosRandom.next() % UInt64(max(chaos.noSpaceDuration.milliseconds, 101))))
             events.append((start, .noSpaceStart))
             events.append((min(start + length, span), .noSpaceEnd))
         }
@@ -152,7 +157,9 @@ extension SimWorld {
         let cut = disk.isHalted
         faults.crashAfterMutations = nil
         disk.faults = faults
-        SimTrace.record("app checkpoint \(mode) with power cut after \(mutations) mutations: \(cut ? "cut" : "not reached"); \(outcome)")
+        SimTrace.record(
+            "app checkpoint \(mode) with power cut after \(mutations) mutations: \(cut ? "cut" : "not reached"); \(outcome)"
+        )
         if !cut { try? await connection.close() }
         try await powerLoss(cut ? "inside checkpoint \(mode)" : "after checkpoint \(mode)")
     }
@@ -169,26 +176,32 @@ extension SimWorld {
         do {
             let integrity = try await connection.query("PRAGMA integrity_check").first?.first?.textValue
             guard integrity == "ok" else {
-                throw InvariantViolation.sourceHarmed("after \(afterPowerLoss ? "power loss" : "an app kill") integrity_check says \(integrity ?? "nothing")")
+                throw InvariantViolation.sourceHarmed(
+                    "after \(afterPowerLoss ? "power loss" : "an app kill") integrity_check says \(integrity ?? "nothing")"
+                )
             }
             state = try await DatabaseState.read(connection)
             try await connection.close()
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
-            throw InvariantViolation.sourceHarmed("after \(afterPowerLoss ? "power loss" : "an app kill") the app cannot read its database: \(error)")
+            throw InvariantViolation.sourceHarmed(
+                "after \(afterPowerLoss ? "power loss" : "an app kill") the app cannot read its database: \(error)")
         }
         let expected = afterPowerLoss ? 0...log.lastCommit : log.lastCommit...log.lastCommit
         guard expected.contains(state.commit), log.digests[state.commit] == state.digest else {
-            throw InvariantViolation.sourceHarmed("after \(afterPowerLoss ? "power loss" : "an app kill") the database holds commit \(state.commit) with \(state.digest); the app had committed \(log.lastCommit)\(expected.contains(state.commit) ? ", and commit \(state.commit) held \(log.digests[state.commit])" : "")")
+            throw InvariantViolation.sourceHarmed(
+                "after \(afterPowerLoss ? "power loss" : "an app kill") the database holds commit \(state.commit) with \(state.digest); the app had committed \(log.lastCommit)\(expected.contains(state.commit) ? ", and commit \(state.commit) held \(log.digests[state.commit])" : "")"
+            )
         }
         SimTrace.record("app restarted at commit \(state.commit) of", UInt64(log.lastCommit))
         if afterPowerLoss {
             log.cut(to: state.commit)
             if restoredHighWater.epoch != log.epoch { restoredHighWater = (log.epoch, 0) }
         }
-        let next = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
-                               random: scheduler.randomSource("workload-\(appRestarts + 1)"), preemption: appPreemption)
+        let next = AppWorkload(
+            node: app, path: Self.databasePath, mix: parameters.workload, log: log,
+            random: scheduler.randomSource("workload-\(appRestarts + 1)"), preemption: appPreemption)
         try await next.reopen(expecting: state)
         next.stopRequested = appRetired
         workload = next

@@ -12,8 +12,10 @@ public struct PreemptionParameters: Sendable, Equatable, CustomStringConvertible
     public var longRate = 0.0
     public var longDelay: Duration = .seconds(1)
 
-    public init(rate: Double = 0, delay: ClosedRange<Duration> = .microseconds(20) ... .milliseconds(10),
-                longRate: Double = 0, longDelay: Duration = .seconds(1)) {
+    public init(
+        rate: Double = 0, delay: ClosedRange<Duration> = .microseconds(20) ... .milliseconds(10),
+        longRate: Double = 0, longDelay: Duration = .seconds(1)
+    ) {
         precondition((0...1).contains(rate) && (0...1).contains(longRate), "preemption rates \(rate), \(longRate)")
         precondition(delay.lowerBound > .zero && longDelay > .zero, "preemption delays must be positive")
         self.rate = rate

@@ -98,9 +98,12 @@ class ProcessBoundReplicaClient: ReplicaClient, ReplicaLeasing, @unchecked Senda
         return try await alive { try await base.deleteGeneration(generation) }
     }
 
-    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
         let lease = try await alive {
-            try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
+            try await base.acquireLease(
+                owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
         }
         noteLease(lease)
         return lease
@@ -196,7 +199,9 @@ final class FileFaultSwitch: @unchecked Sendable {
             injected += 1
             throw FileSystemError.noSpace(path: path)
         }
-        if errorRate > 0, onlyOperations?.contains(operation) ?? true, Double(random.next() >> 11) * 0x1.0p-53 < errorRate {
+        if errorRate > 0, onlyOperations?.contains(operation) ?? true,
+            Double(random.next() >> 11) * 0x1.0p-53 < errorRate
+        {
             injected += 1
             throw FileSystemError.io(operation: operation, path: path, code: EIO, message: "injected I/O error")
         }

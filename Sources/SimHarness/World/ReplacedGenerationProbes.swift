@@ -24,7 +24,9 @@ extension SimWorld {
             keysSeen = total
             var replaced = false
             for key in keys {
-                guard let generation = replica.generation(ofSnapshotKey: key), !generations.contains(generation) else { continue }
+                guard let generation = replica.generation(ofSnapshotKey: key), !generations.contains(generation) else {
+                    continue
+                }
                 replaced = replaced || !generations.isEmpty
                 generations.insert(generation)
             }

@@ -24,12 +24,18 @@ struct ReplicaHistory {
         var segments: [Object] = []
         for (key, versions) in history.keys(under: prefix) {
             let relative = key.dropFirst(prefix.count)
-            guard let slash = relative.firstIndex(of: "/"), let generation = Generation(String(relative[..<slash])) else { continue }
+            guard let slash = relative.firstIndex(of: "/"), let generation = Generation(String(relative[..<slash]))
+            else { continue }
             let rest = relative[relative.index(after: slash)...]
-            if rest.hasPrefix("snapshots/"), let index = ReplicaLayout.parseSnapshotName(String(rest.dropFirst("snapshots/".count))) {
+            if rest.hasPrefix("snapshots/"),
+                let index = ReplicaLayout.parseSnapshotName(String(rest.dropFirst("snapshots/".count)))
+            {
                 snapshots.append(Object(generation: generation, index: index, offset: nil, versions: versions))
-            } else if rest.hasPrefix("wal/"), let parsed = ReplicaLayout.parseWALKey(String(rest.dropFirst("wal/".count))) {
-                segments.append(Object(generation: generation, index: parsed.index, offset: parsed.offset, versions: versions))
+            } else if rest.hasPrefix("wal/"),
+                let parsed = ReplicaLayout.parseWALKey(String(rest.dropFirst("wal/".count)))
+            {
+                segments.append(
+                    Object(generation: generation, index: parsed.index, offset: parsed.offset, versions: versions))
             }
         }
         return (snapshots, segments)
@@ -41,7 +47,8 @@ struct ReplicaHistory {
     func firstSnapshotTimes() -> [(generation: Generation, time: Timestamp)] {
         var earliest: [Generation: Timestamp] = [:]
         for key in history.keys(firstWrittenAfter: 0).keys {
-            guard let generation = generation(ofSnapshotKey: key), let first = history.versions(of: key).first?.written else { continue }
+            guard let generation = generation(ofSnapshotKey: key), let first = history.versions(of: key).first?.written
+            else { continue }
             earliest[generation] = min(earliest[generation] ?? first, first)
         }
         return earliest.map { (generation: $0.key, time: $0.value) }.sorted { $0.generation < $1.generation }

@@ -37,14 +37,17 @@ extension SimWorld {
             if replicatorStarts > 1 {
                 replicatorNode.disk.kill(replicatorNode.process)
                 retiredNodes.append(replicatorNode)
-                replicatorNode = try SimNode(disk: app.disk, name: "replicator-\(replicatorStarts)", scheduler: scheduler,
-                                             logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
+                replicatorNode = try SimNode(
+                    disk: app.disk, name: "replicator-\(replicatorStarts)", scheduler: scheduler,
+                    logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
             }
             let node = replicatorNode
             let process = node.process.description
-            let bound = takeover.map {
-                PartitionedReplicaClient(clients: replicatorClients, process: process, leaseOracle: leaseOracle, partition: $0.partition)
-            } ?? ProcessBoundReplicaClient(clients: replicatorClients, process: process, leaseOracle: leaseOracle)
+            let bound =
+                takeover.map {
+                    PartitionedReplicaClient(
+                        clients: replicatorClients, process: process, leaseOracle: leaseOracle, partition: $0.partition)
+                } ?? ProcessBoundReplicaClient(clients: replicatorClients, process: process, leaseOracle: leaseOracle)
             var environment = node.environment
             if let preemption = replicatorPreemption {
                 environment.fileSystem = preemption.wrap(node.fileSystem)
@@ -56,14 +59,20 @@ extension SimWorld {
             environment.generationObserver = { event in ledger.observe(event) }
             ledger.replicatorStarted()
             // A killed process tells nobody anything: reports of a dead incarnation are dropped.
-            let replicator = Replicator(databasePath: Self.databasePath, replicas: [bound], options: parameters.replication,
-                                        environment: environment) { replica, position in
+            let replicator = Replicator(
+                databasePath: Self.databasePath, replicas: [bound], options: parameters.replication,
+                environment: environment
+            ) { replica, position in
                 if !bound.isKilled { log.reportReplicated(replica: replica, position: position) }
             }
             let task = scheduler.spawner.spawn { try await replicator.run() }
             incarnation = ReplicatorIncarnation(node: node, client: bound, task: task, start: replicatorStarts)
             let current = incarnation
-            let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
+            let result = await withTaskCancellationHandler {
+                await task.result
+            } onCancel: {
+                task.cancel()
+            }
             incarnation = nil
             if !bound.isKilled { ledger.replicatorEnded(clean: true) }
             if let downtime = current?.restartAfter, !Task.isCancelled {
@@ -84,7 +93,8 @@ extension SimWorld {
             replicatorExits += 1
             SimTrace.record("replicator exited: \(error)", UInt64(replicatorStarts))
             try noteExitAfterTakeover(error, tookLease: bound.leaseToken != nil)
-            let expected = parameters.storeFaults != .none || parameters.chaos.disruptsReplicator
+            let expected =
+                parameters.storeFaults != .none || parameters.chaos.disruptsReplicator
                 || ((replicatorWasKilled || takeover != nil) && error is LeaseError)
             if !expected {
                 throw InvariantViolation.replicatorFailed("with a perfect store the replicator exited: \(error)")
@@ -123,12 +133,16 @@ extension SimWorld {
     private func noteExitAfterTakeover(_ error: any Error, tookLease: Bool) throws {
         guard let takeover, let at = takeover.tookOverAt else { return }
         if replicatorStarts <= takeover.firstStartsAtTakeover, tookLease, !(error is LeaseError) {
-            throw InvariantViolation.supersededReplicatorRan("the first replicator, superseded at \(at), ended with \(error), not a lease error")
+            throw InvariantViolation.supersededReplicatorRan(
+                "the first replicator, superseded at \(at), ended with \(error), not a lease error")
         }
         if replicatorStarts > takeover.firstStartsAtTakeover {
             switch error {
             case LeaseError.held: takeover.refusedFirstStarts += 1
-            case LeaseError.lost: throw InvariantViolation.supersededReplicatorRan("start \(replicatorStarts) of the first replicator lost a lease it took after the second took the location over at \(at): \(error)")
+            case LeaseError.lost:
+                throw InvariantViolation.supersededReplicatorRan(
+                    "start \(replicatorStarts) of the first replicator lost a lease it took after the second took the location over at \(at): \(error)"
+                )
             default: break
             }
         }
@@ -144,10 +158,14 @@ extension SimWorld {
     func checkSupersededReplicatorStopped() throws {
         guard let takeover, let at = takeover.tookOverAt, let current = incarnation else { return }
         if current.start <= takeover.firstStartsAtTakeover {
-            throw InvariantViolation.supersededReplicatorRan("the first replicator (\(current.node.process)), running since before the second took the location over at \(at), still runs \(Self.catchUpBound) after faults healed")
+            throw InvariantViolation.supersededReplicatorRan(
+                "the first replicator (\(current.node.process)), running since before the second took the location over at \(at), still runs \(Self.catchUpBound) after faults healed"
+            )
         }
         if current.client.leaseToken != nil {
-            throw InvariantViolation.supersededReplicatorRan("start \(current.start) of the first replicator took a lease after the second took the location over at \(at)")
+            throw InvariantViolation.supersededReplicatorRan(
+                "start \(current.start) of the first replicator took a lease after the second took the location over at \(at)"
+            )
         }
     }
 }

@@ -25,10 +25,11 @@ struct ReplicatorClients: Sendable {
     /// process is killed, as the process's sockets die with it.
     func client(for liveness: ProcessLiveness) -> any ReplicaClient & ReplicaLeasing {
         guard let s3 else { return simulated }
-        return s3.endpoint.client(prefix: simulated.root, scheduler: s3.scheduler, random: s3.random,
-                                  transport: ProcessConnection(endpoint: s3.endpoint, liveness: liveness),
-                                  location: simulated.location, writeLayout: simulated.writeLayout,
-                                  partSize: s3.parameters.partSize, listPageSize: s3.parameters.listPageSize)
+        return s3.endpoint.client(
+            prefix: simulated.root, scheduler: s3.scheduler, random: s3.random,
+            transport: ProcessConnection(endpoint: s3.endpoint, liveness: liveness),
+            location: simulated.location, writeLayout: simulated.writeLayout,
+            partSize: s3.parameters.partSize, listPageSize: s3.parameters.listPageSize)
     }
 }
 

@@ -14,10 +14,14 @@ extension SimWorld {
         let older = olderGenerationRanges(windowStart: windowStart, now: now)
         if !older.isEmpty { return older[Int(random.next() % UInt64(older.count))] }
         // After a takeover, the later of the two databases' last reports.
-        let inWindow = { (verified: CommitLog.VerifiedReport) in verified.report.time >= windowStart && verified.report.time <= now }
-        let anchors = [log.verified.last(where: inWindow), takeover?.log.verified.last(where: inWindow)].compactMap { $0 }
+        let inWindow = { (verified: CommitLog.VerifiedReport) in
+            verified.report.time >= windowStart && verified.report.time <= now
+        }
+        let anchors = [log.verified.last(where: inWindow), takeover?.log.verified.last(where: inWindow)].compactMap {
+            $0
+        }
         guard let last = anchors.max(by: { $0.report.time < $1.report.time }) else { return nil }
-        return last.report.time ... now
+        return last.report.time...now
     }
 
     /// For each reported generation that a newer one replaced (the newer one's first snapshot
@@ -33,10 +37,12 @@ extension SimWorld {
         var ranges: [ClosedRange<Timestamp>] = []
         for reports in log.generationReports[client.location] ?? [] {
             let generation = reports.first.position.generation
-            guard let replaced = firstSnapshots.filter({ $0.generation > generation }).map(\.time).min() else { continue }
+            guard let replaced = firstSnapshots.filter({ $0.generation > generation }).map(\.time).min() else {
+                continue
+            }
             let start = max(windowStart, reports.first.time)
             let end = min(replaced - .milliseconds(1), now)
-            if start <= end { ranges.append(start ... end) }
+            if start <= end { ranges.append(start...end) }
         }
         return ranges
     }

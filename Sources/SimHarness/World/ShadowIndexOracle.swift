@@ -50,14 +50,16 @@ final class ShadowIndexOracle: SimDiskObserver, @unchecked Sendable {
         guard offset < WALFormat.headerSize else { return }
         if file.path == walPath {
             walHeaderWillChange(file, bytes: bytes, at: offset, on: disk)
-        } else if offset == 0, file.file.size == 0, bytes.count >= WALFormat.headerSize, file.path.hasPrefix(shadowRoot) {
+        } else if offset == 0, file.file.size == 0, bytes.count >= WALFormat.headerSize, file.path.hasPrefix(shadowRoot)
+        {
             shadowWillBegin(file.path, header: Array(bytes.prefix(WALFormat.headerSize)), on: disk)
         }
     }
 
     func willTruncate(_ file: ObservedFile, to size: Int, on disk: SimDisk) {
         guard file.path == walPath, disk.liveFileNode(at: walPath)?.node == file.node,
-              let header = WALLifetime.header(of: file.file.live) else { return }
+            let header = WALLifetime.header(of: file.file.live)
+        else { return }
         let lifetime = WALLifetime(header: header, bytes: file.file.live)
         // A cut that keeps every committed frame leaves the lifetime as it was.
         if size >= WALFormat.headerSize && size >= lifetime.committedLength() { return }
@@ -76,13 +78,17 @@ final class ShadowIndexOracle: SimDiskObserver, @unchecked Sendable {
 
     // MARK: - The source WAL
 
-    private func walHeaderWillChange(_ file: ObservedFile, bytes: UnsafeRawBufferPointer, at offset: Int, on disk: SimDisk) {
+    private func walHeaderWillChange(
+        _ file: ObservedFile, bytes: UnsafeRawBufferPointer, at offset: Int, on disk: SimDisk
+    ) {
         guard disk.liveFileNode(at: walPath)?.node == file.node else { return }
         let live = file.file.live
         var before = [UInt8](repeating: 0, count: WALFormat.headerSize)
         let held = before.withUnsafeMutableBytes { live.read(at: 0, into: $0) }
         var after = before
-        for position in offset..<min(WALFormat.headerSize, offset + bytes.count) { after[position] = bytes[position - offset] }
+        for position in offset..<min(WALFormat.headerSize, offset + bytes.count) {
+            after[position] = bytes[position - offset]
+        }
         guard after != before || held < WALFormat.headerSize else { return }
         let next = WALHeader(after)?.bytes
         if held == WALFormat.headerSize, let current = WALHeader(before) {
@@ -106,7 +112,8 @@ final class ShadowIndexOracle: SimDiskObserver, @unchecked Sendable {
     private func shadowWillBegin(_ path: String, header: [UInt8], on disk: SimDisk) {
         let parts = path.dropFirst(shadowRoot.count).split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[1] == "wal", let generation = Generation(String(parts[0])),
-              let index = LocalState.parseShadowName(String(parts[2])), index > 0 else { return }
+            let index = LocalState.parseShadowName(String(parts[2])), index > 0
+        else { return }
         let closedPath = Path.join(shadowRoot + parts[0] + "/wal", Hex.format(index - 1, width: 16) + ".wal")
         guard let closed = disk.liveFileNode(at: closedPath)?.file.live else { return }
         checkedIndexes += 1
@@ -116,19 +123,31 @@ final class ShadowIndexOracle: SimDiskObserver, @unchecked Sendable {
             return
         }
         guard let match = lifetimes.lastIndex(where: { $0.header.bytes == closedHeader.bytes }) else {
-            report(.shadowIndexDiffers("\(name) was closed (index \(index) begins), but no lifetime of the source WAL with its header (salts \(closedHeader.salt1), \(closedHeader.salt2)) has ended"))
+            report(
+                .shadowIndexDiffers(
+                    "\(name) was closed (index \(index) begins), but no lifetime of the source WAL with its header (salts \(closedHeader.salt1), \(closedHeader.salt2)) has ended"
+                ))
             return
         }
         let lifetime = lifetimes[match]
         let length = lifetime.committedLength()
         if closed.count != length || closed.firstDifference(from: lifetime.bytes, upTo: length) != nil {
-            let difference = closed.firstDifference(from: lifetime.bytes, upTo: min(closed.count, length)) ?? min(closed.count, length)
+            let difference =
+                closed.firstDifference(from: lifetime.bytes, upTo: min(closed.count, length))
+                ?? min(closed.count, length)
             let frame = (difference - WALFormat.headerSize) / closedHeader.frameSize
-            report(.shadowIndexDiffers("\(name) holds \(closed.count) bytes (\(Self.frames(closed.count, closedHeader)) frames), the source WAL's committed prefix when it restarted held \(length) bytes (\(Self.frames(length, closedHeader)) frames); they differ from byte \(difference)\(difference >= WALFormat.headerSize ? " (frame \(frame))" : "")"))
+            report(
+                .shadowIndexDiffers(
+                    "\(name) holds \(closed.count) bytes (\(Self.frames(closed.count, closedHeader)) frames), the source WAL's committed prefix when it restarted held \(length) bytes (\(Self.frames(length, closedHeader)) frames); they differ from byte \(difference)\(difference >= WALFormat.headerSize ? " (frame \(frame))" : "")"
+                ))
         } else if lifetime.successor != header {
-            let successor = lifetime.successor.flatMap { WALHeader($0) }.map { "salts \($0.salt1), \($0.salt2)" } ?? "none yet"
+            let successor =
+                lifetime.successor.flatMap { WALHeader($0) }.map { "salts \($0.salt1), \($0.salt2)" } ?? "none yet"
             let begun = WALHeader(header).map { "salts \($0.salt1), \($0.salt2)" } ?? "an invalid header"
-            report(.shadowIndexDiffers("shadow index \(index) of generation \(generation) begins with \(begun), but the source WAL lifetime after index \(index - 1)'s began with \(successor): a lifetime was skipped"))
+            report(
+                .shadowIndexDiffers(
+                    "shadow index \(index) of generation \(generation) begins with \(begun), but the source WAL lifetime after index \(index - 1)'s began with \(successor): a lifetime was skipped"
+                ))
         }
         // Lifetimes before the matched one can close no later index of any generation.
         lifetimes.removeFirst(match)

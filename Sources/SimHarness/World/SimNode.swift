@@ -17,21 +17,25 @@ public final class SimNode: Sendable {
 
     /// - Parameter asDefault: Registers the VFS as SQLite's default and reseeds SQLite's PRNG from
     ///   it. Only for a process of its own (`sluice sim`): the default VFS is process-global.
-    public init(disk: SimDisk, name: String, scheduler: SimScheduler, asDefault: Bool = false,
-                logger: Logger? = nil) throws {
+    public init(
+        disk: SimDisk, name: String, scheduler: SimScheduler, asDefault: Bool = false,
+        logger: Logger? = nil
+    ) throws {
         self.disk = disk
         process = disk.startProcess(named: name)
         let wallClock = SimWallClock(scheduler: scheduler)
         // xSleep cannot suspend a simulated task (it runs inside one synchronous job), so it
         // passes no simulated time; SQLite's own short waits (inside a WAL read's retries) are
         // instant, and connections have no busy handler (`SimSQLiteOpener`).
-        vfs = SimVFS(disk: disk, process: process, random: scheduler.randomSource("vfs-\(name)"),
-                     wallClock: { wallClock.now() })
+        vfs = SimVFS(
+            disk: disk, process: process, random: scheduler.randomSource("vfs-\(name)"),
+            wallClock: { wallClock.now() })
         try vfs.register(asDefault: asDefault)
         fileSystem = SimFileSystem(disk: disk, process: process)
         opener = SimSQLiteOpener(base: SQLiteDatabaseOpener(vfsName: vfs.name, runner: InlineRunner()))
-        environment = SimEnvironment.make(scheduler: scheduler, fileSystem: fileSystem, sqlite: opener,
-                                          randomStream: "env-\(name)", wallClock: wallClock, logger: logger)
+        environment = SimEnvironment.make(
+            scheduler: scheduler, fileSystem: fileSystem, sqlite: opener,
+            randomStream: "env-\(name)", wallClock: wallClock, logger: logger)
     }
 
     /// Opens (creating) `path` in this process, without a busy handler (see `SimSQLiteOpener`).

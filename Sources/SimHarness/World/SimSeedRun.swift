@@ -50,9 +50,11 @@ public struct SimSeedResult: Sendable {
 
     /// Everything a developer needs to reproduce and debug a failure.
     public var report: String {
-        var lines = ["seed \(seed) \(failure.map { "FAILED: \($0)" } ?? "passed") at \(simulated)",
-                     "swarm: \(parameters)",
-                     "commits \(commits), probes \(probes), jobs \(jobs)"]
+        var lines = [
+            "seed \(seed) \(failure.map { "FAILED: \($0)" } ?? "passed") at \(simulated)",
+            "swarm: \(parameters)",
+            "commits \(commits), probes \(probes), jobs \(jobs)",
+        ]
         if !traceTail.isEmpty {
             lines.append("trace tail (\(traceTail.count) events):")
             lines += traceTail.map { "  " + $0 }
@@ -72,20 +74,25 @@ public enum SimSeedRun {
     ///   - traceTailLength: Trace events kept for the report; `--trace` asks for all of them.
     ///   - keepTrace: Return the trace tail of a passing run too.
     ///   - without: Fault classes switched off after the draw (`sluice sim --without`).
-    public static func run(seed: UInt64, profile: SwarmProfile, span: Duration = .seconds(60),
-                           registerDefaultVFS: Bool = false, traceTailLength: Int = 64, keepTrace: Bool = false,
-                           logLevel: Logger.Level = .info, without: [FaultClass] = []) -> SimSeedResult {
+    public static func run(
+        seed: UInt64, profile: SwarmProfile, span: Duration = .seconds(60),
+        registerDefaultVFS: Bool = false, traceTailLength: Int = 64, keepTrace: Bool = false,
+        logLevel: Logger.Level = .info, without: [FaultClass] = []
+    ) -> SimSeedResult {
         var parameters = SwarmParameters.draw(seed: seed, profile: profile, span: span)
         for fault in without { fault.switchOff(in: &parameters) }
-        let options = SchedulerOptions(randomPickProbability: parameters.randomPickProbability,
-                                       maxSimulatedTime: span + SimWorld.catchUpBound + .seconds(3600),
-                                       traceTailLength: traceTailLength)
-        var result = SimSeedResult(seed: seed, parameters: parameters, simulated: .zero, traceDigest: nil, jobs: 0,
-                                   commits: 0, probes: 0, failure: nil, traceTail: [])
+        let options = SchedulerOptions(
+            randomPickProbability: parameters.randomPickProbability,
+            maxSimulatedTime: span + SimWorld.catchUpBound + .seconds(3600),
+            traceTailLength: traceTailLength)
+        var result = SimSeedResult(
+            seed: seed, parameters: parameters, simulated: .zero, traceDigest: nil, jobs: 0,
+            commits: 0, probes: 0, failure: nil, traceTail: [])
         do {
             let run = try SimScheduler.run(seed: seed, options: options) { scheduler in
-                let world = try SimWorld(scheduler: scheduler, parameters: parameters,
-                                         registerDefaultVFS: registerDefaultVFS, logLevel: logLevel)
+                let world = try SimWorld(
+                    scheduler: scheduler, parameters: parameters,
+                    registerDefaultVFS: registerDefaultVFS, logLevel: logLevel)
                 return try await world.run()
             }
             result.simulated = run.elapsed

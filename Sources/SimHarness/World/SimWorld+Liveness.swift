@@ -29,20 +29,26 @@ extension SimWorld {
         log.walFrames = nil
         guard restored >= due else {
             let behind = end - log.commitTimes[restored + 1]
-            throw InvariantViolation.replicaLagging("at the healed window's end the replica restores commit \(restored) "
-                + "(commit \(restored + 1) is \(behind) old), bound \(bounds.lag) from pass, monitor and sync intervals")
+            throw InvariantViolation.replicaLagging(
+                "at the healed window's end the replica restores commit \(restored) "
+                    + "(commit \(restored + 1) is \(behind) old), bound \(bounds.lag) from pass, monitor and sync intervals"
+            )
         }
         let inWindow = frames.filter { $0.time >= start }
-        SimTrace.record("healed window: \(inWindow.count) commits, the WAL's lifetime at most \(inWindow.map(\.frames).max() ?? 0) frames, "
-            + "lag bound \(bounds.lag), WAL delay \(bounds.walDelay), replicator paused "
-            + "\((inWindow.last?.replicatorPaused ?? .zero) - (inWindow.first?.replicatorPaused ?? .zero))", UInt64(restored))
+        SimTrace.record(
+            "healed window: \(inWindow.count) commits, the WAL's lifetime at most \(inWindow.map(\.frames).max() ?? 0) frames, "
+                + "lag bound \(bounds.lag), WAL delay \(bounds.walDelay), replicator paused "
+                + "\((inWindow.last?.replicatorPaused ?? .zero) - (inWindow.first?.replicatorPaused ?? .zero))",
+            UInt64(restored))
         if let bound = bounds.snapshotGap {
             let writes = await store.statistics.snapshotWrites
             let gap = Self.longestGap(between: writes, start: start, span: end - start)
             SimTrace.record("healed window: longest snapshot gap \(gap), bound \(bound)")
             guard gap <= bound else {
-                throw InvariantViolation.snapshotLate("\(gap) without a snapshot in the healed window "
-                    + "(\(bounds.window) from \(windowStart) after the start), bound \(bound) for a \(parameters.replication.snapshotInterval!) interval")
+                throw InvariantViolation.snapshotLate(
+                    "\(gap) without a snapshot in the healed window "
+                        + "(\(bounds.window) from \(windowStart) after the start), bound \(bound) for a \(parameters.replication.snapshotInterval!) interval"
+                )
             }
         }
         try Self.checkWALFrames(frames, from: start, bounds: bounds)
@@ -54,8 +60,10 @@ extension SimWorld {
     /// Time the replicator spent in preemption pauses does not count towards `walDelay`: the
     /// pauses model a slow machine, and a pass that reads a large WAL in small chunks makes
     /// hundreds of calls, any of which may pause (default seed 456: 3 s pauses at 4 KiB reads).
-    static func checkWALFrames(_ samples: [CommitLog.WALSample], from start: Timestamp,
-                               bounds: LivenessBounds) throws {
+    static func checkWALFrames(
+        _ samples: [CommitLog.WALSample], from start: Timestamp,
+        bounds: LivenessBounds
+    ) throws {
         // Frames the app appended by each sample: a drop is a restarted WAL.
         var written: [Int] = []
         var total = 0
@@ -69,15 +77,19 @@ extension SimWorld {
         for (index, sample) in samples.enumerated() where sample.time >= start {
             // The last sample at or before `walDelay` ago is the baseline: lenient by a commit.
             while base + 1 < index,
-                  (sample.time - samples[base + 1].time) - (sample.replicatorPaused - samples[base + 1].replicatorPaused) >= bounds.walDelay {
+                (sample.time - samples[base + 1].time) - (sample.replicatorPaused - samples[base + 1].replicatorPaused)
+                    >= bounds.walDelay
+            {
                 base += 1
             }
             let recent = written[index] - written[base]
             let bound = bounds.walThresholdFrames + recent
             guard sample.frames <= bound else {
-                throw InvariantViolation.walRunaway("the source WAL holds \(sample.frames) frames in the healed window, "
-                    + "bound \(bound): threshold \(bounds.walThresholdFrames) plus \(recent) written since \(sample.time - samples[base].time) ago "
-                    + "(\(bounds.walDelay) not counting the replicator's preemption pauses), \(sample.time - start) into the window")
+                throw InvariantViolation.walRunaway(
+                    "the source WAL holds \(sample.frames) frames in the healed window, "
+                        + "bound \(bound): threshold \(bounds.walThresholdFrames) plus \(recent) written since \(sample.time - samples[base].time) ago "
+                        + "(\(bounds.walDelay) not counting the replicator's preemption pauses), \(sample.time - start) into the window"
+                )
             }
         }
     }

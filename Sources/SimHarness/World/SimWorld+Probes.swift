@@ -31,14 +31,18 @@ extension SimWorld {
         let secondReported = takeover?.log.replicated[client.location]
         let committedBefore = log.lastCommit
         let kinds = final ? finalKinds : [drawProbeKind(reported: reported != nil || secondReported != nil)]
-        SimTrace.record("\(label) #\(number) \(kinds.count == 1 ? "\(kinds[0])" : "all") reported=\(reported.map { "\($0.position)" } ?? "none")", UInt64(committedBefore))
+        SimTrace.record(
+            "\(label) #\(number) \(kinds.count == 1 ? "\(kinds[0])" : "all") reported=\(reported.map { "\($0.position)" } ?? "none")",
+            UInt64(committedBefore))
 
         // Invariant 1, part one: the reported position itself restores to a commit boundary.
         // A latest restore must hold at least the highest commit verified so far in this epoch.
         var requiredCommit = log.verified.last(where: { $0.report.epoch == log.epoch })?.commit ?? 0
         if let reported, kinds.contains(.exact),
-           let commit = try await verifyExactly(reported, label: "\(label) #\(number)", output: restoreOutput("exact")),
-           reported.epoch == log.epoch {
+            let commit = try await verifyExactly(
+                reported, label: "\(label) #\(number)", output: restoreOutput("exact")),
+            reported.epoch == log.epoch
+        {
             requiredCommit = max(requiredCommit, commit)
         }
         if let secondReported, kinds.contains(.exact) {
@@ -51,9 +55,11 @@ extension SimWorld {
         }
         let restored: RestoredState
         do {
-            restored = try await restoreAndReadReport(RestoreRequest(outputPath: restoreOutput("latest"),
-                                                                     parallelism: 1 + Int(random.next() % 4)),
-                                                      label: "\(label) #\(number) latest")
+            restored = try await restoreAndReadReport(
+                RestoreRequest(
+                    outputPath: restoreOutput("latest"),
+                    parallelism: 1 + Int(random.next() % 4)),
+                label: "\(label) #\(number) latest")
         } catch let violation as InvariantViolation {
             throw violation
         } catch is RestoreFailedOnDamage {
@@ -69,12 +75,17 @@ extension SimWorld {
                 SimTrace.record("\(label) #\(number) restore failed under faults: \(error)")
                 return -1
             }
-            throw InvariantViolation.restoreFailed("\(label) #\(number) latest (reported \(reported.map { "\($0.position)" } ?? "none")): \(error)")
+            throw InvariantViolation.restoreFailed(
+                "\(label) #\(number) latest (reported \(reported.map { "\($0.position)" } ?? "none")): \(error)")
         }
         let latest = restored.state
-        if let commit = try checkLatestAfterTakeover(latest, reported: secondReported, label: "\(label) #\(number)", final: final) {
+        if let commit = try checkLatestAfterTakeover(
+            latest, reported: secondReported, label: "\(label) #\(number)", final: final)
+        {
             try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
-            SimTrace.record("\(label) #\(number) restored commit \(commit) of the second database's", UInt64(takeover!.log.lastCommit))
+            SimTrace.record(
+                "\(label) #\(number) restored commit \(commit) of the second database's",
+                UInt64(takeover!.log.lastCommit))
             return commit
         }
         let latestEpochs = log.epochs(holding: latest.commit, digest: latest.digest)
@@ -83,27 +94,39 @@ extension SimWorld {
         // state is still checked (a commit boundary), but it may be older than what was replicated.
         if restored.mayMissLostObjects {
             try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
-            SimTrace.record("\(label) #\(number) restored commit \(latest.commit) from a listing missing lost objects, of", UInt64(log.lastCommit))
+            SimTrace.record(
+                "\(label) #\(number) restored commit \(latest.commit) from a listing missing lost objects, of",
+                UInt64(log.lastCommit))
             return -1
         }
         if final && !latestIsCurrent {
-            throw InvariantViolation.noCatchUp("\(label) #\(number): restore to latest holds commit \(latest.commit) of a history a power loss cut off (epoch \(latestEpochs.last ?? -1), the source is in epoch \(log.epoch))")
+            throw InvariantViolation.noCatchUp(
+                "\(label) #\(number): restore to latest holds commit \(latest.commit) of a history a power loss cut off (epoch \(latestEpochs.last ?? -1), the source is in epoch \(log.epoch))"
+            )
         }
         if let reported, reported.epoch == log.epoch, !latestIsCurrent {
-            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit) of an earlier history, but \(reported.position) of the current one was reported replicated")
+            throw InvariantViolation.replicatedCommitLost(
+                "\(label) #\(number): restore to latest holds commit \(latest.commit) of an earlier history, but \(reported.position) of the current one was reported replicated"
+            )
         }
         guard latest.commit >= requiredCommit || !latestIsCurrent else {
-            throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), but a position reported replicated in this history restored commit \(requiredCommit)")
+            throw InvariantViolation.replicatedCommitLost(
+                "\(label) #\(number): restore to latest holds commit \(latest.commit), but a position reported replicated in this history restored commit \(requiredCommit)"
+            )
         }
         if latestIsCurrent {
             if restoredHighWater.epoch != log.epoch { restoredHighWater = (log.epoch, 0) }
             guard latest.commit >= restoredHighWater.commit else {
-                throw InvariantViolation.replicatedCommitLost("\(label) #\(number): restore to latest holds commit \(latest.commit), an earlier restore held commit \(restoredHighWater.commit)")
+                throw InvariantViolation.replicatedCommitLost(
+                    "\(label) #\(number): restore to latest holds commit \(latest.commit), an earlier restore held commit \(restoredHighWater.commit)"
+                )
             }
             restoredHighWater.commit = latest.commit
         }
         try await pointInTimeProbes(label: "\(label) #\(number)", kinds: kinds)
-        SimTrace.record("\(label) #\(number) restored commit \(latest.commit) (required \(requiredCommit)) of", UInt64(log.lastCommit))
+        SimTrace.record(
+            "\(label) #\(number) restored commit \(latest.commit) (required \(requiredCommit)) of",
+            UInt64(log.lastCommit))
         return latest.commit
     }
 
@@ -168,9 +191,10 @@ extension SimWorld {
         let end = store.history.moment
         if !report.appliedIndexes.isEmpty { try await checkFileSize(request.outputPath, label: label) }
         do {
-            return RestoredState(state: try await check(request, label: label), report: report, storeMoments: (start, end),
-                                 mayMissLostObjects: lostObjectsMayShorten(seen, report),
-                                 mayMissPlannedObjects: lostObjectsMayChangePlan(seen, report))
+            return RestoredState(
+                state: try await check(request, label: label), report: report, storeMoments: (start, end),
+                mayMissLostObjects: lostObjectsMayShorten(seen, report),
+                mayMissPlannedObjects: lostObjectsMayChangePlan(seen, report))
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
@@ -189,7 +213,8 @@ extension SimWorld {
         let header = try await handle.read(at: 0, count: 100)
         try? await handle.close()
         guard header.count == 100 else {
-            throw InvariantViolation.tornRestore("\(label): the restored file holds \(size) bytes, less than a database header")
+            throw InvariantViolation.tornRestore(
+                "\(label): the restored file holds \(size) bytes, less than a database header")
         }
         func word(_ at: Int) -> UInt32 { header[at..<(at + 4)].reduce(0) { $0 << 8 | UInt32($1) } }
         let rawPageSize = Int(header[16]) << 8 | Int(header[17])
@@ -197,7 +222,9 @@ extension SimWorld {
         guard word(92) == word(24) else { return }
         let expected = Int64(word(28)) * Int64(pageSize)
         guard size == expected else {
-            throw InvariantViolation.tornRestore("\(label): the restored file holds \(size) bytes; its header says \(word(28)) pages of \(pageSize) bytes (\(expected))")
+            throw InvariantViolation.tornRestore(
+                "\(label): the restored file holds \(size) bytes; its header says \(word(28)) pages of \(pageSize) bytes (\(expected))"
+            )
         }
     }
 
@@ -215,13 +242,17 @@ extension SimWorld {
             try? await connection.close()
             throw error
         }
-        let everCommitted = state.commit <= log.lastCommit || log.retired.contains(where: { state.commit < $0.digests.count })
+        let everCommitted =
+            state.commit <= log.lastCommit || log.retired.contains(where: { state.commit < $0.digests.count })
             || state.commit <= takeover?.log.lastCommit ?? -1
         guard state.commit >= 0, everCommitted else {
-            throw InvariantViolation.tornRestore("\(label): restored commit counter \(state.commit) was never committed (last is \(log.lastCommit))")
+            throw InvariantViolation.tornRestore(
+                "\(label): restored commit counter \(state.commit) was never committed (last is \(log.lastCommit))")
         }
         guard !restoredHistory(of: state).isNone else {
-            throw InvariantViolation.tornRestore("\(label): restored commit \(state.commit) holds \(state.digest), the source held \(state.commit < log.digests.count ? "\(log.digests[state.commit])" : "no such commit")")
+            throw InvariantViolation.tornRestore(
+                "\(label): restored commit \(state.commit) holds \(state.digest), the source held \(state.commit < log.digests.count ? "\(log.digests[state.commit])" : "no such commit")"
+            )
         }
         let fileSystem = restoreNode.fileSystem
         // `remove` accepts a missing file, so no stat first.

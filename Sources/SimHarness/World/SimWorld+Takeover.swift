@@ -15,8 +15,9 @@ struct RestoredHistory {
 /// The restore probes' checks of a lease takeover (`LeaseTakeover` states them).
 extension SimWorld {
     func restoredHistory(of state: DatabaseState) -> RestoredHistory {
-        RestoredHistory(firstEpochs: log.epochs(holding: state.commit, digest: state.digest),
-                        isSecond: takeover.map { !$0.log.epochs(holding: state.commit, digest: state.digest).isEmpty } ?? false)
+        RestoredHistory(
+            firstEpochs: log.epochs(holding: state.commit, digest: state.digest),
+            isSecond: takeover.map { !$0.log.epochs(holding: state.commit, digest: state.digest).isEmpty } ?? false)
     }
 
     /// Checks a restore to latest once a second replicator took the location over. A restore
@@ -24,24 +25,34 @@ extension SimWorld {
     /// the second database's history; one begun before may be a state of the first's, left to
     /// the first's checks (returns nil). Returns the commit of a state of the second's history,
     /// which must hold what the second's reports restored and never go back.
-    func checkLatestAfterTakeover(_ latest: DatabaseState, reported: CommitLog.Report?, label: String, final: Bool) throws -> Int? {
+    func checkLatestAfterTakeover(_ latest: DatabaseState, reported: CommitLog.Report?, label: String, final: Bool)
+        throws -> Int?
+    {
         guard let second = takeover, let at = second.tookOverAt else { return nil }
         let history = restoredHistory(of: latest)
         guard history.isSecond, reported != nil || history.firstEpochs.isEmpty else {
             if let reported {
-                throw InvariantViolation.supersededHistoryRestored("\(label): restore to latest holds commit \(latest.commit) (\(latest.digest)), not a state of the second database, which took the location over at \(at) and reported \(reported.position) at \(reported.time), before the restore began")
+                throw InvariantViolation.supersededHistoryRestored(
+                    "\(label): restore to latest holds commit \(latest.commit) (\(latest.digest)), not a state of the second database, which took the location over at \(at) and reported \(reported.position) at \(reported.time), before the restore began"
+                )
             }
             if final {
-                throw InvariantViolation.noCatchUp("\(label): the second replicator took the location over at \(at) but reported nothing; the replica restores commit \(latest.commit) of the first database")
+                throw InvariantViolation.noCatchUp(
+                    "\(label): the second replicator took the location over at \(at) but reported nothing; the replica restores commit \(latest.commit) of the first database"
+                )
             }
             return nil
         }
         let required = second.log.verified.last?.commit ?? 0
         guard latest.commit >= required else {
-            throw InvariantViolation.replicatedCommitLost("\(label): restore to latest holds commit \(latest.commit) of the second database, but a position it reported replicated restored commit \(required)")
+            throw InvariantViolation.replicatedCommitLost(
+                "\(label): restore to latest holds commit \(latest.commit) of the second database, but a position it reported replicated restored commit \(required)"
+            )
         }
         guard latest.commit >= second.restoredHighWater else {
-            throw InvariantViolation.replicatedCommitLost("\(label): restore to latest holds commit \(latest.commit) of the second database, an earlier restore held commit \(second.restoredHighWater)")
+            throw InvariantViolation.replicatedCommitLost(
+                "\(label): restore to latest holds commit \(latest.commit) of the second database, an earlier restore held commit \(second.restoredHighWater)"
+            )
         }
         second.restoredHighWater = latest.commit
         return latest.commit
@@ -52,9 +63,13 @@ extension SimWorld {
     func exactProbeOfSecond(_ reported: CommitLog.Report, label: String, number: Int) async throws {
         guard let second = takeover else { return }
         let described = "\(label) second database's exact \(reported.position)"
-        let state = try await restoreExactly(reported, output: "/restore/second-exact-\(number).db", described: described) { state in
+        let state = try await restoreExactly(
+            reported, output: "/restore/second-exact-\(number).db", described: described
+        ) { state in
             guard self.restoredHistory(of: state).isSecond else {
-                throw InvariantViolation.replicatedCommitLost("\(described): restores commit \(state.commit) (\(state.digest)), not a state of the second database")
+                throw InvariantViolation.replicatedCommitLost(
+                    "\(described): restores commit \(state.commit) (\(state.digest)), not a state of the second database"
+                )
             }
         }
         if let state { second.log.recordVerified(reported, commit: state.commit) }

@@ -96,7 +96,8 @@ final class SimWorld: @unchecked Sendable {
     /// The app machine's change notices, as its kernel would give them; nil when the seed polls.
     let changeNotifier: SimChangeNotifier?
 
-    init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws {
+    init(scheduler: SimScheduler, parameters: SwarmParameters, registerDefaultVFS: Bool, logLevel: Logger.Level) throws
+    {
         self.scheduler = scheduler
         self.parameters = parameters
         self.logLevel = logLevel
@@ -104,10 +105,12 @@ final class SimWorld: @unchecked Sendable {
         let wallClock = SimWallClock(scheduler: scheduler)
         let appDisk = SimDisk(wallClock: { wallClock.now() })
         app = try SimNode(disk: appDisk, name: "app", scheduler: scheduler, asDefault: registerDefaultVFS)
-        replicatorNode = try SimNode(disk: appDisk, name: "replicator", scheduler: scheduler,
-                                     logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
-        restoreNode = try SimNode(disk: SimDisk(wallClock: { wallClock.now() }), name: "restore", scheduler: scheduler,
-                                  logger: SimLogHandler.logger(label: "restore", logLevel: logLevel))
+        replicatorNode = try SimNode(
+            disk: appDisk, name: "replicator", scheduler: scheduler,
+            logger: SimLogHandler.logger(label: "replicator", logLevel: logLevel))
+        restoreNode = try SimNode(
+            disk: SimDisk(wallClock: { wallClock.now() }), name: "restore", scheduler: scheduler,
+            logger: SimLogHandler.logger(label: "restore", logLevel: logLevel))
         changeNotifier = parameters.changeNoticeDropRate.map {
             SimChangeNotifier(disk: appDisk, dropRate: $0, random: scheduler.randomSource("change-notices"))
         }
@@ -115,31 +118,40 @@ final class SimWorld: @unchecked Sendable {
         client = SimReplicaClient(store: store, root: "replica", writeLayout: parameters.replication.layout)
         let store = store
         let endpoint = parameters.s3Client.map {
-            SimS3Endpoint(scheduler: scheduler, store: store, bucket: "sim-bucket", credentials: SimS3Endpoint.defaultCredentials,
-                          faults: $0.endpointFaults)
+            SimS3Endpoint(
+                scheduler: scheduler, store: store, bucket: "sim-bucket", credentials: SimS3Endpoint.defaultCredentials,
+                faults: $0.endpointFaults)
         }
         s3Endpoint = endpoint
-        replicatorClients = ReplicatorClients(simulated: client, s3: parameters.s3Client.map {
-            ReplicatorClients.S3Route(endpoint: endpoint!, parameters: $0, scheduler: scheduler,
-                                      random: scheduler.randomSource("s3-client"))
-        })
+        replicatorClients = ReplicatorClients(
+            simulated: client,
+            s3: parameters.s3Client.map {
+                ReplicatorClients.S3Route(
+                    endpoint: endpoint!, parameters: $0, scheduler: scheduler,
+                    random: scheduler.randomSource("s3-client"))
+            })
         let appPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "app-preemption")
         self.appPreemption = appPreemption
-        workload = AppWorkload(node: app, path: Self.databasePath, mix: parameters.workload, log: log,
-                               random: scheduler.randomSource("workload"), preemption: appPreemption)
+        workload = AppWorkload(
+            node: app, path: Self.databasePath, mix: parameters.workload, log: log,
+            random: scheduler.randomSource("workload"), preemption: appPreemption)
         random = scheduler.randomSource("probes")
-        faultsActive = parameters.storeFaults.withoutDamage != .none || (parameters.s3Client?.endpointFaults ?? .none) != .none
+        faultsActive =
+            parameters.storeFaults.withoutDamage != .none || (parameters.s3Client?.endpointFaults ?? .none) != .none
         damageActive = parameters.storeFaults.damagesObjects
-        fileFaults = FileFaultSwitch(errorRate: parameters.chaos.replicatorIOErrorRate,
-                                     random: scheduler.randomSource("replicator-disk-faults"))
+        fileFaults = FileFaultSwitch(
+            errorRate: parameters.chaos.replicatorIOErrorRate,
+            random: scheduler.randomSource("replicator-disk-faults"))
         chaosRandom = scheduler.randomSource("chaos")
         idleRandom = scheduler.randomSource("idle-gaps")
         applyBatchRandom = scheduler.randomSource("restore-apply-batches")
         let faults = fileFaults
         let history = ReplicaHistory(history: store.history, rootPrefix: client.root.isEmpty ? "" : client.root + "/")
-        generations = GenerationLedger(disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected },
-                                       replicaGenerations: { history.firstSnapshotTimes().map(\.generation) })
-        replicatorPreemption = Preemption.drawn(parameters.preemption, scheduler: scheduler, stream: "replicator-preemption")
+        generations = GenerationLedger(
+            disk: appDisk, databasePath: Self.databasePath, injectedFaults: { faults.injected },
+            replicaGenerations: { history.firstSnapshotTimes().map(\.generation) })
+        replicatorPreemption = Preemption.drawn(
+            parameters.preemption, scheduler: scheduler, stream: "replicator-preemption")
         shadowOracle = ShadowIndexOracle(state: LocalState(databasePath: Self.databasePath)) { [log] violation in
             log.recordViolation(violation)
         }
@@ -214,19 +226,25 @@ final class SimWorld: @unchecked Sendable {
         let replication = scheduler.spawner.spawn { try await self.superviseReplicator() }
         let secondReplication = takeover.map { second in
             scheduler.spawner.spawn {
-                try await second.supervise(clients: self.replicatorClients, oracle: self.leaseOracle, span: self.parameters.span,
-                                           storeIsFaulty: self.parameters.storeFaults != .none
-                                               || (self.parameters.s3Client?.endpointFaults ?? .none) != .none) { self.replicatorStarts }
+                try await second.supervise(
+                    clients: self.replicatorClients, oracle: self.leaseOracle, span: self.parameters.span,
+                    storeIsFaulty: self.parameters.storeFaults != .none
+                        || (self.parameters.s3Client?.endpointFaults ?? .none) != .none
+                ) { self.replicatorStarts }
             }
         }
         let clock = scheduler.clock
         let span = parameters.span
-        let healedWindow = takeover == nil && span >= LivenessBounds.minimumSpan ? LivenessBounds.stated(for: parameters) : nil
+        let healedWindow =
+            takeover == nil && span >= LivenessBounds.minimumSpan ? LivenessBounds.stated(for: parameters) : nil
         // The heal may come past the span (its last probes and long readers end it): a minute's allowance.
         let liveness = healedWindow.map { $0.settle + $0.window + .seconds(60) } ?? .zero
-        let replacedProbes = parameters.replication.retention == nil ? nil : scheduler.spawner.spawn {
-            try await self.replacedGenerationProbes(until: span + liveness + Self.catchUpBound, clock: clock)
-        }
+        let replacedProbes =
+            parameters.replication.retention == nil
+            ? nil
+            : scheduler.spawner.spawn {
+                try await self.replacedGenerationProbes(until: span + liveness + Self.catchUpBound, clock: clock)
+            }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.appLoop(until: span, clock: clock) }
@@ -238,8 +256,9 @@ final class SimWorld: @unchecked Sendable {
                 while try await group.next() != nil {}
             }
             try log.throwIfViolated()
-            try await catchUpAndStop(replication: replication, secondReplication: secondReplication, replacedProbes: replacedProbes,
-                                     healedWindow: healedWindow)
+            try await catchUpAndStop(
+                replication: replication, secondReplication: secondReplication, replacedProbes: replacedProbes,
+                healedWindow: healedWindow)
         } catch {
             replacedProbes?.cancel()
             _ = await replacedProbes?.result
@@ -252,25 +271,30 @@ final class SimWorld: @unchecked Sendable {
             throw error
         }
         let statistics = await store.statistics
-        let gap = parameters.replication.snapshotInterval == nil ? nil
+        let gap =
+            parameters.replication.snapshotInterval == nil
+            ? nil
             : Self.longestGap(between: statistics.snapshotWrites, start: runStart, span: parameters.span)
-        return Outcome(commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
-                       busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
-                       appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap,
-                       generationsStarted: generations.started, generationsContinued: generations.continued,
-                       replicatorExits: replicatorExits, restoresMetDamage: restoresMetDamage,
-                       lateWrites: takeover?.partition.deliveredWrites ?? 0,
-                       takeover: takeover?.tookOverAt.map { ($0 - runStart, takeover!.refusedFirstStarts) },
-                       shadowIndexesChecked: shadowOracle.checkedIndexes,
-                       preemptions: (replicatorPreemption?.pauses ?? 0) + (appPreemption?.pauses ?? 0))
+        return Outcome(
+            commits: log.lastCommit, probes: probes, skippedProbes: skippedProbes,
+            busyRetries: workload.busyRetries, replicatorStarts: replicatorStarts, storeStatistics: statistics,
+            appRestarts: appRestarts, powerLosses: powerLosses, largestWAL: log.largestWAL, longestSnapshotGap: gap,
+            generationsStarted: generations.started, generationsContinued: generations.continued,
+            replicatorExits: replicatorExits, restoresMetDamage: restoresMetDamage,
+            lateWrites: takeover?.partition.deliveredWrites ?? 0,
+            takeover: takeover?.tookOverAt.map { ($0 - runStart, takeover!.refusedFirstStarts) },
+            shadowIndexesChecked: shadowOracle.checkedIndexes,
+            preemptions: (replicatorPreemption?.pauses ?? 0) + (appPreemption?.pauses ?? 0))
     }
 
     /// The liveness phase: faults heal, the app writes on through the healed window (the
     /// liveness bounds), then the replicator gets a bounded time to catch up (invariant
     /// 6, against the second database after a takeover), then stops, and the replica must hold
     /// the last commit; the sources are checked last (invariant 4).
-    private func catchUpAndStop(replication: Task<Void, any Error>, secondReplication: Task<Void, any Error>?,
-                                replacedProbes: Task<Void, any Error>?, healedWindow bounds: LivenessBounds?) async throws {
+    private func catchUpAndStop(
+        replication: Task<Void, any Error>, secondReplication: Task<Void, any Error>?,
+        replacedProbes: Task<Void, any Error>?, healedWindow bounds: LivenessBounds?
+    ) async throws {
         healChaos()
 
         // Liveness: the app has stopped; heal the store and give the replicator a bounded time.
@@ -298,7 +322,9 @@ final class SimWorld: @unchecked Sendable {
         // After a takeover the replica follows the second database (`LeaseTakeover`).
         let source = takeover?.tookOverAt == nil ? log : takeover!.log
         guard caughtUp == source.lastCommit else {
-            throw InvariantViolation.noCatchUp("\(Self.catchUpBound) after the app stopped and faults healed, the replica restores commit \(caughtUp) of \(source.lastCommit)")
+            throw InvariantViolation.noCatchUp(
+                "\(Self.catchUpBound) after the app stopped and faults healed, the replica restores commit \(caughtUp) of \(source.lastCommit)"
+            )
         }
         try checkSupersededReplicatorStopped()
         // It schedules nothing past the catch-up probe; one it began may still be restoring.
@@ -311,7 +337,9 @@ final class SimWorld: @unchecked Sendable {
             throw InvariantViolation.replicatorFailed("\(error)")
         }
         secondReplication?.cancel()
-        if let secondReplication, case .failure(let error) = await secondReplication.result, !(error is CancellationError) {
+        if let secondReplication, case .failure(let error) = await secondReplication.result,
+            !(error is CancellationError)
+        {
             throw InvariantViolation.replicatorFailed("the second replicator: \(error)")
         }
         // The point-in-time kinds ran at catch-up; what is left to show is the final commit,
@@ -322,9 +350,12 @@ final class SimWorld: @unchecked Sendable {
         let unchanged = await store.versions(under: replicaPrefix).elementsEqual(replicaAtCatchUp) { $0 == $1 }
         let shown = try await probe("after shutdown", final: true, kinds: unchanged ? [.exact] : [.exact, .latest])
         let final = unchanged ? caughtUp : shown
-        if unchanged { SimTrace.record("after shutdown: replica unchanged since the catch-up restore of commit", UInt64(caughtUp)) }
+        if unchanged {
+            SimTrace.record("after shutdown: replica unchanged since the catch-up restore of commit", UInt64(caughtUp))
+        }
         guard final == source.lastCommit else {
-            throw InvariantViolation.noCatchUp("after the replicator's final sync the replica restores commit \(final) of \(source.lastCommit)")
+            throw InvariantViolation.noCatchUp(
+                "after the replicator's final sync the replica restores commit \(final) of \(source.lastCommit)")
         }
         if let violation = leaseOracle.violation { throw violation }
         if let violation = generations.violation { throw violation }

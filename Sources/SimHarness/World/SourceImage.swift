@@ -71,19 +71,27 @@ struct SourceImage {
     func change(since earlier: SourceImage, shadowHeader: [UInt8]?, cleanStop: Bool) -> String? {
         let earlierEnd = earlier.committedFrames().end
         if let header = earlier.walHeader, shadowHeader == header.bytes, wal.count >= earlierEnd,
-           wal[0..<earlierEnd] == earlier.wal[0..<earlierEnd] {
+            wal[0..<earlierEnd] == earlier.wal[0..<earlierEnd]
+        {
             return nil
         }
         let sameDatabase = database == earlier.database
         if cleanStop, sameDatabase, earlier.walFullyInDatabase() { return nil }
         var changes: [String] = []
-        if !sameDatabase { changes.append("the database file changed (\(earlier.database.count) to \(database.count) bytes)") }
+        if !sameDatabase {
+            changes.append("the database file changed (\(earlier.database.count) to \(database.count) bytes)")
+        }
         if walHeader?.bytes != earlier.walHeader?.bytes {
-            changes.append("the WAL \(walHeader == nil ? "lost its header" : "has a new header") (\(earlier.wal.count) to \(wal.count) bytes)")
+            changes.append(
+                "the WAL \(walHeader == nil ? "lost its header" : "has a new header") (\(earlier.wal.count) to \(wal.count) bytes)"
+            )
         } else if wal.count < earlierEnd || wal[0..<earlierEnd] != earlier.wal[0..<earlierEnd] {
             changes.append("the WAL lost committed frames")
         }
-        if changes.isEmpty { changes.append("the shadow had not reached the WAL's lifetime and the WAL held frames the database file lacked") }
+        if changes.isEmpty {
+            changes.append(
+                "the shadow had not reached the WAL's lifetime and the WAL held frames the database file lacked")
+        }
         return changes.joined(separator: "; ")
     }
 }

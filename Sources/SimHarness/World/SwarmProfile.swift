@@ -46,7 +46,9 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
         let random = SplitMix64(seed: seed ^ 0x5357_4152_4d21_0001)
         func chance(_ p: Double) -> Bool { random.unitInterval() < p }
         func pick<T>(_ values: [T]) -> T { values[Int(random.next() % UInt64(values.count))] }
-        func rate(_ range: ClosedRange<Double>) -> Double { range.lowerBound + random.unitInterval() * (range.upperBound - range.lowerBound) }
+        func rate(_ range: ClosedRange<Double>) -> Double {
+            range.lowerBound + random.unitInterval() * (range.upperBound - range.lowerBound)
+        }
 
         var faults = ObjectStoreFaults.none
         switch profile {
@@ -100,9 +102,10 @@ public struct SwarmParameters: Sendable, Equatable, CustomStringConvertible {
             maxRowSize: pick([200, 1000, 4500]),
             maxTableBytes: pick([256 << 10, 512 << 10, 1 << 20]))
 
-        var parameters = SwarmParameters(profile: profile, storeFaults: faults, replication: options, workload: workload,
-                                         span: span, probeInterval: span / pick([5, 8, 10]),
-                                         randomPickProbability: pick([0, 0.1, 0.5, 1]))
+        var parameters = SwarmParameters(
+            profile: profile, storeFaults: faults, replication: options, workload: workload,
+            span: span, probeInterval: span / pick([5, 8, 10]),
+            randomPickProbability: pick([0, 0.1, 0.5, 1]))
         // Drawn last, so adding it left every earlier draw of a seed as it was.
         parameters.workload.pageSize = pick([1024, 2048, 4096])
         parameters.workload.autocheckpoint = pick([0, 0, 1000])

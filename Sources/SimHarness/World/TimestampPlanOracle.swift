@@ -50,33 +50,41 @@ struct TimestampPlanOracle {
         let generation = report.generation
         let used = snapshots.filter { $0.generation == generation && $0.index == report.snapshotIndex }
         if !used.contains(where: maybeByTarget) {
-            return "restore to \(target) used snapshot \(Hex.format(report.snapshotIndex, width: 16)) of generation \(generation), uploaded at \(uploadTimes(used)), after the target"
+            return
+                "restore to \(target) used snapshot \(Hex.format(report.snapshotIndex, width: 16)) of generation \(generation), uploaded at \(uploadTimes(used)), after the target"
         }
-        let later = Dictionary(grouping: snapshots.filter { $0.generation == generation && $0.index > report.snapshotIndex }, by: \.index)
+        let later = Dictionary(
+            grouping: snapshots.filter { $0.generation == generation && $0.index > report.snapshotIndex }, by: \.index)
         if let missed = later.keys.sorted().first(where: { later[$0]!.allSatisfy(certainlyByTarget) }) {
-            return "restore to \(target) used snapshot \(Hex.format(report.snapshotIndex, width: 16)) of generation \(generation), but snapshot \(Hex.format(missed, width: 16)), uploaded at \(uploadTimes(later[missed]!)), was listed all along"
+            return
+                "restore to \(target) used snapshot \(Hex.format(report.snapshotIndex, width: 16)) of generation \(generation), but snapshot \(Hex.format(missed, width: 16)), uploaded at \(uploadTimes(later[missed]!)), was listed all along"
         }
-        let newer = Dictionary(grouping: snapshots.filter { $0.generation > generation }, by: { "\($0.generation)/\($0.index)" })
+        let newer = Dictionary(
+            grouping: snapshots.filter { $0.generation > generation }, by: { "\($0.generation)/\($0.index)" })
         if let missed = newer.keys.sorted().first(where: { newer[$0]!.allSatisfy(certainlyByTarget) }) {
-            return "restore to \(target) used generation \(generation), but the newer generation's snapshot \(missed), uploaded at \(uploadTimes(newer[missed]!)), was listed all along"
+            return
+                "restore to \(target) used generation \(generation), but the newer generation's snapshot \(missed), uploaded at \(uploadTimes(newer[missed]!)), was listed all along"
         }
 
         // The WAL: every position of g from the snapshot's index on, copies of a position together.
         let floor = (report.snapshotIndex, UInt64(0))
         let final = (report.finalPosition.index, report.finalPosition.offset)
-        let positions = Dictionary(grouping: segments.filter { $0.generation == generation && ($0.index, $0.offset!) >= floor },
-                                   by: { Position(generation: generation, index: $0.index, offset: $0.offset!) })
+        let positions = Dictionary(
+            grouping: segments.filter { $0.generation == generation && ($0.index, $0.offset!) >= floor },
+            by: { Position(generation: generation, index: $0.index, offset: $0.offset!) })
         for position in positions.keys.sorted(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
             let copies = positions[position]!
             guard copies.contains(where: maybe) else { continue }
             if (position.index, position.offset) < final {
                 if !copies.contains(where: maybeByTarget) {
-                    return "restore to \(target) applied WAL segment \(position), uploaded at \(uploadTimes(copies)), after the target"
+                    return
+                        "restore to \(target) applied WAL segment \(position), uploaded at \(uploadTimes(copies)), after the target"
                 }
                 continue
             }
             if copies.allSatisfy(certainlyByTarget) {
-                return "restore to \(target) stopped at \(report.finalPosition), but the next segment \(position), uploaded at \(uploadTimes(copies)), was listed all along"
+                return
+                    "restore to \(target) stopped at \(report.finalPosition), but the next segment \(position), uploaded at \(uploadTimes(copies)), was listed all along"
             }
             return nil
         }
@@ -84,7 +92,9 @@ struct TimestampPlanOracle {
     }
 
     private func uploadTimes(_ objects: [Object]) -> String {
-        let times = objects.flatMap(\.versions).filter { $0.mayHaveBeenListed(between: start, and: end) }.map { "\($0.written)" }
+        let times = objects.flatMap(\.versions).filter { $0.mayHaveBeenListed(between: start, and: end) }.map {
+            "\($0.written)"
+        }
         return times.isEmpty ? "(never listed)" : times.joined(separator: " and ")
     }
 }

@@ -25,9 +25,11 @@ extension SluiceSandbox {
     /// Another replicator takes the file replica `replica` over: seen from an hour later, sluice's
     /// lease has expired. Sluice finds it lost at its next renewal.
     func takeLeaseOver(_ replica: String) async throws {
-        let intruder = FileReplicaClient(root: path(replica), fileSystem: POSIXFileSystem(runner: ThreadPoolRunner(threads: 1)))
-        _ = try await intruder.acquireLease(owner: "intruder", token: "intruder-token", duration: .seconds(3600),
-                                            now: SystemWallClock().now() + .seconds(3600))
+        let intruder = FileReplicaClient(
+            root: path(replica), fileSystem: POSIXFileSystem(runner: ThreadPoolRunner(threads: 1)))
+        _ = try await intruder.acquireLease(
+            owner: "intruder", token: "intruder-token", duration: .seconds(3600),
+            now: SystemWallClock().now() + .seconds(3600))
     }
 
     /// Waits for `sluice`, running `waitForSignalScript`, to stop on a fatal replication error:

@@ -30,19 +30,25 @@ struct FakeClock {
     /// fail: Scripts/setup installs it, so under Scripts/test it is never skipped.
     static func library(sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         if let configured = ProcessInfo.processInfo.environment["SLUICE_TEST_LIBFAKETIME"], !configured.isEmpty {
-            try #require(FileManager.default.fileExists(atPath: configured),
-                         "SLUICE_TEST_LIBFAKETIME=\(configured) does not exist", sourceLocation: sourceLocation)
+            try #require(
+                FileManager.default.fileExists(atPath: configured),
+                "SLUICE_TEST_LIBFAKETIME=\(configured) does not exist", sourceLocation: sourceLocation)
             return configured
         }
         var machine = utsname()
         uname(&machine)
-        let architecture = withUnsafeBytes(of: machine.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let candidates = ["/usr/lib/\(architecture)-linux-gnu/faketime/libfaketime.so.1",
-                          "/usr/lib/faketime/libfaketime.so.1",
-                          "/usr/local/lib/faketime/libfaketime.so.1"]
+        let architecture = withUnsafeBytes(of: machine.machine) {
+            String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let candidates = [
+            "/usr/lib/\(architecture)-linux-gnu/faketime/libfaketime.so.1",
+            "/usr/lib/faketime/libfaketime.so.1",
+            "/usr/local/lib/faketime/libfaketime.so.1",
+        ]
         let found = candidates.first { FileManager.default.fileExists(atPath: $0) }
-        return try #require(found, "libfaketime is missing (looked at \(candidates)): run ./Scripts/setup",
-                            sourceLocation: sourceLocation)
+        return try #require(
+            found, "libfaketime is missing (looked at \(candidates)): run ./Scripts/setup",
+            sourceLocation: sourceLocation)
     }
 
     init(rate: Int, library: String) {
@@ -74,8 +80,9 @@ struct FakeClock {
         var seconds = time_t(fake(realNow()).rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let stamp = String(format: "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                           parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let stamp = String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
         var environment = ProcessInfo.processInfo.environment
         environment["LD_PRELOAD"] = library
         environment["FAKETIME"] = "@\(stamp) x\(rate)"
@@ -106,8 +113,9 @@ final class FakeTimeProcess {
     let background: BackgroundProcess
 
     init(clock: FakeClock, arguments: [String], logPath: String) throws {
-        background = try BackgroundProcess(executable: "/usr/bin/env", arguments: [SluiceSandbox.binary] + arguments,
-                                           logPath: logPath, environment: clock.environment())
+        background = try BackgroundProcess(
+            executable: "/usr/bin/env", arguments: [SluiceSandbox.binary] + arguments,
+            logPath: logPath, environment: clock.environment())
     }
 
     var pid: pid_t { background.process.processIdentifier }

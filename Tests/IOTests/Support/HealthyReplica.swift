@@ -17,9 +17,12 @@ struct HealthyReplica {
     static func make(in box: SluiceSandbox) throws -> HealthyReplica {
         try box.writer("app.db", ["init"])
         let replica = box.url("replica")
-        let replicator = try box.startReplicate("app.db", replicas: [replica], extra: ["--min-checkpoint-page-count", "200"])
+        let replicator = try box.startReplicate(
+            "app.db", replicas: [replica], extra: ["--min-checkpoint-page-count", "200"])
         let folder = ReplicaFolder(root: box.path("replica"))
-        func segments(_ index: UInt64) -> Int { folder.objects().filter { $0.kind == .segment && $0.index == index }.count }
+        func segments(_ index: UInt64) -> Int {
+            folder.objects().filter { $0.kind == .segment && $0.index == index }.count
+        }
         func indexes() -> Int { Set(folder.objects().filter { $0.kind == .segment }.map(\.index)).count }
         // Each batch lands in a segment of its own before the next starts.
         for (step, batch) in ["a", "b", "c"].enumerated() {
@@ -69,7 +72,9 @@ struct DamagedReplica {
             .compactMap { UInt64($0.prefix(16), radix: 16) }.sorted()
     }
 
-    func segmentPath(_ index: UInt64, _ offset: UInt64) -> String { indexPath(index) + "/" + Self.hex(offset) + ".wal.lz4" }
+    func segmentPath(_ index: UInt64, _ offset: UInt64) -> String {
+        indexPath(index) + "/" + Self.hex(offset) + ".wal.lz4"
+    }
 
     func read(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 

@@ -1,7 +1,7 @@
 import Core
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// One replica location that both Sluice and Litestream v0.3.13 reach, on a file folder, a moto
 /// S3 server or an OpenSSH server on loopback, spelled the way each tool wants it. Servers it
@@ -22,8 +22,10 @@ final class InteropBackend {
     /// For file and SFTP: the folder the replica is in, on this machine.
     private let folder: String?
 
-    private init(kind: Kind, url: String, configYAML: [String], moto: MotoServer? = nil, ssh: SSHServer? = nil,
-                 folder: String? = nil) {
+    private init(
+        kind: Kind, url: String, configYAML: [String], moto: MotoServer? = nil, ssh: SSHServer? = nil,
+        folder: String? = nil
+    ) {
         (self.kind, self.url, self.configYAML) = (kind, url, configYAML)
         (self.moto, self.ssh, self.folder) = (moto, ssh, folder)
     }
@@ -35,8 +37,9 @@ final class InteropBackend {
     static func start(_ kind: Kind, box: SluiceSandbox) async throws -> InteropBackend {
         switch kind {
         case .file:
-            return InteropBackend(kind: kind, url: box.url("replica"), configYAML: ["path: \(box.path("replica"))"],
-                                  folder: box.path("replica"))
+            return InteropBackend(
+                kind: kind, url: box.url("replica"), configYAML: ["path: \(box.path("replica"))"],
+                folder: box.path("replica"))
         case .s3:
             let moto = try await MotoServer.start()
             do {
@@ -47,20 +50,27 @@ final class InteropBackend {
             }
             ReplicaBackendsEndToEndTests.setCredentials()
             // Litestream reads the same keys from its config file; moto accepts any.
-            let yaml = ["type: s3", "bucket: \(bucket)", "path: \(prefix)", "endpoint: \(moto.endpoint)",
-                        "region: us-east-1", "force-path-style: true",
-                        "access-key-id: sluice-test", "secret-access-key: sluice-test-secret"]
-            return InteropBackend(kind: kind, url: "s3://\(bucket)/\(prefix)?endpoint=\(moto.endpoint)&region=us-east-1"
-                                    + "&force-path-style=true", configYAML: yaml, moto: moto)
+            let yaml = [
+                "type: s3", "bucket: \(bucket)", "path: \(prefix)", "endpoint: \(moto.endpoint)",
+                "region: us-east-1", "force-path-style: true",
+                "access-key-id: sluice-test", "secret-access-key: sluice-test-secret",
+            ]
+            return InteropBackend(
+                kind: kind,
+                url: "s3://\(bucket)/\(prefix)?endpoint=\(moto.endpoint)&region=us-east-1"
+                    + "&force-path-style=true", configYAML: yaml, moto: moto)
         case .sftp:
             let ssh = try await SSHServer.start()
             let location = ssh.location("replica")
             // Litestream v0.3.13 has no host-key setting (it accepts any host key) and ignores
             // the key Sluice pins it with.
-            let yaml = ["url: sftp://\(location.user)@127.0.0.1:\(ssh.port)\(location.path)",
-                        "key-path: \(ssh.userKey)", "host-key-sha256: \(ssh.hostKeySHA256)"]
-            return InteropBackend(kind: kind, url: ssh.sluiceURL("replica"), configYAML: yaml, ssh: ssh,
-                                  folder: location.path)
+            let yaml = [
+                "url: sftp://\(location.user)@127.0.0.1:\(ssh.port)\(location.path)",
+                "key-path: \(ssh.userKey)", "host-key-sha256: \(ssh.hostKeySHA256)",
+            ]
+            return InteropBackend(
+                kind: kind, url: ssh.sluiceURL("replica"), configYAML: yaml, ssh: ssh,
+                folder: location.path)
         }
     }
 
@@ -76,8 +86,9 @@ final class InteropBackend {
             return all.filter { !$0.hasSuffix("/") && !isDirectory(folder + "/" + $0) }.sorted()
         }
         let moto = try #require(moto)
-        let response = try await moto.transport.send(HTTPRequest(
-            method: "GET", url: "\(moto.endpoint)/\(Self.bucket)?list-type=2&prefix=\(Self.prefix)/"))
+        let response = try await moto.transport.send(
+            HTTPRequest(
+                method: "GET", url: "\(moto.endpoint)/\(Self.bucket)?list-type=2&prefix=\(Self.prefix)/"))
         try #require(response.isSuccess, "listing the bucket: HTTP \(response.status)")
         let xml = String(decoding: response.body, as: UTF8.self)
         try #require(!xml.contains("<IsTruncated>true</IsTruncated>"), "the test replica outgrew one listing page")
@@ -96,13 +107,15 @@ final class InteropBackend {
 
     /// Requires `sluice wal --json` to list exactly the WAL segments the replica's keys name (as
     /// `index/offset`), and never to print the S3 secret.
-    func expectListingMatchesKeys(_ box: SluiceSandbox, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    func expectListingMatchesKeys(_ box: SluiceSandbox, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    {
         let outcome = try box.sluice(["wal", "--json", url])
         let rows = try ListingJSON.rows(outcome, key: "wal_segments", sourceLocation: sourceLocation)
         let listed = Set(rows.map { "\($0["index"] as? Int ?? -1)/\($0["offset"] as? Int ?? -1)" })
         let stored = Set(try await flatWALSegments().parsed.map { "\($0.index)/\($0.offset)" })
-        #expect(!stored.isEmpty && listed == stored, "listed \(listed.sorted()), stored \(stored.sorted())",
-                sourceLocation: sourceLocation)
+        #expect(
+            !stored.isEmpty && listed == stored, "listed \(listed.sorted()), stored \(stored.sorted())",
+            sourceLocation: sourceLocation)
         #expect(!outcome.stdout.contains("sluice-test-secret"), sourceLocation: sourceLocation)
     }
 
@@ -114,8 +127,10 @@ final class InteropBackend {
 
 /// Runs `body` on the blocking executor with Litestream, a fresh sandbox holding an initialised
 /// `app.db`, and a started `kind` backend; removes and stops them however `body` ends.
-func withInterop(_ kind: InteropBackend.Kind,
-                 _ body: (Litestream, SluiceSandbox, InteropBackend) async throws -> Void) async throws {
+func withInterop(
+    _ kind: InteropBackend.Kind,
+    _ body: (Litestream, SluiceSandbox, InteropBackend) async throws -> Void
+) async throws {
     try await blocking {
         let litestream = try Litestream.require()
         let box = try SluiceSandbox()

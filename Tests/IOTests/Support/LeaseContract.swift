@@ -12,17 +12,22 @@ enum LeaseContract {
         #expect(first.owner == "host-a:101" && first.token == "token-a")
         #expect(first.expires == start + duration)
         do {
-            _ = try await client.acquireLease(owner: "host-b:202", token: "token-b", duration: duration, now: start + .seconds(29))
+            _ = try await client.acquireLease(
+                owner: "host-b:202", token: "token-b", duration: duration, now: start + .seconds(29))
             Issue.record("a second replicator acquired a held lease")
         } catch let error as LeaseError {
-            guard case .held(_, let holder) = error else { Issue.record("unexpected \(error)"); return }
+            guard case .held(_, let holder) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
             #expect(holder.owner == "host-a:101")
             #expect(holder.expires == first.expires)
             #expect(error.description.contains("host-a:101"))
             #expect(!error.description.contains("\n"))
         }
         // The holder acquiring again with its own token keeps its lease.
-        let again = try await client.acquireLease(owner: "host-a:101", token: "token-a", duration: duration, now: start + .seconds(1))
+        let again = try await client.acquireLease(
+            owner: "host-a:101", token: "token-a", duration: duration, now: start + .seconds(1))
         #expect(again.token == "token-a")
     }
 
@@ -31,20 +36,25 @@ enum LeaseContract {
     static func expiredLeaseIsTakenOver(_ client: some ReplicaLeasing) async throws {
         let old = try await client.acquireLease(owner: "host-a:101", token: "token-a", duration: duration, now: start)
         let takeover = start + duration + .seconds(1)
-        let new = try await client.acquireLease(owner: "host-b:202", token: "token-b", duration: duration, now: takeover)
+        let new = try await client.acquireLease(
+            owner: "host-b:202", token: "token-b", duration: duration, now: takeover)
         #expect(new.owner == "host-b:202")
         #expect(new.version != old.version)
         do {
             _ = try await client.renewLease(old, duration: duration, now: takeover + .seconds(1))
             Issue.record("the old holder renewed a lease that was taken over")
         } catch let error as LeaseError {
-            guard case .lost(_, let reason) = error else { Issue.record("unexpected \(error)"); return }
+            guard case .lost(_, let reason) = error else {
+                Issue.record("unexpected \(error)")
+                return
+            }
             #expect(reason.contains("host-b:202"))
         }
         try await client.releaseLease(old)
         // Still held by the new owner.
         await #expect(throws: LeaseError.self) {
-            _ = try await client.acquireLease(owner: "host-c:303", token: "token-c", duration: duration, now: takeover + .seconds(2))
+            _ = try await client.acquireLease(
+                owner: "host-c:303", token: "token-c", duration: duration, now: takeover + .seconds(2))
         }
         let renewed = try await client.renewLease(new, duration: duration, now: takeover + .seconds(10))
         #expect(renewed.expires == takeover + .seconds(10) + duration)
@@ -57,17 +67,20 @@ enum LeaseContract {
     static func supersededLeaseIsTakenOver(_ client: some ReplicaLeasing) async throws {
         let old = try await client.acquireLease(owner: "host-a:101", token: "token-a", duration: duration, now: start)
         await #expect(throws: LeaseError.self, "a lease superseding another token must stay refused") {
-            _ = try await client.acquireLease(owner: "host-a:102", token: "token-b", duration: duration,
-                                              now: start + .seconds(1), supersedes: "token-x")
+            _ = try await client.acquireLease(
+                owner: "host-a:102", token: "token-b", duration: duration,
+                now: start + .seconds(1), supersedes: "token-x")
         }
-        let new = try await client.acquireLease(owner: "host-a:102", token: "token-b", duration: duration,
-                                                now: start + .seconds(2), supersedes: "token-a")
+        let new = try await client.acquireLease(
+            owner: "host-a:102", token: "token-b", duration: duration,
+            now: start + .seconds(2), supersedes: "token-a")
         #expect(new.token == "token-b" && new.owner == "host-a:102")
         await #expect(throws: LeaseError.self, "the superseded holder renewed") {
             _ = try await client.renewLease(old, duration: duration, now: start + .seconds(3))
         }
         await #expect(throws: LeaseError.self, "a third replicator took the new holder's lease") {
-            _ = try await client.acquireLease(owner: "host-c:303", token: "token-c", duration: duration, now: start + .seconds(4))
+            _ = try await client.acquireLease(
+                owner: "host-c:303", token: "token-c", duration: duration, now: start + .seconds(4))
         }
     }
 
@@ -80,11 +93,13 @@ enum LeaseContract {
         #expect(lease.expires == start + .seconds(60) + duration)
         // Past the first lease's expiry, the renewed lease still holds.
         await #expect(throws: LeaseError.self) {
-            _ = try await client.acquireLease(owner: "host-b:202", token: "token-b", duration: duration, now: start + .seconds(70))
+            _ = try await client.acquireLease(
+                owner: "host-b:202", token: "token-b", duration: duration, now: start + .seconds(70))
         }
         try await client.releaseLease(lease)
         try await client.releaseLease(lease)
-        let next = try await client.acquireLease(owner: "host-b:202", token: "token-b", duration: duration, now: start + .seconds(71))
+        let next = try await client.acquireLease(
+            owner: "host-b:202", token: "token-b", duration: duration, now: start + .seconds(71))
         #expect(next.owner == "host-b:202")
         // A released lease cannot be renewed.
         await #expect(throws: LeaseError.self) {
@@ -101,7 +116,8 @@ enum LeaseContract {
                 let client = makeClient()
                 group.addTask {
                     do {
-                        _ = try await client.acquireLease(owner: "racer:\(racer)", token: "token-\(racer)", duration: duration, now: now)
+                        _ = try await client.acquireLease(
+                            owner: "racer:\(racer)", token: "token-\(racer)", duration: duration, now: now)
                         return "won"
                     } catch let error as LeaseError {
                         if case .held = error { return "held" }

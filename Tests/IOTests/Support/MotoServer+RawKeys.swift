@@ -5,8 +5,10 @@ extension MotoServer {
     /// Stores `body` under each of `keys` exactly as spelled, through boto3: Sluice's own
     /// client (libcurl) folds `.` and `..` path segments as a URL resolver must, so it cannot
     /// write the hostile keys a test needs.
-    func putRawObjects(bucket: String, keys: [String], body: String = "x",
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func putRawObjects(
+        bucket: String, keys: [String], body: String = "x",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let script = """
             import boto3, sys
             s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Glibc
+
 @testable import IO
 
 /// A moto S3 server on 127.0.0.1 and a free port, for one test: started by `withMoto`, stopped by
@@ -28,7 +29,8 @@ final class MotoServer: Sendable {
     /// Whether the S3 tests must run: `./Scripts/test` names the interpreter it installed moto
     /// into (`SLUICE_TEST_PYTHON`), so there a missing moto fails them instead of skipping them.
     /// A bare `swift test` without moto skips them.
-    static let mustRun: Bool = isAvailable || ProcessInfo.processInfo.environment["SLUICE_TEST_PYTHON"].map { !$0.isEmpty } == true
+    static let mustRun: Bool =
+        isAvailable || ProcessInfo.processInfo.environment["SLUICE_TEST_PYTHON"].map { !$0.isEmpty } == true
 
     private init(port: Int, pid: pid_t, transport: CurlHTTPTransport) {
         self.port = port
@@ -44,10 +46,15 @@ final class MotoServer: Sendable {
         env["S3_UPLOAD_PART_MIN_SIZE"] = "65536"
         for (key, value) in environment { env[key] = value }
         let pid = try spawn([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], environment: env)
-        let server = MotoServer(port: port, pid: pid, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 2)))
+        let server = MotoServer(
+            port: port, pid: pid, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 2)))
         for _ in 0..<300 {
-            if let response = try? await server.transport.send(HTTPRequest(method: "GET", url: server.endpoint + "/moto-api/")),
-               response.status > 0 { return server }
+            if let response = try? await server.transport.send(
+                HTTPRequest(method: "GET", url: server.endpoint + "/moto-api/")),
+                response.status > 0
+            {
+                return server
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         server.stop()
@@ -73,15 +80,19 @@ final class MotoServer: Sendable {
     }
 
     /// A client for `bucket`/`prefix` on this server, built through the production configuration path.
-    func client(bucket: String, prefix: String = "replica", partSize: Int = 8 << 20, listPageSize: Int = 1000,
-                writeLayout: ReplicaLayout = .grouped, accessKey: String = "AKIDMOTO", secret: String = "moto-secret",
-                retryPolicy: S3RetryPolicy = S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10))) throws -> S3ReplicaClient {
+    func client(
+        bucket: String, prefix: String = "replica", partSize: Int = 8 << 20, listPageSize: Int = 1000,
+        writeLayout: ReplicaLayout = .grouped, accessKey: String = "AKIDMOTO", secret: String = "moto-secret",
+        retryPolicy: S3RetryPolicy = S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10))
+    ) throws -> S3ReplicaClient {
         let location = S3Location(bucket: bucket, prefix: prefix, endpoint: endpoint, region: "us-east-1")
         let configuration = try S3Configuration.resolve(
-            location, environment: ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secret], readFile: { _ in nil })
-        return S3ReplicaClient(configuration: configuration, transport: transport, wallClock: SystemWallClock(),
-                               clock: ContinuousClock(), random: SystemRandom(), writeLayout: writeLayout,
-                               partSize: partSize, listPageSize: listPageSize, retryPolicy: retryPolicy)
+            location, environment: ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secret],
+            readFile: { _ in nil })
+        return S3ReplicaClient(
+            configuration: configuration, transport: transport, wallClock: SystemWallClock(),
+            clock: ContinuousClock(), random: SystemRandom(), writeLayout: writeLayout,
+            partSize: partSize, listPageSize: listPageSize, retryPolicy: retryPolicy)
     }
 
     // MARK: - Processes

@@ -41,7 +41,8 @@ struct ReplicaFolder {
             let base = root + "/generations/" + generation
             for name in names(in: base + "/snapshots") where name.hasSuffix(".snapshot.lz4") {
                 if let index = UInt64(name.prefix(16), radix: 16),
-                   let object = object(.snapshot, generation, index, 0, path: base + "/snapshots/" + name) {
+                    let object = object(.snapshot, generation, index, 0, path: base + "/snapshots/" + name)
+                {
                     found.append(object)
                 }
             }
@@ -49,7 +50,9 @@ struct ReplicaFolder {
                 guard let index = UInt64(indexName, radix: 16) else { continue }
                 for name in names(in: base + "/wal/" + indexName) where name.hasSuffix(".wal.lz4") {
                     if let offset = UInt64(name.prefix(16), radix: 16),
-                       let object = object(.segment, generation, index, offset, path: base + "/wal/\(indexName)/" + name) {
+                        let object = object(
+                            .segment, generation, index, offset, path: base + "/wal/\(indexName)/" + name)
+                    {
                         found.append(object)
                     }
                 }
@@ -58,11 +61,15 @@ struct ReplicaFolder {
         return found
     }
 
-    private func object(_ kind: Object.Kind, _ generation: String, _ index: UInt64, _ offset: UInt64, path: String) -> Object? {
+    private func object(_ kind: Object.Kind, _ generation: String, _ index: UInt64, _ offset: UInt64, path: String)
+        -> Object?
+    {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-        return Object(kind: kind, generation: generation, index: index, offset: offset, modified: modified, size: Int64(info.st_size))
+        return Object(
+            kind: kind, generation: generation, index: index, offset: offset, modified: modified,
+            size: Int64(info.st_size))
     }
 
     private func names(in directory: String) -> [String] {

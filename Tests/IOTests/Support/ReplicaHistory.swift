@@ -41,7 +41,9 @@ struct ReplicaHistory {
         for object in listing {
             if let earlier = seen[object.key] {
                 if earlier.modified != object.modified || earlier.size != object.size {
-                    flag("\(object) was written again (first at \(label(earlier.modified)), again at \(label(object.modified)))")
+                    flag(
+                        "\(object) was written again (first at \(label(earlier.modified)), again at \(label(object.modified)))"
+                    )
                 }
                 if deleted[object.key] != nil { flag("\(object) came back after it was deleted") }
             } else {
@@ -55,12 +57,16 @@ struct ReplicaHistory {
             deleted[key] = after
             let floor = restoreFloor(windowStart: after - window)
             if floor.map({ object.index >= $0 }) ?? true {
-                flag("\(object) (written \(label(object.modified))) deleted by \(label(after)), inside the window: floor then \(floor.map { "\($0)" } ?? "none")")
+                flag(
+                    "\(object) (written \(label(object.modified))) deleted by \(label(after)), inside the window: floor then \(floor.map { "\($0)" } ?? "none")"
+                )
             }
         }
         if let overdue = restoreFloor(windowStart: before - window - lag) {
             for object in listing where object.index < overdue {
-                flag("\(object) (written \(label(object.modified))) still there at \(label(before)), below the floor \(overdue) of the window start before the last retention check")
+                flag(
+                    "\(object) (written \(label(object.modified))) still there at \(label(before)), below the floor \(overdue) of the window start before the last retention check"
+                )
             }
         }
         if let newest = snapshots.last, present[newest.key] == nil {

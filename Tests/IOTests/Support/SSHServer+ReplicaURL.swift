@@ -8,7 +8,8 @@ extension SSHServer {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~/")
         let fingerprint = hostKeySHA256.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        return "sftp://\(location.user)@127.0.0.1:\(port)\(location.path.addingPercentEncoding(withAllowedCharacters: allowed)!)"
+        return
+            "sftp://\(location.user)@127.0.0.1:\(port)\(location.path.addingPercentEncoding(withAllowedCharacters: allowed)!)"
             + "?key=\(userKey.addingPercentEncoding(withAllowedCharacters: allowed)!)&host-key-sha256=\(fingerprint)"
     }
 }

@@ -33,7 +33,9 @@ final class SSHServer: Sendable {
     }
 
     static func start() async throws -> SSHServer {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") else { throw Failure.missing("/usr/sbin/sshd") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") else {
+            throw Failure.missing("/usr/sbin/sshd")
+        }
         // sshd insists on its privilege-separation folder even when it does not change user.
         try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         let directory = try TemporaryDirectory("sluice-sshd")
@@ -49,12 +51,15 @@ final class SSHServer: Sendable {
         self.directory = directory
         user = String(cString: getpwuid(getuid())!.pointee.pw_name)
         for name in ["host_key", "user_key", "stranger_key"] {
-            _ = try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.file(name)], in: directory)
+            _ = try Self.run(
+                "/usr/bin/ssh-keygen",
+                ["-q", "-t", "ed25519", "-N", "", "-C", "sluice-test", "-f", directory.file(name)], in: directory)
         }
         userKey = directory.file("user_key")
         strangerKey = directory.file("stranger_key")
         try FileManager.default.copyItem(atPath: userKey + ".pub", toPath: directory.file("authorized_keys"))
-        let fingerprint = try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", directory.file("host_key.pub")], in: directory)
+        let fingerprint = try Self.run(
+            "/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", directory.file("host_key.pub")], in: directory)
         guard let range = fingerprint.range(of: "SHA256:") else { throw Failure.command("ssh-keygen -l", fingerprint) }
         hostKeySHA256 = String(fingerprint[range.upperBound...].prefix { $0 != " " })
 
@@ -77,8 +82,9 @@ final class SSHServer: Sendable {
                 Subsystem sftp internal-sftp
                 """
             try config.write(toFile: directory.file("sshd_config"), atomically: true, encoding: .utf8)
-            let pid = try Self.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", directory.file("sshd_config")],
-                                     output: directory.file("sshd.log"))
+            let pid = try Self.spawn(
+                "/usr/sbin/sshd", ["-D", "-e", "-f", directory.file("sshd_config")],
+                output: directory.file("sshd.log"))
             if await Self.waitForListening(port: port, pid: pid) {
                 self.port = port
                 self.pid = pid
@@ -95,8 +101,9 @@ final class SSHServer: Sendable {
     /// An SFTP location for `path` (relative to the temp folder) that logs in with the user
     /// key and pins the host key.
     func location(_ path: String = "replica") -> SFTPLocation {
-        SFTPLocation(user: user, host: "127.0.0.1", port: port, path: directory.file(path),
-                     privateKeyPath: userKey, hostKeyCheck: .sha256(hostKeySHA256))
+        SFTPLocation(
+            user: user, host: "127.0.0.1", port: port, path: directory.file(path),
+            privateKeyPath: userKey, hostKeyCheck: .sha256(hostKeySHA256))
     }
 
     /// Stops sshd by its process id and removes the folder.
@@ -175,7 +182,9 @@ final class SSHServer: Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 }

@@ -9,7 +9,9 @@ import Testing
 /// every segment ends with a commit frame.
 @Suite("Backlogs go up in segments that end at commits", .serialized)
 struct BacklogSegmentsTests {
-    @Test("after an outage, a backlog larger than any upload that gets through lands in 64 KiB segments, each ending at a commit frame")
+    @Test(
+        "after an outage, a backlog larger than any upload that gets through lands in 64 KiB segments, each ending at a commit frame"
+    )
     func backlogLandsInSegments() async throws {
         try await runScenario(seed: 877) { world in
             let app = world.app
@@ -39,9 +41,13 @@ struct BacklogSegmentsTests {
             let segments = try await world.client.walSegments(in: generation).sorted { $0.offset < $1.offset }
             let added = segments.count - before
             #expect(added >= 5, "the backlog should have gone up in several segments: \(added)")
-            #expect(Set(segments.map(\.index)).count == 1, "the scenario means one WAL index: \(Set(segments.map(\.index)))")
+            #expect(
+                Set(segments.map(\.index)).count == 1, "the scenario means one WAL index: \(Set(segments.map(\.index)))"
+            )
             let state = try await world.restore(.latest)
-            #expect(state.commit == app.lastCommit, "30 s after the outage the replica restores commit \(state.commit) of \(app.lastCommit)")
+            #expect(
+                state.commit == app.lastCommit,
+                "30 s after the outage the replica restores commit \(state.commit) of \(app.lastCommit)")
             // Every segment ends with a commit frame, so each boundary is a restore point.
             var pageSize: Int?
             for segment in segments {
@@ -51,7 +57,9 @@ struct BacklogSegmentsTests {
                 if segment.offset == 0 { pageSize = WALHeader(Array(bytes.prefix(WALFormat.headerSize)))?.pageSize }
                 let frameSize = WALFormat.frameSize(pageSize: try #require(pageSize))
                 let frames = segment.offset == 0 ? bytes.count - WALFormat.headerSize : bytes.count
-                #expect(frames > 0 && frames % frameSize == 0, "segment at \(segment.offset) holds \(bytes.count) bytes, not whole frames")
+                #expect(
+                    frames > 0 && frames % frameSize == 0,
+                    "segment at \(segment.offset) holds \(bytes.count) bytes, not whole frames")
                 let last = bytes.count - frameSize
                 let commitField = bytes[last + 4..<last + 8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
                 #expect(commitField != 0, "segment at \(segment.offset) does not end with a commit frame")

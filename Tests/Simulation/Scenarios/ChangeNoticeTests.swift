@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Counts an idle replicator's passes and replica attempts; touched on the simulator's thread only.
 // @unchecked: touched only on the simulator's one thread.
@@ -18,14 +19,18 @@ private final class CountingEvents: ReplicationEvents, @unchecked Sendable {
 /// which the monitor polls.
 @Suite("WAL change notices: an idle database costs next to nothing, a commit still goes up at once", .serialized)
 struct ChangeNoticeTests {
-    private static func idleReplicator(in world: ScenarioWorld, dropRate: Double) async throws -> (ReplicatorProcess, CountingEvents) {
+    private static func idleReplicator(in world: ScenarioWorld, dropRate: Double) async throws -> (
+        ReplicatorProcess, CountingEvents
+    ) {
         try await world.app.create()
         try await world.app.commit(inserts: 2)
         var options = ScenarioWorld.options()
         options.notifiedPassInterval = .seconds(10)
-        let notifier = SimChangeNotifier(disk: world.disk, dropRate: dropRate, random: world.scheduler.randomSource("notices"))
+        let notifier = SimChangeNotifier(
+            disk: world.disk, dropRate: dropRate, random: world.scheduler.randomSource("notices"))
         let events = CountingEvents()
-        let process = try world.startReplicator("replicator", options: options, changeNotifier: notifier, events: events)
+        let process = try world.startReplicator(
+            "replicator", options: options, changeNotifier: notifier, events: events)
         // The first sync, then the idle checkpoint (10 s) and the pass that copies its bump frame.
         try await world.sleep(.seconds(30))
         return (process, events)
@@ -54,7 +59,8 @@ struct ChangeNoticeTests {
             #expect((29...31).contains(idlePasses), "\(idlePasses) passes in 300 idle seconds")
             #expect((4...6).contains(idleAttempts), "\(idleAttempts) replica attempts in 300 idle seconds")
 
-            let delay = try #require(try await Self.replicationDelay(in: world, limit: .seconds(30)), "the commit never went up")
+            let delay = try #require(
+                try await Self.replicationDelay(in: world, limit: .seconds(30)), "the commit never went up")
             #expect(delay <= .seconds(2), "a noticed commit took \(delay) to go up")
             _ = await process.stop()
             #expect(try await world.restore(.latest).commit == world.app.lastCommit)
@@ -65,11 +71,13 @@ struct ChangeNoticeTests {
     func everyNoticeLost() async throws {
         try await runScenario(seed: 12) { world in
             let (process, _) = try await Self.idleReplicator(in: world, dropRate: 1)
-            let first = try #require(try await Self.replicationDelay(in: world, limit: .seconds(30)), "a commit never went up")
+            let first = try #require(
+                try await Self.replicationDelay(in: world, limit: .seconds(30)), "a commit never went up")
             #expect(first <= .seconds(12), "an unnoticed commit took \(first) to go up")
             for _ in 0..<4 {
                 try await world.sleep(.seconds(7))
-                let delay = try #require(try await Self.replicationDelay(in: world, limit: .seconds(30)), "a commit never went up")
+                let delay = try #require(
+                    try await Self.replicationDelay(in: world, limit: .seconds(30)), "a commit never went up")
                 #expect(delay <= .seconds(2), "polling after the missed notice, a commit took \(delay) to go up")
             }
             _ = await process.stop()

@@ -26,7 +26,9 @@ struct FileReplicaDiskFaultsTests {
                     throw ScenarioFailure("seed \(seed): replicator failed: \(error)")
                 }
                 let restored = try await world.restore(from: client)
-                #expect(restored.commit == world.app.lastCommit, "seed \(seed): restored \(restored), source at \(world.app.lastCommit)")
+                #expect(
+                    restored.commit == world.app.lastCommit,
+                    "seed \(seed): restored \(restored), source at \(world.app.lastCommit)")
             }
         }
     }

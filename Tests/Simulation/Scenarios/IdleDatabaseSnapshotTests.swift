@@ -34,16 +34,22 @@ struct IdleDatabaseSnapshotTests {
             // new snapshot.
             try await world.sleep(.seconds(10))
             let settled = uploads
-            #expect(settled == busy || settled == busy + 1, "the commits after the last snapshot brought \(settled - busy) snapshots")
+            #expect(
+                settled == busy || settled == busy + 1,
+                "the commits after the last snapshot brought \(settled - busy) snapshots")
             #expect(try await world.restore(.latest).commit == app.lastCommit)
             try await world.sleep(.seconds(60))
             let idle = uploads
-            #expect(idle == settled, "an unchanged database was snapshotted again: \(settled) snapshots before the idle minute, \(idle) after")
+            #expect(
+                idle == settled,
+                "an unchanged database was snapshotted again: \(settled) snapshots before the idle minute, \(idle) after"
+            )
 
             // One commit moves the WAL to a new index: the overdue snapshot follows at the next sync.
             try await app.commit()
             try await world.sleep(.seconds(3))
-            #expect(uploads == idle + 1, "the commit after the idle minute should bring one snapshot: \(uploads - idle)")
+            #expect(
+                uploads == idle + 1, "the commit after the idle minute should bring one snapshot: \(uploads - idle)")
             let state = try await world.restore(.latest)
             #expect(state.commit == app.lastCommit)
             _ = await process.stop()

@@ -89,7 +89,9 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
 /// The intercepting client, taking leases on the world's store like the plain one.
 // @unchecked: an InterceptingReplicaClient, touched only on the simulator's one thread.
 final class LeasingInterceptingReplicaClient: InterceptingReplicaClient, ReplicaLeasing, @unchecked Sendable {
-    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+    func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
         try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
     }
     func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {

@@ -8,7 +8,9 @@ import Testing
 /// it starts a generation of its own named after that one, whatever its clock says.
 @Suite("A newer generation of another writer", .serialized)
 struct NewerForeignGenerationTests {
-    @Test("a replicator that finds another writer's newer generation, even one from a clock far ahead, starts one that sorts after it")
+    @Test(
+        "a replicator that finds another writer's newer generation, even one from a clock far ahead, starts one that sorts after it"
+    )
     func startsAfterForeignGeneration() async throws {
         try await runScenario(seed: 91) { world in
             try await world.app.create()
@@ -31,7 +33,9 @@ struct NewerForeignGenerationTests {
 
             let generations = try await world.client.generations()
             let latest = try #require(generations.max())
-            #expect(latest > foreign, "the replica's latest generation is \(latest), not one after \(foreign): \(generations)")
+            #expect(
+                latest > foreign,
+                "the replica's latest generation is \(latest), not one after \(foreign): \(generations)")
             #expect(try await world.restore().commit == world.app.lastCommit)
         }
     }

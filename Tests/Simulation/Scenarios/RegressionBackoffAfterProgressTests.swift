@@ -35,7 +35,9 @@ struct RegressionBackoffAfterProgressTests {
             // many WAL indexes, one upload each.
             outage = true
             try await world.commitSteadily(40, every: .milliseconds(500))
-            let backlogStart = try await world.client.walSegments(in: try #require(try await world.client.generations().last)).count
+            let backlogStart = try await world.client.walSegments(
+                in: try #require(try await world.client.generations().last)
+            ).count
 
             outage = false
             failsEveryThird = true
@@ -47,7 +49,9 @@ struct RegressionBackoffAfterProgressTests {
             // 45 s after the outage, at most one minute-long backoff would have let a handful of
             // attempts through, each uploading two segments.
             let state = try await world.restore(.latest)
-            #expect(state.commit == app.lastCommit, "45 s after the outage the replica restores commit \(state.commit) of \(app.lastCommit)")
+            #expect(
+                state.commit == app.lastCommit,
+                "45 s after the outage the replica restores commit \(state.commit) of \(app.lastCommit)")
             _ = await process.stop()
         }
     }
@@ -65,7 +69,9 @@ struct RegressionBackoffAfterProgressTests {
             var refusing = true
             client.beforeSnapshotWrite = { generation, index in
                 snapshots += 1
-                if snapshots > 1, refusing { throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)") }
+                if snapshots > 1, refusing {
+                    throw InterceptingReplicaClient.refusal("snapshot \(generation)/\(index)")
+                }
             }
             var options = ScenarioWorld.options()
             options.snapshotInterval = .seconds(5)

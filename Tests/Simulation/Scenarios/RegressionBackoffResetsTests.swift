@@ -29,14 +29,18 @@ struct RegressionBackoffResetsTests {
             outage = false
             // The attempt after the outage goes through within a capped backoff.
             try await world.commitSteadily(70, every: .seconds(1))
-            #expect(try await world.restore(.latest).commit == app.lastCommit, "the replica should have caught up after the outage")
+            #expect(
+                try await world.restore(.latest).commit == app.lastCommit,
+                "the replica should have caught up after the outage")
 
             // From here every commit must be restorable within a few sync intervals.
             for round in 0..<6 {
                 try await world.commitSteadily(5, every: .seconds(1))
                 try await world.sleep(.seconds(4))
                 let restored = try await world.restore(.latest).commit
-                #expect(restored == app.lastCommit, "round \(round): 4 s after its last commit the replica restores \(restored) of \(app.lastCommit)")
+                #expect(
+                    restored == app.lastCommit,
+                    "round \(round): 4 s after its last commit the replica restores \(restored) of \(app.lastCommit)")
             }
             _ = await process.stop()
         }

@@ -11,7 +11,9 @@ import Testing
 /// stops; its release must try again, so a replicator started right after takes over at once.
 @Suite("Regression: a stopping replicator retries its lease release", .serialized)
 struct RegressionLeaseReleaseRetryTests {
-    @Test("a lease release the store fails once is retried; the next replicator starts without waiting for the lease to expire")
+    @Test(
+        "a lease release the store fails once is retried; the next replicator starts without waiting for the lease to expire"
+    )
     func releaseRetried() async throws {
         try await runScenario(seed: 20) { world in
             let app = world.app
@@ -27,7 +29,9 @@ struct RegressionLeaseReleaseRetryTests {
                 try await world.scheduler.clock.sleep(for: .milliseconds(100))
                 await world.store.setFaults(.none)
             }
-            if case .failure(let error) = await first.stop() { throw ScenarioFailure("first replicator failed: \(error)") }
+            if case .failure(let error) = await first.stop() {
+                throw ScenarioFailure("first replicator failed: \(error)")
+            }
             _ = await heal.result
 
             // A restart of the same database a moment later (another process on the same machine).

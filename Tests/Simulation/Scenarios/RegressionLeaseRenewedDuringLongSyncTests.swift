@@ -10,7 +10,9 @@ import Testing
 /// also ran out between syncs further apart than two thirds of it (a long `--sync-interval`, or a
 /// backoff after store errors), when a healthy replicator was presumed dead; it is now renewed
 /// while the replicator waits.
-@Suite("Regression: the lease is renewed during a sync that outlasts it, and between syncs further apart than it lasts", .serialized)
+@Suite(
+    "Regression: the lease is renewed during a sync that outlasts it, and between syncs further apart than it lasts",
+    .serialized)
 struct RegressionLeaseRenewedDuringLongSyncTests {
     @Test("a 50 s sync of 2 s uploads keeps its 30 s lease: a replicator on another machine is refused throughout")
     func leaseHeldThroughLongSync() async throws {
@@ -32,7 +34,8 @@ struct RegressionLeaseRenewedDuringLongSyncTests {
             // 25 uploads of 2 s each.
             slow = true
             let otherDisk = SimDisk(wallClock: { [wallClock = world.wallClock] in wallClock.now() })
-            let otherApp = ScenarioApp(node: try world.startNode("app-c", disk: otherDisk), path: "/other.db", scheduler: world.scheduler)
+            let otherApp = ScenarioApp(
+                node: try world.startNode("app-c", disk: otherDisk), path: "/other.db", scheduler: world.scheduler)
             try await otherApp.create()
             var other: ReplicatorProcess?
             for step in 0..<240 {
@@ -40,17 +43,22 @@ struct RegressionLeaseRenewedDuringLongSyncTests {
                 try await world.sleep(.milliseconds(250))
                 // 30 s into the sync, past the lease it renewed as the sync began.
                 if step == 220 {
-                    other = try world.startReplicator("replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
-                                                      disk: otherDisk, databasePath: "/other.db")
+                    other = try world.startReplicator(
+                        "replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
+                        disk: otherDisk, databasePath: "/other.db")
                 }
             }
             let refusal = try await #require(other).outcome(within: .seconds(15), clock: world.scheduler.clock)
             switch refusal {
             case .failure(let error as LeaseError):
-                guard case .held(_, let holder) = error else { Issue.record("refused with \(error), expected held"); break }
+                guard case .held(_, let holder) = error else {
+                    Issue.record("refused with \(error), expected held")
+                    break
+                }
                 #expect(holder.owner == "host-a:100")
             case nil:
-                Issue.record("the other machine's replicator took the location over: the first let its lease run out mid-sync")
+                Issue.record(
+                    "the other machine's replicator took the location over: the first let its lease run out mid-sync")
                 await other?.stop()
             case .some(let outcome):
                 Issue.record("the other machine's replicator ended with \(outcome), expected LeaseError.held")
@@ -59,7 +67,9 @@ struct RegressionLeaseRenewedDuringLongSyncTests {
             slow = false
             try await world.sleep(.seconds(60))
             #expect(try await world.restore().commit == app.lastCommit)
-            if case .failure(let error) = await first.stop() { throw ScenarioFailure("first replicator failed: \(error)") }
+            if case .failure(let error) = await first.stop() {
+                throw ScenarioFailure("first replicator failed: \(error)")
+            }
         }
     }
 }
@@ -79,16 +89,23 @@ extension RegressionLeaseRenewedDuringLongSyncTests {
             // the lease lapsed 30 s in.
             try await world.sleep(.seconds(35))
             let otherDisk = SimDisk(wallClock: { [wallClock = world.wallClock] in wallClock.now() })
-            let otherApp = ScenarioApp(node: try world.startNode("app-c", disk: otherDisk), path: "/other.db", scheduler: world.scheduler)
+            let otherApp = ScenarioApp(
+                node: try world.startNode("app-c", disk: otherDisk), path: "/other.db", scheduler: world.scheduler)
             try await otherApp.create()
-            let other = try world.startReplicator("replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
-                                                  disk: otherDisk, databasePath: "/other.db")
+            let other = try world.startReplicator(
+                "replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
+                disk: otherDisk, databasePath: "/other.db")
             switch try await other.outcome(within: .seconds(4), clock: world.scheduler.clock) {
             case .failure(let error as LeaseError):
-                guard case .held(_, let holder) = error else { Issue.record("refused with \(error), expected held"); break }
+                guard case .held(_, let holder) = error else {
+                    Issue.record("refused with \(error), expected held")
+                    break
+                }
                 #expect(holder.owner == "host-a:100")
             case nil:
-                Issue.record("the other machine's replicator took the location over: the first let its lease run out between syncs")
+                Issue.record(
+                    "the other machine's replicator took the location over: the first let its lease run out between syncs"
+                )
                 await other.stop()
             case .some(let outcome):
                 Issue.record("the other machine's replicator ended with \(outcome), expected LeaseError.held")
@@ -97,7 +114,9 @@ extension RegressionLeaseRenewedDuringLongSyncTests {
             try await app.commit(inserts: 1)
             try await world.sleep(.seconds(45))
             #expect(try await world.restore().commit == app.lastCommit)
-            if case .failure(let error) = await first.stop() { throw ScenarioFailure("first replicator failed: \(error)") }
+            if case .failure(let error) = await first.stop() {
+                throw ScenarioFailure("first replicator failed: \(error)")
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Regression (found by `sluice sim`, default seeds 66 and 525, ninth session, by the longest
 /// gap between snapshots): a sync that failed part-way dropped the replica's cached position,
@@ -32,7 +33,8 @@ struct RegressionPositionKeptAfterFailedSyncTests {
                 // small pages does on a flaky store.
                 guard listings > 1 else { return }
                 refusedListings += 1
-                throw SimObjectStoreError.unavailable(operation: "LIST", key: "\(generation)", status: 503, reason: "injected by the test")
+                throw SimObjectStoreError.unavailable(
+                    operation: "LIST", key: "\(generation)", status: 503, reason: "injected by the test")
             }
             var attempts = 0
             var failedSyncs = 0
@@ -59,7 +61,8 @@ struct RegressionPositionKeptAfterFailedSyncTests {
             #expect(refusedListings == 0, "\(refusedListings) listings after a failed sync")
             #expect(snapshots >= 5, "\(snapshots) snapshots in 60 s at a 10 s interval")
             let state = try await world.restore(.latest)
-            #expect(app.lastCommit - state.commit < 40, "the replica restores commit \(state.commit) of \(app.lastCommit)")
+            #expect(
+                app.lastCommit - state.commit < 40, "the replica restores commit \(state.commit) of \(app.lastCommit)")
             _ = await process.stop()
             #expect(try await world.restore(.latest).commit == app.lastCommit)
         }
@@ -72,7 +75,9 @@ struct RegressionPositionKeptAfterFailedSyncTests {
             try await app.create()
             try await app.commit(inserts: 2)
 
-            let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0.05) {
+            let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(
+                in: world, errorRate: 0.05
+            ) {
                 // A checkpoint at every tick with 8 pages: each sync uploads several indexes,
                 // one `stat` of the shadow each.
                 $0.checkpoint = CheckpointPolicy(minimumPages: 8, idleInterval: .seconds(2), truncatePages: nil)
@@ -86,7 +91,8 @@ struct RegressionPositionKeptAfterFailedSyncTests {
             // 60 s at a 10 s interval: about seven. Before the fix the backoff reached a minute.
             #expect(snapshots >= 5, "\(snapshots) snapshots in 60 s at a 10 s interval")
             let state = try await world.restore(.latest)
-            #expect(app.lastCommit - state.commit < 60, "the replica restores commit \(state.commit) of \(app.lastCommit)")
+            #expect(
+                app.lastCommit - state.commit < 60, "the replica restores commit \(state.commit) of \(app.lastCommit)")
             faults.errorRate = 0
             _ = await process.stop()
             #expect(try await world.restore(.latest).commit == app.lastCommit)

@@ -11,7 +11,9 @@ import Testing
 /// generation may be reported until its first snapshot is on the replica.
 @Suite("Regression: nothing is reported replicated before a generation's first snapshot", .serialized)
 struct RegressionReportBeforeSnapshotTests {
-    @Test("WAL uploaded while the first snapshot keeps failing is reported only once the snapshot lands, and then restores")
+    @Test(
+        "WAL uploaded while the first snapshot keeps failing is reported only once the snapshot lands, and then restores"
+    )
     func noReportBeforeFirstSnapshot() async throws {
         try await runScenario(seed: 92) { world in
             let app = world.app
@@ -36,7 +38,9 @@ struct RegressionReportBeforeSnapshotTests {
             let segments = try await world.client.walSegments(in: generations[0])
             #expect(!segments.isEmpty, "the replicator should have uploaded WAL while its snapshots failed")
             #expect(failedSnapshots > 0)
-            #expect(world.reported.isEmpty, "positions reported replicated with no snapshot on the replica: \(world.reported.map(\.position))")
+            #expect(
+                world.reported.isEmpty,
+                "positions reported replicated with no snapshot on the replica: \(world.reported.map(\.position))")
 
             failsSnapshots = false
             try await world.sleep(.seconds(5))

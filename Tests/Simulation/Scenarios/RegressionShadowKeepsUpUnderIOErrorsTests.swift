@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Regression (found by `sluice sim`, default seed 997, fifth session; the slowest seed of 1,000):
 /// with one I/O error in a hundred calls on the replicator's disk, a shadow pass got about fifty
@@ -32,9 +33,12 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
     /// A replicator whose disk fails `errorRate` of its calls, copying in 4 KiB chunks and
     /// checkpointing every 1,000 pages (no emergency TRUNCATE, so only keeping up bounds the WAL),
     /// with any further options `configure` sets.
-    static func startReplicator(in world: ScenarioWorld, errorRate: Double,
-                                configure: (inout ReplicationOptions) -> Void = { _ in }) throws -> (FileFaultSwitch, ReplicatorProcess) {
-        let faults = FileFaultSwitch(errorRate: errorRate, random: world.scheduler.randomSource("replicator-disk-faults"))
+    static func startReplicator(
+        in world: ScenarioWorld, errorRate: Double,
+        configure: (inout ReplicationOptions) -> Void = { _ in }
+    ) throws -> (FileFaultSwitch, ReplicatorProcess) {
+        let faults = FileFaultSwitch(
+            errorRate: errorRate, random: world.scheduler.randomSource("replicator-disk-faults"))
         let node = try world.startNode("replicator")
         var environment = node.environment
         environment.fileSystem = FaultyFileSystem(base: environment.fileSystem, faults: faults)
@@ -42,8 +46,9 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
         options.chunkSize = 4096
         options.checkpoint = CheckpointPolicy(minimumPages: 1000, idleInterval: .seconds(10), truncatePages: nil)
         configure(&options)
-        let replicator = Replicator(databasePath: ScenarioWorld.databasePath, replicas: [world.client],
-                                    options: options, environment: environment)
+        let replicator = Replicator(
+            databasePath: ScenarioWorld.databasePath, replicas: [world.client],
+            options: options, environment: environment)
         let process = ReplicatorProcess(node: node, replicator: replicator)
         process.start(spawner: world.scheduler.spawner)
         return (faults, process)
@@ -64,11 +69,15 @@ struct RegressionShadowKeepsUpUnderIOErrorsTests {
 
     /// Uploads fail as well (each reads the shadow), so the replica catches up once the errors
     /// stop, after at most one full backoff; then the replicator stops.
-    private static func expectCatchUp(in world: ScenarioWorld, faults: FileFaultSwitch, process: ReplicatorProcess) async throws {
+    private static func expectCatchUp(in world: ScenarioWorld, faults: FileFaultSwitch, process: ReplicatorProcess)
+        async throws
+    {
         faults.errorRate = 0
         try await world.sleep(.seconds(90))
         let state = try await world.restore(.latest)
-        #expect(state.commit == world.app.lastCommit, "90 s after the errors stopped the replica restores commit \(state.commit) of \(world.app.lastCommit)")
+        #expect(
+            state.commit == world.app.lastCommit,
+            "90 s after the errors stopped the replica restores commit \(state.commit) of \(world.app.lastCommit)")
         _ = await process.stop()
     }
 

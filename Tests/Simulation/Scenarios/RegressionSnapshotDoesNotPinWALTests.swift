@@ -14,7 +14,8 @@ import Testing
 /// uploaded after it is released.
 @Suite("Regression: a snapshot waiting on a lagging replica does not pin the WAL", .serialized)
 struct RegressionSnapshotDoesNotPinWALTests {
-    @Test("a replica that uploads slower than the app writes, with snapshots due every 10 s, leaves checkpoints running")
+    @Test(
+        "a replica that uploads slower than the app writes, with snapshots due every 10 s, leaves checkpoints running")
     func laggingReplicaLeavesCheckpointsRunning() async throws {
         try await runScenario(seed: 472) { world in
             let app = world.app

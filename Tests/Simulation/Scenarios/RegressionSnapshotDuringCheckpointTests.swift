@@ -22,7 +22,8 @@ struct RegressionSnapshotDuringCheckpointTests {
             let node = try world.startNode("replicator")
             var options = ScenarioWorld.options()
             options.writeLockBudget = .seconds(2)
-            let database = ReplicatedDatabase(path: ScenarioWorld.databasePath, options: options, environment: node.environment)
+            let database = ReplicatedDatabase(
+                path: ScenarioWorld.databasePath, options: options, environment: node.environment)
             try await database.open()
             try await database.sync()
 
@@ -58,7 +59,9 @@ struct RegressionSnapshotDuringCheckpointTests {
 
             try await checkpoint.value
             #expect(try await snapshot.value, "the snapshot should get its lease once the checkpoint is over")
-            #expect(seen.leaseWhileCheckpointing == false, "a snapshot got its lease while the emergency checkpoint was copying pages into the database file")
+            #expect(
+                seen.leaseWhileCheckpointing == false,
+                "a snapshot got its lease while the emergency checkpoint was copying pages into the database file")
             await database.close()
         }
     }

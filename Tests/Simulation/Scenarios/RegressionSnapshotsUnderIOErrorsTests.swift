@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Regression (found by `sluice sim`, default seed 20, eighth session, by recording the longest
 /// gap between snapshots): at one I/O error in twenty calls on the replicator's disk, a generation
@@ -17,7 +18,9 @@ struct RegressionSnapshotsUnderIOErrorsTests {
             try await app.create()
             for _ in 0..<30 { try await app.commit(inserts: 10, size: 2000) }
 
-            let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0.05) {
+            let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(
+                in: world, errorRate: 0.05
+            ) {
                 $0.snapshotInterval = .seconds(10)
             }
             try await world.commitSteadily(inserts: 1, size: 500)
@@ -25,9 +28,12 @@ struct RegressionSnapshotsUnderIOErrorsTests {
             let snapshots = try await world.snapshotCount()
             #expect(faults.injected > 200, "the replicator's disk should have failed often: \(faults.injected)")
             // 60 s at a 10 s interval: about seven. Before the fix: none after the first, or none at all.
-            #expect(snapshots >= 4, "\(snapshots) snapshots in 60 s at a 10 s interval, in \(generations.count) generations")
+            #expect(
+                snapshots >= 4, "\(snapshots) snapshots in 60 s at a 10 s interval, in \(generations.count) generations"
+            )
             let state = try await world.restore(.latest)
-            #expect(app.lastCommit - state.commit < 100, "the replica restores commit \(state.commit) of \(app.lastCommit)")
+            #expect(
+                app.lastCommit - state.commit < 100, "the replica restores commit \(state.commit) of \(app.lastCommit)")
             faults.errorRate = 0
             _ = await process.stop()
         }

@@ -43,13 +43,16 @@ struct RegressionSnapshotsUnderStoreErrorsTests {
 
             try await world.commitSteadily()
             let snapshots = try await world.snapshotCount()
-            #expect(refused > 10 && ambiguous > 10, "the store should have failed uploads both ways: \(refused), \(ambiguous)")
+            #expect(
+                refused > 10 && ambiguous > 10,
+                "the store should have failed uploads both ways: \(refused), \(ambiguous)")
             #expect(indexes.count > 100, "the WAL should have rotated several times a second: \(indexes.count) indexes")
             // 60 s at a 10 s interval: the first snapshot and about six scheduled ones. Before the
             // fix: the first one only.
             #expect(snapshots >= 5, "\(snapshots) snapshots in 60 s at a 10 s interval")
             let state = try await world.restore(.latest)
-            #expect(app.lastCommit - state.commit < 40, "the replica restores commit \(state.commit) of \(app.lastCommit)")
+            #expect(
+                app.lastCommit - state.commit < 40, "the replica restores commit \(state.commit) of \(app.lastCommit)")
             _ = await process.stop()
             #expect(try await world.restore(.latest).commit == app.lastCommit)
         }

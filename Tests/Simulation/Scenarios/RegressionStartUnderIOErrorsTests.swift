@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Regression (found by `sluice sim`, default seeds 278 and 256, seventh session, by recording
 /// the largest WAL of every seed): the replicator's start copies the WAL's whole backlog into
@@ -15,7 +16,8 @@ import Testing
 /// that may pass is tried again before the replicator gives up.
 @Suite("Regression: the replicator starts on a flaky disk with a backlog to copy", .serialized)
 struct RegressionStartUnderIOErrorsTests {
-    @Test("with a 3 MB backlog and one I/O error in a hundred calls, the replicator starts, keeps running and catches up")
+    @Test(
+        "with a 3 MB backlog and one I/O error in a hundred calls, the replicator starts, keeps running and catches up")
     func startsWithBacklogUnderIOErrors() async throws {
         try await runScenario(seed: 278) { world in
             let app = world.app
@@ -23,7 +25,8 @@ struct RegressionStartUnderIOErrorsTests {
             // Written while no replicator runs: the start copies all of it, 4 KiB at a time.
             for _ in 0..<400 { try await app.commit(inserts: 4, size: 2000) }
 
-            let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0.01)
+            let (faults, process) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(
+                in: world, errorRate: 0.01)
             try await world.commitSteadily(100, every: .milliseconds(200), inserts: 1, size: 500)
             #expect(faults.injected > 20, "the replicator's disk should have failed often: \(faults.injected)")
             let ended = try await process.outcome(within: .zero, clock: world.scheduler.clock)
@@ -53,7 +56,8 @@ struct RegressionStartUnderIOErrorsTests {
             try #require(before.count == 1)
 
             // Set before the restarted replicator's task first runs, so its start meets it.
-            let (restartFaults, second) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(in: world, errorRate: 0)
+            let (restartFaults, second) = try RegressionShadowKeepsUpUnderIOErrorsTests.startReplicator(
+                in: world, errorRate: 0)
             restartFaults.failOnce = [("read", "-sluice/generation")]
             try await world.commitSteadily(20, every: .milliseconds(500), inserts: 2, size: 500)
             #expect(restartFaults.injected == 1, "the planned read error did not happen")

@@ -1,6 +1,7 @@
 import Core
-@testable import SimHarness
 import Testing
+
+@testable import SimHarness
 
 /// Regression: a start that met an application transaction holding SQLite's write lock gave up
 /// on deciding its generation at once; the first sync pass then found no generation and began a

@@ -31,7 +31,8 @@ struct RegressionWritesUnderLeaseTests {
         return (client, { outside })
     }
 
-    @Test("a generation's first snapshot, after a WAL upload that outlasted the lease, is written under a renewed lease")
+    @Test(
+        "a generation's first snapshot, after a WAL upload that outlasted the lease, is written under a renewed lease")
     func snapshotAfterLongUpload() async throws {
         try await runScenario(seed: 142) { world in
             let app = world.app
@@ -46,12 +47,15 @@ struct RegressionWritesUnderLeaseTests {
                     try await world.sleep(.seconds(35))
                 }
             }
-            let replicator = try world.startReplicator("replicator-a", options: ScenarioWorld.options(owner: Self.owner), client: client)
+            let replicator = try world.startReplicator(
+                "replicator-a", options: ScenarioWorld.options(owner: Self.owner), client: client)
             try await world.sleep(.seconds(40))
             #expect(try await world.snapshotCount() == 1)
             #expect(outside().isEmpty, "writes issued outside the lease: \(outside())")
             #expect(try await world.restore(.latest).commit == app.lastCommit)
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
         }
     }
 
@@ -80,7 +84,9 @@ struct RegressionWritesUnderLeaseTests {
             #expect(stalled)
             #expect(outside().isEmpty, "writes issued outside the lease: \(outside())")
             #expect(try await world.restore(.latest).commit == app.lastCommit)
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
         }
     }
 
@@ -90,7 +96,8 @@ struct RegressionWritesUnderLeaseTests {
             let app = world.app
             try await app.create()
             let (client, outside) = Self.watchedClient(world)
-            let replicator = try world.startReplicator("replicator-a", options: ScenarioWorld.options(owner: Self.owner), client: client)
+            let replicator = try world.startReplicator(
+                "replicator-a", options: ScenarioWorld.options(owner: Self.owner), client: client)
             try await world.commitSteadily(20, every: .milliseconds(200), inserts: 2)
             // The next WAL upload hangs for 35 s and then fails, as on a connection that timed out:
             // the segment's retry in place would be issued after the 30 s lease ran out.
@@ -107,7 +114,9 @@ struct RegressionWritesUnderLeaseTests {
             #expect(stalled)
             #expect(outside().isEmpty, "writes issued outside the lease: \(outside())")
             #expect(try await world.restore(.latest).commit == app.lastCommit)
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
         }
     }
 }

@@ -15,8 +15,9 @@ import Testing
 /// object that retention removed for good reason.
 @Suite("Restore while retention deletes its planned snapshot", .serialized)
 struct RestoreDuringRetentionTests {
-    @Test("A restore whose planned objects retention deletes mid-restore plans again and restores the source exactly",
-          arguments: [StalledRead.snapshot, .walSegment])
+    @Test(
+        "A restore whose planned objects retention deletes mid-restore plans again and restores the source exactly",
+        arguments: [StalledRead.snapshot, .walSegment])
     func restorePlansAgainAfterRetention(stalled: StalledRead) async throws {
         try await runScenario(seed: 41) { world in
             let app = world.app
@@ -59,7 +60,8 @@ struct RestoreDuringRetentionTests {
             // The premise: the snapshot the first plan chose was deleted while its read stalled.
             let planned = try #require(firstSnapshotRead)
             let left = try await world.client.snapshots(in: planned.generation).map(\.index)
-            #expect(!left.contains(planned.index), "retention should have deleted snapshot \(planned.index); left \(left)")
+            #expect(
+                !left.contains(planned.index), "retention should have deleted snapshot \(planned.index); left \(left)")
             #expect(snapshotReads >= 2, "the restore should have planned again and read a newer snapshot")
             if stalled == .walSegment {
                 let stalledSegment = try #require(firstSegmentRead)
@@ -68,11 +70,15 @@ struct RestoreDuringRetentionTests {
             }
             // What was restored is the source exactly (checked by `restore`) and not older than
             // what the replica held when the restore began.
-            #expect(restored.commit >= committedAtStart - 2, "restored \(restored), the source was at commit \(committedAtStart) when the restore began")
+            #expect(
+                restored.commit >= committedAtStart - 2,
+                "restored \(restored), the source was at commit \(committedAtStart) when the restore began")
 
             writer.cancel()
             _ = await writer.result
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
         }
     }
 }

@@ -11,7 +11,8 @@ import Testing
 struct RestoreReadsDamageTests {
     /// A replica of a few WAL indexes after one snapshot, with the replicator stopped.
     private func replicate(_ world: ScenarioWorld, layout: ReplicaLayout = .grouped) async throws
-        -> (generation: Generation, snapshot: UInt64, segments: [WALSegmentInfo]) {
+        -> (generation: Generation, snapshot: UInt64, segments: [WALSegmentInfo])
+    {
         try await world.app.create()
         var options = ScenarioWorld.options()
         options.layout = layout
@@ -24,13 +25,16 @@ struct RestoreReadsDamageTests {
         try #require(generations.count == 1)
         let snapshot = try #require(try await world.client.snapshots(in: generations[0]).map(\.index).max())
         let segments = try await world.client.walSegments(in: generations[0]).filter { $0.index >= snapshot }
-        try #require(segments.count >= 3 && segments.last!.index > snapshot, "want WAL past the snapshot's index: \(segments)")
+        try #require(
+            segments.count >= 3 && segments.last!.index > snapshot, "want WAL past the snapshot's index: \(segments)")
         return (generations[0], snapshot, segments)
     }
 
     /// Expects `restore` to fail with `corruptObject` naming `object` and to leave no files.
-    private func expectFails(naming object: ReplicaObject, _ world: ScenarioWorld, _ what: String,
-                             _ restore: () async throws -> ScenarioState) async throws {
+    private func expectFails(
+        naming object: ReplicaObject, _ world: ScenarioWorld, _ what: String,
+        _ restore: () async throws -> ScenarioState
+    ) async throws {
         do {
             let state = try await restore()
             Issue.record("\(what): the restore read a damaged \(object) and returned \(state)")
@@ -40,7 +44,9 @@ struct RestoreReadsDamageTests {
         #expect(try await world.restoreLeftovers().isEmpty, "\(what): the failed restore left files behind")
     }
 
-    @Test("Restore: a damaged snapshot or WAL segment (truncated, bytes dropped, bytes changed) fails the restore by name; healed, it restores exactly")
+    @Test(
+        "Restore: a damaged snapshot or WAL segment (truncated, bytes dropped, bytes changed) fails the restore by name; healed, it restores exactly"
+    )
     func damagedObjectsFailByName() async throws {
         try await runScenario(seed: 81) { world in
             let (generation, snapshot, segments) = try await replicate(world)
@@ -61,7 +67,9 @@ struct RestoreReadsDamageTests {
         }
     }
 
-    @Test("Restore: to a position, the last segment is read to its end, so one whose content checksum was cut off fails the restore")
+    @Test(
+        "Restore: to a position, the last segment is read to its end, so one whose content checksum was cut off fails the restore"
+    )
     func positionRestoreReadsSegmentToItsEnd() async throws {
         // A restore to a position stops writing at the position's offset. Before it read the
         // segment on to the frame's end, a segment that lost only its trailing checksum decoded
@@ -77,8 +85,11 @@ struct RestoreReadsDamageTests {
             let key = "replica/" + ReplicaLayout.grouped.walSegmentKey(last.position)
             let bytes = try #require(await world.store.peek(key))
             for cut in [4, 2] {
-                await world.store.damage(key, with: ObjectDamage(kind: .truncated, served: Array(bytes.dropLast(cut)),
-                                                                 detail: "last \(cut) bytes of the checksum cut off"))
+                await world.store.damage(
+                    key,
+                    with: ObjectDamage(
+                        kind: .truncated, served: Array(bytes.dropLast(cut)),
+                        detail: "last \(cut) bytes of the checksum cut off"))
                 try await expectFails(naming: .walSegment(last.position), world, "checksum cut by \(cut) bytes") {
                     try await world.restore(target, generation: generation)
                 }
@@ -88,8 +99,9 @@ struct RestoreReadsDamageTests {
         }
     }
 
-    @Test("Restore: a lost last segment of a WAL index that has a successor fails the restore by the next index's seal, in either layout; healed, it restores exactly",
-          arguments: [ReplicaLayout.grouped, .legacy])
+    @Test(
+        "Restore: a lost last segment of a WAL index that has a successor fails the restore by the next index's seal, in either layout; healed, it restores exactly",
+        arguments: [ReplicaLayout.grouped, .legacy])
     func lostTailOfIndexWithSuccessor(layout: ReplicaLayout) async throws {
         // Found by default seed 130 once the store could lose objects: segments are keyed by
         // where they start, so the listing cannot show where an index ended, and the restore
@@ -98,10 +110,11 @@ struct RestoreReadsDamageTests {
         try await runScenario(seed: 83, world: { try ScenarioWorld(scheduler: $0, layout: layout) }) { world in
             let (generation, _, segments) = try await replicate(world, layout: layout)
             let later = Set(segments.map(\.index))
-            let tail = try #require(segments.last { segment in
-                segment.offset > 0 && later.contains { $0 > segment.index }
-                    && segments.last(where: { $0.index == segment.index }) == segment
-            }, "want an index of several segments with a successor: \(segments)")
+            let tail = try #require(
+                segments.last { segment in
+                    segment.offset > 0 && later.contains { $0 > segment.index }
+                        && segments.last(where: { $0.index == segment.index }) == segment
+                }, "want an index of several segments with a successor: \(segments)")
             let key = "replica/" + layout.walSegmentKey(tail.position)
             try #require(await world.store.damage(key, kind: .lost) != nil)
             do {
@@ -132,8 +145,11 @@ struct RestoreReadsDamageTests {
             for at in [0, 5, 9, 20, 30, 39] {
                 var served = bytes
                 served[at] ^= 0x10
-                await world.store.damage(key, with: ObjectDamage(kind: .bytesChanged, served: served, detail: "seal byte \(at) changed"))
-                try await expectFails(naming: .walSegment(first.position), world, "seal byte \(at) changed") { try await world.restore() }
+                await world.store.damage(
+                    key, with: ObjectDamage(kind: .bytesChanged, served: served, detail: "seal byte \(at) changed"))
+                try await expectFails(naming: .walSegment(first.position), world, "seal byte \(at) changed") {
+                    try await world.restore()
+                }
                 await world.store.healDamage()
             }
             #expect(try await world.restore().commit == world.app.lastCommit)

@@ -17,7 +17,9 @@ import Testing
 /// newest snapshot of A at or before the window start, and everything after it, must survive.
 @Suite("Scenario 1: retention across interleaved generations", .serialized)
 struct Scenario1RetentionAcrossGenerationsTests {
-    @Test("Scenario 1: retention keeps each generation's own minimum snapshot; every point inside the window restores exactly")
+    @Test(
+        "Scenario 1: retention keeps each generation's own minimum snapshot; every point inside the window restores exactly"
+    )
     func scenario1RetentionAcrossGenerations() async throws {
         try await runScenario(seed: 1) { world in
             let app = world.app
@@ -59,10 +61,14 @@ struct Scenario1RetentionAcrossGenerationsTests {
             let snapshotsA = try await world.client.snapshots(in: generations[0])
             let snapshotsB = try await world.client.snapshots(in: generations[1])
             // The premise: B's snapshot indexes climb past indexes A's snapshots used.
-            #expect(snapshotsB.map(\.index).max()! > snapshotsA.map(\.index).min()!, "A \(snapshotsA.map(\.index)), B \(snapshotsB.map(\.index))")
+            #expect(
+                snapshotsB.map(\.index).max()! > snapshotsA.map(\.index).min()!,
+                "A \(snapshotsA.map(\.index)), B \(snapshotsB.map(\.index))")
             // Retention ran: A's first snapshot (index 0, long before the window) is gone, and the
             // newest snapshot of A at or before the window start is A's oldest left.
-            #expect(!snapshotsA.contains { $0.index == 0 }, "retention should have deleted A's first snapshot: \(snapshotsA)")
+            #expect(
+                !snapshotsA.contains { $0.index == 0 },
+                "retention should have deleted A's first snapshot: \(snapshotsA)")
             let anchor = snapshotsA.filter { $0.createdAt <= windowStart - .seconds(5) }
             #expect(!anchor.isEmpty, "A's snapshot at or before the window start must survive: \(snapshotsA)")
             #expect(snapshotsB.contains { $0.index == 0 }, "B's first snapshot is inside the window and must survive")
@@ -74,13 +80,19 @@ struct Scenario1RetentionAcrossGenerationsTests {
             for mark in inWindow {
                 do {
                     let state = try await world.restore(.timestamp(mark.time))
-                    if state.commit != mark.commit { failures.append("\(mark.time): restored commit \(state.commit), expected \(mark.commit)") }
+                    if state.commit != mark.commit {
+                        failures.append("\(mark.time): restored commit \(state.commit), expected \(mark.commit)")
+                    }
                 } catch {
                     failures.append("\(mark.time) (commit \(mark.commit)): \(error)")
                 }
             }
-            #expect(failures.isEmpty, "\(failures.count) of \(inWindow.count) points inside the window: \(failures.prefix(3))")
-            if case .failure(let error) = await generationB.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            #expect(
+                failures.isEmpty,
+                "\(failures.count) of \(inWindow.count) points inside the window: \(failures.prefix(3))")
+            if case .failure(let error) = await generationB.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
             #expect(try await world.restore().commit == app.lastCommit)
         }
     }

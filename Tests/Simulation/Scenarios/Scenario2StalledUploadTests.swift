@@ -17,13 +17,15 @@ import Testing
 /// boundary and the latest restore is the source's last commit.
 @Suite("Scenario 2: WAL rewritten behind a stalled upload", .serialized)
 struct Scenario2StalledUploadTests {
-    @Test("Scenario 2: WAL restarts behind a 30 s stalled upload; the replica ships only validated bytes and restores exactly")
+    @Test(
+        "Scenario 2: WAL restarts behind a 30 s stalled upload; the replica ships only validated bytes and restores exactly"
+    )
     func scenario2StalledUpload() async throws {
         try await runScenario(seed: 2) { world in
             let app = world.app
             try await app.create()
             var options = ScenarioWorld.options()
-            options.checkpoint.minimumPages = 40  // indexes span several uploads
+            options.checkpoint.minimumPages = 40 // indexes span several uploads
             let replicator = try world.startReplicator("replicator", options: options)
             try await world.commitSteadily(6, every: .milliseconds(300), inserts: 2)
             try await world.sleep(.seconds(3))
@@ -31,7 +33,7 @@ struct Scenario2StalledUploadTests {
             // The next request stalls for 30 s before it reaches the store; commits keep coming so
             // it is a WAL segment upload.
             let stall: Duration = .seconds(30)
-            await world.store.setFaults(ObjectStoreFaults(stallBeforeRate: 1, stallDuration: stall ... stall))
+            await world.store.setFaults(ObjectStoreFaults(stallBeforeRate: 1, stallDuration: stall...stall))
             while await world.store.statistics.stalls == 0 {
                 try await app.commit(inserts: 1)
                 try await world.sleep(.milliseconds(100))
@@ -55,11 +57,15 @@ struct Scenario2StalledUploadTests {
             // long left behind, together with later indexes.
             let segments = try await world.client.walSegments(in: generation)
             // Nothing else reached the store during the stall, so the first of these is the stalled one.
-            let afterStall = segments.filter { $0.createdAt >= stallNoticed }.sorted { ($0.index, $0.offset) < ($1.index, $1.offset) }
+            let afterStall = segments.filter { $0.createdAt >= stallNoticed }.sorted {
+                ($0.index, $0.offset) < ($1.index, $1.offset)
+            }
             try #require(afterStall.count >= 3)
             let stalled = afterStall[0]
-            #expect(afterStall[1].index == stalled.index && afterStall[1].offset > stalled.offset,
-                    "the stalled index \(stalled.index) should have a tail shipped after the stall: \(afterStall.prefix(3))")
+            #expect(
+                afterStall[1].index == stalled.index && afterStall[1].offset > stalled.offset,
+                "the stalled index \(stalled.index) should have a tail shipped after the stall: \(afterStall.prefix(3))"
+            )
             #expect(Set(afterStall.map(\.index)).count >= 4, "the WAL should have restarted behind the stalled upload")
             #expect(stalled.index == indexAtStall || stalled.index == indexAtStall + 1)
 
@@ -71,7 +77,9 @@ struct Scenario2StalledUploadTests {
                 previous = state.commit
             }
             #expect(try await world.restore().commit == app.lastCommit)
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
             #expect(try await world.restore().commit == app.lastCommit)
             _ = try await app.currentState()
         }

@@ -19,7 +19,9 @@ import Testing
 /// the replica must restore exactly.
 @Suite("Scenario 3: short-lived close of the database file", .serialized)
 struct Scenario3ShortLivedCloseTests {
-    @Test("Scenario 3: the engine never closes a descriptor of the database file; its lock stays and the replica is exact")
+    @Test(
+        "Scenario 3: the engine never closes a descriptor of the database file; its lock stays and the replica is exact"
+    )
     func scenario3ShortLivedClose() async throws {
         try await runScenario(seed: 3) { world in
             let app = world.app
@@ -31,11 +33,15 @@ struct Scenario3ShortLivedCloseTests {
             let connection = try await intruder.open(path)
             try await connection.execute("BEGIN")
             _ = try await connection.query("SELECT count(*) FROM t")
-            #expect(world.disk.holdsLock(intruder.process, on: path), "a reading connection holds a POSIX lock on the database")
+            #expect(
+                world.disk.holdsLock(intruder.process, on: path),
+                "a reading connection holds a POSIX lock on the database")
             let stray = try await intruder.fileSystem.open(path, mode: .readOnly)
             _ = try await stray.size()
             try await stray.close()
-            #expect(!world.disk.holdsLock(intruder.process, on: path), "closing a stray descriptor must drop the process's locks")
+            #expect(
+                !world.disk.holdsLock(intruder.process, on: path),
+                "closing a stray descriptor must drop the process's locks")
             try await connection.execute("ROLLBACK")
             try await connection.close()
             world.disk.kill(intruder.process)
@@ -69,7 +75,9 @@ struct Scenario3ShortLivedCloseTests {
             #expect(snapshots.count >= 4 && Set(snapshots.map(\.index)).count == snapshots.count, "\(snapshots)")
             #expect(snapshots.map(\.createdAt).max()! >= loopEnd - .seconds(4), "\(snapshots)")
             #expect(try await world.restore().commit == app.lastCommit)
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
             #expect(try await world.restore().commit == app.lastCommit)
             _ = try await app.currentState()
         }

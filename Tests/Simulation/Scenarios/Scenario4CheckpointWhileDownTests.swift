@@ -14,7 +14,9 @@ import Testing
 /// and (2) after the app already wrote into the fresh WAL.
 @Suite("Scenario 4: checkpoint while the replicator is down", .serialized)
 struct Scenario4CheckpointWhileDownTests {
-    @Test("Scenario 4: a TRUNCATE checkpoint and new writes while the replicator is killed start a new generation; restore is exact")
+    @Test(
+        "Scenario 4: a TRUNCATE checkpoint and new writes while the replicator is killed start a new generation; restore is exact"
+    )
     func scenario4CheckpointWhileDown() async throws {
         try await runScenario(seed: 4) { world in
             let app = world.app
@@ -31,7 +33,8 @@ struct Scenario4CheckpointWhileDownTests {
                 // which succeeds now that no read lock pins the WAL.
                 let lastReplicated = app.lastCommit
                 for _ in 0..<3 { try await app.commit(inserts: 2) }
-                let result = try #require(try await app.checkpoint(.truncate), "TRUNCATE was busy with the replicator dead")
+                let result = try #require(
+                    try await app.checkpoint(.truncate), "TRUNCATE was busy with the replicator dead")
                 #expect(!result.busy)
                 #expect(try world.disk.size(of: ScenarioWorld.databasePath + "-wal") == 0)
                 if round == 2 {
@@ -44,16 +47,22 @@ struct Scenario4CheckpointWhileDownTests {
                 try await world.sleep(.seconds(3))
 
                 let after = try await world.client.generations()
-                #expect(after.count == before.count + 1, "round \(round): no new generation after the WAL was checkpointed while down")
+                #expect(
+                    after.count == before.count + 1,
+                    "round \(round): no new generation after the WAL was checkpointed while down")
                 #expect(after.last! > before.last!, "round \(round): the new generation must sort after the old one")
                 let restored = try await world.restore()
-                #expect(restored.commit == app.lastCommit, "round \(round): restore holds \(restored), the source is at \(app.lastCommit)")
+                #expect(
+                    restored.commit == app.lastCommit,
+                    "round \(round): restore holds \(restored), the source is at \(app.lastCommit)")
                 // The old generation still restores to a commit boundary, at least what was
                 // replicated before the kill.
                 let old = try await world.restore(generation: before.last!)
                 #expect(old.commit >= lastReplicated)
             }
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
             #expect(try await world.restore().commit == app.lastCommit)
             _ = try await app.currentState()
         }

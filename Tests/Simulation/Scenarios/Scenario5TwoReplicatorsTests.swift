@@ -27,14 +27,17 @@ struct Scenario5TwoReplicatorsTests {
             try #require(generations.count == 1)
 
             // The same database, a second process (an overlapping deploy), while the app writes.
-            let overlapping = try world.startReplicator("replicator-a2", options: ScenarioWorld.options(owner: "host-a:200"))
+            let overlapping = try world.startReplicator(
+                "replicator-a2", options: ScenarioWorld.options(owner: "host-a:200"))
             // Another machine with a database of its own, configured with the same replica URL.
             let otherDisk = SimDisk(wallClock: { [wallClock = world.wallClock] in wallClock.now() })
-            let otherApp = ScenarioApp(node: try world.startNode("app-c", disk: otherDisk), path: "/other.db", scheduler: world.scheduler)
+            let otherApp = ScenarioApp(
+                node: try world.startNode("app-c", disk: otherDisk), path: "/other.db", scheduler: world.scheduler)
             try await otherApp.create()
             for _ in 0..<3 { try await otherApp.commit(inserts: 3) }
-            let other = try world.startReplicator("replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
-                                                  disk: otherDisk, databasePath: "/other.db")
+            let other = try world.startReplicator(
+                "replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
+                disk: otherDisk, databasePath: "/other.db")
             for _ in 0..<10 {
                 try await app.commit(inserts: 2)
                 try await otherApp.commit(inserts: 1)
@@ -65,7 +68,9 @@ struct Scenario5TwoReplicatorsTests {
             // Only the first replicator's history is on the replica, and it is the app's.
             #expect(try await world.client.generations() == generations)
             #expect(try await world.restore().commit == app.lastCommit)
-            if case .failure(let error) = await first.stop() { throw ScenarioFailure("first replicator failed: \(error)") }
+            if case .failure(let error) = await first.stop() {
+                throw ScenarioFailure("first replicator failed: \(error)")
+            }
             #expect(try await world.restore().commit == app.lastCommit)
             _ = try await app.currentState()
         }

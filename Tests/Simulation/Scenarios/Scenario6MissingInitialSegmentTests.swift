@@ -10,7 +10,9 @@ import Testing
 /// Targets before the damaged index still restore exactly.
 @Suite("Scenario 6: missing initial WAL segment", .serialized)
 struct Scenario6MissingInitialSegmentTests {
-    @Test("Scenario 6: restore across an index without its first segment fails with missingInitialSegment and writes nothing")
+    @Test(
+        "Scenario 6: restore across an index without its first segment fails with missingInitialSegment and writes nothing"
+    )
     func scenario6MissingInitialSegment() async throws {
         try await runScenario(seed: 6) { world in
             let app = world.app
@@ -21,7 +23,9 @@ struct Scenario6MissingInitialSegmentTests {
             let replicator = try world.startReplicator("replicator", options: options)
             try await world.commitSteadily(40, every: .milliseconds(300), inserts: 2, size: 600)
             try await world.sleep(.seconds(5))
-            if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+            if case .failure(let error) = await replicator.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
 
             // Undamaged, the replica restores the source's last commit exactly.
             let generations = try await world.client.generations()
@@ -37,16 +41,19 @@ struct Scenario6MissingInitialSegmentTests {
             let segments = try await world.client.walSegments(in: generation)
             let snapshotIndex = try #require(snapshots.map(\.index).max())
             let counts = Dictionary(grouping: segments, by: \.index).mapValues(\.count)
-            let damaged = try #require(counts.keys.sorted().first { $0 > snapshotIndex && counts[$0]! >= 2 },
-                                       "no index after the snapshot has two segments: \(counts)")
+            let damaged = try #require(
+                counts.keys.sorted().first { $0 > snapshotIndex && counts[$0]! >= 2 },
+                "no index after the snapshot has two segments: \(counts)")
             try #require(segments.map(\.index).max()! > damaged, "the damaged index must not be the last")
             let before = try await world.restore(.index(damaged - 1), generation: generation)
             #expect(before.commit > 0 && before.commit < app.lastCommit)
             let secondOffset = segments.filter { $0.index == damaged }.map(\.offset).sorted()[1]
-            let uploadTime = try #require(segments.first { $0.index == damaged && $0.offset == secondOffset }?.createdAt)
+            let uploadTime = try #require(
+                segments.first { $0.index == damaged && $0.offset == secondOffset }?.createdAt)
 
             try await world.client.deleteWALSegments([Position(generation: generation, index: damaged, offset: 0)])
-            let expected = RestoreError.missingInitialSegment(generation: generation, index: damaged, firstOffset: secondOffset)
+            let expected = RestoreError.missingInitialSegment(
+                generation: generation, index: damaged, firstOffset: secondOffset)
 
             // Planning alone already refuses: nothing is downloaded for a plan that cannot work.
             let restorer = Restorer(client: world.client, environment: world.restoreNode.environment)

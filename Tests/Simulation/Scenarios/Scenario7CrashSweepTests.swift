@@ -22,7 +22,9 @@ struct Scenario7CrashSweepTests {
         DiskCrashModel(sectorSurvivalRate: 0, sizeChangeSurvivalRate: 0, directoryChangeSurvivalRate: 0),
         // Most sectors survive: an early frame of the WAL can be torn while its last one is intact.
         DiskCrashModel(sectorSurvivalRate: 0.97, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 0.9),
-        DiskCrashModel(sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 0.5, directoryMode: .journalPrefix),
+        DiskCrashModel(
+            sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 0.5,
+            directoryMode: .journalPrefix),
     ]
 
     /// Indexes of about 40 frames: the shadow holds frames whose WAL bytes were not fsynced yet
@@ -53,7 +55,7 @@ struct Scenario7CrashSweepTests {
                 try await world.sleep(.milliseconds(step % 2 == 0 ? 200 : 700))
             }
             try await world.sleep(.seconds(3))
-        } catch where world.disk.isHalted {
+        } catch  where world.disk.isHalted {
         }
         return replicator
     }
@@ -61,15 +63,20 @@ struct Scenario7CrashSweepTests {
     /// One run: power loss after mutation `base + k` (none when `k` is nil), recovery, checks.
     /// Returns the number of mutations the workload made before the power went (or in all).
     static func run(crashAfter k: Int?) async throws -> Int {
-        try await runScenario(seed: seed, world: { scheduler in
-            try ScenarioWorld(scheduler: scheduler, appSettings: "PRAGMA synchronous = NORMAL")
-        }) { world in
+        try await runScenario(
+            seed: seed,
+            world: { scheduler in
+                try ScenarioWorld(scheduler: scheduler, appSettings: "PRAGMA synchronous = NORMAL")
+            }
+        ) { world in
             let base = try await setUp(world)
             if let k { world.disk.faults = DiskFaults(crashAfterMutations: base + k) }
             let replicator = try await workload(world)
             let mutations = world.disk.mutationCount - base
             guard let k, world.disk.isHalted else {
-                if case .failure(let error) = await replicator.stop() { throw ScenarioFailure("replicator failed: \(error)") }
+                if case .failure(let error) = await replicator.stop() {
+                    throw ScenarioFailure("replicator failed: \(error)")
+                }
                 #expect(try await world.restore().commit == world.app.lastCommit)
                 return mutations
             }
@@ -77,7 +84,8 @@ struct Scenario7CrashSweepTests {
             // Power loss: the machine's tasks stop, the disk reboots with what survived.
             await replicator.stop()
             await world.app.close()
-            world.disk.crash(random: SplitMix64(seed: UInt64(k) &* 0x9E37_79B9 &+ 1), model: Self.models[k % Self.models.count])
+            world.disk.crash(
+                random: SplitMix64(seed: UInt64(k) &* 0x9E37_79B9 &+ 1), model: Self.models[k % Self.models.count])
             world.disk.faults = .none
 
             let recovered = try await world.app.recover(on: try world.startNode("app-2"))
@@ -89,15 +97,21 @@ struct Scenario7CrashSweepTests {
             try await world.sleep(.seconds(4))
             let restored = try await world.restore()
             guard restored.commit == world.app.lastCommit else {
-                throw ScenarioFailure("k=\(k): source recovered to commit \(recovered.commit) and is now at \(world.app.lastCommit), the replica restores \(restored)")
+                throw ScenarioFailure(
+                    "k=\(k): source recovered to commit \(recovered.commit) and is now at \(world.app.lastCommit), the replica restores \(restored)"
+                )
             }
-            if case .failure(let error) = await restarted.stop() { throw ScenarioFailure("k=\(k): restarted replicator failed: \(error)") }
+            if case .failure(let error) = await restarted.stop() {
+                throw ScenarioFailure("k=\(k): restarted replicator failed: \(error)")
+            }
             _ = try await world.app.currentState()
             return mutations
         }
     }
 
-    @Test("Scenario 7: power loss after any mutation of app + replicator; restart catches up and the replica restores the source exactly")
+    @Test(
+        "Scenario 7: power loss after any mutation of app + replicator; restart catches up and the replica restores the source exactly"
+    )
     func scenario7CrashSweep() async throws {
         let total = try await Self.run(crashAfter: nil)
         #expect(total > 50, "the workload made only \(total) mutations")
@@ -116,6 +130,8 @@ struct Scenario7CrashSweepTests {
                 if failures.count >= 3 { break }
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) crash points failed (of \(runs) run, \(total) mutations, stride \(stride)): \(failures)")
+        #expect(
+            failures.isEmpty,
+            "\(failures.count) crash points failed (of \(runs) run, \(total) mutations, stride \(stride)): \(failures)")
     }
 }

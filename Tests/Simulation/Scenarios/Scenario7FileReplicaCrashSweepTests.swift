@@ -23,7 +23,9 @@ struct Scenario7FileReplicaCrashSweepTests {
         DiskCrashModel(),
         DiskCrashModel(sectorSurvivalRate: 0, sizeChangeSurvivalRate: 0, directoryChangeSurvivalRate: 0),
         DiskCrashModel(sectorSurvivalRate: 0.97, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 0.9),
-        DiskCrashModel(sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 0.5, directoryMode: .journalPrefix),
+        DiskCrashModel(
+            sectorSurvivalRate: 1, sizeChangeSurvivalRate: 1, directoryChangeSurvivalRate: 0.5,
+            directoryMode: .journalPrefix),
     ]
 
     /// What one run saw.
@@ -54,12 +56,15 @@ struct Scenario7FileReplicaCrashSweepTests {
                 // What was reported before the reboot must survive it.
                 let reportedBefore = world.reported.last?.position
                 try await world.sleep(.milliseconds(500))
-                host.reboot(random: SplitMix64(seed: UInt64(k) &* 0x9E37_79B9 &+ 3), model: Self.models[k % Self.models.count])
+                host.reboot(
+                    random: SplitMix64(seed: UInt64(k) &* 0x9E37_79B9 &+ 3), model: Self.models[k % Self.models.count])
                 guard let reportedBefore else { return }
                 let state = try await world.restore(from: client)
                 let restored = try #require(world.lastRestoreReport).finalPosition
                 guard sameOrLater(restored, than: reportedBefore) else {
-                    throw ScenarioFailure("k=\(k): reported \(reportedBefore) before the power loss, the rebooted replica restores only \(restored) (commit \(state.commit))")
+                    throw ScenarioFailure(
+                        "k=\(k): reported \(reportedBefore) before the power loss, the rebooted replica restores only \(restored) (commit \(state.commit))"
+                    )
                 }
             }
             for step in 0..<24 {
@@ -75,7 +80,9 @@ struct Scenario7FileReplicaCrashSweepTests {
             if crashed { try await world.sleep(.seconds(5)) }
             let mutations = host.disk.mutationCount
             var restarted = false
-            if crashed, case .failure(let error)? = try await replicator.outcome(within: .zero, clock: world.scheduler.clock) {
+            if crashed,
+                case .failure(let error)? = try await replicator.outcome(within: .zero, clock: world.scheduler.clock)
+            {
                 // A crash inside a lease record's create can leave the record's name without its
                 // bytes; an unreadable record counts as held until a lease duration after it was
                 // written (`EpochLease`), so the replicator exits, and its supervisor restarts it.
@@ -87,7 +94,8 @@ struct Scenario7FileReplicaCrashSweepTests {
                 replicator = try world.startReplicator("replicator-2", client: client, logLevel: .critical)
                 try await world.sleep(.seconds(5))
             }
-            return try await finish(world, replicator, client, k: k, mutations: mutations, crashed: crashed, restarted: restarted)
+            return try await finish(
+                world, replicator, client, k: k, mutations: mutations, crashed: crashed, restarted: restarted)
         }
     }
 
@@ -101,19 +109,25 @@ struct Scenario7FileReplicaCrashSweepTests {
     }
 
     /// Stops the replicator and checks the replica restores the source's last commit exactly.
-    static func finish(_ world: ScenarioWorld, _ replicator: ReplicatorProcess, _ client: FileReplicaClient,
-                       k: Int?, mutations: Int, crashed: Bool, restarted: Bool) async throws -> Outcome {
+    static func finish(
+        _ world: ScenarioWorld, _ replicator: ReplicatorProcess, _ client: FileReplicaClient,
+        k: Int?, mutations: Int, crashed: Bool, restarted: Bool
+    ) async throws -> Outcome {
         if case .failure(let error) = await replicator.stop() {
             throw ScenarioFailure("k=\(k.map(String.init) ?? "none"): replicator failed: \(error)")
         }
         let restored = try await world.restore(from: client)
         guard restored.commit == world.app.lastCommit else {
-            throw ScenarioFailure("k=\(k.map(String.init) ?? "none"): the source is at commit \(world.app.lastCommit), the replica restores \(restored)")
+            throw ScenarioFailure(
+                "k=\(k.map(String.init) ?? "none"): the source is at commit \(world.app.lastCommit), the replica restores \(restored)"
+            )
         }
         return Outcome(mutations: mutations, crashed: crashed, restarted: restarted)
     }
 
-    @Test("Scenario 7 (folder replica): power loss of the replica's machine after any of the file client's mutations; the replica keeps what was reported and catches up")
+    @Test(
+        "Scenario 7 (folder replica): power loss of the replica's machine after any of the file client's mutations; the replica keeps what was reported and catches up"
+    )
     func fileReplicaCrashSweep() async throws {
         let total = try await Self.run(crashAfter: nil).mutations
         #expect(total > 50, "the file client made only \(total) mutations")
@@ -135,6 +149,8 @@ struct Scenario7FileReplicaCrashSweepTests {
         }
         // Only a crash inside a lease record's create can need a restart: a handful of points.
         #expect(restarts.count <= runs / 10, "restarts after half-written lease records at \(restarts)")
-        #expect(failures.isEmpty, "\(failures.count) crash points failed (of \(runs) run, \(total) mutations, stride \(stride)): \(failures)")
+        #expect(
+            failures.isEmpty,
+            "\(failures.count) crash points failed (of \(runs) run, \(total) mutations, stride \(stride)): \(failures)")
     }
 }

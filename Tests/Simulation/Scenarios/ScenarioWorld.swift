@@ -2,8 +2,8 @@ import Core
 import Logging
 import SQLite
 import SimHarness
-import Testing
 import TestSupport
+import Testing
 
 /// What a copy of the scenario database holds: its commit counter and the digest of its rows.
 struct ScenarioState: Equatable, CustomStringConvertible {
@@ -90,10 +90,13 @@ final class ScenarioApp: @unchecked Sendable {
         self.node = node
         try await open()
         let integrity = try await connection!.query("PRAGMA integrity_check").first?.first?.textValue
-        guard integrity == "ok" else { throw ScenarioFailure("source after power loss: integrity_check says \(integrity ?? "nothing")") }
+        guard integrity == "ok" else {
+            throw ScenarioFailure("source after power loss: integrity_check says \(integrity ?? "nothing")")
+        }
         let state = try await ScenarioState.read(connection!)
         guard state.commit >= 0, state.commit < digests.count, digests[state.commit] == state.digest else {
-            throw ScenarioFailure("source after power loss holds \(state), which the app never committed (last commit \(lastCommit))")
+            throw ScenarioFailure(
+                "source after power loss holds \(state), which the app never committed (last commit \(lastCommit))")
         }
         digests.removeLast(digests.count - 1 - state.commit)
         digest = state.digest
@@ -163,7 +166,8 @@ final class ScenarioApp: @unchecked Sendable {
     func checkpoint(_ mode: CheckpointMode) async throws -> CheckpointResult? {
         do {
             let result = try await connection!.checkpoint(mode)
-            SimTrace.record("scenario app checkpoint \(mode) busy=\(result.busy) \(result.checkpointedFrames)/\(result.walFrames)")
+            SimTrace.record(
+                "scenario app checkpoint \(mode) busy=\(result.busy) \(result.checkpointedFrames)/\(result.walFrames)")
             return result
         } catch let error as SQLiteError where error.isBusy {
             SimTrace.record("scenario app checkpoint \(mode) SQLITE_BUSY")
@@ -185,7 +189,7 @@ final class ScenarioApp: @unchecked Sendable {
     private func blob(_ size: Int) -> [UInt8] {
         var seed = random.next()
         return (0..<max(1, size)).map { index in
-            if index % 8 == 0 { seed = seed &* 6364136223846793005 &+ 1442695040888963407 }
+            if index % 8 == 0 { seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407 }
             return UInt8(truncatingIfNeeded: seed >> UInt64((index % 8) * 8))
         }
     }
@@ -267,8 +271,10 @@ final class ScenarioWorld: @unchecked Sendable {
     /// Every position a replicator reported replicated, with the time and the commit count then.
     private(set) var reported: [(position: Position, at: Timestamp, commits: Int)] = []
 
-    init(scheduler: SimScheduler, storeFaults: ObjectStoreFaults = .none, disk: SimDisk? = nil,
-         appSettings: String = "PRAGMA synchronous = NORMAL", layout: ReplicaLayout = .grouped) throws {
+    init(
+        scheduler: SimScheduler, storeFaults: ObjectStoreFaults = .none, disk: SimDisk? = nil,
+        appSettings: String = "PRAGMA synchronous = NORMAL", layout: ReplicaLayout = .grouped
+    ) throws {
         self.scheduler = scheduler
         let wallClock = SimWallClock(scheduler: scheduler)
         self.wallClock = wallClock
@@ -276,8 +282,9 @@ final class ScenarioWorld: @unchecked Sendable {
         store = SimObjectStore(scheduler: scheduler, faults: storeFaults)
         client = SimReplicaClient(store: store, root: "replica", writeLayout: layout)
         appNode = try SimNode(disk: self.disk, name: "app", scheduler: scheduler)
-        restoreNode = try SimNode(disk: SimDisk(wallClock: { wallClock.now() }), name: "restore", scheduler: scheduler,
-                                  logger: SimLogHandler.logger(label: "restore", logLevel: .warning))
+        restoreNode = try SimNode(
+            disk: SimDisk(wallClock: { wallClock.now() }), name: "restore", scheduler: scheduler,
+            logger: SimLogHandler.logger(label: "restore", logLevel: .warning))
         nodes = [appNode, restoreNode]
         app = ScenarioApp(node: appNode, path: Self.databasePath, scheduler: scheduler, settings: appSettings)
     }
@@ -296,21 +303,26 @@ final class ScenarioWorld: @unchecked Sendable {
 
     /// A new simulated process (on `disk`, the app machine by default) running the real
     /// `Replicator` against `client` (this world's replica by default).
-    func startReplicator(_ name: String, options: ReplicationOptions = ScenarioWorld.options(), disk: SimDisk? = nil,
-                         databasePath: String = ScenarioWorld.databasePath, client: (any ReplicaClient)? = nil,
-                         logLevel: Logger.Level = .info, changeNotifier: (any FileChangeNotifier)? = nil,
-                         events: (any ReplicationEvents)? = nil) throws -> ReplicatorProcess {
-        let node = try SimNode(disk: disk ?? self.disk, name: name, scheduler: scheduler,
-                               logger: SimLogHandler.logger(label: name, logLevel: logLevel))
+    func startReplicator(
+        _ name: String, options: ReplicationOptions = ScenarioWorld.options(), disk: SimDisk? = nil,
+        databasePath: String = ScenarioWorld.databasePath, client: (any ReplicaClient)? = nil,
+        logLevel: Logger.Level = .info, changeNotifier: (any FileChangeNotifier)? = nil,
+        events: (any ReplicationEvents)? = nil
+    ) throws -> ReplicatorProcess {
+        let node = try SimNode(
+            disk: disk ?? self.disk, name: name, scheduler: scheduler,
+            logger: SimLogHandler.logger(label: name, logLevel: logLevel))
         nodes.append(node)
         let clock = wallClock
         var environment = node.environment
         environment.changeNotifier = changeNotifier
-        let replicator = Replicator(databasePath: databasePath, replicas: [client ?? self.client], options: options,
-                                    environment: environment, observer: { [weak self] _, position in
-            guard let self else { return }
-            self.reported.append((position, clock.now(), self.app.lastCommit))
-        }, events: events)
+        let replicator = Replicator(
+            databasePath: databasePath, replicas: [client ?? self.client], options: options,
+            environment: environment,
+            observer: { [weak self] _, position in
+                guard let self else { return }
+                self.reported.append((position, clock.now(), self.app.lastCommit))
+            }, events: events)
         let process = ReplicatorProcess(node: node, replicator: replicator)
         process.start(spawner: scheduler.spawner)
         return process
@@ -330,8 +342,10 @@ final class ScenarioWorld: @unchecked Sendable {
 
     /// A steady app: `inserts` rows of `size` bytes committed, then a pause of `interval`, `count`
     /// times (60 s at 50 ms by default).
-    func commitSteadily(_ count: Int = 1200, every interval: Duration = .milliseconds(50), inserts: Int = 3,
-                        size: Int = 300) async throws {
+    func commitSteadily(
+        _ count: Int = 1200, every interval: Duration = .milliseconds(50), inserts: Int = 3,
+        size: Int = 300
+    ) async throws {
         for _ in 0..<count {
             try await app.commit(inserts: inserts, size: size)
             try await sleep(interval)
@@ -348,21 +362,27 @@ final class ScenarioWorld: @unchecked Sendable {
     /// Restores `request` (its output path is chosen here) on the restore machine with the real
     /// `Restorer`; checks integrity_check and that the content is exactly the source's at the
     /// commit it claims to be. Throws the restore's own error unchanged.
-    func restore(_ target: RestoreTarget = .latest, generation: Generation? = nil, parallelism: Int = 2,
-                 from client: (any ReplicaClient)? = nil) async throws -> ScenarioState {
+    func restore(
+        _ target: RestoreTarget = .latest, generation: Generation? = nil, parallelism: Int = 2,
+        from client: (any ReplicaClient)? = nil
+    ) async throws -> ScenarioState {
         restores += 1
         let output = "/restore/r\(restores).db"
         let fileSystem = restoreNode.fileSystem
         try await fileSystem.createDirectory("/restore")
-        let request = RestoreRequest(outputPath: output, generation: generation, target: target, parallelism: parallelism,
-                                     integrityCheck: true)
-        let report = try await Restorer(client: client ?? self.client, environment: restoreNode.environment).restore(request)
+        let request = RestoreRequest(
+            outputPath: output, generation: generation, target: target, parallelism: parallelism,
+            integrityCheck: true)
+        let report = try await Restorer(client: client ?? self.client, environment: restoreNode.environment).restore(
+            request)
         lastRestoreReport = report
         let connection = try await restoreNode.open(output)
         let state: ScenarioState
         do {
             let integrity = try await connection.query("PRAGMA integrity_check").first?.first?.textValue
-            guard integrity == "ok" else { throw ScenarioFailure("restore to \(target): integrity_check says \(integrity ?? "nothing")") }
+            guard integrity == "ok" else {
+                throw ScenarioFailure("restore to \(target): integrity_check says \(integrity ?? "nothing")")
+            }
             state = try await ScenarioState.read(connection)
             try await connection.close()
         } catch {
@@ -373,7 +393,8 @@ final class ScenarioWorld: @unchecked Sendable {
             try await fileSystem.remove(output + suffix)
         }
         guard state.commit >= 0, state.commit < app.digests.count, app.digests[state.commit] == state.digest else {
-            throw ScenarioFailure("restore to \(target) holds \(state), which is not the source at any commit (last \(app.lastCommit))")
+            throw ScenarioFailure(
+                "restore to \(target) holds \(state), which is not the source at any commit (last \(app.lastCommit))")
         }
         return state
     }
@@ -394,10 +415,14 @@ final class ScenarioWorld: @unchecked Sendable {
 /// Runs `body` in a new simulated world on the blocking test executor and returns its value.
 /// A failed run (a thrown `ScenarioFailure`, a Core error, a deadlock or an escape) is recorded
 /// as a test issue with the run's trace tail, and rethrown.
-func runScenario<T>(seed: UInt64, world makeWorld: @escaping @Sendable (SimScheduler) throws -> ScenarioWorld = { try ScenarioWorld(scheduler: $0) },
-                    _ body: @escaping @Sendable (ScenarioWorld) async throws -> T) async throws -> T {
+func runScenario<T>(
+    seed: UInt64,
+    world makeWorld: @escaping @Sendable (SimScheduler) throws -> ScenarioWorld = { try ScenarioWorld(scheduler: $0) },
+    _ body: @escaping @Sendable (ScenarioWorld) async throws -> T
+) async throws -> T {
     try await blocking {
-        let options = SchedulerOptions(randomPickProbability: 0.3, maxSimulatedTime: .seconds(6 * 3600), traceTailLength: 80)
+        let options = SchedulerOptions(
+            randomPickProbability: 0.3, maxSimulatedTime: .seconds(6 * 3600), traceTailLength: 80)
         do {
             let run = try SimScheduler.run(seed: seed, options: options) { scheduler in
                 let world = try makeWorld(scheduler)

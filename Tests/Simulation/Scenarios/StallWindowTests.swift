@@ -1,7 +1,8 @@
 import Core
-@testable import SimHarness
 import SQLite
 import Testing
+
+@testable import SimHarness
 
 /// Scenario: an app commit in the checkpoint's stall window (Litestream's class of bug: a gap
 /// between validating or copying the WAL and acting on it). The replicator copies the WAL's
@@ -15,7 +16,9 @@ struct StallWindowTests {
     func commitWhileCheckpointWaitsForWriteLock() async throws {
         try await runScenario(seed: 11) { world in
             let violations = Violations()
-            let oracle = ShadowIndexOracle(state: LocalState(databasePath: ScenarioWorld.databasePath)) { violations.found.append($0) }
+            let oracle = ShadowIndexOracle(state: LocalState(databasePath: ScenarioWorld.databasePath)) {
+                violations.found.append($0)
+            }
             world.disk.observe(oracle)
             let app = world.app
             try await app.create()
@@ -26,14 +29,17 @@ struct StallWindowTests {
             let gate = WriteLockGate(clock: clock)
             var environment = node.environment
             environment.sqlite = GatedOpener(base: node.opener, gate: gate)
-            let database = ReplicatedDatabase(path: ScenarioWorld.databasePath, options: ScenarioWorld.options(),
-                                              environment: environment)
+            let database = ReplicatedDatabase(
+                path: ScenarioWorld.databasePath, options: ScenarioWorld.options(),
+                environment: environment)
             try await database.open()
             try await database.sync()
             for _ in 0..<5 { try await app.commit(inserts: 3) }
 
             gate.armed = true
-            let checkpoint = world.scheduler.spawner.spawn { try await database.checkpoint(.passive(reason: "stall window")) }
+            let checkpoint = world.scheduler.spawner.spawn {
+                try await database.checkpoint(.passive(reason: "stall window"))
+            }
             while !gate.holding { try await clock.sleep(for: .milliseconds(1)) }
             let inWindow = try await app.commit(inserts: 2)
             _ = try await checkpoint.value

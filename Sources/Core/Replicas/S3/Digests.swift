@@ -11,7 +11,8 @@ package enum Digests {
         var length: UInt32 = 0
         key.withUnsafeBytes { keyBytes in
             message.withUnsafeBufferPointer { data in
-                _ = HMAC(EVP_sha256(), keyBytes.baseAddress, Int32(key.count), data.baseAddress, data.count, &out, &length)
+                _ = HMAC(
+                    EVP_sha256(), keyBytes.baseAddress, Int32(key.count), data.baseAddress, data.count, &out, &length)
             }
         }
         precondition(length == 32, "HMAC-SHA256 produced \(length) bytes")
@@ -37,7 +38,8 @@ package enum Digests {
         var i = 0
         while i < bytes.count {
             let remaining = bytes.count - i
-            let chunk = UInt32(bytes[i]) << 16 | (remaining > 1 ? UInt32(bytes[i + 1]) << 8 : 0)
+            let chunk =
+                UInt32(bytes[i]) << 16 | (remaining > 1 ? UInt32(bytes[i + 1]) << 8 : 0)
                 | (remaining > 2 ? UInt32(bytes[i + 2]) : 0)
             out.append(alphabet[Int(chunk >> 18 & 0x3F)])
             out.append(alphabet[Int(chunk >> 12 & 0x3F)])

@@ -24,9 +24,11 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
     public var location: String { configuration.location }
     var bucket: String { configuration.bucket }
 
-    public init(configuration: S3Configuration, transport: any HTTPTransport, wallClock: any WallClock,
-                clock: any Clock<Duration>, random: any RandomSource, writeLayout: ReplicaLayout = .grouped,
-                partSize: Int = 8 << 20, listPageSize: Int = 1000, retryPolicy: S3RetryPolicy = S3RetryPolicy()) {
+    public init(
+        configuration: S3Configuration, transport: any HTTPTransport, wallClock: any WallClock,
+        clock: any Clock<Duration>, random: any RandomSource, writeLayout: ReplicaLayout = .grouped,
+        partSize: Int = 8 << 20, listPageSize: Int = 1000, retryPolicy: S3RetryPolicy = S3RetryPolicy()
+    ) {
         self.configuration = configuration
         self.transport = transport
         self.signer = S3Signer(credentials: configuration.credentials, region: configuration.region)
@@ -69,26 +71,31 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
     }
 
     /// Every object (and, with a delimiter, every common prefix) under `prefix`, all pages.
-    func list(prefix: String, delimiter: String?) async throws -> (objects: [S3XML.ListPage.Object], prefixes: [String]) {
+    func list(prefix: String, delimiter: String?) async throws -> (objects: [S3XML.ListPage.Object], prefixes: [String])
+    {
         var objects: [S3XML.ListPage.Object] = []
         var prefixes: [String] = []
         var token: String?
         repeat {
-            var query = [QueryItem("list-type", "2"), QueryItem("prefix", prefix),
-                         QueryItem("max-keys", String(listPageSize)), QueryItem("encoding-type", "url")]
+            var query = [
+                QueryItem("list-type", "2"), QueryItem("prefix", prefix),
+                QueryItem("max-keys", String(listPageSize)), QueryItem("encoding-type", "url"),
+            ]
             if let delimiter { query.append(QueryItem("delimiter", delimiter)) }
             if let token { query.append(QueryItem("continuation-token", token)) }
             let answer = try await perform(S3Operation(name: "ListObjectsV2", method: "GET", key: nil, query: query))
             try answer.requireSuccess(self, key: nil)
             guard let page = S3XML.listPage(answer.response.body) else {
-                throw S3Error.malformedResponse(bucket: bucket, operation: "ListObjectsV2", reason: "the body is not a ListBucketResult")
+                throw S3Error.malformedResponse(
+                    bucket: bucket, operation: "ListObjectsV2", reason: "the body is not a ListBucketResult")
             }
             objects += page.objects
             prefixes += page.commonPrefixes
             guard page.isTruncated else { break }
             guard let next = page.nextContinuationToken, !next.isEmpty, next != token else {
-                throw S3Error.malformedResponse(bucket: bucket, operation: "ListObjectsV2",
-                                                reason: "a truncated page carries no new continuation token")
+                throw S3Error.malformedResponse(
+                    bucket: bucket, operation: "ListObjectsV2",
+                    reason: "a truncated page carries no new continuation token")
             }
             token = next
         } while true
@@ -97,7 +104,9 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
 
     // MARK: - Writing and reading (KeyedObjectReplica)
 
-    public func writeObject(_ objectKey: String, data: any ByteSource) async throws -> (size: Int64, modified: Timestamp) {
+    public func writeObject(_ objectKey: String, data: any ByteSource) async throws -> (
+        size: Int64, modified: Timestamp
+    ) {
         let size = try await upload(key(objectKey), data: data)
         return (size, wallClock.now())
     }
@@ -123,11 +132,13 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
     }
 
     public func deleteWALSegments(_ positions: [Position]) async throws {
-        try await deleteKeys(positions.flatMap { position in ReplicaLayout.allCases.map { key($0.walSegmentKey(position)) } })
+        try await deleteKeys(
+            positions.flatMap { position in ReplicaLayout.allCases.map { key($0.walSegmentKey(position)) } })
     }
 
     public func deleteGeneration(_ generation: Generation) async throws {
-        let objects = try await list(prefix: key(ReplicaLayout.generationDirectory(generation) + "/"), delimiter: nil).objects
+        let objects = try await list(prefix: key(ReplicaLayout.generationDirectory(generation) + "/"), delimiter: nil)
+            .objects
         try await deleteKeys(objects.map(\.key))
     }
 
@@ -139,16 +150,22 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
             let batch = Array(keys[start..<min(start + 1000, keys.count)])
             start += batch.count
             let body = S3XML.deleteRequest(keys: batch)
-            let answer = try await perform(S3Operation(
-                name: "DeleteObjects", method: "POST", key: nil, query: [QueryItem("delete")],
-                headers: [HTTPHeader("Content-Type", "application/xml"), HTTPHeader("Content-MD5", Digests.contentMD5(body))],
-                body: body))
+            let answer = try await perform(
+                S3Operation(
+                    name: "DeleteObjects", method: "POST", key: nil, query: [QueryItem("delete")],
+                    headers: [
+                        HTTPHeader("Content-Type", "application/xml"),
+                        HTTPHeader("Content-MD5", Digests.contentMD5(body)),
+                    ],
+                    body: body))
             try answer.requireSuccess(self, key: nil)
             guard let errors = S3XML.deleteErrors(answer.response.body) else {
-                throw S3Error.malformedResponse(bucket: bucket, operation: "DeleteObjects", reason: "the body is not a DeleteResult")
+                throw S3Error.malformedResponse(
+                    bucket: bucket, operation: "DeleteObjects", reason: "the body is not a DeleteResult")
             }
             if let failure = errors.first(where: { $0.code != "NoSuchKey" }) {
-                throw S3Error.deleteFailed(bucket: bucket, key: failure.key, code: failure.code, message: failure.message)
+                throw S3Error.deleteFailed(
+                    bucket: bucket, key: failure.key, code: failure.code, message: failure.message)
             }
         }
     }

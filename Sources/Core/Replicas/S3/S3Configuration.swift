@@ -26,12 +26,18 @@ public struct S3Configuration: Sendable, Equatable {
     /// profile `AWS_PROFILE` (or `default`) of `AWS_SHARED_CREDENTIALS_FILE` (or
     /// `~/.aws/credentials`). Region: the URL's, then `AWS_REGION`, `AWS_DEFAULT_REGION`, then
     /// `us-east-1`.
-    public static func resolve(_ location: S3Location, environment: [String: String],
-                               readFile: (String) -> String?) throws(S3ConfigurationError) -> S3Configuration {
+    public static func resolve(
+        _ location: S3Location, environment: [String: String],
+        readFile: (String) -> String?
+    ) throws(S3ConfigurationError) -> S3Configuration {
         let bucket = location.bucket
-        let region = location.region ?? nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? "us-east-1"
+        let region =
+            location.region ?? nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"])
+            ?? "us-east-1"
 
-        let scheme: String, host: String, endpointPath: String
+        let scheme: String
+        let host: String
+        let endpointPath: String
         if let endpoint = location.endpoint {
             let colon = endpoint.firstIndex(of: ":")!
             scheme = endpoint[..<colon].lowercased()
@@ -65,15 +71,21 @@ public struct S3Configuration: Sendable, Equatable {
         return nil
     }
 
-    static func resolveCredentials(bucket: String, environment: [String: String],
-                                   readFile: (String) -> String?) throws(S3ConfigurationError) -> S3Credentials {
-        for (idName, secretName) in [("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
-                                     ("LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY")] {
-            let id = nonEmpty(environment[idName]), secret = nonEmpty(environment[secretName])
+    static func resolveCredentials(
+        bucket: String, environment: [String: String],
+        readFile: (String) -> String?
+    ) throws(S3ConfigurationError) -> S3Credentials {
+        for (idName, secretName) in [
+            ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+            ("LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY"),
+        ] {
+            let id = nonEmpty(environment[idName])
+            let secret = nonEmpty(environment[secretName])
             switch (id, secret) {
-            case let (id?, secret?):
-                return S3Credentials(accessKeyID: id, secretAccessKey: secret,
-                                     sessionToken: nonEmpty(environment["AWS_SESSION_TOKEN"]))
+            case (let id?, let secret?):
+                return S3Credentials(
+                    accessKeyID: id, secretAccessKey: secret,
+                    sessionToken: nonEmpty(environment["AWS_SESSION_TOKEN"]))
             case (.some, nil):
                 throw .incompleteCredentials(bucket: bucket, present: idName, missing: secretName)
             case (nil, .some):
@@ -97,10 +109,12 @@ public struct S3Configuration: Sendable, Equatable {
         guard let section = sections[profile] else {
             throw .profileMissing(bucket: bucket, profile: profile, file: file)
         }
-        guard let id = nonEmpty(section["aws_access_key_id"]), let secret = nonEmpty(section["aws_secret_access_key"]) else {
+        guard let id = nonEmpty(section["aws_access_key_id"]), let secret = nonEmpty(section["aws_secret_access_key"])
+        else {
             throw .profileIncomplete(bucket: bucket, profile: profile, file: file)
         }
-        return S3Credentials(accessKeyID: id, secretAccessKey: secret, sessionToken: nonEmpty(section["aws_session_token"]))
+        return S3Credentials(
+            accessKeyID: id, secretAccessKey: secret, sessionToken: nonEmpty(section["aws_session_token"]))
     }
 
     private static func nonEmpty(_ value: String?) -> String? {
@@ -134,11 +148,12 @@ enum SharedCredentialsFile {
     }
 }
 
-private extension StringProtocol {
-    func trimmingSpaces() -> String {
+extension StringProtocol {
+    fileprivate func trimmingSpaces() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }),
-              let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+            let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })
+        else { return "" }
         return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }
@@ -153,13 +168,16 @@ public enum S3ConfigurationError: Error, Equatable, Sendable, CustomStringConver
     public var description: String {
         switch self {
         case .missingCredentials(let bucket):
-            return "s3 bucket \(bucket): no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add a profile to ~/.aws/credentials"
+            return
+                "s3 bucket \(bucket): no credentials; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add a profile to ~/.aws/credentials"
         case .incompleteCredentials(let bucket, let present, let missing):
             return "s3 bucket \(bucket): \(present) is set but \(missing) is not; set both"
         case .profileMissing(let bucket, let profile, let file):
-            return "s3 bucket \(bucket): no credentials; profile [\(profile)] is not in \(file) (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+            return
+                "s3 bucket \(bucket): no credentials; profile [\(profile)] is not in \(file) (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
         case .profileIncomplete(let bucket, let profile, let file):
-            return "s3 bucket \(bucket): profile [\(profile)] in \(file) lacks aws_access_key_id or aws_secret_access_key"
+            return
+                "s3 bucket \(bucket): profile [\(profile)] in \(file) lacks aws_access_key_id or aws_secret_access_key"
         }
     }
 }

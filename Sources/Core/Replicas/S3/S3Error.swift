@@ -35,7 +35,8 @@ public enum S3Error: Error, Equatable, Sendable, CustomStringConvertible {
             return "s3 bucket \(bucket) is not in region \(configured)"
                 + (actual.map { "; it is in \($0): add region=\($0) to the URL" } ?? "; set region= in the URL")
         case .requestFailed(let bucket, let operation, let status, let code, let message):
-            return "s3 bucket \(bucket): \(operation) failed with HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(message.isEmpty ? "" : ": \(message)")"
+            return
+                "s3 bucket \(bucket): \(operation) failed with HTTP \(status)\(code.isEmpty ? "" : " \(code)")\(message.isEmpty ? "" : ": \(message)")"
         case .deleteFailed(let bucket, let key, let code, let message):
             return "s3 bucket \(bucket): cannot delete \(key): \(code)\(message.isEmpty ? "" : ": \(message)")"
         case .malformedResponse(let bucket, let operation, let reason):

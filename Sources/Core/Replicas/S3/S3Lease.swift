@@ -8,14 +8,21 @@
 extension S3ReplicaClient {
     var leaseKey: String { key("lease") }
 
-    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?) async throws -> Lease {
+    public func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
+        async throws -> Lease
+    {
         let wanted = Lease(owner: owner, token: token, expires: now + duration)
         // The lease can vanish (released) between our failed create and our read: try again a few times.
         for _ in 0..<3 {
-            let created = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
-                                                         extraHeaders: [HTTPHeader("If-None-Match", "*")]))
+            let created = try await perform(
+                putOperation(
+                    leaseKey, bytes: wanted.encoded,
+                    extraHeaders: [HTTPHeader("If-None-Match", "*")]))
             if created.succeeded { return try stored(wanted, from: created) }
-            guard isPreconditionFailure(created) else { try created.requireSuccess(self, key: nil); continue }
+            guard isPreconditionFailure(created) else {
+                try created.requireSuccess(self, key: nil)
+                continue
+            }
 
             guard let current = try await readLease() else { continue }
             if created.earlierAttemptMayHaveApplied, current.token == token { return current }
@@ -24,8 +31,10 @@ extension S3ReplicaClient {
             }
 
             // The holder's lease expired (or was our dead predecessor's): replace exactly the version we read.
-            let takeover = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
-                                                          extraHeaders: [HTTPHeader("If-Match", current.version)]))
+            let takeover = try await perform(
+                putOperation(
+                    leaseKey, bytes: wanted.encoded,
+                    extraHeaders: [HTTPHeader("If-Match", current.version)]))
             if takeover.succeeded { return try stored(wanted, from: takeover) }
             guard isPreconditionFailure(takeover) || takeover.response.status == 404 else {
                 try takeover.requireSuccess(self, key: nil)
@@ -37,21 +46,26 @@ extension S3ReplicaClient {
                 throw LeaseError.held(replica: location, holder: now)
             }
         }
-        throw S3Error.requestFailed(bucket: bucket, operation: "acquire lease", status: 409, code: "ConditionalRequestConflict",
-                                    message: "the lease object kept changing")
+        throw S3Error.requestFailed(
+            bucket: bucket, operation: "acquire lease", status: 409, code: "ConditionalRequestConflict",
+            message: "the lease object kept changing")
     }
 
     public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
         let wanted = Lease(owner: lease.owner, token: lease.token, expires: now + duration)
-        let answer = try await perform(putOperation(leaseKey, bytes: wanted.encoded,
-                                                    extraHeaders: [HTTPHeader("If-Match", lease.version)]))
+        let answer = try await perform(
+            putOperation(
+                leaseKey, bytes: wanted.encoded,
+                extraHeaders: [HTTPHeader("If-Match", lease.version)]))
         if answer.succeeded { return try stored(wanted, from: answer) }
         guard isPreconditionFailure(answer) || answer.response.status == 404 else {
             try answer.requireSuccess(self, key: nil)
             return lease
         }
         let current = try await readLease()
-        if let current, answer.earlierAttemptMayHaveApplied, current.token == lease.token, current.expires == wanted.expires {
+        if let current, answer.earlierAttemptMayHaveApplied, current.token == lease.token,
+            current.expires == wanted.expires
+        {
             return current
         }
         guard let current else { throw LeaseError.lost(replica: location, reason: "the lease object was removed") }
@@ -64,8 +78,10 @@ extension S3ReplicaClient {
     public func releaseLease(_ lease: Lease) async throws {
         guard let current = try await readLease(), current.token == lease.token else { return }
         // Conditional on the version we just read, so a successor's fresh lease is never removed.
-        let answer = try await perform(S3Operation(name: "DeleteObject", method: "DELETE", key: leaseKey,
-                                                   headers: [HTTPHeader("If-Match", current.version)]))
+        let answer = try await perform(
+            S3Operation(
+                name: "DeleteObject", method: "DELETE", key: leaseKey,
+                headers: [HTTPHeader("If-Match", current.version)]))
         if answer.succeeded || answer.response.status == 404 || isPreconditionFailure(answer) { return }
         try answer.requireSuccess(self, key: nil)
     }
@@ -77,8 +93,9 @@ extension S3ReplicaClient {
         try answer.requireSuccess(self, key: leaseKey)
         let version = answer.response.header("ETag") ?? ""
         guard let lease = Lease.decode(answer.response.body, version: version) else {
-            throw S3Error.malformedResponse(bucket: bucket, operation: "read lease",
-                                            reason: "\(leaseKey) is not a lease object; remove it if no replicator runs")
+            throw S3Error.malformedResponse(
+                bucket: bucket, operation: "read lease",
+                reason: "\(leaseKey) is not a lease object; remove it if no replicator runs")
         }
         return lease
     }

@@ -34,7 +34,8 @@ extension S3ReplicaClient {
     /// The URL, `Host` value and unencoded path for `key` (or the bucket).
     func address(key: String?, query: [QueryItem]) -> (url: String, host: String, path: String) {
         let c = configuration
-        let host: String, path: String
+        let host: String
+        let path: String
         if c.pathStyle {
             host = c.endpointHost
             path = c.endpointPath + "/" + c.bucket + (key.map { "/" + $0 } ?? "")
@@ -47,7 +48,9 @@ extension S3ReplicaClient {
         return (url, host, path)
     }
 
-    var endpointDescription: String { "\(configuration.scheme)://\(configuration.endpointHost)\(configuration.endpointPath)" }
+    var endpointDescription: String {
+        "\(configuration.scheme)://\(configuration.endpointHost)\(configuration.endpointPath)"
+    }
 
     /// Sends `operation`, signing every attempt afresh and retrying per the policy. Throws only
     /// when no attempt got an HTTP answer; HTTP failures come back in the answer.
@@ -55,37 +58,46 @@ extension S3ReplicaClient {
         let (url, host, path) = address(key: operation.key, query: operation.query)
         let payloadHash = Digests.hex(Digests.sha256(operation.body))
         // Small control requests get an overall deadline; data transfers only a minimum speed.
-        let timeouts = operation.body.count > (1 << 20) || streaming
+        let timeouts =
+            operation.body.count > (1 << 20) || streaming
             ? HTTPTimeouts() : HTTPTimeouts(total: .seconds(120))
         var mayHaveApplied = false
         var attempt = 0
         while true {
             attempt += 1
-            let headers = signer.sign(method: operation.method, host: host, path: path, query: operation.query,
-                                      headers: operation.headers, payloadHash: payloadHash, date: wallClock.now())
-            let request = HTTPRequest(method: operation.method, url: url, headers: headers, body: operation.body, timeouts: timeouts)
+            let headers = signer.sign(
+                method: operation.method, host: host, path: path, query: operation.query,
+                headers: operation.headers, payloadHash: payloadHash, date: wallClock.now())
+            let request = HTTPRequest(
+                method: operation.method, url: url, headers: headers, body: operation.body, timeouts: timeouts)
             let outcome: S3AttemptOutcome
             let delay: Duration
             do {
-                let response: HTTPResponse, body: (any ByteSource)?
+                let response: HTTPResponse
+                let body: (any ByteSource)?
                 if streaming {
                     (response, body) = try await transport.stream(request)
                 } else {
                     (response, body) = (try await transport.send(request), nil)
                 }
                 let parsed = response.isSuccess && !operation.successMayCarryError ? nil : S3XML.error(response.body)
-                let answer = S3Answer(operation: operation.name, response: response, body: body,
-                                      errorCode: parsed?.code, errorMessage: parsed?.message ?? "",
-                                      earlierAttemptMayHaveApplied: mayHaveApplied)
+                let answer = S3Answer(
+                    operation: operation.name, response: response, body: body,
+                    errorCode: parsed?.code, errorMessage: parsed?.message ?? "",
+                    earlierAttemptMayHaveApplied: mayHaveApplied)
                 let responseOutcome = S3AttemptOutcome.response(status: response.status, code: parsed?.code)
                 guard !answer.succeeded,
-                      case .retry(let wait) = retryPolicy.decide(attempt: attempt, outcome: responseOutcome, random: random.next())
+                    case .retry(let wait) = retryPolicy.decide(
+                        attempt: attempt, outcome: responseOutcome, random: random.next())
                 else { return answer }
                 await body?.close()
                 (outcome, delay) = (responseOutcome, wait)
             } catch let error as HTTPTransportError {
                 let transportOutcome = S3AttemptOutcome.transport(error.kind)
-                guard case .retry(let wait) = retryPolicy.decide(attempt: attempt, outcome: transportOutcome, random: random.next()) else {
+                guard
+                    case .retry(let wait) = retryPolicy.decide(
+                        attempt: attempt, outcome: transportOutcome, random: random.next())
+                else {
                     throw S3Error.unreachable(bucket: bucket, endpoint: endpointDescription, reason: error.message)
                 }
                 (outcome, delay) = (transportOutcome, wait)
@@ -107,13 +119,16 @@ extension S3ReplicaClient {
         case (404, _) where answer.operation == "ListObjectsV2":
             return S3Error.noSuchBucket(bucket: bucket, endpoint: endpointDescription)
         case (403, _):
-            return S3Error.accessDenied(bucket: bucket, code: code.isEmpty ? "AccessDenied" : code, message: answer.errorMessage)
+            return S3Error.accessDenied(
+                bucket: bucket, code: code.isEmpty ? "AccessDenied" : code, message: answer.errorMessage)
         case (301, _), (_, "PermanentRedirect"), (400, "AuthorizationHeaderMalformed"):
-            return S3Error.wrongRegion(bucket: bucket, configured: configuration.region,
-                                       actual: answer.response.header("x-amz-bucket-region"))
+            return S3Error.wrongRegion(
+                bucket: bucket, configured: configuration.region,
+                actual: answer.response.header("x-amz-bucket-region"))
         default:
-            return S3Error.requestFailed(bucket: bucket, operation: answer.operation, status: status,
-                                         code: code, message: answer.errorMessage)
+            return S3Error.requestFailed(
+                bucket: bucket, operation: answer.operation, status: status,
+                code: code, message: answer.errorMessage)
         }
     }
 }

@@ -40,8 +40,10 @@ public struct S3RetryPolicy: Sendable, Equatable {
         // A throttled request starts its backoff four times higher: the service asked for less load.
         let base = slowDown ? baseDelay * 4 : baseDelay
         let exponent = min(attempt - 1, 30)
-        let ceilingMs = min(maxDelay.milliseconds, base.milliseconds.multipliedReportingOverflow(by: Int64(1) << exponent).overflow
-                            ? maxDelay.milliseconds : base.milliseconds << exponent)
+        let ceilingMs = min(
+            maxDelay.milliseconds,
+            base.milliseconds.multipliedReportingOverflow(by: Int64(1) << exponent).overflow
+                ? maxDelay.milliseconds : base.milliseconds << exponent)
         let delayMs = ceilingMs <= 0 ? 0 : Int64(random % UInt64(ceilingMs + 1))
         return .retry(after: .milliseconds(delayMs))
     }
@@ -55,7 +57,7 @@ public struct S3RetryPolicy: Sendable, Equatable {
             }
         case .response(let status, let code):
             switch status {
-            case 200..<300: return code != nil   // a 200 whose body is an <Error>
+            case 200..<300: return code != nil // a 200 whose body is an <Error>
             case 500..<600, 408, 429: return true
             case 400: return code == "RequestTimeout"
             case 409: return code == "ConditionalRequestConflict" || code == "OperationAborted"

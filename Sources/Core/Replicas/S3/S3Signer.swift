@@ -49,8 +49,10 @@ public struct S3Signer: Sendable {
     /// - Parameters:
     ///   - path: The request path before encoding (`/bucket/key`); encoded here, once.
     ///   - host: The `Host` header: the endpoint's host, with its port when not the default.
-    public func sign(method: String, host: String, path: String, query: [QueryItem], headers: [HTTPHeader],
-                     payloadHash: String, date: Timestamp) -> [HTTPHeader] {
+    public func sign(
+        method: String, host: String, path: String, query: [QueryItem], headers: [HTTPHeader],
+        payloadHash: String, date: Timestamp
+    ) -> [HTTPHeader] {
         let amzDate = Self.amzDate(date)
         var all = headers
         all.append(HTTPHeader("host", host))
@@ -66,8 +68,10 @@ public struct S3Signer: Sendable {
     }
 
     /// The `Authorization` value for a request whose headers to sign are exactly `headers`.
-    public func authorizationHeader(method: String, canonicalURI: String, query: [QueryItem], headers: [HTTPHeader],
-                                    payloadHash: String, amzDate: String) -> String {
+    public func authorizationHeader(
+        method: String, canonicalURI: String, query: [QueryItem], headers: [HTTPHeader],
+        payloadHash: String, amzDate: String
+    ) -> String {
         let (canonical, signedHeaders) = Self.canonicalRequest(
             method: method, canonicalURI: canonicalURI, query: query, headers: headers, payloadHash: payloadHash)
         let day = String(amzDate.prefix(8))
@@ -75,14 +79,17 @@ public struct S3Signer: Sendable {
         let toSign = Self.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical)
         let key = Self.signingKey(secret: credentials.secretAccessKey, day: day, region: region, service: service)
         let signature = Digests.hex(Digests.hmacSHA256(key: key, Array(toSign.utf8)))
-        return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+        return
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
     }
 
     // MARK: - The steps, exposed for tests against AWS's published intermediate values
 
     /// The canonical request and the `SignedHeaders` list.
-    public static func canonicalRequest(method: String, canonicalURI: String, query: [QueryItem],
-                                        headers: [HTTPHeader], payloadHash: String) -> (String, String) {
+    public static func canonicalRequest(
+        method: String, canonicalURI: String, query: [QueryItem],
+        headers: [HTTPHeader], payloadHash: String
+    ) -> (String, String) {
         // Repeated headers join their values with commas in the order given (AWS's rule).
         var merged: [String: [String]] = [:]
         for header in headers {
@@ -112,8 +119,9 @@ public struct S3Signer: Sendable {
     public static func canonicalQuery(_ items: [QueryItem]) -> String {
         items.map { (encode($0.name), encode($0.value)) }
             .sorted { lhs, rhs in
-                lhs.0 != rhs.0 ? Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
-                               : Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
+                lhs.0 != rhs.0
+                    ? Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
+                    : Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
             }
             .map { "\($0.0)=\($0.1)" }
             .joined(separator: "&")
@@ -126,8 +134,8 @@ public struct S3Signer: Sendable {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+                UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             case UInt8(ascii: "/") where keepSlash:
                 out.append("/")
@@ -149,7 +157,8 @@ public struct S3Signer: Sendable {
 
     /// `YYYYMMDDTHHMMSSZ` in UTC.
     public static func amzDate(_ time: Timestamp) -> String {
-        let whole = Timestamp(millisecondsSince1970: time.millisecondsSince1970 - ((time.millisecondsSince1970 % 1000) + 1000) % 1000)
+        let whole = Timestamp(
+            millisecondsSince1970: time.millisecondsSince1970 - ((time.millisecondsSince1970 % 1000) + 1000) % 1000)
         return String(RFC3339.format(whole).filter { $0 != "-" && $0 != ":" })
     }
 

@@ -17,7 +17,8 @@ extension S3ReplicaClient {
                     // A second full part means the object will not fit one PUT.
                     if let previous = pending {
                         if uploadID == nil { uploadID = try await createMultipartUpload(key) }
-                        etags.append(try await uploadPart(key, uploadID: uploadID!, number: etags.count + 1, bytes: previous))
+                        etags.append(
+                            try await uploadPart(key, uploadID: uploadID!, number: etags.count + 1, bytes: previous))
                     }
                     pending = part
                 }
@@ -49,16 +50,20 @@ extension S3ReplicaClient {
     }
 
     func putOperation(_ key: String, bytes: [UInt8], extraHeaders: [HTTPHeader] = []) -> S3Operation {
-        S3Operation(name: "PutObject", method: "PUT", key: key,
-                    headers: [HTTPHeader("Content-Type", "application/octet-stream"),
-                              HTTPHeader("Content-MD5", Digests.contentMD5(bytes))] + extraHeaders,
-                    body: bytes)
+        S3Operation(
+            name: "PutObject", method: "PUT", key: key,
+            headers: [
+                HTTPHeader("Content-Type", "application/octet-stream"),
+                HTTPHeader("Content-MD5", Digests.contentMD5(bytes)),
+            ] + extraHeaders,
+            body: bytes)
     }
 
     private func createMultipartUpload(_ key: String) async throws -> String {
-        let answer = try await perform(S3Operation(
-            name: "CreateMultipartUpload", method: "POST", key: key, query: [QueryItem("uploads")],
-            headers: [HTTPHeader("Content-Type", "application/octet-stream")]))
+        let answer = try await perform(
+            S3Operation(
+                name: "CreateMultipartUpload", method: "POST", key: key, query: [QueryItem("uploads")],
+                headers: [HTTPHeader("Content-Type", "application/octet-stream")]))
         try answer.requireSuccess(self, key: nil)
         guard let id = S3XML.uploadID(answer.response.body), !id.isEmpty else {
             throw S3Error.malformedResponse(bucket: bucket, operation: "CreateMultipartUpload", reason: "no UploadId")
@@ -67,13 +72,15 @@ extension S3ReplicaClient {
     }
 
     private func uploadPart(_ key: String, uploadID: String, number: Int, bytes: [UInt8]) async throws -> String {
-        let answer = try await perform(S3Operation(
-            name: "UploadPart", method: "PUT", key: key,
-            query: [QueryItem("partNumber", String(number)), QueryItem("uploadId", uploadID)],
-            headers: [HTTPHeader("Content-MD5", Digests.contentMD5(bytes))], body: bytes))
+        let answer = try await perform(
+            S3Operation(
+                name: "UploadPart", method: "PUT", key: key,
+                query: [QueryItem("partNumber", String(number)), QueryItem("uploadId", uploadID)],
+                headers: [HTTPHeader("Content-MD5", Digests.contentMD5(bytes))], body: bytes))
         try answer.requireSuccess(self, key: nil)
         guard let etag = answer.response.header("ETag"), !etag.isEmpty else {
-            throw S3Error.malformedResponse(bucket: bucket, operation: "UploadPart", reason: "no ETag for part \(number)")
+            throw S3Error.malformedResponse(
+                bucket: bucket, operation: "UploadPart", reason: "no ETag for part \(number)")
         }
         return etag
     }
@@ -87,15 +94,17 @@ extension S3ReplicaClient {
         let answer = try await perform(operation)
         try answer.requireSuccess(self, key: nil)
         guard S3XML.completedETag(answer.response.body) != nil else {
-            throw S3Error.malformedResponse(bucket: bucket, operation: "CompleteMultipartUpload",
-                                            reason: "the body is not a CompleteMultipartUploadResult")
+            throw S3Error.malformedResponse(
+                bucket: bucket, operation: "CompleteMultipartUpload",
+                reason: "the body is not a CompleteMultipartUploadResult")
         }
     }
 
     /// Best effort: a failed abort leaves parts that a bucket lifecycle rule
     /// (AbortIncompleteMultipartUpload) cleans up.
     private func abortMultipartUpload(_ key: String, uploadID: String) async {
-        _ = try? await perform(S3Operation(
-            name: "AbortMultipartUpload", method: "DELETE", key: key, query: [QueryItem("uploadId", uploadID)]))
+        _ = try? await perform(
+            S3Operation(
+                name: "AbortMultipartUpload", method: "DELETE", key: key, query: [QueryItem("uploadId", uploadID)]))
     }
 }

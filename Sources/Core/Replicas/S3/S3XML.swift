@@ -19,10 +19,11 @@ package enum S3XML {
 
     static func error(_ bytes: [UInt8]) -> ErrorBody? {
         guard let root = parse(bytes), root.name == "Error" else { return nil }
-        return ErrorBody(code: root.value("Code") ?? "", message: root.value("Message") ?? "",
-                         requestID: root.value("RequestId"), resource: root.value("Resource"),
-                         bucketName: root.value("BucketName"), region: root.value("Region"),
-                         endpoint: root.value("Endpoint"))
+        return ErrorBody(
+            code: root.value("Code") ?? "", message: root.value("Message") ?? "",
+            requestID: root.value("RequestId"), resource: root.value("Resource"),
+            bucketName: root.value("BucketName"), region: root.value("Region"),
+            endpoint: root.value("Endpoint"))
     }
 
     /// One page of a ListObjectsV2 answer.
@@ -46,9 +47,11 @@ package enum S3XML {
         var objects: [ListPage.Object] = []
         for node in root.all("Contents") {
             guard let encoded = node.value("Key"), let key = decode(encoded) else { return nil }
-            objects.append(ListPage.Object(
-                key: key, size: Int64(node.value("Size") ?? "") ?? 0,
-                lastModified: RFC3339.parse(node.value("LastModified") ?? "") ?? Timestamp(millisecondsSince1970: 0)))
+            objects.append(
+                ListPage.Object(
+                    key: key, size: Int64(node.value("Size") ?? "") ?? 0,
+                    lastModified: RFC3339.parse(node.value("LastModified") ?? "") ?? Timestamp(millisecondsSince1970: 0)
+                ))
         }
         var prefixes: [String] = []
         for node in root.all("CommonPrefixes") {
@@ -56,9 +59,10 @@ package enum S3XML {
             guard let prefix = decode(encoded) else { return nil }
             prefixes.append(prefix)
         }
-        return ListPage(objects: objects, commonPrefixes: prefixes,
-                        nextContinuationToken: root.value("NextContinuationToken"),
-                        isTruncated: root.value("IsTruncated") == "true")
+        return ListPage(
+            objects: objects, commonPrefixes: prefixes,
+            nextContinuationToken: root.value("NextContinuationToken"),
+            isTruncated: root.value("IsTruncated") == "true")
     }
 
     /// Keys a DeleteObjects answer reports as not deleted, with their codes.
@@ -78,7 +82,7 @@ package enum S3XML {
     /// nothing. moto names the root `CompleteMultipartUploadResponse`; both names are accepted.
     static func completedETag(_ bytes: [UInt8]) -> String? {
         guard let root = parse(bytes),
-              root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse"
+            root.name == "CompleteMultipartUploadResult" || root.name == "CompleteMultipartUploadResponse"
         else { return nil }
         return root.value("ETag") ?? ""
     }
@@ -111,7 +115,8 @@ package enum S3XML {
 
     /// The DeleteObjects request body (quiet mode: only failures are reported).
     static func deleteRequest(keys: [String]) -> [UInt8] {
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+        var xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
         for key in keys { xml += "<Object><Key>\(escape(key))</Key></Object>" }
         xml += "</Delete>"
         return Array(xml.utf8)
@@ -119,7 +124,8 @@ package enum S3XML {
 
     /// The CompleteMultipartUpload request body: parts in ascending order with their ETags.
     static func completeRequest(etags: [String]) -> [UInt8] {
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        var xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for (index, etag) in etags.enumerated() {
             xml += "<Part><PartNumber>\(index + 1)</PartNumber><ETag>\(escape(etag))</ETag></Part>"
         }

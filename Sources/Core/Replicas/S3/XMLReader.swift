@@ -107,7 +107,7 @@ private struct Cursor {
 
     /// `<name attr="value" ...>` or `<name .../>`, from the `<`.
     private mutating func startTag(scope: [Frame]) throws(XMLReader.Failure) -> (Frame, selfClosing: Bool) {
-        index += 1   // "<"
+        index += 1 // "<"
         let qualified = try name()
         var attributeNames: [[UInt8]] = []
         var declared: [[UInt8]] = []
@@ -127,7 +127,9 @@ private struct Cursor {
             guard !attributeNames.contains(attribute) else { throw failure("duplicate attribute") }
             attributeNames.append(attribute)
             skipSpaces()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else { throw failure("attribute without a value") }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                throw failure("attribute without a value")
+            }
             index += 1
             skipSpaces()
             _ = try attributeValue()
@@ -139,7 +141,8 @@ private struct Cursor {
 
     /// A frame for an element named `qualified`, whose prefix (if any) must be declared by the
     /// element itself or an ancestor.
-    private func frame(_ qualified: [UInt8], _ declared: [[UInt8]], _ scope: [Frame]) throws(XMLReader.Failure) -> Frame {
+    private func frame(_ qualified: [UInt8], _ declared: [[UInt8]], _ scope: [Frame]) throws(XMLReader.Failure) -> Frame
+    {
         var local = qualified
         if let colon = qualified.firstIndex(of: UInt8(ascii: ":")) {
             let prefix = Array(qualified[..<colon])
@@ -147,18 +150,20 @@ private struct Cursor {
             guard !prefix.isEmpty, !local.isEmpty, !local.contains(UInt8(ascii: ":")) else {
                 throw failure("malformed qualified name")
             }
-            let known = prefix == Array("xml".utf8) || declared.contains(prefix)
+            let known =
+                prefix == Array("xml".utf8) || declared.contains(prefix)
                 || scope.contains { $0.prefixes.contains(prefix) }
             guard known else { throw failure("undeclared namespace prefix") }
         }
-        return Frame(node: XMLNode(name: String(decoding: local, as: UTF8.self), text: "", children: []),
-                     qualifiedName: qualified, prefixes: declared)
+        return Frame(
+            node: XMLNode(name: String(decoding: local, as: UTF8.self), text: "", children: []),
+            qualifiedName: qualified, prefixes: declared)
     }
 
     /// `</name>`, which must match the open element's qualified name.
     private mutating func endTag(matching qualified: [UInt8]) throws(XMLReader.Failure) {
         let start = index
-        index += 2   // "</"
+        index += 2 // "</"
         let closing = try name()
         guard closing == qualified else {
             index = start
@@ -195,7 +200,8 @@ private struct Cursor {
                 frame.text += try reference()
             } else {
                 if byte == UInt8(ascii: ">"), index >= 2, bytes[index - 1] == UInt8(ascii: "]"),
-                   bytes[index - 2] == UInt8(ascii: "]") {
+                    bytes[index - 2] == UInt8(ascii: "]")
+                {
                     throw failure("\"]]>\" in text")
                 }
                 try checkCharacter(byte)
@@ -214,7 +220,8 @@ private struct Cursor {
         let start = index
         while index < bytes.count {
             let byte = bytes[index]
-            let isStart = (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            let isStart =
+                (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte >= 0x80
             let isLater = (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
             guard isStart || (index > start && isLater) else { break }
@@ -263,13 +270,19 @@ private struct Cursor {
         case "apos": return [UInt8(ascii: "'")]
         default: break
         }
-        guard body.first == UInt8(ascii: "#") else { index = start; throw failure("unknown entity reference") }
+        guard body.first == UInt8(ascii: "#") else {
+            index = start
+            throw failure("unknown entity reference")
+        }
         let hex = body.count > 1 && body[1] == UInt8(ascii: "x")
         let digits = body.dropFirst(hex ? 2 : 1)
         guard !digits.isEmpty, digits.count <= 8, digits.allSatisfy({ Self.isDigit($0, hex: hex) }),
-              let value = UInt32(String(decoding: digits, as: UTF8.self), radix: hex ? 16 : 10),
-              Self.isXMLCharacter(value), let scalar = Unicode.Scalar(value)
-        else { index = start; throw failure("invalid character reference") }
+            let value = UInt32(String(decoding: digits, as: UTF8.self), radix: hex ? 16 : 10),
+            Self.isXMLCharacter(value), let scalar = Unicode.Scalar(value)
+        else {
+            index = start
+            throw failure("invalid character reference")
+        }
         return Array(String(Character(scalar)).utf8)
     }
 
@@ -283,7 +296,9 @@ private struct Cursor {
     private mutating func comment() throws(XMLReader.Failure) {
         index += 4
         guard let end = find(Array("--".utf8)) else { throw failure("unterminated comment") }
-        guard end + 2 < bytes.count, bytes[end + 2] == UInt8(ascii: ">") else { throw failure("\"--\" inside a comment") }
+        guard end + 2 < bytes.count, bytes[end + 2] == UInt8(ascii: ">") else {
+            throw failure("\"--\" inside a comment")
+        }
         try checkCharacters(bytes[index..<end])
         index = end + 3
     }
