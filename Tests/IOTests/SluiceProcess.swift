@@ -103,10 +103,7 @@ struct SluiceSandbox {
         let finished = waitForExit(process, timeout: timeout)
         try? stdoutHandle.close()
         try? stderrHandle.close()
-        if !finished {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        if !finished { killAndReap(process) }
         let outcome = Outcome(
             status: finished ? process.terminationStatus : -1,
             stdout: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
@@ -114,6 +111,15 @@ struct SluiceSandbox {
         try #require(finished, "\(executable) \(arguments) did not finish in \(timeout): \(outcome.stderr)")
         return outcome
     }
+}
+
+/// SIGKILLs `process` if it runs and waits for Foundation to see it exit, at most 30 s: under a
+/// heavily loaded machine Foundation once missed a child's exit, and an unbounded
+/// `waitUntilExit` in a deinit then held the whole suite for over 15 minutes.
+func killAndReap(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    _ = waitForExit(process, timeout: .seconds(30))
 }
 
 /// Waits for `process` to exit, at most `timeout`; true when it did.
@@ -161,10 +167,7 @@ final class BackgroundProcess {
     {
         kill(process.processIdentifier, SIGTERM)
         let exited = waitForExit(process, timeout: timeout)
-        if !exited {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        if !exited { killAndReap(process) }
         try #require(
             exited, "sluice replicate did not exit after SIGTERM; log:\n\(log)", sourceLocation: sourceLocation)
         return process.terminationStatus
@@ -172,17 +175,7 @@ final class BackgroundProcess {
 
     /// SIGKILL, then reaps it: for the application, which need not stop cleanly (the test
     /// runner's threads may block SIGTERM, and a child inherits that).
-    func killNow() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    func killNow() { killAndReap(process) }
 
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    deinit { killAndReap(process) }
 }
