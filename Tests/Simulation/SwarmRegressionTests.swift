@@ -75,6 +75,23 @@ struct SwarmRegressionTests {
     }
 
     @Test(
+        "Known issue (default seed 503, span 300 s): one S3 request held to its timeout outlives the lease it was sent under"
+    )
+    func leaseRenewalWaitsForAStuckRequest() async throws {
+        try await blocking {
+            // The second replicator's WAL upload was held 120 s by the endpoint; renewals run only
+            // between a replica's steps, so its lease ran out mid-request and the first replicator
+            // took the location back (safely: the second stopped on the lost lease). A lease kept
+            // on its own schedule while an attempt runs is the fix; when it lands this test reports
+            // that the known issue no longer occurs, and becomes a plain regression test.
+            let result = SimSeedRun.run(seed: 503, profile: .default, span: .seconds(300))
+            withKnownIssue("lease renewal waits for the replica's attempt in flight") {
+                #expect(result.passed, "\(result.report)")
+            }
+        }
+    }
+
+    @Test(
         "Regression (default seed 433, span 300 s): the checkpoint before a due snapshot runs in the shadow pass, not beside it"
     )
     func requestedCheckpointRunsInThePass() async throws {
