@@ -27,9 +27,19 @@ extension SluiceSandbox {
     func takeLeaseOver(_ replica: String) async throws {
         let intruder = FileReplicaClient(
             root: path(replica), fileSystem: POSIXFileSystem(runner: ThreadPoolRunner(threads: 1)))
-        _ = try await intruder.acquireLease(
-            owner: "intruder", token: "intruder-token", duration: .seconds(3600),
-            now: SystemWallClock().now() + .seconds(3600))
+        // The replicator renews its 3 s lease every second, and each renewal can win the race
+        // for the next record: an acquisition may give up ("the lease kept changing") and, like
+        // any second replicator, tries again.
+        for attempt in 1... {
+            do {
+                _ = try await intruder.acquireLease(
+                    owner: "intruder", token: "intruder-token", duration: .seconds(3600),
+                    now: SystemWallClock().now() + .seconds(3600))
+                return
+            } catch ReplicaClientError.unavailable where attempt < 20 {
+                continue
+            }
+        }
     }
 
     /// Waits for `sluice`, running `waitForSignalScript`, to stop on a fatal replication error:
