@@ -104,29 +104,5 @@ struct SimS3Request: Sendable {
         return nil
     }
 
-    /// `%XX` decoding of a URL component; nil for a broken escape or bytes that are not UTF-8.
-    static func percentDecoded(_ text: String) -> String? {
-        var out: [UInt8] = []
-        var bytes = text.utf8.makeIterator()
-        while let byte = bytes.next() {
-            guard byte == UInt8(ascii: "%") else {
-                out.append(byte)
-                continue
-            }
-            guard let high = bytes.next().flatMap(hexValue), let low = bytes.next().flatMap(hexValue) else {
-                return nil
-            }
-            out.append(high << 4 | low)
-        }
-        return String(validating: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: return byte - 0x30
-        case 0x41...0x46: return byte - 0x41 + 10
-        case 0x61...0x66: return byte - 0x61 + 10
-        default: return nil
-        }
-    }
+    static func percentDecoded(_ text: String) -> String? { PercentDecoding.decode(text) }
 }

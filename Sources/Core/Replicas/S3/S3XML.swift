@@ -90,28 +90,7 @@ package enum S3XML {
     /// `application/x-www-form-urlencoded` decoding, as S3 applies to keys with
     /// `encoding-type=url`: `+` is a space and `%XX` a byte; nil for a broken escape or bytes
     /// that are not UTF-8.
-    static func formDecoded(_ text: String) -> String? {
-        var out: [UInt8] = []
-        var bytes = text.utf8.makeIterator()
-        func hexValue(_ byte: UInt8?) -> UInt8? {
-            switch byte {
-            case let b? where b >= 0x30 && b <= 0x39: return b - 0x30
-            case let b? where b >= 0x41 && b <= 0x46: return b - 0x41 + 10
-            case let b? where b >= 0x61 && b <= 0x66: return b - 0x61 + 10
-            default: return nil
-            }
-        }
-        while let byte = bytes.next() {
-            switch byte {
-            case UInt8(ascii: "+"): out.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                guard let high = hexValue(bytes.next()), let low = hexValue(bytes.next()) else { return nil }
-                out.append(high << 4 | low)
-            default: out.append(byte)
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
+    static func formDecoded(_ text: String) -> String? { PercentDecoding.decode(text, plusIsSpace: true) }
 
     /// The DeleteObjects request body (quiet mode: only failures are reported).
     static func deleteRequest(keys: [String]) -> [UInt8] {
