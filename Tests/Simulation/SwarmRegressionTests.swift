@@ -93,19 +93,15 @@ struct SwarmRegressionTests {
     }
 
     @Test(
-        "Known issue (default seed 503, span 300 s): one S3 request held to its timeout outlives the lease it was sent under"
+        "Regression (default seed 503, span 300 s): the lease is renewed while one S3 request hangs to its timeout"
     )
-    func leaseRenewalWaitsForAStuckRequest() async throws {
+    func leaseRenewedDuringAStuckRequest() async throws {
         try await blocking {
-            // The second replicator's WAL upload was held 120 s by the endpoint; renewals run only
+            // The second replicator's WAL upload was held 120 s by the endpoint; renewals ran only
             // between a replica's steps, so its lease ran out mid-request and the first replicator
-            // took the location back (safely: the second stopped on the lost lease). A lease kept
-            // on its own schedule while an attempt runs is the fix; when it lands this test reports
-            // that the known issue no longer occurs, and becomes a plain regression test.
+            // took the location back. The lease keeper renews beside the attempt.
             let result = SimSeedRun.run(seed: 503, profile: .default, span: .seconds(300))
-            withKnownIssue("lease renewal waits for the replica's attempt in flight") {
-                #expect(result.passed, "\(result.report)")
-            }
+            #expect(result.passed, "\(result.report)")
         }
     }
 

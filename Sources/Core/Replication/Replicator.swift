@@ -306,11 +306,14 @@ public final class Replicator: Sendable {
             signal.clear()
             let attempt = Stopwatch(environment.clock)
             do {
-                try await syncer.renewLeaseIfDue()
-                try await syncer.sync()
-                await watch?.synced(syncer)
-                try await syncer.snapshotIfDue()
-                try await syncer.enforceRetentionIfDue()
+                try await LeaseKeeper.run(
+                    {
+                        try await syncer.renewLeaseIfDue()
+                        try await syncer.sync()
+                        await watch?.synced(syncer)
+                        try await syncer.snapshotIfDue()
+                        try await syncer.enforceRetentionIfDue()
+                    }, syncer: syncer, environment: environment)
                 failures = 0
                 await watch?.attemptEnded(syncer, failed: false)
             } catch is CancellationError {
@@ -390,22 +393,7 @@ public final class Replicator: Sendable {
             }
             remaining -= step
             guard remaining > .zero else { return }
-            try await renewLease(syncer, environment: environment)
-        }
-    }
-
-    /// Renews the lease if due; `LeaseError` ends replication, other errors are logged and the
-    /// renewal is tried again at the next chance.
-    private static func renewLease(_ syncer: ReplicaSyncer, environment: Environment) async throws {
-        do {
-            try await syncer.renewLeaseIfDue()
-        } catch let error as LeaseError {
-            throw error
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            environment.logger.warning(
-                "renewing the replica lease failed; trying again",
-                metadata: ["replica": "\(syncer.client.location)", "error": "\(error)"])
+            try await LeaseKeeper.renew(syncer, environment: environment)
         }
     }
 

@@ -89,13 +89,25 @@ class InterceptingReplicaClient: ReplicaClient, @unchecked Sendable {
 /// The intercepting client, taking leases on the world's store like the plain one.
 // @unchecked: an InterceptingReplicaClient, touched only on the simulator's one thread.
 final class LeasingInterceptingReplicaClient: InterceptingReplicaClient, ReplicaLeasing, @unchecked Sendable {
+    /// Runs before each renewal reaches the store.
+    var beforeRenewal: () async throws -> Void = {}
+    /// Renewals on their way now, and the most ever at once.
+    private(set) var renewalsInFlight = 0
+    private(set) var mostRenewalsInFlight = 0
+    private(set) var renewals = 0
+
     func acquireLease(owner: String, token: String, duration: Duration, now: Timestamp, supersedes: String?)
         async throws -> Lease
     {
         try await base.acquireLease(owner: owner, token: token, duration: duration, now: now, supersedes: supersedes)
     }
     func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
-        try await base.renewLease(lease, duration: duration, now: now)
+        renewals += 1
+        renewalsInFlight += 1
+        mostRenewalsInFlight = max(mostRenewalsInFlight, renewalsInFlight)
+        defer { renewalsInFlight -= 1 }
+        try await beforeRenewal()
+        return try await base.renewLease(lease, duration: duration, now: now)
     }
     func releaseLease(_ lease: Lease) async throws { try await base.releaseLease(lease) }
 }

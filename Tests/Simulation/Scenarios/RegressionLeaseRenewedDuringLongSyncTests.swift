@@ -48,21 +48,9 @@ struct RegressionLeaseRenewedDuringLongSyncTests {
                         disk: otherDisk, databasePath: "/other.db")
                 }
             }
-            let refusal = try await #require(other).outcome(within: .seconds(15), clock: world.scheduler.clock)
-            switch refusal {
-            case .failure(let error as LeaseError):
-                guard case .held(_, let holder) = error else {
-                    Issue.record("refused with \(error), expected held")
-                    break
-                }
-                #expect(holder.owner == "host-a:100")
-            case nil:
-                Issue.record(
-                    "the other machine's replicator took the location over: the first let its lease run out mid-sync")
-                await other?.stop()
-            case .some(let outcome):
-                Issue.record("the other machine's replicator ended with \(outcome), expected LeaseError.held")
-            }
+            try await expectLeaseRefused(
+                try #require(other), holder: "host-a:100", within: .seconds(15), world: world,
+                ifTakenOver: "the first let its lease run out mid-sync")
             await otherApp.close()
             slow = false
             try await world.sleep(.seconds(60))
@@ -95,21 +83,9 @@ extension RegressionLeaseRenewedDuringLongSyncTests {
             let other = try world.startReplicator(
                 "replicator-c", options: ScenarioWorld.options(owner: "host-c:300"),
                 disk: otherDisk, databasePath: "/other.db")
-            switch try await other.outcome(within: .seconds(4), clock: world.scheduler.clock) {
-            case .failure(let error as LeaseError):
-                guard case .held(_, let holder) = error else {
-                    Issue.record("refused with \(error), expected held")
-                    break
-                }
-                #expect(holder.owner == "host-a:100")
-            case nil:
-                Issue.record(
-                    "the other machine's replicator took the location over: the first let its lease run out between syncs"
-                )
-                await other.stop()
-            case .some(let outcome):
-                Issue.record("the other machine's replicator ended with \(outcome), expected LeaseError.held")
-            }
+            try await expectLeaseRefused(
+                other, holder: "host-a:100", within: .seconds(4), world: world,
+                ifTakenOver: "the first let its lease run out between syncs")
             await otherApp.close()
             try await app.commit(inserts: 1)
             try await world.sleep(.seconds(45))

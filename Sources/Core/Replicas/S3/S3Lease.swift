@@ -12,19 +12,20 @@ extension S3ReplicaClient {
         async throws -> Lease
     {
         let wanted = Lease(owner: owner, token: token, expires: now + duration)
+        let deadline = Self.leaseRequestDeadline(duration)
         // The lease can vanish (released) between our failed create and our read: try again a few times.
         for _ in 0..<3 {
             let created = try await perform(
                 putOperation(
                     leaseKey, bytes: wanted.encoded,
-                    extraHeaders: [HTTPHeader("If-None-Match", "*")]))
+                    extraHeaders: [HTTPHeader("If-None-Match", "*")], deadline: deadline))
             if created.succeeded { return try stored(wanted, from: created) }
             guard isPreconditionFailure(created) else {
                 try created.requireSuccess(self, key: nil)
                 continue
             }
 
-            guard let current = try await readLease() else { continue }
+            guard let current = try await readLease(deadline: deadline) else { continue }
             if created.earlierAttemptMayHaveApplied, current.token == token { return current }
             guard current.expires <= now || current.isSuperseded(by: supersedes) else {
                 throw LeaseError.held(replica: location, holder: current)
@@ -34,14 +35,14 @@ extension S3ReplicaClient {
             let takeover = try await perform(
                 putOperation(
                     leaseKey, bytes: wanted.encoded,
-                    extraHeaders: [HTTPHeader("If-Match", current.version)]))
+                    extraHeaders: [HTTPHeader("If-Match", current.version)], deadline: deadline))
             if takeover.succeeded { return try stored(wanted, from: takeover) }
             guard isPreconditionFailure(takeover) || takeover.response.status == 404 else {
                 try takeover.requireSuccess(self, key: nil)
                 continue
             }
             // Someone else changed it first (or our unseen attempt did).
-            if let now = try await readLease() {
+            if let now = try await readLease(deadline: deadline) {
                 if takeover.earlierAttemptMayHaveApplied, now.token == token { return now }
                 throw LeaseError.held(replica: location, holder: now)
             }
@@ -53,16 +54,17 @@ extension S3ReplicaClient {
 
     public func renewLease(_ lease: Lease, duration: Duration, now: Timestamp) async throws -> Lease {
         let wanted = Lease(owner: lease.owner, token: lease.token, expires: now + duration)
+        let deadline = Self.leaseRequestDeadline(duration)
         let answer = try await perform(
             putOperation(
                 leaseKey, bytes: wanted.encoded,
-                extraHeaders: [HTTPHeader("If-Match", lease.version)]))
+                extraHeaders: [HTTPHeader("If-Match", lease.version)], deadline: deadline))
         if answer.succeeded { return try stored(wanted, from: answer) }
         guard isPreconditionFailure(answer) || answer.response.status == 404 else {
             try answer.requireSuccess(self, key: nil)
             return lease
         }
-        let current = try await readLease()
+        let current = try await readLease(deadline: deadline)
         if let current, answer.earlierAttemptMayHaveApplied, current.token == lease.token,
             current.expires == wanted.expires
         {
@@ -76,19 +78,32 @@ extension S3ReplicaClient {
     }
 
     public func releaseLease(_ lease: Lease) async throws {
-        guard let current = try await readLease(), current.token == lease.token else { return }
+        let deadline = Self.leaseReleaseDeadline
+        guard let current = try await readLease(deadline: deadline), current.token == lease.token else { return }
         // Conditional on the version we just read, so a successor's fresh lease is never removed.
         let answer = try await perform(
             S3Operation(
                 name: "DeleteObject", method: "DELETE", key: leaseKey,
-                headers: [HTTPHeader("If-Match", current.version)]))
+                headers: [HTTPHeader("If-Match", current.version)], deadline: deadline))
         if answer.succeeded || answer.response.status == 404 || isPreconditionFailure(answer) { return }
         try answer.requireSuccess(self, key: nil)
     }
 
+    /// Each attempt of a lease request must end well inside the lease: a renewal held to the
+    /// default two-minute deadline outlives a 30 s lease, and another replicator takes the
+    /// location of one that is alive. A sixth of the lease leaves room for retries before the
+    /// third of it that `ReplicaSyncer.mayWrite` keeps in reserve is reached.
+    static func leaseRequestDeadline(_ duration: Duration) -> Duration {
+        max(.seconds(2), duration / 6)
+    }
+
+    /// Releasing is not urgent (the lease expires by itself), but a shutdown should not wait long.
+    static let leaseReleaseDeadline: Duration = .seconds(10)
+
     /// The stored lease with its ETag as version, or nil when there is none.
-    func readLease() async throws -> Lease? {
-        let answer = try await perform(S3Operation(name: "GetObject", method: "GET", key: leaseKey))
+    func readLease(deadline: Duration? = nil) async throws -> Lease? {
+        let answer = try await perform(
+            S3Operation(name: "GetObject", method: "GET", key: leaseKey, deadline: deadline))
         if answer.response.status == 404 && answer.errorCode != "NoSuchBucket" { return nil }
         try answer.requireSuccess(self, key: leaseKey)
         let version = answer.response.header("ETag") ?? ""

@@ -8,6 +8,8 @@ struct S3Operation: Sendable {
     var body: [UInt8] = []
     /// CompleteMultipartUpload can answer 200 with an `<Error>` body; such calls parse it.
     var successMayCarryError = false
+    /// Each attempt's overall deadline, when it must be shorter than the default (lease requests).
+    var deadline: Duration?
 }
 
 /// The final answer to an operation, after retries.
@@ -60,7 +62,7 @@ extension S3ReplicaClient {
         // Small control requests get an overall deadline; data transfers only a minimum speed.
         let timeouts =
             operation.body.count > (1 << 20) || streaming
-            ? HTTPTimeouts() : HTTPTimeouts(total: .seconds(120))
+            ? HTTPTimeouts() : HTTPTimeouts(total: min(operation.deadline ?? .seconds(120), .seconds(120)))
         var mayHaveApplied = false
         var attempt = 0
         while true {

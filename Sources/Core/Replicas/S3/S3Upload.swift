@@ -49,14 +49,16 @@ extension S3ReplicaClient {
         try answer.requireSuccess(self, key: nil)
     }
 
-    func putOperation(_ key: String, bytes: [UInt8], extraHeaders: [HTTPHeader] = []) -> S3Operation {
+    func putOperation(
+        _ key: String, bytes: [UInt8], extraHeaders: [HTTPHeader] = [], deadline: Duration? = nil
+    ) -> S3Operation {
         S3Operation(
             name: "PutObject", method: "PUT", key: key,
             headers: [
                 HTTPHeader("Content-Type", "application/octet-stream"),
                 HTTPHeader("Content-MD5", Digests.contentMD5(bytes)),
             ] + extraHeaders,
-            body: bytes)
+            body: bytes, deadline: deadline)
     }
 
     private func createMultipartUpload(_ key: String) async throws -> String {
