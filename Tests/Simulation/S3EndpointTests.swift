@@ -10,22 +10,15 @@ import Testing
 struct S3EndpointTests {
     private let generation = Generation(value: 0x0000_0190_0000_abcd)
 
-    private func bytes(_ seed: UInt64, count: Int) -> [UInt8] {
-        let random = SplitMix64(seed: seed)
-        return (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-    }
-
     @Test("S3 client round trip: write, paged listings, reads, multipart, delete batches")
     func roundTrip() async throws {
         let generation = self.generation
-        let payload = bytes(7, count: 1000)
-        let segmentData = bytes(8, count: 64)
+        let payload = S3TestFixtures.bytes(7, count: 1000)
+        let segmentData = S3TestFixtures.bytes(8, count: 64)
         try await blocking {
             _ = try SimScheduler.run(seed: 3) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let endpoint = SimS3Endpoint(
-                    scheduler: sim, store: store, bucket: "sim-bucket",
-                    credentials: SimS3Endpoint.defaultCredentials)
+                let endpoint = S3TestFixtures.endpoint(sim, store: store)
                 let client = endpoint.client(
                     prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
                     partSize: 300, listPageSize: 3)
@@ -68,7 +61,7 @@ struct S3EndpointTests {
     @Test("S3 client over a faulty endpoint: retried writes read back as written")
     func faultyEndpoint() async throws {
         let generation = self.generation
-        let payloads = (0..<12).map { bytes(100 + UInt64($0), count: 200 + 97 * $0) }
+        let payloads = (0..<12).map { S3TestFixtures.bytes(100 + UInt64($0), count: 200 + 97 * $0) }
         try await blocking {
             _ = try SimScheduler.run(seed: 6) { sim in
                 let store = SimObjectStore(scheduler: sim)
@@ -76,15 +69,18 @@ struct S3EndpointTests {
                     resetRate: 0.1, internalErrorRate: 0.1, slowDownRate: 0.1, ambiguousRate: 0.1,
                     stallRate: 0.05, stallDuration: .seconds(1) ... .seconds(150), truncateRate: 0.2,
                     lateLandingRate: 0.1, lateLandingDelay: .seconds(1) ... .seconds(30))
-                let endpoint = SimS3Endpoint(
-                    scheduler: sim, store: store, bucket: "sim-bucket",
-                    credentials: SimS3Endpoint.defaultCredentials, faults: faults)
+                let endpoint = S3TestFixtures.endpoint(sim, store: store, faults: faults)
                 let client = endpoint.client(
                     prefix: "replica", scheduler: sim, random: sim.randomSource("s3-client"),
                     partSize: 500, listPageSize: 4, retryPolicy: S3RetryPolicy(maxAttempts: 30))
                 for (number, payload) in payloads.enumerated() {
                     let position = Position(generation: generation, index: UInt64(number), offset: 0)
-                    try await client.writeWALSegment(at: position, data: BytesSource(payload))
+                    do {
+                        try await client.writeWALSegment(at: position, data: BytesSource(payload))
+                    } catch ReplicaClientError.alreadyExists {
+                        // A segment write is a create: a retry after an attempt that landed unseen
+                        // finds the key taken, by the same bytes (checked below).
+                    }
                 }
                 try await client.writeSnapshot(
                     generation: generation, index: 3, data: BytesSource(payloads.last! + payloads[0]))
@@ -110,9 +106,7 @@ struct S3EndpointTests {
         try await blocking {
             _ = try SimScheduler.run(seed: 4) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let endpoint = SimS3Endpoint(
-                    scheduler: sim, store: store, bucket: "sim-bucket",
-                    credentials: SimS3Endpoint.defaultCredentials)
+                let endpoint = S3TestFixtures.endpoint(sim, store: store)
                 let first = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("first"))
                 let second = endpoint.client(prefix: "replica", scheduler: sim, random: sim.randomSource("second"))
                 let now = SimWallClock(scheduler: sim).now()
@@ -151,9 +145,7 @@ struct S3EndpointTests {
         try await blocking {
             _ = try SimScheduler.run(seed: 5) { sim in
                 let store = SimObjectStore(scheduler: sim)
-                let endpoint = SimS3Endpoint(
-                    scheduler: sim, store: store, bucket: "sim-bucket",
-                    credentials: SimS3Endpoint.defaultCredentials)
+                let endpoint = S3TestFixtures.endpoint(sim, store: store)
                 let wrong = S3Credentials(
                     accessKeyID: SimS3Endpoint.defaultCredentials.accessKeyID, secretAccessKey: "not-the-secret")
                 let client = endpoint.client(

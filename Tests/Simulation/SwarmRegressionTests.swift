@@ -75,20 +75,16 @@ struct SwarmRegressionTests {
     }
 
     @Test(
-        "Known issue (default seed 374, span 300 s): a killed replicator's PUT lands after its successor re-uploaded that key shorter or longer"
+        "Regression (default seed 374, span 300 s): a killed replicator's late PUT of a segment key never replaces its successor's"
     )
-    func lateSegmentUploadReplacesItsSuccessor() async throws {
+    func lateSegmentUploadNeverReplacesItsSuccessor() async throws {
         try await blocking {
-            // A WAL segment's key names only where it starts. A PUT of 0:21038 sent before a kill
-            // landed 150 s later (a late-landing fault), over the body the restarted replicator
-            // had uploaded under the same key with a different end, so index 0 no longer reaches
-            // the end its successor's seal records and an exact restore fails. Two uploads of one
-            // key landing out of order is what real S3 allows; the cure is a key or an upload
-            // rule under which no two bodies ever share a key.
+            // A PUT of segment 0:21038 sent before a kill landed 150 s later (a late-landing
+            // fault), over the body the restarted replicator had uploaded under the same key with
+            // a different end, so index 0 no longer reached the end its successor's seal recorded.
+            // Segment writes to S3 are now creates (`If-None-Match: *`): the late one is refused.
             let result = SimSeedRun.run(seed: 374, profile: .default, span: .seconds(300))
-            withKnownIssue("a late PUT of a segment key replaces a different body under that key") {
-                #expect(result.passed, "\(result.report)")
-            }
+            #expect(result.passed, "\(result.report)")
         }
     }
 

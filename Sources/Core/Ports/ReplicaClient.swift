@@ -55,12 +55,15 @@ public enum ReplicaClientError: Error, Equatable, Sendable, CustomStringConverti
     case unavailable(replica: String, reason: String)
     /// A listing holds a name that is neither a snapshot nor a WAL segment of either layout.
     case malformedObject(replica: String, key: String)
+    /// A write meant to create an object found one under its key, and did not replace it.
+    case alreadyExists(replica: String, key: String)
 
     public var description: String {
         switch self {
         case .notFound(let replica, let key): return "\(replica): \(key) does not exist"
         case .unavailable(let replica, let reason): return "\(replica): \(reason)"
         case .malformedObject(let replica, let key): return "\(replica): unexpected object \(key)"
+        case .alreadyExists(let replica, let key): return "\(replica): \(key) already exists; not replaced"
         }
     }
 }
@@ -68,8 +71,12 @@ public enum ReplicaClientError: Error, Equatable, Sendable, CustomStringConverti
 /// The replica storage port: one location (a folder, a bucket prefix, an SFTP path) holding
 /// generations of snapshots and WAL segments, each object one LZ4 frame.
 ///
-/// Listings come back in no particular order; callers sort. Writes are whole-object and
-/// idempotent: the key is derived from the position, so a retried write replaces the same object.
+/// Listings come back in no particular order; callers sort. Writes are whole-object. A snapshot
+/// write replaces the object under its key. A WAL segment write never replaces one where the
+/// store can refuse to (S3's `If-None-Match`): there a write can land after its writer gave up on
+/// it (a killed replicator's request held in the network), over a different body its successor
+/// stored under the same key; the writer that finds the key taken gets `.alreadyExists` and
+/// continues after the segment that is there.
 public protocol ReplicaClient: Sendable {
     /// A short scheme name: "file", "s3", "sftp".
     var kind: String { get }
@@ -86,7 +93,8 @@ public protocol ReplicaClient: Sendable {
     /// Stores an already-compressed snapshot, reading `data` to its end.
     @discardableResult
     func writeSnapshot(generation: Generation, index: UInt64, data: any ByteSource) async throws -> SnapshotInfo
-    /// Stores an already-compressed WAL segment at `position`.
+    /// Stores an already-compressed WAL segment at `position`; throws `.alreadyExists`, on stores
+    /// that can refuse, if a segment is there already.
     @discardableResult
     func writeWALSegment(at position: Position, data: any ByteSource) async throws -> WALSegmentInfo
 

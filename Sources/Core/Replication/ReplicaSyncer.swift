@@ -166,7 +166,7 @@ public actor ReplicaSyncer {
         learnSnapshots(snapshots, of: generation)
         let localIndexes = try await database.shadowIndexes(of: generation)
         if let last = segments.max(by: { ($0.index, $0.offset) < ($1.index, $1.offset) }) {
-            let length = try await decompressedLength(of: last)
+            let length = try await decompressedLength(at: last.position)
             let derived = Position(generation: generation, index: last.index, offset: last.offset + length)
             if let extent = try await database.shadowExtent(generation: generation, index: derived.index) {
                 if Int64(derived.offset) > extent.size {
@@ -204,8 +204,24 @@ public actor ReplicaSyncer {
         try await snapshot()
     }
 
-    private func decompressedLength(of segment: WALSegmentInfo) async throws -> UInt64 {
-        let source = LZ4DecompressingSource(try await client.openWALSegment(at: segment.position))
+    /// Where the segment already on the replica at `start` ends, taken as uploaded. One that ends
+    /// past the local shadow is not this shadow's history: the position is put in doubt, and
+    /// deriving it again from the listing starts a new generation (`replicaAhead`).
+    private func adoptSegment(at start: Position, shadowEnd: Int64) async throws -> Int64 {
+        let end = start.offset + (try await decompressedLength(at: start))
+        guard end > start.offset, Int64(end) <= shadowEnd else {
+            throw ReplicaSyncError.replicaAhead(
+                replica: client.location,
+                position: Position(generation: start.generation, index: start.index, offset: end))
+        }
+        logger.info(
+            "WAL segment already on the replica (an earlier upload landed); going on after it",
+            metadata: ["position": "\(start)", "end": "\(end)"])
+        return Int64(end)
+    }
+
+    private func decompressedLength(at position: Position) async throws -> UInt64 {
+        let source = LZ4DecompressingSource(try await client.openWALSegment(at: position))
         var total: UInt64 = 0
         do {
             while true {
@@ -273,13 +289,18 @@ public actor ReplicaSyncer {
     /// and restores that replayed over a thousand indexes).
     ///
     /// Retrying in place is safe: a segment's key is its start, and the shadow's bytes from that
-    /// start never change, so a retry replaces whatever an earlier attempt may have landed with
-    /// the same bytes, or with more of them.
+    /// start never change, so whatever an earlier attempt may have landed under the key holds the
+    /// same bytes, or fewer of them. A store that refuses to replace a segment (`alreadyExists`)
+    /// has one there: this syncer's earlier attempt, or a killed predecessor's upload that landed
+    /// late. Either is this generation's history from `start` (one writer per location, under the
+    /// lease), so the upload goes on from where that segment ends.
     private func uploadSegmentRetrying(from start: Position, to end: Int64) async throws -> Int64 {
         var attempt = 1
         while true {
             do {
                 return try await uploadSegment(from: start, to: end)
+            } catch ReplicaClientError.alreadyExists {
+                return try await adoptSegment(at: start, shadowEnd: end)
             } catch {
                 guard attempt < Self.segmentAttempts, !(error is CancellationError), !(error is LeaseError), mayWrite,
                     !Task.isCancelled

@@ -141,7 +141,7 @@ struct ObjectDownloader: Sendable {
             throw RestoreError.corruptObject(object: "\(client.location): \(object)", reason: error.description)
         } catch let error as ReplicaClientError {
             switch error {
-            case .notFound, .malformedObject: throw error
+            case .notFound, .malformedObject, .alreadyExists: throw error
             case .unavailable: throw RemoteFailure(underlying: error)
             }
         } catch is CancellationError {

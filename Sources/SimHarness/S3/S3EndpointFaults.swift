@@ -20,9 +20,10 @@ public struct S3EndpointFaults: Sendable, Equatable {
     /// A successful GET's body is cut short; the transport reports the short transfer as a lost
     /// connection, as libcurl does (CURLE_PARTIAL_FILE).
     public var truncateRate: Double
-    /// A plain PutObject is held past the request's timeout and lands later, after a delay drawn
-    /// from `lateLandingDelay` past the timeout: a retry of it (or any later PUT of the key) lands
-    /// first and is then overwritten, as S3's last-writer-by-arrival allows.
+    /// A PutObject other than a lease write is held past the request's timeout and lands later,
+    /// after a delay drawn from `lateLandingDelay` past the timeout: a retry of it (or any later
+    /// PUT of the key) lands first and is then overwritten, as S3's last-writer-by-arrival
+    /// allows, unless the late one is a create (`If-None-Match: *`), which is then refused.
     public var lateLandingRate: Double
     public var lateLandingDelay: ClosedRange<Duration>
 

@@ -20,6 +20,7 @@ extension SimS3Endpoint {
             }
         } catch SimObjectStoreError.preconditionFailed {
             if request.header("if-match") != nil, await store.peek(key) == nil { return noSuchKey(key) }
+            if request.header("if-none-match") != nil { statistics.refusedCreates += 1 }
             return preconditionFailed(key)
         }
         return S3Answers.empty(200, headers: [HTTPHeader("ETag", S3Answers.etag(info.version))])
@@ -81,7 +82,8 @@ extension SimS3Endpoint {
     }
 
     /// CompleteMultipartUpload: the listed parts, in ascending order with matching ETags,
-    /// become one object written to the store in one operation.
+    /// become one object written to the store in one operation (refused with 412 under
+    /// `If-None-Match: *` when the key exists; the upload stays open for an abort, as on S3).
     func completeMultipartUpload(_ request: SimS3Request) async throws -> HTTPResponse {
         guard let id = request.queryValue("uploadId"), let upload = uploads[id], upload.key == request.key else {
             return noSuchUpload(request)
@@ -110,7 +112,17 @@ extension SimS3Endpoint {
             return S3Answers.error(
                 400, "MalformedXML", "The XML you provided was not well-formed", resource: request.encodedPath)
         }
-        let info = try await store.put(upload.key, bytes)
+        let info: SimObjectStore.ObjectInfo
+        if request.header("if-none-match") == "*" {
+            do {
+                info = try await store.putIfAbsent(upload.key, bytes)
+            } catch SimObjectStoreError.preconditionFailed {
+                statistics.refusedCreates += 1
+                return preconditionFailed(upload.key)
+            }
+        } else {
+            info = try await store.put(upload.key, bytes)
+        }
         uploads[id] = nil
         return S3Answers.xml(
             "<CompleteMultipartUploadResult><Bucket>\(bucket)</Bucket><Key>\(S3XML.escape(upload.key))</Key>"

@@ -111,6 +111,15 @@ public struct S3ReplicaClient: KeyedObjectReplica, ReplicaLeasing {
         return (size, wallClock.now())
     }
 
+    /// With `If-None-Match: *` on the PUT (or on CompleteMultipartUpload): S3 refuses it with 412
+    /// when the key exists, including when an earlier attempt of this very write landed unseen.
+    public func writeNewObject(_ objectKey: String, data: any ByteSource) async throws -> (
+        size: Int64, modified: Timestamp
+    ) {
+        let size = try await upload(key(objectKey), data: data, ifAbsent: true)
+        return (size, wallClock.now())
+    }
+
     public func openObject(_ objectKeys: [String]) async throws -> any ByteSource {
         let keys = objectKeys.map(key)
         for key in keys {

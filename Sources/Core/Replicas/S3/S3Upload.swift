@@ -1,8 +1,10 @@
 extension S3ReplicaClient {
     /// Streams `data` to `key`: one PUT when it fits in a part, else a multipart upload of
     /// equal parts (aborted if anything fails). Returns the byte count. `data` is read to its
-    /// end but not closed: its owner closes it.
-    func upload(_ key: String, data: any ByteSource) async throws -> Int64 {
+    /// end but not closed: its owner closes it. With `ifAbsent`, an object already under `key`
+    /// is left as it is and `ReplicaClientError.alreadyExists` thrown.
+    func upload(_ key: String, data: any ByteSource, ifAbsent: Bool = false) async throws -> Int64 {
+        let condition = ifAbsent ? [HTTPHeader("If-None-Match", "*")] : []
         var accumulator = S3PartAccumulator(partSize: partSize)
         var pending: [UInt8]?
         var uploadID: String?
@@ -25,7 +27,7 @@ extension S3ReplicaClient {
             }
             let tail = accumulator.finish()
             if uploadID == nil && (pending == nil || tail.isEmpty) {
-                try await putObject(key, bytes: pending ?? tail)
+                try await putObject(key, bytes: pending ?? tail, extraHeaders: condition)
                 return total
             }
             if uploadID == nil { uploadID = try await createMultipartUpload(key) }
@@ -35,7 +37,7 @@ extension S3ReplicaClient {
             if !tail.isEmpty {
                 etags.append(try await uploadPart(key, uploadID: uploadID!, number: etags.count + 1, bytes: tail))
             }
-            try await completeMultipartUpload(key, uploadID: uploadID!, etags: etags)
+            try await completeMultipartUpload(key, uploadID: uploadID!, etags: etags, extraHeaders: condition)
             return total
         } catch {
             if let uploadID { await abortMultipartUpload(key, uploadID: uploadID) }
@@ -46,6 +48,14 @@ extension S3ReplicaClient {
     /// A single PUT with `Content-MD5`, so a corrupted body is refused rather than stored.
     func putObject(_ key: String, bytes: [UInt8], extraHeaders: [HTTPHeader] = []) async throws {
         let answer = try await perform(putOperation(key, bytes: bytes, extraHeaders: extraHeaders))
+        try requireCreated(answer, key: key)
+    }
+
+    /// Throws unless `answer` is a success; a failed `If-None-Match` becomes `.alreadyExists`.
+    private func requireCreated(_ answer: S3Answer, key: String) throws {
+        if answer.response.status == 412 || answer.errorCode == "PreconditionFailed" {
+            throw ReplicaClientError.alreadyExists(replica: location, key: key)
+        }
         try answer.requireSuccess(self, key: nil)
     }
 
@@ -87,14 +97,16 @@ extension S3ReplicaClient {
         return etag
     }
 
-    private func completeMultipartUpload(_ key: String, uploadID: String, etags: [String]) async throws {
+    private func completeMultipartUpload(
+        _ key: String, uploadID: String, etags: [String], extraHeaders: [HTTPHeader]
+    ) async throws {
         let body = S3XML.completeRequest(etags: etags)
         var operation = S3Operation(
             name: "CompleteMultipartUpload", method: "POST", key: key, query: [QueryItem("uploadId", uploadID)],
-            headers: [HTTPHeader("Content-Type", "application/xml")], body: body)
+            headers: [HTTPHeader("Content-Type", "application/xml")] + extraHeaders, body: body)
         operation.successMayCarryError = true
         let answer = try await perform(operation)
-        try answer.requireSuccess(self, key: nil)
+        try requireCreated(answer, key: key)
         guard S3XML.completedETag(answer.response.body) != nil else {
             throw S3Error.malformedResponse(
                 bucket: bucket, operation: "CompleteMultipartUpload",

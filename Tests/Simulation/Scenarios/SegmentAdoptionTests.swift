@@ -1,0 +1,44 @@
+import Core
+import SimHarness
+import Testing
+
+/// Counts replica attempts that failed; touched on the simulator's thread only.
+// @unchecked: touched only on the simulator's one thread.
+private final class FailedAttempts: ReplicationEvents, @unchecked Sendable {
+    var count = 0
+    func replicaSynced(_ report: ReplicaSyncReport) { if report.failed { count += 1 } }
+}
+
+/// A WAL segment write to S3 is a create, so a retry after an attempt that landed unseen (its
+/// answer lost) finds the key taken. The syncer then takes the segment that is there as
+/// uploaded and goes on after it, in the same attempt: no failed attempt, no listing of the whole
+/// generation to find its place again, and the replica restores whole.
+@Suite("A segment already on the replica is adopted, not rewritten", .serialized)
+struct SegmentAdoptionTests {
+    @Test("over an S3 endpoint losing one answer in six, refused creates are adopted and the replica restores exactly")
+    func lostAnswersAreAdopted() async throws {
+        try await runScenario(seed: 374) { world in
+            let app = world.app
+            try await app.create()
+            let endpoint = SimS3Endpoint(
+                scheduler: world.scheduler, store: world.store, bucket: "sim-bucket",
+                credentials: SimS3Endpoint.defaultCredentials,
+                faults: S3EndpointFaults(ambiguousRate: 1.0 / 6))
+            let client = endpoint.client(
+                prefix: "replica", scheduler: world.scheduler, random: world.scheduler.randomSource("s3"),
+                retryPolicy: S3RetryPolicy(maxAttempts: 20))
+            let failures = FailedAttempts()
+            let process = try world.startReplicator("replicator", client: client, events: failures)
+            try await world.commitSteadily(400)
+            try await world.sleep(.seconds(10))
+            let refused = await endpoint.statistics.refusedCreates
+            #expect(refused >= 3, "the endpoint should have refused retried creates: \(refused)")
+            #expect(failures.count == 0, "an adopted segment does not fail the attempt")
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+            if case .failure(let error) = await process.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+        }
+    }
+}
