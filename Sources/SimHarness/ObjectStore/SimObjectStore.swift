@@ -130,8 +130,9 @@ public actor SimObjectStore {
     }
 
     /// An object's bytes and the metadata of that same version (a GET with its ETag).
-    public func getObject(_ key: String) async throws -> (bytes: [UInt8], info: ObjectInfo) {
-        try await perform("GET", key, mutates: false) { store in (try store.served(key, reader: nil), store.info(key)!)
+    public func getObject(_ key: String, reader: String? = nil) async throws -> (bytes: [UInt8], info: ObjectInfo) {
+        try await perform("GET", key, mutates: false) { store in
+            (try store.served(key, reader: reader), store.info(key)!)
         }
     }
 

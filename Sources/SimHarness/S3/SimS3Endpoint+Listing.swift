@@ -22,7 +22,8 @@ extension SimS3Endpoint {
             }
             startAfter = max(startAfter ?? "", decoded)
         }
-        let page = try await store.listPage(prefix: prefix, delimiter: delimiter, startAfter: startAfter)
+        let page = try await store.listPage(
+            prefix: prefix, delimiter: delimiter, startAfter: startAfter, reader: request.reader)
         var entries: [(name: String, object: SimObjectStore.ObjectInfo?)] =
             page.objects.map { ($0.key, $0) } + page.commonPrefixes.map { ($0, nil) }
         entries.sort { $0.name < $1.name }

@@ -31,7 +31,7 @@ extension SimS3Endpoint {
         let key = request.key!
         let isHead = request.method == "HEAD"
         do {
-            let (bytes, info) = try await store.getObject(key)
+            let (bytes, info) = try await store.getObject(key, reader: request.reader)
             return HTTPResponse(status: 200, headers: S3Answers.objectHeaders(info), body: isHead ? [] : bytes)
         } catch SimObjectStoreError.notFound {
             return isHead ? S3Answers.empty(404) : noSuchKey(key)

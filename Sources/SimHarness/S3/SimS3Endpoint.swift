@@ -68,11 +68,24 @@ public actor SimS3Endpoint: HTTPTransport {
     // MARK: - HTTPTransport
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await exchange(request)
+        try await exchange(request, reader: nil)
     }
 
     public func stream(_ request: HTTPRequest) async throws -> (response: HTTPResponse, body: (any ByteSource)?) {
-        var response = try await exchange(request)
+        try await stream(request, reader: nil)
+    }
+
+    /// `send` for a named reader: the store records the damage its reads and listings meet
+    /// (`SimObjectStore.takeDamageSeen(by:)`), as for a `SimReplicaClient` reading as it.
+    public func send(_ request: HTTPRequest, reader: String?) async throws -> HTTPResponse {
+        try await exchange(request, reader: reader)
+    }
+
+    /// `stream` for a named reader (see `send(_:reader:)`).
+    public func stream(_ request: HTTPRequest, reader: String?) async throws -> (
+        response: HTTPResponse, body: (any ByteSource)?
+    ) {
+        var response = try await exchange(request, reader: reader)
         guard response.isSuccess else { return (response, nil) }
         let body = response.body
         response.body = []
@@ -84,13 +97,14 @@ public actor SimS3Endpoint: HTTPTransport {
     /// Carries one request: wire faults before it, its effect, wire faults after it. The timeout
     /// is the request's total deadline, or for transfers without one its low-speed window (a
     /// stalled transfer moves no bytes).
-    private func exchange(_ http: HTTPRequest) async throws -> HTTPResponse {
+    private func exchange(_ http: HTTPRequest, reader: String?) async throws -> HTTPResponse {
         statistics.requests += 1
         let started = clock.now
         let deadline = http.timeouts.total ?? http.timeouts.lowSpeedWindow
-        guard let request = SimS3Request(http) else {
+        guard var request = SimS3Request(http) else {
             return S3Answers.error(400, "InvalidURI", "the URL cannot be parsed", resource: http.url)
         }
+        request.reader = reader
         let label = "\(request.operation) \(request.key ?? request.queryValue("prefix") ?? "")"
         if chance(faults.resetRate) { throw fault("reset", label, .connectionLost, "connection reset by peer") }
         if chance(faults.slowDownRate) {

@@ -13,6 +13,9 @@ struct SimS3Request: Sendable {
     var headers: [HTTPHeader]
     var body: [UInt8]
     var timeouts: HTTPTimeouts
+    /// Whose reads these are, for the store's damage bookkeeping (a restore probe's name); set
+    /// by the connection, never sent on the wire.
+    var reader: String?
 
     /// Nil for a URL that is not `scheme://host/bucket[/key][?query]` with valid escapes.
     init?(_ request: HTTPRequest) {

@@ -4,9 +4,10 @@ import Core
 /// object, and never returns other data. Also the excuses damage earns under the other invariants.
 ///
 /// ### What is checked, on every restore while damage lasts
-/// Each restore reads through a client of its own (`SimReplicaClient.reading(as:)`), so the store
-/// records the damage that restore met (`DamageSeen`): damaged objects it was served, and lost
-/// objects its listings left out or its reads missed.
+/// Each restore reads through a client of its own (`ReplicatorClients.restoreClient(reader:)`: the
+/// S3 client in an S3 seed, else `SimReplicaClient.reading(as:)`), so the store records the damage
+/// that restore met (`DamageSeen`): damaged objects it was served, and lost objects its listings
+/// left out or its reads missed.
 ///
 /// - A restore that succeeded although its plan read a damaged (truncated, cut or changed) object
 ///   breaks invariant 8 (`damagedObjectRestored`), whatever state it produced. Damaged objects
@@ -52,7 +53,8 @@ extension SimWorld {
     ) {
         restores += 1
         let reader = "restore-\(restores)"
-        let restorer = Restorer(client: client.reading(as: reader), environment: restoreNode.environment)
+        let restorer = Restorer(
+            client: replicatorClients.restoreClient(reader: reader), environment: restoreNode.environment)
         var request = request
         (request.applyBatchBytes, request.indexMemoryLimit) = drawApplyLimits()
         let report: RestoreReport
@@ -175,7 +177,9 @@ extension SimWorld {
             }
         }
         guard let restoreError = error as? RestoreError else {
-            return !(error is ReplicaClientError || error is SimObjectStoreError || error is CancellationError)
+            return
+                !(error is ReplicaClientError || error is SimObjectStoreError || error is S3Error
+                || error is CancellationError)
         }
         switch restoreError {
         case .invalidWAL(let generation, let index, _, _), .walGap(let generation, let index, _, _):

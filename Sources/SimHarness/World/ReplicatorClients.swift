@@ -33,6 +33,35 @@ struct ReplicatorClients: Sendable {
     }
 }
 
+extension ReplicatorClients {
+    /// The client a restore probe named `reader` reads through: in an S3 seed the production S3
+    /// client over the endpoint (wire faults included, its retries answering them), so a bug in
+    /// its listings or reads fails restores as it would a user's; else the simulated client.
+    /// Either way the store records the damage that reader met.
+    func restoreClient(reader: String) -> any ReplicaClient {
+        guard let s3 else { return simulated.reading(as: reader) }
+        return s3.endpoint.client(
+            prefix: simulated.root, scheduler: s3.scheduler, random: s3.random,
+            transport: ReadingConnection(endpoint: s3.endpoint, reader: reader),
+            location: simulated.location, writeLayout: simulated.writeLayout,
+            partSize: s3.parameters.partSize, listPageSize: s3.parameters.listPageSize)
+    }
+}
+
+/// A restore probe's connection to the simulated S3 endpoint, naming the probe to the store.
+struct ReadingConnection: HTTPTransport {
+    let endpoint: SimS3Endpoint
+    let reader: String
+
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await endpoint.send(request, reader: reader)
+    }
+
+    func stream(_ request: HTTPRequest) async throws -> (response: HTTPResponse, body: (any ByteSource)?) {
+        try await endpoint.stream(request, reader: reader)
+    }
+}
+
 /// Whether a simulated process still lives.
 // @unchecked: read and written only on the simulator's one thread.
 final class ProcessLiveness: @unchecked Sendable {
