@@ -9,7 +9,8 @@ import Synchronization
 public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        /// Resumed with true by a signal, false by cancellation.
+        var waiter: CheckedContinuation<Bool, Never>?
         /// Set by a cancellation that found no waiter yet: the wait it meant to end returns at once.
         var cancelled = false
     }
@@ -20,7 +21,7 @@ public final class WakeSignal: Sendable {
 
     /// Wakes the waiting loop, or the next wait if none waits now.
     public func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
                 return nil
@@ -28,7 +29,7 @@ public final class WakeSignal: Sendable {
             state.waiter = nil
             return waiter
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 
     /// Forgets a signal given before now: called as an upload starts, since that upload takes
@@ -54,40 +55,42 @@ public final class WakeSignal: Sendable {
                 try? await clock.sleep(for: timeout)
                 return false
             }
-            group.addTask {
-                await self.waitForSignal()
-                return true
-            }
-            let first = await group.next() ?? false
+            group.addTask { await self.waitForSignal() }
+            var signalled = await group.next() ?? false
             group.cancelAll()
-            return first
+            // A signal given as the timeout fired resumes the waiter after the first result was
+            // taken; dropped here, it would be lost (a lease keeper stopped at that instant then
+            // waited for a stop that had already come, and its attempt never ended).
+            for await other in group { signalled = signalled || other }
+            return signalled
         }
         try Task.checkCancellation()
         return signalled
     }
 
-    private func waitForSignal() async {
+    /// True when a signal ended the wait, false when cancellation did.
+    private func waitForSignal() async -> Bool {
         state.withLock { $0.cancelled = false }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.cancelled { return true }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow = state.withLock { state -> Bool? in
+                    if state.cancelled { return false }
                     if state.pending {
                         state.pending = false
                         return true
                     }
                     state.waiter = continuation
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let resumeNow { continuation.resume(returning: resumeNow) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
                 state.cancelled = true
                 defer { state.waiter = nil }
                 return state.waiter
             }
-            waiter?.resume()
+            waiter?.resume(returning: false)
         }
     }
 }
