@@ -204,22 +204,6 @@ public actor ReplicaSyncer {
         try await snapshot()
     }
 
-    /// Where the segment already on the replica at `start` ends, taken as uploaded. One that ends
-    /// past the local shadow is not this shadow's history: the position is put in doubt, and
-    /// deriving it again from the listing starts a new generation (`replicaAhead`).
-    private func adoptSegment(at start: Position, shadowEnd: Int64) async throws -> Int64 {
-        let end = start.offset + (try await decompressedLength(at: start))
-        guard end > start.offset, Int64(end) <= shadowEnd else {
-            throw ReplicaSyncError.replicaAhead(
-                replica: client.location,
-                position: Position(generation: start.generation, index: start.index, offset: end))
-        }
-        logger.info(
-            "WAL segment already on the replica (an earlier upload landed); going on after it",
-            metadata: ["position": "\(start)", "end": "\(end)"])
-        return Int64(end)
-    }
-
     private func decompressedLength(at position: Position) async throws -> UInt64 {
         let source = LZ4DecompressingSource(try await client.openWALSegment(at: position))
         var total: UInt64 = 0
@@ -381,6 +365,7 @@ public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
     case leaseNotHeld(replica: String)
     case positionUnknown(replica: String)
     case newerGenerationOnReplica(replica: String, generation: Generation)
+    case segmentNotOurs(replica: String, position: Position)
 
     public var description: String {
         switch self {
@@ -394,6 +379,9 @@ public enum ReplicaSyncError: Error, Equatable, CustomStringConvertible {
             return "not writing to \(replica): the lease could not be renewed in time; retrying"
         case .replicaAhead(let replica, let position):
             return "replica \(replica) holds WAL up to \(position), beyond the local WAL; starting a new generation"
+        case .segmentNotOurs(let replica, let position):
+            return
+                "replica \(replica) holds a WAL segment at \(position) that differs from the local WAL; starting a new generation"
         case .shadowMissing(let position):
             return "local shadow WAL for \(position) is gone before it was uploaded"
         }

@@ -41,4 +41,41 @@ struct SegmentAdoptionTests {
             #expect(try await world.restore(.latest).commit == app.lastCommit)
         }
     }
+
+    @Test(
+        "a segment under the next upload's key that is not the local WAL's starts a new generation; the replica restores exactly"
+    )
+    func foreignSegmentStartsANewGeneration() async throws {
+        try await runScenario(seed: 375) { world in
+            let app = world.app
+            try await app.create()
+            let endpoint = SimS3Endpoint(
+                scheduler: world.scheduler, store: world.store, bucket: "sim-bucket",
+                credentials: SimS3Endpoint.defaultCredentials)
+            let client = endpoint.client(
+                prefix: "replica", scheduler: world.scheduler, random: world.scheduler.randomSource("s3"))
+            // No checkpoints: the next upload continues this WAL index where the replica ends.
+            var options = ScenarioWorld.options()
+            options.checkpoint = CheckpointPolicy(
+                minimumPages: 100_000, idleInterval: .seconds(3600), truncatePages: 200_000)
+            let process = try world.startReplicator("replicator", options: options, client: client)
+            try await world.commitSteadily(40)
+            try await world.sleep(.seconds(5))
+            _ = try await world.restore(.latest)
+            let end = try #require(world.lastRestoreReport).finalPosition
+            // Bytes of no WAL at all where the next upload of this index goes: adopted by length
+            // alone, they would replace the next commits' history.
+            let foreign = LZ4FrameEncoder.compress([UInt8](repeating: 0xAB, count: 4096))
+            try await world.store.put("replica/" + ReplicaLayout.grouped.walSegmentKey(end), foreign)
+            let generations = try await world.client.generations().count
+            try await world.commitSteadily(40)
+            try await world.sleep(.seconds(10))
+            #expect(await endpoint.statistics.refusedCreates >= 1)
+            #expect(try await world.client.generations().count == generations + 1)
+            #expect(try await world.restore(.latest).commit == app.lastCommit)
+            if case .failure(let error) = await process.stop() {
+                throw ScenarioFailure("replicator failed: \(error)")
+            }
+        }
+    }
 }
