@@ -50,7 +50,14 @@ enum LeaseKeeper {
             }
             return (attemptError, leaseError)
         }
-        if let leaseError = outcome.1 { throw leaseError }
+        if let leaseError = outcome.1 {
+            if let attemptError = outcome.0, !(attemptError is CancellationError) {
+                environment.logger.warning(
+                    "replica attempt failed as the lease was lost",
+                    metadata: ["replica": "\(syncer.client.location)", "error": "\(attemptError)"])
+            }
+            throw leaseError
+        }
         if let attemptError = outcome.0 { throw attemptError }
     }
 

@@ -177,9 +177,15 @@ extension SimWorld {
             }
         }
         guard let restoreError = error as? RestoreError else {
-            return
-                !(error is ReplicaClientError || error is SimObjectStoreError || error is S3Error
-                || error is CancellationError)
+            if let s3 = error as? S3Error {
+                // A request that got no answer or an error status says nothing about the damage;
+                // an answer the client could not read (or any other S3 error) is a bug to see.
+                switch s3 {
+                case .unreachable, .requestFailed: return false
+                default: return true
+                }
+            }
+            return !(error is ReplicaClientError || error is SimObjectStoreError || error is CancellationError)
         }
         switch restoreError {
         case .invalidWAL(let generation, let index, _, _), .walGap(let generation, let index, _, _):

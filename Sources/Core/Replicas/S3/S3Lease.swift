@@ -64,16 +64,13 @@ extension S3ReplicaClient {
             try answer.requireSuccess(self, key: nil)
             return lease
         }
-        let current = try await readLease(deadline: deadline)
-        if let current, answer.earlierAttemptMayHaveApplied, current.token == lease.token,
-            current.expires == wanted.expires
-        {
-            return current
+        guard let current = try await readLease(deadline: deadline) else {
+            throw LeaseError.lost(replica: location, reason: "the lease object was removed")
         }
-        guard let current else { throw LeaseError.lost(replica: location, reason: "the lease object was removed") }
-        if current.token == lease.token {
-            throw LeaseError.lost(replica: location, reason: "the lease object changed under us")
-        }
+        // Our token is only ever written by us: this version is a renewal of ours that landed
+        // unseen (this one's earlier attempt, or an earlier renewal whose retries ran out), so it
+        // is still our lease, with the expiry it carries; the next renewal replaces it.
+        if current.token == lease.token { return current }
         throw LeaseError.lost(replica: location, reason: "it was taken over by \(current)")
     }
 
@@ -91,8 +88,10 @@ extension S3ReplicaClient {
 
     /// Each attempt of a lease request must end well inside the lease: a renewal held to the
     /// default two-minute deadline outlives a 30 s lease, and another replicator takes the
-    /// location of one that is alive. A sixth of the lease leaves room for retries before the
-    /// third of it that `ReplicaSyncer.mayWrite` keeps in reserve is reached.
+    /// location of one that is alive. At a sixth of the lease, a stuck attempt is retried while
+    /// the lease still has time. A renewal whose every attempt fails can still take longer than
+    /// the lease (the retry policy's eight attempts); that is safe, since the new expiry counts
+    /// from when the renewal began and `ReplicaSyncer.mayWrite` is judged after it.
     static func leaseRequestDeadline(_ duration: Duration) -> Duration {
         max(.seconds(2), duration / 6)
     }
