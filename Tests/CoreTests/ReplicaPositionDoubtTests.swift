@@ -15,12 +15,14 @@ struct ReplicaPositionDoubtTests {
     private struct UnclassifiedError: Error {}
 
     @Test(
-        "a failed request or local I/O error keeps the position: everything before it went up in writes that succeeded")
+        "a failed request, a local I/O error or a stop keeps the position: everything before it went up in writes that succeeded"
+    )
     func transientErrorsKeepIt() {
         let errors: [any Error] = [
             StoreError(replicaMayHaveChanged: false),
             FileSystemError.io(operation: "stat", path: "/.db-sluice/wal/3.wal", code: 5, message: "I/O error"),
             FileSystemError.noSpace(path: "/.db-sluice/wal"),
+            CancellationError(),
         ]
         for error in errors {
             #expect(!ReplicaSyncer.putsPositionInDoubt(error), "\(error)")
@@ -40,8 +42,8 @@ struct ReplicaPositionDoubtTests {
             ReplicaSyncError.leaseNotHeld(replica: "s3://bucket/db"),
             ReplicaSyncError.shadowMissing(position: position),
             ReplicaSyncError.replicaAhead(replica: "s3://bucket/db", position: position),
+            ReplicaSyncError.segmentNotOurs(replica: "s3://bucket/db", position: position),
             ReplicationError.shadowCorrupt(path: "/.db-sluice/wal/3.wal", reason: "bad checksum"),
-            CancellationError(),
             UnclassifiedError(),
         ]
         for error in errors {

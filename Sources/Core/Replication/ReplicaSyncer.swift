@@ -142,6 +142,9 @@ public actor ReplicaSyncer {
     static func putsPositionInDoubt(_ error: any Error) -> Bool {
         switch error {
         case let request as any ReplicaRequestError: return request.replicaMayHaveChanged
+        // A stop cut the upload short: like a failed request, it landed or it did not. Dropped
+        // here, the position sent the final sync to a listing, which a flaky store can refuse.
+        case is CancellationError: return false
         default: return true
         }
     }
