@@ -7,10 +7,14 @@ extension SimWorld {
     /// against the log; records the commit it holds as verified and returns it. Returns nil when
     /// the restore is excused (`restoreExactly`). After a takeover, with retention on, the
     /// second's retention may have removed the first's generation: any refusal then passes.
-    func verifyExactly(_ reported: CommitLog.Report, label: String, output: String) async throws -> Int? {
+    func verifyExactly(
+        _ reported: CommitLog.Report, label: String, output: String, retiredDuring: @escaping () -> Bool = { false }
+    ) async throws -> Int? {
         let mayBeRetired = takeover?.tookOverAt != nil && parameters.replication.retention != nil
         let described = "\(label) exact \(reported.position)"
-        let state = try await restoreExactly(reported, output: output, described: described, mayRefuse: mayBeRetired) {
+        let state = try await restoreExactly(
+            reported, output: output, described: described, mayRefuse: { mayBeRetired || retiredDuring() }
+        ) {
             state in
             // The replicator reported it while the source had this history: the restore must
             // be a state of that history, not one of a history a power loss cut off.
@@ -30,7 +34,7 @@ extension SimWorld {
     /// refuses within its documented limits (or any refusal, with `mayRefuse`), when the restore
     /// fails while store faults are active, or on damage at rest (`restoreJudgingDamage` judged it).
     func restoreExactly(
-        _ reported: CommitLog.Report, output: String, described: String, mayRefuse: Bool = false,
+        _ reported: CommitLog.Report, output: String, described: String, mayRefuse: () -> Bool = { false },
         check: (DatabaseState) throws -> Void
     ) async throws -> DatabaseState? {
         let request = RestoreRequest(
@@ -46,7 +50,7 @@ extension SimWorld {
                 )
             }
             return state
-        } catch let error as RestoreError where Self.mayRefuseExact(error) || mayRefuse {
+        } catch let error as RestoreError where Self.mayRefuseExact(error) || mayRefuse() {
             SimTrace.record("\(described) refused: \(error)")
         } catch is RestoreFailedOnDamage {
             skippedProbes += 1
@@ -60,6 +64,10 @@ extension SimWorld {
         } catch let violation as InvariantViolation {
             throw violation
         } catch {
+            if mayRefuse() {
+                SimTrace.record("\(described) refused: \(error)")
+                return nil
+            }
             if !faultsActive { throw InvariantViolation.restoreFailed("\(described): \(error)") }
             skippedProbes += 1
         }

@@ -62,6 +62,17 @@ extension SimWorld {
         guard !candidates.isEmpty else { return }
         let chosen = candidates[Int(random.next() % UInt64(candidates.count))]
         SimTrace.record("\(label) verifies generation \(chosen.position.generation)'s last report \(chosen.position)")
-        _ = try await verifyExactly(chosen, label: "\(label) older generation", output: restoreOutput("older"))
+        // Retention may lawfully delete the generation while the restore runs (a slow restore under
+        // listing stalls, default seed 50): once the window start passes the newer generation's
+        // first snapshot, no time inside the window needs the older one.
+        let replacedAt = firstSnapshots.filter { $0.generation > chosen.position.generation }.map(\.time).min()
+        let retention = parameters.replication.retention
+        let wallClock = SimWallClock(scheduler: scheduler)
+        let leftWindow = { () -> Bool in
+            guard let replacedAt, let retention else { return false }
+            return wallClock.now() - retention > replacedAt
+        }
+        _ = try await verifyExactly(
+            chosen, label: "\(label) older generation", output: restoreOutput("older"), retiredDuring: leftWindow)
     }
 }
