@@ -25,9 +25,13 @@ struct ReplicatorClients: Sendable {
     /// process is killed, as the process's sockets die with it.
     func client(for liveness: ProcessLiveness) -> any ReplicaClient & ReplicaLeasing {
         guard let s3 else { return simulated }
-        return s3.endpoint.client(
-            prefix: simulated.root, scheduler: s3.scheduler, random: s3.random,
-            transport: ProcessConnection(endpoint: s3.endpoint, liveness: liveness),
+        return s3Client(s3, over: ProcessConnection(endpoint: s3.endpoint, liveness: liveness))
+    }
+
+    /// The production S3 client over `transport`, keyed and located as the simulated client.
+    private func s3Client(_ s3: S3Route, over transport: any HTTPTransport) -> S3ReplicaClient {
+        s3.endpoint.client(
+            prefix: simulated.root, scheduler: s3.scheduler, random: s3.random, transport: transport,
             location: simulated.location, writeLayout: simulated.writeLayout,
             partSize: s3.parameters.partSize, listPageSize: s3.parameters.listPageSize)
     }
@@ -40,11 +44,7 @@ extension ReplicatorClients {
     /// Either way the store records the damage that reader met.
     func restoreClient(reader: String) -> any ReplicaClient {
         guard let s3 else { return simulated.reading(as: reader) }
-        return s3.endpoint.client(
-            prefix: simulated.root, scheduler: s3.scheduler, random: s3.random,
-            transport: ReadingConnection(endpoint: s3.endpoint, reader: reader),
-            location: simulated.location, writeLayout: simulated.writeLayout,
-            partSize: s3.parameters.partSize, listPageSize: s3.parameters.listPageSize)
+        return s3Client(s3, over: ReadingConnection(endpoint: s3.endpoint, reader: reader))
     }
 }
 

@@ -20,10 +20,8 @@ struct SegmentAdoptionTests {
         try await runScenario(seed: 374) { world in
             let app = world.app
             try await app.create()
-            let endpoint = SimS3Endpoint(
-                scheduler: world.scheduler, store: world.store, bucket: "sim-bucket",
-                credentials: SimS3Endpoint.defaultCredentials,
-                faults: S3EndpointFaults(ambiguousRate: 1.0 / 6))
+            let endpoint = S3TestFixtures.endpoint(
+                world.scheduler, store: world.store, faults: S3EndpointFaults(ambiguousRate: 1.0 / 6))
             let client = endpoint.client(
                 prefix: "replica", scheduler: world.scheduler, random: world.scheduler.randomSource("s3"),
                 retryPolicy: S3RetryPolicy(maxAttempts: 20))
@@ -49,9 +47,7 @@ struct SegmentAdoptionTests {
         try await runScenario(seed: 375) { world in
             let app = world.app
             try await app.create()
-            let endpoint = SimS3Endpoint(
-                scheduler: world.scheduler, store: world.store, bucket: "sim-bucket",
-                credentials: SimS3Endpoint.defaultCredentials)
+            let endpoint = S3TestFixtures.endpoint(world.scheduler, store: world.store)
             let client = endpoint.client(
                 prefix: "replica", scheduler: world.scheduler, random: world.scheduler.randomSource("s3"))
             // No checkpoints: the next upload continues this WAL index where the replica ends.

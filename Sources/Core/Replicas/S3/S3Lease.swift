@@ -20,7 +20,7 @@ extension S3ReplicaClient {
                     leaseKey, bytes: wanted.encoded,
                     extraHeaders: [HTTPHeader("If-None-Match", "*")], deadline: deadline))
             if created.succeeded { return try stored(wanted, from: created) }
-            guard isPreconditionFailure(created) else {
+            guard created.isPreconditionFailure else {
                 try created.requireSuccess(self, key: nil)
                 continue
             }
@@ -37,7 +37,7 @@ extension S3ReplicaClient {
                     leaseKey, bytes: wanted.encoded,
                     extraHeaders: [HTTPHeader("If-Match", current.version)], deadline: deadline))
             if takeover.succeeded { return try stored(wanted, from: takeover) }
-            guard isPreconditionFailure(takeover) || takeover.response.status == 404 else {
+            guard takeover.isPreconditionFailure || takeover.response.status == 404 else {
                 try takeover.requireSuccess(self, key: nil)
                 continue
             }
@@ -60,7 +60,7 @@ extension S3ReplicaClient {
                 leaseKey, bytes: wanted.encoded,
                 extraHeaders: [HTTPHeader("If-Match", lease.version)], deadline: deadline))
         if answer.succeeded { return try stored(wanted, from: answer) }
-        guard isPreconditionFailure(answer) || answer.response.status == 404 else {
+        guard answer.isPreconditionFailure || answer.response.status == 404 else {
             try answer.requireSuccess(self, key: nil)
             return lease
         }
@@ -82,7 +82,7 @@ extension S3ReplicaClient {
             S3Operation(
                 name: "DeleteObject", method: "DELETE", key: leaseKey,
                 headers: [HTTPHeader("If-Match", current.version)], deadline: deadline))
-        if answer.succeeded || answer.response.status == 404 || isPreconditionFailure(answer) { return }
+        if answer.succeeded || answer.response.status == 404 || answer.isPreconditionFailure { return }
         try answer.requireSuccess(self, key: nil)
     }
 
@@ -121,9 +121,5 @@ extension S3ReplicaClient {
         var stored = lease
         stored.version = etag
         return stored
-    }
-
-    private func isPreconditionFailure(_ answer: S3Answer) -> Bool {
-        answer.response.status == 412 || answer.errorCode == "PreconditionFailed"
     }
 }

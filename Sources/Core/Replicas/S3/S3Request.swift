@@ -25,6 +25,9 @@ struct S3Answer {
 
     var succeeded: Bool { response.isSuccess && errorCode == nil }
 
+    /// A conditional write (`If-Match`, `If-None-Match`) refused because its condition failed.
+    var isPreconditionFailure: Bool { response.status == 412 || errorCode == "PreconditionFailed" }
+
     /// Throws the error this answer means unless it is a success.
     func requireSuccess(_ client: S3ReplicaClient, key: String?) throws {
         guard !succeeded else { return }

@@ -53,7 +53,7 @@ extension S3ReplicaClient {
 
     /// Throws unless `answer` is a success; a failed `If-None-Match` becomes `.alreadyExists`.
     private func requireCreated(_ answer: S3Answer, key: String) throws {
-        if answer.response.status == 412 || answer.errorCode == "PreconditionFailed" {
+        if answer.isPreconditionFailure {
             throw ReplicaClientError.alreadyExists(replica: location, key: key)
         }
         try answer.requireSuccess(self, key: nil)
