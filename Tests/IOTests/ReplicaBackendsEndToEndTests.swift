@@ -86,28 +86,14 @@ struct ReplicaBackendsEndToEndTests {
             let box = try SluiceSandbox()
             defer { box.remove() }
 
-            let proxy = Process()
-            proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            proxy.arguments = [
-                "python3",
-                SluiceSandbox.packageRoot.appendingPathComponent("Tests/IOTests/Fixtures/fault_proxy.py").path,
-                "--upstream", moto.endpoint, "--port-file", box.path("proxy.port"), "--seed", "7",
-                "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
-                "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
-                "--stats", box.path("proxy.stats"),
-            ]
-            proxy.standardOutput = FileHandle.nullDevice
-            proxy.standardError = FileHandle.nullDevice
-            try proxy.run()
-            defer {
-                if proxy.isRunning {
-                    kill(proxy.processIdentifier, SIGKILL)
-                    proxy.waitUntilExit()
-                }
-            }
-            #expect(eventually(timeout: .seconds(10)) { box.exists("proxy.port") }, "the proxy never started")
-            let proxyPort = try String(contentsOfFile: box.path("proxy.port"), encoding: .utf8)
-            let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: "http://127.0.0.1:\(proxyPort)")
+            let proxy = try FaultProxy(
+                upstream: moto.endpoint, box: box,
+                arguments: [
+                    "--seed", "7", "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
+                    "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
+                ])
+            defer { proxy.stop() }
+            let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: proxy.endpoint)
             let direct = Self.s3URL(bucket: "sluice-faults", endpoint: moto.endpoint)
 
             try box.writer("app.db", ["init"])
@@ -134,12 +120,8 @@ struct ReplicaBackendsEndToEndTests {
             try #require(restore.status == 0, "restore through the proxy failed: \(restore.stderr)")
             #expect(try dump(box, "restored.db") == source)
 
-            // SIGKILL: a child started by Foundation's Process may inherit a blocked SIGTERM.
-            kill(proxy.processIdentifier, SIGKILL)
-            proxy.waitUntilExit()
-            let stats =
-                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.path("proxy.stats"))))
-                as? [String: Any] ?? [:]
+            proxy.stop()
+            let stats = try proxy.statistics()
             let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) {
                 $0 + ((stats[$1] as? Int) ?? 0)
             }

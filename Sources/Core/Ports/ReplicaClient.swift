@@ -45,6 +45,13 @@ public protocol ReplicaRequestError: Error {
     /// location gone, a conditional write that found someone else's change), not only that one
     /// request did not get through.
     var replicaMayHaveChanged: Bool { get }
+    /// Whether the store will refuse this request however often it is sent (it does not
+    /// implement it), so that waiting and trying again only delays the error.
+    var retryCannotHelp: Bool { get }
+}
+
+extension ReplicaRequestError {
+    public var retryCannotHelp: Bool { false }
 }
 
 /// Errors every replica client reports in the same shape.

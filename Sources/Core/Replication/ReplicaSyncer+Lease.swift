@@ -5,9 +5,10 @@ extension ReplicaSyncer {
     /// holder if another replicator has it.
     ///
     /// Other errors (a store that is briefly down, a timeout) are retried with backoff for about
-    /// a minute before giving up, with the same token throughout: an attempt that landed although
-    /// its caller saw a failure (an ambiguous success) left a lease with our token, and every
-    /// client accepts its own token as held rather than refusing it. Found by the simulator
+    /// a minute before giving up (at once when the store cannot do the request at all), with the
+    /// same token throughout: an attempt that landed although its caller saw a failure (an
+    /// ambiguous success) left a lease with our token, and every client accepts its own token as
+    /// held rather than refusing it. Found by the simulator
     /// (`sluice sim --profile s3-hell`): a replicator whose first lease write was ambiguous exited.
     public func acquireLease(superseding: String? = nil) async throws {
         guard let leasing = client as? any ReplicaLeasing else { return }
@@ -27,7 +28,8 @@ extension ReplicaSyncer {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                guard attempt < Self.leaseAttempts else { throw error }
+                let final = (error as? any ReplicaRequestError)?.retryCannotHelp ?? false
+                guard attempt < Self.leaseAttempts, !final else { throw error }
                 logger.warning(
                     "could not take the lease; retrying", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try await environment.clock.sleep(for: delay)

@@ -9,6 +9,8 @@ Faults, each with its own rate:
   reset     drop the connection without an answer (before forwarding)
   stall     wait --stall-seconds before forwarding
   truncate  forward, then send the upstream's headers but only half of its body, and close
+With --refuse-conditional, every request carrying If-None-Match or If-Match is answered 501
+NotImplemented, as a store without conditional writes does (counted as "refused_conditional").
 
 Every request is also counted by S3 operation (LIST, GET, HEAD, PUT, PUT_PART, DELETE,
 DELETE_OBJECTS, CREATE_MULTIPART, COMPLETE_MULTIPART, ABORT_MULTIPART, LEASE_<method> for the
@@ -22,7 +24,7 @@ the proxy is stopped.
 
 Usage: fault_proxy.py --upstream http://127.0.0.1:PORT --port-file FILE [--seed N] [--rate-503 R]
        [--rate-ambiguous R] [--rate-reset R] [--rate-stall R] [--rate-truncate R]
-       [--stall-seconds S] [--max-faults N] [--stats FILE]
+       [--stall-seconds S] [--max-faults N] [--stats FILE] [--refuse-conditional]
 """
 import argparse
 import http.client
@@ -51,6 +53,7 @@ def main():
     parser.add_argument("--stall-seconds", type=float, default=2.0)
     parser.add_argument("--max-faults", type=int, default=-1, help="stop injecting after this many faults")
     parser.add_argument("--stats", default=None)
+    parser.add_argument("--refuse-conditional", action="store_true")
     args = parser.parse_args()
 
     upstream = urllib.parse.urlsplit(args.upstream)
@@ -59,7 +62,7 @@ def main():
     rng = random.Random(args.seed)
     lock = threading.Lock()
     stats = {"requests": 0, "forwarded": 0, "503": 0, "ambiguous": 0, "reset": 0, "stall": 0, "truncate": 0,
-             "by_type": {}}
+             "refused_conditional": 0, "by_type": {}}
     faults = ["503", "ambiguous", "reset", "stall", "truncate"]
 
     def save_stats():
@@ -120,6 +123,13 @@ def main():
             length = int(self.headers.get("Content-Length", "0") or "0")
             body = self.rfile.read(length) if length else b""
             fault = decide(self.command, self.path)
+            if args.refuse_conditional and ("If-None-Match" in self.headers or "If-Match" in self.headers):
+                with lock:
+                    stats["refused_conditional"] += 1
+                    save_stats()
+                self.answer(501, b"<?xml version=\"1.0\"?><Error><Code>NotImplemented</Code><Message>A header"
+                                 b" you provided implies functionality that is not implemented</Message></Error>")
+                return
             if fault == "reset":
                 # RST instead of FIN: the client sees a connection reset.
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -14,6 +14,9 @@ public enum S3Error: Error, Equatable, Sendable, CustomStringConvertible {
     case deleteFailed(bucket: String, key: String, code: String, message: String)
     /// An answer that is not what S3 sends.
     case malformedResponse(bucket: String, operation: String, reason: String)
+    /// 501: the store does not implement the request; `conditional` when it carried `If-Match` or
+    /// `If-None-Match`, which the lease and WAL segment writes cannot do without.
+    case notImplemented(bucket: String, operation: String, conditional: Bool, message: String)
 
     public var description: String {
         switch self {
@@ -41,6 +44,14 @@ public enum S3Error: Error, Equatable, Sendable, CustomStringConvertible {
             return "s3 bucket \(bucket): cannot delete \(key): \(code)\(message.isEmpty ? "" : ": \(message)")"
         case .malformedResponse(let bucket, let operation, let reason):
             return "s3 bucket \(bucket): unexpected answer to \(operation): \(reason)"
+        case .notImplemented(let bucket, let operation, let conditional, let message):
+            let detail = message.isEmpty ? "" : ": \(message)"
+            guard conditional else {
+                return "s3 bucket \(bucket): the store does not implement \(operation) (HTTP 501\(detail))"
+            }
+            return "s3 bucket \(bucket): the store does not implement conditional writes on \(operation) "
+                + "(HTTP 501\(detail)); sluice needs If-None-Match and If-Match on PutObject and "
+                + "CompleteMultipartUpload to keep one writer per replica: use a store that supports them"
         }
     }
 }
@@ -51,7 +62,13 @@ extension S3Error: ReplicaRequestError {
     public var replicaMayHaveChanged: Bool {
         switch self {
         case .noSuchBucket, .wrongRegion: return true
-        case .unreachable, .accessDenied, .requestFailed, .deleteFailed, .malformedResponse: return false
+        case .unreachable, .accessDenied, .requestFailed, .deleteFailed, .malformedResponse, .notImplemented:
+            return false
         }
+    }
+
+    public var retryCannotHelp: Bool {
+        if case .notImplemented = self { return true }
+        return false
     }
 }

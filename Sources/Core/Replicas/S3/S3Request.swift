@@ -10,6 +10,10 @@ struct S3Operation: Sendable {
     var successMayCarryError = false
     /// Each attempt's overall deadline, when it must be shorter than the default (lease requests).
     var deadline: Duration?
+
+    var isConditional: Bool {
+        headers.contains { ["if-match", "if-none-match"].contains($0.name.lowercased()) }
+    }
 }
 
 /// The final answer to an operation, after retries.
@@ -22,6 +26,8 @@ struct S3Answer {
     /// An earlier attempt got no answer or a 5xx, so it may have taken effect: a 412 now may be
     /// our own success rather than someone else's write.
     var earlierAttemptMayHaveApplied: Bool
+    /// The request carried `If-Match` or `If-None-Match`.
+    var conditional = false
 
     var succeeded: Bool { response.isSuccess && errorCode == nil }
 
@@ -89,7 +95,7 @@ extension S3ReplicaClient {
                 let answer = S3Answer(
                     operation: operation.name, response: response, body: body,
                     errorCode: parsed?.code, errorMessage: parsed?.message ?? "",
-                    earlierAttemptMayHaveApplied: mayHaveApplied)
+                    earlierAttemptMayHaveApplied: mayHaveApplied, conditional: operation.isConditional)
                 let responseOutcome = S3AttemptOutcome.response(status: response.status, code: parsed?.code)
                 guard !answer.succeeded,
                     case .retry(let wait) = retryPolicy.decide(
@@ -126,6 +132,10 @@ extension S3ReplicaClient {
         case (403, _):
             return S3Error.accessDenied(
                 bucket: bucket, code: code.isEmpty ? "AccessDenied" : code, message: answer.errorMessage)
+        case (501, _):
+            return S3Error.notImplemented(
+                bucket: bucket, operation: answer.operation, conditional: answer.conditional,
+                message: answer.errorMessage)
         case (301, _), (_, "PermanentRedirect"), (400, "AuthorizationHeaderMalformed"):
             return S3Error.wrongRegion(
                 bucket: bucket, configured: configuration.region,

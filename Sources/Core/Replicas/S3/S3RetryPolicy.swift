@@ -19,7 +19,8 @@ public enum S3RetryDecision: Sendable, Equatable {
 /// Retried: no answer (connect failures, timeouts, dropped connections, DNS), 5xx (including
 /// 503 SlowDown, which backs off harder), 408, 429, 400 RequestTimeout, 409 for a conditional
 /// write racing another, and a 200 carrying an `<Error>`. Not retried: other 4xx (bad
-/// credentials, missing bucket, failed preconditions) and TLS failures, which retrying cannot fix.
+/// credentials, missing bucket, failed preconditions), 501 (the store does not implement the
+/// request, a conditional header for example) and TLS failures, which retrying cannot fix.
 /// Delays use full jitter: uniform in [0, min(cap, base * 2^attempt)].
 public struct S3RetryPolicy: Sendable, Equatable {
     /// Attempts in all, the first included.
@@ -58,6 +59,7 @@ public struct S3RetryPolicy: Sendable, Equatable {
         case .response(let status, let code):
             switch status {
             case 200..<300: return code != nil // a 200 whose body is an <Error>
+            case 501: return false
             case 500..<600, 408, 429: return true
             case 400: return code == "RequestTimeout"
             case 409: return code == "ConditionalRequestConflict" || code == "OperationAborted"
@@ -71,7 +73,7 @@ public struct S3RetryPolicy: Sendable, Equatable {
     public static func mayHaveApplied(_ outcome: S3AttemptOutcome) -> Bool {
         switch outcome {
         case .transport(let kind): return kind == .timedOut || kind == .connectionLost
-        case .response(let status, _): return status >= 500
+        case .response(let status, _): return status >= 500 && status != 501
         }
     }
 }
