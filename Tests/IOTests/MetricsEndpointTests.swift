@@ -26,25 +26,43 @@ struct MetricsEndpointTests {
             let db = ["db": box.path("app.db")]
             let replica = ["db": box.path("app.db"), "replica": box.path("replica")]
 
-            let writer = Process()
-            writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            writer.arguments = [
-                "python3", SluiceSandbox.writerScript, box.path("app.db"), "small", "--count", "60", "--delay", "0.1",
-            ]
-            try writer.run()
+            // The writer starts once the replicator has made its first pass: a writer started while
+            // the start-up still decides the generation could wait out its busy timeout on a
+            // loaded machine, and then nothing would move at all.
+            #expect(
+                try eventually(timeout: .seconds(60)) {
+                    (try MetricsScrape.fetch(port).value("sluice_sync_count", db) ?? 0) > 0
+                }, "no sync pass; log:\n\(sluice.log)")
+            let writer = try BackgroundProcess(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", SluiceSandbox.writerScript, box.path("app.db"), "small", "--count", "60",
+                    "--delay", "0.1",
+                ],
+                logPath: box.path("writer.log"))
+            defer { writer.killNow() }
             var lags: [Double] = []
+            var shadowSizes: [Double] = []
             var sawFall = false
             let deadline = ContinuousClock.now + .seconds(60)
-            while writer.isRunning || !sawFall, ContinuousClock.now < deadline {
-                if let lag = try MetricsScrape.fetch(port).value("sluice_replica_lag_seconds", replica) {
+            while writer.process.isRunning || !sawFall, ContinuousClock.now < deadline {
+                let scrape = try MetricsScrape.fetch(port)
+                if let lag = scrape.value("sluice_replica_lag_seconds", replica) {
                     if let peak = lags.max(), peak >= 0.5, lag < peak - 0.3 { sawFall = true }
                     lags.append(lag)
                 }
+                if let size = scrape.value("sluice_shadow_wal_size", db), size != shadowSizes.last {
+                    shadowSizes.append(size)
+                }
                 usleep(50_000)
             }
-            writer.waitUntilExit()
-            #expect(lags.contains { $0 >= 0.5 }, "lag never rose: \(lags)")
-            #expect(sawFall, "lag never fell after an upload: \(lags)")
+            writer.process.waitUntilExit()
+            try #require(
+                writer.process.terminationStatus == 0,
+                "the writer failed:\n\(writer.log)\nreplicate log:\n\(sluice.log)")
+            let seen = "lags \(lags.count) scrapes, max \(lags.max() ?? 0); shadow sizes seen: \(shadowSizes)"
+            #expect(lags.contains { $0 >= 0.5 }, "lag never rose: \(seen)\nreplicate log:\n\(sluice.log)")
+            #expect(sawFall, "lag never fell after an upload: \(seen)")
 
             // Once the writer stops, the replica catches up: no lag, and it holds the shadow's end.
             var last = try MetricsScrape.fetch(port)
