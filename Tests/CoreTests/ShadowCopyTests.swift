@@ -112,6 +112,48 @@ struct ShadowCopyTests {
         #expect(next.committedFrames == 3, "the third transaction, counted whole")
     }
 
+    @Test("once the uncommitted tail is cut, a failure (the sync after it) keeps the commit and no partial")
+    func failureAfterTailCut() throws {
+        let wal = wal()
+        let (header, start) = try start(wal)
+        let frame = wal.frameSize
+        var copy = ShadowCopy(
+            header: header, start: start, chunkSize: 100 * frame, writes: true, firstReadFrames: 8, buffer: [])
+        _ = pass(&copy, over: wal.bytes)
+        #expect(copy.hasTailPastCommit)
+        // Before the cut, a failure keeps the open transaction's two written frames as a partial.
+        #expect(copy.afterFailure.partial?.frames == 2)
+        copy.tailCut()
+        // After it those frames are gone from the file: keeping them would extend the file over
+        // them with zeros, and the next pass would resume past the hole (default seed 1255).
+        let outcome = copy.afterFailure
+        #expect(outcome.partial == nil)
+        #expect(outcome.kept == copy.committed && outcome.keepTo == Int64(32 + 6 * frame))
+        #expect(!copy.hasTailPastCommit)
+    }
+
+    @Test("a resumed partial that a later pass cuts is not kept by a failure after the cut")
+    func resumedPartialCut() throws {
+        let wal = wal()
+        let (header, start) = try start(wal)
+        let frame = wal.frameSize
+        var first = ShadowCopy(
+            header: header, start: start, chunkSize: 4 * frame, writes: true, firstReadFrames: 8, buffer: [])
+        var frames = wal.bytes[32...]
+        #expect(first.feed(&frames) == .flush)
+        first.flushed()
+        let partial = try #require(first.afterFailure.partial)
+        var next = ShadowCopy(
+            header: header, start: first.afterFailure.kept, chunkSize: 100 * frame, writes: true, firstReadFrames: 8,
+            buffer: [])
+        next.resume(partial)
+        // The WAL ends where the partial ends: nothing new, and the file's old tail is cut.
+        _ = pass(&next, over: Array(wal.bytes.prefix(32 + 4 * frame)))
+        next.tailCut()
+        #expect(next.afterFailure.partial == nil)
+        #expect(next.afterFailure.keepTo == Int64(32 + 3 * frame))
+    }
+
     @Test("a scan validates without buffering and keeps the committed prefix it validated")
     func scan() throws {
         let wal = wal()

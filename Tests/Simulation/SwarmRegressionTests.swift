@@ -134,6 +134,21 @@ struct SwarmRegressionTests {
     }
 
     @Test(
+        "Regression (default seed 1255, span 300 s): a sync that fails after the shadow's open tail was cut leaves no hole"
+    )
+    func failedSyncAfterTailCutLeavesNoHole() async throws {
+        try await blocking {
+            // A pass copied an open transaction's first frames, cut them again at its end, and
+            // then its fsync failed. The failure path still counted those frames as written and
+            // kept them as a partial transaction by truncating the file up to their end, which
+            // filled them with zeros; the next pass resumed after them, and the closed shadow
+            // index held three zero frames where the WAL had pages (invariant 9).
+            let result = SimSeedRun.run(seed: 1255, profile: .default, span: .seconds(300))
+            #expect(result.passed, "\(result.report)")
+        }
+    }
+
+    @Test(
         "Regression (default seed 29, span 300 s): a timestamp restore that planned around a lost snapshot is not judged inexact"
     )
     func lostSnapshotChangesThePlan() async throws {

@@ -162,6 +162,19 @@ struct ShadowCopy {
     /// rewrite frames of an open transaction.
     var hasTailPastCommit: Bool { writeOffset > committed.end }
 
+    /// The file was cut back to the last commit after the pass's last write: nothing past it is
+    /// on disk any more, so a failure from here on (the sync that follows) keeps that commit and
+    /// no partial transaction. Keeping the frames the cut removed as a partial made the failure
+    /// path extend the file over them with zeros, and the next pass resumed past the hole.
+    mutating func tailCut() {
+        precondition(buffer.isEmpty, "the tail is cut only after the pass's last write")
+        writeOffset = committed.end
+        flushedEnd = committed.end
+        flushedChecksum = committed.checksum
+        flushedFrames = 0
+        durable = committed
+    }
+
     /// What a failed pass keeps: the last commit written, and the frames written after it as a
     /// partial transaction when there are any (cut to `keepTo`, then synced).
     var afterFailure: (kept: Commit, keepTo: Int64, partial: Partial?) {

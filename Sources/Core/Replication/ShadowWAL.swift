@@ -165,6 +165,7 @@ public final class ShadowWAL: @unchecked Sendable {
                     // of the shadow. The next pass reads it again from the WAL, because SQLite
                     // may still rewrite frames of an open transaction.
                     try await handle.truncate(to: copy.committed.end)
+                    copy.tailCut()
                     tailOnDisk = false
                 }
                 if copy.committed.end > size { try await handle.sync() }
