@@ -36,8 +36,9 @@ import Core
 ///
 /// ### Plans refuse missing history
 /// Every failed restore, damaged or not: a WAL index whose first segment is missing from the
-/// listing must be refused by the planner (`missingInitialSegment`, Litestream #224/#805), so the
-/// downloader's gap check never meets an index that starts past offset 0 (`planNotExact`).
+/// listing must be refused by the planner (`missingInitialSegment`, Litestream #224/#805), so
+/// neither the downloader's gap check nor the WAL reader (an index that ends inside its header,
+/// its first segment lost) meets an index that starts past offset 0 (`planNotExact`).
 ///
 /// ### What is not checked
 /// - The replicator's response to damage while it lasts (it reads a generation's last segment back
@@ -61,14 +62,11 @@ extension SimWorld {
         do {
             report = try await restorer.restore(request)
         } catch {
-            let judged = judgeFailure(error, seen: await store.takeDamageSeen(by: reader), label: label)
-            // A damaged first segment that decoded to nothing was judged above; otherwise a gap
-            // at offset 0 is an index the planner let through without its first segment.
-            if !(judged is InvariantViolation),
-                case RestoreError.walGap(_, let index, 0, let found)? = error as? RestoreError
-            {
+            let seen = await store.takeDamageSeen(by: reader)
+            let judged = judgeFailure(error, seen: seen, label: label)
+            if !(judged is InvariantViolation), let index = indexWithoutFirstSegment(error, seen: seen) {
                 throw InvariantViolation.planNotExact(
-                    "\(label): WAL index \(Hex.format(index, width: 16)), whose first listed segment is at \(Hex.format(found, width: 16)), reached the download; the planner must refuse it (missingInitialSegment)"
+                    "\(label): WAL index \(Hex.format(index, width: 16)) reached the download without its first segment (\(error)); the planner must refuse it (missingInitialSegment)"
                 )
             }
             throw judged
@@ -88,6 +86,24 @@ extension SimWorld {
         )
         restoresMetDamage += 1
         return (report, seen)
+    }
+
+    /// The WAL index a failed restore downloaded although its first segment was not listed, if the
+    /// error shows one: a gap at offset 0 (a damaged first segment that decoded to nothing was
+    /// judged before), or an index that ends inside its header at offset 0 while the restore's
+    /// listing left out that index's offset-0 segment (it was lost).
+    private func indexWithoutFirstSegment(_ error: any Error, seen: DamageSeen) -> UInt64? {
+        switch error as? RestoreError {
+        case .walGap(_, let index, 0, _)?:
+            return index
+        case .invalidWAL(let generation, let index, 0, _)?:
+            let lostFirst = seen.lostKeys.contains { key in
+                client.object(at: key) == .walSegment(Position(generation: generation, index: index, offset: 0))
+            }
+            return lostFirst ? index : nil
+        default:
+            return nil
+        }
     }
 
     /// Whether a lost object the restore's listings left out may have made its result older than
