@@ -79,53 +79,52 @@ struct ReplicaBackendsEndToEndTests {
     )
     func s3UnderFaults() async throws {
         try await blocking {
-            let moto = try await MotoServer.start()
-            defer { moto.stop() }
-            try await moto.createBucket("sluice-faults")
-            Self.setCredentials()
-            let box = try SluiceSandbox()
-            defer { box.remove() }
+            try await withMotoReplica(bucket: "sluice-faults") { moto, direct in
+                let box = try SluiceSandbox()
+                defer { box.remove() }
 
-            let proxy = try FaultProxy(
-                upstream: moto.endpoint, box: box,
-                arguments: [
-                    "--seed", "7", "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
-                    "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
+                let proxy = try FaultProxy(
+                    upstream: moto.endpoint, box: box,
+                    arguments: [
+                        "--seed", "7", "--rate-503", "0.08", "--rate-ambiguous", "0.05", "--rate-reset", "0.05",
+                        "--rate-stall", "0.03", "--stall-seconds", "1.5", "--rate-truncate", "0.05",
+                    ])
+                defer { proxy.stop() }
+                let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: proxy.endpoint)
+
+                try box.writer("app.db", ["init"])
+                let replicator = try box.startReplicate(
+                    "app.db", replicas: [throughProxy], extra: ["--min-checkpoint-page-count", "200"])
+                try box.writer("app.db", ["small", "--count", "40", "--batch", "a", "--delay", "0.02"])
+                try box.writer("app.db", ["big", "--mb", "3"])
+                try box.writer("app.db", ["checkpoint"])
+                try box.writer("app.db", ["small", "--count", "40", "--batch", "b", "--delay", "0.02"])
+                let source = try dump(box, "app.db")
+
+                // Caught up: a restore straight from moto (no faults) equals the source.
+                let caughtUp = try eventually(timeout: .seconds(60)) {
+                    try? FileManager.default.removeItem(atPath: box.path("probe.db"))
+                    let probe = try box.sluice(["restore", "-o", box.path("probe.db"), direct])
+                    guard probe.status == 0 else { return false }
+                    return try dump(box, "probe.db") == source
+                }
+                #expect(caughtUp, "replication never caught up; replicate log:\n\(replicator.log)")
+                #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+
+                // A restore through the faults retries its way to the same exact state.
+                let restore = try box.sluice([
+                    "restore", "--integrity-check", "-o", box.path("restored.db"), throughProxy,
                 ])
-            defer { proxy.stop() }
-            let throughProxy = Self.s3URL(bucket: "sluice-faults", endpoint: proxy.endpoint)
-            let direct = Self.s3URL(bucket: "sluice-faults", endpoint: moto.endpoint)
+                try #require(restore.status == 0, "restore through the proxy failed: \(restore.stderr)")
+                #expect(try dump(box, "restored.db") == source)
 
-            try box.writer("app.db", ["init"])
-            let replicator = try box.startReplicate(
-                "app.db", replicas: [throughProxy], extra: ["--min-checkpoint-page-count", "200"])
-            try box.writer("app.db", ["small", "--count", "40", "--batch", "a", "--delay", "0.02"])
-            try box.writer("app.db", ["big", "--mb", "3"])
-            try box.writer("app.db", ["checkpoint"])
-            try box.writer("app.db", ["small", "--count", "40", "--batch", "b", "--delay", "0.02"])
-            let source = try dump(box, "app.db")
-
-            // Caught up: a restore straight from moto (no faults) equals the source.
-            let caughtUp = try eventually(timeout: .seconds(60)) {
-                try? FileManager.default.removeItem(atPath: box.path("probe.db"))
-                let probe = try box.sluice(["restore", "-o", box.path("probe.db"), direct])
-                guard probe.status == 0 else { return false }
-                return try dump(box, "probe.db") == source
+                proxy.stop()
+                let stats = try proxy.statistics()
+                let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) {
+                    $0 + ((stats[$1] as? Int) ?? 0)
+                }
+                #expect(injected >= 5, "faults injected: \(stats)")
             }
-            #expect(caughtUp, "replication never caught up; replicate log:\n\(replicator.log)")
-            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
-
-            // A restore through the faults retries its way to the same exact state.
-            let restore = try box.sluice(["restore", "--integrity-check", "-o", box.path("restored.db"), throughProxy])
-            try #require(restore.status == 0, "restore through the proxy failed: \(restore.stderr)")
-            #expect(try dump(box, "restored.db") == source)
-
-            proxy.stop()
-            let stats = try proxy.statistics()
-            let injected = ["503", "ambiguous", "reset", "stall", "truncate"].reduce(0) {
-                $0 + ((stats[$1] as? Int) ?? 0)
-            }
-            #expect(injected >= 5, "faults injected: \(stats)")
         }
     }
 
