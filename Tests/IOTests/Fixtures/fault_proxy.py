@@ -11,6 +11,9 @@ Faults, each with its own rate:
   truncate  forward, then send the upstream's headers but only half of its body, and close
 With --refuse-conditional, every request carrying If-None-Match or If-Match is answered 501
 NotImplemented, as a store without conditional writes does (counted as "refused_conditional").
+With --bytes-per-second N, response bodies leave the proxy at N bytes per second at most, summed
+over all connections: a store whose bandwidth, not the client's machine, bounds how long a
+download takes.
 
 Every request is also counted by S3 operation (LIST, GET, HEAD, PUT, PUT_PART, DELETE,
 DELETE_OBJECTS, CREATE_MULTIPART, COMPLETE_MULTIPART, ABORT_MULTIPART, LEASE_<method> for the
@@ -25,6 +28,7 @@ the proxy is stopped.
 Usage: fault_proxy.py --upstream http://127.0.0.1:PORT --port-file FILE [--seed N] [--rate-503 R]
        [--rate-ambiguous R] [--rate-reset R] [--rate-stall R] [--rate-truncate R]
        [--stall-seconds S] [--max-faults N] [--stats FILE] [--refuse-conditional]
+       [--bytes-per-second N]
 """
 import argparse
 import http.client
@@ -37,6 +41,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -54,6 +59,7 @@ def main():
     parser.add_argument("--max-faults", type=int, default=-1, help="stop injecting after this many faults")
     parser.add_argument("--stats", default=None)
     parser.add_argument("--refuse-conditional", action="store_true")
+    parser.add_argument("--bytes-per-second", type=int, default=0, help="pace response bodies (0: no limit)")
     args = parser.parse_args()
 
     upstream = urllib.parse.urlsplit(args.upstream)
@@ -64,6 +70,22 @@ def main():
     stats = {"requests": 0, "forwarded": 0, "503": 0, "ambiguous": 0, "reset": 0, "stall": 0, "truncate": 0,
              "refused_conditional": 0, "by_type": {}}
     faults = ["503", "ambiguous", "reset", "stall", "truncate"]
+    # The moment the shared link is next free; each chunk books its time under the lock and
+    # leaves when that time comes, so parallel downloads share one rate.
+    pacing = {"free_at": time.monotonic()}
+    pacing_lock = threading.Lock()
+
+    def paced_write(stream, data):
+        chunk = 64 * 1024
+        for start in range(0, len(data), chunk):
+            piece = data[start:start + chunk]
+            with pacing_lock:
+                leave_at = max(time.monotonic(), pacing["free_at"]) + len(piece) / args.bytes_per_second
+                pacing["free_at"] = leave_at
+            delay = leave_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            stream.write(piece)
 
     def save_stats():
         # Called with `lock` held.
@@ -161,7 +183,10 @@ def main():
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if self.command != "HEAD":
-                self.wfile.write(data)
+                if args.bytes_per_second > 0:
+                    paced_write(self.wfile, data)
+                else:
+                    self.wfile.write(data)
 
         def forward(self, body):
             connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
