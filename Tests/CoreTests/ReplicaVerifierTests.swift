@@ -80,6 +80,24 @@ struct ReplicaVerifierTests {
             report.problems.first?.object == "generations/\(generation)/wal/0000000000000001/0000000000000000.wal.lz4")
     }
 
+    @Test("progress: bytes read count each stored byte once, spooled by the client or read, through retries")
+    func progressCountsOnce() async throws {
+        let (client, _) = replica()
+        client.spoolOpens(failedTransfers: 2)
+        client.setBehaviour(.failMidRead(count: 1), at: Position(generation: generation, index: 1, offset: 0))
+        var verifier = ReplicaVerifier(client: client, environment: testEnvironment(fileSystem: MemoryFileSystem()))
+        verifier.retryDelay = .milliseconds(1)
+        let meter = ProgressMeter.verify()
+        verifier.progress = meter
+        let report = try await verifier.verify()
+        #expect(report.problems.isEmpty, "\(report.findings)")
+        let segments = try await client.walSegments(in: generation).reduce(Int64(0)) { $0 + $1.size }
+        let snapshot = Int64(compressFrame(snapshot).count)
+        let reading = meter.reading(label: "verify", elapsed: .seconds(1)).quantities
+        #expect(reading[ProgressMeter.verifyRead].done == segments + snapshot)
+        #expect(reading[ProgressMeter.verifyChecked].done == 4)
+    }
+
     @Test("transient: reads that fail and then pass are retried, not reported")
     func transient() async throws {
         let (client, _) = replica()

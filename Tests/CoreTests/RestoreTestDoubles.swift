@@ -122,6 +122,8 @@ final class MemoryReplicaClient: ReplicaClient, Sendable {
         var maxOpenNow = 0
         var openPerIndex: [UInt64: Int] = [:]
         var maxOpenPerIndex = 0
+        /// Set: opens spool (see `spoolOpens`), with this many failed transfers first.
+        var failedTransfersPerOpen: Int?
     }
 
     let state = Mutex(State())
@@ -149,6 +151,24 @@ final class MemoryReplicaClient: ReplicaClient, Sendable {
 
     func setBehaviour(_ behaviour: ObjectBehaviour, at position: Position) {
         state.withLock { $0.behaviours[position] = behaviour }
+    }
+
+    /// Makes every open land the object's bytes on `ObjectProgress.current` before it returns a
+    /// source, as the S3 and SFTP clients' spools do; each open first makes `failedTransfers`
+    /// transfers that land half the object and fail (a retry inside the client).
+    func spoolOpens(failedTransfers: Int = 0) {
+        state.withLock { $0.failedTransfersPerOpen = failedTransfers }
+    }
+
+    private func spool(_ bytes: [UInt8]) {
+        guard let failed = state.withLock({ $0.failedTransfersPerOpen }), let progress = ObjectProgress.current else {
+            return
+        }
+        for _ in 0..<failed {
+            progress.landed(bytes.count / 2)
+            progress.transferFailed()
+        }
+        progress.landed(bytes.count)
     }
 
     func opens(of position: Position) -> Int { state.withLock { $0.opens[position] ?? 0 } }
@@ -187,6 +207,7 @@ final class MemoryReplicaClient: ReplicaClient, Sendable {
             s.snapshots.first { $0.key.generation == generation && $0.key.index == index }?.value
         }
         guard let bytes else { throw ReplicaClientError.notFound(replica: location, key: "snapshot \(index)") }
+        spool(bytes)
         return BytesSource(bytes)
     }
 
@@ -203,6 +224,7 @@ final class MemoryReplicaClient: ReplicaClient, Sendable {
         if case .failMidRead(let count) = behaviour, attempt <= count { failAfterFirstChunk = true }
         var delay: Duration = .zero
         if case .slow(let duration) = behaviour { delay = duration }
+        spool(bytes)
         state.withLock { s in
             s.openNow += 1
             s.maxOpenNow = max(s.maxOpenNow, s.openNow)

@@ -244,6 +244,26 @@ struct WALDownloaderTests {
         #expect(fixture.client.opens(of: fixture.position(1, 0)) == 3)
     }
 
+    @Test(
+        "progress: each compressed byte counts once, whether a spooling client or the reader moved it, through retries"
+    )
+    func progressCountsOnce() async throws {
+        let fixture = Fixture(indexes: 2)
+        fixture.client.spoolOpens(failedTransfers: 1)
+        fixture.client.setBehaviour(.failMidRead(count: 2), at: fixture.position(1, 0))
+        let meter = ProgressMeter.restore()
+        _ = try await WALDownloader.withDownloads(
+            of: try await fixture.plan(), generation: fixture.generation, client: fixture.client,
+            environment: testEnvironment(fileSystem: fixture.fileSystem), paths: fixture.paths, parallelism: 2,
+            progress: meter
+        ) { downloader in
+            while let downloaded = try await downloader.next() { try await fixture.fileSystem.remove(downloaded.path) }
+        }
+        let stored = try await fixture.client.walSegments(in: fixture.generation).reduce(Int64(0)) { $0 + $1.size }
+        let counted = meter.reading(label: "restore", elapsed: .seconds(1)).quantities[ProgressMeter.downloaded].done
+        #expect(counted == stored)
+    }
+
     @Test("retry: a failure that persists becomes downloadFailed after the attempts run out")
     func persistentFailure() async throws {
         let fixture = Fixture(indexes: 1)

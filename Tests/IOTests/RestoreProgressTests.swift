@@ -49,6 +49,12 @@ struct RestoreProgressTests {
                         line.contains(" MiB downloaded (") && line.contains(" applied") && !line.contains("\r"),
                         "\(line)")
                 }
+                // The meter moves while the snapshot and the big segment land in the client's
+                // spool, not only once each is whole.
+                let percents = restore.lines.compactMap(Self.percent)
+                #expect(
+                    percents.contains { (10...90).contains($0) },
+                    "no line caught the download midway: \(percents)")
                 print(
                     "restore of a \(Self.megabytes) MiB replica at 8 MiB/s took \(restore.took), "
                         + "\(restore.lines.count) progress lines:\n" + restore.lines.joined(separator: "\n"))
@@ -60,8 +66,30 @@ struct RestoreProgressTests {
                 }
                 #expect(
                     verify.lines.last.map { !$0.contains(" 0 objects checked") } ?? false, "the meter never moved")
+                let read = verify.lines.compactMap(Self.mebibytesRead)
+                let stored = Double(Self.megabytes)
+                #expect(
+                    read.contains { $0 > stored * 0.1 && $0 < stored * 0.9 },
+                    "no line caught the verify's reading midway (MiB): \(read)")
             }
         }
+    }
+
+    /// The percentage a restore progress line shows ("... downloaded (42%) ...").
+    private static func percent(_ line: Substring) -> Int? {
+        guard let close = line.range(of: "%)"), let open = line[..<close.lowerBound].lastIndex(of: "(") else {
+            return nil
+        }
+        return Int(line[line.index(after: open)..<close.lowerBound])
+    }
+
+    /// The amount a verify progress line has read ("... 12.5 MiB read, ..."), in MiB.
+    private static func mebibytesRead(_ line: Substring) -> Double? {
+        guard let verb = line.range(of: " read, ") else { return nil }
+        let words = line[..<verb.lowerBound].split(separator: " ")
+        guard words.count >= 2, let value = Double(words[words.count - 2]) else { return nil }
+        let scale: [Substring: Double] = ["B": 1.0 / 1_048_576, "KiB": 1.0 / 1024, "MiB": 1, "GiB": 1024]
+        return scale[words[words.count - 1]].map { value * $0 }
     }
 
     /// Replicates one big incompressible transaction and a few small ones to `replica`, unpaced,

@@ -55,8 +55,8 @@ extension ProgressMeter {
         ])
     }
 
-    /// The quantities of a verify: bytes read (decompressed; the rate is theirs) and objects
-    /// read whole.
+    /// The quantities of a verify: compressed bytes read from the replica (the rate is theirs)
+    /// and objects read whole.
     public static func verify() -> ProgressMeter {
         ProgressMeter([
             ProgressQuantity(verb: "read", unit: .bytes),
@@ -68,6 +68,10 @@ extension ProgressMeter {
     public static let downloaded = 0
     /// Index of the applied bytes in a restore meter.
     public static let applied = 1
+    /// Index of the bytes read in a verify meter.
+    public static let verifyRead = 0
+    /// Index of the objects checked in a verify meter.
+    public static let verifyChecked = 1
 }
 
 extension ProgressMeter: Equatable {

@@ -57,7 +57,8 @@ struct ObjectDownloader: Sendable {
     var chunkSize = 1 << 20
     /// The wait before the second attempt; doubled for each later one.
     var retryDelay: Duration = .milliseconds(200)
-    /// Told of every compressed chunk read (`ProgressMeter.downloaded`).
+    /// Told of every compressed chunk fetched or read (`ProgressMeter.downloaded`), through an
+    /// `ObjectProgress` per attempt.
     var progress: ProgressMeter?
 
     /// Decompresses `object` into `handle` from byte `offset`, writing at most `limit` bytes, and
@@ -69,10 +70,12 @@ struct ObjectDownloader: Sendable {
         let initial = state
         var attempt = 1
         while true {
+            let counted = progress.map { ObjectProgress(meter: $0, quantity: ProgressMeter.downloaded) }
             do {
                 return try await attemptDownload(
-                    object, into: handle, at: offset, limit: limit, state: &state, consume: consume)
+                    object, into: handle, at: offset, limit: limit, counted: counted, state: &state, consume: consume)
             } catch let failure as RemoteFailure {
+                counted?.abandon()
                 guard attempt < maxAttempts else {
                     throw RestoreError.downloadFailed(
                         object: "\(client.location): \(object)", attempts: attempt, reason: "\(failure.underlying)")
@@ -93,9 +96,11 @@ struct ObjectDownloader: Sendable {
 
     private func attemptDownload<State>(
         _ object: ReplicaObject, into handle: any FileHandle, at offset: UInt64, limit: UInt64?,
-        state: inout State, consume: (inout State, ArraySlice<UInt8>) -> Void
+        counted: ObjectProgress?, state: inout State, consume: (inout State, ArraySlice<UInt8>) -> Void
     ) async throws -> DownloadStats {
-        let compressed = try await remote(object) { try await object.open(on: client) }
+        let compressed = try await ObjectProgress.$current.withValue(counted) {
+            try await remote(object) { try await object.open(on: client) }
+        }
         let counting = CountingSource(compressed)
         let source = LZ4DecompressingSource(counting)
         var stats = DownloadStats()
@@ -107,8 +112,7 @@ struct ObjectDownloader: Sendable {
                 if chunk.isEmpty { break }
                 try await handle.write(chunk, at: Int64(offset + stats.written))
                 stats.written += UInt64(chunk.count)
-                progress?.add(counting.count - stats.compressed, to: ProgressMeter.downloaded)
-                stats.compressed = counting.count
+                counted?.reached(counting.count)
                 consume(&state, chunk[...])
             }
             // A restore to a position stops writing at its limit, but the object is checked to
@@ -157,22 +161,4 @@ struct ObjectDownloader: Sendable {
 /// A replica read failure worth retrying.
 private struct RemoteFailure: Error {
     var underlying: any Error
-}
-
-/// Counts the bytes passing through a source (compressed bytes downloaded).
-// @unchecked: read by one task at a time (ByteSource's contract), which owns `count`.
-private final class CountingSource: ByteSource, @unchecked Sendable {
-    // Read by one task at a time, like every ByteSource.
-    private let upstream: any ByteSource
-    private(set) var count: Int64 = 0
-
-    init(_ upstream: any ByteSource) { self.upstream = upstream }
-
-    func read(upTo maxCount: Int) async throws -> [UInt8] {
-        let chunk = try await upstream.read(upTo: maxCount)
-        count += Int64(chunk.count)
-        return chunk
-    }
-
-    func close() async { await upstream.close() }
 }

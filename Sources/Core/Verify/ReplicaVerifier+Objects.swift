@@ -91,9 +91,11 @@ extension ReplicaVerifier {
         let initial = state
         var attempt = 1
         while true {
+            let counted = progress.map { ObjectProgress(meter: $0, quantity: ProgressMeter.verifyRead) }
             do {
-                return try await read(object, state: &state, consume: consume)
+                return try await read(object, counted: counted, state: &state, consume: consume)
             } catch let failure as TransientReadFailure {
+                counted?.abandon()
                 guard attempt < maxAttempts else {
                     throw VerifyError.unreadable(
                         object: "\(client.location): \(key)", attempts: attempt,
@@ -116,12 +118,13 @@ extension ReplicaVerifier {
     static var chunkSize: Int { 1 << 18 }
 
     private func read<State>(
-        _ object: ReplicaObject, state: inout State,
+        _ object: ReplicaObject, counted: ObjectProgress?, state: inout State,
         consume: (inout State, ArraySlice<UInt8>) -> Void
     ) async throws -> ObjectRead {
-        let compressed: any ByteSource
+        let compressed: CountingSource
         do {
-            compressed = try await object.open(on: client)
+            compressed = CountingSource(
+                try await ObjectProgress.$current.withValue(counted) { try await object.open(on: client) })
         } catch {
             return try classify(error)
         }
@@ -132,14 +135,14 @@ extension ReplicaVerifier {
                 let chunk = try await source.read(upTo: Self.chunkSize)
                 if chunk.isEmpty { break }
                 consume(&state, chunk[...])
-                progress?.add(Int64(chunk.count), to: 0)
+                counted?.reached(compressed.count)
             }
         } catch {
             await source.close()
             return try classify(error)
         }
         await source.close()
-        progress?.add(1, to: 1)
+        progress?.add(1, to: ProgressMeter.verifyChecked)
         return .whole(source.skippableFrames)
     }
 

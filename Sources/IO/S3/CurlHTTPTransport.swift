@@ -62,10 +62,14 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
     public func stream(_ request: HTTPRequest) async throws -> (response: HTTPResponse, body: (any ByteSource)?) {
         let pool = self.pool
         let options = self.options
+        // Read here: a task-local does not cross into the runner's thread.
+        let progress = ObjectProgress.current
         let fd = try await runner.run { try Self.openSpoolFile(in: options.spoolDirectory) }
         let response: HTTPResponse
         do {
-            response = try await runner.run { try Self.perform(request, spoolTo: fd, pool: pool, options: options) }
+            response = try await runner.run {
+                try Self.perform(request, spoolTo: fd, progress: progress, pool: pool, options: options)
+            }
         } catch {
             Glibc.close(fd)
             throw error
@@ -93,7 +97,7 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
     }
 
     private static func perform(
-        _ request: HTTPRequest, spoolTo fd: Int32?, pool: CurlHandlePool,
+        _ request: HTTPRequest, spoolTo fd: Int32?, progress: ObjectProgress? = nil, pool: CurlHandlePool,
         options: CurlTransportOptions
     ) throws -> HTTPResponse {
         guard let handle = pool.take() else {
@@ -102,7 +106,7 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
         defer { pool.give(handle) }
         curl_easy_reset(handle)
 
-        let context = TransferContext(upload: request.body, spoolFD: fd)
+        let context = TransferContext(upload: request.body, spoolFD: fd, progress: progress)
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
@@ -173,6 +177,7 @@ public final class CurlHTTPTransport: HTTPTransport, Sendable {
             }
         }
 
+        if context.writeError != nil || code != CURLE_OK { progress?.transferFailed() }
         if let writeError = context.writeError {
             throw HTTPTransportError(
                 kind: .other, code: Int(writeError),
@@ -212,6 +217,8 @@ private final class TransferContext {
     let upload: [UInt8]
     var uploadOffset = 0
     let spoolFD: Int32?
+    /// Told of every spooled chunk, so a download's progress moves while it lands.
+    let progress: ObjectProgress?
     var headers: [HTTPHeader] = []
     var status = 0
     var body: [UInt8] = []
@@ -220,9 +227,10 @@ private final class TransferContext {
     /// Error bodies are a few hundred bytes of XML; anything bigger is not worth keeping.
     static let inMemoryErrorLimit = 1 << 20
 
-    init(upload: [UInt8], spoolFD: Int32?) {
+    init(upload: [UInt8], spoolFD: Int32?, progress: ObjectProgress?) {
         self.upload = upload
         self.spoolFD = spoolFD
+        self.progress = progress
     }
 
     static func from(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
@@ -263,6 +271,7 @@ private let curlWrite: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, U
             context.writeError = code
             return 0 // makes libcurl abort the transfer
         }
+        context.progress?.landed(n)
     } else if context.body.count < TransferContext.inMemoryErrorLimit || context.spoolFD == nil {
         let raw = UnsafeRawBufferPointer(start: buffer, count: n)
         context.body.append(contentsOf: raw)

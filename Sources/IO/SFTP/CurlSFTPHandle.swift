@@ -53,12 +53,21 @@ final class TransferSink: @unchecked Sendable {
     private(set) var written: Int64 = 0
     /// Why the sink refused data (a full disk, a listing over its limit).
     private(set) var failure: String?
+    /// Told of every chunk written through a descriptor, so a download's progress moves while
+    /// it lands.
+    private let progress: ObjectProgress?
 
     /// Collects up to `limit` bytes in memory; more fails the transfer.
-    init(memoryLimit limit: Int) { target = .memory(limit: limit) }
+    init(memoryLimit limit: Int) {
+        target = .memory(limit: limit)
+        progress = nil
+    }
 
-    /// Writes through `fd` from offset 0.
-    init(descriptor fd: Int32) { target = .descriptor(fd) }
+    /// Writes through `fd` from offset 0, telling `progress` of each chunk.
+    init(descriptor fd: Int32, progress: ObjectProgress? = nil) {
+        target = .descriptor(fd)
+        self.progress = progress
+    }
 
     /// Takes one chunk; false stops the transfer.
     func accept(_ data: UnsafeRawBufferPointer) -> Bool {
@@ -75,6 +84,7 @@ final class TransferSink: @unchecked Sendable {
                 failure = "cannot write the local spool file: \(String(cString: strerror(code)))"
                 return false
             }
+            progress?.landed(data.count)
         }
         written += Int64(data.count)
         return true

@@ -251,6 +251,8 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
         let spool = POSIXFileHandle(fd: fd, path: "spool file for \(keys[0])", runner: runner)
         let paths = keys.map(path)
         let replica = location
+        // Read here: a task-local does not cross into the pool's thread.
+        let progress = ObjectProgress.current
         let size: Int64?
         do {
             size = try await pool.withSession { session -> Int64? in
@@ -259,12 +261,14 @@ public struct SFTPReplicaClient: KeyedObjectReplica {
                         throw ReplicaClientError.unavailable(
                             replica: replica, reason: "cannot reset the local spool file")
                     }
-                    let sink = TransferSink(descriptor: fd)
+                    let sink = TransferSink(descriptor: fd, progress: progress)
                     if try session.download(remote, into: sink) { return sink.written }
+                    progress?.transferFailed()
                 }
                 return nil
             }
         } catch {
+            progress?.transferFailed()
             try? await spool.close()
             throw error
         }
