@@ -41,11 +41,12 @@ struct HostileReplicaCorpusTests {
 
     private func check(_ damage: Damage, copy: DamagedReplica, token: String, box: SluiceSandbox) throws {
         let before = copy.fingerprint()
-        let temp = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
-            $0.hasPrefix("sluice-verify-")
-        }
+        // Both commands get a TMPDIR of their own: what they leave in it is this case's alone,
+        // whatever other suites do in the shared temp directory meanwhile.
+        let scratch = box.path("tmp")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
 
-        let verify = try box.sluice(["verify", copy.url], timeout: .seconds(60))
+        let verify = try box.sluice(["verify", copy.url], timeout: .seconds(60), environment: ["TMPDIR": scratch])
         #expect(verify.status == 1, "\(damage.name): verify exit \(verify.status): \(verify.stdout) \(verify.stderr)")
         let problems = verify.stdout.split(separator: "\n").filter { $0.hasPrefix("problem:") }
         #expect(
@@ -54,7 +55,9 @@ struct HostileReplicaCorpusTests {
         #expect(!verify.stderr.contains("Fatal error"), "\(damage.name): \(verify.stderr)")
 
         try FileManager.default.createDirectory(atPath: box.path("out"), withIntermediateDirectories: false)
-        let restore = try box.sluice(["restore", "-o", box.path("out/restored.db"), copy.url], timeout: .seconds(60))
+        let restore = try box.sluice(
+            ["restore", "-o", box.path("out/restored.db"), copy.url], timeout: .seconds(60),
+            environment: ["TMPDIR": scratch])
         if let names = damage.restoreNames?(copy, token) {
             #expect(restore.status == 1, "\(damage.name): restore exit \(restore.status): \(restore.stderr)")
             let lines = restore.stderr.split(separator: "\n")
@@ -71,12 +74,9 @@ struct HostileReplicaCorpusTests {
         }
         try FileManager.default.removeItem(atPath: box.path("out"))
         #expect(copy.fingerprint() == before, "\(damage.name): the replica changed")
-        let after = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter {
-            $0.hasPrefix("sluice-verify-")
-        }
-        // Only new folders count: another suite's verify may remove its own meanwhile.
-        let left = after.filter { !temp.contains($0) }
-        #expect(left.isEmpty, "\(damage.name): a scratch folder was left behind: \(left)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: scratch)
+        #expect(left.isEmpty, "\(damage.name): left in TMPDIR: \(left)")
+        try FileManager.default.removeItem(atPath: scratch)
     }
 
     // MARK: - The corpus

@@ -53,10 +53,12 @@ struct SluiceSandbox {
 
     // MARK: Processes
 
-    /// Runs sluice to completion.
+    /// Runs sluice to completion, with `environment` added to the test process's own.
     @discardableResult
-    func sluice(_ arguments: [String], timeout: Duration = .seconds(120)) throws -> Outcome {
-        try run(Self.binary, arguments, timeout: timeout)
+    func sluice(
+        _ arguments: [String], timeout: Duration = .seconds(120), environment: [String: String] = [:]
+    ) throws -> Outcome {
+        try run(Self.binary, arguments, timeout: timeout, environment: environment)
     }
 
     /// Runs the writer fixture against the database `database` (a sandbox name) to completion and
@@ -82,10 +84,15 @@ struct SluiceSandbox {
             logPath: path("replicate-\(UInt32.random(in: 0...UInt32.max)).log"))
     }
 
-    private func run(_ executable: String, _ arguments: [String], timeout: Duration) throws -> Outcome {
+    private func run(
+        _ executable: String, _ arguments: [String], timeout: Duration, environment: [String: String] = [:]
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = directory
         // Pipes are drained through files so a chatty process never blocks on a full pipe.
         // They live outside the sandbox, whose listing the bad-input test compares.

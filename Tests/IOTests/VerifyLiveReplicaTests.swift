@@ -62,11 +62,17 @@ struct VerifyLiveReplicaTests {
         writer.killNow()
         #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
         try extendPastLastSnapshot(box, replica: replica)
-        let final = try box.sluice(["verify", "--restore", "--sample", "3", replica], timeout: .seconds(300))
+        // The restores go to a scratch folder in TMPDIR; a private one shows it is removed.
+        let scratch = box.path("tmp")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
+        let final = try box.sluice(
+            ["verify", "--restore", "--sample", "3", replica], timeout: .seconds(300),
+            environment: ["TMPDIR": scratch])
         #expect(final.status == 0, "final verify: \(final.stdout) \(final.stderr)")
         #expect(
             final.stdout.components(separatedBy: "integrity_check passed").count - 1 >= 2,
             "the latest state and sampled boundaries were restored: \(final.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).isEmpty, "verify --restore left files")
     }
 
     /// Only boundaries in WAL indexes after a generation's first snapshot can be restored
