@@ -19,6 +19,11 @@ struct ListingJSONTests {
         try box.writer("app.db", ["small", "--count", "5", "--batch", "a"])
         try box.writer("app.db", ["big", "--mb", "1"])
         try box.writer("app.db", ["small", "--count", "5", "--batch", "b"])
+        let folder = ReplicaFolder(root: box.path("replica"))
+        let second = try box.writeUntil("app.db") {
+            Set(folder.objects().filter { $0.kind == .segment }.map(\.index)).count >= 2
+        }
+        #expect(second, "no second WAL index; log:\n\(replicator.log)")
         #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
     }
 

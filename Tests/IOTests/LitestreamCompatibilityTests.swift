@@ -66,16 +66,18 @@ struct LitestreamCompatibilityTests {
                 "app.db", replicas: [box.url("replica")],
                 extra: ["--layout", "legacy", "--min-checkpoint-page-count", "200"])
             try write(box)
-            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
             // The first segment of every index after the first leads with a seal (an LZ4
             // skippable frame) that Litestream's reader must skip.
-            let segments =
-                FileManager.default.enumerator(atPath: box.path("replica"))?
-                .compactMap { $0 as? String } ?? []
-            let sealed = segments.filter {
-                $0.hasSuffix("_00000000.wal.lz4") && !$0.hasSuffix("/00000000_00000000.wal.lz4")
+            func segments() -> [String] {
+                FileManager.default.enumerator(atPath: box.path("replica"))?.compactMap { $0 as? String } ?? []
             }
-            try #require(!sealed.isEmpty, "want a WAL index after the first: \(segments)")
+            let sealed = try box.writeUntil("app.db") {
+                segments().contains {
+                    $0.hasSuffix("_00000000.wal.lz4") && !$0.hasSuffix("/00000000_00000000.wal.lz4")
+                }
+            }
+            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+            try #require(sealed, "want a WAL index after the first: \(segments())")
 
             let restore = try BackgroundProcess(
                 executable: litestream.binary,

@@ -245,8 +245,7 @@ extension ReplicateRestoreIntegrationTests {
             var indexCount = 1
             for round in 1...2 {
                 try box.writer("app.db", ["big", "--mb", "6"])
-                let restarted = try eventually(timeout: .seconds(10)) {
-                    try box.writer("app.db", ["small", "--count", "1", "--batch", "poke\(round)"])
+                let restarted = try box.writeUntil("app.db", batch: "poke\(round)") {
                     indexCount = Set(try walSegments(box, box.url("replica")).map(\.index)).count
                     return indexCount > round
                 }

@@ -33,8 +33,8 @@ def option(args, name, default=None):
 
 
 def writer(path, stop):
-    db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-    db.execute("PRAGMA busy_timeout=10000")
+    db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    db.execute("PRAGMA busy_timeout=30000")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS acct (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)")
     db.execute("CREATE TABLE IF NOT EXISTS ticks (seq INTEGER PRIMARY KEY, t REAL NOT NULL, pad BLOB)")
@@ -60,8 +60,8 @@ def writer(path, stop):
 
 
 def checkpoint(path):
-    db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-    db.execute("PRAGMA busy_timeout=10000")
+    db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    db.execute("PRAGMA busy_timeout=30000")
     print("|".join(str(v) for v in db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()))
 
 

@@ -103,13 +103,15 @@ extension SluiceSandbox {
     /// A writer committing while a replicator runs: one-row transactions at a steady rate in a
     /// background process, while a 3 MB transaction (which passes the checkpoint threshold, so
     /// a new WAL index follows) and a burst of small ones commit in the foreground. Returns when
-    /// every writer has finished.
+    /// every writer has finished. The background writer goes on for 4 s, about 3 s past the big
+    /// transaction, so a replicator syncing every second checkpoints while commits still come
+    /// and the next WAL index starts.
     func liveWorkload(_ database: String) throws {
         let background = try BackgroundProcess(
             executable: "/usr/bin/env",
             arguments: [
                 "python3", Self.writerScript, path(database),
-                "small", "--count", "150", "--rate", "100", "--batch", "live",
+                "small", "--count", "400", "--rate", "100", "--batch", "live",
             ],
             logPath: path("live-writer.log"))
         try writer(database, ["small", "--count", "20", "--batch", "a"])
