@@ -192,7 +192,7 @@ struct ConfigEndToEndTests {
                 try box.writer(database, ["small", "--count", "5", "--batch", "after"])
             }
             #expect(
-                try eventually(timeout: .seconds(30)) { try caughtUp("a.db") && caughtUp("b.db") },
+                try eventually(timeout: .seconds(120)) { try caughtUp("a.db") && caughtUp("b.db") },
                 "a dead S3 replica held the others back:\n\(replicator.log)")
             #expect(replicator.process.isRunning)
 
@@ -222,93 +222,103 @@ struct ConfigEndToEndTests {
     }
 
     @Test("meta-path moves the local state out of the database's folder")
-    func metaPath() throws {
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        let config = try box.writeConfig(
-            """
-            dbs:
-              - path: \(box.path("app.db"))
-                meta-path: \(box.path("state"))
-                monitor-interval: 100ms
-                replicas:
-                  - path: \(box.path("backup"))
-                    sync-interval: 100ms
-            """)
-        try box.writer("app.db", ["init"])
-        let replicator = try BackgroundProcess(
-            executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
-            logPath: box.path("replicate.log"))
-        try box.writer("app.db", ["small", "--count", "3"])
-        #expect(eventually { box.exists("state/generation") }, "no state in meta-path:\n\(replicator.log)")
-        #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
-        #expect(!box.exists(".app.db-sluice"))
-        let restore = try box.sluice(["restore", "-config", config, "-o", box.path("restored.db"), box.path("app.db")])
-        try #require(restore.status == 0, "\(restore.stderr)")
-        #expect(try dump(box, "restored.db") == dump(box, "app.db"))
+    func metaPath() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            let config = try box.writeConfig(
+                """
+                dbs:
+                  - path: \(box.path("app.db"))
+                    meta-path: \(box.path("state"))
+                    monitor-interval: 100ms
+                    replicas:
+                      - path: \(box.path("backup"))
+                        sync-interval: 100ms
+                """)
+            try box.writer("app.db", ["init"])
+            let replicator = try BackgroundProcess(
+                executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
+                logPath: box.path("replicate.log"))
+            try box.writer("app.db", ["small", "--count", "3"])
+            #expect(eventually { box.exists("state/generation") }, "no state in meta-path:\n\(replicator.log)")
+            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+            #expect(!box.exists(".app.db-sluice"))
+            let restore = try box.sluice([
+                "restore", "-config", config, "-o", box.path("restored.db"), box.path("app.db"),
+            ])
+            try #require(restore.status == 0, "\(restore.stderr)")
+            #expect(try dump(box, "restored.db") == dump(box, "app.db"))
+        }
     }
 
     @Test(
         "a config error stops replicate with one line naming file, line, key and the nearest key, and nothing is written"
     )
-    func configErrorFromTheBinary() throws {
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        let config = try box.writeConfig(
-            """
-            dbs:
-              - path: app.db
-                replicas:
-                  - path: backup
-                    retension: 24h
-            """, name: "sluice.yml")
-        let before = try box.entries()
-        // Found as ./sluice.yml, the first fallback.
-        let outcome = try box.sluice(["replicate"])
-        #expect(outcome.status == 1)
-        #expect(
-            outcome.stderr
-                == "error: sluice.yml:5: dbs[0].replicas[0].retension: unknown key (did you mean 'retention'?)\n")
-        #expect(try box.entries() == before)
-        let missing = try box.sluice(["replicate", "-config", box.path("nope.yml")])
-        #expect(missing.stderr == "error: \(box.path("nope.yml")): no such config file\n")
-        _ = config
+    func configErrorFromTheBinary() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            let config = try box.writeConfig(
+                """
+                dbs:
+                  - path: app.db
+                    replicas:
+                      - path: backup
+                        retension: 24h
+                """, name: "sluice.yml")
+            let before = try box.entries()
+            // Found as ./sluice.yml, the first fallback.
+            let outcome = try box.sluice(["replicate"])
+            #expect(outcome.status == 1)
+            #expect(
+                outcome.stderr
+                    == "error: sluice.yml:5: dbs[0].replicas[0].retension: unknown key (did you mean 'retention'?)\n")
+            #expect(try box.entries() == before)
+            let missing = try box.sluice(["replicate", "-config", box.path("nope.yml")])
+            #expect(missing.stderr == "error: \(box.path("nope.yml")): no such config file\n")
+            _ = config
+        }
     }
 
     @Test("replicate with arguments ignores a config file found by default, as Litestream does")
-    func argumentsWinOverDiscoveredConfig() throws {
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        _ = try box.writeConfig("this is: [not valid", name: "sluice.yml")
-        try box.writer("app.db", ["init"])
-        let replicator = try box.startReplicate("app.db", replicas: [box.url("backup")])
-        try box.writer("app.db", ["small", "--count", "3"])
-        #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
-        let restore = try box.sluice(["restore", "-o", box.path("restored.db"), box.url("backup")])
-        #expect(restore.status == 0, "\(restore.stderr)")
+    func argumentsWinOverDiscoveredConfig() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            _ = try box.writeConfig("this is: [not valid", name: "sluice.yml")
+            try box.writer("app.db", ["init"])
+            let replicator = try box.startReplicate("app.db", replicas: [box.url("backup")])
+            try box.writer("app.db", ["small", "--count", "3"])
+            #expect(try replicator.terminate() == 0, "replicate log:\n\(replicator.log)")
+            let restore = try box.sluice(["restore", "-o", box.path("restored.db"), box.url("backup")])
+            #expect(restore.status == 0, "\(restore.stderr)")
+        }
     }
 
     @Test(
         "the help of replicate, restore and the listings names exactly the replica URL schemes the client factory serves"
     )
-    func helpNamesTheSchemes() throws {
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        for command in ["replicate", "restore", "generations", "snapshots", "wal"] {
-            let help = try box.sluice([command, "--help"])
-            #expect(help.status == 0)
-            let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
-            let pattern = try NSRegularExpression(pattern: "\\b([a-z][a-z0-9+.-]*)://")
-            let schemes = Set(
-                pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
-                    String(text[Range($0.range(at: 1), in: text)!])
-                })
-            #expect(schemes == Set(ReplicaClientFactory.supportedSchemes), "\(command) --help: \(help.stdout)")
-        }
-        // And every listed scheme is one the URL parser accepts.
-        for scheme in ReplicaClientFactory.supportedSchemes {
-            let example = ["file": "file:///x", "s3": "s3://bucket/x", "sftp": "sftp://me@host/x"][scheme]!
-            #expect(throws: Never.self) { try ReplicaURL(parsing: example) }
+    func helpNamesTheSchemes() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            for command in ["replicate", "restore", "generations", "snapshots", "wal"] {
+                let help = try box.sluice([command, "--help"])
+                #expect(help.status == 0)
+                let text = help.stdout.replacingOccurrences(of: "\n", with: " ")
+                let pattern = try NSRegularExpression(pattern: "\\b([a-z][a-z0-9+.-]*)://")
+                let schemes = Set(
+                    pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map {
+                        String(text[Range($0.range(at: 1), in: text)!])
+                    })
+                #expect(schemes == Set(ReplicaClientFactory.supportedSchemes), "\(command) --help: \(help.stdout)")
+            }
+            // And every listed scheme is one the URL parser accepts.
+            for scheme in ReplicaClientFactory.supportedSchemes {
+                let example = ["file": "file:///x", "s3": "s3://bucket/x", "sftp": "sftp://me@host/x"][scheme]!
+                #expect(throws: Never.self) { try ReplicaURL(parsing: example) }
+            }
         }
     }
 }

@@ -131,32 +131,34 @@ struct ConfigExecMetricsTests {
     /// Goal: `--exec` and `--addr` work beside a config file that does not set them, and are
     /// refused, in one line, beside one that does (neither silently wins).
     @Test("--exec and --addr beside a config file: used when the file has no exec:/addr:, refused when it has")
-    func flagsBesideConfig() throws {
-        let box = try SluiceSandbox()
-        defer { box.remove() }
-        try box.writer("app.db", ["init"])
-        let databases = """
-            dbs:
-              - path: \(box.path("app.db"))
-                monitor-interval: 100ms
-                replicas:
-                  - path: \(box.path("backup"))
-                    sync-interval: 100ms
-            """
-        let plain = try box.writeConfig(databases, name: "plain.yml")
-        let outcome = try box.sluice([
-            "replicate", "-config", plain, "-addr", "127.0.0.1:0", "-exec",
-            "sh -c '\(box.requireSnapshotScript("backup")); exit 4'",
-        ])
-        #expect(outcome.status == 4, "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("serving metrics"), "\(outcome.stderr)")
+    func flagsBesideConfig() async throws {
+        try await blocking {
+            let box = try SluiceSandbox()
+            defer { box.remove() }
+            try box.writer("app.db", ["init"])
+            let databases = """
+                dbs:
+                  - path: \(box.path("app.db"))
+                    monitor-interval: 100ms
+                    replicas:
+                      - path: \(box.path("backup"))
+                        sync-interval: 100ms
+                """
+            let plain = try box.writeConfig(databases, name: "plain.yml")
+            let outcome = try box.sluice([
+                "replicate", "-config", plain, "-addr", "127.0.0.1:0", "-exec",
+                "sh -c '\(box.requireSnapshotScript("backup")); exit 4'",
+            ])
+            #expect(outcome.status == 4, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("serving metrics"), "\(outcome.stderr)")
 
-        let keyed = try box.writeConfig("exec: app\naddr: 127.0.0.1:0\n" + databases, name: "keyed.yml")
-        let exec = try box.sluice(["replicate", "-config", keyed, "-exec", "other"])
-        #expect(exec.status == 1)
-        #expect(exec.stderr == "error: --exec was given and \(keyed) sets exec: too; give one or the other\n")
-        let addr = try box.sluice(["replicate", "-config", keyed, "-addr", "127.0.0.1:0"])
-        #expect(addr.status == 1)
-        #expect(addr.stderr == "error: --addr was given and \(keyed) sets addr: too; give one or the other\n")
+            let keyed = try box.writeConfig("exec: app\naddr: 127.0.0.1:0\n" + databases, name: "keyed.yml")
+            let exec = try box.sluice(["replicate", "-config", keyed, "-exec", "other"])
+            #expect(exec.status == 1)
+            #expect(exec.stderr == "error: --exec was given and \(keyed) sets exec: too; give one or the other\n")
+            let addr = try box.sluice(["replicate", "-config", keyed, "-addr", "127.0.0.1:0"])
+            #expect(addr.status == 1)
+            #expect(addr.stderr == "error: --addr was given and \(keyed) sets addr: too; give one or the other\n")
+        }
     }
 }

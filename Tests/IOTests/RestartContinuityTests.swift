@@ -78,7 +78,7 @@ struct RestartContinuityTests {
 /// Starts `sluice replicate`, waits until it has decided its generation, and stops it with SIGTERM.
 private func runOnce(_ box: SluiceSandbox, label: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let replicator = try box.startReplicate("app.db", replicas: [box.url("replica")])
-    let decided = eventually(timeout: .seconds(30)) {
+    let decided = eventually(timeout: .seconds(60)) {
         replicator.log.contains("continuing generation") || replicator.log.contains("new generation")
     }
     #expect(decided, "\(label): no generation decision; log:\n\(replicator.log)", sourceLocation: sourceLocation)

@@ -73,7 +73,7 @@ struct RestoreDryRunTests {
             }
             let blind = try box.sluice(
                 ["restore", "--dry-run", "-o", box.path("out.db"), box.url("replica")],
-                timeout: .seconds(20))
+                timeout: .seconds(60))
             #expect(blind.status == 0, "the dry run opened an object: \(blind.stderr)")
         }
     }

@@ -140,7 +140,7 @@ func waitForExit(_ process: Process, timeout: Duration) -> Bool {
 }
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes; true when it held.
-func eventually(timeout: Duration = .seconds(20), _ condition: () throws -> Bool) rethrows -> Bool {
+func eventually(timeout: Duration = .seconds(60), _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }

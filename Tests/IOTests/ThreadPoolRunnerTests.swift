@@ -113,15 +113,16 @@ struct ThreadPoolRunnerTests {
         try await checkSleeps(on: runner, clock: PoolClock(runner: runner))
     }
 
-    /// Four sleeps started together from tasks that prefer `runner` end in deadline order, none
-    /// early, each resumed on the pool.
+    /// Four sleeps to deadlines 500 ms apart, from one start, by tasks that prefer `runner` end
+    /// in deadline order, none early, each resumed on the pool. The deadlines are absolute, so a
+    /// task that starts late on a loaded machine still wakes at its own.
     private func checkSleeps<C: Clock<Duration>>(on runner: ThreadPoolRunner, clock: C) async throws {
+        let start = clock.now
         let order = try await withTaskExecutorPreference(runner) {
             try await withThrowingTaskGroup(of: (Int, Duration, Bool).self) { group in
-                for milliseconds in [300, 100, 200, 0] {
+                for milliseconds in [1500, 500, 1000, 0] {
                     group.addTask {
-                        let start = clock.now
-                        try await clock.sleep(for: .milliseconds(milliseconds))
+                        try await clock.sleep(until: start.advanced(by: .milliseconds(milliseconds)), tolerance: nil)
                         return (milliseconds, start.duration(to: clock.now), runner.isCurrent)
                     }
                 }
@@ -134,7 +135,7 @@ struct ThreadPoolRunnerTests {
                 return finished
             }
         }
-        #expect(order == [0, 100, 200, 300])
+        #expect(order == [0, 500, 1000, 1500])
     }
 
     @Test("a PoolClock sleep ends with CancellationError when its task is cancelled, before or during it")

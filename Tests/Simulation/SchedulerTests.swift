@@ -76,7 +76,8 @@ struct SchedulerTests {
         #expect(result.value == .seconds(7200))
         #expect(result.elapsed == .seconds(7200))
         #expect(result.timersFired == 2)
-        #expect(wall < .seconds(2), "two simulated hours took \(wall) of real time")
+        // Generous for a loaded machine; a real hour's sleep would still fail it.
+        #expect(wall < .seconds(30), "two simulated hours took \(wall) of real time")
     }
 
     @Test("busy work without sleeps leaves the clock at zero")

@@ -23,7 +23,7 @@ final class FaultProxy {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        guard eventually(timeout: .seconds(10), { box.exists("proxy.port") }) else {
+        guard eventually(timeout: .seconds(60), { box.exists("proxy.port") }) else {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             throw ProxyError.didNotStart

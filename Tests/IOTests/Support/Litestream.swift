@@ -72,7 +72,7 @@ extension SluiceSandbox {
     /// generations (a replicator that has started to replicate); false after `timeout`.
     func waitForGenerations(
         _ replica: String, atLeast generations: Int = 1,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(90)
     ) throws -> Bool {
         try eventually(timeout: timeout) {
             let outcome = try sluice(["snapshots", "--json", replica])

@@ -38,26 +38,39 @@ final class MotoServer: Sendable {
         self.transport = transport
     }
 
-    /// Starts moto with `environment` added to ours and waits until it answers.
+    /// Starts moto with `environment` added to ours and waits until it answers, at most a minute
+    /// (importing moto is slow on a loaded machine). A moto that exits instead (its port, free
+    /// when we chose it, was taken meanwhile) is started again on another port.
     static func start(environment: [String: String] = [:]) async throws -> MotoServer {
-        let port = try freePort()
         var env = ProcessInfo.processInfo.environment
         // Small multipart parts keep multipart tests fast.
         env["S3_UPLOAD_PART_MIN_SIZE"] = "65536"
         for (key, value) in environment { env[key] = value }
-        let pid = try spawn([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], environment: env)
-        let server = MotoServer(
-            port: port, pid: pid, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 2)))
-        for _ in 0..<300 {
-            if let response = try? await server.transport.send(
-                HTTPRequest(method: "GET", url: server.endpoint + "/moto-api/")),
-                response.status > 0
-            {
-                return server
+        var port = 0
+        for _ in 0..<3 {
+            port = try freePort()
+            let pid = try spawn([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], environment: env)
+            let server = MotoServer(
+                port: port, pid: pid, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 2)))
+            let deadline = ContinuousClock.now + .seconds(60)
+            var exited = false
+            while ContinuousClock.now < deadline && !exited {
+                if let response = try? await server.transport.send(
+                    HTTPRequest(method: "GET", url: server.endpoint + "/moto-api/")),
+                    response.status > 0
+                {
+                    return server
+                }
+                var status: Int32 = 0
+                // Reaped here, so never signalled again: its pid may be reused.
+                exited = waitpid(pid, &status, WNOHANG) == pid
+                if !exited { try await Task.sleep(for: .milliseconds(50)) }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            if !exited {
+                server.stop()
+                throw MotoError.notStarted(port: port)
+            }
         }
-        server.stop()
         throw MotoError.notStarted(port: port)
     }
 
