@@ -166,10 +166,7 @@ struct ConfigEndToEndTests {
             let replicator = try BackgroundProcess(
                 executable: SluiceSandbox.binary, arguments: ["replicate", "-config", config],
                 logPath: box.path("replicate.log"))
-            defer {
-                kill(replicator.process.processIdentifier, SIGKILL)
-                replicator.process.waitUntilExit()
-            }
+            defer { replicator.killNow() }
 
             /// Whether `database` restored from its folder replica equals the source now.
             func caughtUp(_ database: String) throws -> Bool {

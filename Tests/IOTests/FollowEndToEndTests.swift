@@ -296,7 +296,7 @@ struct FollowScenario {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        guard waitForExit(process, timeout: .seconds(60)) else { throw FollowScenarioError.fixtureFailed(arguments) }
         guard process.terminationStatus == 0 else { throw FollowScenarioError.fixtureFailed(arguments) }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

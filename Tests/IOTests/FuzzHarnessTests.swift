@@ -29,10 +29,7 @@ struct FuzzHarnessTests {
             try process.run()
             let finished = waitForExit(process, timeout: .seconds(300))
             try? handle.close()
-            if !finished {
-                process.terminate()
-                process.waitUntilExit()
-            }
+            if !finished { killAndReap(process) }
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             #expect(finished, "the fuzzer did not stop in time:\n\(output)")
             #expect(process.terminationStatus == 0, "the fuzzer failed:\n\(output)")

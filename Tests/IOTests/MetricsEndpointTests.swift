@@ -56,7 +56,7 @@ struct MetricsEndpointTests {
                 }
                 usleep(50_000)
             }
-            writer.process.waitUntilExit()
+            try #require(waitForExit(writer.process, timeout: .seconds(120)), "the writer never finished")
             try #require(
                 writer.process.terminationStatus == 0,
                 "the writer failed:\n\(writer.log)\nreplicate log:\n\(sluice.log)")

@@ -50,12 +50,16 @@ struct ReplicaBackendsEndToEndTests {
     }
 
     /// Credentials moto accepts; the binary reads them from the environment it inherits.
-    static func setCredentials() {
+    static func setCredentials() { _ = credentialsSet }
+
+    /// Set once per test process (a lazy static runs once, under a lock): changing the
+    /// environment while other suites spawn processes can hand a child a torn `environ`.
+    private static let credentialsSet: Void = {
         setenv("AWS_ACCESS_KEY_ID", "sluice-test", 1)
         setenv("AWS_SECRET_ACCESS_KEY", "sluice-test-secret", 1)
         unsetenv("AWS_SESSION_TOKEN")
         unsetenv("AWS_PROFILE")
-    }
+    }()
 
     static func s3URL(bucket: String, endpoint: String) -> String {
         "s3://\(bucket)/app?endpoint=\(endpoint)&region=us-east-1&force-path-style=true"
@@ -167,8 +171,7 @@ struct ReplicaBackendsEndToEndTests {
                 "the holder's pid is named: \(refused.stderr)")
 
             // The holder dies without releasing; its lease must expire within the lease period.
-            kill(first.process.processIdentifier, SIGKILL)
-            first.process.waitUntilExit()
+            first.killNow()
             let killedAt = ContinuousClock.now
             // The holder renewed before it died, so its lease ends within 3 s of the kill; an
             // attempt that starts later must take over. Each attempt is judged by its own end

@@ -136,7 +136,7 @@ final class FakeTimeProcess {
     deinit {
         if background.process.isRunning {
             kill(pid, SIGKILL)
-            background.process.waitUntilExit()
+            _ = waitForExit(background.process, timeout: .seconds(30))
         }
         removeSharedMemory()
     }

@@ -24,8 +24,7 @@ final class FaultProxy {
         process.standardError = FileHandle.nullDevice
         try process.run()
         guard eventually(timeout: .seconds(60), { box.exists("proxy.port") }) else {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            killAndReap(process)
             throw ProxyError.didNotStart
         }
         endpoint = "http://127.0.0.1:" + (try String(contentsOfFile: box.path("proxy.port"), encoding: .utf8))
@@ -36,9 +35,7 @@ final class FaultProxy {
     /// Stops the proxy (SIGKILL: a child started by Foundation's Process may inherit a blocked
     /// SIGTERM); safe to call twice.
     func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        killAndReap(process)
     }
 
     /// The statistics the proxy last wrote: counts of faults and, under "by_type", of requests

@@ -20,7 +20,8 @@ extension MotoServer {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [Self.python, "-c", script, endpoint, bucket, body] + keys
         try process.run()
-        process.waitUntilExit()
+        try #require(
+            waitForExit(process, timeout: .seconds(120)), "boto3 put_object hung", sourceLocation: sourceLocation)
         try #require(process.terminationStatus == 0, "boto3 put_object failed", sourceLocation: sourceLocation)
     }
 }
