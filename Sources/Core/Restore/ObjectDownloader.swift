@@ -121,6 +121,7 @@ struct ObjectDownloader: Sendable {
             // must fail (DESIGN §7, invariant 8).
             if limit != nil {
                 while try await !remote(object, { try await source.read(upTo: chunkSize) }).isEmpty {}
+                counted?.reached(counting.count)
             }
         } catch {
             await source.close()

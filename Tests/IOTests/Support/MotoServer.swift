@@ -38,9 +38,10 @@ final class MotoServer: Sendable {
         self.transport = transport
     }
 
-    /// Starts moto with `environment` added to ours and waits until it answers, at most a minute
-    /// (importing moto is slow on a loaded machine). A moto that exits instead (its port, free
-    /// when we chose it, was taken meanwhile) is started again on another port.
+    /// Starts moto with `environment` added to ours and waits until it answers, polling every
+    /// 50 ms for a minute of polls (importing moto is slow on a loaded machine). A moto that
+    /// exits instead (its port, free when we chose it, was taken meanwhile) is started again on
+    /// another port.
     static func start(environment: [String: String] = [:]) async throws -> MotoServer {
         var env = ProcessInfo.processInfo.environment
         // Small multipart parts keep multipart tests fast.
@@ -52,9 +53,12 @@ final class MotoServer: Sendable {
             let pid = try spawn([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], environment: env)
             let server = MotoServer(
                 port: port, pid: pid, transport: CurlHTTPTransport(runner: ThreadPoolRunner(threads: 2)))
-            let deadline = ContinuousClock.now + .seconds(60)
+            // Polls are counted, not a wall-clock deadline: each await may wait for a thread of
+            // the blocking test executor, which other tests hold for minutes on a loaded run.
             var exited = false
-            while ContinuousClock.now < deadline && !exited {
+            var polls = 0
+            while polls < 1200 && !exited {
+                polls += 1
                 if let response = try? await server.transport.send(
                     HTTPRequest(method: "GET", url: server.endpoint + "/moto-api/")),
                     response.status > 0
