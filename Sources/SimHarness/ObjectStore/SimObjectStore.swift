@@ -205,6 +205,19 @@ public actor SimObjectStore {
         return repaired
     }
 
+    /// The objects lost right now, each with the keys still served beside it in its folder (the
+    /// rest of its WAL index, for a segment): the holes a listing shows a restore.
+    public func lostKeysWithSiblings() -> [(lost: String, siblings: [String])] {
+        guard lostCount > 0 else { return [] }
+        var seenKeys = Set<String>()
+        return damagedKeys.compactMap { key in
+            guard objects[key]?.isLost == true, seenKeys.insert(key).inserted else { return nil }
+            let folder = key[...(key.lastIndex(of: "/") ?? key.startIndex)]
+            let siblings = sortedKeys.filter { $0 != key && $0.hasPrefix(folder) && objects[$0]?.isLost == false }
+            return (key, siblings)
+        }
+    }
+
     /// Damages the object under `key` now, by `kind` drawn from the damage stream, or exactly as
     /// `damage` says: for scenarios that damage one object on purpose. Returns the damage, or nil
     /// when there is no such object.

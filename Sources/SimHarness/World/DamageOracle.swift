@@ -38,7 +38,8 @@ import Core
 /// Every failed restore, damaged or not: a WAL index whose first segment is missing from the
 /// listing must be refused by the planner (`missingInitialSegment`, Litestream #224/#805), so
 /// neither the downloader's gap check nor the WAL reader (an index that ends inside its header,
-/// its first segment lost) meets an index that starts past offset 0 (`planNotExact`).
+/// its first segment lost) meets an index that starts past offset 0 (`planNotExact`). While
+/// damage lasts, `probeLostFirstSegment` restores through such an index on purpose.
 ///
 /// ### What is not checked
 /// - The replicator's response to damage while it lasts (it reads a generation's last segment back

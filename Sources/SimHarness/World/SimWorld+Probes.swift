@@ -11,6 +11,7 @@ extension SimWorld {
             try await clock.sleep(for: .milliseconds(Int64(pause)))
             if clock.now.offset >= end { return }
             _ = try await probe("probe", final: false)
+            try await probeLostFirstSegment(label: "probe")
         }
     }
 
